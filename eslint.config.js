@@ -1,0 +1,81 @@
+// Lint rules that hold the architecture in place (DESIGN.md "Proposed layout"):
+// layers import only downward, never in a cycle, and the pure layers never read
+// the clock or unseeded randomness.
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+/** Layer order, lowest first; a layer may import only from layers listed before it. */
+const layers = ['model', 'plan', 'sched', 'sim', 'store', 'executors', 'server', 'agent', 'cli'];
+/** Which layers each layer may NOT import (anything not below it; plan and sched are siblings). */
+const forbiddenFrom = (layer) => {
+  const allowed = {
+    model: [],
+    plan: ['model'],
+    sched: ['model'],
+    sim: ['model', 'plan', 'sched'],
+    store: ['model', 'plan', 'sched'],
+    executors: ['model'],
+    server: ['model', 'plan', 'sched', 'sim', 'store', 'executors'],
+    agent: ['model', 'executors'],
+    cli: layers.filter((l) => l !== 'cli'),
+  }[layer];
+  return layers.filter((l) => l !== layer && !allowed.includes(l));
+};
+
+const pureLayers = ['model', 'plan', 'sched', 'sim'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'bench/results/', '.suanli/', 'web/dist/'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: layers.flatMap((layer) =>
+            forbiddenFrom(layer).map((from) => ({
+              target: `./src/${layer}`,
+              from: `./src/${from}`,
+              message: `src/${layer} sits below src/${from} and must not import it (DESIGN.md layout).`,
+            })),
+          ),
+        },
+      ],
+    },
+  },
+  {
+    files: pureLayers.map((l) => `src/${l}/**/*.ts`),
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Pure layers read no clock: take a Clock port.' },
+        { selector: "NewExpression[callee.name='Date']", message: 'Pure layers read no clock: take a Clock port.' },
+        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'Pure layers use a seeded RNG, never Math.random.' },
+        { selector: "CallExpression[callee.object.name='performance'][callee.property.name='now']", message: 'Pure layers read no clock.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os'], message: 'Pure layers do no I/O.' }] },
+      ],
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // node:test's test()/describe() return promises the runner itself awaits.
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
+      ],
+    },
+  },
+);

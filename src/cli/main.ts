@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+import { isSuanliError } from '../model/errors.ts';
+import { planCommand, type Output } from './plan-command.ts';
+
+/** Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input or usage. */
+export const EXIT_USAGE = 2;
+
+export function buildProgram(io: Output): Command {
+  const program = new Command('suanli')
+    .description('Suanli (算力) pools GPUs scattered across many organizations into one compute commons.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .addHelpText('after', `
+Examples:
+  suanli plan compare                     # 100,000 Chinese characters vs a 640×480 video
+  suanli plan sweep --seconds 4,6,60,600,3600
+  suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
+  program.addCommand(planCommand(io));
+  program.exitOverride();
+  for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) cmd.exitOverride();
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code instead of exiting, so tests can call it
+ * in-process. Bad input is one line on stderr naming the flag, exit code 2; no
+ * stack trace. Anything else is a bug: its stack goes to stderr, exit code 1.
+ */
+export async function run(argv: readonly string[], io: Output & { err(text: string): void }): Promise<number> {
+  const program = buildProgram(io);
+  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EXIT_USAGE;
+    }
+    if (isSuanliError(err)) {
+      const field = 'field' in err && typeof err.field === 'string' ? `--${err.field}: ` : '';
+      io.err(`suanli: ${field}${err.message.replace(/^[^:]+: /, '')}`);
+      return EXIT_USAGE;
+    }
+    io.err(`suanli: internal error (please report): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}
+
+const isMain = import.meta.url === `file://${process.argv[1] ?? ''}` || process.argv[1]?.endsWith('/bin/suanli.js') === true;
+if (isMain) {
+  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
+  process.exitCode = code;
+}
