@@ -1,0 +1,41 @@
+// The lint rules that hold the architecture: layers import only downward, no cycles,
+// and the pure layers read no clock and no unseeded randomness. Linted as virtual
+// files so that the rules themselves are under test, not just today's code.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ESLint } from 'eslint';
+
+const root = join(import.meta.dirname, '..');
+const eslint = new ESLint({
+  cwd: root,
+  // Type information is not needed for these rules; virtual files have none.
+  overrideConfig: { languageOptions: { parserOptions: { projectService: false, project: null } } },
+  ruleFilter: ({ ruleId }) => ['import-x/no-restricted-paths', 'no-restricted-syntax', 'no-restricted-imports'].includes(ruleId),
+});
+
+async function problems(path: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(root, path) });
+  return (result?.messages ?? []).map((m) => `${m.ruleId ?? ''}: ${m.message}`);
+}
+
+test('a lower layer may not import a higher one', async () => {
+  assert.match((await problems('src/model/x.ts', "import { planVideo } from '../plan/video-cost.ts';\nexport const p = planVideo;\n")).join('\n'), /src\/model sits below src\/plan/);
+  assert.match((await problems('src/plan/x.ts', "import { run } from '../cli/main.ts';\nexport const r = run;\n")).join('\n'), /src\/plan sits below src\/cli/);
+  assert.match((await problems('src/sched/x.ts', "import { planVideo } from '../plan/video-cost.ts';\nexport const p = planVideo;\n")).join('\n'), /src\/sched sits below src\/plan/, 'plan and sched are siblings');
+});
+
+test('a higher layer may import a lower one', async () => {
+  assert.deepEqual(await problems('src/cli/x.ts', "import { planVideo } from '../plan/video-cost.ts';\nexport const p = planVideo;\n"), []);
+  assert.deepEqual(await problems('src/plan/x.ts', "import { InvalidInputError } from '../model/errors.ts';\nexport const e = InvalidInputError;\n"), []);
+});
+
+test('pure layers read no clock, no Math.random and do no I/O', async () => {
+  for (const layer of ['model', 'plan', 'sched', 'sim']) {
+    const found = (await problems(`src/${layer}/x.ts`, "import { readFileSync } from 'node:fs';\nexport const a = Date.now();\nexport const b = new Date();\nexport const c = Math.random();\nexport const d = readFileSync;\n")).join('\n');
+    assert.match(found, /read no clock/, layer);
+    assert.match(found, /seeded RNG/, layer);
+    assert.match(found, /do no I\/O/, layer);
+  }
+  assert.deepEqual(await problems('src/cli/x.ts', 'export const a = Date.now();\n'), [], 'the CLI may read the clock');
+});
