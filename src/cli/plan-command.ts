@@ -37,8 +37,8 @@ function architectureOptions(cmd: Command): Command {
 }
 
 /** The preset named by --model (or "custom"), with any architecture flags applied. */
-function videoModelFrom(o: Opts, flag = 'model', fallback = 'wan2.1-t2v-14b'): VideoModelSpec {
-  const id = str(o, flag) ?? fallback;
+function videoModelFrom(o: Opts): VideoModelSpec {
+  const id = str(o, 'model') ?? 'wan2.1-t2v-14b';
   const base = id === 'custom' ? undefined : findVideoModel(id);
   const overrides: { -readonly [K in keyof VideoModelOverrides]: VideoModelOverrides[K] } = {};
   const p = str(o, 'params');
@@ -211,7 +211,7 @@ const SWEEPABLE = ['seconds', 'frames', 'size', 'steps', 'gpus'] as const;
 function sweepPoints(o: Opts): { axis: string; points: SweepPoint[]; rest: Opts } {
   const listed = SWEEPABLE.filter((k) => str(o, k)?.includes(','));
   if (listed.length > 1) throw new InvalidInputError(listed[1] ?? 'seconds', `only one flag may hold a list, got lists for ${listed.map((k) => `--${k}`).join(' and ')}`, 'one of --seconds, --frames, --size, --steps, --gpus as a comma-separated list');
-  const axis = listed[0] ?? (str(o, 'frames') !== undefined ? 'frames' : str(o, 'seconds') !== undefined ? 'seconds' : 'seconds');
+  const axis = listed[0] ?? (str(o, 'frames') !== undefined ? 'frames' : 'seconds');
   const text = str(o, axis) ?? '4,6,60,600,3600';
   const rest: Opts = { ...o, [axis]: undefined };
   const points: SweepPoint[] =
