@@ -1,4 +1,14 @@
-// `npm run bench`: every benchmark suite; tables on stdout, JSON under bench/results/.
+// `npm run bench [suite…]`: benchmark suites (default: all); tables on stdout, JSON under bench/results/.
 import { benchPlanner } from './planner.bench.ts';
+import { benchSimulate } from './simulate.bench.ts';
 
-benchPlanner();
+const suites: Record<string, () => void> = { planner: benchPlanner, simulate: benchSimulate };
+const chosen = process.argv.slice(2);
+for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
+  const run = suites[name];
+  if (!run) {
+    console.error(`unknown suite "${name}"; suites: ${Object.keys(suites).join(', ')}`);
+    process.exit(2);
+  }
+  run();
+}

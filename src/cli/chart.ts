@@ -8,11 +8,17 @@ import { compile, type TopLevelSpec } from 'vega-lite';
  * Node with no canvas; text widths are estimated, which is fine for charts.
  */
 export async function writeSvgChart(path: string, spec: TopLevelSpec): Promise<void> {
+  const svg = await renderSvg(spec);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, svg);
+}
+
+/** A Vega-Lite spec as an SVG document string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, svg);
+  return svg;
 }
 
 /** A log–log line chart of several series, the shape every sweep chart takes. */

@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
 import { planCommand, type Output } from './plan-command.ts';
+import { simulateCommand } from './simulate-command.ts';
 
 /** Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input or usage. */
 export const EXIT_USAGE = 2;
 
-export function buildProgram(io: Output): Command {
+export function buildProgram(io: Output & { err(text: string): void; isTty?: boolean }): Command {
   const program = new Command('suanli')
     .description('Suanli (算力) pools GPUs scattered across many organizations into one compute commons.')
     .version('0.1.0')
@@ -16,6 +17,7 @@ Examples:
   suanli plan sweep --seconds 4,6,60,600,3600
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
   program.addCommand(planCommand(io));
+  program.addCommand(simulateCommand(io));
   program.exitOverride();
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) cmd.exitOverride();
   return program;
@@ -26,7 +28,7 @@ Examples:
  * in-process. Bad input is one line on stderr naming the flag, exit code 2; no
  * stack trace. Anything else is a bug: its stack goes to stderr, exit code 1.
  */
-export async function run(argv: readonly string[], io: Output & { err(text: string): void }): Promise<number> {
+export async function run(argv: readonly string[], io: Output & { err(text: string): void; isTty?: boolean }): Promise<number> {
   const program = buildProgram(io);
   program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
   try {
@@ -48,6 +50,6 @@ export async function run(argv: readonly string[], io: Output & { err(text: stri
 
 const isMain = import.meta.url === `file://${process.argv[1] ?? ''}` || process.argv[1]?.endsWith('/bin/suanli.js') === true;
 if (isMain) {
-  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
+  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY });
   process.exitCode = code;
 }

@@ -1,0 +1,40 @@
+import type { OrgId, SiteId } from './ids.ts';
+
+/**
+ * What a site's owner lets the pool do with its GPUs. The owner's own jobs may
+ * always use all of them; other orgs may borrow up to `lendFraction` of them.
+ */
+export interface SharePolicy {
+  /** Fraction (0–1) of the site's GPUs that other orgs may use. */
+  readonly lendFraction: number;
+  /** Whether the owner takes lent GPUs back by preempting borrowers when its own jobs wait. */
+  readonly reclaim: boolean;
+  /** Seconds a borrower is given, after a reclaim is decided, before it is stopped. */
+  readonly reclaimNoticeS: number;
+}
+
+export const DEFAULT_SHARE_POLICY: SharePolicy = { lendFraction: 1, reclaim: true, reclaimNoticeS: 0 };
+
+/** One member cluster: `nodes` machines of `gpusPerNode` GPUs of one type, owned by one org. */
+export interface SiteSpec {
+  readonly id: SiteId;
+  readonly org: OrgId;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly gpuType: string;
+  readonly pricePerGpuHour?: number;
+  readonly region?: string;
+  readonly share: SharePolicy;
+}
+
+export interface OrgSpec {
+  readonly id: OrgId;
+  readonly name?: string;
+}
+
+export interface PoolSpec {
+  readonly orgs: readonly OrgSpec[];
+  readonly sites: readonly SiteSpec[];
+}
+
+export const siteGpus = (s: SiteSpec): number => s.nodes * s.gpusPerNode;

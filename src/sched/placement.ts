@@ -1,0 +1,120 @@
+import type { Diagnosis, ReasonCode } from './diagnosis.ts';
+import type { JobRecord, PoolState, SiteState } from './state.ts';
+
+/**
+ * Where a job would start now, or why it cannot. Consolidates: inside a site the
+ * fewest, fullest nodes (SiteState.choose); across sites the job's own org's sites
+ * first, then the best fit (the site left with the fewest free GPUs), GPU-type
+ * aware. Pure with respect to the state: nothing is taken until the Scheduler
+ * commits the choice.
+ */
+
+export interface Choice {
+  readonly site: SiteState;
+  readonly nodes: number[];
+  readonly counts: number[];
+}
+
+/** GPUs held back on one site for an earlier job (EASY backfill). */
+export interface Reservation {
+  readonly site: number;
+  readonly job: JobRecord;
+  /** When the reserved job is expected to start. */
+  readonly shadowS: number;
+  /** GPUs on that site a later job may take without delaying the reserved one. */
+  extra: number;
+}
+
+export interface PlacementContext {
+  readonly state: PoolState;
+  readonly now: number;
+  /** Only the job's own org's sites (each org alone, the siloed baseline). */
+  readonly ownSitesOnly: boolean;
+  readonly reservation: Reservation | null;
+}
+
+/** Sites whose GPU type the job accepts, cached per distinct type list. */
+export function candidateSites(state: PoolState, job: JobRecord, cache: Map<string, readonly number[]>): readonly number[] {
+  const types = job.spec.gpuTypes;
+  if (types === null) {
+    const all = cache.get('*');
+    if (all) return all;
+    const list = state.sites.map((s) => s.index);
+    cache.set('*', list);
+    return list;
+  }
+  const key = types.join('|');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const list = types.flatMap((t) => state.sitesByType.get(t.toLowerCase()) ?? []).sort((a, b) => a - b);
+  cache.set(key, list);
+  return list;
+}
+
+/** Why `site` cannot take the job whatever finishes, or null. */
+export function staticReason(site: SiteState, job: JobRecord, ownSitesOnly: boolean): ReasonCode | null {
+  const g = job.spec.gpus;
+  if (site.total < g) return 'site_too_small';
+  if (site.org !== job.org) {
+    if (ownSitesOnly || site.lendCap === 0) return 'not_shared';
+    if (site.lendCap < g) return 'lend_limit';
+  }
+  return null;
+}
+
+export function place(ctx: PlacementContext, job: JobRecord, candidates: readonly number[]): Choice | Diagnosis {
+  const g = job.spec.gpus;
+  const reasons: Partial<Record<ReasonCode, number>> = {};
+  const count = (r: ReasonCode) => (reasons[r] = (reasons[r] ?? 0) + 1);
+  let best: Choice | null = null;
+  let bestScore = Infinity;
+  let possible = 0;
+  const typeMismatch = ctx.state.sites.length - candidates.length;
+  if (typeMismatch > 0) reasons.gpu_type = typeMismatch;
+
+  for (const i of candidates) {
+    const site = ctx.state.sites[i] as SiteState;
+    const fixed = staticReason(site, job, ctx.ownSitesOnly);
+    if (fixed !== null) {
+      count(fixed);
+      continue;
+    }
+    possible++;
+    if (!site.up) {
+      count('site_down');
+      continue;
+    }
+    const borrower = site.org !== job.org;
+    if (borrower && site.borrowed + g > site.lendCap) {
+      count('lend_limit');
+      continue;
+    }
+    if (site.free < g) {
+      count('too_few_free');
+      continue;
+    }
+    const own = borrower ? 1 : 0;
+    const leftover = site.free - g;
+    // Own sites first, then the tightest fit; a cheaper score cannot be beaten, so skip the node search.
+    const score = own * 1e12 + leftover;
+    if (score >= bestScore) continue;
+    const r = ctx.reservation;
+    if (r !== null && r.site === i && r.job !== job && ctx.now + job.remainingEstimateS > r.shadowS && g > r.extra) {
+      count('reserved');
+      continue;
+    }
+    const chosen = site.choose(g);
+    if (chosen === null) {
+      count('fragmented');
+      continue;
+    }
+    best = { site, nodes: chosen.nodes, counts: chosen.counts };
+    bestScore = score;
+  }
+  if (best !== null) return best;
+  return { sites: ctx.state.sites.length, reasons, never: possible === 0 };
+}
+
+export function isChoice(x: Choice | Diagnosis): x is Choice {
+  return 'site' in x;
+}

@@ -1,0 +1,51 @@
+import type { PlacementContext } from './placement.ts';
+import type { JobRecord, PoolState } from './state.ts';
+
+/**
+ * The plugin points of the scheduler (STYLE.md §4): a queue order and, optionally,
+ * a preemption rule. A policy is a named profile that combines them; backfill is an
+ * option on any profile.
+ */
+
+export interface OrderView {
+  readonly state: PoolState;
+  readonly now: number;
+  /** The most GPUs a job could get if tried now; orders may skip larger jobs. Re-read it: it changes during a pass. */
+  bound(): number;
+}
+
+/** Which queued job is tried first. */
+export interface QueueOrder {
+  /** Strict orders stop at the first job that cannot start (head-of-line blocking); others skip it. */
+  readonly strict: boolean;
+  /** Called when a job joins the queue (on arrival, or requeued after a preemption). */
+  add(job: JobRecord): void;
+  /** Called when a job leaves the queue (started, or can never start). Must tolerate a job already gone. */
+  remove(job: JobRecord): void;
+  readonly size: number;
+  /**
+   * The queued jobs in the order to try them, leaving out jobs larger than
+   * `view.bound()`. The pass may start jobs between yields, which can change the
+   * order of the rest (fair share): implementations re-read the view lazily. The
+   * Scheduler makes no add or remove until the walk ends.
+   */
+  order(view: OrderView): Iterable<JobRecord>;
+}
+
+/** Which running jobs may be stopped so that a waiting job starts. */
+export interface PreemptionRule {
+  /** `why` names the rule in decisions and results. */
+  readonly why: 'priority' | 'reclaim';
+  /**
+   * Victims to stop for `job`, all on one site, or null when there are none worth
+   * stopping. Victims are running, preemptible and not already stopping. Pure: the
+   * Scheduler stops them.
+   */
+  victims(job: JobRecord, ctx: PlacementContext & { readonly candidates: readonly number[] }): { readonly site: number; readonly jobs: readonly JobRecord[] } | null;
+}
+
+export interface PolicyProfile {
+  readonly name: string;
+  readonly order: QueueOrder;
+  readonly preemption: PreemptionRule | null;
+}

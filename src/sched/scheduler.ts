@@ -1,0 +1,315 @@
+import type { JobSpec } from '../model/job.ts';
+import type { PoolSpec } from '../model/pool.ts';
+import { blockedDiagnosis, type Diagnosis, type ReasonCode } from './diagnosis.ts';
+import { candidateSites, isChoice, place, staticReason, type Choice, type PlacementContext, type Reservation } from './placement.ts';
+import type { PolicyProfile } from './policy.ts';
+import { DEFAULT_POLICY_OPTIONS, POLICIES, type PolicyName, type PolicyOptions } from './policies/registry.ts';
+import { PoolState, type JobRecord, type SitePart, type SiteState } from './state.ts';
+
+/**
+ * The scheduler core: the pool and the queue in, decisions out. No I/O, no clock:
+ * every call takes `now` from the driver (the simulator's virtual clock or the
+ * control plane's system clock), and the same calls in the same order give the
+ * same decisions.
+ *
+ * Drivers call `submit` when jobs arrive, `pass` to start what can start, and
+ * tell it what happened: `finish` (a run ended), `stop` (a preemption's notice
+ * ran out, or a run failed), `siteDown` / `siteUp`.
+ */
+
+/** Reasons that only say "not enough free GPUs right now": a larger job would fail the same way. */
+const CAPACITY_REASONS = new Set(['too_few_free', 'fragmented', 'site_down', 'site_too_small']);
+function capacityOnly(d: Diagnosis): boolean {
+  for (const [reason, n] of Object.entries(d.reasons)) if (n > 0 && !CAPACITY_REASONS.has(reason)) return false;
+  return true;
+}
+
+export interface SchedulerOptions extends PolicyOptions {
+  readonly policy: PolicyName;
+  /** EASY backfill: the first job that cannot start gets a reservation; later jobs may use GPUs that do not delay it. */
+  readonly backfill: boolean;
+  /** Every org alone on its own sites (the siloed baseline). */
+  readonly ownSitesOnly: boolean;
+  /** With backfill, how many jobs behind the reserved one a pass tries (Slurm's bf_max_job_test plays this role). */
+  readonly backfillDepth: number;
+}
+
+export type Decision =
+  | { readonly kind: 'start'; readonly job: JobRecord; readonly atS: number }
+  /** The job stops at `atS` (now, or after the site's reclaim notice); the driver calls `stop` then. */
+  | { readonly kind: 'preempt'; readonly job: JobRecord; readonly atS: number; readonly why: 'priority' | 'reclaim' };
+
+export class Scheduler {
+  readonly state: PoolState;
+  readonly profile: PolicyProfile;
+  readonly options: SchedulerOptions;
+  private readonly candidateCache = new Map<string, readonly number[]>();
+  private readonly diagnoses = new Map<JobRecord, Diagnosis>();
+  /** Bumped whenever GPUs are freed: memoized "cannot place" answers are stale after it. */
+  private releases = 0;
+  private reservation: Reservation | null = null;
+  /** The job a strict order stopped at in the last pass. */
+  private blockedBy: JobRecord | null = null;
+  /** During a pass the order is being walked: queue changes wait until it ends. */
+  private inPass = false;
+  private readonly deferredAdds: JobRecord[] = [];
+  private readonly deferredRemoves: JobRecord[] = [];
+
+  constructor(pool: PoolSpec, options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>, jobOrgs: Iterable<string> = []) {
+    this.options = { ...DEFAULT_POLICY_OPTIONS, backfill: false, ownSitesOnly: false, backfillDepth: 500, ...options };
+    this.state = new PoolState(pool, jobOrgs);
+    this.profile = POLICIES[this.options.policy].create(this.options);
+  }
+
+  get queued(): number {
+    return this.profile.order.size;
+  }
+
+  /** Adds a job to the queue. A job no site could ever hold is marked `never` at once, with its diagnosis. */
+  submit(spec: JobSpec): JobRecord {
+    const job: JobRecord = {
+      spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
+      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
+      preemptions: 0, lostGpuS: 0, epoch: 0, lastSite: -1, shape: '',
+    };
+    job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}`;
+    this.state.jobs.push(job);
+    const never = this.neverDiagnosis(job);
+    if (never !== null) {
+      job.phase = 'never';
+      this.diagnoses.set(job, never);
+    } else {
+      this.profile.order.add(job);
+    }
+    return job;
+  }
+
+  /**
+   * Why the job waits (or last waited, once it has started), as of the last pass
+   * that tried it. Under a strict order without backfill, jobs behind the blocked
+   * head are not tried: they wait behind it.
+   */
+  diagnosis(job: JobRecord): Diagnosis | undefined {
+    const head = this.blockedBy;
+    if (head !== null && job.phase === 'queued' && job !== head && head.phase === 'queued') return blockedDiagnosis(head.spec.id);
+    return this.diagnoses.get(job);
+  }
+
+  /**
+   * One scheduling pass, as a recipe:
+   * 1. walk the queue in the policy's order;
+   * 2. start each job that fits (own sites first, then best fit), honouring a backfill reservation;
+   * 3. for a job that does not fit, ask the policy's preemption rule for victims, stop them and retry;
+   * 4. otherwise record its diagnosis, and under a strict order reserve for it (backfill) or stop the walk.
+   * Jobs that cannot fit for the same reason as one already tried are answered from a memo until GPUs are freed.
+   */
+  pass(now: number): Decision[] {
+    const decisions: Decision[] = [];
+    const order = this.profile.order;
+    const memo = new Map<string, { diagnosis: Diagnosis; capacityOnly: boolean }>();
+    let memoAt = this.releases;
+    let preemptionTried = false;
+    // Under a strict order or backfill every job is walked until the first one fails; after that (and
+    // always otherwise) jobs larger than the most free GPUs on any site are skipped: they cannot fit.
+    let open = order.strict || this.options.backfill;
+    let bound = this.maxSiteFree();
+    let backfillTried = 0;
+    this.reservation = null;
+    this.blockedBy = null;
+    this.inPass = true;
+    const view = { state: this.state, now, bound: () => (open ? Infinity : bound) };
+
+    for (const job of order.order(view)) {
+      if (job.phase !== 'queued') continue;
+      if (memoAt !== this.releases) {
+        memo.clear();
+        memoAt = this.releases;
+        bound = this.maxSiteFree();
+      }
+      const candidates = candidateSites(this.state, job, this.candidateCache);
+      const ctx: PlacementContext = { state: this.state, now, ownSitesOnly: this.options.ownSitesOnly, reservation: this.reservation };
+      const known = open ? undefined : memo.get(job.shape);
+      let result: Choice | Diagnosis = known?.diagnosis ?? place(ctx, job, candidates);
+
+      if (!isChoice(result) && this.profile.preemption !== null && !preemptionTried) {
+        const picked = this.profile.preemption.victims(job, { ...ctx, candidates });
+        if (picked === null) {
+          preemptionTried = true; // later jobs rank lower: they would find no victims either
+        } else {
+          const notice = this.profile.preemption.why === 'reclaim' ? (this.state.sites[picked.site] as SiteState).spec.share.reclaimNoticeS : 0;
+          for (const v of picked.jobs) {
+            decisions.push({ kind: 'preempt', job: v, atS: now + notice, why: this.profile.preemption.why });
+            if (notice === 0) this.stop(v, now, 'preempted');
+            else v.phase = 'stopping';
+          }
+          if (notice === 0) result = place({ ...ctx, reservation: this.reservation }, job, candidates);
+        }
+      }
+
+      if (isChoice(result)) {
+        this.start(job, result, now);
+        decisions.push({ kind: 'start', job, atS: now });
+        const r = this.reservation;
+        if (r !== null && r.site === result.site.index && now + job.remainingEstimateS > r.shadowS) r.extra -= job.spec.gpus;
+        continue;
+      }
+      this.diagnoses.set(job, result);
+      const entry = known ?? { diagnosis: result, capacityOnly: capacityOnly(result) };
+      if (!known) memo.set(job.shape, entry);
+      // A job that failed only for want of capacity shows that no job as large can fit either.
+      if (!open && job.spec.gpuTypes === null && entry.capacityOnly) bound = Math.min(bound, job.spec.gpus - 1);
+      if (this.reservation !== null && ++backfillTried >= this.options.backfillDepth) break;
+      if (open) {
+        open = false;
+        if (this.options.backfill) this.reservation = this.reserve(job, candidates, now);
+        else if (order.strict) {
+          this.blockedBy = job;
+          break;
+        }
+      }
+    }
+    this.inPass = false;
+    for (const job of this.deferredRemoves) order.remove(job);
+    for (const job of this.deferredAdds) if (job.phase === 'queued') order.add(job);
+    this.deferredRemoves.length = 0;
+    this.deferredAdds.length = 0;
+    return decisions;
+  }
+
+  /**
+   * Why a queued job cannot start now, computed afresh (for jobs a pass skipped
+   * because they were larger than any free space). Pure: changes nothing.
+   */
+  explain(job: JobRecord, now: number): Diagnosis | undefined {
+    if (job.phase !== 'queued') return this.diagnosis(job);
+    const blocked = this.diagnosis(job);
+    if (blocked?.blockedBy !== undefined) return blocked;
+    const result = place({ state: this.state, now, ownSitesOnly: this.options.ownSitesOnly, reservation: this.reservation }, job, candidateSites(this.state, job, this.candidateCache));
+    if (isChoice(result)) return this.diagnoses.get(job);
+    this.diagnoses.set(job, result);
+    return result;
+  }
+
+  /** The job's run ended successfully at `now`. */
+  finish(job: JobRecord, now: number): void {
+    this.releaseAll(job, now);
+    job.workDoneS = job.spec.durationS;
+    job.remainingEstimateS = 0;
+    job.phase = 'done';
+    job.endS = now;
+  }
+
+  /**
+   * The job's run stops at `now` without finishing (preempted, or its site failed):
+   * work since its last checkpoint is lost, and it goes back to the queue.
+   */
+  stop(job: JobRecord, now: number, why: 'preempted' | 'failed'): void {
+    if (job.phase !== 'running' && job.phase !== 'stopping') return;
+    const ran = now - job.startedAtS;
+    const progress = job.workDoneS + ran;
+    const c = job.spec.checkpointIntervalS;
+    const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
+    job.lostGpuS += (progress - saved) * job.spec.gpus;
+    job.remainingEstimateS = Math.max(0, job.spec.estimateS - saved);
+    job.workDoneS = saved;
+    this.releaseAll(job, now);
+    if (why === 'preempted') job.preemptions++;
+    job.phase = 'queued';
+    if (this.inPass) this.deferredAdds.push(job);
+    else this.profile.order.add(job);
+  }
+
+  /** The site fails at `now`: its jobs stop (requeued, work since their checkpoints lost). Returns them. */
+  siteDown(site: number, now: number): JobRecord[] {
+    const s = this.state.sites[site];
+    if (!s) return [];
+    s.up = false;
+    const victims = [...s.running.keys()].map((j) => this.state.jobs[j] as JobRecord);
+    for (const v of victims) this.stop(v, now, 'failed');
+    return victims;
+  }
+
+  siteUp(site: number): void {
+    const s = this.state.sites[site];
+    if (s) s.up = true;
+  }
+
+  private start(job: JobRecord, choice: Choice, now: number): void {
+    const borrower = choice.site.org !== job.org;
+    const part = choice.site.commit(job.seq, choice.nodes, choice.counts, borrower);
+    job.allocation = { parts: [part], gpus: part.gpus };
+    job.phase = 'running';
+    job.startedAtS = now;
+    if (job.firstStartS < 0) job.firstStartS = now;
+    job.epoch++;
+    job.lastSite = choice.site.index;
+    this.state.using[job.org] = (this.state.using[job.org] ?? 0) + part.gpus;
+    this.state.allocated += part.gpus;
+    if (this.inPass) this.deferredRemoves.push(job);
+    else this.profile.order.remove(job);
+  }
+
+  private releaseAll(job: JobRecord, now: number): void {
+    const alloc = job.allocation;
+    if (alloc === null) return;
+    for (const part of alloc.parts) this.releasePart(job, part);
+    job.attainedGpuS += (now - job.startedAtS) * job.spec.gpus;
+    job.allocation = null;
+    job.startedAtS = -1;
+    this.releases++;
+  }
+
+  private releasePart(job: JobRecord, part: SitePart): void {
+    const site = this.state.sites[part.site] as SiteState;
+    site.release(job.seq, part, site.org !== job.org);
+    this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
+    this.state.allocated -= part.gpus;
+  }
+
+  private maxSiteFree(): number {
+    let m = 0;
+    for (const s of this.state.sites) if (s.up && s.free > m) m = s.free;
+    return m;
+  }
+
+  /** A diagnosis when no site could ever hold the job, else null. */
+  private neverDiagnosis(job: JobRecord): Diagnosis | null {
+    const candidates = candidateSites(this.state, job, this.candidateCache);
+    const reasons: Partial<Record<ReasonCode, number>> = {};
+    for (const i of candidates) {
+      const r = staticReason(this.state.sites[i] as SiteState, job, this.options.ownSitesOnly);
+      if (r === null) return null;
+      reasons[r] = (reasons[r] ?? 0) + 1;
+    }
+    const mismatch = this.state.sites.length - candidates.length;
+    if (mismatch > 0) reasons.gpu_type = mismatch;
+    return { sites: this.state.sites.length, reasons, never: true };
+  }
+
+  /**
+   * EASY backfill's reservation: the site where `job` would start soonest if
+   * running jobs end when estimated, the shadow time it starts then, and the GPUs
+   * there beyond what it needs.
+   */
+  private reserve(job: JobRecord, candidates: readonly number[], now: number): Reservation | null {
+    let best: Reservation | null = null;
+    for (const i of candidates) {
+      const site = this.state.sites[i] as SiteState;
+      if (!site.up || staticReason(site, job, this.options.ownSitesOnly) !== null) continue;
+      const ends = [...site.running].map(([j, gpus]) => {
+        const r = this.state.jobs[j] as JobRecord;
+        return { at: r.startedAtS + r.remainingEstimateS, gpus };
+      }).sort((a, b) => a.at - b.at);
+      let free = site.free;
+      let shadow = now;
+      for (const e of ends) {
+        if (free >= job.spec.gpus) break;
+        free += e.gpus;
+        shadow = Math.max(now, e.at);
+      }
+      if (free < job.spec.gpus) continue;
+      if (best === null || shadow < best.shadowS) best = { site: i, job, shadowS: shadow, extra: free - job.spec.gpus };
+    }
+    return best;
+  }
+}

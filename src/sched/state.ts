@@ -1,0 +1,240 @@
+import type { JobSpec } from '../model/job.ts';
+import type { PoolSpec, SiteSpec } from '../model/pool.ts';
+
+/**
+ * The scheduler's view of the pool: free GPUs per node, indexed so that the
+ * best-fitting node for a request is found in O(GPUs per node), plus the jobs and
+ * their progress. The scheduler core owns it; drivers read it and tell the core
+ * what happened (a job finished, a site went down) through the Scheduler.
+ */
+
+/** GPUs taken on one site: parallel arrays of node index (within the site) and GPU count. */
+export interface SitePart {
+  readonly site: number;
+  readonly nodes: Int32Array;
+  readonly counts: Int32Array;
+  readonly gpus: number;
+}
+
+export interface Allocation {
+  readonly parts: readonly SitePart[];
+  readonly gpus: number;
+}
+
+export type JobPhase = 'queued' | 'running' | 'stopping' | 'done' | 'never';
+
+/** A job and everything the core tracks about it. Mutated only by the Scheduler. */
+export interface JobRecord {
+  readonly spec: JobSpec;
+  /** Arrival order: the tie-breaker of every queue order. */
+  readonly seq: number;
+  readonly org: number;
+  phase: JobPhase;
+  allocation: Allocation | null;
+  /** When the current run started, or -1. */
+  startedAtS: number;
+  /** When the job first started, or -1. */
+  firstStartS: number;
+  endS: number;
+  /** Run time that is saved (checkpointed) and need not be redone. */
+  workDoneS: number;
+  /** GPU-seconds the job has run, lost work included (Tiresias' attained service). */
+  attainedGpuS: number;
+  /** Estimated seconds still to run: estimate minus saved work. */
+  remainingEstimateS: number;
+  preemptions: number;
+  lostGpuS: number;
+  /** Bumped on every start, so drivers can ignore completion events of an earlier run. */
+  epoch: number;
+  /** Site of the current or last run, or -1. */
+  lastSite: number;
+  /** Org, GPUs and GPU types: jobs of one shape fit, or fail, alike. */
+  shape: string;
+}
+
+export class SiteState {
+  readonly index: number;
+  readonly spec: SiteSpec;
+  readonly org: number;
+  readonly gpusPerNode: number;
+  readonly total: number;
+  /** Most GPUs other orgs may hold here at once. */
+  readonly lendCap: number;
+  free: number;
+  /** GPUs held here by jobs of other orgs. */
+  borrowed = 0;
+  up = true;
+  /** When the owner may next reclaim (rate limit), seconds. */
+  nextReclaimS = 0;
+  readonly nodeFree: Int32Array;
+  /** buckets[k] lists the nodes with exactly k free GPUs; pos[node] is its index there. */
+  private readonly buckets: Int32Array[];
+  private readonly bucketSize: Int32Array;
+  private readonly pos: Int32Array;
+  /** Jobs running here (job index → GPUs here). */
+  readonly running = new Map<number, number>();
+
+  constructor(index: number, spec: SiteSpec, org: number) {
+    this.index = index;
+    this.spec = spec;
+    this.org = org;
+    this.gpusPerNode = spec.gpusPerNode;
+    this.total = spec.nodes * spec.gpusPerNode;
+    this.free = this.total;
+    this.lendCap = Math.floor(spec.share.lendFraction * this.total);
+    this.nodeFree = new Int32Array(spec.nodes).fill(spec.gpusPerNode);
+    this.buckets = Array.from({ length: spec.gpusPerNode + 1 }, (_, k) => (k === spec.gpusPerNode ? Int32Array.from({ length: spec.nodes }, (_, i) => i) : new Int32Array(spec.nodes)));
+    this.bucketSize = new Int32Array(spec.gpusPerNode + 1);
+    this.bucketSize[spec.gpusPerNode] = spec.nodes;
+    this.pos = Int32Array.from({ length: spec.nodes }, (_, i) => i);
+  }
+
+  /** The most free GPUs on any one node. */
+  maxNodeFree(): number {
+    for (let k = this.gpusPerNode; k > 0; k--) if ((this.bucketSize[k] ?? 0) > 0) return k;
+    return 0;
+  }
+
+  private move(node: number, from: number, to: number): void {
+    const b = this.buckets[from] as Int32Array;
+    const last = (this.bucketSize[from] ?? 0) - 1;
+    const at = this.pos[node] ?? 0;
+    const moved = b[last] ?? 0;
+    b[at] = moved;
+    this.pos[moved] = at;
+    this.bucketSize[from] = last;
+    const nb = this.buckets[to] as Int32Array;
+    const size = this.bucketSize[to] ?? 0;
+    nb[size] = node;
+    this.pos[node] = size;
+    this.bucketSize[to] = size + 1;
+  }
+
+  private take(node: number, count: number): void {
+    const f = this.nodeFree[node] ?? 0;
+    this.move(node, f, f - count);
+    this.nodeFree[node] = f - count;
+    this.free -= count;
+  }
+
+  /**
+   * Chooses nodes for `gpus` GPUs, consolidating: a request that fits one node
+   * takes the fullest node that still fits it (best fit); a larger one takes whole
+   * free nodes, then best fit for the remainder, then whatever is left, largest
+   * first. Returns null when the site's free GPUs cannot hold it. Does not commit.
+   */
+  choose(gpus: number): { nodes: number[]; counts: number[] } | null {
+    if (gpus > this.free) return null;
+    const g = this.gpusPerNode;
+    if (gpus <= g) {
+      for (let k = gpus; k <= g; k++) {
+        if ((this.bucketSize[k] ?? 0) > 0) return { nodes: [(this.buckets[k] as Int32Array)[0] ?? 0], counts: [gpus] };
+      }
+      return null;
+    }
+    const nodes: number[] = [];
+    const counts: number[] = [];
+    let left = gpus;
+    const whole = Math.min(Math.floor(left / g), this.bucketSize[g] ?? 0);
+    const full = this.buckets[g] as Int32Array;
+    for (let i = 0; i < whole; i++) {
+      nodes.push(full[i] ?? 0);
+      counts.push(g);
+    }
+    left -= whole * g;
+    const used = new Set(nodes);
+    while (left > 0) {
+      // best fit for what is left: the smallest bucket that holds it, else the largest remaining
+      let found = -1;
+      for (let j = Math.min(left, g); j <= g && found < 0; j++) found = this.firstUnused(j, used);
+      for (let j = Math.min(left, g) - 1; j >= 1 && found < 0; j--) found = this.firstUnused(j, used);
+      if (found < 0) return null;
+      const c = Math.min(left, this.nodeFree[found] ?? 0);
+      nodes.push(found);
+      counts.push(c);
+      used.add(found);
+      left -= c;
+    }
+    return left === 0 ? { nodes, counts } : null;
+  }
+
+  private firstUnused(k: number, used: ReadonlySet<number>): number {
+    const b = this.buckets[k] as Int32Array;
+    const n = this.bucketSize[k] ?? 0;
+    for (let i = 0; i < n; i++) {
+      const node = b[i] ?? 0;
+      if (!used.has(node)) return node;
+    }
+    return -1;
+  }
+
+  commit(job: number, nodes: readonly number[], counts: readonly number[], borrower: boolean): SitePart {
+    let gpus = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      this.take(nodes[i] ?? 0, counts[i] ?? 0);
+      gpus += counts[i] ?? 0;
+    }
+    if (borrower) this.borrowed += gpus;
+    this.running.set(job, gpus);
+    return { site: this.index, nodes: Int32Array.from(nodes), counts: Int32Array.from(counts), gpus };
+  }
+
+  release(job: number, part: SitePart, borrower: boolean): void {
+    for (let i = 0; i < part.nodes.length; i++) {
+      const node = part.nodes[i] ?? 0;
+      const f = this.nodeFree[node] ?? 0;
+      const c = part.counts[i] ?? 0;
+      this.move(node, f, f + c);
+      this.nodeFree[node] = f + c;
+      this.free += c;
+    }
+    if (borrower) this.borrowed -= part.gpus;
+    this.running.delete(job);
+  }
+}
+
+/** Orgs, sites and jobs, with the per-org figures fair-share orders by. */
+export class PoolState {
+  readonly sites: SiteState[];
+  readonly orgIds: string[] = [];
+  readonly orgIndex = new Map<string, number>();
+  /** GPUs each org contributes (its sites' totals): its entitlement under fair share. */
+  readonly contributed: Float64Array;
+  /** GPUs each org holds right now. */
+  readonly using: Float64Array;
+  /** Sites by GPU type, and all sites. */
+  readonly sitesByType = new Map<string, number[]>();
+  readonly jobs: JobRecord[] = [];
+
+  constructor(pool: PoolSpec, jobOrgs: Iterable<string> = []) {
+    for (const o of pool.orgs) this.addOrg(o.id);
+    for (const s of pool.sites) this.addOrg(s.org);
+    for (const o of jobOrgs) this.addOrg(o);
+    this.sites = pool.sites.map((s, i) => new SiteState(i, s, this.orgIndex.get(s.org) ?? 0));
+    this.contributed = new Float64Array(this.orgIds.length);
+    this.using = new Float64Array(this.orgIds.length);
+    for (const s of this.sites) {
+      this.contributed[s.org] = (this.contributed[s.org] ?? 0) + s.total;
+      const list = this.sitesByType.get(s.spec.gpuType) ?? [];
+      list.push(s.index);
+      this.sitesByType.set(s.spec.gpuType, list);
+    }
+  }
+
+  addOrg(id: string): number {
+    const known = this.orgIndex.get(id);
+    if (known !== undefined) return known;
+    this.orgIds.push(id);
+    this.orgIndex.set(id, this.orgIds.length - 1);
+    return this.orgIds.length - 1;
+  }
+
+  totalGpus(): number {
+    let n = 0;
+    for (const s of this.sites) n += s.total;
+    return n;
+  }
+
+  /** GPUs allocated across the pool now; kept by the Scheduler as it starts and releases. */
+  allocated = 0;
+}
