@@ -1,8 +1,9 @@
 // `npm run bench [suite…]`: benchmark suites (default: all); tables on stdout, JSON under bench/results/.
 import { benchPlanner } from './planner.bench.ts';
+import { benchSched } from './sched.bench.ts';
 import { benchSimulate } from './simulate.bench.ts';
 
-const suites: Record<string, () => void> = { planner: benchPlanner, simulate: benchSimulate };
+const suites: Record<string, () => void> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];

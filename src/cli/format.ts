@@ -7,6 +7,11 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** 1 → "1 site", 12 → "12 sites". */
+export function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** 3.4e16 → "3.40e16 (34.0 P)". */
 export function si(n: number, unit: string): string {
   if (n === 0) return `0 ${unit}`;

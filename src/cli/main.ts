@@ -18,8 +18,8 @@ Examples:
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
   program.addCommand(planCommand(io));
   program.addCommand(simulateCommand(io));
-  program.exitOverride();
-  for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) cmd.exitOverride();
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) cmd.exitOverride();
   return program;
 }
 
@@ -30,7 +30,10 @@ Examples:
  */
 export async function run(argv: readonly string[], io: Output & { err(text: string): void; isTty?: boolean }): Promise<number> {
   const program = buildProgram(io);
-  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+  // Subcommands do not inherit output settings: give every command the caller's streams.
+  const output = { writeOut: (s: string) => io.out(s.replace(/\n$/, '')), writeErr: (s: string) => io.err(s.replace(/\n$/, '')) };
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) cmd.configureOutput(output);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

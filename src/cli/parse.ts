@@ -19,6 +19,13 @@ export function integer(flag: string, text: string): number {
   return n;
 }
 
+/** A whole number ≥ 0 (seeds, offsets). */
+export function wholeNumber(flag: string, text: string): number {
+  const n = Number(text.trim());
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidInputError(flag, `"${text}" is not a whole number ≥ 0`, 'an integer such as 0 or 42');
+  return n;
+}
+
 /** Counts with an optional suffix: 2000, 2e6, 500k, 2M, 1.5B. */
 export function quantity(flag: string, text: string): number {
   const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbB]?)\s*$/.exec(text);

@@ -122,7 +122,7 @@ export function renderRuns(setup: SimulateSetup, runs: readonly SimulateRun[]): 
   }
   const gpus = setup.pool.sites.reduce((n, s) => n + s.nodes * s.gpusPerNode, 0);
   const orgs = new Set(setup.pool.sites.map((s) => s.org)).size;
-  const head = `${fmt.count(setup.jobs.length)} jobs from ${setup.trace.file} (${setup.trace.format}) on ${fmt.count(gpus)} GPUs in ${fmt.count(setup.pool.sites.length)} sites of ${fmt.count(orgs)} orgs (${setup.poolSource})`;
+  const head = `${fmt.plural(setup.jobs.length, 'job')} from ${setup.trace.file} (${setup.trace.format}) on ${fmt.plural(gpus, 'GPU')} in ${fmt.plural(setup.pool.sites.length, 'site')} of ${fmt.plural(orgs, 'org')} (${setup.poolSource})`;
   const skipped = setup.trace.skipped.length > 0 ? `\n${fmt.count(setup.trace.skipped.length)} bad rows skipped; first: ${setup.trace.skipped[0]?.message ?? ''}` : '';
   const fairLines = both ? runs.map((r) => {
     const f = r.result.fairness;
@@ -177,14 +177,14 @@ Examples:
       const format = (typeof o.format === 'string' ? o.format : detectFormat(text, tracePath)) as TraceFormat | undefined;
       if (format === undefined) throw new InvalidInputError('format', `cannot tell the format of ${tracePath} from its first line`, TRACE_FORMATS.join(', '));
       const trace = parseTrace(text, format, { file: basename(tracePath), skipBadRows: o.skipBadRows === true });
-      const seed = parse.integer('seed', String(o.seed));
+      const seed = parse.wholeNumber('seed', String(o.seed));
       const load = parse.number('load', String(o.load));
       const spanDays = typeof o.spanDays === 'string' ? parse.number('span-days', o.spanDays) : undefined;
       const poolSpec = String(o.pool);
       const { pool, jobs, notes } = await resolvePool(poolSpec, trace, seed, load, spanDays === undefined ? undefined : spanDays * 86400);
       const policyText = String(o.policy);
-      const policies = policyText === 'all' ? POLICY_NAMES : parse.list('policy', policyText, (_f, p) => policyByName(p));
-      const modes = parse.list('compare', String(o.compare), (f, m) => parse.oneOf(f, m, ['pooled', 'siloed'] as const));
+      const policies = policyText === 'all' ? POLICY_NAMES : [...new Set(parse.list('policy', policyText, (_f, p) => policyByName(p)))];
+      const modes = [...new Set(parse.list('compare', String(o.compare), (f, m) => parse.oneOf(f, m, ['pooled', 'siloed'] as const)))];
       const outages = [...outagesFrom((o.outage as string[] | undefined) ?? [], 'outage'), ...outagesFrom((o.maintenance as string[] | undefined) ?? [], 'maintenance')];
       const siteIds = new Set(pool.sites.map((s) => s.id as string));
       for (const out of outages) if (!siteIds.has(out.site)) throw new InvalidInputError(out.kind, `no site "${out.site}" in the pool`, [...siteIds].slice(0, 10).join(', '));

@@ -19,7 +19,7 @@ export async function writeReport(dir: string, setup: SimulateSetup, runs: reado
   await writeFile(join(dir, 'report.html'), await reportHtml(setup, runs));
 }
 
-const CSV_COLUMNS = ['policy', 'mode', 'id', 'org', 'gpus', 'submit_s', 'start_s', 'end_s', 'jct_s', 'queue_s', 'preemptions', 'lost_gpu_s', 'status', 'site', 'wait_reason'] as const;
+const CSV_COLUMNS = ['policy', 'mode', 'id', 'org', 'gpus', 'submit_s', 'start_s', 'end_s', 'jct_s', 'queue_s', 'preemptions', 'lost_gpu_s', 'failed_gpu_s', 'status', 'site', 'wait_reason'] as const;
 
 function csvCell(v: string | number | null): string {
   if (v === null) return '';

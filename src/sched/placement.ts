@@ -84,13 +84,14 @@ export function place(ctx: PlacementContext, job: JobRecord, candidates: readonl
       count('site_down');
       continue;
     }
+    if (site.free < g) {
+      count('too_few_free');
+      continue;
+    }
+    // Checked after free GPUs, so that it names only what lending rules out: with everything lent it never does.
     const borrower = site.org !== job.org;
     if (borrower && site.borrowed + g > site.lendCap) {
       count('lend_limit');
-      continue;
-    }
-    if (site.free < g) {
-      count('too_few_free');
       continue;
     }
     const own = borrower ? 1 : 0;

@@ -10,8 +10,8 @@ import type { JobRecord, PoolState } from './state.ts';
 export interface OrderView {
   readonly state: PoolState;
   readonly now: number;
-  /** The most GPUs a job could get if tried now; orders may skip larger jobs. Re-read it: it changes during a pass. */
-  bound(): number;
+  /** False for job sizes that cannot start if tried now; orders may skip them. Re-ask: it changes during a pass. */
+  mayFit(gpus: number): boolean;
 }
 
 /** Which queued job is tried first. */
@@ -24,12 +24,14 @@ export interface QueueOrder {
   remove(job: JobRecord): void;
   readonly size: number;
   /**
-   * The queued jobs in the order to try them, leaving out jobs larger than
-   * `view.bound()`. The pass may start jobs between yields, which can change the
+   * The queued jobs in the order to try them, leaving out sizes for which
+   * `view.mayFit` is false. The pass may start jobs between yields, which can change the
    * order of the rest (fair share): implementations re-read the view lazily. The
    * Scheduler makes no add or remove until the walk ends.
    */
   order(view: OrderView): Iterable<JobRecord>;
+  /** The same order for a few jobs at once (those that just arrived): negative when `a` goes first. */
+  compare(a: JobRecord, b: JobRecord, view: OrderView): number;
 }
 
 /** Which running jobs may be stopped so that a waiting job starts. */
@@ -48,4 +50,10 @@ export interface PolicyProfile {
   readonly name: string;
   readonly order: QueueOrder;
   readonly preemption: PreemptionRule | null;
+  /**
+   * For rules that depend on time passing, not only on events: the next time at
+   * which a pass could decide differently although nothing happened (a running
+   * job crossing an LAS threshold, a reclaim rate limit running out).
+   */
+  readonly wakeAt?: (state: PoolState, now: number) => number;
 }

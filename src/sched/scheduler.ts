@@ -54,6 +54,12 @@ export class Scheduler {
   private inPass = false;
   private readonly deferredAdds: JobRecord[] = [];
   private readonly deferredRemoves: JobRecord[] = [];
+  /** Jobs submitted since the last pass. */
+  private readonly arrived: JobRecord[] = [];
+  /** GPUs were freed or a site came back since the last pass. */
+  private capacityGrew = false;
+  /** When a time-based trigger next needs a full pass (see PolicyProfile.wakeAt). */
+  private wakeAtS = Infinity;
 
   constructor(pool: PoolSpec, options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>, jobOrgs: Iterable<string> = []) {
     this.options = { ...DEFAULT_POLICY_OPTIONS, backfill: false, ownSitesOnly: false, backfillDepth: 500, ...options };
@@ -70,7 +76,7 @@ export class Scheduler {
     const job: JobRecord = {
       spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
       startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
-      preemptions: 0, lostGpuS: 0, epoch: 0, lastSite: -1, shape: '',
+      preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
     };
     job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}`;
     this.state.jobs.push(job);
@@ -80,6 +86,7 @@ export class Scheduler {
       this.diagnoses.set(job, never);
     } else {
       this.profile.order.add(job);
+      this.arrived.push(job);
     }
     return job;
   }
@@ -106,29 +113,48 @@ export class Scheduler {
   pass(now: number): Decision[] {
     const decisions: Decision[] = [];
     const order = this.profile.order;
+    // Only jobs that arrived since the last pass can start unless GPUs were freed, a site came back, or a
+    // time-based trigger (a reclaim's rate limit, an LAS queue boundary) is due: a pass over them alone
+    // decides the same as a full one, and costs nothing for the long queue of a busy pool.
+    const full = this.capacityGrew || now >= this.wakeAtS || this.arrived.length >= order.size;
+    const arrived = this.arrived.filter((j) => j.phase === 'queued');
+    this.arrived.length = 0;
+    this.capacityGrew = false;
+    if (!full && order.strict && !this.options.backfill) return decisions; // arrivals queue behind the blocked head
     const memo = new Map<string, { diagnosis: Diagnosis; capacityOnly: boolean }>();
     let memoAt = this.releases;
     let preemptionTried = false;
     // Under a strict order or backfill every job is walked until the first one fails; after that (and
     // always otherwise) jobs larger than the most free GPUs on any site are skipped: they cannot fit.
-    let open = order.strict || this.options.backfill;
+    let open = full && (order.strict || this.options.backfill);
+    // What can still fit, narrowed as jobs fail for want of capacity: every size above `bound`, and (after a
+    // one-node job failed on fragmentation) every one-node size from `splitFrom` up, fails likewise.
     let bound = this.maxSiteFree();
+    let splitFrom = Infinity;
+    const oneNode = this.minGpusPerNode();
     let backfillTried = 0;
-    this.reservation = null;
-    this.blockedBy = null;
+    if (full) {
+      this.reservation = null;
+      this.blockedBy = null;
+    }
     this.inPass = true;
-    const view = { state: this.state, now, bound: () => (open ? Infinity : bound) };
+    // Until preemption has been tried and found nothing, jobs too large for the free GPUs may still start by preempting.
+    const mayFit = (g: number) => open || (this.profile.preemption !== null && !preemptionTried) || (g <= bound && !(g >= splitFrom && g <= oneNode));
+    const view = { state: this.state, now, mayFit };
+    const jobs = full ? order.order(view) : arrived.sort((a, b) => order.compare(a, b, view));
 
-    for (const job of order.order(view)) {
+    for (const job of jobs) {
       if (job.phase !== 'queued') continue;
       if (memoAt !== this.releases) {
         memo.clear();
         memoAt = this.releases;
         bound = this.maxSiteFree();
+        splitFrom = Infinity;
       }
       const candidates = candidateSites(this.state, job, this.candidateCache);
       const ctx: PlacementContext = { state: this.state, now, ownSitesOnly: this.options.ownSitesOnly, reservation: this.reservation };
-      const known = open ? undefined : memo.get(job.shape);
+      // The memo is off while a backfill reservation stands: whether a job may use reserved GPUs depends on its estimate.
+      const known = open || this.reservation !== null ? undefined : memo.get(job.shape);
       let result: Choice | Diagnosis = known?.diagnosis ?? place(ctx, job, candidates);
 
       if (!isChoice(result) && this.profile.preemption !== null && !preemptionTried) {
@@ -157,7 +183,10 @@ export class Scheduler {
       const entry = known ?? { diagnosis: result, capacityOnly: capacityOnly(result) };
       if (!known) memo.set(job.shape, entry);
       // A job that failed only for want of capacity shows that no job as large can fit either.
-      if (!open && job.spec.gpuTypes === null && entry.capacityOnly) bound = Math.min(bound, job.spec.gpus - 1);
+      if (!open && job.spec.gpuTypes === null && entry.capacityOnly) {
+        if ((entry.diagnosis.reasons.fragmented ?? 0) > 0) splitFrom = Math.min(splitFrom, job.spec.gpus);
+        else bound = Math.min(bound, job.spec.gpus - 1);
+      }
       if (this.reservation !== null && ++backfillTried >= this.options.backfillDepth) break;
       if (open) {
         open = false;
@@ -169,6 +198,7 @@ export class Scheduler {
       }
     }
     this.inPass = false;
+    if (full) this.wakeAtS = this.profile.wakeAt?.(this.state, now) ?? Infinity;
     for (const job of this.deferredRemoves) order.remove(job);
     for (const job of this.deferredAdds) if (job.phase === 'queued') order.add(job);
     this.deferredRemoves.length = 0;
@@ -209,7 +239,8 @@ export class Scheduler {
     const progress = job.workDoneS + ran;
     const c = job.spec.checkpointIntervalS;
     const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
-    job.lostGpuS += (progress - saved) * job.spec.gpus;
+    if (why === 'preempted') job.lostGpuS += (progress - saved) * job.spec.gpus;
+    else job.failedGpuS += (progress - saved) * job.spec.gpus;
     job.remainingEstimateS = Math.max(0, job.spec.estimateS - saved);
     job.workDoneS = saved;
     this.releaseAll(job, now);
@@ -232,6 +263,12 @@ export class Scheduler {
   siteUp(site: number): void {
     const s = this.state.sites[site];
     if (s) s.up = true;
+    this.capacityGrew = true;
+  }
+
+  /** When the driver should run a pass even if nothing else happens (a time-based trigger), or Infinity. */
+  get wakeAt(): number {
+    return this.wakeAtS;
   }
 
   private start(job: JobRecord, choice: Choice, now: number): void {
@@ -257,6 +294,7 @@ export class Scheduler {
     job.allocation = null;
     job.startedAtS = -1;
     this.releases++;
+    this.capacityGrew = true;
   }
 
   private releasePart(job: JobRecord, part: SitePart): void {
@@ -264,6 +302,12 @@ export class Scheduler {
     site.release(job.seq, part, site.org !== job.org);
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
     this.state.allocated -= part.gpus;
+  }
+
+  private minGpusPerNode(): number {
+    let m = Infinity;
+    for (const s of this.state.sites) if (s.gpusPerNode < m) m = s.gpusPerNode;
+    return m;
   }
 
   private maxSiteFree(): number {

@@ -97,9 +97,9 @@ export class SortedQueue {
 
 /**
  * Queued jobs split by GPU count, each part a SortedQueue, walked as one merged
- * order. The walk skips every size larger than `bound()` (the most GPUs that could
- * still fit anywhere), so a pass over a long queue on a busy pool touches only the
- * jobs small enough to start. The walk reads the live queues: callers must not add
+ * order. The walk skips every size for which `mayFit` says no (larger than the
+ * most GPUs free anywhere, say), so a pass over a long queue on a busy pool touches
+ * only the jobs that could start. The walk reads the live queues: callers must not add
  * or remove jobs until it ends.
  */
 export class BucketedQueue {
@@ -129,16 +129,15 @@ export class BucketedQueue {
     return removed;
   }
 
-  *walk(bound: () => number): Generator<JobRecord, void, undefined> {
+  *walk(mayFit: (gpus: number) => boolean): Generator<JobRecord, void, undefined> {
     const queues = this.sizes.map((g) => {
       const q = this.buckets.get(g) as SortedQueue;
       return { g, q, i: q.firstLive() };
     });
     for (;;) {
-      const limit = bound();
       let best: (typeof queues)[number] | null = null;
       for (const c of queues) {
-        if (c.g > limit) break; // sizes ascend
+        if (!mayFit(c.g)) continue;
         while (c.i < c.q.length && c.q.jobAt(c.i) === null) c.i++;
         const job = c.q.jobAt(c.i);
         if (job === null) continue;

@@ -43,7 +43,10 @@ export interface JobRecord {
   /** Estimated seconds still to run: estimate minus saved work. */
   remainingEstimateS: number;
   preemptions: number;
+  /** GPU-seconds of work lost to preemptions. */
   lostGpuS: number;
+  /** GPU-seconds of work lost to site failures. */
+  failedGpuS: number;
   /** Bumped on every start, so drivers can ignore completion events of an earlier run. */
   epoch: number;
   /** Site of the current or last run, or -1. */
@@ -215,9 +218,11 @@ export class PoolState {
     this.using = new Float64Array(this.orgIds.length);
     for (const s of this.sites) {
       this.contributed[s.org] = (this.contributed[s.org] ?? 0) + s.total;
-      const list = this.sitesByType.get(s.spec.gpuType) ?? [];
+      // GPU type ids match whatever their case (jobs' types are lower-cased too).
+      const type = s.spec.gpuType.toLowerCase();
+      const list = this.sitesByType.get(type) ?? [];
       list.push(s.index);
-      this.sitesByType.set(s.spec.gpuType, list);
+      this.sitesByType.set(type, list);
     }
   }
 

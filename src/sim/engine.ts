@@ -45,7 +45,10 @@ export interface JobOutcome {
   readonly jct_s: number | null;
   readonly queue_s: number | null;
   readonly preemptions: number;
+  /** GPU-seconds of work lost to preemptions (work since the last checkpoint). */
   readonly lost_gpu_s: number;
+  /** GPU-seconds of work lost to site failures. */
+  readonly failed_gpu_s: number;
   readonly status: JobStatus;
   /** Why it waited (its last diagnosis), or null if it never waited for a reason. */
   readonly wait_reason: string | null;
@@ -67,7 +70,9 @@ type SimEvent =
   | { readonly kind: 'finish'; readonly job: JobRecord; readonly epoch: number }
   | { readonly kind: 'stop'; readonly job: JobRecord; readonly epoch: number }
   | { readonly kind: 'down'; readonly site: number }
-  | { readonly kind: 'up'; readonly site: number };
+  | { readonly kind: 'up'; readonly site: number }
+  /** A time-based trigger of the policy is due: run a pass. */
+  | { readonly kind: 'wake' };
 
 /** Grows a pair of Float64Arrays by doubling; the allocation series can reach millions of points. */
 class Series {
@@ -114,11 +119,13 @@ export function simulate(input: SimulationInput): Simulation {
   let starts = 0;
   let preemptions = 0;
   let failures = 0;
+  let lastWake = Infinity;
   const every = input.progressEvery ?? 10_000;
 
   // The recipe per instant: 1. admit arrivals, 2. apply events, 3. one pass, 4. schedule the decisions' consequences.
   while (next < jobs.length || heap.size > 0) {
     const t = Math.min(jobs[next]?.submitS ?? Infinity, heap.peekTime());
+    const arrivedFrom = records.length;
     while (next < jobs.length && (jobs[next]?.submitS ?? Infinity) <= t) {
       const r = sched.submit(jobs[next] as JobSpec);
       records.push(r);
@@ -131,7 +138,8 @@ export function simulate(input: SimulationInput): Simulation {
       events++;
       switch (e.kind) {
         case 'finish':
-          if (e.job.epoch === e.epoch && e.job.phase === 'running') {
+          // A job finishing during a reclaim notice is done, not preempted.
+          if (e.job.epoch === e.epoch && (e.job.phase === 'running' || e.job.phase === 'stopping')) {
             sched.finish(e.job, t);
             settled++;
           }
@@ -145,11 +153,18 @@ export function simulate(input: SimulationInput): Simulation {
         case 'up':
           sched.siteUp(e.site);
           break;
+        case 'wake':
+          break;
       }
       if (events % every === 0) input.onProgress?.(settled, jobs.length);
     }
     const decisions = sched.pass(t);
     passes++;
+    // Jobs that arrived now and could not start get their diagnosis now, even if a pass skipped them.
+    for (let i = arrivedFrom; i < records.length; i++) {
+      const r = records[i] as JobRecord;
+      if (r.phase === 'queued' && sched.diagnosis(r) === undefined) sched.explain(r, t);
+    }
     for (const d of decisions) {
       if (d.kind === 'start') {
         starts++;
@@ -158,6 +173,11 @@ export function simulate(input: SimulationInput): Simulation {
         preemptions++;
         if (d.atS > t) heap.push(d.atS, { kind: 'stop', job: d.job, epoch: d.job.epoch });
       }
+    }
+    const wake = sched.wakeAt;
+    if (wake > t && wake < Infinity && wake !== lastWake) {
+      heap.push(wake, { kind: 'wake' });
+      lastWake = wake;
     }
     series.add(t, sched.state.allocated);
     if (events % every === 0) input.onProgress?.(settled, jobs.length);
@@ -180,6 +200,7 @@ export function simulate(input: SimulationInput): Simulation {
       queue_s: started ? r.firstStartS - r.spec.submitS : null,
       preemptions: r.preemptions,
       lost_gpu_s: r.lostGpuS,
+      failed_gpu_s: r.failedGpuS,
       status: done ? 'done' : r.phase === 'never' ? 'never' : 'unfinished',
       wait_reason: diag ? describeDiagnosis(diag) : null,
       site: siteIds[r.lastSite] ?? null,

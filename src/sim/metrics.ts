@@ -33,6 +33,8 @@ export interface Summary {
   readonly largest_job_started_gpus: number;
   readonly gpu_hours_used: number;
   readonly gpu_hours_lost_to_preemption: number;
+  /** Work lost when sites failed (outages, maintenance) under running jobs. */
+  readonly gpu_hours_lost_to_failures: number;
   readonly preemptions: number;
   readonly passes: number;
   readonly orgs: readonly OrgMetrics[];
@@ -65,6 +67,7 @@ export function summarize(sim: Simulation): Summary {
   let lastEnd = -Infinity;
   let largest = 0;
   let lost = 0;
+  let failed = 0;
   let preemptions = 0;
   const byOrg = new Map<string, JobOutcome[]>();
   for (const o of outcomes) {
@@ -74,6 +77,7 @@ export function summarize(sim: Simulation): Summary {
     if (o.end_s !== null) lastEnd = Math.max(lastEnd, o.end_s);
     if (o.start_s !== null) largest = Math.max(largest, o.gpus);
     lost += o.lost_gpu_s;
+    failed += o.failed_gpu_s;
     preemptions += o.preemptions;
     const list = byOrg.get(o.org) ?? [];
     list.push(o);
@@ -99,6 +103,7 @@ export function summarize(sim: Simulation): Summary {
     largest_job_started_gpus: largest,
     gpu_hours_used: allocated / 3600,
     gpu_hours_lost_to_preemption: lost / 3600,
+    gpu_hours_lost_to_failures: failed / 3600,
     preemptions,
     passes: sim.passes,
     orgs: [...byOrg].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([org, list]) => {

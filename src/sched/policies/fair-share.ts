@@ -40,9 +40,13 @@ export class FairShareOrder implements QueueOrder {
     this.count--;
   }
 
+  compare(a: JobRecord, b: JobRecord, view: OrderView): number {
+    return shareOf(view.state, a.org) - shareOf(view.state, b.org) || a.org - b.org || b.spec.priority - a.spec.priority || a.seq - b.seq;
+  }
+
   *order(view: OrderView): Iterable<JobRecord> {
     // Orgs are few (hundreds); re-rank them after every yield, since a start changes its org's share.
-    const cursors = [...this.byOrg].filter(([, q]) => q.size > 0).map(([org, q]) => ({ org, walk: q.walk(() => view.bound()) }));
+    const cursors = [...this.byOrg].filter(([, q]) => q.size > 0).map(([org, q]) => ({ org, walk: q.walk((g) => view.mayFit(g)) }));
     while (cursors.length > 0) {
       let bestIdx = 0;
       let bestShare = Infinity;
@@ -89,4 +93,11 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
       return picked;
     },
   };
+}
+
+/** The next time a rate-limited site may reclaim again, if any borrower runs on it. */
+export function nextReclaimTime(state: PoolState, now: number): number {
+  let t = Infinity;
+  for (const s of state.sites) if (s.borrowed > 0 && s.spec.share.reclaim && s.nextReclaimS > now && s.nextReclaimS < t) t = s.nextReclaimS;
+  return t;
 }

@@ -34,7 +34,11 @@ export class KeyedOrder implements QueueOrder {
     this.keys.delete(job);
   }
 
+  compare(a: JobRecord, b: JobRecord): number {
+    return this.keyOf(a) - this.keyOf(b) || a.seq - b.seq;
+  }
+
   order(view: OrderView): Iterable<JobRecord> {
-    return this.queue.walk(() => view.bound());
+    return this.queue.walk((g) => view.mayFit(g));
   }
 }

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../../model/errors.ts';
 import type { PolicyProfile, PreemptionRule } from '../policy.ts';
-import type { JobRecord } from '../state.ts';
-import { FairShareOrder, reclaimRule } from './fair-share.ts';
+import type { JobRecord, PoolState } from '../state.ts';
+import { FairShareOrder, nextReclaimTime, reclaimRule } from './fair-share.ts';
 import { KeyedOrder } from './keyed-order.ts';
 import { chooseVictims } from './victims.ts';
 
@@ -22,6 +22,21 @@ function lasLevel(attainedGpuS: number, thresholds: readonly number[]): number {
   let level = 0;
   while (level < thresholds.length && attainedGpuS >= (thresholds[level] ?? Infinity)) level++;
   return level;
+}
+
+/** When the next running job's attained service crosses an LAS threshold (and may become preemptible by waiting jobs). */
+function nextLevelCrossing(state: PoolState, now: number, thresholds: readonly number[]): number {
+  let t = Infinity;
+  for (const s of state.sites) {
+    for (const j of s.running.keys()) {
+      const r = state.jobs[j];
+      if (!r || r.startedAtS < 0) continue;
+      const attained = r.attainedGpuS + (now - r.startedAtS) * r.spec.gpus;
+      const next = thresholds.find((x) => x > attained);
+      if (next !== undefined) t = Math.min(t, now + (next - attained) / r.spec.gpus);
+    }
+  }
+  return t;
 }
 
 /** Preempt running jobs that rank after the waiting one: `after(victim, waiting)` is true. */
@@ -57,12 +72,13 @@ export const POLICIES = {
         name: 'las',
         order: new KeyedOrder((j) => lasLevel(j.attainedGpuS, o.lasThresholdsGpuS), false),
         preemption: priorityRule((v, w, now) => level(v, now) > level(w, now), (v, now) => level(v, now) * 1e15 + v.attainedGpuS),
+        wakeAt: (state, now) => nextLevelCrossing(state, now, o.lasThresholdsGpuS),
       };
     },
   },
   'fair-share': {
     description: 'fair share by contribution: orgs furthest below what they contribute go first, borrow idle GPUs, and owners reclaim lent GPUs by preemption (rate-limited)',
-    create: (o: PolicyOptions): PolicyProfile => ({ name: 'fair-share', order: new FairShareOrder(), preemption: reclaimRule(o.reclaimIntervalS) }),
+    create: (o: PolicyOptions): PolicyProfile => ({ name: 'fair-share', order: new FairShareOrder(), preemption: reclaimRule(o.reclaimIntervalS), wakeAt: nextReclaimTime }),
   },
 } as const satisfies Record<string, { description: string; create: (o: PolicyOptions) => PolicyProfile }>;
 

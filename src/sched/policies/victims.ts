@@ -26,7 +26,8 @@ export function chooseVictims(
     }
     if (victims.length === 0) continue;
     victims.sort((a, b) => rank(b) - rank(a) || b.seq - a.seq);
-    const picked = g <= site.gpusPerNode ? onOneNode(site, victims, g) : bySiteCount(site, victims, g, job.org !== site.org);
+    const borrower = job.org !== site.org;
+    const picked = g <= site.gpusPerNode ? onOneNode(site, victims, g, borrower) : bySiteCount(site, victims, g, borrower);
     if (picked === null) continue;
     const gpus = picked.reduce((n, v) => n + partGpus(v, site.index), 0);
     if (best === null || gpus < best.gpus) best = { site: i, jobs: picked, gpus };
@@ -38,7 +39,7 @@ function partGpus(v: JobRecord, site: number): number {
   return v.allocation?.parts.find((p) => p.site === site)?.gpus ?? 0;
 }
 
-function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number): JobRecord[] | null {
+function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
   const byNode = new Map<number, JobRecord[]>();
   for (const v of victims) {
     const part = v.allocation?.parts.find((p) => p.site === site.index);
@@ -52,19 +53,23 @@ function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number): J
   let best: JobRecord[] | null = null;
   let bestGpus = Infinity;
   for (const [node, list] of byNode) {
-    let free = site.nodeFree[node] ?? 0;
-    const picked: JobRecord[] = [];
-    let gpus = 0;
-    for (const v of list) {
-      if (free >= g) break;
+    const onNode = (v: JobRecord) => {
       const part = v.allocation?.parts.find((p) => p.site === site.index);
       const idx = part ? part.nodes.indexOf(node) : -1;
-      const here = part && idx >= 0 ? (part.counts[idx] ?? 0) : 0;
-      free += here;
-      gpus += part?.gpus ?? 0;
-      picked.push(v);
-    }
-    if (free >= g && gpus < bestGpus) {
+      return part && idx >= 0 ? (part.counts[idx] ?? 0) : 0;
+    };
+    const picked = fewest(list, (set) => {
+      let free = site.nodeFree[node] ?? 0;
+      let borrowed = site.borrowed;
+      for (const v of set) {
+        free += onNode(v);
+        if (v.org !== site.org) borrowed -= partGpus(v, site.index);
+      }
+      // A borrower also needs room under the owner's lending limit.
+      return free >= g && (!borrower || borrowed + g <= site.lendCap);
+    });
+    const gpus = picked?.reduce((n, v) => n + partGpus(v, site.index), 0) ?? Infinity;
+    if (picked && gpus < bestGpus) {
       best = picked;
       bestGpus = gpus;
     }
@@ -72,16 +77,35 @@ function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number): J
   return best;
 }
 
-function bySiteCount(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
-  let free = site.free;
-  let borrowed = site.borrowed;
+/**
+ * Victims taken in order until `enough` holds, then any whose stop turns out
+ * unneeded given the later ones are spared (a borrower can need another borrower
+ * stopped, not the owner's job that came first in rank).
+ */
+function fewest(ordered: readonly JobRecord[], enough: (set: readonly JobRecord[]) => boolean): JobRecord[] | null {
   const picked: JobRecord[] = [];
-  for (const v of victims) {
-    if (free >= g && (!borrower || borrowed + g <= site.lendCap)) break;
-    const here = partGpus(v, site.index);
-    free += here;
-    if (v.org !== site.org) borrowed -= here;
+  for (const v of ordered) {
+    if (enough(picked)) break;
     picked.push(v);
   }
-  return free >= g && (!borrower || borrowed + g <= site.lendCap) ? picked : null;
+  if (!enough(picked)) return null;
+  for (let i = 0; i < picked.length; ) {
+    const without = picked.filter((_, k) => k !== i);
+    if (enough(without)) picked.splice(i, 1);
+    else i++;
+  }
+  return picked;
+}
+
+function bySiteCount(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
+  return fewest(victims, (set) => {
+    let free = site.free;
+    let borrowed = site.borrowed;
+    for (const v of set) {
+      const here = partGpus(v, site.index);
+      free += here;
+      if (v.org !== site.org) borrowed -= here;
+    }
+    return free >= g && (!borrower || borrowed + g <= site.lendCap);
+  });
 }

@@ -1,0 +1,123 @@
+// Golden-trace tests (STYLE.md §14): a fixed trace on a fixed pool, replayed under
+// every policy, pooled and siloed, must give exactly the recorded outcomes. Any
+// change to a decision — which job starts when and where, what is preempted, what
+// a waiting job is told — changes a hash here.
+//
+// A performance change must leave every hash as it is. When a change of behaviour
+// is intended, regenerate deliberately: run this file, check that the policies
+// whose hashes moved are the ones the change meant to move (and say so in the
+// commit), then paste the `got` values from the failure messages into GOLDEN.
+// (The hashes cover JSON.stringify of each mode's JobOutcome list, wait_reason text included.)
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import type { JobSpec } from '../src/model/job.ts';
+import type { PoolSpec } from '../src/model/pool.ts';
+import { POLICY_NAMES, type PolicyName } from '../src/sched/policies/registry.ts';
+import { job, pool, site } from '../src/sched/test-builders.ts';
+import { runExperiment, type ExperimentResult } from '../src/sim/experiment.ts';
+import { Rng } from '../src/sim/rng.ts';
+
+/** Three orgs with different share policies: a big lender with notice, a small open one, a stingy one that never reclaims. */
+const GOLDEN_POOL: PoolSpec = pool(
+  site('alpha-h100').org('alpha').nodes(4).gpusPerNode(8).type('h100').lend(0.5).notice(300),
+  site('alpha-a100').org('alpha').nodes(2).gpusPerNode(8).type('a100'),
+  site('beta-h100').org('beta').nodes(2).gpusPerNode(8).type('h100'),
+  site('gamma-a100').org('gamma').nodes(4).gpusPerNode(4).type('a100').lend(0.25).reclaim(false),
+);
+
+/**
+ * 200 jobs from a fixed seed. Every drawn time is rounded to whole seconds so the
+ * trace does not depend on the last bit of Math.log or Math.pow.
+ */
+function goldenJobs(): JobSpec[] {
+  const rng = new Rng(20_240_607);
+  const orgs = rng.fork('orgs');
+  const sizes = rng.fork('sizes');
+  const times = rng.fork('times');
+  const traits = rng.fork('traits');
+  const jobs: JobSpec[] = [];
+  let t = 0;
+  for (let i = 0; i < 200; i++) {
+    t += Math.round(times.exponential(240));
+    const duration = Math.max(30, Math.min(86_400, Math.round(times.pareto(300, 1.1))));
+    const estimate = traits.next() < 0.8 ? duration : Math.round(duration * traits.pick([0.5, 2, 4]));
+    jobs.push(
+      job(`g${i}`)
+        .org(orgs.pick(['alpha', 'alpha', 'beta', 'beta', 'gamma', 'delta']))
+        .gpus(sizes.pick([1, 1, 1, 2, 2, 4, 4, 8, 8, 16, 24, 32]), ...traits.pick<string[]>([[], [], [], ['h100'], ['a100'], ['h100', 'a100']]))
+        .at(t)
+        .runs(duration)
+        .estimate(estimate)
+        .checkpoint(traits.pick([3600, 3600, 600, null]))
+        .priority(traits.int(0, 2))
+        .preemptible(traits.next() < 0.9)
+        .build(),
+    );
+  }
+  return jobs;
+}
+
+const run = (policy: PolicyName): ExperimentResult => runExperiment({ pool: GOLDEN_POOL, jobs: goldenJobs(), scheduler: { policy }, modes: ['pooled', 'siloed'] });
+
+const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/**
+ * sha256 of JSON.stringify(outcomes), per policy and mode. Regenerated deliberately when
+ * outcomes gained failed_gpu_s and passes learned arrival-only mode and wake-ups. See the top of the file before changing one.
+ */
+const GOLDEN: Record<PolicyName, { pooled: string; siloed: string }> = {
+  fifo: {
+    pooled: '2e9387ac9d139859b9e20f70f14011aec41253000764a8f86206d9074e7b0587',
+    siloed: '8c0d23d6ae4f66688eaca2d80d433d38fed82e79b01e87672b83e69ee9d099b9',
+  },
+  sjf: {
+    pooled: 'c2d365b369d87b4073a9ca00c2ff6eddeb553affb94e3054365ad473beaa6e30',
+    siloed: '61098f09e01199567755dd970303c5f508726ee568988bb82f300465740bb403',
+  },
+  srtf: {
+    pooled: '4d1a55a01d789a42224ab376821c68b5b60fe44629e2d2aadec306418fb58200',
+    siloed: '2ed47ff3a64cb36caa37690a64beb8c0a8a7b50e1d3d983dbfafe3c165f0d68c',
+  },
+  las: {
+    pooled: '6b3af313516cdaea2c1c9bc1a270e0077812faa77503664f3a17bfe9645ba0ab',
+    siloed: '04700e930f7611c54c2b5bb9c99cfdb7fe1a0977ebd06e3dbee3c0541dc430e9',
+  },
+  'fair-share': {
+    pooled: '24384f1ccfae29a918e982ea4e6235d8f9d9e08c8244d2e7baf7480aae2bfb06',
+    siloed: '4b0001353c73b5bfa66048d8662aa7dfd1b416a598a41f69fd0a4f53f96aefcd',
+  },
+};
+
+test('the golden trace is the one the hashes were recorded from', () => {
+  const jobs = goldenJobs();
+  assert.equal(jobs.length, 200);
+  assert.equal(sha256(jobs), 'd92413197b8021d4ea8d1509240cfbac64706f0c23266eb42f7ef6fd49b8a984');
+});
+
+for (const policy of POLICY_NAMES) {
+  test(`${policy}: the golden trace gives the recorded outcomes, pooled and siloed`, () => {
+    const result = run(policy);
+    const got = { pooled: '', siloed: '' };
+    for (const mode of ['pooled', 'siloed'] as const) {
+      const outcomes = result[mode]?.simulation.outcomes;
+      assert.ok(outcomes, `${mode} ran`);
+      assert.equal(outcomes.length, 200);
+      got[mode] = sha256(outcomes);
+    }
+    assert.deepEqual(got, GOLDEN[policy], `${policy}: got ${JSON.stringify(got)}`);
+  });
+}
+
+test('the same golden run twice gives identical results', () => {
+  for (const policy of POLICY_NAMES) {
+    const a = run(policy);
+    const b = run(policy);
+    for (const mode of ['pooled', 'siloed'] as const) {
+      assert.deepEqual(b[mode]?.simulation.outcomes, a[mode]?.simulation.outcomes, `${policy} ${mode} outcomes`);
+      assert.deepEqual(b[mode]?.summary, a[mode]?.summary, `${policy} ${mode} summary`);
+      assert.deepEqual([...(b[mode]?.simulation.allocation.gpus ?? [])], [...(a[mode]?.simulation.allocation.gpus ?? [])], `${policy} ${mode} allocation`);
+    }
+    assert.deepEqual(b.fairness, a.fairness, `${policy} fairness`);
+  }
+});
