@@ -198,11 +198,13 @@ export class Scheduler {
       }
     }
     this.inPass = false;
-    if (full) this.wakeAtS = this.profile.wakeAt?.(this.state, now) ?? Infinity;
     for (const job of this.deferredRemoves) order.remove(job);
     for (const job of this.deferredAdds) if (job.phase === 'queued') order.add(job);
     this.deferredRemoves.length = 0;
     this.deferredAdds.length = 0;
+    // A time-based trigger matters only while jobs wait; recomputed after full passes, or when none is pending.
+    if (order.size === 0) this.wakeAtS = Infinity;
+    else if (full || this.wakeAtS === Infinity) this.wakeAtS = this.profile.wakeAt?.(this.state, now) ?? Infinity;
     return decisions;
   }
 

@@ -69,6 +69,8 @@ export class SiteState {
   up = true;
   /** When the owner may next reclaim (rate limit), seconds. */
   nextReclaimS = 0;
+  /** Bumped whenever a job starts or stops here: caches of the running set key on it. */
+  version = 0;
   readonly nodeFree: Int32Array;
   /** buckets[k] lists the nodes with exactly k free GPUs; pos[node] is its index there. */
   private readonly buckets: Int32Array[];
@@ -179,6 +181,7 @@ export class SiteState {
     }
     if (borrower) this.borrowed += gpus;
     this.running.set(job, gpus);
+    this.version++;
     return { site: this.index, nodes: Int32Array.from(nodes), counts: Int32Array.from(counts), gpus };
   }
 
@@ -193,6 +196,7 @@ export class SiteState {
     }
     if (borrower) this.borrowed -= part.gpus;
     this.running.delete(job);
+    this.version++;
   }
 }
 

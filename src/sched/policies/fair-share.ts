@@ -71,6 +71,9 @@ export function shareOf(state: PoolState, org: number): number {
   return contributed > 0 ? using / contributed : 1e9 + using;
 }
 
+/** Reclaim stops the newest borrowers first: they lose the least work. */
+const newestFirst = (v: JobRecord) => v.startedAtS;
+
 /**
  * Owners take lent GPUs back: a waiting job of an org within its entitlement may
  * stop borrowers on its org's own sites (if the site's share policy reclaims),
@@ -87,7 +90,7 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
         return s !== undefined && s.org === job.org && s.spec.share.reclaim && s.borrowed > 0 && ctx.now >= s.nextReclaimS;
       });
       if (own.length === 0) return null;
-      const picked = chooseVictims(job, ctx, own, (v, site) => v.org !== site.org, (v) => v.startedAtS);
+      const picked = chooseVictims(job, ctx, own, (v, site) => v.org !== site.org, newestFirst, false);
       const site = picked ? state.sites[picked.site] : undefined;
       if (site) site.nextReclaimS = ctx.now + reclaimIntervalS;
       return picked;

@@ -3,7 +3,7 @@ import type { PolicyProfile, PreemptionRule } from '../policy.ts';
 import type { JobRecord, PoolState } from '../state.ts';
 import { FairShareOrder, nextReclaimTime, reclaimRule } from './fair-share.ts';
 import { KeyedOrder } from './keyed-order.ts';
-import { chooseVictims } from './victims.ts';
+import { chooseVictims, type RankFn } from './victims.ts';
 
 /** Options every policy may read; each reads only what it needs. */
 export interface PolicyOptions {
@@ -39,11 +39,15 @@ function nextLevelCrossing(state: PoolState, now: number, thresholds: readonly n
   return t;
 }
 
-/** Preempt running jobs that rank after the waiting one: `after(victim, waiting)` is true. */
-function priorityRule(after: (victim: JobRecord, waiting: JobRecord, now: number) => boolean, rank: (victim: JobRecord, now: number) => number): PreemptionRule {
+/**
+ * Preempt running jobs that rank after the waiting one: `after(victim, waiting)` is
+ * true. `rank` orders victims, highest first, and `after` must hold for a leading
+ * run of that order (it does when both read the same priority).
+ */
+function priorityRule(after: (victim: JobRecord, waiting: JobRecord, now: number) => boolean, rank: RankFn): PreemptionRule {
   return {
     why: 'priority',
-    victims: (job, ctx) => chooseVictims(job, ctx, ctx.candidates, (v) => after(v, job, ctx.now), (v) => rank(v, ctx.now)),
+    victims: (job, ctx) => chooseVictims(job, ctx, ctx.candidates, (v) => after(v, job, ctx.now), rank, true),
   };
 }
 
@@ -61,7 +65,7 @@ export const POLICIES = {
     create: (): PolicyProfile => ({
       name: 'srtf',
       order: new KeyedOrder((j) => j.remainingEstimateS, false),
-      preemption: priorityRule((v, w, now) => remainingAt(v, now) > w.remainingEstimateS, (v, now) => remainingAt(v, now)),
+      preemption: priorityRule((v, w, now) => remainingAt(v, now) > w.remainingEstimateS, Object.assign((v: JobRecord, now: number) => remainingAt(v, now), { timeInvariant: true })),
     }),
   },
   las: {
@@ -71,7 +75,7 @@ export const POLICIES = {
       return {
         name: 'las',
         order: new KeyedOrder((j) => lasLevel(j.attainedGpuS, o.lasThresholdsGpuS), false),
-        preemption: priorityRule((v, w, now) => level(v, now) > level(w, now), (v, now) => level(v, now) * 1e15 + v.attainedGpuS),
+        preemption: priorityRule((v, w, now) => level(v, now) > level(w, now), level),
         wakeAt: (state, now) => nextLevelCrossing(state, now, o.lasThresholdsGpuS),
       };
     },
