@@ -129,6 +129,12 @@ export class BucketedQueue {
     return removed;
   }
 
+  /** Whether any queued size passes `mayFit` (a quick test before a walk). */
+  anyMayFit(mayFit: (gpus: number) => boolean): boolean {
+    for (const g of this.sizes) if ((this.buckets.get(g)?.size ?? 0) > 0 && mayFit(g)) return true;
+    return false;
+  }
+
   *walk(mayFit: (gpus: number) => boolean): Generator<JobRecord, void, undefined> {
     const queues = this.sizes.map((g) => {
       const q = this.buckets.get(g) as SortedQueue;

@@ -63,6 +63,8 @@ export class SiteState {
   readonly total: number;
   /** Most GPUs other orgs may hold here at once. */
   readonly lendCap: number;
+  /** GPU type id, lower-cased. */
+  readonly type: string;
   free: number;
   /** GPUs held here by jobs of other orgs. */
   borrowed = 0;
@@ -87,6 +89,7 @@ export class SiteState {
     this.total = spec.nodes * spec.gpusPerNode;
     this.free = this.total;
     this.lendCap = Math.floor(spec.share.lendFraction * this.total);
+    this.type = spec.gpuType.toLowerCase();
     this.nodeFree = new Int32Array(spec.nodes).fill(spec.gpusPerNode);
     this.buckets = Array.from({ length: spec.gpusPerNode + 1 }, (_, k) => (k === spec.gpusPerNode ? Int32Array.from({ length: spec.nodes }, (_, i) => i) : new Int32Array(spec.nodes)));
     this.bucketSize = new Int32Array(spec.gpusPerNode + 1);
@@ -200,6 +203,8 @@ export class SiteState {
   }
 }
 
+const NO_SITES: readonly number[] = [];
+
 /** Orgs, sites and jobs, with the per-org figures fair-share orders by. */
 export class PoolState {
   readonly sites: SiteState[];
@@ -211,6 +216,7 @@ export class PoolState {
   readonly using: Float64Array;
   /** Sites by GPU type, and all sites. */
   readonly sitesByType = new Map<string, number[]>();
+  private readonly sitesByOrg = new Map<number, number[]>();
   readonly jobs: JobRecord[] = [];
 
   constructor(pool: PoolSpec, jobOrgs: Iterable<string> = []) {
@@ -223,11 +229,18 @@ export class PoolState {
     for (const s of this.sites) {
       this.contributed[s.org] = (this.contributed[s.org] ?? 0) + s.total;
       // GPU type ids match whatever their case (jobs' types are lower-cased too).
-      const type = s.spec.gpuType.toLowerCase();
-      const list = this.sitesByType.get(type) ?? [];
+      const list = this.sitesByType.get(s.type) ?? [];
       list.push(s.index);
-      this.sitesByType.set(type, list);
+      this.sitesByType.set(s.type, list);
+      const mine = this.sitesByOrg.get(s.org) ?? [];
+      mine.push(s.index);
+      this.sitesByOrg.set(s.org, mine);
     }
+  }
+
+  /** The sites an org owns. */
+  sitesOfOrg(org: number): readonly number[] {
+    return this.sitesByOrg.get(org) ?? NO_SITES;
   }
 
   addOrg(id: string): number {

@@ -45,23 +45,34 @@ export class FairShareOrder implements QueueOrder {
   }
 
   *order(view: OrderView): Iterable<JobRecord> {
-    // Orgs are few (hundreds); re-rank them after every yield, since a start changes its org's share.
-    const cursors = [...this.byOrg].filter(([, q]) => q.size > 0).map(([org, q]) => ({ org, walk: q.walk((g) => view.mayFit(g)) }));
+    // Orgs in share order, kept sorted as starts change shares; an org is only walked once reached,
+    // and orgs none of whose job sizes may fit are left out at once.
+    const rank = (org: number) => shareOf(view.state, org);
+    const before = (a: Cursor, b: Cursor) => a.share < b.share || (a.share === b.share && a.org < b.org);
+    const cursors: Cursor[] = [];
+    for (const [org, q] of this.byOrg) if (q.size > 0 && q.anyMayFit((g) => view.mayFit(g))) cursors.push({ org, q, share: rank(org), walk: null });
+    cursors.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     while (cursors.length > 0) {
-      let bestIdx = 0;
-      let bestShare = Infinity;
-      for (let i = 0; i < cursors.length; i++) {
-        const s = shareOf(view.state, cursors[i]?.org ?? 0);
-        if (s < bestShare || (s === bestShare && (cursors[i]?.org ?? 0) < (cursors[bestIdx]?.org ?? 0))) {
-          bestShare = s;
-          bestIdx = i;
-        }
-      }
-      const next = cursors[bestIdx]?.walk.next();
-      if (next === undefined || next.done === true) cursors.splice(bestIdx, 1);
-      else yield next.value;
+      const c = cursors[0] as Cursor;
+      c.walk ??= c.q.walk((g) => view.mayFit(g));
+      const next = c.walk.next();
+      cursors.shift();
+      if (next.done === true) continue;
+      yield next.value;
+      // The job may have started: re-rank its org by its share now.
+      c.share = rank(c.org);
+      let at = 0;
+      while (at < cursors.length && before(cursors[at] as Cursor, c)) at++;
+      cursors.splice(at, 0, c);
     }
   }
+}
+
+interface Cursor {
+  readonly org: number;
+  readonly q: BucketedQueue;
+  share: number;
+  walk: Generator<JobRecord, void, undefined> | null;
 }
 
 /** GPUs in use ÷ GPUs contributed; orgs contributing nothing rank after all others, by use. */
