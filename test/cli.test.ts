@@ -1,36 +1,15 @@
 // The `suanli` command as users run it: a real process for exit codes and files,
 // in-process runs for the JSON/table agreement property.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
+import { inProcess, suanli } from './support/cli.ts';
 import fc from 'fast-check';
-import { run } from '../src/cli/main.ts';
 import * as fmt from '../src/cli/format.ts';
 import { VIDEO_MODELS, type VideoPlan } from '../src/plan/index.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'suanli.js');
-
-async function suanli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
-
-/** Runs the CLI in-process and collects what it prints. */
-async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('bad input: one line naming the flag, exit code 2, no stack trace', { concurrency: 4 }, () => {
   const cases: [string[], RegExp][] = [

@@ -3,20 +3,17 @@
 // test/fixtures/simulate are small enough to simulate by hand, and the expected
 // numbers below are worked out in the comments beside them.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { run } from '../src/cli/main.ts';
+import { inProcess, suanli } from './support/cli.ts';
 import * as fmt from '../src/cli/format.ts';
 import { POLICY_NAMES } from '../src/sched/policies/registry.ts';
 import type { Fairness, Summary } from '../src/sim/metrics.ts';
 import { splitCsvLine } from '../src/sim/traces/csv.ts';
 import { dataFile } from './support/data.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'suanli.js');
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', 'simulate', name);
 
 /**
@@ -37,24 +34,6 @@ interface Results {
   readonly seed: number;
   readonly backfill: boolean;
   readonly runs: readonly { readonly policy: string; readonly pooled: Summary | null; readonly siloed: Summary | null; readonly fairness: Fairness | null }[];
-}
-
-async function suanli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
-
-/** Runs the CLI in-process and collects what it prints. */
-async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /** `suanli simulate ARGS --json`, in-process, parsed; fails the test on a non-zero exit. */

@@ -13,6 +13,7 @@ export const REASONS = {
   lend_limit: "at the owner's lending limit",
   not_shared: 'not shared with this org',
   reserved: 'GPUs reserved for an earlier job (backfill)',
+  held_for_owner: "GPUs reclaimed for the owner's waiting job",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

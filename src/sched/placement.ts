@@ -97,6 +97,11 @@ export function place(ctx: PlacementContext, job: JobRecord, candidates: readonl
       count('lend_limit');
       continue;
     }
+    // GPUs the owner reclaimed for a waiting job are its, not the next borrower's.
+    if (borrower && site.heldFor !== null && site.heldFor.phase === 'queued') {
+      count('held_for_owner');
+      continue;
+    }
     const own = borrower ? 1 : 0;
     const leftover = site.free - g;
     // Own sites first, then the tightest fit; a cheaper score cannot be beaten, so skip the node search.

@@ -275,6 +275,20 @@ test('fair share: an owner reclaims lent GPUs from the newest borrower, after th
   assert.equal(run.why('new'), '0/3 sites fit: 2 too few free GPUs, 1 GPU type not allowed', 'a is over its share: no reclaim for it');
 });
 
+test('fair share: GPUs reclaimed for an owner go to the owner, not back to a borrower ranked first', () => {
+  // A borrower whose org ranks before the owner (both at share 0 once it stops) must not retake the GPUs its
+  // preemption freed; otherwise it is preempted again every interval and never finishes (a livelock seen in
+  // the conformance suite).
+  const run = new Run(pool(site('c1').org('c').nodes(1).gpusPerNode(1).type('a100').lend(0), site('b1').org('b').nodes(2).notice(60)), { policy: 'fair-share' });
+  run.submit(job('c-job').org('c').gpus(8, 'h100').runs(10_000));
+  assert.deepEqual(run.pass(0), ['start c-job']);
+  run.submit(job('b-job').org('b').gpus(12, 'h100').at(10).runs(1000));
+  assert.deepEqual(run.pass(10), ['preempt c-job at 70 (reclaim)']);
+  run.sched.stop(run.job('c-job'), 70, 'preempted');
+  assert.deepEqual(run.pass(70), ['start b-job'], 'the owner takes what it reclaimed');
+  assert.equal(run.why('c-job'), "0/2 sites fit: 1 GPU type not allowed, 1 GPUs reclaimed for the owner's waiting job");
+});
+
 test('fair share: reclaim is rate-limited per site', () => {
   // Default reclaim interval: 300 s.
   const run = lentOut(0).submit(job('b0').org('b').gpus(4, 'h100').at(20).runs(100_000));

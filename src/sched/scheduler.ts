@@ -162,7 +162,9 @@ export class Scheduler {
         if (picked === null) {
           preemptionTried = true; // later jobs rank lower: they would find no victims either
         } else {
-          const notice = this.profile.preemption.why === 'reclaim' ? (this.state.sites[picked.site] as SiteState).spec.share.reclaimNoticeS : 0;
+          const victimSite = this.state.sites[picked.site] as SiteState;
+          const notice = this.profile.preemption.why === 'reclaim' ? victimSite.spec.share.reclaimNoticeS : 0;
+          if (this.profile.preemption.why === 'reclaim') victimSite.heldFor = job;
           for (const v of picked.jobs) {
             decisions.push({ kind: 'preempt', job: v, atS: now + notice, why: this.profile.preemption.why });
             if (notice === 0) this.stop(v, now, 'preempted');
@@ -282,6 +284,7 @@ export class Scheduler {
     if (job.firstStartS < 0) job.firstStartS = now;
     job.epoch++;
     job.lastSite = choice.site.index;
+    for (const site of this.state.sites) if (site.heldFor === job) site.heldFor = null;
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) + part.gpus;
     this.state.allocated += part.gpus;
     if (this.inPass) this.deferredRemoves.push(job);

@@ -73,6 +73,8 @@ export class SiteState {
   nextReclaimS = 0;
   /** Bumped whenever a job starts or stops here: caches of the running set key on it. */
   version = 0;
+  /** The owner's job that borrowers were stopped for: other orgs may not take the freed GPUs while it waits. */
+  heldFor: JobRecord | null = null;
   readonly nodeFree: Int32Array;
   /** buckets[k] lists the nodes with exactly k free GPUs; pos[node] is its index there. */
   private readonly buckets: Int32Array[];

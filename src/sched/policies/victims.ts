@@ -62,6 +62,7 @@ export function chooseVictims(
     const victims: JobRecord[] = [];
     let reachable = site.free;
     for (const v of ranked(site, ctx, rank)) {
+      if (v.phase !== 'running') continue; // already stopping (the cache is keyed on starts and stops only)
       if (v === job || !eligible(v, site)) {
         if (prefix) break;
         continue;

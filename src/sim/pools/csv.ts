@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../../model/errors.ts';
+import { splitCsvLine } from '../csv.ts';
 
 /** One data row of a CSV file, read by column name. `line` is where the row starts (1-based), for messages. */
 export interface CsvRow {
@@ -10,8 +11,8 @@ export interface CsvRow {
 }
 
 /**
- * The rows of a small CSV file (RFC 4180: quoted fields, doubled quotes, CRLF or
- * LF line ends). Header names and values are trimmed, because some published
+ * The rows of a small CSV file (quoted fields, doubled quotes, CRLF or LF line
+ * ends; see ../csv.ts). Header names and values are trimmed, because some published
  * files put a space after each comma. Blank lines are skipped. Every column in
  * `columns` must be in the header; a row with a different number of fields than
  * the header is an error. Errors are InvalidInputError with `field`.
@@ -56,53 +57,13 @@ interface CsvRecord {
 
 function splitCsv(text: string, file: string, field: string, accepted: string): CsvRecord[] {
   const records: CsvRecord[] = [];
-  let fields: string[] = [];
-  let value = '';
-  let line = 1;
-  let start = 1;
-  let i = 0;
-  const endRecord = (): void => {
-    fields.push(value);
-    // A blank line is one empty field; skip it rather than call it a short row.
-    if (fields.length > 1 || (fields[0] ?? '').trim() !== '') records.push({ line: start, fields });
-    fields = [];
-    value = '';
-  };
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"' && value.trim() === '') {
-      const open = line;
-      value = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new InvalidInputError(field, `${file}: line ${open}: a quoted field is never closed`, accepted);
-        const q = text[i];
-        if (q === '"' && text[i + 1] === '"') {
-          value += '"';
-          i += 2;
-        } else if (q === '"') {
-          i++;
-          break;
-        } else {
-          if (q === '\n') line++;
-          value += q;
-          i++;
-        }
-      }
-    } else if (c === ',') {
-      fields.push(value);
-      value = '';
-      i++;
-    } else if (c === '\n' || c === '\r') {
-      endRecord();
-      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
-      line++;
-      start = line;
-    } else {
-      value += c;
-      i++;
-    }
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] ?? '';
+    if (raw.trim() === '') continue; // blank lines are skipped, not short rows
+    const fields = splitCsvLine(raw);
+    if (!Array.isArray(fields)) throw new InvalidInputError(field, `${file}: line ${i + 1}: a quoted field is never closed`, accepted);
+    records.push({ line: i + 1, fields });
   }
-  if (value !== '' || fields.length > 0) endRecord();
   return records;
 }

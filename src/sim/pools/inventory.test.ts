@@ -48,8 +48,9 @@ test('errors name the file, line and column', () => {
   assert.throws(() => poolFromInventory('machine,gpu_type,cap_gpu\n"a,V100,8\n', 'pai.csv', 'pai-machines'), /pai\.csv: line 2: a quoted field is never closed/);
 });
 
-test('quoted CSV fields may hold commas, quotes and line breaks', () => {
-  const text = 'machine,gpu_type,cap_gpu\r\n"m ""1"", rack 2",V100,8\r\n"m\n2",V100,8\r\nm3,"T4",2';
+test('quoted CSV fields may hold commas and quotes; one left open is an error naming its line', () => {
+  const text = 'machine,gpu_type,cap_gpu\r\n"m ""1"", rack 2",V100,8\r\nm2,V100,8\r\nm3,"T4",2';
   assert.deepEqual(summary(text, 'pai-machines'), ['pai-t4 t4 1x2', 'pai-v100 v100 2x8']);
-  assert.throws(() => poolFromInventory('machine,gpu_type,cap_gpu\n"m\n2",V100,8\nm3,T4\n', 'pai.csv', 'pai-machines'), /pai\.csv: line 4: expected 3 fields/);
+  assert.throws(() => poolFromInventory('machine,gpu_type,cap_gpu\n"m\n2",V100,8\n', 'pai.csv', 'pai-machines'), /pai\.csv: line 2: a quoted field is never closed/);
+  assert.throws(() => poolFromInventory('machine,gpu_type,cap_gpu\nm2,V100,8\nm3,T4\n', 'pai.csv', 'pai-machines'), /pai\.csv: line 3: expected 3 fields/);
 });

@@ -2,6 +2,9 @@ import { InvalidInputError } from '../../model/errors.ts';
 import { RowError, type RowSink, type TraceReader, type TraceRow } from './reader.ts';
 import type { TraceFormat } from './trace.ts';
 import { parseUtcDateTime } from './utc-time.ts';
+import { splitCsvLine } from '../csv.ts';
+
+export { splitCsvLine };
 
 /**
  * The CSV reading every CSV trace format shares: line splitting, header layouts,
@@ -11,37 +14,6 @@ import { parseUtcDateTime } from './utc-time.ts';
  * A field may be quoted to hold commas, with `""` for a quote inside; a quoted
  * field may not span lines (no trace does), so an unclosed quote is a bad row.
  */
-
-/** The fields of one CSV line, or the 0-based position of a field whose quote is not closed. */
-export function splitCsvLine(line: string): string[] | { readonly unclosedField: number } {
-  // Most trace lines have no quote: let the engine's split do them.
-  if (!line.includes('"')) return line.split(',');
-  const fields: string[] = [];
-  let field = '';
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        const close = line.indexOf('"', i);
-        if (close < 0) return { unclosedField: fields.length };
-        field += line.slice(i, close);
-        i = close + 1;
-        if (line[i] !== '"') break;
-        field += '"';
-        i++;
-      }
-    }
-    const comma = line.indexOf(',', i);
-    if (comma < 0) {
-      fields.push(field + line.slice(i));
-      return fields;
-    }
-    fields.push(field + line.slice(i, comma));
-    field = '';
-    i = comma + 1;
-  }
-}
 
 /** The first non-blank line of `text`, or undefined if it has none. */
 export function firstLine(text: string): string | undefined {
