@@ -1,6 +1,6 @@
 // Every `$ suanli …` example in the README, re-run: its output must be what the README shows.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,6 +14,8 @@ let scratch = '';
 const home = process.cwd();
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'suanli-readme-'));
+  // Examples name files under examples/ relative to the checkout.
+  await cp(join(home, 'examples'), join(scratch, 'examples'), { recursive: true });
   process.chdir(scratch);
 });
 after(async () => {
