@@ -89,8 +89,10 @@ function checkInvariants(w: Workload, sim: Simulation, policy: PolicyName): void
     // 2. Nothing starts before it is submitted; nothing ends sooner than it runs.
     assert.ok(o.start_s !== null && o.end_s !== null && o.jct_s !== null);
     assert.ok(o.start_s >= spec.submitS, `${o.id} started at ${o.start_s}, submitted at ${spec.submitS}`);
-    assert.ok(o.jct_s >= spec.durationS, `${o.id}: JCT ${o.jct_s} < duration ${spec.durationS}`);
-    assert.ok(o.end_s - o.start_s >= spec.durationS, `${o.id}: ran ${o.end_s - o.start_s} s of ${spec.durationS}`);
+    // Times are floating-point seconds (LAS wakes at fractional instants): allow rounding, nothing more.
+    const slack = 1e-9 * Math.max(1, o.end_s);
+    assert.ok(o.jct_s >= spec.durationS - slack, `${o.id}: JCT ${o.jct_s} < duration ${spec.durationS}`);
+    assert.ok(o.end_s - o.start_s >= spec.durationS - slack, `${o.id}: ran ${o.end_s - o.start_s} s of ${spec.durationS}`);
     assert.equal(o.queue_s, o.start_s - o.submit_s);
     assert.ok(o.lost_gpu_s >= 0);
     // 3. Only preempting policies preempt, and only preempted jobs lose work (there are no outages).
@@ -146,7 +148,8 @@ for (const policy of POLICY_NAMES) {
           assert.deepEqual([...again.allocation.gpus], [...sim.allocation.gpus]);
           assert.deepEqual(again.decisions, sim.decisions);
         }),
-        { numRuns: 80 },
+        // A fixed seed keeps CI repeatable; FC_SEED=<n> explores other workloads.
+        { numRuns: 80, seed: Number(process.env.FC_SEED ?? 20_261_126) },
       );
     });
   }

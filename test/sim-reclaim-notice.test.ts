@@ -36,3 +36,22 @@ test('a borrower that finishes during its reclaim notice is done, not preempted'
   assert.equal(borrower?.lost_gpu_s, 0);
   assert.equal(byId.get('a-owner')?.start_s, 1000, 'the owner starts as soon as its GPUs are free');
 });
+
+test('with backfill, a borrower whose GPUs were reclaimed does not reserve them against the owner (no deadlock)', () => {
+  // Found by the conformance suite: the borrower, ranked first, failed on the held site and got the backfill
+  // reservation there; the owner's job then failed on "reserved", and neither ever started.
+  const p = pool(site('s0').org('a').nodes(1).gpusPerNode(1).lend(0), site('s1').org('c').nodes(2).gpusPerNode(8).lend(0.5).notice(600));
+  const sim = simulate({
+    pool: p,
+    jobs: [
+      job('j0').org('c').gpus(9).at(0).runs(1).build(),
+      job('j1').org('a').gpus(8).at(0).runs(601).build(),
+      job('j2').org('a').gpus(1).at(0).runs(1).build(),
+    ],
+    scheduler: { policy: 'fair-share', backfill: true },
+  });
+  const byId = new Map(sim.outcomes.map((o) => [o.id, o]));
+  assert.deepEqual(sim.outcomes.map((o) => o.status), ['done', 'done', 'done']);
+  assert.equal(byId.get('j0')?.start_s, 600, 'the owner starts when the notice runs out');
+  assert.equal(byId.get('j1')?.preemptions, 1);
+});

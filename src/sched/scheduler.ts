@@ -345,6 +345,8 @@ export class Scheduler {
     for (const i of candidates) {
       const site = this.state.sites[i] as SiteState;
       if (!site.up || staticReason(site, job, this.options.ownSitesOnly) !== null) continue;
+      // GPUs held for an owner's job are not this borrower's to reserve: reserving them would deadlock both.
+      if (site.org !== job.org && site.heldFor !== null && site.heldFor !== job && site.heldFor.phase === 'queued') continue;
       const ends = [...site.running].map(([j, gpus]) => {
         const r = this.state.jobs[j] as JobRecord;
         return { at: r.startedAtS + r.remainingEstimateS, gpus };
