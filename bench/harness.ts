@@ -43,7 +43,8 @@ export function milliseconds(name: string, fn: () => unknown, rounds = 5): Bench
   return summarize(name, 'ms', times);
 }
 
-function summarize(name: string, unit: string, xs: number[]): BenchResult {
+/** Median, min and max of the rounds' figures. */
+export function summarize(name: string, unit: string, xs: number[]): BenchResult {
   const sorted = [...xs].sort((a, b) => a - b);
   return { name, unit, median: sorted[Math.floor(sorted.length / 2)] ?? 0, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0, rounds: xs.length };
 }

@@ -8,7 +8,7 @@ import type { PolicyName } from '../src/sched/policies/registry.ts';
 import { Scheduler } from '../src/sched/scheduler.ts';
 import { nationalPool, DEFAULT_NATIONAL_PARAMS } from '../src/sim/pools/national.ts';
 import { Rng } from '../src/sim/rng.ts';
-import { report, type BenchResult } from './harness.ts';
+import { report, summarize, type BenchResult } from './harness.ts';
 
 const SIZES = [1, 1, 1, 2, 4, 8, 8, 16, 32, 64];
 
@@ -25,14 +25,9 @@ function jobs(pool: PoolSpec, n: number, rng: Rng, prefix: string, durationS: nu
   }));
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-function summarize(name: string, unit: string, xs: number[]): BenchResult {
-  const s = [...xs].sort((a, b) => a - b);
-  return { name, unit, median: median(xs), min: s[0] ?? 0, max: s[s.length - 1] ?? 0, rounds: xs.length };
+/** A national-style pool of `gpus` GPUs in 200 orgs, none over a quarter of the pool. */
+function benchPool(gpus: number, rng: Rng): PoolSpec {
+  return nationalPool({ ...DEFAULT_NATIONAL_PARAMS, gpus, maxOrgGpus: Math.min(16_384, gpus / 4) }, rng.fork('pool'));
 }
 
 /** A pool filled to the brim by long jobs, then `queue` more jobs waiting: the time of one full pass. */
@@ -40,7 +35,7 @@ function passOverQueue(gpus: number, queue: number, policy: PolicyName, rounds: 
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const rng = new Rng(11 + r);
-    const pool = nationalPool({ ...DEFAULT_NATIONAL_PARAMS, gpus, maxOrgGpus: Math.min(16_384, gpus / 4) }, rng.fork('pool'));
+    const pool = benchPool(gpus, rng);
     const sched = new Scheduler(pool, { policy });
     for (const j of jobs(pool, Math.ceil(gpus / 2), rng.fork('fill'), 'fill-', 1e9)) sched.submit(j);
     sched.pass(0); // fills the pool
@@ -60,7 +55,7 @@ function placementRate(gpus: number, n: number, policy: PolicyName, rounds: numb
   const rates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const rng = new Rng(23 + r);
-    const pool = nationalPool({ ...DEFAULT_NATIONAL_PARAMS, gpus, maxOrgGpus: Math.min(16_384, gpus / 4) }, rng.fork('pool'));
+    const pool = benchPool(gpus, rng);
     const sched = new Scheduler(pool, { policy });
     for (const j of jobs(pool, n, rng.fork('jobs'), 'p-', 3600)) sched.submit(j);
     const t0 = performance.now();
