@@ -1,0 +1,263 @@
+/**
+ * The control plane's durable state, as the server sees it. One implementation
+ * (Kysely over PostgreSQL) runs on embedded PGlite or on a server through
+ * DATABASE_URL; one conformance suite (store.conformance.ts) runs on both.
+ *
+ * Contracts every method keeps:
+ * - Each call that changes state is one transaction: it happens whole or not at all.
+ * - Times are epoch milliseconds from the caller's clock (the store reads no clock),
+ *   so tests can drive time.
+ * - Rows come back as plain objects; ids are strings.
+ * - "Not found" is `null` (or `false` for changes), never an exception; broken
+ *   invariants (an unknown org on insert, a duplicate id) throw StoreConflictError.
+ */
+
+export type Role = 'admin' | 'org-admin' | 'member' | 'agent';
+export const ROLES: readonly Role[] = ['admin', 'org-admin', 'member', 'agent'];
+
+export type JobState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'preempted';
+export const JOB_STATES: readonly JobState[] = ['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled', 'preempted'];
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface Org {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/** An API token's identity and rights; the secret itself is stored only as a hash. */
+export interface Token {
+  readonly id: string;
+  readonly role: Role;
+  /** null only for admin tokens. */
+  readonly orgId: string | null;
+  /** Set only for agent tokens: the one site the agent may report for. */
+  readonly siteId: string | null;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface NewToken {
+  readonly id: string;
+  readonly role: Role;
+  readonly orgId: string | null;
+  readonly siteId: string | null;
+  readonly name: string;
+  /** The hash of the secret (the server chooses the scheme, e.g. scrypt with salt). */
+  readonly secretHash: string;
+  readonly createdAt: number;
+}
+
+export interface Capacity {
+  readonly gpuType: string;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+}
+
+export interface WanLink {
+  readonly toSite: string;
+  readonly gbps: number;
+  readonly latencyMs: number;
+}
+
+export interface Share {
+  readonly lendFraction: number;
+  readonly reclaim: boolean;
+  readonly reclaimNoticeS: number;
+}
+
+export type SiteHealth = 'unknown' | 'up' | 'lost';
+
+export interface Site {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  /** One entry per GPU type the site has. */
+  readonly capacity: readonly Capacity[];
+  readonly pricePerGpuHour: number | null;
+  readonly share: Share;
+  readonly wanLinks: readonly WanLink[];
+  readonly health: SiteHealth;
+  readonly lastHeartbeatAt: number | null;
+  readonly createdAt: number;
+}
+
+export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt'>;
+export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'share' | 'wanLinks'>>;
+
+/** What a job asks for; `plan` keeps the planner request it was sized from, if any. */
+export interface JobDemand {
+  readonly gpus: number;
+  readonly gpuTypes: readonly string[] | null;
+  readonly gang: boolean;
+  readonly estimateS: number;
+  readonly priority: number;
+  readonly preemptible: boolean;
+  readonly checkpointIntervalS: number | null;
+  /** The command an executor runs (argv), if any. */
+  readonly command: readonly string[] | null;
+  readonly plan: Readonly<Record<string, unknown>> | null;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly demand: JobDemand;
+  readonly submittedBy: string;
+  readonly submittedAt: number;
+  readonly updatedAt: number;
+  /** How many times the job has been placed (1 after the first placement). */
+  readonly attempts: number;
+  /** Why the job waits, as the scheduler core explained it at the last pass (null once placed). */
+  readonly diagnosis: Readonly<Record<string, unknown>> | null;
+}
+
+export interface NewJob {
+  readonly orgId: string;
+  readonly name: string;
+  readonly demand: JobDemand;
+  readonly submittedBy: string;
+  readonly submittedAt: number;
+  /** A retried submission with the same (org, key) returns the first job, never a second. */
+  readonly idempotencyKey: string | null;
+}
+
+export interface SubmitResult {
+  readonly job: Job;
+  /** false when the idempotency key matched an earlier submission. */
+  readonly created: boolean;
+}
+
+export interface JobFilter {
+  /** Restrict to one org (the server sets this for every non-admin caller). */
+  readonly orgId?: string;
+  readonly states?: readonly JobState[];
+  /** Return jobs with ids after this cursor (ids sort in submission order). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface PlacementPart {
+  readonly siteId: string;
+  readonly gpuType: string;
+  readonly gpus: number;
+  readonly nodes: number;
+}
+
+export interface Placement {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly parts: readonly PlacementPart[];
+  readonly placedAt: number;
+  readonly startedAt: number | null;
+  readonly endedAt: number | null;
+}
+
+export interface JobEvent {
+  readonly jobId: string;
+  /** 1, 2, 3… per job; the history is append-only. */
+  readonly seq: number;
+  readonly at: number;
+  readonly type: string;
+  readonly fromState: JobState | null;
+  readonly toState: JobState | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** A state change: it applies only when the job is currently in one of `from`. */
+export interface Transition {
+  readonly jobId: string;
+  readonly from: readonly JobState[];
+  readonly to: JobState;
+  readonly at: number;
+  readonly type: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+  /**
+   * With to = 'placed': the new placement (attempts is incremented). Moving to
+   * 'running' sets the current placement's startedAt; leaving placed/running ends it.
+   */
+  readonly placement?: readonly PlacementPart[];
+  /** With to = 'pending' or while pending: the scheduler's latest diagnosis. */
+  readonly diagnosis?: Readonly<Record<string, unknown>> | null;
+}
+
+/** GPU time one org's job used on one site: consumption for the job's org, contribution for the site's. */
+export interface LedgerEntry {
+  readonly jobId: string;
+  readonly siteId: string;
+  readonly consumerOrgId: string;
+  readonly providerOrgId: string;
+  readonly gpuType: string;
+  readonly gpuSeconds: number;
+  readonly at: number;
+}
+
+export interface LedgerRow {
+  readonly orgId: string;
+  readonly gpuType: string;
+  /** GPU-hours other orgs used on this org's sites. */
+  readonly contributedGpuH: number;
+  /** GPU-hours this org used on other orgs' sites. */
+  readonly consumedGpuH: number;
+  /** GPU-hours this org used on its own sites. */
+  readonly ownGpuH: number;
+  /** contributed − consumed: positive means the pool owes this org. */
+  readonly creditsGpuH: number;
+}
+
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+
+  createOrg(org: Org): Promise<Org>;
+  getOrg(id: string): Promise<Org | null>;
+  listOrgs(): Promise<Org[]>;
+
+  createToken(token: NewToken): Promise<Token>;
+  /** The token and its stored hash, for verification; null if unknown. */
+  findToken(id: string): Promise<{ token: Token; secretHash: string } | null>;
+  listTokens(orgId?: string): Promise<Token[]>;
+  revokeToken(id: string, at: number): Promise<boolean>;
+  countTokens(): Promise<number>;
+
+  createSite(site: NewSite): Promise<Site>;
+  getSite(id: string): Promise<Site | null>;
+  listSites(orgId?: string): Promise<Site[]>;
+  updateSite(id: string, patch: SitePatch): Promise<Site | null>;
+  heartbeat(id: string, at: number, capacity?: readonly Capacity[]): Promise<boolean>;
+  setSiteHealth(id: string, health: SiteHealth): Promise<boolean>;
+
+  /** All in one transaction, in order; a batch is how the server commits many submissions at once. */
+  submitJobs(jobs: readonly NewJob[]): Promise<SubmitResult[]>;
+  getJob(id: string): Promise<Job | null>;
+  listJobs(filter: JobFilter): Promise<Job[]>;
+  /** Jobs not yet in a final state, in submission order: what the live scheduler reloads on start. */
+  activeJobs(): Promise<Job[]>;
+  /**
+   * Applies the transitions in one transaction, each only if its job is in one of
+   * its `from` states, appending one event per applied transition. Returns, per
+   * transition, the job after it, or null when it did not apply.
+   */
+  transition(changes: readonly Transition[], ledger?: readonly LedgerEntry[]): Promise<(Job | null)[]>;
+  /** Updates waiting jobs' diagnoses without events (they change every pass). */
+  setDiagnoses(diagnoses: ReadonlyMap<string, Readonly<Record<string, unknown>> | null>): Promise<void>;
+  placements(jobId: string): Promise<Placement[]>;
+  /** The current placement of every placed or running job. */
+  activePlacements(): Promise<Placement[]>;
+  events(jobId: string): Promise<JobEvent[]>;
+
+  /** Ledger totals per org and GPU type, optionally for one org only. */
+  ledger(orgId?: string): Promise<LedgerRow[]>;
+
+  close(): Promise<void>;
+}
+
+/** An insert broke a uniqueness or reference rule (duplicate id, unknown org). */
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+  constructor(message: string, readonly constraint: string) {
+    super(message);
+  }
+}
