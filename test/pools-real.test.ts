@@ -70,13 +70,10 @@ test('Philly as run: 11 VCs of 8-GPU nodes given, the 4 VCs without a node count
   for (const site of pool.sites.filter((s) => given.has(s.org))) assert.equal(siteGpus(site), given.get(site.org), `${site.org} has its VC's GPUs`);
 });
 
-test('the 500,000-GPU, 200-org national pool is made in under 1 s', () => {
-  const start = performance.now();
+test('the default national pool has 500,000 GPUs in 200 orgs', () => {
   const pool = nationalPool(DEFAULT_NATIONAL_PARAMS, new Rng(7));
-  const ms = performance.now() - start;
   assert.equal(gpus(pool), 500_000);
   assert.equal(pool.orgs.length, 200);
-  assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
 });
 
 test('the Philly trace scaled to the national pool over one day', (t) => {

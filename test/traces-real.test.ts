@@ -9,7 +9,6 @@ import { detectFormat, parseTrace, type Trace, type TraceFormat } from '../src/s
 import { dataFile } from './support/data.ts';
 
 /** Parse time allowed for the 82K-row Philly and 125K-row Helios files; a laptop takes well under a tenth of it. */
-const PARSE_BUDGET_MS = 1000;
 
 /** The file's text, or undefined (test skipped) when the data is absent. */
 function text(t: TestContext, relative: string): string | undefined {
@@ -20,20 +19,6 @@ function text(t: TestContext, relative: string): string | undefined {
 function parse(content: string, relative: string, format: TraceFormat, skipBadRows = false): Trace {
   assert.equal(detectFormat(content, relative), format, `${relative} is detected as ${format}`);
   return parseTrace(content, format, { file: relative, skipBadRows });
-}
-
-/**
- * The fastest of three parses, in ms. A single run on a busy CI machine measures
- * the machine; the fastest measures the code (the first run includes JIT warm-up).
- */
-function fastestParseMs(content: string, relative: string, format: TraceFormat): number {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    parseTrace(content, format, { file: relative });
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
 }
 
 const orgs = (jobs: readonly JobSpec[]): string[] => [...new Set(jobs.map((j) => j.org))].sort();
@@ -69,13 +54,6 @@ describe('Microsoft Philly (Pollux artifact)', () => {
     assert.deepEqual(parse(sorted, 'philly/philly_pollux_jobs_sorted_with_ids.csv', 'philly-pollux').jobs, parse(unsorted, 'philly/philly_pollux_jobs.csv', 'philly-pollux').jobs);
   });
 
-  test(`parses in under ${PARSE_BUDGET_MS} ms`, (t) => {
-    const content = text(t, 'philly/philly_pollux_jobs.csv');
-    if (content === undefined) return;
-    const ms = fastestParseMs(content, 'philly/philly_pollux_jobs.csv', 'philly-pollux');
-    t.diagnostic(`Philly: ${ms.toFixed(0)} ms`);
-    assert.ok(ms < PARSE_BUDGET_MS, `${ms.toFixed(0)} ms`);
-  });
 });
 
 describe('SenseTime Helios (Venus)', () => {
@@ -90,14 +68,6 @@ describe('SenseTime Helios (Venus)', () => {
     assert.equal(trace.jobs.reduce((m, j) => Math.max(m, j.durationS), 0), 48 * 3600);
     assert.equal(Math.round(gpuHours(trace.jobs)), 2_423_407);
     assertOrdered(trace.jobs);
-  });
-
-  test(`parses in under ${PARSE_BUDGET_MS} ms`, (t) => {
-    const content = text(t, 'helios-venus/helios_venus_gpu_jobs_clamped48h.csv');
-    if (content === undefined) return;
-    const ms = fastestParseMs(content, 'helios-venus/helios_venus_gpu_jobs_clamped48h.csv', 'helios');
-    t.diagnostic(`Helios: ${ms.toFixed(0)} ms`);
-    assert.ok(ms < PARSE_BUDGET_MS, `${ms.toFixed(0)} ms`);
   });
 
   test('the September slice: 1,867 jobs of the two VCs, up to 144 GPUs', (t) => {

@@ -390,3 +390,48 @@ test('a job no site can ever hold is marked `never` at submit and never queued',
   assert.deepEqual(run.pass(0), ['start ok'], 'a never job does not block the strict queue');
   assert.equal(run.job('huge').phase, 'never');
 });
+
+// --- restore: a driver rebuilding the core from durable state ------------------------------
+
+test('restore puts a running job back on its site: it holds the GPUs, is not queued, and ends like any run', () => {
+  const sched = new Scheduler(pool(site('a1').org('a').nodes(2)), { policy: 'fair-share' });
+  const r = sched.restore(job('old').org('a').gpus(10).build(), 0, 100);
+  assert.ok(r);
+  assert.equal(r.phase, 'running');
+  assert.equal(r.startedAtS, 100);
+  assert.equal(sched.queued, 0);
+  assert.equal(sched.state.sites[0]?.free, 6);
+  assert.equal(sched.state.allocated, 10);
+  const waiting = sched.submit(job('big').org('a').gpus(8).build());
+  const fits = sched.submit(job('small').org('a').gpus(6).build());
+  assert.deepEqual(sched.pass(200).map((d) => `${d.kind} ${d.job.spec.id}`), ['start small']);
+  assert.equal(describeDiagnosis(sched.diagnosis(waiting) ?? { sites: 0, reasons: {}, never: false }), '0/1 site fit: 1 too few free GPUs');
+  assert.equal(fits.phase, 'running');
+  sched.finish(r, 300);
+  assert.equal(r.attainedGpuS, 200 * 10, 'attained service counts from the restored start');
+  assert.deepEqual(sched.pass(300).map((d) => `${d.kind} ${d.job.spec.id}`), ['start big']);
+});
+
+test("restore ignores the lending limit: a borrower admitted under it stays, and counts as borrowed", () => {
+  const sched = new Scheduler(pool(site('a1').org('a').lend(0.25)), { policy: 'fair-share' }, ['b']);
+  const r = sched.restore(job('lent').org('b').gpus(4).build(), 0, 0);
+  assert.ok(r);
+  assert.equal(sched.state.sites[0]?.borrowed, 4);
+  const more = sched.submit(job('more').org('b').gpus(1).build());
+  assert.deepEqual(sched.pass(10), []);
+  assert.match(describeDiagnosis(sched.diagnosis(more) ?? { sites: 0, reasons: {}, never: false }), /lending limit/);
+});
+
+test('restore spreads a job over fragmented nodes, and returns null (changing nothing) when the site is too small now', () => {
+  const sched = new Scheduler(pool(site('a1').org('a').nodes(2)), { policy: 'fifo' });
+  assert.ok(sched.restore(job('x').org('a').gpus(5).build(), 0, 0));
+  assert.ok(sched.restore(job('y').org('a').gpus(5).build(), 0, 0));
+  const spread = sched.restore(job('z').org('a').gpus(6).build(), 0, 0);
+  assert.ok(spread, 'six GPUs free as 3 + 3 still hold a job that runs there');
+  assert.deepEqual([...(spread.allocation?.parts[0]?.counts ?? [])], [3, 3]);
+  const jobs = sched.state.jobs.length;
+  assert.equal(sched.restore(job('w').org('a').gpus(1).build(), 0, 0), null, 'the site is full');
+  assert.equal(sched.restore(job('v').org('a').gpus(1).build(), 7, 0), null, 'no such site');
+  assert.equal(sched.state.jobs.length, jobs);
+  assert.equal(sched.state.sites[0]?.free, 0);
+});

@@ -73,13 +73,7 @@ export class Scheduler {
 
   /** Adds a job to the queue. A job no site could ever hold is marked `never` at once, with its diagnosis. */
   submit(spec: JobSpec): JobRecord {
-    const job: JobRecord = {
-      spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
-      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
-      preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
-    };
-    job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}`;
-    this.state.jobs.push(job);
+    const job = this.record(spec);
     const never = this.neverDiagnosis(job);
     if (never !== null) {
       job.phase = 'never';
@@ -88,6 +82,35 @@ export class Scheduler {
       this.profile.order.add(job);
       this.arrived.push(job);
     }
+    return job;
+  }
+
+  /**
+   * Puts back a job that is already running on site `siteIndex`, for a driver that
+   * rebuilds the core from durable state (the control plane, each pass): the job
+   * holds GPUs there from `startedAtS` on, whatever the site's lending limit (it was
+   * admitted under it), and is not queued. Nodes are chosen as a start would choose
+   * them; when the rebuilt layout is more fragmented than the real one (which the
+   * driver does not know node by node), any nodes with free GPUs are used. Returns
+   * null, changing nothing, when there is no such site or it has too few free GPUs
+   * (its capacity shrank): the driver must requeue the job.
+   */
+  restore(spec: JobSpec, siteIndex: number, startedAtS: number): JobRecord | null {
+    const site = this.state.sites[siteIndex];
+    if (site === undefined || site.free < spec.gpus) return null;
+    let chosen = site.choose(spec.gpus);
+    if (chosen === null) {
+      chosen = { nodes: [], counts: [] };
+      for (let node = 0, left = spec.gpus; left > 0; node++) {
+        const take = Math.min(left, site.nodeFree[node] ?? 0);
+        if (take === 0) continue;
+        chosen.nodes.push(node);
+        chosen.counts.push(take);
+        left -= take;
+      }
+    }
+    const job = this.record(spec);
+    this.start(job, { site, ...chosen }, startedAtS);
     return job;
   }
 
@@ -273,6 +296,18 @@ export class Scheduler {
   /** When the driver should run a pass even if nothing else happens (a time-based trigger), or Infinity. */
   get wakeAt(): number {
     return this.wakeAtS;
+  }
+
+  /** A new job's record, registered in the pool state (queued, not yet in the queue order). */
+  private record(spec: JobSpec): JobRecord {
+    const job: JobRecord = {
+      spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
+      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
+      preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
+    };
+    job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}`;
+    this.state.jobs.push(job);
+    return job;
   }
 
   private start(job: JobRecord, choice: Choice, now: number): void {

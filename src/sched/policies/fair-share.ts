@@ -1,7 +1,7 @@
 import type { OrderView, PreemptionRule, QueueOrder } from '../policy.ts';
 import { BucketedQueue } from '../sorted-queue.ts';
-import type { JobRecord, PoolState } from '../state.ts';
-import { chooseVictims } from './victims.ts';
+import type { JobRecord, PoolState, SiteState } from '../state.ts';
+import { chooseVictims, type RankFn } from './victims.ts';
 
 /**
  * Fair share by contribution. Each org is entitled to the GPUs it contributes;
@@ -83,7 +83,8 @@ export function shareOf(state: PoolState, org: number): number {
 }
 
 /** Reclaim stops the newest borrowers first: they lose the least work. */
-const newestFirst = (v: JobRecord) => v.startedAtS;
+const newestFirst: RankFn = Object.assign((v: JobRecord) => v.startedAtS, { validUntil: () => Infinity });
+const borrowers = { test: (v: JobRecord, site: SiteState) => v.org !== site.org };
 
 /**
  * Owners take lent GPUs back: a waiting job of an org within its entitlement may
@@ -101,7 +102,7 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
         return s !== undefined && s.org === job.org && s.spec.share.reclaim && s.borrowed > 0 && ctx.now >= s.nextReclaimS;
       });
       if (own.length === 0) return null;
-      const picked = chooseVictims(job, ctx, own, (v, site) => v.org !== site.org, newestFirst, false);
+      const picked = chooseVictims(job, ctx, own, borrowers, newestFirst);
       const site = picked ? state.sites[picked.site] : undefined;
       if (site) site.nextReclaimS = ctx.now + reclaimIntervalS;
       return picked;

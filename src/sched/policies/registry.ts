@@ -15,13 +15,23 @@ export interface PolicyOptions {
 
 export const DEFAULT_POLICY_OPTIONS: PolicyOptions = { reclaimIntervalS: 300, lasThresholdsGpuS: [3_600, 36_000] };
 
-/** Remaining estimated run time of a running job at `now`. */
-const remainingAt = (j: JobRecord, now: number) => j.remainingEstimateS - (j.startedAtS >= 0 ? now - j.startedAtS : 0);
+/** When a job is estimated to end if it keeps running: `now` plus its remaining time, the same at every `now` while it runs. */
+const estimatedEnd: RankFn = Object.assign((j: JobRecord) => j.startedAtS + j.remainingEstimateS, { validUntil: () => Infinity });
 
 function lasLevel(attainedGpuS: number, thresholds: readonly number[]): number {
   let level = 0;
   while (level < thresholds.length && attainedGpuS >= (thresholds[level] ?? Infinity)) level++;
   return level;
+}
+
+/** GPU-seconds a job has attained by `now`, its current run included. */
+const attainedAt = (j: JobRecord, now: number) => j.attainedGpuS + (j.phase === 'running' && j.startedAtS >= 0 ? (now - j.startedAtS) * j.spec.gpus : 0);
+
+/** When a running job's attained service next crosses an LAS threshold, or Infinity. */
+function levelCrossing(j: JobRecord, now: number, thresholds: readonly number[]): number {
+  const attained = attainedAt(j, now);
+  const next = thresholds.find((x) => x > attained);
+  return next === undefined ? Infinity : now + (next - attained) / j.spec.gpus;
 }
 
 /** When the next running job's attained service crosses an LAS threshold (and may become preemptible by waiting jobs). */
@@ -30,24 +40,20 @@ function nextLevelCrossing(state: PoolState, now: number, thresholds: readonly n
   for (const s of state.sites) {
     for (const j of s.running.keys()) {
       const r = state.jobs[j];
-      if (!r || r.startedAtS < 0) continue;
-      const attained = r.attainedGpuS + (now - r.startedAtS) * r.spec.gpus;
-      const next = thresholds.find((x) => x > attained);
-      if (next !== undefined) t = Math.min(t, now + (next - attained) / r.spec.gpus);
+      if (r && r.startedAtS >= 0) t = Math.min(t, levelCrossing(r, now, thresholds));
     }
   }
   return t;
 }
 
 /**
- * Preempt running jobs that rank after the waiting one: `after(victim, waiting)` is
- * true. `rank` orders victims, highest first, and `after` must hold for a leading
- * run of that order (it does when both read the same priority).
+ * Preempt running jobs that rank after the waiting one: those whose `rank` is
+ * above `threshold(waiting, now)`, highest first.
  */
-function priorityRule(after: (victim: JobRecord, waiting: JobRecord, now: number) => boolean, rank: RankFn): PreemptionRule {
+function priorityRule(threshold: (waiting: JobRecord, now: number) => number, rank: RankFn): PreemptionRule {
   return {
     why: 'priority',
-    victims: (job, ctx) => chooseVictims(job, ctx, ctx.candidates, (v) => after(v, job, ctx.now), rank, true),
+    victims: (job, ctx) => chooseVictims(job, ctx, ctx.candidates, { rankAbove: threshold(job, ctx.now) }, rank),
   };
 }
 
@@ -65,18 +71,22 @@ export const POLICIES = {
     create: (): PolicyProfile => ({
       name: 'srtf',
       order: new KeyedOrder((j) => j.remainingEstimateS, false),
-      preemption: priorityRule((v, w, now) => remainingAt(v, now) > w.remainingEstimateS, Object.assign((v: JobRecord, now: number) => remainingAt(v, now), { timeInvariant: true })),
+      // Running jobs estimated to end after the waiting one would (started now) are stopped, the latest first.
+      preemption: priorityRule((w, now) => now + w.remainingEstimateS, estimatedEnd),
     }),
   },
   las: {
     description: 'Tiresias-style discretized 2D least attained service (GPUs × time); needs no duration; preempts jobs in lower queues',
     create: (o: PolicyOptions): PolicyProfile => {
-      const level = (j: JobRecord, now: number) => lasLevel(j.attainedGpuS + (j.phase === 'running' && j.startedAtS >= 0 ? (now - j.startedAtS) * j.spec.gpus : 0), o.lasThresholdsGpuS);
+      const thresholds = o.lasThresholdsGpuS;
+      const level: RankFn = Object.assign((j: JobRecord, now: number) => lasLevel(attainedAt(j, now), thresholds), {
+        validUntil: (j: JobRecord, now: number) => levelCrossing(j, now, thresholds),
+      });
       return {
         name: 'las',
-        order: new KeyedOrder((j) => lasLevel(j.attainedGpuS, o.lasThresholdsGpuS), false),
-        preemption: priorityRule((v, w, now) => level(v, now) > level(w, now), level),
-        wakeAt: (state, now) => nextLevelCrossing(state, now, o.lasThresholdsGpuS),
+        order: new KeyedOrder((j) => lasLevel(j.attainedGpuS, thresholds), false),
+        preemption: priorityRule(level, level),
+        wakeAt: (state, now) => nextLevelCrossing(state, now, thresholds),
       };
     },
   },

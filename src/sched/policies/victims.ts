@@ -1,72 +1,203 @@
 import { staticReason, type PlacementContext } from '../placement.ts';
 import type { JobRecord, SiteState } from '../state.ts';
 
-/** Running jobs of one site in rank order, cached until the site's jobs change (or, for ranks that move with time, time moves). */
-const rankedCache = new WeakMap<SiteState, { version: number; now: number; rank: RankFn; jobs: JobRecord[] }>();
+/**
+ * Victim priority at `now`, highest stopped first; ties stop the newest job first.
+ * `validUntil(victim, now)` says until when the victim's rank stays what it is at
+ * `now` (Infinity: while it runs); without it the rank is recomputed at every
+ * new time. Ranks key a cache, so a RankFn must be a stable function.
+ */
+export type RankFn = ((victim: JobRecord, now: number) => number) & { readonly validUntil?: (victim: JobRecord, now: number) => number };
 
-/** Victim priority at `now`, highest stopped first. `timeInvariant`: the order never changes while the jobs do not (SRTF: all remaining times fall alike). */
-export type RankFn = ((victim: JobRecord, now: number) => number) & { readonly timeInvariant?: boolean };
+/** Which running jobs may be stopped: a predicate, or (cheaper) exactly those ranked above a value. */
+export type Eligibility = { readonly rankAbove: number } | { readonly test: (victim: JobRecord, site: SiteState) => boolean };
 
-function ranked(site: SiteState, ctx: PlacementContext, rank: RankFn): JobRecord[] {
+/** A site's preemptible running jobs in rank order, with their ranks and the site's GPUs they hold, running totals. */
+export interface Ranked {
+  readonly version: number;
+  readonly rank: RankFn;
+  /** The ranks hold from `from` until before `until` (only at `from` when equal). */
+  readonly from: number;
+  readonly until: number;
+  /** When the entry was last built or patched: jobs started since are not in it. */
+  readonly asOf: number;
+  readonly jobs: readonly JobRecord[];
+  /** Each job's epoch when ranked: a job restarted since must be ranked afresh. */
+  readonly epochs: Int32Array;
+  /** Ranks, descending, parallel to `jobs`. */
+  readonly keys: Float64Array;
+  /** All ranks are small integers (LAS levels), so ties go newest start first; otherwise highest seq first. */
+  readonly small: boolean;
+  /** cumulativeGpus[i]: GPUs the first i jobs hold on this site. */
+  readonly cumulativeGpus: Float64Array;
+}
+
+/** Cached until the site's jobs change (then patched) or a rank's validity ends (then rebuilt). */
+const rankedCache = new WeakMap<SiteState, Ranked>();
+
+const isSmall = (k: number) => Number.isInteger(k) && k >= 0 && k < 64;
+const withinValidity = (r: Ranked, now: number) => now === r.from || (now > r.from && now < r.until);
+
+function cachedRanked(site: SiteState, now: number, rank: RankFn): Ranked | null {
   const hit = rankedCache.get(site);
-  if (hit && hit.version === site.version && hit.rank === rank && (rank.timeInvariant === true || hit.now === ctx.now)) return hit.jobs;
+  return hit && hit.version === site.version && hit.rank === rank && withinValidity(hit, now) ? hit : null;
+}
+
+/** GPUs held on the site by preemptible running jobs ranked above `value`: one pass, no sort. */
+function gpusRankedAbove(site: SiteState, ctx: PlacementContext, rank: RankFn, value: number): number {
+  let gpus = 0;
+  for (const [j, here] of site.running) {
+    const v = ctx.state.jobs[j] as JobRecord;
+    if (v.phase === 'running' && v.spec.preemptible && rank(v, ctx.now) > value) gpus += here;
+  }
+  return gpus;
+}
+
+const preemptibleRunning = (v: JobRecord) => v.phase === 'running' && v.spec.preemptible;
+
+/** The site's victims in rank order: cached, patched after starts and stops, rebuilt when ranks change. Exported for tests. */
+export function ranked(site: SiteState, ctx: PlacementContext, rank: RankFn): Ranked {
+  const now = ctx.now;
+  const prev = rankedCache.get(site);
+  if (prev && prev.rank === rank && withinValidity(prev, now)) {
+    if (prev.version === site.version) return prev;
+    const patched = patch(prev, site, ctx, rank);
+    if (patched !== null) return store(site, patched);
+  }
+  return store(site, rebuild(site, ctx, rank));
+}
+
+/** The order from scratch. Exported for the test that holds patches to it. */
+export function rebuild(site: SiteState, ctx: PlacementContext, rank: RankFn): Ranked {
+  const now = ctx.now;
   const found: JobRecord[] = [];
   for (const j of site.running.keys()) {
     const v = ctx.state.jobs[j] as JobRecord;
-    if (v.phase === 'running' && v.spec.preemptible) found.push(v);
+    if (preemptibleRunning(v)) found.push(v);
   }
-  const keys = new Float64Array(found.length);
+  const keyOf = new Float64Array(found.length);
   let small = true;
+  let until = Infinity;
   for (let i = 0; i < found.length; i++) {
-    const k = rank(found[i] as JobRecord, ctx.now);
-    keys[i] = k;
-    if (!(Number.isInteger(k) && k >= 0 && k < 64)) small = false;
+    const v = found[i] as JobRecord;
+    const k = rank(v, now);
+    keyOf[i] = k;
+    if (!isSmall(k)) small = false;
+    until = Math.min(until, rank.validUntil ? rank.validUntil(v, now) : now);
   }
-  let jobs: JobRecord[];
+  let order: number[];
   if (small) {
     // Few distinct ranks (LAS queue levels): bucket by rank, newest start first within one, with no sort.
-    const buckets: JobRecord[][] = [];
-    for (let i = found.length - 1; i >= 0; i--) (buckets[keys[i] ?? 0] ??= []).push(found[i] as JobRecord);
-    jobs = [];
-    for (let k = buckets.length - 1; k >= 0; k--) for (const v of buckets[k] ?? []) jobs.push(v);
+    const buckets: number[][] = [];
+    for (let i = found.length - 1; i >= 0; i--) (buckets[keyOf[i] ?? 0] ??= []).push(i);
+    order = [];
+    for (let k = buckets.length - 1; k >= 0; k--) for (const i of buckets[k] ?? []) order.push(i);
   } else {
-    const order = Array.from(found.keys()).sort((a, b) => (keys[b] ?? 0) - (keys[a] ?? 0) || (found[b]?.seq ?? 0) - (found[a]?.seq ?? 0));
-    jobs = order.map((i) => found[i] as JobRecord);
+    order = Array.from(found.keys()).sort((a, b) => (keyOf[b] ?? 0) - (keyOf[a] ?? 0) || (found[b]?.seq ?? 0) - (found[a]?.seq ?? 0));
   }
-  rankedCache.set(site, { version: site.version, now: ctx.now, rank, jobs });
-  return jobs;
+  const jobs = order.map((i) => found[i] as JobRecord);
+  return { version: site.version, rank, from: now, until, asOf: now, jobs, epochs: Int32Array.from(jobs, (v) => v.epoch), keys: Float64Array.from(order, (i) => keyOf[i] ?? 0), small, cumulativeGpus: new Float64Array(0) };
+}
+
+function store(site: SiteState, entry: Ranked): Ranked {
+  const cumulativeGpus = new Float64Array(entry.jobs.length + 1);
+  for (let i = 0; i < entry.jobs.length; i++) cumulativeGpus[i + 1] = (cumulativeGpus[i] ?? 0) + (site.running.get((entry.jobs[i] as JobRecord).seq) ?? 0);
+  const done = { ...entry, cumulativeGpus };
+  rankedCache.set(site, done);
+  return done;
+}
+
+/**
+ * The order after jobs started or stopped on the site, from the previous one while
+ * its ranks still hold: jobs gone (or restarted) are dropped, jobs started since are
+ * ranked and inserted where a rebuild would put them. Every job started since has
+ * startedAtS >= prev.asOf and is the newest on the site. null: rebuild instead.
+ */
+function patch(prev: Ranked, site: SiteState, ctx: PlacementContext, rank: RankFn): Ranked | null {
+  const now = ctx.now;
+  const jobs: JobRecord[] = [];
+  const keys: number[] = [];
+  const epochs: number[] = [];
+  let sameInstant: Set<JobRecord> | null = null;
+  for (let i = 0; i < prev.jobs.length; i++) {
+    const v = prev.jobs[i] as JobRecord;
+    if (!site.running.has(v.seq) || !preemptibleRunning(v) || v.epoch !== prev.epochs[i]) continue;
+    jobs.push(v);
+    keys.push(prev.keys[i] ?? 0);
+    epochs.push(v.epoch);
+    if (v.startedAtS === prev.asOf) (sameInstant ??= new Set()).add(v);
+  }
+  let until = prev.until;
+  for (const j of site.running.keys()) {
+    const v = ctx.state.jobs[j] as JobRecord;
+    if (v.startedAtS < prev.asOf || !preemptibleRunning(v) || sameInstant?.has(v) === true) continue;
+    const k = rank(v, now);
+    until = Math.min(until, rank.validUntil ? rank.validUntil(v, now) : now);
+    // Descending by rank; among equal ranks the newest start first (small ranks) or the highest seq first.
+    let at = 0;
+    while (at < jobs.length && ((keys[at] ?? 0) > k || ((keys[at] ?? 0) === k && !prev.small && (jobs[at]?.seq ?? 0) > v.seq))) at++;
+    jobs.splice(at, 0, v);
+    keys.splice(at, 0, k);
+    epochs.splice(at, 0, v.epoch);
+  }
+  // A rebuild breaks ties by the kind of ranks it sees: where that changes, rebuild.
+  if (keys.every(isSmall) !== prev.small) return null;
+  return { version: site.version, rank, from: prev.from, until, asOf: now, jobs, epochs: Int32Array.from(epochs), keys: Float64Array.from(keys), small: prev.small, cumulativeGpus: new Float64Array(0) };
+}
+
+/** How many leading entries of descending `keys` are above `value`. */
+function countAbove(keys: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] ?? 0) > value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
  * The fewest GPUs of eligible running jobs to stop, on one site, so that `job`
  * fits there. A job that fits one node is matched node by node (victims on the
  * node it will use); a larger one by the site's count. Victims are taken in
- * `rank` order, highest first; `rank` must be a stable function (it keys a cache).
- * When `prefix` is true, eligibility only holds for a leading run of that order
- * (SRTF, LAS), and the scan stops at the first ineligible job. Shared by every
+ * `rank` order, highest first. Eligibility by `rankAbove` lets a site that could
+ * not free enough GPUs be ruled out by a binary search. Shared by every
  * preemption rule.
  */
 export function chooseVictims(
   job: JobRecord,
   ctx: PlacementContext & { readonly candidates: readonly number[] },
   sites: readonly number[],
-  eligible: (victim: JobRecord, site: SiteState) => boolean,
+  eligibility: Eligibility,
   rank: RankFn,
-  prefix: boolean,
 ): { site: number; jobs: JobRecord[] } | null {
   const g = job.spec.gpus;
   let best: { site: number; jobs: JobRecord[]; gpus: number } | null = null;
   for (const i of sites) {
     const site = ctx.state.sites[i] as SiteState;
-    if (!site.up || staticReason(site, job, ctx.ownSitesOnly) !== null || site.running.size === 0) continue;
+    if (!site.up || site.running.size === 0 || staticReason(site, job, ctx.ownSitesOnly) !== null) continue;
+    let r: Ranked;
+    let scan: number;
+    if ('rankAbove' in eligibility) {
+      // Rule the site out when even stopping every eligible job would not make room: by binary search on a
+      // cached order, else by one pass that sorts nothing (most sites fail, and then no order is built).
+      // The totals may count jobs already stopping: an upper bound, so no site is wrongly ruled out.
+      const cached = cachedRanked(site, ctx.now, rank);
+      if (cached === null && site.free + gpusRankedAbove(site, ctx, rank, eligibility.rankAbove) < g) continue;
+      r = cached ?? ranked(site, ctx, rank);
+      scan = countAbove(r.keys, eligibility.rankAbove);
+      if (site.free + (r.cumulativeGpus[scan] ?? 0) < g) continue;
+    } else {
+      r = ranked(site, ctx, rank);
+      scan = r.jobs.length;
+    }
     const victims: JobRecord[] = [];
     let reachable = site.free;
-    for (const v of ranked(site, ctx, rank)) {
+    for (let k = 0; k < scan; k++) {
+      const v = r.jobs[k] as JobRecord;
       if (v.phase !== 'running') continue; // already stopping (the cache is keyed on starts and stops only)
-      if (v === job || !eligible(v, site)) {
-        if (prefix) break;
-        continue;
-      }
+      if ('test' in eligibility && !eligibility.test(v, site)) continue;
       victims.push(v);
       reachable += partGpus(v, site.index);
     }

@@ -99,19 +99,12 @@ test('bad parameters are InvalidInputError', () => {
   assert.throws(() => scaleTraceToPool(base, poolOf(8), { targetLoad: 0.8, spanS: 0 }, new Rng(1)), { field: 'span' });
 });
 
-test('a million jobs for the national pool in under 2 s', () => {
+test('a base trace scales to over a million jobs for the national pool at load 0.8', () => {
   // 10,000 base jobs of 1–8 GPUs over a day; at load 0.8 the 500,000-GPU pool needs ~1.05M of them.
+  // (How long this takes is measured by `npm run bench -- simulate`, not here: tests are not timed.)
   const rng = new Rng(1);
   const base = jobs(Array.from({ length: 10_000 }, (): JobRow => ['x', rng.pick([1, 2, 4, 8]), rng.int(0, DAY - 1), rng.int(600, 16_600)]));
   const pool = nationalPool(DEFAULT_NATIONAL_PARAMS, new Rng(7));
-  // Best of three: the bound is on the code, not on whatever else shares the machine.
-  let best = Infinity;
-  let count = 0;
-  for (let run = 0; run < 3 && best >= 2000; run++) {
-    const start = performance.now();
-    count = scaleTraceToPool(base, pool, { targetLoad: 0.8, spanS: DAY }, new Rng(3)).jobs.length;
-    best = Math.min(best, performance.now() - start);
-  }
-  assert.ok(count > 1_000_000, `${count} jobs`);
-  assert.ok(best < 2000, `${count} jobs took ${best.toFixed(0)} ms`);
+  const count = scaleTraceToPool(base, pool, { targetLoad: 0.8, spanS: DAY }, new Rng(3)).jobs.length;
+  assert.ok(count > 1_000_000 && count < 1_100_000, `${count} jobs`);
 });
