@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../../model/errors.ts';
 import type { PolicyProfile, PreemptionRule } from '../policy.ts';
-import type { JobRecord, PoolState } from '../state.ts';
+import type { JobRecord, PoolState, SiteState } from '../state.ts';
 import { FairShareOrder, nextReclaimTime, reclaimRule } from './fair-share.ts';
 import { KeyedOrder } from './keyed-order.ts';
 import { chooseVictims, type RankFn } from './victims.ts';
@@ -34,14 +34,40 @@ function levelCrossing(j: JobRecord, now: number, thresholds: readonly number[])
   return next === undefined ? Infinity : now + (next - attained) / j.spec.gpus;
 }
 
+/**
+ * Every future threshold crossing of a site's running jobs, ascending, as absolute
+ * times: fixed while the jobs run (attained service grows linearly), so cached
+ * until a job starts or stops there.
+ */
+const crossingsCache = new WeakMap<SiteState, { version: number; thresholds: readonly number[]; times: number[] }>();
+
+function siteCrossings(state: PoolState, site: SiteState, thresholds: readonly number[]): number[] {
+  const hit = crossingsCache.get(site);
+  if (hit && hit.version === site.version && hit.thresholds === thresholds) return hit.times;
+  const times: number[] = [];
+  for (const j of site.running.keys()) {
+    const r = state.jobs[j];
+    if (!r || r.startedAtS < 0) continue;
+    for (const x of thresholds) if (x > r.attainedGpuS) times.push(r.startedAtS + (x - r.attainedGpuS) / r.spec.gpus);
+  }
+  times.sort((a, b) => a - b);
+  crossingsCache.set(site, { version: site.version, thresholds, times });
+  return times;
+}
+
 /** When the next running job's attained service crosses an LAS threshold (and may become preemptible by waiting jobs). */
 function nextLevelCrossing(state: PoolState, now: number, thresholds: readonly number[]): number {
   let t = Infinity;
   for (const s of state.sites) {
-    for (const j of s.running.keys()) {
-      const r = state.jobs[j];
-      if (r && r.startedAtS >= 0) t = Math.min(t, levelCrossing(r, now, thresholds));
+    const times = siteCrossings(state, s, thresholds);
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] ?? Infinity) > now) hi = mid;
+      else lo = mid + 1;
     }
+    t = Math.min(t, times[lo] ?? Infinity);
   }
   return t;
 }

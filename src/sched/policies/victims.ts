@@ -1,5 +1,5 @@
 import { staticReason, type PlacementContext } from '../placement.ts';
-import type { JobRecord, SiteState } from '../state.ts';
+import type { JobRecord, SitePart, SiteState } from '../state.ts';
 
 /**
  * Victim priority at `now`, highest stopped first; ties stop the newest job first.
@@ -12,59 +12,46 @@ export type RankFn = ((victim: JobRecord, now: number) => number) & { readonly v
 /** Which running jobs may be stopped: a predicate, or (cheaper) exactly those ranked above a value. */
 export type Eligibility = { readonly rankAbove: number } | { readonly test: (victim: JobRecord, site: SiteState) => boolean };
 
-/** A site's preemptible running jobs in rank order, with their ranks and the site's GPUs they hold, running totals. */
+/**
+ * A site's preemptible running jobs in rank order, with their ranks and running
+ * totals of the site's GPUs they hold. Patched in place (its arrays are the
+ * cache's own): read it before the next call for the same site.
+ */
 export interface Ranked {
-  readonly version: number;
+  version: number;
   readonly rank: RankFn;
   /** The ranks hold from `from` until before `until` (only at `from` when equal). */
   readonly from: number;
-  readonly until: number;
+  until: number;
   /** When the entry was last built or patched: jobs started since are not in it. */
-  readonly asOf: number;
-  readonly jobs: readonly JobRecord[];
+  asOf: number;
+  readonly jobs: JobRecord[];
   /** Each job's epoch when ranked: a job restarted since must be ranked afresh. */
-  readonly epochs: Int32Array;
+  readonly epochs: number[];
   /** Ranks, descending, parallel to `jobs`. */
-  readonly keys: Float64Array;
+  readonly keys: number[];
   /** All ranks are small integers (LAS levels), so ties go newest start first; otherwise highest seq first. */
   readonly small: boolean;
   /** cumulativeGpus[i]: GPUs the first i jobs hold on this site. */
-  readonly cumulativeGpus: Float64Array;
+  readonly cumulativeGpus: number[];
 }
 
 /** Cached until the site's jobs change (then patched) or a rank's validity ends (then rebuilt). */
 const rankedCache = new WeakMap<SiteState, Ranked>();
 
 const isSmall = (k: number) => Number.isInteger(k) && k >= 0 && k < 64;
-const withinValidity = (r: Ranked, now: number) => now === r.from || (now > r.from && now < r.until);
-
-function cachedRanked(site: SiteState, now: number, rank: RankFn): Ranked | null {
-  const hit = rankedCache.get(site);
-  return hit && hit.version === site.version && hit.rank === rank && withinValidity(hit, now) ? hit : null;
-}
-
-/** GPUs held on the site by preemptible running jobs ranked above `value`: one pass, no sort. */
-function gpusRankedAbove(site: SiteState, ctx: PlacementContext, rank: RankFn, value: number): number {
-  let gpus = 0;
-  for (const [j, here] of site.running) {
-    const v = ctx.state.jobs[j] as JobRecord;
-    if (v.phase === 'running' && v.spec.preemptible && rank(v, ctx.now) > value) gpus += here;
-  }
-  return gpus;
-}
-
 const preemptibleRunning = (v: JobRecord) => v.phase === 'running' && v.spec.preemptible;
 
 /** The site's victims in rank order: cached, patched after starts and stops, rebuilt when ranks change. Exported for tests. */
 export function ranked(site: SiteState, ctx: PlacementContext, rank: RankFn): Ranked {
   const now = ctx.now;
   const prev = rankedCache.get(site);
-  if (prev && prev.rank === rank && withinValidity(prev, now)) {
-    if (prev.version === site.version) return prev;
-    const patched = patch(prev, site, ctx, rank);
-    if (patched !== null) return store(site, patched);
+  if (prev && prev.rank === rank && (now === prev.from || (now > prev.from && now < prev.until))) {
+    if (prev.version === site.version || patch(prev, site, ctx)) return prev;
   }
-  return store(site, rebuild(site, ctx, rank));
+  const built = rebuild(site, ctx, rank);
+  rankedCache.set(site, built);
+  return built;
 }
 
 /** The order from scratch. Exported for the test that holds patches to it. */
@@ -75,16 +62,10 @@ export function rebuild(site: SiteState, ctx: PlacementContext, rank: RankFn): R
     const v = ctx.state.jobs[j] as JobRecord;
     if (preemptibleRunning(v)) found.push(v);
   }
-  const keyOf = new Float64Array(found.length);
-  let small = true;
+  const keyOf = found.map((v) => rank(v, now));
+  const small = keyOf.every(isSmall);
   let until = Infinity;
-  for (let i = 0; i < found.length; i++) {
-    const v = found[i] as JobRecord;
-    const k = rank(v, now);
-    keyOf[i] = k;
-    if (!isSmall(k)) small = false;
-    until = Math.min(until, rank.validUntil ? rank.validUntil(v, now) : now);
-  }
+  for (const v of found) until = Math.min(until, rank.validUntil ? rank.validUntil(v, now) : now);
   let order: number[];
   if (small) {
     // Few distinct ranks (LAS queue levels): bucket by rank, newest start first within one, with no sort.
@@ -96,57 +77,63 @@ export function rebuild(site: SiteState, ctx: PlacementContext, rank: RankFn): R
     order = Array.from(found.keys()).sort((a, b) => (keyOf[b] ?? 0) - (keyOf[a] ?? 0) || (found[b]?.seq ?? 0) - (found[a]?.seq ?? 0));
   }
   const jobs = order.map((i) => found[i] as JobRecord);
-  return { version: site.version, rank, from: now, until, asOf: now, jobs, epochs: Int32Array.from(jobs, (v) => v.epoch), keys: Float64Array.from(order, (i) => keyOf[i] ?? 0), small, cumulativeGpus: new Float64Array(0) };
+  const entry: Ranked = { version: site.version, rank, from: now, until, asOf: now, jobs, epochs: jobs.map((v) => v.epoch), keys: order.map((i) => keyOf[i] ?? 0), small, cumulativeGpus: [] };
+  totals(entry, site);
+  return entry;
 }
 
-function store(site: SiteState, entry: Ranked): Ranked {
-  const cumulativeGpus = new Float64Array(entry.jobs.length + 1);
-  for (let i = 0; i < entry.jobs.length; i++) cumulativeGpus[i + 1] = (cumulativeGpus[i] ?? 0) + (site.running.get((entry.jobs[i] as JobRecord).seq) ?? 0);
-  const done = { ...entry, cumulativeGpus };
-  rankedCache.set(site, done);
-  return done;
+function totals(entry: Ranked, site: SiteState): void {
+  const sums = entry.cumulativeGpus;
+  sums.length = entry.jobs.length + 1;
+  sums[0] = 0;
+  for (let i = 0; i < entry.jobs.length; i++) sums[i + 1] = (sums[i] ?? 0) + (site.running.get((entry.jobs[i] as JobRecord).seq) ?? 0);
 }
 
 /**
- * The order after jobs started or stopped on the site, from the previous one while
- * its ranks still hold: jobs gone (or restarted) are dropped, jobs started since are
+ * Brings the order up to date after jobs started or stopped on the site, while its
+ * ranks still hold: jobs gone (or restarted) are dropped, jobs started since are
  * ranked and inserted where a rebuild would put them. Every job started since has
- * startedAtS >= prev.asOf and is the newest on the site. null: rebuild instead.
+ * startedAtS >= asOf and is the newest on the site. false: rebuild instead.
  */
-function patch(prev: Ranked, site: SiteState, ctx: PlacementContext, rank: RankFn): Ranked | null {
+function patch(entry: Ranked, site: SiteState, ctx: PlacementContext): boolean {
+  const { jobs, keys, epochs, rank } = entry;
   const now = ctx.now;
-  const jobs: JobRecord[] = [];
-  const keys: number[] = [];
-  const epochs: number[] = [];
+  let kept = 0;
   let sameInstant: Set<JobRecord> | null = null;
-  for (let i = 0; i < prev.jobs.length; i++) {
-    const v = prev.jobs[i] as JobRecord;
-    if (!site.running.has(v.seq) || !preemptibleRunning(v) || v.epoch !== prev.epochs[i]) continue;
-    jobs.push(v);
-    keys.push(prev.keys[i] ?? 0);
-    epochs.push(v.epoch);
-    if (v.startedAtS === prev.asOf) (sameInstant ??= new Set()).add(v);
+  for (let i = 0; i < jobs.length; i++) {
+    const v = jobs[i] as JobRecord;
+    if (!site.running.has(v.seq) || !preemptibleRunning(v) || v.epoch !== epochs[i]) continue;
+    jobs[kept] = v;
+    keys[kept] = keys[i] ?? 0;
+    epochs[kept] = v.epoch;
+    kept++;
+    if (v.startedAtS === entry.asOf) (sameInstant ??= new Set()).add(v);
   }
-  let until = prev.until;
+  jobs.length = keys.length = epochs.length = kept;
+  let allSmall = keys.every(isSmall);
   for (const j of site.running.keys()) {
     const v = ctx.state.jobs[j] as JobRecord;
-    if (v.startedAtS < prev.asOf || !preemptibleRunning(v) || sameInstant?.has(v) === true) continue;
+    if (v.startedAtS < entry.asOf || !preemptibleRunning(v) || sameInstant?.has(v) === true) continue;
     const k = rank(v, now);
-    until = Math.min(until, rank.validUntil ? rank.validUntil(v, now) : now);
+    allSmall &&= isSmall(k);
+    entry.until = Math.min(entry.until, rank.validUntil ? rank.validUntil(v, now) : now);
     // Descending by rank; among equal ranks the newest start first (small ranks) or the highest seq first.
     let at = 0;
-    while (at < jobs.length && ((keys[at] ?? 0) > k || ((keys[at] ?? 0) === k && !prev.small && (jobs[at]?.seq ?? 0) > v.seq))) at++;
+    while (at < jobs.length && ((keys[at] ?? 0) > k || ((keys[at] ?? 0) === k && !entry.small && (jobs[at]?.seq ?? 0) > v.seq))) at++;
     jobs.splice(at, 0, v);
     keys.splice(at, 0, k);
     epochs.splice(at, 0, v.epoch);
   }
   // A rebuild breaks ties by the kind of ranks it sees: where that changes, rebuild.
-  if (keys.every(isSmall) !== prev.small) return null;
-  return { version: site.version, rank, from: prev.from, until, asOf: now, jobs, epochs: Int32Array.from(epochs), keys: Float64Array.from(keys), small: prev.small, cumulativeGpus: new Float64Array(0) };
+  if (allSmall !== entry.small) return false;
+  entry.asOf = now;
+  entry.version = site.version;
+  totals(entry, site);
+  return true;
 }
 
 /** How many leading entries of descending `keys` are above `value`. */
-function countAbove(keys: Float64Array, value: number): number {
+function countAbove(keys: readonly number[], value: number): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
@@ -180,12 +167,9 @@ export function chooseVictims(
     let r: Ranked;
     let scan: number;
     if ('rankAbove' in eligibility) {
-      // Rule the site out when even stopping every eligible job would not make room: by binary search on a
-      // cached order, else by one pass that sorts nothing (most sites fail, and then no order is built).
+      // Rule the site out when even stopping every eligible job would not make room, by binary search.
       // The totals may count jobs already stopping: an upper bound, so no site is wrongly ruled out.
-      const cached = cachedRanked(site, ctx.now, rank);
-      if (cached === null && site.free + gpusRankedAbove(site, ctx, rank, eligibility.rankAbove) < g) continue;
-      r = cached ?? ranked(site, ctx, rank);
+      r = ranked(site, ctx, rank);
       scan = countAbove(r.keys, eligibility.rankAbove);
       if (site.free + (r.cumulativeGpus[scan] ?? 0) < g) continue;
     } else {
@@ -211,8 +195,16 @@ export function chooseVictims(
   return best === null ? null : { site: best.site, jobs: best.jobs };
 }
 
+/** The part of a running job's allocation on one site (a loop, not a closure: this is the hot path). */
+function partOn(v: JobRecord, site: number): SitePart | undefined {
+  const parts = v.allocation?.parts;
+  if (parts === undefined) return undefined;
+  for (const p of parts) if (p.site === site) return p;
+  return undefined;
+}
+
 function partGpus(v: JobRecord, site: number): number {
-  return v.allocation?.parts.find((p) => p.site === site)?.gpus ?? 0;
+  return partOn(v, site)?.gpus ?? 0;
 }
 
 /**
@@ -221,24 +213,23 @@ function partGpus(v: JobRecord, site: number): number {
  * request (within the lending limit, for a borrower) is the answer.
  */
 function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
-  const freed = new Map<number, number>();
-  const onNode = new Map<number, JobRecord[]>();
+  const freed = new Int32Array(site.nodeFree.length);
+  const onNode: (JobRecord[] | undefined)[] = [];
   for (const v of victims) {
-    const part = v.allocation?.parts.find((p) => p.site === site.index);
+    const part = partOn(v, site.index);
     if (!part) continue;
     for (let k = 0; k < part.nodes.length; k++) {
       const node = part.nodes[k] ?? 0;
-      const total = (freed.get(node) ?? 0) + (part.counts[k] ?? 0);
-      freed.set(node, total);
-      const list = onNode.get(node) ?? [];
+      const total = (freed[node] ?? 0) + (part.counts[k] ?? 0);
+      freed[node] = total;
+      const list = (onNode[node] ??= []);
       list.push(v);
-      onNode.set(node, list);
       if ((site.nodeFree[node] ?? 0) + total < g) continue;
       const picked = fewest(list, (set) => {
         let free = site.nodeFree[node] ?? 0;
         let borrowed = site.borrowed;
         for (const x of set) {
-          const p = x.allocation?.parts.find((q) => q.site === site.index);
+          const p = partOn(x, site.index);
           const at = p ? p.nodes.indexOf(node) : -1;
           free += p && at >= 0 ? (p.counts[at] ?? 0) : 0;
           if (x.org !== site.org) borrowed -= p?.gpus ?? 0;
