@@ -56,4 +56,6 @@ export interface PolicyProfile {
    * job crossing an LAS threshold, a reclaim rate limit running out).
    */
   readonly wakeAt?: (state: PoolState, now: number) => number;
+  /** Told of every start, so that a time-based trigger can follow the running jobs without scanning them. */
+  readonly started?: (job: JobRecord, now: number) => void;
 }

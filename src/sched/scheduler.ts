@@ -319,6 +319,7 @@ export class Scheduler {
     if (job.firstStartS < 0) job.firstStartS = now;
     job.epoch++;
     job.lastSite = choice.site.index;
+    this.profile.started?.(job, now);
     for (const site of this.state.sites) if (site.heldFor === job) site.heldFor = null;
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) + part.gpus;
     this.state.allocated += part.gpus;

@@ -3,7 +3,7 @@ import type { PoolSpec } from '../model/pool.ts';
 import { describeDiagnosis } from '../sched/diagnosis.ts';
 import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
-import { EventHeap } from './event-heap.ts';
+import { EventHeap } from '../sched/event-heap.ts';
 
 /**
  * The discrete-event simulator: replays a trace against a pool on a virtual clock,

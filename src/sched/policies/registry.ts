@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../../model/errors.ts';
 import type { PolicyProfile, PreemptionRule } from '../policy.ts';
-import type { JobRecord, PoolState, SiteState } from '../state.ts';
+import type { JobRecord } from '../state.ts';
+import { EventHeap } from '../event-heap.ts';
 import { FairShareOrder, nextReclaimTime, reclaimRule } from './fair-share.ts';
 import { KeyedOrder } from './keyed-order.ts';
 import { chooseVictims, type RankFn } from './victims.ts';
@@ -35,41 +36,28 @@ function levelCrossing(j: JobRecord, now: number, thresholds: readonly number[])
 }
 
 /**
- * Every future threshold crossing of a site's running jobs, ascending, as absolute
- * times: fixed while the jobs run (attained service grows linearly), so cached
- * until a job starts or stops there.
+ * The LAS queue boundaries running jobs will cross, soonest first: each start adds
+ * the job's crossings (fixed while it runs: attained service grows linearly); ones
+ * of runs that ended, or already past, are dropped as they reach the top.
  */
-const crossingsCache = new WeakMap<SiteState, { version: number; thresholds: readonly number[]; times: number[] }>();
+class LevelCrossings {
+  private readonly heap = new EventHeap<{ job: JobRecord; epoch: number }>();
 
-function siteCrossings(state: PoolState, site: SiteState, thresholds: readonly number[]): number[] {
-  const hit = crossingsCache.get(site);
-  if (hit && hit.version === site.version && hit.thresholds === thresholds) return hit.times;
-  const times: number[] = [];
-  for (const j of site.running.keys()) {
-    const r = state.jobs[j];
-    if (!r || r.startedAtS < 0) continue;
-    for (const x of thresholds) if (x > r.attainedGpuS) times.push(r.startedAtS + (x - r.attainedGpuS) / r.spec.gpus);
+  constructor(private readonly thresholds: readonly number[]) {}
+
+  started(job: JobRecord): void {
+    for (const x of this.thresholds) if (x > job.attainedGpuS) this.heap.push(job.startedAtS + (x - job.attainedGpuS) / job.spec.gpus, { job, epoch: job.epoch });
   }
-  times.sort((a, b) => a - b);
-  crossingsCache.set(site, { version: site.version, thresholds, times });
-  return times;
-}
 
-/** When the next running job's attained service crosses an LAS threshold (and may become preemptible by waiting jobs). */
-function nextLevelCrossing(state: PoolState, now: number, thresholds: readonly number[]): number {
-  let t = Infinity;
-  for (const s of state.sites) {
-    const times = siteCrossings(state, s, thresholds);
-    let lo = 0;
-    let hi = times.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((times[mid] ?? Infinity) > now) hi = mid;
-      else lo = mid + 1;
+  /** The next crossing after `now` of a job still in the run it was added for. */
+  next(now: number): number {
+    for (;;) {
+      const top = this.heap.peek();
+      if (top === undefined) return Infinity;
+      if (this.heap.peekTime() > now && top.job.epoch === top.epoch && top.job.allocation !== null) return this.heap.peekTime();
+      this.heap.pop();
     }
-    t = Math.min(t, times[lo] ?? Infinity);
   }
-  return t;
 }
 
 /**
@@ -108,11 +96,13 @@ export const POLICIES = {
       const level: RankFn = Object.assign((j: JobRecord, now: number) => lasLevel(attainedAt(j, now), thresholds), {
         validUntil: (j: JobRecord, now: number) => levelCrossing(j, now, thresholds),
       });
+      const crossings = new LevelCrossings(thresholds);
       return {
         name: 'las',
         order: new KeyedOrder((j) => lasLevel(j.attainedGpuS, thresholds), false),
         preemption: priorityRule(level, level),
-        wakeAt: (state, now) => nextLevelCrossing(state, now, thresholds),
+        wakeAt: (_state, now) => crossings.next(now),
+        started: (job) => crossings.started(job),
       };
     },
   },

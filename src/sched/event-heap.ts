@@ -1,7 +1,7 @@
 /**
  * A binary min-heap of timed events, ordered by (time, insertion order) so that
  * events at the same instant are handled in the order they were scheduled: the
- * simulator stays deterministic.
+ * simulator stays deterministic. (In sched, not sim: policies keep timed triggers in one too.)
  */
 export class EventHeap<T> {
   private readonly times: number[] = [];
@@ -15,6 +15,10 @@ export class EventHeap<T> {
 
   peekTime(): number {
     return this.times[0] ?? Infinity;
+  }
+
+  peek(): T | undefined {
+    return this.items[0];
   }
 
   push(time: number, item: T): void {
