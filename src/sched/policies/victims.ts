@@ -164,6 +164,9 @@ export function chooseVictims(
   for (const i of sites) {
     const site = ctx.state.sites[i] as SiteState;
     if (!site.up || site.running.size === 0 || staticReason(site, job, ctx.ownSitesOnly) !== null) continue;
+    // Victims here hold at least the GPUs the site lacks (and one, at least): a site that cannot beat the best so far is
+    // skipped (a tie would not replace it anyway).
+    if (best !== null && Math.max(1, g - site.free) >= best.gpus) continue;
     let r: Ranked;
     let scan: number;
     if ('rankAbove' in eligibility) {
