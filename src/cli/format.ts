@@ -78,3 +78,8 @@ export function columns(rows: readonly (readonly string[])[]): string {
   const [head, ...body] = rows;
   return [line(head ?? []), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+/** An API timestamp ("2026-01-01T09:30:00.000Z") as "2026-01-01 09:30:00Z"; null as "—". */
+export function timestamp(iso: string | null): string {
+  return iso === null ? '—' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}

@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
+import { clientCommands, isClientError } from './client/index.ts';
 import { planCommand, type Output } from './plan-command.ts';
+import { serveCommand } from './serve-command.ts';
 import { simulateCommand } from './simulate-command.ts';
 
-/** Exit codes: 0 ok, 1 unexpected failure (a bug), 2 bad input or usage. */
+/** Exit codes: 0 ok, 1 failure (the server refused or cannot be reached, or a bug), 2 bad input or usage. */
 export const EXIT_USAGE = 2;
 
 export function buildProgram(io: Output & { err(text: string): void; isTty?: boolean }): Command {
@@ -18,6 +20,8 @@ Examples:
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
   program.addCommand(planCommand(io));
   program.addCommand(simulateCommand(io));
+  program.addCommand(serveCommand(io));
+  for (const cmd of clientCommands(io)) program.addCommand(cmd);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride();
   return program;
@@ -45,6 +49,10 @@ export async function run(argv: readonly string[], io: Output & { err(text: stri
       const field = 'field' in err && typeof err.field === 'string' ? `--${err.field}: ` : '';
       io.err(`suanli: ${field}${err.message.replace(/^[^:]+: /, '')}`);
       return EXIT_USAGE;
+    }
+    if (isClientError(err)) {
+      io.err(`suanli: ${err.message}`);
+      return err.usage ? EXIT_USAGE : 1;
     }
     io.err(`suanli: internal error (please report): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;

@@ -38,3 +38,17 @@ test('lists and triples', () => {
   assert.deepEqual(parse.triple('patch', '1x2x2'), { t: 1, h: 2, w: 2 });
   assert.throws(() => parse.triple('patch', '1x0x2'), fieldIs('patch'));
 });
+
+test('durations take s, m, h and d; ranges bound numbers and whole numbers', () => {
+  assert.equal(parse.duration('estimate', '90s'), 90);
+  assert.equal(parse.duration('estimate', '30m'), 1800);
+  assert.equal(parse.duration('estimate', '1.5h'), 5400);
+  assert.equal(parse.duration('estimate', '2d'), 172_800);
+  assert.equal(parse.duration('estimate', '600'), 600);
+  for (const bad of ['', '2w', 'h', '-1h', '0', '1h30m']) assert.throws(() => parse.duration('estimate', bad), fieldIs('estimate'), bad);
+  assert.equal(parse.numberBetween('lend', '0', 0, 1), 0);
+  assert.equal(parse.numberBetween('price', '2.5', 0, Infinity), 2.5);
+  for (const bad of ['1.01', '-0.1', 'half', '']) assert.throws(() => parse.numberBetween('lend', bad, 0, 1), fieldIs('lend'), bad);
+  assert.equal(parse.integerBetween('priority', '-5', -1000, 1000), -5);
+  for (const bad of ['1.5', '1001', 'high']) assert.throws(() => parse.integerBetween('priority', bad, -1000, 1000), fieldIs('priority'), bad);
+});

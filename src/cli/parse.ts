@@ -26,6 +26,31 @@ export function wholeNumber(flag: string, text: string): number {
   return n;
 }
 
+/** A number from `min` to `max` inclusive (zero and negatives allowed when the range has them). */
+export function numberBetween(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text.trim());
+  const range = max === Infinity ? `a number ≥ ${min}` : `a number from ${min} to ${max}`;
+  if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidInputError(flag, `"${text}" is not a number`, range);
+  if (n < min || n > max) throw new InvalidInputError(flag, `${text} is out of range`, range);
+  return n;
+}
+
+/** A whole number from `min` to `max` inclusive (priorities may be negative). */
+export function integerBetween(flag: string, text: string, min: number, max: number): number {
+  const n = numberBetween(flag, text, min, max);
+  if (!Number.isInteger(n)) throw new InvalidInputError(flag, `must be a whole number, got ${text}`, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+const SECONDS_PER = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** A duration in seconds, above zero: 90s, 30m, 2h, 1.5d, or a bare number of seconds. */
+export function duration(flag: string, text: string): number {
+  const m = /^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$/.exec(text);
+  if (!m) throw new InvalidInputError(flag, `"${text}" is not a duration`, 'a number with s, m, h or d (90s, 30m, 2h, 1.5d), or seconds');
+  return number(flag, m[1] ?? '') * SECONDS_PER[(m[2] || 's') as keyof typeof SECONDS_PER];
+}
+
 /** Counts with an optional suffix: 2000, 2e6, 500k, 2M, 1.5B. */
 export function quantity(flag: string, text: string): number {
   const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbB]?)\s*$/.exec(text);
@@ -76,3 +101,6 @@ export function mix(flag: string, text: string): MixBucket[] {
     return d[2] === 's' ? { width, height, seconds: amount, clips: clipCount } : { width, height, frames: integer(f, d[1] ?? ''), clips: clipCount };
   });
 }
+
+/** Commander's accumulator for a repeatable flag: each use adds one value. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

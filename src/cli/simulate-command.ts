@@ -87,8 +87,6 @@ function outagesFrom(values: readonly string[], kind: Outage['kind']): Outage[] 
   });
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 /** A one-line progress bar on stderr when it is a terminal; nothing otherwise. */
 function progressBar(err: (s: string) => void, isTty: boolean) {
   let last = -1;
@@ -159,8 +157,8 @@ export function simulateCommand(io: Output & { err(text: string): void; isTty?: 
     .option('--seed <n>', 'seed for generated pools and trace scaling', '1')
     .option('--load <f>', 'national pools: the scaled trace fills this fraction of each org’s GPUs', '0.7')
     .option('--span-days <d>', 'national pools: days of scaled trace (default: the base trace’s span)')
-    .option('--outage <site:start:end>', 'a site is down from start to end (seconds); repeatable', collect)
-    .option('--maintenance <site:start:end>', 'a maintenance window (seconds); repeatable', collect)
+    .option('--outage <site:start:end>', 'a site is down from start to end (seconds); repeatable', parse.collect)
+    .option('--maintenance <site:start:end>', 'a maintenance window (seconds); repeatable', parse.collect)
     .option('--json', 'print the results as JSON')
     .option('--report <dir>', 'write results.json, jobs.csv and an offline report.html to this directory')
     .addHelpText('after', `

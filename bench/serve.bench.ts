@@ -1,0 +1,125 @@
+// Job submissions per second through `suanli serve` (the real command, in its own
+// process), with durable commits, measured by autocannon (in another process) on
+// localhost: a saturating run and a run at the target rate (2,000/s), each giving
+// throughput and p50/p99 latency. Embedded PGlite always; PostgreSQL too when
+// SUANLI_BENCH_DATABASE_URL is set. Afterwards the server is killed with SIGKILL,
+// restarted, and the jobs it holds are counted against what autocannon was told.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { report, type BenchResult } from './harness.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const ADMIN = `sl_bench_${'b'.repeat(40)}`;
+const SECONDS = Number(process.env.SUANLI_BENCH_SECONDS ?? 10);
+
+interface Server {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+  const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '' };
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m?.[1] !== undefined) resolve({ url: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`suanli serve exited (${code ?? 'signal'}) before listening:\n${out}`)));
+  });
+}
+
+async function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill(signal);
+  await exited;
+}
+
+async function api<T>(server: Server, method: string, path: string, token: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface Cannon {
+  readonly requests: { readonly average: number };
+  readonly latency: { readonly p50: number; readonly p99: number };
+  readonly '2xx': number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** One autocannon run submitting jobs; `rate` caps requests per second (latencies then correct for coordinated omission). */
+async function cannon(server: Server, token: string, seconds: number, connections: number, rate?: number): Promise<Cannon> {
+  const body = JSON.stringify({ name: 'bench', gpus: 1, estimate_s: 3600 });
+  const args = [join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-H', `authorization=Bearer ${token}`, '-b', body, '-j', '-n', ...(rate === undefined ? [] : ['-R', String(rate)]), `${server.url}/api/v1/jobs`];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 << 20 });
+  return JSON.parse(stdout) as Cannon;
+}
+
+/** Jobs the store holds for `org`, counted page by page. */
+async function countJobs(server: Server, org: string): Promise<number> {
+  let n = 0;
+  let after: string | null = null;
+  do {
+    const page: { jobs: unknown[]; next: string | null } = await api(server, 'GET', `/api/v1/jobs?org=${org}&limit=500${after === null ? '' : `&after=${after}`}`, ADMIN);
+    n += page.jobs.length;
+    after = page.next;
+  } while (after !== null);
+  return n;
+}
+
+async function benchStore(label: string, databaseUrl: string | undefined): Promise<BenchResult[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'suanli-bench-'));
+  try {
+    let server = await startServer(dataDir, databaseUrl);
+    const org = `bench-${Date.now()}`;
+    await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
+    // A busy pool: one job holds every GPU, so submissions queue behind it, and each pass diagnoses the newcomers.
+    await api(server, 'POST', '/api/v1/sites', ADMIN, { name: 'bench', org_id: org, capacity: [{ gpu_type: 'h100', nodes: 64, gpus_per_node: 8 }] });
+    const { token } = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'bench', role: 'member', org_id: org });
+    const filler = await api<{ id: string }>(server, 'POST', '/api/v1/jobs', token, { name: 'filler', gpus: 512, estimate_s: 86_400 });
+    while ((await api<{ state: string }>(server, 'GET', `/api/v1/jobs/${filler.id}`, token)).state !== 'placed') await new Promise((r) => setTimeout(r, 50));
+    const warm = await cannon(server, token, 2, 16);
+    const saturate = await cannon(server, token, SECONDS, 32);
+    const target = await cannon(server, token, SECONDS, 64, 2000);
+    const told = 1 + warm['2xx'] + saturate['2xx'] + target['2xx'];
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const batch = (name: string) => Number(new RegExp(`^suanli_submit_batch_size_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    const passes = (name: string) => Number(new RegExp(`^suanli_scheduling_pass_seconds_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    console.log(`${label}: ${batch('count')} commits of ${(batch('sum') / batch('count')).toFixed(1)} submissions on average; ${passes('count')} scheduling passes of ${((passes('sum') / passes('count')) * 1000).toFixed(1)} ms on average`);
+    const before = await countJobs(server, org);
+    await stop(server, 'SIGKILL');
+    server = await startServer(dataDir, databaseUrl);
+    const after = await countJobs(server, org);
+    await stop(server, 'SIGTERM');
+    // autocannon stops with one request in flight per connection, committed but not counted.
+    const inFlight = 16 + 32 + 64;
+    const ok = before >= told && before <= told + inFlight && after === before;
+    console.log(`${label}: ${told} submissions acknowledged (warm-up and filler included, up to ${inFlight} more in flight at the ends); the store held ${before} of the org's jobs, ${after} after SIGKILL and restart${ok ? '' : ' — MISMATCH'}`);
+    const one = (name: string, unit: string, x: number): BenchResult => ({ name: `${label}: ${name}`, unit, median: x, min: x, max: x, rounds: 1 });
+    return [
+      one('saturating (32 connections) submissions/s', 'req/s', saturate.requests.average),
+      one('saturating p50', 'ms', saturate.latency.p50),
+      one('saturating p99', 'ms', saturate.latency.p99),
+      one('at 2,000/s (64 connections) submissions/s', 'req/s', target.requests.average),
+      one('at 2,000/s p50', 'ms', target.latency.p50),
+      one('at 2,000/s p99', 'ms', target.latency.p99),
+      one('non-2xx or errors', 'count', saturate.non2xx + target.non2xx + saturate.errors + target.errors),
+    ];
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function benchServe(): Promise<void> {
+  const results = await benchStore('embedded PGlite', undefined);
+  const pg = process.env.SUANLI_BENCH_DATABASE_URL;
+  if (pg !== undefined && pg !== '') results.push(...(await benchStore('PostgreSQL', pg)));
+  report('serve', results);
+}

@@ -1,0 +1,180 @@
+import { Command } from 'commander';
+import type { DryRunResponse, JobDetailResponse, JobListResponse, JobResponse } from '../../server/schemas.ts';
+import { JOB_STATES } from '../../store/types.ts';
+import * as fmt from '../format.ts';
+import * as parse from '../parse.ts';
+import { pathOf, type Wire } from './http.ts';
+import { connect, emit, examples, withConnection, yesNo, type ClientIo, type CommonFlags } from './shared.ts';
+
+type Job = Wire<typeof JobResponse>;
+type JobDetail = Wire<typeof JobDetailResponse>;
+type Part = NonNullable<Wire<typeof DryRunResponse>['placement']>[number];
+
+/** The flags that describe a job's demand, shared by submit and dry-run. */
+interface DemandFlags extends CommonFlags {
+  readonly org?: string;
+  readonly name?: string;
+  readonly gpus: string;
+  readonly types?: string;
+  readonly estimate: string;
+  readonly priority?: string;
+  readonly preemptible: boolean;
+  /** A duration; false with --no-checkpoint. */
+  readonly checkpoint?: string | false;
+}
+
+function demandOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--gpus <n>', 'GPUs the job needs at once')
+    .requiredOption('--estimate <duration>', 'expected run time: 90s, 30m, 2h, 1.5d, or seconds')
+    .option('--types <list>', 'GPU types it may run on, comma-separated, e.g. h100,a100 (default: any)')
+    .option('--org <org>', 'the org the job is for (admin tokens must name it; others submit for their own org)')
+    .option('--name <name>', 'a name to recognise the job by')
+    .option('--priority <n>', 'higher runs first within the org’s share: -1000 to 1000 (default 0)')
+    .option('--no-preemptible', 'never stop this job to make room for another')
+    .option('--checkpoint <duration>', 'how often the job checkpoints; work since the last checkpoint is lost on preemption (default 1h)')
+    .option('--no-checkpoint', 'the job never checkpoints: preemption loses all its work')
+    .argument('[command...]', 'what to run, after -- (e.g. -- torchrun train.py --lr 3e-4)');
+}
+
+/** The API's job body from the flags; flags not given are left to the server's defaults. */
+function demandFrom(o: DemandFlags, command: readonly string[]): Record<string, unknown> {
+  return {
+    ...(o.name === undefined ? {} : { name: o.name }),
+    ...(o.org === undefined ? {} : { org_id: o.org }),
+    gpus: parse.integer('gpus', o.gpus),
+    ...(o.types === undefined ? {} : { gpu_types: parse.list('types', o.types, (_f, t) => t) }),
+    estimate_s: parse.duration('estimate', o.estimate),
+    ...(o.priority === undefined ? {} : { priority: parse.integerBetween('priority', o.priority, -1000, 1000) }),
+    ...(o.preemptible ? {} : { preemptible: false }),
+    ...(o.checkpoint === undefined ? {} : { checkpoint_interval_s: o.checkpoint === false ? null : parse.duration('checkpoint', o.checkpoint) }),
+    ...(command.length === 0 ? {} : { command }),
+  };
+}
+
+const typesText = (types: readonly string[] | null): string => (types === null ? 'any' : types.join(','));
+const partText = (p: Part): string => `${p.gpus} × ${p.gpu_type} at ${p.site_id} (${fmt.plural(p.nodes, 'node')})`;
+const demandText = (j: Job): string => `${fmt.plural(j.gpus, 'GPU')} (${typesText(j.gpu_types)}) for ${fmt.duration(j.estimate_s)}`;
+/** An event's detail as `key=value` pairs. */
+const detailText = (d: Record<string, unknown>): string => Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+
+function jobTable(jobs: readonly Job[]): string {
+  return fmt.columns([
+    ['id', 'org', 'name', 'state', 'GPUs', 'types', 'estimate', 'submitted', 'waiting because'],
+    ...jobs.map((j) => [j.id, j.org_id, j.name, j.state, fmt.count(j.gpus), typesText(j.gpu_types), fmt.duration(j.estimate_s), fmt.timestamp(j.submitted_at), j.diagnosis?.message ?? '']),
+  ]);
+}
+
+/** A job with its spec, placements, events and, verbatim, the scheduler's reason it waits. */
+function jobDetail(j: JobDetail): string {
+  const spec = fmt.sections(`job ${j.id}${j.name === '' ? '' : ` "${j.name}"`} · org ${j.org_id} · ${j.state}`, [
+    ['spec', [
+      ['GPUs', `${fmt.count(j.gpus)}${j.gang ? ' (all at once)' : ''}`],
+      ['GPU types', typesText(j.gpu_types)],
+      ['estimate', fmt.duration(j.estimate_s)],
+      ['priority', String(j.priority)],
+      ['preemptible', yesNo(j.preemptible)],
+      ['checkpoint', j.checkpoint_interval_s === null ? 'never' : `every ${fmt.duration(j.checkpoint_interval_s)}`],
+      ['command', j.command === null ? '—' : j.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')],
+      ['submitted', `${fmt.timestamp(j.submitted_at)} by token ${j.submitted_by}`],
+      ['updated', fmt.timestamp(j.updated_at)],
+      ['attempts', String(j.attempts)],
+    ]],
+  ]);
+  const waiting = j.diagnosis === null ? [] : ['', `waiting: ${j.diagnosis.message}`];
+  const placements = j.placements.length === 0 ? ['', 'placements: none yet'] : ['', 'placements', fmt.columns([
+    ['attempt', 'where', 'placed', 'started', 'ended'],
+    ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText).join('; '), fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
+  ])];
+  const events = ['', 'events', fmt.columns([
+    ['#', 'at', 'event', 'state', 'detail'],
+    ...j.events.map((e) => [String(e.seq), fmt.timestamp(e.at), e.type, e.from_state === null && e.to_state === null ? '' : `${e.from_state ?? '—'} → ${e.to_state ?? '—'}`, detailText(e.detail)]),
+  ])];
+  return [spec, ...waiting, ...placements, ...events].join('\n');
+}
+
+function dryRunText(r: Wire<typeof DryRunResponse>): string {
+  const demand = `${fmt.plural(r.gpus, 'GPU')} for ${fmt.duration(r.estimate_s)}`;
+  if (r.outcome === 'place') {
+    const preempt = r.would_preempt > 0 ? `\nit would preempt ${fmt.plural(r.would_preempt, 'running job')}` : '';
+    return `${demand}: would start now on ${(r.placement ?? []).map(partText).join('; ')}${preempt}`;
+  }
+  return `${demand}: would wait: ${r.diagnosis?.message ?? 'no reason given'}`;
+}
+
+export function jobCommand(io: ClientIo): Command {
+  const job = new Command('job')
+    .description('submit jobs to the pool, follow them, cancel them, or ask where one would run now')
+    .addHelpText('after', examples('suanli job submit --gpus 8 --types h100 --estimate 2h -- python train.py', 'suanli job list --state pending,running', 'suanli job show 42'));
+
+  demandOptions(withConnection(job.command('submit')))
+    .description('submit a job; with --idempotency-key, a retried submit returns the first job instead of making a second')
+    .option('--idempotency-key <key>', 'makes retries safe: the same key (in the same org) always answers with the first job')
+    .addHelpText('after', examples(
+      'suanli job submit --gpus 8 --types h100 --estimate 2h -- torchrun --nproc-per-node 8 train.py',
+      'suanli job submit --org acme --name sweep-3 --gpus 64 --types h100,a100 --estimate 1.5d --checkpoint 30m --priority 10 -- ./run.sh',
+      'suanli job submit --gpus 1 --estimate 10m --no-preemptible --idempotency-key nightly-2026-01-01 --json -- ./eval.sh',
+    ))
+    .action(async (command: string[], o: DemandFlags & { idempotencyKey?: string }) => {
+      const body = demandFrom(o, command);
+      const api = await connect(o);
+      const { status, body: j } = await api.request<Job>('POST', '/jobs', { body, ...(o.idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': o.idempotencyKey } }) });
+      // 201: created now; 200: the key was seen before and this is the first job.
+      const what = status === 201 ? `submitted job ${j.id}` : `job ${j.id} was already submitted with this idempotency key; not submitted again`;
+      emit(io, o, j, () => `${what}: ${demandText(j)}, ${j.state}\nfollow it with: suanli job show ${j.id}`);
+    });
+
+  withConnection(job.command('list'))
+    .description('list jobs, oldest first, a page at a time (an org sees its own)')
+    .option('--state <states>', `only jobs in these states, comma-separated (${JOB_STATES.join(', ')})`)
+    .option('--org <org>', "only this org's jobs")
+    .option('--limit <n>', 'jobs per page (default 50, at most 500)')
+    .option('--after <id>', 'start after this job (the cursor a previous page printed)')
+    .option('--all', 'follow the pages to the end')
+    .addHelpText('after', examples('suanli job list', 'suanli job list --state pending,placed --org acme', 'suanli job list --all --json', 'suanli job list --limit 100 --after 1200'))
+    .action(async (o: CommonFlags & { state?: string; org?: string; limit?: string; after?: string; all?: boolean }) => {
+      const query = {
+        state: o.state === undefined ? undefined : parse.list('state', o.state, (f, s) => parse.oneOf(f, s, JOB_STATES)).join(','),
+        org: o.org,
+        limit: o.limit === undefined ? undefined : parse.integer('limit', o.limit),
+      };
+      const api = await connect(o);
+      const jobs: Job[] = [];
+      let next = o.after ?? null;
+      do {
+        const page = await api.get<Wire<typeof JobListResponse>>('/jobs', { ...query, after: next ?? undefined });
+        jobs.push(...page.jobs);
+        next = page.next;
+      } while (o.all === true && next !== null);
+      emit(io, o, { jobs, next }, () => (jobs.length === 0 ? 'no jobs' : jobTable(jobs)) + (next === null ? '' : `\n\nmore: add --after ${next} for the next page, or --all`));
+    });
+
+  withConnection(job.command('show'))
+    .description('show a job: its spec, placements, event history and why it waits')
+    .argument('<id>', 'job id')
+    .addHelpText('after', examples('suanli job show 42', 'suanli job show 42 --json'))
+    .action(async (id: string, o: CommonFlags) => {
+      const j = await (await connect(o)).get<JobDetail>(pathOf('jobs', id));
+      emit(io, o, j, () => jobDetail(j));
+    });
+
+  withConnection(job.command('cancel'))
+    .description('cancel a job that has not finished')
+    .argument('<id>', 'job id')
+    .addHelpText('after', examples('suanli job cancel 42'))
+    .action(async (id: string, o: CommonFlags) => {
+      const j = await (await connect(o)).post<Job>(pathOf('jobs', id, 'cancel'));
+      emit(io, o, j, () => `cancelled job ${j.id}`);
+    });
+
+  demandOptions(withConnection(job.command('dry-run')))
+    .description('where this job would start if submitted now, or why it would wait; nothing is submitted')
+    .addHelpText('after', examples('suanli job dry-run --gpus 64 --types h100 --estimate 12h', 'suanli job dry-run --org acme --gpus 8 --estimate 1h --no-preemptible --json'))
+    .action(async (command: string[], o: DemandFlags) => {
+      const body = demandFrom(o, command);
+      const r = await (await connect(o)).post<Wire<typeof DryRunResponse>>('/jobs/dry-run', body);
+      emit(io, o, r, () => dryRunText(r));
+    });
+
+  return job;
+}

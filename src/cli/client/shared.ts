@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import type { Output } from '../plan-command.ts';
+import { resolveConnection, type ConnectionFlags } from './config.ts';
+import { ApiClient } from './http.ts';
+
+/**
+ * What every client command shares: the connection flags, connecting, printing
+ * the server's JSON or a table, and help examples.
+ */
+
+/** Where client commands print: results on `out`, notes for the person at the terminal on `err`. */
+export type ClientIo = Output & { err(text: string): void };
+
+/** The flags every client command takes. */
+export interface CommonFlags extends ConnectionFlags {
+  readonly json?: boolean;
+}
+
+export function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'control plane URL (default: $SUANLI_SERVER, else the saved login)')
+    .option('--token <token>', 'API token (default: $SUANLI_TOKEN, else the saved login)')
+    .option('--json', "print the server's JSON response");
+}
+
+export async function connect(flags: ConnectionFlags): Promise<ApiClient> {
+  return new ApiClient(await resolveConnection(flags));
+}
+
+/** Prints the server's JSON with --json, else the table. */
+export function emit(io: Output, flags: CommonFlags, json: unknown, table: () => string): void {
+  io.out(flags.json === true ? JSON.stringify(json, null, 2) : table());
+}
+
+/** The help text's examples section. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+}
+
+/** "yes" / "no" for tables. */
+export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');

@@ -1,0 +1,180 @@
+import { Command } from 'commander';
+import { InvalidInputError } from '../../model/errors.ts';
+import { DEFAULT_SHARE_POLICY } from '../../model/pool.ts';
+import type { SiteListResponse, SiteResponse } from '../../server/schemas.ts';
+import * as fmt from '../format.ts';
+import * as parse from '../parse.ts';
+import { ClientError } from './errors.ts';
+import { pathOf, type Wire } from './http.ts';
+import { connect, emit, examples, withConnection, yesNo, type ClientIo, type CommonFlags } from './shared.ts';
+
+type Site = Wire<typeof SiteResponse>;
+type Share = Site['share'];
+
+/** The flags that describe a site, as commander hands them over (repeatable ones as lists). */
+interface SiteFlags extends CommonFlags {
+  readonly name?: string;
+  readonly org?: string;
+  readonly capacity?: string[];
+  readonly price?: string;
+  readonly lend?: string;
+  readonly reclaim?: boolean;
+  readonly notice?: string;
+  readonly wanLink?: string[];
+}
+
+/** "h100:4x8" → 4 nodes of 8 h100 GPUs; one entry per GPU type. */
+function capacityFrom(specs: readonly string[]): Site['capacity'] {
+  const entries = specs.map((spec) => {
+    const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(spec);
+    if (!m) throw new InvalidInputError('capacity', `"${spec}" is not TYPE:NODESxGPUS`, 'e.g. h100:4x8 for 4 nodes of 8 H100s; repeat the flag for more types');
+    return { gpu_type: m[1] ?? '', nodes: parse.wholeNumber('capacity', m[2] ?? ''), gpus_per_node: parse.integer('capacity', m[3] ?? '') };
+  });
+  const types = entries.map((e) => e.gpu_type.toLowerCase());
+  const twice = types.find((t, i) => types.indexOf(t) !== i);
+  if (twice !== undefined) throw new InvalidInputError('capacity', `${twice} is given twice`, 'one --capacity per GPU type');
+  return entries;
+}
+
+/** "beta-cloud-1a2b3c4d:100:5" → a 100 Gbps, 5 ms link to that site. */
+function wanLinksFrom(specs: readonly string[]): Site['wan_links'] {
+  return specs.map((spec) => {
+    const [to, gbps, ms, ...rest] = spec.split(':');
+    if (to === undefined || to === '' || gbps === undefined || ms === undefined || rest.length > 0) throw new InvalidInputError('wan-link', `"${spec}" is not SITE:GBPS:LATENCY_MS`, 'e.g. beta-cloud-1a2b3c4d:100:5');
+    return { to_site: to, gbps: parse.number('wan-link', gbps), latency_ms: parse.numberBetween('wan-link', ms, 0, Infinity) };
+  });
+}
+
+/** Seconds of notice before lent GPUs are reclaimed: 0 (none) or a duration. */
+const noticeFrom = (text: string): number => (text.trim() === '0' ? 0 : parse.duration('notice', text));
+
+/** The price flag: a number ≥ 0, or "none" for no price. */
+const priceFrom = (text: string): number | null => (text.trim() === 'none' ? null : parse.numberBetween('price', text, 0, Infinity));
+
+/** The share terms the flags give (parsed before anything is sent); the others are left out. */
+function shareFlags(o: SiteFlags): Partial<Share> {
+  return {
+    ...(o.lend === undefined ? {} : { lend_fraction: parse.numberBetween('lend', o.lend, 0, 1) }),
+    ...(o.reclaim === undefined ? {} : { reclaim: o.reclaim }),
+    ...(o.notice === undefined ? {} : { reclaim_notice_s: noticeFrom(o.notice) }),
+  };
+}
+
+const DEFAULT_SHARE: Share = { lend_fraction: DEFAULT_SHARE_POLICY.lendFraction, reclaim: DEFAULT_SHARE_POLICY.reclaim, reclaim_notice_s: DEFAULT_SHARE_POLICY.reclaimNoticeS };
+
+const capacityText = (s: Site): string => s.capacity.map((c) => `${c.nodes}×${c.gpus_per_node} ${c.gpu_type}`).join(', ');
+const gpusOf = (s: Site): number => s.capacity.reduce((n, c) => n + c.nodes * c.gpus_per_node, 0);
+const shareText = (s: Share): string => `lends ${fmt.percent(s.lend_fraction)}${s.reclaim ? `, reclaims with ${s.reclaim_notice_s === 0 ? 'no' : fmt.duration(s.reclaim_notice_s)} notice` : ', never reclaims'}`;
+const priceText = (p: number | null): string => (p === null ? '—' : `${p} per GPU-h`);
+
+function siteTable(sites: readonly Site[]): string {
+  return fmt.columns([
+    ['id', 'org', 'name', 'capacity', 'GPUs', 'lend', 'reclaim', 'price', 'health'],
+    ...sites.map((s) => [s.id, s.org_id, s.name, capacityText(s), fmt.count(gpusOf(s)), fmt.percent(s.share.lend_fraction), s.share.reclaim ? (s.share.reclaim_notice_s === 0 ? 'yes' : `after ${fmt.duration(s.share.reclaim_notice_s)}`) : 'no', priceText(s.price_per_gpu_hour), s.health]),
+  ]);
+}
+
+function siteDetail(s: Site): string {
+  return fmt.sections(`site ${s.id} "${s.name}" · org ${s.org_id} · ${fmt.plural(gpusOf(s), 'GPU')}`, [
+    ['capacity', s.capacity.map((c) => [c.gpu_type, `${c.nodes} × ${c.gpus_per_node} = ${fmt.plural(c.nodes * c.gpus_per_node, 'GPU')}`] as const)],
+    ['sharing', [
+      ['lend fraction', fmt.percent(s.share.lend_fraction)],
+      ['reclaim', yesNo(s.share.reclaim)],
+      ['reclaim notice', s.share.reclaim_notice_s === 0 ? 'none' : fmt.duration(s.share.reclaim_notice_s)],
+      ['price', priceText(s.price_per_gpu_hour)],
+    ]],
+    ['WAN links', s.wan_links.length === 0 ? [['—', 'none']] : s.wan_links.map((l) => [l.to_site, `${l.gbps} Gbps, ${l.latency_ms} ms`] as const)],
+    ['status', [
+      ['health', s.health],
+      ['last heartbeat', fmt.timestamp(s.last_heartbeat_at)],
+      ['created', fmt.timestamp(s.created_at)],
+    ]],
+  ]);
+}
+
+/** The flags create and update share; `update` says how they change an existing site. */
+function siteOptions(cmd: Command, update: boolean): Command {
+  return cmd
+    .option('--capacity <TYPE:NODESxGPUS>', `GPUs by type, e.g. h100:4x8 for 4 nodes of 8 H100s; repeat for more types${update ? ' (replaces the whole list)' : ''}`, parse.collect)
+    .option('--price <x>', `price of one GPU-hour${update ? ', or "none"' : ''}`)
+    .option('--lend <fraction>', 'fraction of the GPUs lent to other orgs, 0 to 1 (default 1)')
+    .option('--reclaim', 'take lent GPUs back when the owner needs them (the default)')
+    .option('--no-reclaim', 'never take lent GPUs back before their jobs end')
+    .option('--notice <duration>', 'notice before reclaiming: 0, seconds, or 90s, 10m, 1h (default 0)')
+    .option('--wan-link <SITE:GBPS:MS>', `a WAN link to another site; repeatable${update ? ' (replaces the whole list)' : ''}`, parse.collect);
+}
+
+export function siteCommand(io: ClientIo): Command {
+  const site = new Command('site')
+    .description("an org's GPU clusters: capacity by GPU type, price, how much it lends and on what terms")
+    .addHelpText('after', examples('suanli site create "Acme cluster" --org acme --capacity h100:4x8 --lend 0.5', 'suanli site list', 'suanli site update acme-cluster-1a2b3c4d --no-reclaim'));
+
+  siteOptions(withConnection(site.command('create')), false)
+    .description('register a site (admin, or an org-admin for its own org)')
+    .argument('<name>', 'display name')
+    .option('--org <org>', "the owning org (admins name it; an org-admin's sites are its own org's)")
+    .addHelpText('after', examples(
+      'suanli site create "Acme cluster" --org acme --capacity h100:4x8 --capacity a100:2x8',
+      'suanli site create "Beta cloud" --capacity h20:16x8 --price 1.2 --lend 0.5 --reclaim --notice 10m',
+      'suanli site create "Gamma lab" --capacity l40s:1x4 --no-reclaim --wan-link acme-cluster-1a2b3c4d:100:5 --json',
+    ))
+    .action(async (name: string, o: SiteFlags) => {
+      if (o.capacity === undefined) throw new InvalidInputError('capacity', 'required', 'TYPE:NODESxGPUS, e.g. h100:4x8');
+      const body = {
+        name,
+        ...(o.org === undefined ? {} : { org_id: o.org }),
+        capacity: capacityFrom(o.capacity),
+        ...(o.price === undefined ? {} : { price_per_gpu_hour: priceFrom(o.price) }),
+        share: { ...DEFAULT_SHARE, ...shareFlags(o) },
+        ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
+      };
+      const created = await (await connect(o)).post<Site>('/sites', body);
+      emit(io, o, created, () => `created site ${created.id} for org ${created.org_id}: ${capacityText(created)}; ${shareText(created.share)}`);
+    });
+
+  withConnection(site.command('list'))
+    .description("list sites (an org sees its own)")
+    .option('--org <org>', "only this org's sites")
+    .addHelpText('after', examples('suanli site list', 'suanli site list --org acme --json'))
+    .action(async (o: SiteFlags) => {
+      const body = await (await connect(o)).get<Wire<typeof SiteListResponse>>('/sites', { org: o.org });
+      emit(io, o, body, () => siteTable(body.sites));
+    });
+
+  withConnection(site.command('show'))
+    .description('show a site: capacity, sharing terms, WAN links and health')
+    .argument('<id>', 'site id')
+    .addHelpText('after', examples('suanli site show acme-cluster-1a2b3c4d'))
+    .action(async (id: string, o: SiteFlags) => {
+      const body = await (await connect(o)).get<Site>(pathOf('sites', id));
+      emit(io, o, body, () => siteDetail(body));
+    });
+
+  siteOptions(withConnection(site.command('update')), true)
+    .description("change a site's name, capacity, price or sharing terms; flags not given stay as they are")
+    .argument('<id>', 'site id')
+    .option('--name <name>', 'new display name')
+    .addHelpText('after', examples(
+      'suanli site update acme-cluster-1a2b3c4d --capacity h100:6x8',
+      'suanli site update acme-cluster-1a2b3c4d --lend 0.25 --notice 30m',
+      'suanli site update acme-cluster-1a2b3c4d --price none --no-reclaim',
+    ))
+    .action(async (id: string, o: SiteFlags) => {
+      const patch: Record<string, unknown> = {
+        ...(o.name === undefined ? {} : { name: o.name }),
+        ...(o.capacity === undefined ? {} : { capacity: capacityFrom(o.capacity) }),
+        ...(o.price === undefined ? {} : { price_per_gpu_hour: priceFrom(o.price) }),
+        ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
+      };
+      const share = shareFlags(o);
+      const sharing = Object.keys(share).length > 0;
+      if (Object.keys(patch).length === 0 && !sharing) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice or --wan-link');
+      const api = await connect(o);
+      // The API replaces the share policy whole (fields left out revert to defaults), so merge the flags into the current one.
+      if (sharing) patch.share = { ...(await api.get<Site>(pathOf('sites', id))).share, ...share };
+      const updated = (await api.request<Site>('PATCH', pathOf('sites', id), { body: patch })).body;
+      emit(io, o, updated, () => siteDetail(updated));
+    });
+
+  return site;
+}

@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { InvalidInputError } from '../model/errors.ts';
+import { POLICY_NAMES, policyByName, type PolicyName } from '../sched/policies/registry.ts';
+import * as parse from './parse.ts';
+import type { Output } from './plan-command.ts';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The embedded store's directory; unused when `databaseUrl` is set. */
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly policy: PolicyName;
+  readonly passIntervalMs: number;
+  readonly logLevel: string;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function shutdownSignal(): Promise<string> {
+  return new Promise((done) => {
+    const on = (signal: string) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      done(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/**
+ * Runs the control plane until `until` resolves: opens the store (migrating it),
+ * listens, prints the URL and, on a first start, the admin token once; then closes
+ * the server (answering submissions already accepted) and the store.
+ */
+export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>): Promise<void> {
+  // Loaded here, not at the top: the server and the store would slow every other command's start-up.
+  const [{ buildServer }, { openStore }] = await Promise.all([import('../server/app.ts'), import('../store/index.ts')]);
+  const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
+  try {
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
+    try {
+      const url = await app.listen({ host: o.host, port: o.port });
+      const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
+      // The token comes first: whoever waits for the URL line has it by then.
+      const token = app.suanli.adminToken;
+      if (token !== null) io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
+      io.out(`suanli serve: listening on ${url} — API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics; store: ${where}; policy: ${o.policy}`);
+      const signal = await until;
+      io.out(`suanli serve: ${typeof signal === 'string' ? `${signal}, ` : ''}shutting down`);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** A TCP port; 0 asks the system for a free one (the URL printed says which). */
+function portFrom(text: string): number {
+  const port = parse.wholeNumber('port', text);
+  if (port > 65_535) throw new InvalidInputError('port', `${port} is not a TCP port`, 'an integer from 0 to 65535 (0: any free port)');
+  return port;
+}
+
+export function serveCommand(io: Output): Command {
+  return new Command('serve')
+    .description('run the control plane: the REST API (OpenAPI at /api/v1/openapi.json), the live scheduling loop and /metrics, on an embedded store or PostgreSQL (DATABASE_URL)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', '8040')
+    .option('--data-dir <dir>', 'directory of the embedded store (ignored when DATABASE_URL is set)', './.suanli')
+    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`, 'fair-share')
+    .option('--pass-interval <seconds>', 'seconds between scheduling passes (a pass also runs soon after each submission or cancel)', '1')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .addHelpText('after', `
+Environment:
+  DATABASE_URL          postgres://… — use a PostgreSQL ≥ 15 server instead of the embedded store
+  SUANLI_ADMIN_TOKEN    the admin token to create on the first start (sl_<id>_<secret>); otherwise one is generated and printed once
+
+Examples:
+  suanli serve
+  suanli serve --host 0.0.0.0 --port 8040 --data-dir /var/lib/suanli
+  DATABASE_URL=postgres://suanli@db/suanli suanli serve --policy fair-share --pass-interval 0.5`)
+    .action(async (o: Record<string, string>) => {
+      await serve({
+        host: o.host ?? '127.0.0.1',
+        port: portFrom(o.port ?? ''),
+        dataDir: o.dataDir ?? './.suanli',
+        databaseUrl: process.env.DATABASE_URL || undefined,
+        adminToken: process.env.SUANLI_ADMIN_TOKEN || undefined,
+        policy: policyByName(o.policy ?? ''),
+        passIntervalMs: parse.number('pass-interval', o.passInterval ?? '') * 1000,
+        logLevel: o.logLevel ?? 'info',
+      }, io, shutdownSignal());
+    });
+}

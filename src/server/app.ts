@@ -1,0 +1,164 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Clock } from '../model/clock.ts';
+import type { PolicyName } from '../sched/policies/registry.ts';
+import type { Store } from '../store/types.ts';
+import { ActiveJobs } from './active-jobs.ts';
+import { Authenticator, bootstrapAdminToken, type AuthenticatorOptions } from './auth.ts';
+import type { Api, ControlPlane } from './control-plane.ts';
+import { ApiError, errorBody, toApiError } from './errors.ts';
+import { JobLifecycle } from './job-lifecycle.ts';
+import { ServerMetrics } from './metrics.ts';
+import { Access } from './permissions.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { ledgerRoutes } from './routes/ledger.ts';
+import { orgRoutes } from './routes/orgs.ts';
+import { planRoutes } from './routes/plan.ts';
+import { siteRoutes } from './routes/sites.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { ErrorResponse, HealthResponse } from './schemas.ts';
+import { SchedulingLoop } from './scheduling-loop.ts';
+import { SubmissionBatcher } from './submission-batcher.ts';
+
+/** Answers with the API's error body for whatever went wrong; returns the error as the API reported it. */
+function sendError(reply: FastifyReply, err: unknown): ApiError {
+  const e = toApiError(err);
+  void reply.code(e.status).send(errorBody(e));
+  return e;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface ServerOptions {
+  /** An open store whose migrations have run; the caller closes it after the server. */
+  readonly store: Store;
+  readonly clock?: Clock;
+  /** Fastify's (pino) logger options; off unless given. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Log every request (at info); off by default, as it costs more than a submission at full load. */
+  readonly logRequests?: boolean;
+  /** The admin token to create when the store has no tokens (SUANLI_ADMIN_TOKEN); otherwise one is generated. */
+  readonly adminToken?: string;
+  readonly policy?: PolicyName;
+  readonly backfill?: boolean;
+  /** A scheduling pass runs at least this often (ms, default 1000)… */
+  readonly passIntervalMs?: number;
+  /** …and this long after a submission or a cancel (ms, default 200). */
+  readonly passDebounceMs?: number;
+  /** How long one pass's commit should hold the store (ms, default 25), and most decisions it commits (default 1000); see SchedulingLoopOptions. */
+  readonly commitBudgetMs?: number;
+  readonly maxDecisionsPerPass?: number;
+  /** How often the in-memory mirror of active jobs is reloaded from the store (ms, default 30 minutes). */
+  readonly reloadIntervalMs?: number;
+  /** Run the scheduling loop on its timers (default true). Tests that drive passes by hand (`app.suanli.loop.runPass()`) turn it off. */
+  readonly schedule?: boolean;
+  /** Largest request body, bytes (default 1 MiB). */
+  readonly bodyLimit?: number;
+  readonly auth?: AuthenticatorOptions;
+}
+
+/**
+ * The control plane's HTTP server: REST under /api/v1 (OpenAPI at
+ * /api/v1/openapi.json, docs at /api/v1/docs), /healthz, /readyz and /metrics,
+ * with the scheduling loop started when the server is ready and stopped (after
+ * pending submissions are committed) when it closes. The store stays open: its
+ * owner closes it after `app.close()`.
+ */
+export async function buildServer(options: ServerOptions): Promise<Api> {
+  const { store } = options;
+  const clock = options.clock ?? systemClock;
+  const app: Api = Fastify({
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Errors the router raises before any route runs (a malformed URL, an overlong path parameter) get the API's error body too.
+    frameworkErrors: (err, _req, reply) => {
+      sendError(reply, err);
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: a text/plain body is refused (415) rather than handed to a JSON schema as a string.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = new ServerMetrics();
+  const active = new ActiveJobs();
+  await active.reload(store);
+  const lifecycle = new JobLifecycle(store, clock, metrics, active);
+  const scheduler = { policy: options.policy ?? 'fair-share', backfill: options.backfill ?? false };
+  const loop = new SchedulingLoop({
+    store, clock, lifecycle, active, metrics, logger: app.log, scheduler,
+    intervalMs: options.passIntervalMs ?? 1000, debounceMs: options.passDebounceMs ?? 200,
+    commitBudgetMs: options.commitBudgetMs ?? 25, maxDecisionsPerPass: options.maxDecisionsPerPass ?? 1000, reloadIntervalMs: options.reloadIntervalMs ?? 30 * 60_000,
+  });
+  const cp: ControlPlane = {
+    store, clock, lifecycle, loop, metrics, scheduler,
+    auth: new Authenticator(store, clock, options.auth),
+    submissions: new SubmissionBatcher(store, metrics, (created) => {
+      active.arrive(created);
+      loop.poke();
+    }),
+    adminToken: await bootstrapAdminToken(store, clock, options.adminToken),
+  };
+  app.decorate('suanli', cp);
+  app.decorateRequest('access', null);
+
+  // Authentication and the role check, before the body is even parsed; ownership is checked by the handlers.
+  app.addHook('onRequest', async (req) => {
+    const operation = req.routeOptions.config.operation;
+    if (operation === undefined) return;
+    req.access = new Access(await cp.auth.authenticate(req.headers.authorization), operation);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const e = sendError(reply, err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
+    return reply.code(e.status).send(errorBody(e));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Suanli control plane', version: '0.1.0', description: 'Pool GPUs across organizations: orgs, tokens, sites, jobs, the ledger and the planner. Errors are `{error: {code, message, field?}}`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'sl_<id>_<secret>' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+
+  let closing = false;
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, () => Promise.resolve(app.swagger()));
+  app.get('/healthz', { schema: { tags: ['system'], summary: 'The process is up', response: { 200: HealthResponse } } }, () => Promise.resolve({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['system'], summary: 'Ready to serve: the store is open and answers', response: { 200: HealthResponse, 503: ErrorResponse } } }, async (_req, reply) => {
+    const ready = !closing && (await store.countTokens().then(() => true, () => false));
+    if (ready) return { status: 'ready' };
+    return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : 'the store does not answer')));
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  orgRoutes(app);
+  tokenRoutes(app);
+  siteRoutes(app);
+  jobRoutes(app);
+  ledgerRoutes(app);
+  planRoutes(app);
+
+  app.addHook('onReady', () => {
+    if (options.schedule !== false) loop.start();
+    return Promise.resolve();
+  });
+  app.addHook('preClose', () => {
+    closing = true;
+    return Promise.resolve();
+  });
+  // Answer every submission already accepted before stopping the loop; the store is the caller's to close.
+  app.addHook('onClose', async () => {
+    await cp.submissions.drain();
+    await loop.stop();
+  });
+  return app;
+}

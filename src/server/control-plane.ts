@@ -1,0 +1,53 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Clock } from '../model/clock.ts';
+import type { SchedulerOptions } from '../sched/scheduler.ts';
+import type { Store } from '../store/types.ts';
+import type { Authenticator } from './auth.ts';
+import { ApiError } from './errors.ts';
+import type { JobLifecycle } from './job-lifecycle.ts';
+import type { ServerMetrics } from './metrics.ts';
+import type { Access, Operation } from './permissions.ts';
+import type { SchedulingLoop } from './scheduling-loop.ts';
+import type { SubmissionBatcher } from './submission-batcher.ts';
+
+/** The parts of a running control plane that routes use; `app.suanli` on the Fastify instance. */
+export interface ControlPlane {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly auth: Authenticator;
+  readonly lifecycle: JobLifecycle;
+  readonly loop: SchedulingLoop;
+  readonly submissions: SubmissionBatcher;
+  readonly metrics: ServerMetrics;
+  /** The core's options the loop and the dry run both use. */
+  readonly scheduler: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>;
+  /** The admin token created at this start, to show once; null when the store already had tokens. */
+  readonly adminToken: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    suanli: ControlPlane;
+  }
+  interface FastifyContextConfig {
+    /** The permission-table entry a route is guarded by; routes without one are public. */
+    operation?: Operation;
+  }
+  interface FastifyRequest {
+    /** Set by the auth hook on guarded routes. */
+    access: Access | null;
+  }
+}
+
+/** The Fastify instance with zod schemas as its type provider. */
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+/** The caller's access on a guarded route (the auth hook has checked the role). */
+export function accessOf(request: FastifyRequest): Access {
+  if (request.access === null) throw new ApiError('internal', `route ${request.url} has no operation in the permission table`);
+  return request.access;
+}
+
+/** OpenAPI bits every guarded route carries. */
+export const secured = { security: [{ bearer: [] }] };

@@ -1,0 +1,78 @@
+import type { Clock } from '../model/clock.ts';
+import type { Job, JobState, LedgerEntry, Placement, Store, Transition } from '../store/types.ts';
+import type { ActiveJobs, ChangeOrigin } from './active-jobs.ts';
+import { ApiError } from './errors.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+/** A state change from one known state (so that the transitions counter can say from where). */
+export type Change = Omit<Transition, 'from'> & { readonly from: JobState };
+
+/**
+ * GPU time a run used, for the ledger: one entry per placement part, GPU-seconds
+ * from the run's start to `atMs`, consumed by the job's org and contributed by the
+ * site's. A placement that never started used nothing. Parts on a site whose owner
+ * is unknown (it cannot be: sites are never deleted) are left out.
+ */
+export function usage(job: Job, placement: Placement | null | undefined, ownerOf: (siteId: string) => string | undefined, atMs: number): LedgerEntry[] {
+  if (placement?.startedAt == null) return [];
+  const seconds = Math.max(0, (atMs - placement.startedAt) / 1000);
+  return placement.parts.flatMap((p) => {
+    const provider = ownerOf(p.siteId);
+    return provider === undefined ? [] : [{ jobId: job.id, siteId: p.siteId, consumerOrgId: job.orgId, providerOrgId: provider, gpuType: p.gpuType, gpuSeconds: p.gpus * seconds, at: atMs }];
+  });
+}
+
+/**
+ * Every job state change the server makes goes through here: one store
+ * transaction per call, the transitions counter bumped and the active-jobs mirror
+ * updated for those that applied, and a ledger entry whenever a job leaves `running`.
+ */
+export class JobLifecycle {
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly metrics: ServerMetrics, private readonly active: ActiveJobs) {}
+
+  /** Applies the changes in one transaction; per change, the job after it, or null when its job was no longer in `from`. */
+  async apply(changes: readonly Change[], ledger: readonly LedgerEntry[] = [], origin: ChangeOrigin = 'other'): Promise<(Job | null)[]> {
+    if (changes.length === 0) return [];
+    const results = await this.store.transition(changes.map((c) => ({ ...c, from: [c.from] })), ledger);
+    results.forEach((job, i) => {
+      const c = changes[i];
+      if (job === null || c === undefined) return;
+      this.metrics.transitions.inc({ from: c.from, to: c.to });
+      this.active.applied(job, c, origin);
+    });
+    return results;
+  }
+
+  /**
+   * Moves one job to `to` if it is in one of `allowed` (a cancel, or the admin's
+   * hand until agents report runs). Retries when the job changed under it; a job
+   * in a state that does not allow the move is a conflict naming that state.
+   */
+  async move(job: Job, to: JobState, allowed: readonly JobState[], type: string, detail: Readonly<Record<string, unknown>> = {}): Promise<Job> {
+    let current = job;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (!allowed.includes(current.state)) {
+        throw new ApiError('conflict', `job "${job.id}" is ${current.state}; it can become ${to} only from ${allowed.join(', ')}`, { field: 'state' });
+      }
+      const at = this.clock.now();
+      const ledger = current.state === 'running' ? await this.ledgerFor(current, at) : [];
+      const [after] = await this.apply([{ jobId: current.id, from: current.state, to, at, type, detail }], ledger);
+      if (after != null) return after;
+      const reread = await this.store.getJob(job.id);
+      if (reread === null) throw new ApiError('not_found', `job "${job.id}" not found`);
+      current = reread;
+    }
+    throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
+  }
+
+  private async ledgerFor(job: Job, atMs: number): Promise<LedgerEntry[]> {
+    const placements = await this.store.placements(job.id);
+    const current = placements.reduce<Placement | null>((a, p) => (a === null || p.attempt > a.attempt ? p : a), null);
+    const owners = new Map<string, string>();
+    for (const part of current?.parts ?? []) {
+      const site = await this.store.getSite(part.siteId);
+      if (site !== null) owners.set(site.id, site.orgId);
+    }
+    return usage(job, current, (id) => owners.get(id), atMs);
+  }
+}

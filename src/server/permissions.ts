@@ -1,0 +1,112 @@
+import type { Role } from '../store/types.ts';
+import { ApiError, notFound } from './errors.ts';
+
+/**
+ * Who may do what: the one table of operation × role (STYLE.md §13's "one place").
+ * Every route names its operation; the auth hook refuses a role whose scope is
+ * `null` (403 forbidden) before the handler runs, and handlers check the object
+ * they load against the caller's scope with `Access.owns` — an object of another
+ * org (or, for an agent, another site) is answered 404 as if it did not exist, so
+ * that no org learns what another has.
+ *
+ * Scopes: `all` — any org's objects; `org` — the caller's org's; `site` — the
+ * agent's own site only; `null` — not at all.
+ */
+export type Scope = 'all' | 'org' | 'site' | null;
+
+export const PERMISSIONS = {
+  'orgs.create': { admin: 'all', 'org-admin': null, member: null, agent: null },
+  'orgs.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'orgs.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'tokens.create': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  'tokens.list': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  'tokens.revoke': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  'sites.create': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  'sites.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'sites.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
+  'sites.update': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  'sites.heartbeat': { admin: null, 'org-admin': null, member: null, agent: 'site' },
+  'jobs.submit': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'jobs.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'jobs.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'jobs.cancel': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'jobs.dry-run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** Until agents report runs (the agent protocol), the admin moves jobs by hand; tests use it to exercise the ledger. */
+  'jobs.set-state': { admin: 'all', 'org-admin': null, member: null, agent: null },
+  /** Org callers get their own rows plus pool-wide aggregates (see the ledger route). */
+  'ledger.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+} as const satisfies Record<string, Record<Role, Scope>>;
+
+export type Operation = keyof typeof PERMISSIONS;
+export const OPERATIONS = Object.keys(PERMISSIONS) as Operation[];
+
+/** Roles each role may hand out in a new token (org-admins cannot mint admins). */
+export const GRANTABLE: Readonly<Record<Role, readonly Role[]>> = {
+  admin: ['admin', 'org-admin', 'member', 'agent'],
+  'org-admin': ['org-admin', 'member', 'agent'],
+  member: [],
+  agent: [],
+};
+
+/** The authenticated caller. */
+export interface Principal {
+  readonly tokenId: string;
+  readonly role: Role;
+  /** null only for admins. */
+  readonly orgId: string | null;
+  /** Set only for agents. */
+  readonly siteId: string | null;
+}
+
+/** What one caller may reach for one operation; made by the auth hook, read by handlers. */
+export class Access {
+  readonly scope: Exclude<Scope, null>;
+
+  constructor(readonly principal: Principal, readonly operation: Operation) {
+    const scope = PERMISSIONS[operation][principal.role];
+    if (scope === null) throw new ApiError('forbidden', `a ${principal.role} token may not call ${operation}`);
+    this.scope = scope;
+  }
+
+  /**
+   * The org a list is confined to: for the `all` scope the one asked for (or every
+   * org), otherwise the caller's own. Asking for another org is the 404 of an org
+   * the caller cannot see.
+   */
+  listOrg(requested: string | undefined): string | undefined {
+    if (this.scope === 'all') return requested;
+    const own = this.principal.orgId ?? '';
+    if (requested !== undefined && requested !== own) throw notFound('org', requested);
+    return own;
+  }
+
+  /**
+   * Whether the caller may reach an object of `orgId` (and, for site-scoped
+   * callers, of `siteId`). Use `require` to turn a miss into the 404 a stranger sees.
+   */
+  owns(orgId: string, siteId?: string): boolean {
+    switch (this.scope) {
+      case 'all':
+        return true;
+      case 'org':
+        return orgId === this.principal.orgId;
+      case 'site':
+        return orgId === this.principal.orgId && siteId !== undefined && siteId === this.principal.siteId;
+    }
+  }
+
+  /** The object itself when the caller may reach it; otherwise (or when it is null) a 404 naming `what` and `id`. */
+  require<T>(what: string, id: string, object: T | null, owner: (o: T) => { orgId: string; siteId?: string }): T {
+    if (object === null) throw notFound(what, id);
+    const o = owner(object);
+    if (!this.owns(o.orgId, o.siteId)) throw notFound(what, id);
+    return object;
+  }
+
+  /** The org a new object goes to: an admin must name it; others create in their own org (see `listOrg`). */
+  targetOrg(requested: string | undefined, field = 'org_id'): string {
+    if (this.scope === 'all' && requested === undefined) throw new ApiError('invalid_request', `${field}: required for an admin token (which org?)`, { field });
+    return this.listOrg(requested) ?? '';
+  }
+}

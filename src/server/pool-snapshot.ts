@@ -1,0 +1,124 @@
+import { jobId, orgId, siteId } from '../model/ids.ts';
+import type { JobSpec } from '../model/job.ts';
+import type { PoolSpec, SiteSpec } from '../model/pool.ts';
+import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
+import type { JobRecord } from '../sched/state.ts';
+import type { Job, Placement, PlacementPart, Site } from '../store/types.ts';
+
+/**
+ * The bridge between the durable state and the pure scheduler core: a snapshot of
+ * the pool, rebuilt into a Scheduler exactly as the live loop and the dry run see
+ * it. One pool site per (site, GPU type) capacity entry; lost sites are left out.
+ */
+
+export interface PoolSnapshot {
+  readonly sites: readonly Site[];
+  /** Jobs not in a final state, in submission order. */
+  readonly jobs: readonly Job[];
+  /** The current placement of each placed or running job. */
+  readonly placements: ReadonlyMap<string, Placement>;
+}
+
+/** What the core cannot rebuild from the store but must not forget between passes: per pool site. */
+export interface SiteMemory {
+  /** When the owner may next reclaim here (fair share's rate limit), seconds. */
+  readonly nextReclaimS: number;
+  /** The owner's waiting job that borrowers were stopped for, by job id. */
+  readonly heldFor: string | null;
+}
+
+export interface RebuiltScheduler {
+  readonly sched: Scheduler;
+  /** Per pool site index: the store site and GPU type it stands for. */
+  readonly poolSites: readonly { readonly site: Site; readonly gpuType: string }[];
+  /** Restored (placed or running) and queued (pending) jobs, by job id; a driver that keeps the core adds the jobs it submits later. */
+  readonly records: Map<string, JobRecord>;
+  /** Placed or running jobs that could not be restored: their site is lost or gone, or too small now. The driver requeues them. */
+  readonly unrestored: readonly Job[];
+}
+
+export const poolSiteId = (site: string, gpuType: string): string => `${site}/${gpuType}`;
+
+export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { site: Site; gpuType: string }[] } {
+  const specs: SiteSpec[] = [];
+  const poolSites: { site: Site; gpuType: string }[] = [];
+  for (const site of sites) {
+    if (site.health === 'lost') continue;
+    for (const c of site.capacity) {
+      if (c.nodes <= 0 || c.gpusPerNode <= 0) continue;
+      specs.push({
+        id: siteId(poolSiteId(site.id, c.gpuType)), org: orgId(site.orgId), nodes: c.nodes, gpusPerNode: c.gpusPerNode, gpuType: c.gpuType,
+        share: site.share, ...(site.pricePerGpuHour === null ? {} : { pricePerGpuHour: site.pricePerGpuHour }),
+      });
+      poolSites.push({ site, gpuType: c.gpuType });
+    }
+  }
+  const orgs = [...new Set(sites.map((s) => s.orgId))].map((id) => ({ id: orgId(id) }));
+  return { pool: { orgs, sites: specs }, poolSites };
+}
+
+/** A stored job as the core sees it; times in epoch seconds. The live run time is unknown: the estimate stands for it. */
+export function jobSpec(job: Pick<Job, 'id' | 'orgId' | 'demand' | 'submittedAt'>): JobSpec {
+  const d = job.demand;
+  return {
+    id: jobId(job.id), org: orgId(job.orgId), gpus: d.gpus, gpuTypes: d.gpuTypes, gang: d.gang, submitS: job.submittedAt / 1000,
+    estimateS: d.estimateS, durationS: d.estimateS, priority: d.priority, preemptible: d.preemptible, checkpointIntervalS: d.checkpointIntervalS,
+  };
+}
+
+/**
+ * Rebuilds the core from a snapshot: 1. the pool from the sites; 2. each placed or
+ * running job restored on its site, oldest placement first (so the rebuilt layout
+ * follows the real one); 3. the pending jobs submitted in submission order;
+ * 4. the site memory of earlier passes put back.
+ */
+export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>, memory: ReadonlyMap<string, SiteMemory> = new Map(), extraOrgs: readonly string[] = []): RebuiltScheduler {
+  const { pool, poolSites } = poolOf(snapshot.sites);
+  const sched = new Scheduler(pool, options, [...snapshot.jobs.map((j) => j.orgId), ...extraOrgs]);
+  const indexOf = new Map(poolSites.map((p, i) => [poolSiteId(p.site.id, p.gpuType), i]));
+  const records = new Map<string, JobRecord>();
+  const unrestored: Job[] = [];
+
+  const holding = snapshot.jobs.filter((j) => j.state === 'placed' || j.state === 'running');
+  const placedAt = (j: Job) => snapshot.placements.get(j.id)?.placedAt ?? j.updatedAt;
+  holding.sort((a, b) => placedAt(a) - placedAt(b));
+  for (const job of holding) {
+    const placement = snapshot.placements.get(job.id);
+    // The loop writes one part per placement (the core places a job on one site); anything else cannot be restored.
+    const part = placement?.parts.length === 1 ? placement.parts[0] : undefined;
+    const index = part === undefined ? undefined : indexOf.get(poolSiteId(part.siteId, part.gpuType));
+    const startedMs = placement?.startedAt ?? placement?.placedAt ?? job.updatedAt;
+    const record = index === undefined ? null : sched.restore(jobSpec(job), index, startedMs / 1000);
+    if (record === null) unrestored.push(job);
+    else records.set(job.id, record);
+  }
+  for (const job of snapshot.jobs) if (job.state === 'pending') records.set(job.id, sched.submit(jobSpec(job)));
+
+  sched.state.sites.forEach((s, i) => {
+    const p = poolSites[i];
+    const m = p === undefined ? undefined : memory.get(poolSiteId(p.site.id, p.gpuType));
+    if (m === undefined) return;
+    s.nextReclaimS = m.nextReclaimS;
+    const held = m.heldFor === null ? undefined : records.get(m.heldFor);
+    if (held !== undefined && held.phase === 'queued') s.heldFor = held;
+  });
+  return { sched, poolSites, records, unrestored };
+}
+
+/** The site memory to carry into the next pass. */
+export function siteMemory(rebuilt: RebuiltScheduler): Map<string, SiteMemory> {
+  const out = new Map<string, SiteMemory>();
+  rebuilt.sched.state.sites.forEach((s, i) => {
+    const p = rebuilt.poolSites[i];
+    if (p !== undefined) out.set(poolSiteId(p.site.id, p.gpuType), { nextReclaimS: s.nextReclaimS, heldFor: s.heldFor?.spec.id ?? null });
+  });
+  return out;
+}
+
+/** Where a started job runs, as the store records it. */
+export function placementParts(rebuilt: RebuiltScheduler, record: JobRecord): PlacementPart[] {
+  return (record.allocation?.parts ?? []).map((part) => {
+    const p = rebuilt.poolSites[part.site];
+    return { siteId: p?.site.id ?? '', gpuType: p?.gpuType ?? '', gpus: part.gpus, nodes: part.nodes.length };
+  });
+}

@@ -1,0 +1,291 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../model/clock.ts';
+import type { Diagnosis } from '../sched/diagnosis.ts';
+import type { Decision, SchedulerOptions } from '../sched/scheduler.ts';
+import type { JobRecord } from '../sched/state.ts';
+import type { Job, LedgerEntry, Site, Store } from '../store/types.ts';
+import type { ActiveJobs } from './active-jobs.ts';
+import { usage, type Change, type JobLifecycle } from './job-lifecycle.ts';
+import type { ServerMetrics } from './metrics.ts';
+import { jobSpec, placementParts, rebuildScheduler, siteMemory, type PoolSnapshot, type RebuiltScheduler, type SiteMemory } from './pool-snapshot.ts';
+import { diagnosisJson } from './schemas.ts';
+
+export interface SchedulingLoopOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly lifecycle: JobLifecycle;
+  readonly active: ActiveJobs;
+  readonly metrics: ServerMetrics;
+  readonly logger: FastifyBaseLogger;
+  readonly scheduler: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>;
+  /** A pass runs at least this often, ms. */
+  readonly intervalMs: number;
+  /** A pass runs this long after a `poke` (a submission, a cancel), ms, so that a burst makes one pass. */
+  readonly debounceMs: number;
+  /**
+   * How long one pass's commit should hold the store, ms: while it runs, every
+   * submission waits (embedded, the whole process does). A pass commits as many of
+   * the core's decisions as fit, by the commit time per decision measured so far;
+   * the rest wait in a backlog that the next passes, which follow at once, commit first.
+   */
+  readonly commitBudgetMs: number;
+  /** Most decisions one pass commits, whatever the budget. */
+  readonly maxDecisionsPerPass: number;
+  /** The active-jobs mirror is reloaded from the store this often, ms: a safety net, as this server is the store's only writer. */
+  readonly reloadIntervalMs: number;
+}
+
+export interface PassReport {
+  /** Decisions committed (a decision whose job changed meanwhile is not). */
+  readonly started: number;
+  readonly preempted: number;
+  /** Placed or running jobs put back in the queue because their site is lost or too small now. */
+  readonly requeued: number;
+  /** Jobs still pending after the pass. */
+  readonly waiting: number;
+  /** Whether the core was rebuilt from the snapshot (rather than kept, with the new arrivals added). */
+  readonly rebuilt: boolean;
+  readonly seconds: number;
+}
+
+/** Most diagnoses stored per statement (one statement per pass, as a rule). */
+const DIAGNOSES_PER_WRITE = 1000;
+
+/** The core kept between passes while the store changes only by arrivals, and the sites it was built from. */
+type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
+
+/** What about the sites the core depends on: a change to any of it rebuilds the core. */
+const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.share]));
+
+/**
+ * The live driver of the scheduler core (the simulator is the other one). Each
+ * pass, as a recipe:
+ * 1. read the sites from the store and the active jobs from their mirror;
+ * 2. rebuild the core from that snapshot (pool-snapshot.ts) — or, when nothing but
+ *    new submissions changed since the last pass, keep it and submit those: a
+ *    rebuild costs O(active jobs), and under a stream of submissions that would be
+ *    every pass, while the kept core is the one a rebuild would give;
+ * 3. run one pass of the core at the clock's `now`;
+ * 4. commit its decisions in one transaction: a start places the job; a preemption
+ *    stops it (with a ledger entry if it ran) and requeues it; jobs whose site is
+ *    lost or too small now are requeued the same way. Decisions beyond the commit
+ *    budget wait in a backlog for the next pass, which follows at once;
+ * 5. store the diagnoses of waiting jobs that changed, and update the metrics.
+ * Passes never overlap: asking for one while one runs gets the next.
+ *
+ * Every decision is guarded by the state its job had in the snapshot, so a job
+ * cancelled meanwhile is simply not placed (and the next pass rebuilds the core from
+ * the store). Until agents report runs, a placed job stays placed.
+ */
+export class SchedulingLoop {
+  private current: Promise<PassReport> | null = null;
+  private next: Promise<PassReport> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pokeTimer: NodeJS.Timeout | null = null;
+  private pokeDue = 0;
+  private stopped = true;
+  private core: LiveCore | null = null;
+  private memory: ReadonlyMap<string, SiteMemory> = new Map();
+  private loadedAt: number;
+  private reloadNeeded = false;
+  /** Jobs waiting per org, as of the last pass: counted whole after a full pass, else updated by arrivals. */
+  private waiting = new Map<string, number>();
+  /** Decisions the core made that are not committed yet, in order; they hold in the kept core, and are dropped with it. */
+  private backlog: Decision[] = [];
+  /** Commit time per decision, ms: a moving average that sizes the commits to the budget (it starts pessimistic). */
+  private msPerDecision = 5;
+  /** The diagnosis last stored per job, by identity: the core reuses one object while a job's diagnosis stands. */
+  private stored = new WeakMap<JobRecord, Diagnosis>();
+
+  /** `o.active` must have been loaded from the store. */
+  constructor(private readonly o: SchedulingLoopOptions) {
+    this.loadedAt = o.clock.now();
+  }
+
+  /** What the next pass would start from (the dry run rebuilds a core of its own from it). */
+  async snapshot(): Promise<PoolSnapshot> {
+    return { sites: await this.o.store.listSites(), ...this.o.active.snapshot() };
+  }
+
+  /** The site memory the next pass starts from. */
+  get siteMemory(): ReadonlyMap<string, SiteMemory> {
+    return this.memory;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Asks for a pass within `delayMs` (debounced: one timer, the earliest wins): something changed that may let a job start. */
+  poke(delayMs = this.o.debounceMs): void {
+    if (this.stopped) return;
+    const due = performance.now() + delayMs;
+    if (this.pokeTimer !== null) {
+      if (due >= this.pokeDue) return;
+      clearTimeout(this.pokeTimer);
+    }
+    this.pokeDue = due;
+    this.pokeTimer = setTimeout(() => {
+      this.pokeTimer = null;
+      this.runPass().catch(() => undefined); // logged by the pass
+    }, delayMs);
+    this.pokeTimer.unref();
+  }
+
+  /** Runs a pass now, or right after the one under way. Resolves when it has committed. */
+  runPass(): Promise<PassReport> {
+    if (this.current === null) {
+      this.current = this.pass().finally(() => {
+        this.current = null;
+      });
+      return this.current;
+    }
+    this.next ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.runPass();
+      });
+    return this.next;
+  }
+
+  /** Stops the timers and waits for a pass under way. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.timer, this.pokeTimer]) if (t !== null) clearTimeout(t);
+    this.timer = null;
+    this.pokeTimer = null;
+    await this.next?.catch(() => undefined);
+    await this.current?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.runPass()
+        .catch(() => undefined)
+        .finally(() => this.schedule(this.o.intervalMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async reload(): Promise<void> {
+    await this.o.active.reload(this.o.store);
+    this.loadedAt = this.o.clock.now();
+    this.reloadNeeded = false;
+  }
+
+  private async pass(): Promise<PassReport> {
+    const { store, clock, lifecycle, active, metrics, logger } = this.o;
+    const t0 = performance.now();
+    try {
+      const nowMs = clock.now();
+      // 1. the snapshot
+      const sites = await store.listSites();
+      if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
+      const { arrived, changed } = active.takeChanges();
+      // 2. the core: rebuilt, or kept with the arrivals added
+      const key = sitesKey(sites);
+      let core = this.core;
+      let unrestored: readonly Job[] = [];
+      let rebuilt = false;
+      if (core === null || changed || core.sitesKey !== key) {
+        const fresh = rebuildScheduler({ sites, ...active.snapshot() }, this.o.scheduler, this.memory);
+        core = { ...fresh, sitesKey: key };
+        unrestored = fresh.unrestored;
+        rebuilt = true;
+        this.stored = new WeakMap();
+        this.backlog = [];
+      } else {
+        for (const job of arrived) if (job.state === 'pending' && !core.records.has(job.id)) core.records.set(job.id, core.sched.submit(jobSpec(job)));
+      }
+      this.core = core;
+      // 3. one pass. A kept core tries only the jobs that arrived since the last pass, unless a time-based
+      //    trigger is due (Scheduler.pass: GPUs freed or a site back would also widen it, but those rebuild the core).
+      const full = rebuilt || nowMs / 1000 >= core.sched.wakeAt;
+      this.backlog.push(...core.sched.pass(nowMs / 1000));
+
+      // 4. its decisions (the backlog first, as many as the budget allows), committed together
+      const owners = new Map(sites.map((s) => [s.id, s.orgId]));
+      const changes: Change[] = [];
+      /** What each change stands for, to count those that applied. */
+      const kinds: ('start' | 'preempt' | 'lost' | 'requeue')[] = [];
+      const ledger: LedgerEntry[] = [];
+      const requeue = (job: Job, kind: 'preempt' | 'lost', type: string, detail: Record<string, unknown>) => {
+        if (job.state !== 'placed' && job.state !== 'running') return;
+        if (job.state === 'running') ledger.push(...usage(job, active.placement(job.id), (id) => owners.get(id), nowMs));
+        changes.push({ jobId: job.id, from: job.state, to: 'preempted', at: nowMs, type, detail });
+        changes.push({ jobId: job.id, from: 'preempted', to: 'pending', at: nowMs, type: 'requeued', diagnosis: null });
+        kinds.push(kind, 'requeue');
+      };
+      for (const job of unrestored) requeue(job, 'lost', 'site_lost', { reason: 'the site is lost, gone, or has too few GPUs for this job now' });
+      const room = Math.min(this.o.maxDecisionsPerPass, Math.max(1, Math.floor(this.o.commitBudgetMs / this.msPerDecision)));
+      const committed = this.backlog.splice(0, room);
+      for (const d of committed) {
+        const job = active.get(d.job.spec.id);
+        if (job === undefined) continue;
+        if (d.kind === 'start') {
+          changes.push({ jobId: job.id, from: 'pending', to: 'placed', at: nowMs, type: 'placed', placement: placementParts(core, d.job), detail: { policy: core.sched.profile.name } });
+          kinds.push('start');
+        } else requeue(job, 'preempt', 'preempted', { why: d.why, stop_at: new Date(d.atS * 1000).toISOString() });
+      }
+      // A preempted job is requeued in the store at once, even when its site gives notice (the agent protocol will carry
+      // the notice); the core, which would hold its GPUs until then, is rebuilt from the store.
+      const preempting = committed.some((d) => d.kind === 'preempt');
+      const commitStart = performance.now();
+      const results = await lifecycle.apply(changes, ledger, 'scheduler');
+      if (changes.length > 0) this.msPerDecision = 0.7 * this.msPerDecision + (0.3 * (performance.now() - commitStart)) / changes.length;
+      const applied = (kind: string) => results.filter((r, i) => r !== null && kinds[i] === kind).length;
+      // Requeued jobs the core never held join its queue now.
+      for (const job of unrestored) {
+        const after = active.get(job.id);
+        if (after?.state === 'pending') core.records.set(job.id, core.sched.submit(jobSpec(after)));
+      }
+      // The store disagreed with the mirror (a job changed meanwhile), or a preemption: start again from the store.
+      if (results.includes(null) || preempting) {
+        this.core = null;
+        this.backlog = [];
+        if (results.includes(null)) this.reloadNeeded = true;
+        this.poke();
+      } else if (this.backlog.length > 0) this.poke(0);
+
+      // 5. diagnoses of the jobs still waiting, where they changed, and the queue per org. After a full pass every
+      //    queued job may have a new diagnosis; after another, only those that arrived (the others were not tried),
+      //    so the work is O(arrivals), not O(queue).
+      const tried = full ? core.records : new Map(arrived.map((j) => [j.id, core.records.get(j.id)] as const));
+      if (full) this.waiting = new Map(sites.map((s) => [s.orgId, 0]));
+      const diagnoses = new Map<string, Record<string, unknown>>();
+      for (const [id, record] of tried) {
+        if (record === undefined || (record.phase !== 'queued' && record.phase !== 'never')) continue;
+        const job = active.get(id);
+        if (job?.state !== 'pending') continue;
+        this.waiting.set(job.orgId, (this.waiting.get(job.orgId) ?? 0) + 1);
+        // Jobs the pass skipped (larger than any free space) keep their last diagnosis; new ones get one now.
+        const d = core.sched.diagnosis(record) ?? (job.diagnosis === null ? core.sched.explain(record, nowMs / 1000) : undefined);
+        if (d === undefined || this.stored.get(record) === d) continue;
+        this.stored.set(record, d);
+        const json = diagnosisJson(d);
+        if (job.diagnosis?.message !== json.message) diagnoses.set(id, json);
+      }
+      const entries = [...diagnoses];
+      for (let i = 0; i < entries.length; i += DIAGNOSES_PER_WRITE) {
+        const slice = entries.slice(i, i + DIAGNOSES_PER_WRITE);
+        await store.setDiagnoses(new Map(slice));
+        for (const [id, d] of slice) active.diagnosed(id, d);
+      }
+      this.memory = siteMemory(core);
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.recordPass(seconds, this.waiting, core.sched.state.sites.map((s, i) => ({ site: core.poolSites[i]?.site.id ?? '', gpuType: core.poolSites[i]?.gpuType ?? '', gpus: s.total - s.free })));
+      const report: PassReport = { started: applied('start'), preempted: applied('preempt'), requeued: applied('lost'), waiting: [...this.waiting.values()].reduce((a, b) => a + b, 0), rebuilt, seconds };
+      if (report.started + report.preempted + report.requeued > 0) logger.info({ pass: report }, 'scheduling pass');
+      return report;
+    } catch (err) {
+      this.core = null;
+      this.reloadNeeded = true;
+      logger.error({ err }, 'scheduling pass failed');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,295 @@
+import { z } from 'zod';
+import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
+import { jobDefaults } from '../model/job.ts';
+import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
+import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerRow, type Org, type Placement, type PlacementPart, type Site, type Token } from '../store/types.ts';
+import { API_ERROR_CODES } from './errors.ts';
+
+/**
+ * The wire format of /api/v1: zod schemas for every body, query and response
+ * (they validate requests and generate the OpenAPI document), and the functions
+ * that turn store rows into responses. JSON field names are snake_case with units
+ * in the names, like the CLI's --json; times are ISO 8601 strings.
+ */
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+// --- shared pieces ------------------------------------------------------------------------
+
+/** A string the database can hold: PostgreSQL's text and jsonb refuse the NUL character. */
+const text = (min: number, max: number) => z.string().min(min).max(max).refine((s) => !s.includes('\0'), 'must not contain the NUL character');
+
+/** An id in a path or a reference: unknown ids are a 404, not a validation error, so the pattern is loose. */
+export const Id = text(1, 128);
+const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit, at most 63');
+const Name = text(1, 200);
+const GpuType = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a GPU type id such as h100');
+const Timestamp = z.string().describe('ISO 8601');
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const IdParams = z.strictObject({ id: Id });
+
+export const ErrorResponse = z.object({
+  error: z.object({ code: z.enum(API_ERROR_CODES), message: z.string(), field: z.string().optional() }),
+});
+
+// --- orgs ---------------------------------------------------------------------------------
+
+export const OrgCreateBody = z.strictObject({
+  id: Slug.optional().describe('defaults to the name, lower-cased, with dashes'),
+  name: Name,
+});
+
+export const OrgResponse = z.object({ id: z.string(), name: z.string(), created_at: Timestamp });
+export const OrgListResponse = z.object({ orgs: z.array(OrgResponse) });
+export const orgJson = (o: Org): z.infer<typeof OrgResponse> => ({ id: o.id, name: o.name, created_at: iso(o.createdAt) });
+
+// --- tokens -------------------------------------------------------------------------------
+
+export const TokenCreateBody = z.strictObject({
+  name: Name,
+  role: z.enum(ROLES),
+  org_id: Id.optional().describe("an admin names the org; an org-admin's tokens are for its own org"),
+  site_id: Id.optional().describe('agent tokens only: the one site the agent reports for'),
+});
+
+export const TokenResponse = z.object({
+  id: z.string(), name: z.string(), role: z.enum(ROLES), org_id: z.string().nullable(), site_id: z.string().nullable(),
+  created_at: Timestamp, revoked_at: Timestamp.nullable(),
+});
+export const TokenListResponse = z.object({ tokens: z.array(TokenResponse) });
+export const TokenCreatedResponse = TokenResponse.extend({ token: z.string().describe('the bearer token; shown only in this response') });
+export const tokenJson = (t: Token): z.infer<typeof TokenResponse> => ({
+  id: t.id, name: t.name, role: t.role, org_id: t.orgId, site_id: t.siteId, created_at: iso(t.createdAt), revoked_at: isoOrNull(t.revokedAt),
+});
+
+export const OrgQuery = z.strictObject({ org: Id.optional() });
+
+// --- sites --------------------------------------------------------------------------------
+
+const CapacityEntry = z.strictObject({
+  gpu_type: GpuType,
+  // Bounded so that one site's node index (which the scheduler rebuilds every pass) stays small.
+  nodes: z.number().int().min(0).max(65_536),
+  gpus_per_node: z.number().int().min(1).max(64),
+});
+const CapacityList = z
+  .array(CapacityEntry)
+  .max(16)
+  .refine((c) => new Set(c.map((e) => e.gpu_type.toLowerCase())).size === c.length, 'one entry per GPU type');
+const ShareBody = z.strictObject({
+  lend_fraction: z.number().min(0).max(1).default(DEFAULT_SHARE_POLICY.lendFraction),
+  reclaim: z.boolean().default(DEFAULT_SHARE_POLICY.reclaim),
+  reclaim_notice_s: z.number().min(0).max(30 * 86_400).default(DEFAULT_SHARE_POLICY.reclaimNoticeS),
+});
+const WanLinkBody = z.strictObject({ to_site: Id, gbps: z.number().positive().max(1e6), latency_ms: z.number().min(0).max(1e6) });
+const Price = z.number().min(0).max(1e6).nullable();
+
+export const SiteCreateBody = z.strictObject({
+  name: Name,
+  org_id: Id.optional().describe("an admin names the owning org; an org-admin's sites are its own org's"),
+  capacity: CapacityList.min(1),
+  price_per_gpu_hour: Price.default(null),
+  share: ShareBody.default({ lend_fraction: DEFAULT_SHARE_POLICY.lendFraction, reclaim: DEFAULT_SHARE_POLICY.reclaim, reclaim_notice_s: DEFAULT_SHARE_POLICY.reclaimNoticeS }),
+  wan_links: z.array(WanLinkBody).max(256).default([]),
+});
+
+export const SitePatchBody = z
+  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: ShareBody.optional(), wan_links: z.array(WanLinkBody).max(256).optional() })
+  .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
+
+export const HeartbeatBody = z.strictObject({ capacity: CapacityList.optional().describe('the capacity the agent discovered, if it changed') });
+
+export const SiteResponse = z.object({
+  id: z.string(), org_id: z.string(), name: z.string(),
+  capacity: z.array(z.object({ gpu_type: z.string(), nodes: z.number(), gpus_per_node: z.number() })),
+  price_per_gpu_hour: z.number().nullable(),
+  share: z.object({ lend_fraction: z.number(), reclaim: z.boolean(), reclaim_notice_s: z.number() }),
+  wan_links: z.array(z.object({ to_site: z.string(), gbps: z.number(), latency_ms: z.number() })),
+  health: z.enum(['unknown', 'up', 'lost']), last_heartbeat_at: Timestamp.nullable(), created_at: Timestamp,
+});
+export const SiteListResponse = z.object({ sites: z.array(SiteResponse) });
+export const siteJson = (s: Site): z.infer<typeof SiteResponse> => ({
+  id: s.id, org_id: s.orgId, name: s.name,
+  capacity: s.capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })),
+  price_per_gpu_hour: s.pricePerGpuHour,
+  share: { lend_fraction: s.share.lendFraction, reclaim: s.share.reclaim, reclaim_notice_s: s.share.reclaimNoticeS },
+  wan_links: s.wanLinks.map((l) => ({ to_site: l.toSite, gbps: l.gbps, latency_ms: l.latencyMs })),
+  health: s.health, last_heartbeat_at: isoOrNull(s.lastHeartbeatAt), created_at: iso(s.createdAt),
+});
+
+export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
+export const shareOf = (s: z.infer<typeof ShareBody>) => ({ lendFraction: s.lend_fraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaim_notice_s });
+export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((w) => ({ toSite: w.to_site, gbps: w.gbps, latencyMs: w.latency_ms }));
+
+// --- the planner --------------------------------------------------------------------------
+
+const PlanCommon = {
+  model: text(1, 64).optional().describe('video model preset (default wan2.1-t2v-14b)'),
+  gpu: text(1, 64).default('h100'),
+  fps: z.number().positive().max(240).optional(),
+  price_per_gpu_hour: z.number().positive().max(1e6).optional(),
+};
+
+export const VideoPlanBody = z.strictObject({
+  kind: z.literal('video'),
+  ...PlanCommon,
+  width: z.number().int().min(16).max(16_384).optional().describe("default: the model's native size"),
+  height: z.number().int().min(16).max(16_384).optional(),
+  frames: z.number().int().min(1).max(1_000_000).optional(),
+  seconds: z.number().positive().max(86_400).optional().describe('give frames or seconds, not both'),
+  steps: z.number().int().min(1).max(10_000).optional(),
+  gpus: z.number().int().min(1).max(1_000_000).default(1),
+  efficiency: z.number().positive().max(1).optional(),
+  window_s: z.number().positive().max(86_400).optional().describe('attention window instead of full 3D attention'),
+});
+
+export const TrainPlanBody = z.strictObject({
+  kind: z.literal('train'),
+  ...PlanCommon,
+  mix: z
+    .array(z.strictObject({
+      width: z.number().int().min(16).max(16_384), height: z.number().int().min(16).max(16_384),
+      frames: z.number().int().min(1).max(1_000_000).optional(), seconds: z.number().positive().max(86_400).optional(),
+      clips: z.number().positive().max(1e13),
+    }))
+    .min(1)
+    .max(64),
+  epochs: z.number().positive().max(10_000).default(1),
+  gpus: z.number().int().min(1).max(1_000_000).default(1024),
+  mfu: z.number().positive().max(1).optional(),
+});
+
+export const PlanBody = z.discriminatedUnion('kind', [VideoPlanBody, TrainPlanBody]);
+export type PlanRequest = z.infer<typeof PlanBody>;
+export const PlanResponse = JsonObject.describe('the planner output, as `suanli plan video|train --json` prints it (schema suanli.plan.video/1 or suanli.plan.train/1)');
+
+// --- jobs ---------------------------------------------------------------------------------
+
+const d = jobDefaults();
+export const JobSubmitBody = z
+  .strictObject({
+    name: text(0, 200).default(''),
+    org_id: Id.optional().describe("an admin names the org; others submit for their own org"),
+    gpus: z.number().int().min(1).max(1_000_000).optional().describe('GPUs needed at once; taken from the plan when omitted'),
+    gpu_types: z.array(GpuType).min(1).max(32).nullable().optional().describe('GPU types the job may run on; null or omitted: any (or the plan’s GPU)'),
+    gang: z.boolean().default(d.gang),
+    estimate_s: z.number().positive().max(1e9).optional().describe('expected run time; taken from the plan when omitted'),
+    priority: z.number().int().min(-1000).max(1000).default(d.priority),
+    preemptible: z.boolean().default(d.preemptible),
+    checkpoint_interval_s: z.number().positive().max(1e9).nullable().default(d.checkpointIntervalS),
+    command: z.array(text(0, 4096)).min(1).max(256).nullable().default(null),
+    plan: PlanBody.optional().describe('a planner request the demand is sized from'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.plan !== undefined) return;
+    if (b.gpus === undefined) ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'required unless a plan is given' });
+    if (b.estimate_s === undefined) ctx.addIssue({ code: 'custom', path: ['estimate_s'], message: 'required unless a plan is given' });
+  });
+export type JobSubmit = z.infer<typeof JobSubmitBody>;
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+});
+
+export const JobListQuery = z.strictObject({
+  state: z
+    .string()
+    .max(200)
+    .transform((s, ctx) => {
+      const states = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const bad = states.find((x) => !(JOB_STATES as readonly string[]).includes(x));
+      if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `unknown state "${bad}"; one or more of ${JOB_STATES.join(', ')}, comma-separated` });
+      return states as Job['state'][];
+    })
+    .optional()
+    .describe(`comma-separated states: ${JOB_STATES.join(', ')}`),
+  org: Id.optional(),
+  after: Id.optional().describe('cursor: the `next` of the previous page'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const DiagnosisResponse = z
+  .object({
+    message: z.string().describe('"0/12 sites fit: 7 too few free GPUs, 5 at the owner\'s lending limit"'),
+    sites: z.number().describe('sites considered'),
+    reasons: z.record(z.string(), z.number()).describe('sites ruled out, per reason'),
+    never: z.boolean().describe('no site can ever hold the job'),
+    blocked_by: z.string().optional().describe('the job a strict queue order waits behind'),
+  })
+  .describe('why a job waits, as the scheduler core explained it');
+export type DiagnosisJson = z.infer<typeof DiagnosisResponse>;
+
+/** A diagnosis as stored on the job and shown by the API: the core's counts plus the sentence the CLI prints. */
+export function diagnosisJson(d: Diagnosis): DiagnosisJson {
+  return { message: describeDiagnosis(d), sites: d.sites, reasons: { ...d.reasons }, never: d.never, ...(d.blockedBy === undefined ? {} : { blocked_by: d.blockedBy }) };
+}
+
+export const JobResponse = z.object({
+  id: z.string(), org_id: z.string(), name: z.string(), state: z.enum(JOB_STATES),
+  gpus: z.number(), gpu_types: z.array(z.string()).nullable(), gang: z.boolean(), estimate_s: z.number(), priority: z.number(),
+  preemptible: z.boolean(), checkpoint_interval_s: z.number().nullable(), command: z.array(z.string()).nullable(), plan: JsonObject.nullable(),
+  submitted_by: z.string(), submitted_at: Timestamp, updated_at: Timestamp, attempts: z.number(),
+  diagnosis: DiagnosisResponse.nullable().describe('why the job waits, as of the last scheduling pass (null once placed)'),
+});
+export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
+  id: j.id, org_id: j.orgId, name: j.name, state: j.state,
+  gpus: j.demand.gpus, gpu_types: j.demand.gpuTypes === null ? null : [...j.demand.gpuTypes], gang: j.demand.gang, estimate_s: j.demand.estimateS,
+  priority: j.demand.priority, preemptible: j.demand.preemptible, checkpoint_interval_s: j.demand.checkpointIntervalS,
+  command: j.demand.command === null ? null : [...j.demand.command], plan: j.demand.plan === null ? null : { ...j.demand.plan },
+  submitted_by: j.submittedBy, submitted_at: iso(j.submittedAt), updated_at: iso(j.updatedAt), attempts: j.attempts,
+  // Only the scheduling loop writes diagnoses, always in this shape (pool-snapshot.ts diagnosisJson).
+  diagnosis: j.diagnosis === null ? null : (j.diagnosis as DiagnosisJson),
+});
+
+export const JobListResponse = z.object({ jobs: z.array(JobResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
+
+const PlacementPartResponse = z.object({ site_id: z.string(), gpu_type: z.string(), gpus: z.number(), nodes: z.number() });
+export const partJson = (p: PlacementPart): z.infer<typeof PlacementPartResponse> => ({ site_id: p.siteId, gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes });
+
+export const JobDetailResponse = JobResponse.extend({
+  placements: z.array(z.object({ attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable() })),
+  events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
+});
+export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[]): z.infer<typeof JobDetailResponse> => ({
+  ...jobJson(j),
+  placements: placements.map((p) => ({ attempt: p.attempt, parts: p.parts.map(partJson), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt) })),
+  events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
+});
+
+export const JobStateBody = z.strictObject({ state: z.enum(['running', 'succeeded', 'failed']).describe('placed → running → succeeded or failed') });
+
+export const DryRunResponse = z.object({
+  outcome: z.enum(['place', 'wait']),
+  placement: z.array(PlacementPartResponse).nullable().describe('where the job would start now'),
+  would_preempt: z.number().describe('running jobs that would be stopped to make room'),
+  diagnosis: DiagnosisResponse.nullable().describe('why it would wait'),
+  gpus: z.number(),
+  estimate_s: z.number(),
+});
+
+// --- the ledger ---------------------------------------------------------------------------
+
+export const LedgerQuery = z.strictObject({ org: Id.optional() });
+const LedgerRowResponse = z.object({ org_id: z.string(), gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number(), credits_gpu_h: z.number() });
+const PoolRowResponse = z.object({ gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number() });
+export const LedgerResponse = z.object({
+  rows: z.array(LedgerRowResponse).describe("per org and GPU type; an org sees only its own"),
+  pool: z.array(PoolRowResponse).describe('pool-wide totals per GPU type, over all orgs'),
+});
+export function ledgerJson(rows: readonly LedgerRow[], all: readonly LedgerRow[]): z.infer<typeof LedgerResponse> {
+  const pool = new Map<string, { contributed_gpu_h: number; consumed_gpu_h: number; own_gpu_h: number }>();
+  for (const r of all) {
+    const p = pool.get(r.gpuType) ?? { contributed_gpu_h: 0, consumed_gpu_h: 0, own_gpu_h: 0 };
+    pool.set(r.gpuType, { contributed_gpu_h: p.contributed_gpu_h + r.contributedGpuH, consumed_gpu_h: p.consumed_gpu_h + r.consumedGpuH, own_gpu_h: p.own_gpu_h + r.ownGpuH });
+  }
+  return {
+    rows: rows.map((r) => ({ org_id: r.orgId, gpu_type: r.gpuType, contributed_gpu_h: r.contributedGpuH, consumed_gpu_h: r.consumedGpuH, own_gpu_h: r.ownGpuH, credits_gpu_h: r.creditsGpuH })),
+    pool: [...pool].map(([gpu_type, p]) => ({ gpu_type, ...p })),
+  };
+}
+
+// --- health -------------------------------------------------------------------------------
+
+export const HealthResponse = z.object({ status: z.string() });

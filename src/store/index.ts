@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
+import { PGliteDialect } from './dialect-pglite.ts';
+import { migrate, type Database } from './migrations.ts';
+import { KyselyStore } from './store.ts';
+import type { Store } from './types.ts';
+
+/**
+ * Where the store lives: embedded PGlite in a directory (created if missing; one
+ * process at a time), PGlite in memory (tests), or a PostgreSQL server.
+ */
+export type StoreOptions = { readonly dataDir: string } | { readonly memory: true } | { readonly databaseUrl: string };
+
+/** A migrated database, ready for a KyselyStore, and how to close what opening it took. */
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly kind: Store['kind'];
+  readonly close: () => Promise<void>;
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const { db, kind, close } = await openDatabase(options);
+  return new KyselyStore(db, kind, close);
+}
+
+/** The store the environment names: DATABASE_URL when set, else embedded PGlite in `dataDir`. */
+export function storeFromEnv(options: { readonly dataDir: string }, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+  const databaseUrl = env.DATABASE_URL;
+  return openStore(databaseUrl ? { databaseUrl } : options);
+}
+
+/** What openStore does below the Store: tests use it to share one database across many stores. */
+export async function openDatabase(options: StoreOptions): Promise<OpenDatabase> {
+  if ('databaseUrl' in options) return migrated(new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(options.databaseUrl) }) }), 'postgres');
+  if ('memory' in options) return migrated(await openPGlite({ loadDataDir: await memoryTemplate() }), 'pglite');
+  mkdirSync(options.dataDir, { recursive: true });
+  const unlock = lockDataDir(options.dataDir);
+  let db: Kysely<Database>;
+  try {
+    db = await openPGlite({ dataDir: options.dataDir });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  return migrated(db, 'pglite', unlock);
+}
+
+/** Migrates `db`; on failure closes it (and releases what opening took) before rethrowing. */
+async function migrated(db: Kysely<Database>, kind: Store['kind'], release: () => void = () => {}): Promise<OpenDatabase> {
+  const close = async () => {
+    try {
+      await db.destroy();
+    } finally {
+      release();
+    }
+  };
+  try {
+    await migrate(db);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { db, kind, close };
+}
+
+// Both drivers read bigint columns (epoch milliseconds, ids) as JS numbers: they fit a double.
+
+async function openPGlite(options: { dataDir: string } | { loadDataDir: Blob }): Promise<Kysely<Database>> {
+  return new Kysely<Database>({ dialect: new PGliteDialect(await PGlite.create({ ...options, parsers: { [pgliteTypes.INT8]: Number } })) });
+}
+
+function postgresPool(connectionString: string): pg.Pool {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, Number);
+  const pool = new pg.Pool({ connectionString, types });
+  // An idle connection the server dropped (a restart) is discarded by the pool, and the
+  // next query opens a new one; without a listener the 'error' event would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+let template: Promise<Blob> | undefined;
+
+/**
+ * An empty, migrated in-memory database as a tarball, made once per process: each
+ * memory store starts from a copy (under a second) instead of running initdb and the
+ * migrations again (seconds). Holds about 40 MB for the life of the process.
+ */
+function memoryTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const pglite = await PGlite.create();
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    try {
+      await migrate(db);
+      return await pglite.dumpDataDir('none');
+    } finally {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    }
+  })().catch((err: unknown) => {
+    template = undefined; // let the next open try again
+    throw err;
+  });
+  return template;
+}

@@ -1,0 +1,192 @@
+import { Migrator, sql, type ColumnType, type GeneratedAlways, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Capacity, JobDemand, JobState, PlacementPart, Role, Share, SiteHealth, WanLink } from './types.ts';
+
+/**
+ * The database schema: its versioned migrations and the row types they produce.
+ *
+ * Rules for migrations:
+ * - Append only. An applied migration never changes: its SQL is frozen history
+ *   (hence literal state lists, not JOB_STATES), and the next change is a new entry.
+ * - The SQL runs on PostgreSQL 15 (Debian's server) and on PGlite (PostgreSQL 18),
+ *   so it uses nothing newer than 15.
+ * - One statement per string: PGlite's extended protocol takes one statement at a time.
+ * - Times are epoch milliseconds in bigint columns; both drivers read bigint as a JS number.
+ */
+
+/** A jsonb column: written as JSON text (pg would turn a JS array into a PostgreSQL array), read back parsed. */
+type Json<T> = ColumnType<T, null extends T ? string | null : string, null extends T ? string | null : string>;
+/** A column with a database default: optional on insert (nullable columns are optional anyway). */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+export interface Database {
+  orgs: { id: string; name: string; created_at: number };
+  tokens: {
+    id: string;
+    role: Role;
+    org_id: string | null;
+    site_id: string | null;
+    name: string;
+    secret_hash: string;
+    created_at: number;
+    revoked_at: number | null;
+  };
+  sites: {
+    id: string;
+    org_id: string;
+    name: string;
+    capacity: Json<Capacity[]>;
+    price_per_gpu_hour: number | null;
+    share: Json<Share>;
+    wan_links: Json<WanLink[]>;
+    health: Defaulted<SiteHealth>;
+    last_heartbeat_at: number | null;
+    created_at: number;
+  };
+  jobs: {
+    id: GeneratedAlways<number>;
+    org_id: string;
+    name: string;
+    state: JobState;
+    demand: Json<JobDemand>;
+    submitted_by: string;
+    submitted_at: number;
+    updated_at: number;
+    attempts: Defaulted<number>;
+    diagnosis: Json<Record<string, unknown> | null>;
+    idempotency_key: string | null;
+  };
+  placements: {
+    job_id: number;
+    attempt: number;
+    parts: Json<PlacementPart[]>;
+    placed_at: number;
+    started_at: number | null;
+    ended_at: number | null;
+  };
+  job_events: {
+    job_id: number;
+    seq: number;
+    at: number;
+    type: string;
+    from_state: JobState | null;
+    to_state: JobState | null;
+    detail: Json<Record<string, unknown>>;
+  };
+  ledger_entries: {
+    id: GeneratedAlways<number>;
+    job_id: number;
+    site_id: string;
+    consumer_org_id: string;
+    provider_org_id: string;
+    gpu_type: string;
+    gpu_seconds: number;
+    at: number;
+  };
+}
+
+const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
+  '0001-initial': [
+    `create table orgs (
+      id text primary key,
+      name text not null,
+      created_at bigint not null
+    )`,
+    `create table sites (
+      id text primary key,
+      org_id text not null references orgs (id),
+      name text not null,
+      capacity jsonb not null,
+      price_per_gpu_hour double precision,
+      share jsonb not null,
+      wan_links jsonb not null,
+      health text not null default 'unknown' check (health in ('unknown', 'up', 'lost')),
+      last_heartbeat_at bigint,
+      created_at bigint not null
+    )`,
+    `create index sites_org_id on sites (org_id)`,
+    `create table tokens (
+      id text primary key,
+      role text not null check (role in ('admin', 'org-admin', 'member', 'agent')),
+      org_id text references orgs (id),
+      site_id text references sites (id),
+      name text not null,
+      secret_hash text not null,
+      created_at bigint not null,
+      revoked_at bigint
+    )`,
+    `create index tokens_org_id on tokens (org_id)`,
+    `create table jobs (
+      id bigint generated always as identity primary key,
+      org_id text not null references orgs (id),
+      name text not null,
+      state text not null check (state in ('pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled', 'preempted')),
+      demand jsonb not null,
+      submitted_by text not null,
+      submitted_at bigint not null,
+      updated_at bigint not null,
+      attempts integer not null default 0,
+      diagnosis jsonb,
+      idempotency_key text,
+      constraint jobs_org_idempotency_key unique (org_id, idempotency_key)
+    )`,
+    `create index jobs_org_id_id on jobs (org_id, id)`,
+    `create index jobs_state_id on jobs (state, id)`,
+    `create table placements (
+      job_id bigint not null references jobs (id),
+      attempt integer not null,
+      parts jsonb not null,
+      placed_at bigint not null,
+      started_at bigint,
+      ended_at bigint,
+      primary key (job_id, attempt)
+    )`,
+    `create table job_events (
+      job_id bigint not null references jobs (id),
+      seq integer not null,
+      at bigint not null,
+      type text not null,
+      from_state text,
+      to_state text,
+      detail jsonb not null,
+      primary key (job_id, seq)
+    )`,
+    `create table ledger_entries (
+      id bigint generated always as identity primary key,
+      job_id bigint not null references jobs (id),
+      site_id text not null references sites (id),
+      consumer_org_id text not null references orgs (id),
+      provider_org_id text not null references orgs (id),
+      gpu_type text not null,
+      gpu_seconds double precision not null check (gpu_seconds >= 0),
+      at bigint not null
+    )`,
+    `create index ledger_entries_consumer on ledger_entries (consumer_org_id)`,
+    `create index ledger_entries_provider on ledger_entries (provider_org_id)`,
+  ],
+};
+
+/** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */
+const provider: MigrationProvider = {
+  getMigrations: () =>
+    Promise.resolve(
+      Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, statements]): [string, Migration] => [
+          name,
+          {
+            async up(db: Kysely<unknown>) {
+              for (const statement of statements) await sql.raw(statement).execute(db);
+            },
+          },
+        ]),
+      ),
+    ),
+};
+
+/**
+ * Brings the schema up to the latest migration. Safe to call on every open, and
+ * from several processes at once on one server (Kysely's Migrator takes a lock).
+ */
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
+}

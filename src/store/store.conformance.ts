@@ -1,0 +1,411 @@
+// The conformance suite every Store implementation runs (STYLE.md §9): embedded PGlite
+// in src/store/store.test.ts, PostgreSQL 15 in test/store-postgres.test.ts. Each case
+// gets a fresh, empty store from `open` and closes it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StoreConflictError, type JobDemand, type LedgerEntry, type NewJob, type NewSite, type PlacementPart, type Store, type Transition } from './types.ts';
+
+const demand = (gpus = 8): JobDemand => ({ gpus, gpuTypes: null, gang: true, estimateS: 3600, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null });
+
+const newJob = (orgId: string, name: string, idempotencyKey: string | null = null, at = 1000): NewJob => ({ orgId, name, demand: demand(), submittedBy: `${orgId}-user`, submittedAt: at, idempotencyKey });
+
+const newSite = (id: string, orgId: string, createdAt = 10): NewSite => ({
+  id,
+  orgId,
+  name: `site ${id}`,
+  capacity: [{ gpuType: 'H100', nodes: 4, gpusPerNode: 8 }],
+  pricePerGpuHour: 2.5,
+  share: { lendFraction: 0.5, reclaim: true, reclaimNoticeS: 600 },
+  wanLinks: [{ toSite: 'elsewhere', gbps: 100, latencyMs: 12 }],
+  createdAt,
+});
+
+const part = (siteId: string, gpus = 8): PlacementPart => ({ siteId, gpuType: 'H100', gpus, nodes: 1 });
+
+/** Orgs a and b, each with one site (sa, sb). */
+async function twoOrgs(store: Store): Promise<void> {
+  await store.createOrg({ id: 'a', name: 'Org A', createdAt: 1 });
+  await store.createOrg({ id: 'b', name: 'Org B', createdAt: 2 });
+  await store.createSite(newSite('sa', 'a'));
+  await store.createSite(newSite('sb', 'b'));
+}
+
+/** Submits one job per name for `orgId` and returns their ids. */
+async function submit(store: Store, orgId: string, ...names: string[]): Promise<string[]> {
+  return (await store.submitJobs(names.map((n) => newJob(orgId, n)))).map((r) => r.job.id);
+}
+
+/** Numbers that strictly increase. */
+const increasing = (xs: readonly number[]) => xs.every((x, i) => i === 0 || x > (xs[i - 1] ?? Infinity));
+
+const place = (jobId: string, at: number, siteId = 'sa'): Transition => ({ jobId, from: ['pending'], to: 'placed', at, type: 'placed', placement: [part(siteId)] });
+const start = (jobId: string, at: number): Transition => ({ jobId, from: ['placed'], to: 'running', at, type: 'started' });
+
+const conflict = (constraint: RegExp) => (err: unknown) => err instanceof StoreConflictError && constraint.test(err.constraint);
+
+const ids = (jobs: readonly { readonly id: string }[]) => jobs.map((j) => j.id);
+
+const CASES: Record<string, (store: Store) => Promise<void>> = {
+  'orgs: create, get, list in creation order; unknown is null': async (store) => {
+    assert.deepEqual(await store.createOrg({ id: 'b', name: 'Org B', createdAt: 1 }), { id: 'b', name: 'Org B', createdAt: 1 });
+    await store.createOrg({ id: 'a', name: 'Org A', createdAt: 2 });
+    assert.deepEqual(await store.getOrg('a'), { id: 'a', name: 'Org A', createdAt: 2 });
+    assert.equal(await store.getOrg('nobody'), null);
+    assert.deepEqual(ids(await store.listOrgs()), ['b', 'a']);
+  },
+
+  'orgs: a duplicate id is a StoreConflictError naming the constraint': async (store) => {
+    await store.createOrg({ id: 'a', name: 'Org A', createdAt: 1 });
+    await assert.rejects(store.createOrg({ id: 'a', name: 'again', createdAt: 2 }), conflict(/orgs_pkey/));
+    assert.deepEqual(await store.listOrgs(), [{ id: 'a', name: 'Org A', createdAt: 1 }]);
+  },
+
+  'tokens: create, find with hash, list by org, count, revoke once': async (store) => {
+    await twoOrgs(store);
+    const admin = await store.createToken({ id: 't-admin', role: 'admin', orgId: null, siteId: null, name: 'root', secretHash: 'h0', createdAt: 5 });
+    assert.deepEqual(admin, { id: 't-admin', role: 'admin', orgId: null, siteId: null, name: 'root', createdAt: 5, revokedAt: null });
+    await store.createToken({ id: 't-a', role: 'org-admin', orgId: 'a', siteId: null, name: 'a admin', secretHash: 'h1', createdAt: 6 });
+    await store.createToken({ id: 't-agent', role: 'agent', orgId: 'a', siteId: 'sa', name: 'sa agent', secretHash: 'h2', createdAt: 7 });
+    await store.createToken({ id: 't-b', role: 'member', orgId: 'b', siteId: null, name: 'b member', secretHash: 'h3', createdAt: 8 });
+
+    const found = await store.findToken('t-agent');
+    assert.equal(found?.secretHash, 'h2');
+    assert.deepEqual(found?.token, { id: 't-agent', role: 'agent', orgId: 'a', siteId: 'sa', name: 'sa agent', createdAt: 7, revokedAt: null });
+    assert.equal('secretHash' in (found?.token ?? {}), false, 'the token itself never carries the hash');
+    assert.equal(await store.findToken('nope'), null);
+    assert.deepEqual(ids(await store.listTokens('a')), ['t-a', 't-agent']);
+    assert.deepEqual(ids(await store.listTokens()), ['t-admin', 't-a', 't-agent', 't-b']);
+    assert.equal(await store.countTokens(), 4);
+
+    assert.equal(await store.revokeToken('t-a', 100), true);
+    assert.equal(await store.revokeToken('t-a', 200), true);
+    assert.equal((await store.findToken('t-a'))?.token.revokedAt, 100, 'the first revocation time stays');
+    assert.equal(await store.revokeToken('nope', 100), false);
+  },
+
+  'tokens: a duplicate id, an unknown org or site is a StoreConflictError': async (store) => {
+    await twoOrgs(store);
+    const token = { id: 't', role: 'member', orgId: 'a', siteId: null, name: 'x', secretHash: 'h', createdAt: 1 } as const;
+    await store.createToken(token);
+    await assert.rejects(store.createToken(token), conflict(/tokens_pkey/));
+    await assert.rejects(store.createToken({ ...token, id: 't2', orgId: 'nobody' }), conflict(/org_id/));
+    await assert.rejects(store.createToken({ ...token, id: 't3', siteId: 'nowhere' }), conflict(/site_id/));
+    assert.equal(await store.countTokens(), 1);
+  },
+
+  'sites: create, get, list by org, update, heartbeat, health': async (store) => {
+    await twoOrgs(store);
+    const site = newSite('sa2', 'a', 20);
+    assert.deepEqual(await store.createSite(site), { ...site, health: 'unknown', lastHeartbeatAt: null });
+    assert.deepEqual(await store.getSite('sa2'), { ...site, health: 'unknown', lastHeartbeatAt: null });
+    assert.equal(await store.getSite('nowhere'), null);
+    assert.deepEqual(ids(await store.listSites('a')), ['sa', 'sa2']);
+    assert.deepEqual(ids(await store.listSites()), ['sa', 'sb', 'sa2']);
+
+    const capacity = [{ gpuType: 'A100', nodes: 2, gpusPerNode: 4 }];
+    const updated = await store.updateSite('sa2', { name: 'renamed', capacity, pricePerGpuHour: null });
+    assert.deepEqual(updated, { ...site, name: 'renamed', capacity, pricePerGpuHour: null, health: 'unknown', lastHeartbeatAt: null });
+    assert.deepEqual(await store.updateSite('sa2', {}), updated, 'an empty patch changes nothing');
+    assert.equal(await store.updateSite('nowhere', { name: 'x' }), null);
+
+    const reported = [{ gpuType: 'A100', nodes: 1, gpusPerNode: 4 }];
+    assert.equal(await store.heartbeat('sa2', 500), true);
+    assert.equal((await store.getSite('sa2'))?.lastHeartbeatAt, 500);
+    assert.deepEqual((await store.getSite('sa2'))?.capacity, capacity, 'no capacity sent: unchanged');
+    assert.equal(await store.heartbeat('sa2', 600, reported), true);
+    assert.deepEqual((await store.getSite('sa2'))?.capacity, reported);
+    assert.equal(await store.heartbeat('nowhere', 600), false);
+
+    assert.equal(await store.setSiteHealth('sa2', 'up'), true);
+    assert.equal((await store.getSite('sa2'))?.health, 'up');
+    assert.equal(await store.setSiteHealth('sa2', 'lost'), true);
+    assert.equal((await store.getSite('sa2'))?.health, 'lost');
+    assert.equal(await store.setSiteHealth('nowhere', 'up'), false);
+  },
+
+  'sites: an unknown org or a duplicate id is a StoreConflictError': async (store) => {
+    await twoOrgs(store);
+    await assert.rejects(store.createSite(newSite('sx', 'nobody')), conflict(/org_id/));
+    await assert.rejects(store.createSite(newSite('sa', 'a')), conflict(/sites_pkey/));
+  },
+
+  'submitJobs: results in input order, ids increasing, one submitted event per job': async (store) => {
+    await twoOrgs(store);
+    const results = await store.submitJobs([newJob('a', 'j1', null, 100), newJob('b', 'j2', 'k', 101), newJob('a', 'j3', null, 102)]);
+    assert.deepEqual(results.map((r) => [r.job.name, r.job.orgId, r.created]), [['j1', 'a', true], ['j2', 'b', true], ['j3', 'a', true]]);
+    assert.ok(increasing(results.map((r) => Number(r.job.id))), 'ids increase in input order');
+    const { id = '' } = results[0]?.job ?? {};
+    const job = { id, orgId: 'a', name: 'j1', state: 'pending', demand: demand(), submittedBy: 'a-user', submittedAt: 100, updatedAt: 100, attempts: 0, diagnosis: null };
+    assert.deepEqual(results[0]?.job, job);
+    assert.deepEqual(await store.getJob(id), job);
+    assert.deepEqual(await store.events(id), [{ jobId: id, seq: 1, at: 100, type: 'submitted', fromState: null, toState: 'pending', detail: {} }]);
+    const [later = ''] = await submit(store, 'a', 'j4');
+    assert.ok(increasing([...results.map((r) => Number(r.job.id)), Number(later)]), 'a later batch gets later ids');
+    assert.deepEqual(await store.submitJobs([]), []);
+  },
+
+  'submitJobs: an idempotency key names one job, within a batch, across batches, per org': async (store) => {
+    await twoOrgs(store);
+    const [first, repeat, other] = await store.submitJobs([newJob('a', 'first', 'k1'), newJob('a', 'repeat', 'k1'), newJob('a', 'other', 'k2')]);
+    assert.equal(first?.created, true);
+    assert.equal(repeat?.created, false, 'the same key again in the batch');
+    assert.equal(repeat?.job.id, first?.job.id);
+    assert.equal(repeat?.job.name, 'first', 'the first submission wins');
+    assert.equal(other?.created, true);
+
+    const [retry, keyless, otherOrg] = await store.submitJobs([newJob('a', 'retry', 'k1'), newJob('a', 'keyless'), newJob('b', 'b too', 'k1')]);
+    assert.deepEqual(retry, { job: first?.job, created: false });
+    assert.equal(keyless?.created, true);
+    assert.equal(otherOrg?.created, true, 'keys are per org');
+    assert.notEqual(otherOrg?.job.id, first?.job.id);
+    assert.equal((await store.events(first?.job.id ?? '')).length, 1, 'a retry adds no event');
+    assert.equal((await store.listJobs({ limit: 100 })).length, 4);
+  },
+
+  'submitJobs: concurrent submissions with one key make one job': async (store) => {
+    await twoOrgs(store);
+    const results = await Promise.all([1, 2, 3, 4].map((i) => store.submitJobs([newJob('a', `try ${i}`, 'same')])));
+    const flat = results.flat();
+    assert.equal(flat.filter((r) => r.created).length, 1);
+    assert.equal(new Set(flat.map((r) => r.job.id)).size, 1);
+    assert.equal((await store.listJobs({ limit: 100 })).length, 1);
+  },
+
+  'submitJobs: a batch larger than one INSERT keeps order and keys': async (store) => {
+    await twoOrgs(store);
+    // Odd inputs have no key; even input i has key k(i mod 1100), first seen at input i mod 1100.
+    const inputs = Array.from({ length: 2500 }, (_, i) => newJob('a', `j${i}`, i % 2 === 0 ? `k${i % 1100}` : null));
+    const results = await store.submitJobs(inputs);
+    assert.equal(results.length, 2500);
+    results.forEach((r, i) => {
+      const first = i % 2 === 1 || i < 1100;
+      assert.equal(r.job.name, first ? `j${i}` : `j${i % 1100}`, `input ${i}`);
+      assert.equal(r.created, first, `input ${i}`);
+    });
+    assert.ok(increasing(results.filter((r) => r.created).map((r) => Number(r.job.id))), 'created ids follow input order');
+    assert.equal((await store.listJobs({ limit: 5000 })).length, 1250 + 550);
+  },
+
+  'submitJobs: a job for an unknown org is a StoreConflictError and the whole batch is undone': async (store) => {
+    await twoOrgs(store);
+    await assert.rejects(store.submitJobs([newJob('a', 'fine'), newJob('nobody', 'orphan')]), conflict(/org_id/));
+    assert.deepEqual(await store.listJobs({ limit: 10 }), []);
+  },
+
+  'listJobs: by org, by states, after a cursor, up to a limit': async (store) => {
+    await twoOrgs(store);
+    const [a1, b1, a2 = '', a3 = ''] = (await store.submitJobs([newJob('a', 'a1'), newJob('b', 'b1'), newJob('a', 'a2'), newJob('a', 'a3')])).map((r) => r.job.id);
+    await store.transition([place(a2, 2000)]);
+    assert.deepEqual(ids(await store.listJobs({ limit: 10 })), [a1, b1, a2, a3]);
+    assert.deepEqual(ids(await store.listJobs({ orgId: 'a', limit: 10 })), [a1, a2, a3]);
+    assert.deepEqual(ids(await store.listJobs({ orgId: 'a', states: ['pending'], limit: 10 })), [a1, a3]);
+    assert.deepEqual(ids(await store.listJobs({ states: ['placed', 'running'], limit: 10 })), [a2]);
+    assert.deepEqual(ids(await store.listJobs({ states: [], limit: 10 })), []);
+    assert.deepEqual(ids(await store.listJobs({ orgId: 'a', limit: 2 })), [a1, a2]);
+    assert.deepEqual(ids(await store.listJobs({ orgId: 'a', after: a2, limit: 2 })), [a3]);
+    assert.deepEqual(ids(await store.listJobs({ after: a3, limit: 2 })), []);
+    assert.deepEqual(ids(await store.listJobs({ orgId: 'nobody', limit: 10 })), []);
+    await assert.rejects(store.listJobs({ after: 'x1', limit: 2 }), { code: 'invalid_input' });
+  },
+
+  'getJob, events, placements: an id that names no job gives null or nothing': async (store) => {
+    await twoOrgs(store);
+    await submit(store, 'a', 'j');
+    for (const id of ['999999', 'x', '', '01', '-1', '1e3', '99999999999999999999']) {
+      assert.equal(await store.getJob(id), null, id);
+      assert.deepEqual(await store.events(id), [], id);
+      assert.deepEqual(await store.placements(id), [], id);
+    }
+  },
+
+  'transition: a job moves through its life; events, placements and attempts follow': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'b', 'train');
+    const [placed] = await store.transition([place(id, 2000)]);
+    assert.equal(placed?.state, 'placed');
+    assert.equal(placed?.attempts, 1);
+    assert.equal(placed?.updatedAt, 2000);
+    assert.deepEqual(await store.placements(id), [{ jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: null, endedAt: null }]);
+
+    const [running] = await store.transition([start(id, 2100)]);
+    assert.equal(running?.state, 'running');
+    assert.equal((await store.placements(id))[0]?.startedAt, 2100);
+
+    const [preempted] = await store.transition([{ jobId: id, from: ['running'], to: 'preempted', at: 3000, type: 'preempted', detail: { why: 'reclaim' } }]);
+    assert.equal(preempted?.state, 'preempted');
+    assert.equal((await store.placements(id))[0]?.endedAt, 3000, 'leaving running ends the placement');
+
+    const diagnosis = { reasons: { too_few_free: 2 } };
+    const [requeued] = await store.transition([{ jobId: id, from: ['preempted'], to: 'pending', at: 3001, type: 'requeued', diagnosis }]);
+    assert.deepEqual(requeued?.diagnosis, diagnosis);
+    const [again] = await store.transition([place(id, 4000, 'sb')]);
+    assert.equal(again?.attempts, 2);
+    assert.equal(again?.diagnosis, null, 'a placed job has no diagnosis');
+    // Started and finished in one batch: the second change sees the first.
+    const [, finished] = await store.transition([start(id, 4100), { jobId: id, from: ['running'], to: 'succeeded', at: 9000, type: 'finished' }]);
+    assert.equal(finished?.state, 'succeeded');
+    assert.equal(finished?.attempts, 2);
+
+    assert.deepEqual(await store.placements(id), [
+      { jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: 2100, endedAt: 3000 },
+      { jobId: id, attempt: 2, parts: [part('sb')], placedAt: 4000, startedAt: 4100, endedAt: 9000 },
+    ]);
+    const events = await store.events(id);
+    assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(events.map((e) => [e.type, e.fromState, e.toState, e.at]), [
+      ['submitted', null, 'pending', 1000],
+      ['placed', 'pending', 'placed', 2000],
+      ['started', 'placed', 'running', 2100],
+      ['preempted', 'running', 'preempted', 3000],
+      ['requeued', 'preempted', 'pending', 3001],
+      ['placed', 'pending', 'placed', 4000],
+      ['started', 'placed', 'running', 4100],
+      ['finished', 'running', 'succeeded', 9000],
+    ]);
+    assert.deepEqual(events[3]?.detail, { why: 'reclaim' });
+  },
+
+  'transition: applies only from the allowed states; otherwise null and nothing changes': async (store) => {
+    await twoOrgs(store);
+    const [id1 = '', id2 = ''] = await submit(store, 'a', 'j1', 'j2');
+    const before = await store.getJob(id1);
+    const results = await store.transition([start(id1, 2000), place(id2, 2000), { jobId: '424242', from: ['pending'], to: 'cancelled', at: 2000, type: 'cancelled' }, { jobId: 'junk', from: ['pending'], to: 'cancelled', at: 2000, type: 'cancelled' }]);
+    assert.deepEqual(results.map((j) => j?.state ?? null), [null, 'placed', null, null]);
+    assert.deepEqual(await store.getJob(id1), before, 'a transition that did not apply leaves the job as it was');
+    assert.equal((await store.events(id1)).length, 1);
+    assert.deepEqual(await store.placements(id1), []);
+    assert.deepEqual(await store.transition([]), []);
+  },
+
+  'transition: a placement comes with a move to placed, and only then': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'a', 'j');
+    const before = await store.getJob(id);
+    await assert.rejects(store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 1, type: 'placed' }]), { code: 'invalid_input' });
+    await assert.rejects(store.transition([{ jobId: id, from: ['pending'], to: 'running', at: 1, type: 'started', placement: [part('sa')] }]), { code: 'invalid_input' });
+    assert.deepEqual(await store.getJob(id), before);
+  },
+
+  'transition: concurrent moves of one job, exactly one wins': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'a', 'contested');
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => store.transition([place(id, 2000 + i, i % 2 === 0 ? 'sa' : 'sb')])));
+    assert.equal(results.filter(([j]) => j !== null).length, 1);
+    assert.equal((await store.getJob(id))?.attempts, 1);
+    assert.equal((await store.placements(id)).length, 1);
+    assert.deepEqual((await store.events(id)).map((e) => e.seq), [1, 2]);
+  },
+
+  'transition: concurrent batches over the same jobs in opposite orders all apply, with gapless seqs': async (store) => {
+    await twoOrgs(store);
+    const [a = '', b = ''] = await submit(store, 'a', 'a', 'b');
+    const requeue = (jobId: string, at: number): Transition => ({ jobId, from: ['pending'], to: 'pending', at, type: 'requeued' });
+    for (let round = 0; round < 10; round++) {
+      const results = await Promise.all([store.transition([requeue(a, round), requeue(b, round)]), store.transition([requeue(b, round), requeue(a, round)])]);
+      assert.equal(results.flat().filter((j) => j === null).length, 0);
+    }
+    for (const id of [a, b]) assert.deepEqual((await store.events(id)).map((e) => e.seq), Array.from({ length: 21 }, (_, i) => i + 1));
+  },
+
+  'transition: a batch that fails midway leaves nothing changed': async (store) => {
+    await twoOrgs(store);
+    const [id1 = '', id2 = ''] = await submit(store, 'b', 'j1', 'j2');
+    const [j1, j2] = [await store.getJob(id1), await store.getJob(id2)];
+    const entry = (siteId: string): LedgerEntry => ({ jobId: id1, siteId, consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 3600, at: 2000 });
+    await assert.rejects(store.transition([place(id1, 2000), place(id2, 2000)], [entry('sa'), entry('nowhere')]), conflict(/site_id/));
+    assert.deepEqual(await store.getJob(id1), j1);
+    assert.deepEqual(await store.getJob(id2), j2);
+    assert.equal((await store.events(id1)).length, 1);
+    assert.deepEqual(await store.placements(id1), []);
+    assert.deepEqual(await store.activePlacements(), []);
+    assert.deepEqual(await store.ledger(), []);
+  },
+
+  'transitions: concurrent transactions, one rolled back, leave exactly the others': async (store) => {
+    await twoOrgs(store);
+    const [j1 = '', j2 = '', j3 = ''] = await submit(store, 'b', 'j1', 'j2', 'j3');
+    const outcomes = await Promise.allSettled([
+      store.submitJobs([newJob('a', 'x1'), newJob('a', 'x2')]),
+      store.transition([place(j1, 2000)], [{ jobId: j1, siteId: 'nowhere', consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 1, at: 2000 }]),
+      store.transition([place(j2, 2000)]),
+      store.submitJobs([newJob('a', 'y1'), newJob('nobody', 'y2')]),
+      store.transition([{ jobId: j3, from: ['pending'], to: 'cancelled', at: 2000, type: 'cancelled' }]),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    const jobs = await store.listJobs({ limit: 100 });
+    assert.deepEqual(jobs.map((j) => [j.name, j.state]).sort(), [['j1', 'pending'], ['j2', 'placed'], ['j3', 'cancelled'], ['x1', 'pending'], ['x2', 'pending']]);
+    assert.equal((await store.events(j1)).length, 1);
+    assert.equal((await store.events(j2)).length, 2);
+    assert.deepEqual((await store.activePlacements()).map((p) => p.jobId), [j2]);
+  },
+
+  'setDiagnoses: updates waiting jobs only, adds no events, null clears': async (store) => {
+    await twoOrgs(store);
+    const [w = '', p = ''] = await submit(store, 'a', 'waiting', 'placed');
+    const waiting = await store.getJob(w);
+    await store.transition([place(p, 2000)]);
+    const why = { summary: '0/2 sites fit', reasons: { too_few_free: 2 } };
+    await store.setDiagnoses(new Map([[w, why], [p, why], ['424242', why], ['junk', why]]));
+    assert.deepEqual((await store.getJob(w))?.diagnosis, why);
+    assert.equal((await store.getJob(p))?.diagnosis, null);
+    assert.equal((await store.events(w)).length, 1);
+    assert.equal((await store.getJob(w))?.updatedAt, waiting?.updatedAt);
+    await store.setDiagnoses(new Map([[w, null]]));
+    assert.equal((await store.getJob(w))?.diagnosis, null);
+    await store.setDiagnoses(new Map());
+  },
+
+  'activeJobs and activePlacements: what the live scheduler reloads': async (store) => {
+    await twoOrgs(store);
+    const [pending, placed = '', running = '', failed = '', cancelled = '', preempted = ''] = await submit(store, 'a', 'pending', 'placed', 'running', 'failed', 'cancelled', 'preempted');
+    await store.transition([place(placed, 2000), place(running, 2000), start(running, 2001), place(failed, 2000), start(failed, 2001), place(preempted, 2000)]);
+    await store.transition([
+      { jobId: failed, from: ['running'], to: 'failed', at: 3000, type: 'failed' },
+      { jobId: cancelled, from: ['pending'], to: 'cancelled', at: 3000, type: 'cancelled' },
+      { jobId: preempted, from: ['placed'], to: 'preempted', at: 3000, type: 'preempted' },
+    ]);
+    assert.deepEqual(ids(await store.activeJobs()), [pending, placed, running, preempted]);
+    const active = await store.activePlacements();
+    assert.deepEqual(active.map((p) => [p.jobId, p.attempt, p.startedAt, p.endedAt]), [[placed, 1, null, null], [running, 1, 2001, null]]);
+  },
+
+  'ledger: contributed, consumed and own GPU-hours per org and GPU type': async (store) => {
+    await twoOrgs(store);
+    const [aJob = ''] = await submit(store, 'a', 'a job');
+    const [bJob = ''] = await submit(store, 'b', 'b job');
+    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds, at: 5000 });
+    await store.transition([], [
+      entry(bJob, 'sa', 'b', 'a', 'H100', 2 * 3600), // b used 2 h of a's H100s
+      entry(bJob, 'sa', 'b', 'a', 'H100', 0.5 * 3600),
+      entry(aJob, 'sa', 'a', 'a', 'H100', 3600), // a on its own site
+      entry(aJob, 'sb', 'a', 'b', 'A100', 1800), // a used half an hour of b's A100s
+    ]);
+    const row = (orgId: string, gpuType: string, contributedGpuH: number, consumedGpuH: number, ownGpuH: number) => ({ orgId, gpuType, contributedGpuH, consumedGpuH, ownGpuH, creditsGpuH: contributedGpuH - consumedGpuH });
+    const aRows = [row('a', 'A100', 0, 0.5, 0), row('a', 'H100', 2.5, 0, 1)];
+    const bRows = [row('b', 'A100', 0.5, 0, 0), row('b', 'H100', 0, 2.5, 0)];
+    assert.deepEqual(await store.ledger(), [...aRows, ...bRows]);
+    assert.deepEqual(await store.ledger('a'), aRows);
+    assert.deepEqual(await store.ledger('b'), bRows);
+    assert.deepEqual(await store.ledger('nobody'), []);
+  },
+
+  'close: safe to call twice': async (store) => {
+    await store.close();
+    await store.close();
+  },
+};
+
+/** Registers one node:test test per case, each on a fresh store from `open`. */
+export function storeConformance(name: string, open: () => Promise<Store>): void {
+  for (const [title, body] of Object.entries(CASES)) {
+    // The runner awaits what test() registers; there is nothing to await here.
+    void test(`store conformance (${name}): ${title}`, async () => {
+      const store = await open();
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,533 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { InvalidInputError } from '../model/errors.ts';
+import type { Database } from './migrations.ts';
+import {
+  FINAL_STATES,
+  JOB_STATES,
+  StoreConflictError,
+  type Capacity,
+  type Job,
+  type JobEvent,
+  type JobFilter,
+  type JobState,
+  type LedgerEntry,
+  type LedgerRow,
+  type NewJob,
+  type NewSite,
+  type NewToken,
+  type Org,
+  type Placement,
+  type Site,
+  type SiteHealth,
+  type SitePatch,
+  type Store,
+  type SubmitResult,
+  type Token,
+  type Transition,
+} from './types.ts';
+
+type Row<T extends keyof Database> = Selectable<Database[T]>;
+
+/** States whose job holds a placement (its latest one, numbered by `attempts`). */
+const HOLDING_PLACEMENT: ReadonlySet<JobState> = new Set(['placed', 'running']);
+const ACTIVE_STATES: readonly JobState[] = JOB_STATES.filter((s) => !FINAL_STATES.has(s));
+/** Rows per multi-row INSERT: well under PostgreSQL's 65,535 parameters per statement. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * The Store on Kysely: the same SQL on embedded PGlite and on a PostgreSQL server.
+ * It does not own how the database was opened; `close` is handed in by the opener
+ * (which also releases a data directory's lock).
+ */
+export class KyselyStore implements Store {
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly kind: 'pglite' | 'postgres',
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  async createOrg(org: Org): Promise<Org> {
+    const row = await conflicts(this.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).returningAll().executeTakeFirstOrThrow());
+    return toOrg(row);
+  }
+
+  async getOrg(id: string): Promise<Org | null> {
+    const row = await this.db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toOrg(row) : null;
+  }
+
+  async listOrgs(): Promise<Org[]> {
+    return (await this.db.selectFrom('orgs').selectAll().orderBy('created_at').orderBy('id').execute()).map(toOrg);
+  }
+
+  async createToken(token: NewToken): Promise<Token> {
+    const row = await conflicts(
+      this.db
+        .insertInto('tokens')
+        .values({ id: token.id, role: token.role, org_id: token.orgId, site_id: token.siteId, name: token.name, secret_hash: token.secretHash, created_at: token.createdAt })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return toToken(row);
+  }
+
+  async findToken(id: string): Promise<{ token: Token; secretHash: string } | null> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { token: toToken(row), secretHash: row.secret_hash } : null;
+  }
+
+  async listTokens(orgId?: string): Promise<Token[]> {
+    let query = this.db.selectFrom('tokens').selectAll().orderBy('created_at').orderBy('id');
+    if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+    return (await query.execute()).map(toToken);
+  }
+
+  /** Revoking twice keeps the first revocation time; true while the token exists. */
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: sql<number>`coalesce(revoked_at, ${at})` })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async countTokens(): Promise<number> {
+    const { n } = await this.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return n;
+  }
+
+  async createSite(site: NewSite): Promise<Site> {
+    const row = await conflicts(
+      this.db
+        .insertInto('sites')
+        .values({
+          id: site.id,
+          org_id: site.orgId,
+          name: site.name,
+          capacity: JSON.stringify(site.capacity),
+          price_per_gpu_hour: site.pricePerGpuHour,
+          share: JSON.stringify(site.share),
+          wan_links: JSON.stringify(site.wanLinks),
+          created_at: site.createdAt,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return toSite(row);
+  }
+
+  async getSite(id: string): Promise<Site | null> {
+    const row = await this.db.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSite(row) : null;
+  }
+
+  async listSites(orgId?: string): Promise<Site[]> {
+    let query = this.db.selectFrom('sites').selectAll().orderBy('created_at').orderBy('id');
+    if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+    return (await query.execute()).map(toSite);
+  }
+
+  async updateSite(id: string, patch: SitePatch): Promise<Site | null> {
+    const set = {
+      ...(patch.name === undefined ? {} : { name: patch.name }),
+      ...(patch.capacity === undefined ? {} : { capacity: JSON.stringify(patch.capacity) }),
+      ...(patch.pricePerGpuHour === undefined ? {} : { price_per_gpu_hour: patch.pricePerGpuHour }),
+      ...(patch.share === undefined ? {} : { share: JSON.stringify(patch.share) }),
+      ...(patch.wanLinks === undefined ? {} : { wan_links: JSON.stringify(patch.wanLinks) }),
+    };
+    if (Object.keys(set).length === 0) return this.getSite(id);
+    const row = await this.db.updateTable('sites').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+    return row ? toSite(row) : null;
+  }
+
+  /** Records that the site's agent reported at `at`, with its capacity if it sent one. Health is the caller's call (setSiteHealth). */
+  async heartbeat(id: string, at: number, capacity?: readonly Capacity[]): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sites')
+      .set({ last_heartbeat_at: at, ...(capacity === undefined ? {} : { capacity: JSON.stringify(capacity) }) })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async setSiteHealth(id: string, health: SiteHealth): Promise<boolean> {
+    const result = await this.db.updateTable('sites').set({ health }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Recipe:
+   * 1. one row per distinct (org, idempotency key): a key repeated inside the batch names one job;
+   * 2. one statement per ROWS_PER_INSERT rows inserts the jobs, ON CONFLICT DO NOTHING (a key an
+   *    earlier submission took inserts nothing), and a 'submitted' event (seq 1) per job created.
+   *    One statement is atomic by itself; a larger batch runs its statements in one transaction;
+   * 3. the jobs whose keys earlier submissions took are read back, so every input gets its job.
+   */
+  async submitJobs(jobs: readonly NewJob[]): Promise<SubmitResult[]> {
+    if (jobs.length === 0) return [];
+    const rows: NewJob[] = [];
+    /** For each input, the index of the row that stands for it. */
+    const rowOf: number[] = [];
+    const rowByKey = new Map<string, number>();
+    for (const job of jobs) {
+      const key = slot(job.orgId, job.idempotencyKey);
+      const seen = key === null ? undefined : rowByKey.get(key);
+      if (seen !== undefined) {
+        rowOf.push(seen);
+        continue;
+      }
+      if (key !== null) rowByKey.set(key, rows.length);
+      rowOf.push(rows.length);
+      rows.push(job);
+    }
+
+    const insertAll = async (db: Kysely<Database>) => {
+      const byRow: (Job | undefined)[] = [];
+      for (const chunk of chunks(rows)) byRow.push(...(await insertJobs(db, chunk)));
+      return byRow;
+    };
+    const byRow = await conflicts(rows.length <= ROWS_PER_INSERT ? insertAll(this.db) : this.db.transaction().execute(insertAll));
+    const createdRows = new Set(byRow.flatMap((job, row) => (job ? [row] : [])));
+
+    // Jobs are never deleted, so a taken key's job is there to read once the insert is done.
+    const earlier = new Map<string | null, Job>();
+    for (const chunk of chunks(rows.filter((_, row) => !createdRows.has(row)))) {
+      const found = await this.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where((eb) => eb(eb.refTuple('org_id', 'idempotency_key'), 'in', chunk.map((j) => eb.tuple(j.orgId, j.idempotencyKey))))
+        .execute();
+      for (const row of found) earlier.set(slot(row.org_id, row.idempotency_key), toJob(row));
+    }
+
+    return rowOf.map((row, i): SubmitResult => {
+      const input = rows[row];
+      const job = byRow[row] ?? (input && earlier.get(slot(input.orgId, input.idempotencyKey)));
+      if (!job) throw new Error(`submitJobs: input ${i} has no job after the insert (a bug)`);
+      // Only the first input of a row reports it created; a repeat of its key did not.
+      return { job, created: createdRows.delete(row) };
+    });
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    const key = jobKey(id);
+    if (key === null) return null;
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', key).executeTakeFirst();
+    return row ? toJob(row) : null;
+  }
+
+  async listJobs(filter: JobFilter): Promise<Job[]> {
+    if (!Number.isSafeInteger(filter.limit) || filter.limit < 0) throw new InvalidInputError('limit', `${filter.limit} is not a count of jobs`, 'a whole number ≥ 0');
+    let query = this.db.selectFrom('jobs').selectAll().orderBy('id').limit(filter.limit);
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      query = query.where('state', 'in', filter.states);
+    }
+    if (filter.after !== undefined) {
+      const after = jobKey(filter.after);
+      if (after === null) throw new InvalidInputError('after', `"${filter.after}" is not a job id`, 'the id of a job, as listed');
+      query = query.where('id', '>', after);
+    }
+    return (await query.execute()).map(toJob);
+  }
+
+  async activeJobs(): Promise<Job[]> {
+    return (await this.db.selectFrom('jobs').selectAll().where('state', 'in', ACTIVE_STATES).orderBy('id').execute()).map(toJob);
+  }
+
+  async transition(changes: readonly Transition[], ledger: readonly LedgerEntry[] = []): Promise<(Job | null)[]> {
+    for (const change of changes) checkPlacement(change);
+    if (changes.length === 0 && ledger.length === 0) return [];
+    return conflicts(
+      this.db.transaction().execute(async (trx) => {
+        // Lock every job the batch moves, in id order, before moving any: two batches that
+        // share jobs then queue on a server instead of deadlocking. (NO KEY UPDATE is the
+        // lock an UPDATE takes; it lets other transactions insert rows that reference the job.)
+        const keys = [...new Set(changes.map((c) => jobKey(c.jobId)).filter((k) => k !== null))].sort((a, b) => a - b);
+        if (keys.length > 0) await trx.selectFrom('jobs').select('id').where('id', '=', sql<number>`any(${sql.val(keys)}::bigint[])`).orderBy('id').forNoKeyUpdate().execute();
+        const after: (Job | null)[] = [];
+        for (const change of changes) after.push(await applyTransition(trx, change));
+        for (const chunk of chunks(ledger)) {
+          await trx
+            .insertInto('ledger_entries')
+            .values(
+              chunk.map((e) => ({
+                job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
+                site_id: e.siteId,
+                consumer_org_id: e.consumerOrgId,
+                provider_org_id: e.providerOrgId,
+                gpu_type: e.gpuType,
+                gpu_seconds: e.gpuSeconds,
+                at: e.at,
+              })),
+            )
+            .execute();
+        }
+        return after;
+      }),
+    );
+  }
+
+  async setDiagnoses(diagnoses: ReadonlyMap<string, Readonly<Record<string, unknown>> | null>): Promise<void> {
+    const entries = [...diagnoses].flatMap(([id, diagnosis]) => {
+      const key = jobKey(id);
+      return key === null ? [] : [{ id: key, diagnosis }];
+    });
+    if (entries.length === 0) return;
+    // One statement for the whole pass: the entries travel as one JSON parameter.
+    await sql`
+      update jobs set diagnosis = nullif(d.diagnosis, 'null'::jsonb)
+      from jsonb_to_recordset(${JSON.stringify(entries)}::jsonb) as d(id bigint, diagnosis jsonb)
+      where jobs.id = d.id and jobs.state = 'pending'`.execute(this.db);
+  }
+
+  async placements(jobId: string): Promise<Placement[]> {
+    const key = jobKey(jobId);
+    if (key === null) return [];
+    return (await this.db.selectFrom('placements').selectAll().where('job_id', '=', key).orderBy('attempt').execute()).map(toPlacement);
+  }
+
+  async activePlacements(): Promise<Placement[]> {
+    const rows = await this.db
+      .selectFrom('placements')
+      .innerJoin('jobs', (join) => join.onRef('jobs.id', '=', 'placements.job_id').onRef('jobs.attempts', '=', 'placements.attempt'))
+      .selectAll('placements')
+      .where('jobs.state', 'in', [...HOLDING_PLACEMENT])
+      .orderBy('placements.job_id')
+      .execute();
+    return rows.map(toPlacement);
+  }
+
+  async events(jobId: string): Promise<JobEvent[]> {
+    const key = jobKey(jobId);
+    if (key === null) return [];
+    return (await this.db.selectFrom('job_events').selectAll().where('job_id', '=', key).orderBy('seq').execute()).map(toEvent);
+  }
+
+  async ledger(orgId?: string): Promise<LedgerRow[]> {
+    const provider = orgId === undefined ? sql`` : sql`where provider_org_id = ${orgId}`;
+    const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
+    // Each entry counts for its provider (contributed, or own when provider = consumer)
+    // and, when the two differ, for its consumer (consumed). Sorted bytewise: the same
+    // order on PGlite and on any server, whatever its locale.
+    const { rows } = await sql<{ org_id: string; gpu_type: string; contributed: number; consumed: number; own: number }>`
+      select org_id, gpu_type, sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
+      from (
+        select provider_org_id as org_id, gpu_type,
+          case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
+          0::double precision as consumed,
+          case when consumer_org_id = provider_org_id then gpu_seconds else 0 end as own
+        from ledger_entries ${provider}
+        union all
+        select consumer_org_id, gpu_type, 0, gpu_seconds, 0
+        from ledger_entries where consumer_org_id <> provider_org_id ${consumer}
+      ) as per_org
+      group by org_id, gpu_type
+      order by org_id collate "C", gpu_type collate "C"`.execute(this.db);
+    return rows.map((r) => ({
+      orgId: r.org_id,
+      gpuType: r.gpu_type,
+      contributedGpuH: r.contributed / 3600,
+      consumedGpuH: r.consumed / 3600,
+      ownGpuH: r.own / 3600,
+      creditsGpuH: (r.contributed - r.consumed) / 3600,
+    }));
+  }
+
+  /** Safe to call twice; the second call waits for the first. */
+  close(): Promise<void> {
+    this.closing ??= this.onClose();
+    return this.closing;
+  }
+}
+
+/**
+ * One transition inside the caller's transaction: the job row changes only if its
+ * state is in `from`; then its placements follow (Transition's contract) and an
+ * event records the move. Returns the job after it, or null if it did not apply.
+ */
+async function applyTransition(trx: Kysely<Database>, change: Transition): Promise<Job | null> {
+  const id = jobKey(change.jobId);
+  if (id === null) return null;
+  const placing = change.placement !== undefined;
+  // A given diagnosis is stored; without one, a job kept waiting keeps its last, and any other move clears it.
+  const diagnosis = change.diagnosis !== undefined ? jsonOrNull(change.diagnosis) : change.to === 'pending' ? undefined : null;
+  // PostgreSQL 15 has no RETURNING OLD: the CTE reads the state the job leaves, for the
+  // event, under the row lock, so no other transaction can move the job in between.
+  const row = await trx
+    .with('old', (db) => db.selectFrom('jobs').select(['id', 'state']).where('id', '=', id).forNoKeyUpdate())
+    .updateTable('jobs')
+    .from('old')
+    .set((eb) => ({
+      state: change.to,
+      updated_at: change.at,
+      attempts: placing ? eb('jobs.attempts', '+', 1) : eb.ref('jobs.attempts'),
+      ...(diagnosis === undefined ? {} : { diagnosis }),
+    }))
+    .whereRef('jobs.id', '=', 'old.id')
+    .where('jobs.state', '=', sql<JobState>`any(${sql.val([...change.from])}::text[])`)
+    .returningAll('jobs')
+    .returning('old.state as left_state')
+    .executeTakeFirst();
+  if (!row) return null;
+
+  const leftState = row.left_state;
+  if (HOLDING_PLACEMENT.has(leftState) && (placing || !HOLDING_PLACEMENT.has(change.to))) {
+    await trx.updateTable('placements').set({ ended_at: change.at }).where('job_id', '=', id).where('ended_at', 'is', null).execute();
+  }
+  if (change.placement !== undefined) {
+    await trx.insertInto('placements').values({ job_id: id, attempt: row.attempts, parts: JSON.stringify(change.placement), placed_at: change.at }).execute();
+  }
+  if (change.to === 'running') {
+    await trx
+      .updateTable('placements')
+      .set({ started_at: sql<number>`coalesce(started_at, ${change.at})` })
+      .where('job_id', '=', id)
+      .where('attempt', '=', row.attempts)
+      .execute();
+  }
+  await trx
+    .insertInto('job_events')
+    .values((eb) => ({
+      job_id: id,
+      seq: eb.selectFrom('job_events').select(sql<number>`coalesce(max(seq), 0) + 1`.as('next')).where('job_id', '=', id),
+      at: change.at,
+      type: change.type,
+      from_state: leftState,
+      to_state: change.to,
+      detail: JSON.stringify(change.detail ?? {}),
+    }))
+    .execute();
+  return toJob(row);
+}
+
+/**
+ * Inserts `rows` as pending jobs with their 'submitted' events, in one statement.
+ * Returns, per row, the job created, or undefined when its idempotency key was taken.
+ */
+async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promise<(Job | undefined)[]> {
+  const inserted = await db
+    .with('inserted', (db) =>
+      db
+        .insertInto('jobs')
+        .values(rows.map((j) => ({ org_id: j.orgId, name: j.name, state: 'pending' as const, demand: JSON.stringify(j.demand), submitted_by: j.submittedBy, submitted_at: j.submittedAt, updated_at: j.submittedAt, idempotency_key: j.idempotencyKey })))
+        .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
+        .returningAll(),
+    )
+    .with('submitted', (db) =>
+      db
+        .insertInto('job_events')
+        .columns(['job_id', 'seq', 'at', 'type', 'from_state', 'to_state', 'detail'])
+        .expression((eb) => eb.selectFrom('inserted').select(['id', sql<number>`1`.as('seq'), 'submitted_at', sql<string>`'submitted'`.as('type'), sql<null>`null::text`.as('from_state'), 'state', sql<string>`'{}'::jsonb`.as('detail')])),
+    )
+    .selectFrom('inserted')
+    .selectAll()
+    .execute();
+  return matchInserted(rows, inserted).map((row) => row && toJob(row));
+}
+
+/** A placement comes with a move to 'placed' and only then: a placed job without one could never run. */
+function checkPlacement(change: Transition): void {
+  if (change.to === 'placed' && change.placement === undefined) {
+    throw new InvalidInputError('placement', `job ${change.jobId} moves to placed without a placement`, 'the placement parts with every move to placed');
+  }
+  if (change.to !== 'placed' && change.placement !== undefined) {
+    throw new InvalidInputError('placement', `job ${change.jobId} moves to ${change.to} with a placement`, 'a placement only with a move to placed');
+  }
+}
+
+/**
+ * Job ids are decimal strings of a bigint identity. Returns the number the database
+ * holds, or null when `id` cannot name a job (so callers answer "not found").
+ */
+function jobKey(id: string): number | null {
+  if (!/^(0|[1-9][0-9]*)$/.test(id)) return null;
+  const key = Number(id);
+  return Number.isSafeInteger(key) ? key : null;
+}
+
+/** `xs` in slices of at most ROWS_PER_INSERT, for multi-row statements. */
+function* chunks<T>(xs: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < xs.length; start += ROWS_PER_INSERT) yield xs.slice(start, start + ROWS_PER_INSERT);
+}
+
+/** The one identity of an idempotency key across orgs (null: the job has no key). */
+function slot(orgId: string, idempotencyKey: string | null): string | null {
+  return idempotencyKey === null ? null : JSON.stringify([orgId, idempotencyKey]);
+}
+
+/**
+ * Which input row each inserted job row belongs to (undefined: its key was taken).
+ * Identity ids follow the VALUES order, and only keyed rows can be skipped, so the
+ * keyless rows take the keyless jobs in id order and keyed rows match by key.
+ */
+function matchInserted(rows: readonly NewJob[], inserted: readonly Row<'jobs'>[]): (Row<'jobs'> | undefined)[] {
+  const byKey = new Map<string, Row<'jobs'>>();
+  const keyless: Row<'jobs'>[] = [];
+  for (const row of [...inserted].sort((a, b) => a.id - b.id)) {
+    const key = slot(row.org_id, row.idempotency_key);
+    if (key === null) keyless.push(row);
+    else byKey.set(key, row);
+  }
+  let next = 0;
+  return rows.map((row) => {
+    const key = slot(row.orgId, row.idempotencyKey);
+    return key === null ? keyless[next++] : byKey.get(key);
+  });
+}
+
+function jsonOrNull(value: Readonly<Record<string, unknown>> | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+/** Runs one change; a broken uniqueness or reference rule becomes StoreConflictError (types.ts). */
+async function conflicts<T>(change: Promise<T>): Promise<T> {
+  try {
+    return await change;
+  } catch (err) {
+    const e = err as { code?: unknown; constraint?: unknown; detail?: unknown; message?: unknown };
+    if (e.code === '23505' || e.code === '23503') {
+      const detail = typeof e.detail === 'string' ? ` (${e.detail})` : '';
+      throw new StoreConflictError(`${String(e.message)}${detail}`, typeof e.constraint === 'string' ? e.constraint : 'unknown');
+    }
+    throw err;
+  }
+}
+
+const toOrg = (r: Row<'orgs'>): Org => ({ id: r.id, name: r.name, createdAt: r.created_at });
+
+const toToken = (r: Row<'tokens'>): Token => ({ id: r.id, role: r.role, orgId: r.org_id, siteId: r.site_id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at });
+
+const toSite = (r: Row<'sites'>): Site => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  capacity: r.capacity,
+  pricePerGpuHour: r.price_per_gpu_hour,
+  share: r.share,
+  wanLinks: r.wan_links,
+  health: r.health,
+  lastHeartbeatAt: r.last_heartbeat_at,
+  createdAt: r.created_at,
+});
+
+const toJob = (r: Row<'jobs'>): Job => ({
+  id: String(r.id),
+  orgId: r.org_id,
+  name: r.name,
+  state: r.state,
+  demand: r.demand,
+  submittedBy: r.submitted_by,
+  submittedAt: r.submitted_at,
+  updatedAt: r.updated_at,
+  attempts: r.attempts,
+  diagnosis: r.diagnosis,
+});
+
+const toPlacement = (r: Row<'placements'>): Placement => ({ jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at });
+
+const toEvent = (r: Row<'job_events'>): JobEvent => ({ jobId: String(r.job_id), seq: r.seq, at: r.at, type: r.type, fromState: r.from_state, toState: r.to_state, detail: r.detail });
