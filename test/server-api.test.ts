@@ -182,7 +182,7 @@ describe('jobs and the scheduling loop', () => {
     assert.deepEqual([last?.type, last?.from_state, last?.to_state], ['placed', 'pending', 'placed']);
     const waiting = await s.ok(JobResponse, 200, 'GET', `/api/v1/jobs/${tooBig}`);
     assert.equal(waiting.state, 'pending');
-    assert.equal(waiting.diagnosis?.message, '0/1 site fit: 1 site smaller than the job — no site can ever hold this job');
+    assert.equal(waiting.diagnosis?.message, '0/1 site fit: 1 smaller than the job — no site can ever hold this job');
     assert.equal(waiting.diagnosis?.never, true);
     await cancel(tooBig);
     await cancel(fits);

@@ -68,24 +68,24 @@ const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stri
  */
 const GOLDEN: Record<PolicyName, { pooled: string; siloed: string }> = {
   fifo: {
-    pooled: '2e9387ac9d139859b9e20f70f14011aec41253000764a8f86206d9074e7b0587',
-    siloed: '8c0d23d6ae4f66688eaca2d80d433d38fed82e79b01e87672b83e69ee9d099b9',
+    pooled: 'bef7eb40072aa0224560cec4a20f11e17a0fbd6a0f72489ca2fbc3e5b2c03261',
+    siloed: '174db11c6cd51a758d8e09a0086ae0a02f7cc878f5f351048080cea821d484aa',
   },
   sjf: {
-    pooled: 'c2d365b369d87b4073a9ca00c2ff6eddeb553affb94e3054365ad473beaa6e30',
-    siloed: '61098f09e01199567755dd970303c5f508726ee568988bb82f300465740bb403',
+    pooled: '040948aa383cc4fb449e7ef65d9e866c2be04e2ed6f8d16baf3757e460370319',
+    siloed: '6706e9d4001f3cac0a6c5b9aa7edb734e601bfb1c42bf71fddf35fe2558c5e74',
   },
   srtf: {
-    pooled: '4d1a55a01d789a42224ab376821c68b5b60fe44629e2d2aadec306418fb58200',
-    siloed: '2ed47ff3a64cb36caa37690a64beb8c0a8a7b50e1d3d983dbfafe3c165f0d68c',
+    pooled: '79bfd1b2d3d19438a9c4156f8ec717da2a52808c1cfc173a4f2815438f8875cb',
+    siloed: '72d7bdf0530d276936c8b2420c8a35b0b4e8145f011a7d86daefa6f5a6ab53cf',
   },
   las: {
-    pooled: '6b3af313516cdaea2c1c9bc1a270e0077812faa77503664f3a17bfe9645ba0ab',
-    siloed: '04700e930f7611c54c2b5bb9c99cfdb7fe1a0977ebd06e3dbee3c0541dc430e9',
+    pooled: '01603251e2f5c07f87799f840f1e45846571c99421c5aba40319d269f5cea6cc',
+    siloed: '98be0e08195fe4a1e0c0cf848fbf1a812334b9bfd3f589458d003f9494b6671e',
   },
   'fair-share': {
-    pooled: '24384f1ccfae29a918e982ea4e6235d8f9d9e08c8244d2e7baf7480aae2bfb06',
-    siloed: '4b0001353c73b5bfa66048d8662aa7dfd1b416a598a41f69fd0a4f53f96aefcd',
+    pooled: 'b57d2444c1644451e2da0ccef5f4965b7a33f8be4ab18bdc35f77d5e2b053851',
+    siloed: 'afa911522a2fabdfeb3a7036a9c0340a238edcbde417a48d029031d8213a464f',
   },
 };
 

@@ -6,8 +6,8 @@
 
 export const REASONS = {
   gpu_type: 'GPU type not allowed',
-  site_too_small: 'site smaller than the job',
-  site_down: 'site down',
+  site_too_small: 'smaller than the job',
+  site_down: 'down',
   too_few_free: 'too few free GPUs',
   fragmented: 'free GPUs split across nodes',
   lend_limit: "at the owner's lending limit",

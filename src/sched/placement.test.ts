@@ -118,7 +118,7 @@ test('down sites are skipped, and say so', () => {
   const d = b.place(job('x').org('a').gpus(4).build());
   assert.ok(!isChoice(d));
   assert.deepEqual(d, { sites: 2, reasons: { site_down: 2 }, never: false });
-  assert.equal(describeDiagnosis(d), '0/2 sites fit: 2 site down');
+  assert.equal(describeDiagnosis(d), '0/2 sites fit: 2 down');
 });
 
 test('a diagnosis counts each site once, under the reason that ruled it out, most common first', () => {
@@ -140,10 +140,10 @@ test('a job no site can ever hold is `never`, with the reasons', () => {
   const d = b.place(job('x').org('a').gpus(16).build());
   assert.ok(!isChoice(d));
   assert.equal(d.never, true);
-  assert.equal(describeDiagnosis(d), '0/2 sites fit: 2 site smaller than the job — no site can ever hold this job');
+  assert.equal(describeDiagnosis(d), '0/2 sites fit: 2 smaller than the job — no site can ever hold this job');
   const r = b.record(job('huge').org('a').gpus(16).build());
   assert.equal(r.phase, 'never', 'the Scheduler marks it at submit');
-  assert.equal(describeDiagnosis(b.sched.diagnosis(r) ?? { sites: 0, reasons: {}, never: false }), '0/2 sites fit: 2 site smaller than the job — no site can ever hold this job');
+  assert.equal(describeDiagnosis(b.sched.diagnosis(r) ?? { sites: 0, reasons: {}, never: false }), '0/2 sites fit: 2 smaller than the job — no site can ever hold this job');
   const busy = b.take('a1', 8).take('b1', 2, true).place(job('y').org('a').gpus(4).build());
   assert.ok(!isChoice(busy));
   assert.equal(busy.never, false, 'a job that fits once GPUs are freed is not `never`');

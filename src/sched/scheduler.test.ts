@@ -373,7 +373,7 @@ test('a site going down requeues its jobs; they run elsewhere or wait until it i
   assert.equal(run.sched.state.allocated, 4);
   assert.deepEqual(run.pass(5000), ['start x'], 'x borrows b1');
   assert.equal(run.siteOf('x'), 'b1');
-  assert.equal(run.why('z'), '0/2 sites fit: 1 site down, 1 too few free GPUs');
+  assert.equal(run.why('z'), '0/2 sites fit: 1 down, 1 too few free GPUs');
   run.sched.siteUp(0);
   assert.deepEqual(run.pass(5001), ['start z']);
   assert.equal(run.siteOf('z'), 'a1');
@@ -384,7 +384,7 @@ test('a job no site can ever hold is marked `never` at submit and never queued',
   run.submit(job('huge').org('a').gpus(16), job('closed').org('c').gpus(2), job('typed').org('a').gpus(2, 'v100'), job('ok').org('a').gpus(2));
   assert.deepEqual(['huge', 'closed', 'typed', 'ok'].map((id) => run.job(id).phase), ['never', 'never', 'never', 'queued']);
   assert.equal(run.sched.queued, 1);
-  assert.equal(run.why('huge'), '0/2 sites fit: 2 site smaller than the job — no site can ever hold this job');
+  assert.equal(run.why('huge'), '0/2 sites fit: 2 smaller than the job — no site can ever hold this job');
   assert.equal(run.why('closed'), '0/2 sites fit: 2 not shared with this org — no site can ever hold this job');
   assert.equal(run.why('typed'), '0/2 sites fit: 2 GPU type not allowed — no site can ever hold this job');
   assert.deepEqual(run.pass(0), ['start ok'], 'a never job does not block the strict queue');
