@@ -61,6 +61,11 @@ export async function run(argv: readonly string[], io: Output & { err(text: stri
 
 const isMain = import.meta.url === `file://${process.argv[1] ?? ''}` || process.argv[1]?.endsWith('/bin/suanli.js') === true;
 if (isMain) {
+  // A reader that stops early (`suanli job list | head`) closes the pipe: that ends the output, it is not a failure.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY });
   process.exitCode = code;
 }
