@@ -1,0 +1,401 @@
+/**
+ * The local executor: runs each run as processes on this machine, one per node of
+ * the run, with GPUs assigned through CUDA_VISIBLE_DEVICES from a declared inventory
+ * or nvidia-smi. It is the embedded default and what the demo pool's agents use.
+ *
+ * Durable state, so that a new instance (the agent restarted) carries on where the
+ * old one stopped: `<stateDir>/runs/<runId>/` holds
+ * - `run.json`: the request, when it was accepted, and once started each rank's
+ *   node, GPUs and process-group leader (pid and start time);
+ * - `exit.<rank>`: the command's exit status, written by the `sh` wrapper that runs
+ *   it (so it is recorded even when no executor is alive to see the exit);
+ * - `cancelled`: written by `cancel` before it signals the processes;
+ * - `final.json`: the outcome once observed, so it never changes again.
+ * A rank whose process group vanished without an exit record, and without a cancel,
+ * is `lost`.
+ *
+ * GPUs: a run holds its GPUs while it is not final or any process of its groups is
+ * alive; a run that does not fit the free GPUs waits (`pending`) and is started,
+ * oldest first, as soon as it fits. GPUs are never given to two runs at once.
+ *
+ * One executor instance per state directory at a time (the agent is one process).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { InvalidInputError } from '../model/errors.ts';
+import type { Capacity } from '../model/capacity.ts';
+import { capacityOf, checkCanEverFit, gpuTypeFromName, type EngineNode } from './capacity.ts';
+import { ExecutorError } from './errors.ts';
+import { readTail } from './log-file.ts';
+import { groupLeader, ProcessSnapshot, signalGroup, type GroupLeader } from './process-groups.ts';
+import { checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
+import { FINAL_RUN_STATES, SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+
+export interface LocalExecutorOptions {
+  /** Directory for the durable state above; created if missing. */
+  readonly stateDir: string;
+  /**
+   * The GPUs this machine offers, e.g. `[{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }]`;
+   * more than one node splits the machine into virtual nodes for multi-node runs.
+   * Absent: nvidia-smi's GPUs (one virtual node per GPU type); without nvidia-smi, none
+   * (CPU-only runs).
+   */
+  readonly inventory?: readonly Capacity[];
+  /** The nvidia-smi program to ask when there is no inventory (default `nvidia-smi` on PATH). */
+  readonly nvidiaSmi?: string;
+  /** Whether commands inherit this process's environment (default true); PATH is always passed. */
+  readonly inheritEnv?: boolean;
+  /** How long cancelled processes have between SIGTERM and SIGKILL (default 10 s). */
+  readonly killGraceMs?: number;
+  /** How often to look at the runs: notice ends, start waiting runs (default 1 s). */
+  readonly pollMs?: number;
+}
+
+/** A virtual node: a slice of this machine's GPUs, by physical index. */
+interface LocalNode extends EngineNode {
+  readonly gpuIndices: readonly number[];
+}
+
+interface LocalRank {
+  readonly rank: number;
+  readonly node: string;
+  readonly gpus: readonly number[];
+  /** null when the process could not be spawned. */
+  readonly leader: GroupLeader | null;
+}
+
+/** run.json */
+interface LocalRunFile {
+  readonly runId: RunId;
+  readonly request: RunRequest;
+  readonly logPath: string;
+  readonly acceptedAt: number;
+  /** null while waiting for GPUs. */
+  readonly ranks: readonly LocalRank[] | null;
+}
+
+/** final.json */
+interface FinalFile {
+  readonly status: RunStatus;
+  readonly at: number;
+  /** Every process of the run is gone, so its GPUs are free. */
+  readonly released: boolean;
+}
+
+/** Runs each argv, records its exit status atomically, exits with it. $1 is the exit file. */
+const WRAPPER = 'exit_file=$1; shift; "$@"; code=$?; printf \'%s\\n\' "$code" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"; exit "$code"';
+
+const ENGINE_ID = /^[A-Za-z0-9_-]+\.[0-9]+$/;
+const run$ = promisify(execFile);
+
+export class LocalExecutor implements Executor {
+  readonly kind = 'local';
+  private readonly runsDir: string;
+  private readonly killGraceMs: number;
+  private nodeList: Promise<LocalNode[]> | undefined;
+  /** Every state change goes through this chain: one at a time per instance. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  /** Final runs whose processes are all gone never change: cached by run id. */
+  private readonly settled = new Map<string, RunRecord>();
+  /** A background check is queued: more kicks add nothing. */
+  private kicked = false;
+
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.runsDir = join(options.stateDir, 'runs');
+    mkdirSync(this.runsDir, { recursive: true, mode: 0o700 });
+    this.killGraceMs = options.killGraceMs ?? 10_000;
+    this.timer = setInterval(() => this.kick(), options.pollMs ?? 1000).unref();
+  }
+
+  async discover(): Promise<Capacity[]> {
+    return capacityOf(await this.nodes());
+  }
+
+  async start(run: RunRequest): Promise<RunHandle> {
+    const id = checkRunRequest(run);
+    checkCanEverFit(run, await this.nodes(), 'this machine');
+    return this.exclusive(async () => {
+      const handle = { runId: id, engineId: id };
+      const dir = join(this.runsDir, id);
+      if (existsSync(join(dir, 'run.json'))) return handle;
+      mkdirSync(run.workDir, { recursive: true });
+      mkdirSync(run.logDir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file: LocalRunFile = { runId: id, request: run, logPath: logPath(run), acceptedAt: Date.now(), ranks: null };
+      writeJson(join(dir, 'run.json'), file);
+      await this.refresh();
+      return handle;
+    });
+  }
+
+  async status(handle: RunHandle): Promise<RunStatus> {
+    const dir = this.runDir(handle);
+    return this.exclusive(async () => {
+      const record = (await this.refresh()).get(handle.engineId);
+      return record?.handle.runId === handle.runId ? record.status : { state: 'lost', detail: `no local run ${handle.runId} in ${dir}` };
+    });
+  }
+
+  async cancel(handle: RunHandle): Promise<void> {
+    const dir = this.runDir(handle);
+    await this.exclusive(async () => {
+      const record = (await this.refresh()).get(handle.engineId);
+      if (record === undefined || FINAL_RUN_STATES.has(record.status.state)) return;
+      writeFileSync(join(dir, 'cancelled'), `${Date.now()}\n`);
+      const file = readRunFile(dir);
+      const procs = new ProcessSnapshot();
+      for (const rank of file.ranks ?? []) if (rank.leader !== null && procs.alive(rank.leader)) signalGroup(rank.leader.pid, 'SIGTERM');
+      await this.refresh();
+    });
+  }
+
+  async logTail(handle: RunHandle, bytes: number): Promise<string> {
+    checkTailBytes(bytes);
+    const dir = this.runDir(handle);
+    if (!existsSync(join(dir, 'run.json'))) return '';
+    return readTail(readRunFile(dir).logPath, bytes);
+  }
+
+  async list(): Promise<RunRecord[]> {
+    return this.exclusive(async () => [...(await this.refresh()).values()]);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.chain;
+  }
+
+  /** Looks at the runs soon (a child exited, or the poll timer fired); errors wait for the next call. */
+  private kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    this.exclusive(() => {
+      this.kicked = false;
+      return this.refresh();
+    }).catch(() => undefined);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(fn);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private runDir(handle: RunHandle): string {
+    if (typeof handle.engineId !== 'string' || !ENGINE_ID.test(handle.engineId)) {
+      throw new InvalidInputError('handle.engineId', `${JSON.stringify(handle.engineId)} is not a local run`, 'an engineId returned by the local executor, like 42.1');
+    }
+    return join(this.runsDir, handle.engineId);
+  }
+
+  private nodes(): Promise<LocalNode[]> {
+    this.nodeList ??= this.options.inventory !== undefined ? Promise.resolve(declaredNodes(this.options.inventory)) : nvidiaSmiNodes(this.options.nvidiaSmi ?? 'nvidia-smi');
+    return this.nodeList;
+  }
+
+  /**
+   * The recipe of every check, in this order: (1) observe each run against one
+   * snapshot of live processes, recording outcomes and stopping what a finished run
+   * left behind; (2) count the GPUs held; (3) start waiting runs, oldest first, that
+   * fit the free GPUs. Only ever called inside `exclusive`.
+   */
+  private async refresh(): Promise<Map<string, RunRecord>> {
+    const nodes = await this.nodes();
+    // One /proc scan per check, and none when no run has processes to look at.
+    let snapshot: ProcessSnapshot | undefined;
+    const procs = () => (snapshot ??= new ProcessSnapshot());
+    const now = Date.now();
+    const records = new Map<string, RunRecord>();
+    const held = new Map<string, Set<number>>();
+    const waiting: LocalRunFile[] = [];
+    for (const id of readdirSync(this.runsDir).filter((d) => ENGINE_ID.test(d))) {
+      const settled = this.settled.get(id);
+      if (settled !== undefined) {
+        records.set(id, settled);
+        continue;
+      }
+      const dir = join(this.runsDir, id);
+      if (!existsSync(join(dir, 'run.json'))) continue; // being created by start
+      const file = readRunFile(dir);
+      const { status, released } = this.observe(dir, file, procs, now);
+      const record = { handle: { runId: file.runId, engineId: id }, status };
+      records.set(id, record);
+      if (!released) for (const rank of file.ranks ?? []) hold(held, rank.node, rank.gpus);
+      else if (FINAL_RUN_STATES.has(status.state)) this.settled.set(id, record);
+      if (file.ranks === null && status.state === 'pending') waiting.push(file);
+    }
+    waiting.sort((a, b) => a.acceptedAt - b.acceptedAt || a.runId.localeCompare(b.runId));
+    for (const file of waiting) {
+      const placement = allocate(file.request, nodes, held);
+      if (placement === null) continue;
+      const ranks = this.launch(file, placement);
+      for (const rank of ranks) hold(held, rank.node, rank.gpus);
+      records.set(file.runId, { handle: { runId: file.runId, engineId: file.runId }, status: { state: 'running', detail: `started on ${describe(ranks)}` } });
+    }
+    return records;
+  }
+
+  /** A run's status now, and whether its GPUs are free; records and enforces outcomes (see refresh). */
+  private observe(dir: string, file: LocalRunFile, procs: () => ProcessSnapshot, now: number): { status: RunStatus; released: boolean } {
+    const finalPath = join(dir, 'final.json');
+    const ranks = file.ranks ?? [];
+    const alive = ranks.filter((r) => r.leader !== null && procs().alive(r.leader));
+    const cancelledAt = readNumber(join(dir, 'cancelled'));
+    if (existsSync(finalPath)) {
+      const final = JSON.parse(readFileSync(finalPath, 'utf8')) as FinalFile;
+      if (final.released) return final;
+      this.stop(alive, now - final.at > this.killGraceMs);
+      if (alive.length === 0) writeJson(finalPath, { ...final, released: true });
+      return { status: final.status, released: alive.length === 0 };
+    }
+    // Exit records are read after the process snapshot: the wrapper writes its record before it exits, so a rank seen gone already has its record.
+    const exits = ranks.map((r) => readNumber(join(dir, `exit.${r.rank}`)));
+    const where = (r: LocalRank) => `${file.runId} rank ${r.rank} on ${r.node}`;
+    let status: RunStatus | undefined;
+    if (cancelledAt !== null) {
+      if (alive.length === 0) status = { state: 'cancelled', detail: `${file.runId} cancelled` };
+      else this.stop(alive, now - cancelledAt > this.killGraceMs);
+    } else if (file.ranks === null) {
+      const { nodes, gpusPerNode, gpuType } = file.request;
+      return { status: { state: 'pending', detail: `waiting for ${nodes} node(s) with ${gpusPerNode} free ${gpuType === undefined ? '' : `${gpuType} `}GPUs` }, released: true };
+    } else {
+      const failedAt = ranks.findIndex((r, i) => r.leader === null || (exits[i] ?? 0) !== 0);
+      const vanishedAt = ranks.findIndex((r, i) => exits[i] === null && !alive.includes(r));
+      const failed = ranks[failedAt];
+      const vanished = ranks[vanishedAt];
+      if (failed !== undefined) {
+        status = failed.leader === null ? { state: 'failed', reason: 'engine', exitCode: null, detail: `${where(failed)} could not be started` } : exitStatus(exits[failedAt] ?? -1, where(failed));
+      } else if (vanished !== undefined) {
+        status = { state: 'lost', detail: `${where(vanished)} (pid ${vanished.leader?.pid ?? '?'}) vanished without an exit status` };
+      } else if (exits.every((e) => e === 0)) {
+        status = exitStatus(0, file.runId);
+      }
+    }
+    if (status === undefined) {
+      const detail = cancelledAt !== null ? `stopping ${file.runId}: cancel requested` : `running on ${describe(ranks)}`;
+      return { status: { state: 'running', detail }, released: false };
+    }
+    // Final: a gang does not outlive a failed rank, and nothing outlives its command (as Slurm's step end).
+    this.stop(alive, false);
+    writeJson(finalPath, { status, at: now, released: alive.length === 0 } satisfies FinalFile);
+    return { status, released: alive.length === 0 };
+  }
+
+  private stop(ranks: readonly LocalRank[], hard: boolean): void {
+    for (const rank of ranks) if (rank.leader !== null) signalGroup(rank.leader.pid, hard ? 'SIGKILL' : 'SIGTERM');
+  }
+
+  /** Spawns every rank and records them in the same synchronous step, so no restart can miss a spawned rank. */
+  private launch(file: LocalRunFile, placement: readonly { node: LocalNode; gpus: readonly number[] }[]): LocalRank[] {
+    const run = file.request;
+    const dir = join(this.runsDir, file.runId);
+    const base = this.options.inheritEnv === false ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env;
+    const ranks = placement.map(({ node, gpus }, rank): LocalRank => {
+      const env = { ...base, ...run.env, ...runEnv(run), [SUANLI_ENV.nodeRank]: String(rank), [SUANLI_ENV.nodeName]: node.name, CUDA_VISIBLE_DEVICES: gpus.join(',') };
+      const log = openSync(file.logPath, 'a');
+      try {
+        const child = spawn('/bin/sh', ['-c', WRAPPER, 'suanli-run', join(dir, `exit.${rank}`), ...run.command], { cwd: run.workDir, env, detached: true, stdio: ['ignore', log, log] });
+        child.on('error', () => undefined); // seen as a rank that could not start (no pid) or has no exit record
+        child.on('exit', () => this.kick());
+        child.unref();
+        return { rank, node: node.name, gpus, leader: child.pid === undefined ? null : groupLeader(child.pid) };
+      } finally {
+        closeSync(log);
+      }
+    });
+    writeJson(join(dir, 'run.json'), { ...file, ranks } satisfies LocalRunFile);
+    return ranks;
+  }
+}
+
+/**
+ * `run.nodes` nodes of one GPU type, each with `run.gpusPerNode` GPUs not in `held`,
+ * lowest indices first; null when they are not free now.
+ */
+function allocate(run: RunRequest, nodes: readonly LocalNode[], held: ReadonlyMap<string, ReadonlySet<number>>): { node: LocalNode; gpus: number[] }[] | null {
+  const types = run.gpuType === undefined ? [...new Set(nodes.map((n) => n.gpuType))] : [run.gpuType];
+  for (const type of types) {
+    const fits = nodes
+      .filter((n) => n.gpuType === type)
+      .map((node) => ({ node, gpus: node.gpuIndices.filter((i) => !held.get(node.name)?.has(i)).slice(0, run.gpusPerNode) }))
+      .filter((c) => c.gpus.length === run.gpusPerNode);
+    if (fits.length >= run.nodes) return fits.slice(0, run.nodes);
+  }
+  return null;
+}
+
+function hold(held: Map<string, Set<number>>, node: string, gpus: readonly number[]): void {
+  const set = held.get(node) ?? new Set<number>();
+  for (const g of gpus) set.add(g);
+  held.set(node, set);
+}
+
+const describe = (ranks: readonly LocalRank[]) => ranks.map((r) => `${r.node} (GPUs ${r.gpus.join(',') || 'none'})`).join(', ');
+
+/** Declared capacity as virtual nodes with consecutive physical GPU indices. */
+function declaredNodes(inventory: readonly Capacity[]): LocalNode[] {
+  const nodes: LocalNode[] = [];
+  let next = 0;
+  inventory.forEach((c, i) => {
+    if (typeof c.gpuType !== 'string' || c.gpuType === '') throw new InvalidInputError(`inventory[${i}].gpuType`, 'is empty', 'a GPU type such as h100');
+    if (!Number.isSafeInteger(c.nodes) || c.nodes < 1) throw new InvalidInputError(`inventory[${i}].nodes`, `${String(c.nodes)} is not a node count`, 'an integer ≥ 1');
+    if (!Number.isSafeInteger(c.gpusPerNode) || c.gpusPerNode < 0) throw new InvalidInputError(`inventory[${i}].gpusPerNode`, `${String(c.gpusPerNode)} is not a GPU count`, 'an integer ≥ 0');
+    for (let k = 0; k < c.nodes; k++) {
+      const gpuIndices = Array.from({ length: c.gpusPerNode }, (_, j) => next + j);
+      next += c.gpusPerNode;
+      nodes.push({ name: `local-${nodes.length}`, gpuType: c.gpuType, gpus: c.gpusPerNode, usable: true, gpuIndices });
+    }
+  });
+  return nodes.length > 0 ? nodes : [cpuNode()];
+}
+
+/** nvidia-smi's GPUs, one virtual node per GPU type; a CPU-only node when there is no nvidia-smi. */
+async function nvidiaSmiNodes(program: string): Promise<LocalNode[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run$(program, ['--query-gpu=index,name', '--format=csv,noheader']));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [cpuNode()];
+    throw new ExecutorError('local', 'unavailable', `${program} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const byType = new Map<string, number[]>();
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*(\d+)\s*,\s*(.+?)\s*$/.exec(line);
+    if (match === null) continue;
+    const type = gpuTypeFromName(match[2] ?? '');
+    byType.set(type, [...(byType.get(type) ?? []), Number(match[1])]);
+  }
+  const nodes = [...byType].map(([gpuType, gpuIndices], k) => ({ name: `local-${k}`, gpuType, gpus: gpuIndices.length, usable: true, gpuIndices }));
+  return nodes.length > 0 ? nodes : [cpuNode()];
+}
+
+const cpuNode = (): LocalNode => ({ name: 'local-0', gpuType: 'none', gpus: 0, usable: true, gpuIndices: [] });
+
+function readRunFile(dir: string): LocalRunFile {
+  const path = join(dir, 'run.json');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LocalRunFile;
+  } catch (err) {
+    throw new ExecutorError('local', 'unavailable', `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** A number written by the wrapper or by cancel; null when the file is not there. */
+function readNumber(path: string): number | null {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes through a temporary file and a rename, so readers never see half a file. */
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkRunRequest, decodeTail, exitStatus, runEnv } from './run-request.ts';
+import type { RunRequest } from './types.ts';
+
+const ok: RunRequest = { jobId: 'job-7_a', attempt: 2, command: ['echo', 'hi'], env: { A_1: 'x' }, gpusPerNode: 0, nodes: 1, workDir: '/w', logDir: '/l' };
+
+test('checkRunRequest returns the run id of a good request', () => {
+  assert.equal(checkRunRequest(ok), 'job-7_a.2');
+  assert.deepEqual(runEnv(ok), { SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1' });
+});
+
+test('checkRunRequest names the bad field and what it accepts', () => {
+  const bad: [Record<string, unknown>, string][] = [
+    [{ jobId: 'a.b' }, 'run.jobId'],
+    [{ jobId: 'x'.repeat(49) }, 'run.jobId'],
+    [{ attempt: 0 }, 'run.attempt'],
+    [{ attempt: 1.5 }, 'run.attempt'],
+    [{ command: [] }, 'run.command'],
+    [{ command: [''] }, 'run.command[0]'],
+    [{ command: ['echo', 'a\0b'] }, 'run.command[1]'],
+    [{ env: { '1A': 'x' } }, 'run.env.1A'],
+    [{ env: { SUANLI_NODE_RANK: '3' } }, 'run.env.SUANLI_NODE_RANK'],
+    [{ env: { CUDA_VISIBLE_DEVICES: '0' } }, 'run.env.CUDA_VISIBLE_DEVICES'],
+    [{ gpuType: '' }, 'run.gpuType'],
+    [{ gpusPerNode: -1 }, 'run.gpusPerNode'],
+    [{ nodes: 0 }, 'run.nodes'],
+    [{ workDir: 'relative' }, 'run.workDir'],
+    [{ logDir: '' }, 'run.logDir'],
+  ];
+  for (const [change, field] of bad) {
+    assert.throws(() => checkRunRequest({ ...ok, ...change }), (err: { code?: string; field?: string; accepted?: string }) => err.code === 'invalid_input' && err.field === field && (err.accepted ?? '') !== '', field);
+  }
+});
+
+test('exitStatus: 0 succeeded, else failed with the code; 128+N names the signal', () => {
+  assert.equal(exitStatus(0, 'run').state, 'succeeded');
+  assert.deepEqual(exitStatus(3, 'run'), { state: 'failed', reason: 'exit_code', exitCode: 3, detail: 'run exited with status 3' });
+  assert.equal(exitStatus(137, 'run').detail, 'run exited with status 137 (killed by SIGKILL)');
+  assert.equal(exitStatus(143, 'run').detail, 'run exited with status 143 (killed by SIGTERM)');
+});
+
+test('decodeTail drops a character cut in half at the start', () => {
+  const bytes = Buffer.from('算力 ok');
+  assert.equal(decodeTail(bytes.subarray(1)), '力 ok');
+  assert.equal(decodeTail(bytes.subarray(3)), '力 ok');
+  assert.equal(decodeTail(Buffer.alloc(0)), '');
+});
