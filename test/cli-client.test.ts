@@ -240,7 +240,7 @@ describe('suanli as a client of a real control plane', () => {
 
   test('a request the server refuses: exit 1 with its message, code and field', async () => {
     await fails(1, /^suanli: org_id: required for an admin token \(which org\?\) \(invalid_request, field org_id\)$/, 'job', 'submit', '--gpus', '1', '--estimate', '1h');
-    await fails(1, /^suanli: a member token may not .* \(forbidden\)$/, 'site', 'create', 'x', '--capacity', 'h100:1x8', '--token', member);
+    await fails(1, /^suanli: a member token may not create sites \(forbidden\)$/, 'site', 'create', 'x', '--capacity', 'h100:1x8', '--token', member);
   });
 
   test('an unreachable server: exit 1, naming the URL', async () => {

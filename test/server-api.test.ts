@@ -65,6 +65,20 @@ describe('the REST API on one server', () => {
     assert.equal((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site.id}`, { token: agent })).id, site.id);
   });
 
+  test('sites: a PATCH with part of the share policy changes only the fields it gives', async () => {
+    const share = { lend_fraction: 0.5, reclaim: false, reclaim_notice_s: 600 };
+    const site = await s.ok(SiteResponse, 201, 'POST', '/api/v1/sites', { body: { name: 'Terms', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], share } });
+    assert.deepEqual(site.share, share);
+    const patch = (body: unknown) => s.ok(SiteResponse, 200, 'PATCH', `/api/v1/sites/${site.id}`, { body });
+    assert.deepEqual((await patch({ share: { lend_fraction: 0.25 } })).share, { ...share, lend_fraction: 0.25 });
+    assert.deepEqual((await patch({ share: { reclaim_notice_s: 60 } })).share, { lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 });
+    assert.deepEqual((await patch({ name: 'Terms, renamed' })).share, { lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 }, 'no share: unchanged');
+    assert.deepEqual((await patch({ share: { reclaim: true } })).share, { lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 });
+    assert.deepEqual((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site.id}`)).share, { lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 }, 'as stored');
+    assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend_fraction: 2 } } })).code, 'invalid_request');
+    assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend: 0.5 } } })).code, 'invalid_request', 'an unknown share field');
+  });
+
   test('plan: video and train, with the planner’s errors naming the JSON field', async () => {
     const video = (await s.ok(PlanResponse, 200, 'POST', '/api/v1/plan', { body: { kind: 'video', model: 'wan2.1-t2v-14b', width: 1280, height: 720, seconds: 5, gpu: 'h100', gpus: 8 } })) as unknown as VideoPlan;
     assert.equal(video.schema, 'suanli.plan.video/1');

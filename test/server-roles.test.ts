@@ -66,6 +66,23 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
     expect: row([403, 403], [403, 403], [403, 403], [OK, 404]),
     request: (org) => Promise.resolve({ method: 'POST', url: `/api/v1/sites/${sites.get(org) ?? ''}/heartbeat`, body: {} }),
   },
+  'POST /api/v1/agent/heartbeat': {
+    expect: row([403, 403], [403, 403], [403, 403], [OK, OK]),
+    request: () => Promise.resolve({ method: 'POST', url: '/api/v1/agent/heartbeat', body: {} }),
+  },
+  'GET /api/v1/agent/assignments': {
+    expect: row([403, 403], [403, 403], [403, 403], [OK, OK]),
+    request: () => Promise.resolve({ method: 'GET', url: '/api/v1/agent/assignments?wait=0' }),
+  },
+  'POST /api/v1/agent/reports': {
+    expect: row([403, 403], [403, 403], [403, 403], [OK, 404]),
+    request: async (org) => {
+      // Placed by hand on the org's own site (a pass might lend it to the other org's).
+      const id = await s.job(org, 1);
+      await s.app.suanli.lifecycle.apply([{ jobId: id, from: 'pending', to: 'placed', at: s.clock.now(), type: 'placed', placement: [{ siteId: sites.get(org) ?? '', gpuType: 'h100', gpus: 1, nodes: 1 }] }]);
+      return { method: 'POST', url: '/api/v1/agent/reports', body: { job_id: id, attempt: 1, state: 'running' } };
+    },
+  },
   'POST /api/v1/jobs': {
     expect: row([NEW, NEW], [NEW, 404], [NEW, 404], [403, 403]),
     request: (org) => Promise.resolve({ method: 'POST', url: '/api/v1/jobs', body: { org_id: org, gpus: 1, estimate_s: 60 } }),

@@ -1,10 +1,11 @@
-// The store conformance suite on a real PostgreSQL 15 (Debian's server, as
+// The store conformance and cost suites on a real PostgreSQL 15 (Debian's server, as
 // DATABASE_URL users run it), each case on a fresh database of one throwaway server.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { openStore, storeFromEnv } from '../src/store/index.ts';
+import { openDatabase, openStore, storeFromEnv } from '../src/store/index.ts';
 import { storeConformance } from '../src/store/store.conformance.ts';
+import { storeCostConformance } from '../src/store/store-cost.conformance.ts';
 import { postgresMissing, skipWithoutPostgres, startPostgres, type Postgres } from './support/postgres.ts';
 
 const missing = postgresMissing();
@@ -22,6 +23,10 @@ if (missing !== undefined) {
   storeConformance('PostgreSQL 15', async () => {
     if (!server) throw new Error('PostgreSQL did not start');
     return openStore({ databaseUrl: await server.createDatabase(`case_${++databases}`) });
+  });
+  storeCostConformance('PostgreSQL 15', async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    return openDatabase({ databaseUrl: await server.createDatabase(`case_${++databases}`) });
   });
 
   test('storeFromEnv: DATABASE_URL wins over the data directory', async () => {

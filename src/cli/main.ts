@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
+import { agentCommand } from './agent-command.ts';
 import { clientCommands, isClientError } from './client/index.ts';
 import { planCommand, type Output } from './plan-command.ts';
 import { serveCommand } from './serve-command.ts';
@@ -21,6 +22,7 @@ Examples:
   program.addCommand(planCommand(io));
   program.addCommand(simulateCommand(io));
   program.addCommand(serveCommand(io));
+  program.addCommand(agentCommand(io));
   for (const cmd of clientCommands(io)) program.addCommand(cmd);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { InvalidInputError } from '../model/errors.ts';
@@ -15,6 +16,11 @@ export interface ServeOptions {
   readonly policy: PolicyName;
   readonly passIntervalMs: number;
   readonly logLevel: string;
+  /** PEM files: listen with HTTPS. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** Mark a site lost after this long without a heartbeat, ms. */
+  readonly siteTimeoutMs?: number;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -40,7 +46,8 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
   const [{ buildServer }, { openStore }] = await Promise.all([import('../server/app.ts'), import('../store/index.ts')]);
   const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
   try {
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
+    const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
@@ -65,6 +72,11 @@ function portFrom(text: string): number {
   return port;
 }
 
+function tlsOptions(cert: string | undefined, key: string | undefined): { tlsCert?: string; tlsKey?: string } {
+  if ((cert === undefined) !== (key === undefined)) throw new InvalidInputError(cert === undefined ? 'tls-cert' : 'tls-key', 'is missing', 'both --tls-cert and --tls-key, or neither');
+  return cert === undefined || key === undefined ? {} : { tlsCert: cert, tlsKey: key };
+}
+
 export function serveCommand(io: Output): Command {
   return new Command('serve')
     .description('run the control plane: the REST API (OpenAPI at /api/v1/openapi.json), the live scheduling loop and /metrics, on an embedded store or PostgreSQL (DATABASE_URL)')
@@ -73,6 +85,9 @@ export function serveCommand(io: Output): Command {
     .option('--data-dir <dir>', 'directory of the embedded store (ignored when DATABASE_URL is set)', './.suanli')
     .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`, 'fair-share')
     .option('--pass-interval <seconds>', 'seconds between scheduling passes (a pass also runs soon after each submission or cancel)', '1')
+    .option('--tls-cert <file>', 'PEM certificate (chain): listen with HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--site-timeout <duration>', 'mark a site lost, and requeue its jobs, after this long without a heartbeat from its agent', '60s')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .addHelpText('after', `
 Environment:
@@ -93,6 +108,8 @@ Examples:
         policy: policyByName(o.policy ?? ''),
         passIntervalMs: parse.number('pass-interval', o.passInterval ?? '') * 1000,
         logLevel: o.logLevel ?? 'info',
+        ...tlsOptions(o.tlsCert, o.tlsKey),
+        siteTimeoutMs: parse.duration('site-timeout', o.siteTimeout ?? '60s') * 1000,
       }, io, shutdownSignal());
     });
 }

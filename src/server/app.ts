@@ -12,6 +12,7 @@ import { ApiError, errorBody, toApiError } from './errors.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Access } from './permissions.ts';
+import { agentRoutes } from './routes/agent.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { orgRoutes } from './routes/orgs.ts';
@@ -57,6 +58,10 @@ export interface ServerOptions {
   /** Largest request body, bytes (default 1 MiB). */
   readonly bodyLimit?: number;
   readonly auth?: AuthenticatorOptions;
+  /** Listen with HTTPS: PEM certificate (chain) and key. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** A site whose agent has not heartbeated for this long (ms) is marked lost and its jobs requeued; never when absent. */
+  readonly siteTimeoutMs?: number;
 }
 
 /**
@@ -70,6 +75,8 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const app: Api = Fastify({
+    // HTTPS changes only the raw server's type; routes see the same requests.
+    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -77,7 +84,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     frameworkErrors: (err, _req, reply) => {
       sendError(reply, err);
     },
-  }).withTypeProvider<ZodTypeProvider>();
+  } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text/plain body is refused (415) rather than handed to a JSON schema as a string.
@@ -92,6 +99,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     store, clock, lifecycle, active, metrics, logger: app.log, scheduler,
     intervalMs: options.passIntervalMs ?? 1000, debounceMs: options.passDebounceMs ?? 200,
     commitBudgetMs: options.commitBudgetMs ?? 25, maxDecisionsPerPass: options.maxDecisionsPerPass ?? 1000, reloadIntervalMs: options.reloadIntervalMs ?? 30 * 60_000,
+    ...(options.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: options.siteTimeoutMs }),
   });
   const cp: ControlPlane = {
     store, clock, lifecycle, loop, metrics, scheduler,
@@ -146,6 +154,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   jobRoutes(app);
   ledgerRoutes(app);
   planRoutes(app);
+  agentRoutes(app);
 
   app.addHook('onReady', () => {
     if (options.schedule !== false) loop.start();

@@ -26,6 +26,10 @@ export const PERMISSIONS = {
   'sites.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
   'sites.update': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
   'sites.heartbeat': { admin: null, 'org-admin': null, member: null, agent: 'site' },
+  /** The agent protocol (routes/agent.ts): always the agent's own site, the one its token is bound to. */
+  'agent.heartbeat': { admin: null, 'org-admin': null, member: null, agent: 'site' },
+  'agent.assignments': { admin: null, 'org-admin': null, member: null, agent: 'site' },
+  'agent.report': { admin: null, 'org-admin': null, member: null, agent: 'site' },
   'jobs.submit': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'jobs.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'jobs.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
@@ -40,6 +44,35 @@ export const PERMISSIONS = {
 
 export type Operation = keyof typeof PERMISSIONS;
 export const OPERATIONS = Object.keys(PERMISSIONS) as Operation[];
+
+/** What each operation does, as a refusal says it: "a member token may not create sites". */
+export const ACTIONS = {
+  'orgs.create': 'create orgs',
+  'orgs.list': 'list orgs',
+  'orgs.show': 'show an org',
+  'tokens.create': 'create tokens',
+  'tokens.list': 'list tokens',
+  'tokens.revoke': 'revoke tokens',
+  'sites.create': 'create sites',
+  'sites.list': 'list sites',
+  'sites.show': 'show a site',
+  'sites.update': 'change sites',
+  'sites.heartbeat': 'send heartbeats for a site',
+  'agent.heartbeat': 'send agent heartbeats',
+  'agent.assignments': 'fetch agent assignments',
+  'agent.report': 'report on runs as an agent',
+  'jobs.submit': 'submit jobs',
+  'jobs.list': 'list jobs',
+  'jobs.show': 'show a job',
+  'jobs.cancel': 'cancel jobs',
+  'jobs.dry-run': 'try jobs without submitting them',
+  'jobs.set-state': "set a job's state by hand",
+  'ledger.show': 'read the ledger',
+  'plan.run': 'run the planner',
+} as const satisfies Record<Operation, string>;
+
+/** "an admin token", "a member token": how messages name a caller by role. */
+export const roleToken = (role: Role): string => `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} token`;
 
 /** Roles each role may hand out in a new token (org-admins cannot mint admins). */
 export const GRANTABLE: Readonly<Record<Role, readonly Role[]>> = {
@@ -65,7 +98,7 @@ export class Access {
 
   constructor(readonly principal: Principal, readonly operation: Operation) {
     const scope = PERMISSIONS[operation][principal.role];
-    if (scope === null) throw new ApiError('forbidden', `a ${principal.role} token may not call ${operation}`);
+    if (scope === null) throw new ApiError('forbidden', `${roleToken(principal.role)} may not ${ACTIONS[operation]}`);
     this.scope = scope;
   }
 

@@ -33,6 +33,8 @@ export interface SchedulingLoopOptions {
   readonly maxDecisionsPerPass: number;
   /** The active-jobs mirror is reloaded from the store this often, ms: a safety net, as this server is the store's only writer. */
   readonly reloadIntervalMs: number;
+  /** A site that heartbeated once and then fell silent for this long, ms, is marked lost (its jobs are requeued by the same pass). */
+  readonly siteTimeoutMs?: number;
 }
 
 export interface PassReport {
@@ -177,13 +179,33 @@ export class SchedulingLoop {
     this.reloadNeeded = false;
   }
 
+  /**
+   * Sites up whose last heartbeat is older than the timeout become lost, in the store
+   * and in the returned list: the rebuild then leaves them out, and their placed and
+   * running jobs come back unrestored and are requeued with guarded transitions, so
+   * exactly once however many passes see the site lost.
+   */
+  private async markSilentSitesLost(sites: Site[], nowMs: number): Promise<Site[]> {
+    const timeout = this.o.siteTimeoutMs;
+    if (timeout === undefined) return sites;
+    const out: Site[] = [];
+    for (const site of sites) {
+      const silent = site.health === 'up' && site.lastHeartbeatAt !== null && nowMs - site.lastHeartbeatAt > timeout;
+      if (silent && (await this.o.store.setSiteHealth(site.id, 'lost'))) {
+        this.o.logger.warn({ site: site.id, lastHeartbeatAt: site.lastHeartbeatAt }, 'site silent: marked lost');
+        out.push({ ...site, health: 'lost' });
+      } else out.push(site);
+    }
+    return out;
+  }
+
   private async pass(): Promise<PassReport> {
     const { store, clock, lifecycle, active, metrics, logger } = this.o;
     const t0 = performance.now();
     try {
       const nowMs = clock.now();
       // 1. the snapshot
-      const sites = await store.listSites();
+      const sites = await this.markSilentSitesLost(await store.listSites(), nowMs);
       if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
       const { arrived, changed } = active.takeChanges();
       // 2. the core: rebuilt, or kept with the arrivals added

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerRow, type Org, type Placement, type PlacementPart, type Site, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -78,11 +78,19 @@ const CapacityList = z
   .array(CapacityEntry)
   .max(16)
   .refine((c) => new Set(c.map((e) => e.gpu_type.toLowerCase())).size === c.length, 'one entry per GPU type');
+const ShareFields = {
+  lend_fraction: z.number().min(0).max(1),
+  reclaim: z.boolean(),
+  reclaim_notice_s: z.number().min(0).max(30 * 86_400),
+};
+/** A new site's share policy: a field left out takes its default. */
 const ShareBody = z.strictObject({
-  lend_fraction: z.number().min(0).max(1).default(DEFAULT_SHARE_POLICY.lendFraction),
-  reclaim: z.boolean().default(DEFAULT_SHARE_POLICY.reclaim),
-  reclaim_notice_s: z.number().min(0).max(30 * 86_400).default(DEFAULT_SHARE_POLICY.reclaimNoticeS),
+  lend_fraction: ShareFields.lend_fraction.default(DEFAULT_SHARE_POLICY.lendFraction),
+  reclaim: ShareFields.reclaim.default(DEFAULT_SHARE_POLICY.reclaim),
+  reclaim_notice_s: ShareFields.reclaim_notice_s.default(DEFAULT_SHARE_POLICY.reclaimNoticeS),
 });
+/** A change to a site's share policy: a field left out keeps its stored value (no defaults here). */
+const SharePatch = z.strictObject(ShareFields).partial();
 const WanLinkBody = z.strictObject({ to_site: Id, gbps: z.number().positive().max(1e6), latency_ms: z.number().min(0).max(1e6) });
 const Price = z.number().min(0).max(1e6).nullable();
 
@@ -96,7 +104,7 @@ export const SiteCreateBody = z.strictObject({
 });
 
 export const SitePatchBody = z
-  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: ShareBody.optional(), wan_links: z.array(WanLinkBody).max(256).optional() })
+  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: SharePatch.optional().describe('only the fields given change'), wan_links: z.array(WanLinkBody).max(256).optional() })
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
 
 export const HeartbeatBody = z.strictObject({ capacity: CapacityList.optional().describe('the capacity the agent discovered, if it changed') });
@@ -120,7 +128,13 @@ export const siteJson = (s: Site): z.infer<typeof SiteResponse> => ({
 });
 
 export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
-export const shareOf = (s: z.infer<typeof ShareBody>) => ({ lendFraction: s.lend_fraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaim_notice_s });
+export const shareOf = (s: z.infer<typeof ShareBody>): Share => ({ lendFraction: s.lend_fraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaim_notice_s });
+/** `stored` with the fields `patch` gives replaced. */
+export const sharePatched = (stored: Share, patch: z.infer<typeof SharePatch>): Share => ({
+  lendFraction: patch.lend_fraction ?? stored.lendFraction,
+  reclaim: patch.reclaim ?? stored.reclaim,
+  reclaimNoticeS: patch.reclaim_notice_s ?? stored.reclaimNoticeS,
+});
 export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((w) => ({ toSite: w.to_site, gbps: w.gbps, latencyMs: w.latency_ms }));
 
 // --- the planner --------------------------------------------------------------------------

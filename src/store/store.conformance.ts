@@ -3,7 +3,8 @@
 // gets a fresh, empty store from `open` and closes it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StoreConflictError, type JobDemand, type LedgerEntry, type NewJob, type NewSite, type PlacementPart, type Store, type Transition } from './types.ts';
+import fc from 'fast-check';
+import { JOB_STATES, StoreConflictError, type Job, type JobDemand, type LedgerEntry, type NewJob, type NewSite, type PlacementPart, type Store, type Transition } from './types.ts';
 
 const demand = (gpus = 8): JobDemand => ({ gpus, gpuTypes: null, gang: true, estimateS: 3600, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null });
 
@@ -275,6 +276,52 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal((await store.events(id1)).length, 1);
     assert.deepEqual(await store.placements(id1), []);
     assert.deepEqual(await store.transition([]), []);
+  },
+
+  'transition: a batch does what its changes do one at a time, in order (property)': async (store) => {
+    await twoOrgs(store);
+    const change = (jobs: number) =>
+      fc.record({
+        job: fc.nat({ max: jobs - 1 }),
+        from: fc.subarray([...JOB_STATES], { minLength: 1 }),
+        to: fc.constantFrom(...JOB_STATES),
+        diagnosis: fc.option(fc.option(fc.record({ n: fc.nat() }), { nil: null }), { nil: undefined }),
+        detail: fc.option(fc.record({ why: fc.string({ maxLength: 3 }) }), { nil: undefined }),
+      });
+    const batches = fc.integer({ min: 1, max: 4 }).chain((jobs) => fc.tuple(fc.constant(jobs), fc.array(change(jobs), { minLength: 1, maxLength: 12 })));
+    await fc.assert(
+      fc.asyncProperty(batches, async ([jobs, drawn]) => {
+        const names = Array.from({ length: jobs }, (_, i) => `j${i}`);
+        const [batched, oneByOne] = [await submit(store, 'a', ...names), await submit(store, 'b', ...names)];
+        const changesFor = (ids: readonly string[]): Transition[] =>
+          drawn.map((c, i) => ({
+            jobId: ids[c.job] ?? '',
+            from: c.from,
+            to: c.to,
+            at: 2000 + i,
+            type: `move ${i}`,
+            ...(c.to === 'placed' ? { placement: [part(i % 2 === 0 ? 'sa' : 'sb', i + 1)] } : {}),
+            ...(c.diagnosis === undefined ? {} : { diagnosis: c.diagnosis }),
+            ...(c.detail === undefined ? {} : { detail: c.detail }),
+          }));
+        const together = await store.transition(changesFor(batched));
+        const apart: (Job | null)[] = [];
+        for (const c of changesFor(oneByOne)) apart.push(...(await store.transition([c])));
+        // What each side did, with its own job ids and org replaced by the job's number.
+        const seen = async (ids: readonly string[], results: readonly (Job | null)[]) => {
+          const number = (id: string) => ids.indexOf(id);
+          const job = (j: Job | null) => j && { ...j, id: number(j.id), orgId: '', submittedBy: '' };
+          return {
+            results: results.map(job),
+            jobs: await Promise.all(ids.map(async (id) => job(await store.getJob(id)))),
+            placements: await Promise.all(ids.map(async (id) => (await store.placements(id)).map((p) => ({ ...p, jobId: number(p.jobId) })))),
+            events: await Promise.all(ids.map(async (id) => (await store.events(id)).map((e) => ({ ...e, jobId: number(e.jobId) })))),
+          };
+        };
+        assert.deepEqual(await seen(batched, together), await seen(oneByOne, apart));
+      }),
+      { numRuns: 25 },
+    );
   },
 
   'transition: a placement comes with a move to placed, and only then': async (store) => {

@@ -13,6 +13,7 @@ import { isRunning, LOCK_FILE } from './data-dir-lock.ts';
 import { openDatabase, openStore, storeFromEnv, type OpenDatabase } from './index.ts';
 import { KyselyStore } from './store.ts';
 import { storeConformance } from './store.conformance.ts';
+import { storeCostConformance } from './store-cost.conformance.ts';
 
 // A new PGlite costs seconds of initdb, so the suite shares one in-memory database and
 // each case starts from emptied tables (every table hangs off orgs); its close is a no-op.
@@ -27,6 +28,11 @@ storeConformance('PGlite in memory', async () => {
   if (!shared) throw new Error('the shared PGlite did not open');
   await sql`truncate orgs restart identity cascade`.execute(shared.db);
   return new KyselyStore(shared.db, 'pglite', async () => {});
+});
+storeCostConformance('PGlite in memory', async () => {
+  if (!shared) throw new Error('the shared PGlite did not open');
+  await sql`truncate orgs restart identity cascade`.execute(shared.db);
+  return { db: shared.db, kind: 'pglite', close: async () => {} };
 });
 
 const dataDir = mkdtempSync(join(tmpdir(), 'suanli-store-'));

@@ -22,11 +22,15 @@ export interface Connection {
   readonly server: string;
   readonly token: string;
   readonly serverFrom: string;
+  /** A PEM file of the CA that signed the server's certificate (a private CA), for https. */
+  readonly ca?: string;
 }
 
 export interface ConnectionFlags {
   readonly server?: string;
   readonly token?: string;
+  /** --ca, else $SUANLI_CA. */
+  readonly ca?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -148,5 +152,6 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env = proce
     if (s.token !== undefined && s.server !== undefined && normalizeServer(s.server) === server) token = s.token;
   }
   if (token === undefined || token.trim() === '') throw new ClientError('not_logged_in', `not logged in to ${server}: ${LOGIN_HINT}`);
-  return { server, token: token.trim(), serverFrom };
+  const ca = flags.ca ?? (env.SUANLI_CA || undefined);
+  return { server, token: token.trim(), serverFrom, ...(ca === undefined ? {} : { ca }) };
 }

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import type { Connection } from './config.ts';
 import { ClientError, refused } from './errors.ts';
@@ -37,9 +40,13 @@ export class ApiClient {
     let status: number;
     let text: string;
     try {
-      const res = await fetch(url, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }), signal: AbortSignal.timeout(TIMEOUT_MS) });
-      status = res.status;
-      text = await res.text();
+      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      if (this.connection.ca !== undefined) ({ status, text } = await requestWithCa(url, method, headers, body, await readFile(this.connection.ca)));
+      else {
+        const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(TIMEOUT_MS) });
+        status = res.status;
+        text = await res.text();
+      }
     } catch (err) {
       throw new ClientError('server_unreachable', `cannot reach the Suanli server at ${this.server} (${whyUnreachable(err)}); is \`suanli serve\` running there? (the server comes from ${this.connection.serverFrom})`, { cause: err });
     }
@@ -79,4 +86,24 @@ function whyUnreachable(err: unknown): string {
   const words: Readonly<Record<string, string>> = { ECONNREFUSED: 'connection refused', ENOTFOUND: 'unknown host', EAI_AGAIN: 'host name lookup failed', ECONNRESET: 'connection reset', EHOSTUNREACH: 'host unreachable', UND_ERR_CONNECT_TIMEOUT: 'connection timed out' };
   if (code !== undefined) return words[code] ?? code;
   return typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * One request trusting the given CA: fetch cannot take a CA without undici's
+ * dispatcher (not a dependency), so node:http(s) does it. Fails as fetch does
+ * (an error whose `cause` has the system code), so messages read the same.
+ */
+function requestWithCa(url: URL, method: string, headers: Record<string, string>, body: string | undefined, ca: Buffer): Promise<{ status: number; text: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method, headers, ca, timeout: TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.on('error', (err) => reject(err.name === 'TimeoutError' ? err : new Error(err.message, { cause: err })));
+    req.end(body);
+  });
 }

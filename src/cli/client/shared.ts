@@ -20,6 +20,7 @@ export function withConnection(cmd: Command): Command {
   return cmd
     .option('--server <url>', 'control plane URL (default: $SUANLI_SERVER, else the saved login)')
     .option('--token <token>', 'API token (default: $SUANLI_TOKEN, else the saved login)')
+    .option('--ca <file>', "PEM of the CA that signed the server's certificate, for a private CA (default: $SUANLI_CA)")
     .option('--json', "print the server's JSON response");
 }
 

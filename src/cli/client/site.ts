@@ -160,19 +160,17 @@ export function siteCommand(io: ClientIo): Command {
       'suanli site update acme-cluster-1a2b3c4d --price none --no-reclaim',
     ))
     .action(async (id: string, o: SiteFlags) => {
-      const patch: Record<string, unknown> = {
+      const share = shareFlags(o);
+      const patch = {
         ...(o.name === undefined ? {} : { name: o.name }),
         ...(o.capacity === undefined ? {} : { capacity: capacityFrom(o.capacity) }),
         ...(o.price === undefined ? {} : { price_per_gpu_hour: priceFrom(o.price) }),
+        // The API changes only the share terms given; the others stay as they are.
+        ...(Object.keys(share).length === 0 ? {} : { share }),
         ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
       };
-      const share = shareFlags(o);
-      const sharing = Object.keys(share).length > 0;
-      if (Object.keys(patch).length === 0 && !sharing) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice or --wan-link');
-      const api = await connect(o);
-      // The API replaces the share policy whole (fields left out revert to defaults), so merge the flags into the current one.
-      if (sharing) patch.share = { ...(await api.get<Site>(pathOf('sites', id))).share, ...share };
-      const updated = (await api.request<Site>('PATCH', pathOf('sites', id), { body: patch })).body;
+      if (Object.keys(patch).length === 0) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice or --wan-link');
+      const updated = (await (await connect(o)).request<Site>('PATCH', pathOf('sites', id), { body: patch })).body;
       emit(io, o, updated, () => siteDetail(updated));
     });
 

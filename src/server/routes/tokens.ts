@@ -1,7 +1,7 @@
 import { issueToken } from '../auth.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { GRANTABLE } from '../permissions.ts';
+import { GRANTABLE, roleToken } from '../permissions.ts';
 import { ErrorResponse, IdParams, OrgQuery, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, tokenJson } from '../schemas.ts';
 
 export function tokenRoutes(app: Api): void {
@@ -14,7 +14,7 @@ export function tokenRoutes(app: Api): void {
   }, async (req, reply) => {
     const access = accessOf(req);
     const b = req.body;
-    if (!GRANTABLE[access.principal.role].includes(b.role)) throw new ApiError('forbidden', `role: a ${access.principal.role} token may not create ${b.role} tokens`, { field: 'role' });
+    if (!GRANTABLE[access.principal.role].includes(b.role)) throw new ApiError('forbidden', `role: ${roleToken(access.principal.role)} may not create ${b.role} tokens`, { field: 'role' });
     let orgId: string | null = null;
     if (b.role === 'admin') {
       if (b.org_id !== undefined) throw new ApiError('invalid_request', 'org_id: admin tokens belong to no org', { field: 'org_id' });

@@ -1,0 +1,211 @@
+/**
+ * A site's agent: beside the site's engine, connected out to the control plane.
+ * Three loops, each surviving the control plane's absence (retrying with backoff):
+ * 1. heartbeat: every `heartbeatMs`, the capacity the executor discovers;
+ * 2. assignments: long-polls the jobs placed on the site and starts each through the
+ *    executor as run `${jobId}.${attempt}` — the executor is idempotent on run ids, so
+ *    an assignment delivered twice (or again after a restart) runs once;
+ * 3. watch: every `watchMs`, each run's status, reported per (job, attempt) until its
+ *    final state is acknowledged. Reports are idempotent on the server, so a report
+ *    sent again after a lost answer changes nothing.
+ * On start the agent recovers the executor's runs (`executor.list()`) and reports them
+ * again; on stop it leaves them running for the next agent.
+ */
+import type { Executor, RunHandle, RunRecord, RunRequest, RunState } from '../executors/types.ts';
+import { runId, FINAL_RUN_STATES } from '../executors/types.ts';
+import type { Capacity } from '../model/capacity.ts';
+import { AgentHttpError, ControlPlaneClient, type ControlPlaneClientOptions } from './control-plane-client.ts';
+
+export interface AgentLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface AgentOptions extends ControlPlaneClientOptions {
+  readonly executor: Executor;
+  /** Runs' working directories go under it (`<workDir>/<runId>`), and their logs in `<workDir>/logs`. */
+  readonly workDir: string;
+  readonly heartbeatMs?: number;
+  readonly watchMs?: number;
+  /** Long-poll wait, seconds (the server caps it). */
+  readonly waitS?: number;
+  /** Longest pause between retries when the control plane is unreachable, ms. */
+  readonly maxBackoffMs?: number;
+  readonly logger?: AgentLogger;
+}
+
+interface AssignmentWire {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly command: readonly string[] | null;
+  readonly parts: readonly { gpu_type: string; gpus: number; nodes: number; gpus_per_node: number }[];
+}
+
+/** What the control plane last acknowledged for a run. */
+type Reported = 'none' | 'running' | 'final';
+
+interface Watched {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly handle: RunHandle;
+  reported: Reported;
+}
+
+const LOG_TAIL_BYTES = 4096;
+const RUN_ID = /^([A-Za-z0-9_-]+)\.([0-9]+)$/;
+
+export class Agent {
+  private readonly client: ControlPlaneClient;
+  private readonly runs = new Map<string, Watched>();
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private readonly wakers = new Set<() => void>();
+  private readonly log: AgentLogger;
+  /** The site this agent's token is bound to, once the control plane has said. */
+  siteId: string | null = null;
+
+  constructor(private readonly o: AgentOptions) {
+    this.client = new ControlPlaneClient(o);
+    this.log = o.logger ?? { info: () => undefined, warn: () => undefined };
+  }
+
+  /** Recovers the executor's runs, then starts the loops. */
+  async start(): Promise<void> {
+    for (const record of await this.o.executor.list()) this.recover(record);
+    this.loops = [this.forever('heartbeat', () => this.heartbeat(), this.o.heartbeatMs ?? 5000), this.forever('assignments', () => this.pollAssignments(), 0), this.forever('watch', () => this.watch(), this.o.watchMs ?? 500)];
+  }
+
+  /** Stops the loops (aborting a long poll); runs keep going. Idempotent. The executor is the caller's to close. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.client.abortAll();
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.loops);
+  }
+
+  /** The runs this agent watches, by run id (for tests and logs). */
+  watched(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  private recover(record: RunRecord): void {
+    const m = RUN_ID.exec(record.handle.runId);
+    if (m === null || this.runs.has(record.handle.runId)) return;
+    this.runs.set(record.handle.runId, { jobId: m[1] ?? '', attempt: Number(m[2]), handle: record.handle, reported: 'none' });
+  }
+
+  /** Runs `step` until stopped, `everyMs` apart; a failing step waits longer each time (up to maxBackoffMs). */
+  private async forever(name: string, step: () => Promise<void>, everyMs: number): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await step();
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        failures++;
+        if (failures === 1 || failures % 10 === 0) this.log.warn(`suanli agent: ${name}: ${err instanceof Error ? err.message : String(err)} (retrying)`);
+      }
+      await this.sleep(failures === 0 ? everyMs : Math.min(this.o.maxBackoffMs ?? 10_000, 200 * 2 ** Math.min(failures, 10)));
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    const capacity: Capacity[] = await this.o.executor.discover();
+    const site = await this.client.call<{ id: string }>('POST', '/agent/heartbeat', { capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })) });
+    if (this.siteId === null) this.log.info(`suanli agent: connected as site ${site.id} (${this.o.executor.kind} executor)`);
+    this.siteId = site.id;
+  }
+
+  private async pollAssignments(): Promise<void> {
+    const wait = this.o.waitS ?? 25;
+    const { assignments } = await this.client.call<{ assignments: AssignmentWire[] }>('GET', `/agent/assignments?wait=${wait}`, undefined, (wait + 30) * 1000);
+    let started = 0;
+    for (const a of assignments) if (await this.begin(a)) started++;
+    // Offered again until reported running: runs waiting in the engine for GPUs would make every poll return at once.
+    if (assignments.length > 0 && started === 0) await this.sleep(this.o.watchMs ?? 500);
+  }
+
+  /** Starts an assignment's run unless this agent already watches it (the executor would not start it twice anyway); true when it was new. */
+  private async begin(a: AssignmentWire): Promise<boolean> {
+    const id = runId(a.job_id, a.attempt);
+    if (this.runs.has(id)) return false;
+    const part = a.parts[0];
+    const request: RunRequest = {
+      jobId: a.job_id, attempt: a.attempt, command: a.command ?? ['true'],
+      ...(part === undefined || part.gpu_type === '' ? {} : { gpuType: part.gpu_type }),
+      gpusPerNode: part?.gpus_per_node ?? 0, nodes: part?.nodes ?? 1,
+      workDir: `${this.o.workDir}/${id}`, logDir: `${this.o.workDir}/logs`,
+    };
+    try {
+      const handle = await this.o.executor.start(request);
+      this.runs.set(id, { jobId: a.job_id, attempt: a.attempt, handle, reported: 'none' });
+      this.log.info(`suanli agent: started ${id}`);
+      return true;
+    } catch (err) {
+      // A request this site can never run: the job fails rather than coming back forever.
+      if ((err as { code?: unknown }).code !== 'invalid_input') throw err;
+      await this.report(a.job_id, a.attempt, { state: 'failed', exit_code: null, detail: err instanceof Error ? err.message : String(err) });
+      return true;
+    }
+  }
+
+  /** Reports every watched run whose state moved past what the control plane acknowledged. */
+  private async watch(): Promise<void> {
+    for (const [id, run] of this.runs) {
+      if (this.stopping) return;
+      const status = await this.o.executor.status(run.handle);
+      const state: RunState = status.state;
+      if (state === 'pending' || state === 'cancelled') {
+        if (state === 'cancelled') this.runs.delete(id);
+        continue;
+      }
+      if (run.reported === 'none') {
+        const r = await this.report(run.jobId, run.attempt, { state: 'running', detail: status.detail });
+        run.reported = 'running';
+        if (!r.current) {
+          // A recovered run the control plane has moved past: stop it if it still runs, and forget it.
+          if (FINAL_RUN_STATES.has(state)) this.runs.delete(id);
+          else await this.abandon(id, run);
+          continue;
+        }
+      }
+      if (!FINAL_RUN_STATES.has(state)) continue;
+      const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
+      const exitCode = status.state === 'failed' ? status.exitCode : state === 'succeeded' ? 0 : null;
+      await this.report(run.jobId, run.attempt, { state, exit_code: exitCode, detail: status.detail, log_tail: tail });
+      this.runs.delete(id);
+      this.log.info(`suanli agent: ${id} ${state}`);
+    }
+  }
+
+  /** The control plane moved on (the job was cancelled, requeued or finished): stop the run. */
+  private async abandon(id: string, run: Watched): Promise<void> {
+    await this.o.executor.cancel(run.handle);
+    this.runs.delete(id);
+    this.log.info(`suanli agent: ${id} is no longer the job's current attempt; stopped`);
+  }
+
+  private async report(jobId: string, attempt: number, body: Record<string, unknown>): Promise<{ applied: boolean; current: boolean }> {
+    try {
+      return await this.client.call<{ applied: boolean; current: boolean }>('POST', '/agent/reports', { job_id: jobId, attempt, ...body });
+    } catch (err) {
+      // The job is not (or no longer) this site's: nothing to report, and nothing to keep running.
+      if (err instanceof AgentHttpError && err.status === 404) return { applied: false, current: false };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,301 @@
+// The agent protocol end to end: a real control plane (in-process, listening, on an
+// in-memory store, its scheduling loop on timers) and real agents with the local
+// executor running real small commands; plus the protocol's guards through inject
+// (another site's job, repeated reports, a silent site), and TLS with a private CA.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Agent } from '../src/agent/agent.ts';
+import { inventoryFrom } from '../src/cli/agent-command.ts';
+import { run } from '../src/cli/main.ts';
+import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
+import { LocalExecutor } from '../src/executors/local.ts';
+import { buildServer, type ServerOptions } from '../src/server/app.ts';
+import type { Api } from '../src/server/control-plane.ts';
+import { JobDetailResponse, JobResponse, LedgerResponse, SiteResponse } from '../src/server/schemas.ts';
+import { RunReportResponse } from '../src/server/routes/agent.ts';
+import { openStore } from '../src/store/index.ts';
+import type { Store } from '../src/store/types.ts';
+import { TestServer } from './support/server.ts';
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A listening control plane with its loop on fast timers, and one org with one site and its agent token. */
+class LivePool {
+  private constructor(readonly app: Api, readonly store: Store, readonly url: string, readonly admin: string, readonly siteId: string, readonly agentToken: string, readonly client: ControlPlaneClient) {}
+
+  static async start(options: Partial<ServerOptions> = {}, ca?: Buffer): Promise<LivePool> {
+    const store = await openStore({ memory: true });
+    const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, ...options });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const admin = app.suanli.adminToken ?? '';
+    const client = new ControlPlaneClient({ server: url, token: admin, ...(ca === undefined ? {} : { ca }) });
+    await client.call('POST', '/orgs', { id: 'acme', name: 'Acme' });
+    const site = await client.call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] });
+    const token = await client.call<{ token: string }>('POST', '/tokens', { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id });
+    return new LivePool(app, store, url, admin, site.id, token.token, client);
+  }
+
+  async submit(command: string[], gpus = 2): Promise<string> {
+    return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command })).id;
+  }
+
+  async job(id: string) {
+    return JobDetailResponse.parse(await this.client.call('GET', `/jobs/${id}`));
+  }
+
+  /** Waits until the job is in `state`; returns its detail. */
+  until(id: string, state: string) {
+    return waitFor(`job ${id} ${state}`, async () => {
+      const j = await this.job(id);
+      return j.state === state ? j : undefined;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.store.close();
+  }
+}
+
+function agentOn(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
+  const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
+  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, waitS: 2, maxBackoffMs: 500, ...extra });
+  return { agent, executor };
+}
+
+describe('an agent with the local executor against a live control plane', () => {
+  let pool: LivePool;
+  let dir: string;
+  let agent: Agent;
+  let executor: LocalExecutor;
+  before(async () => {
+    pool = await LivePool.start();
+    dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    ({ agent, executor } = agentOn(pool, dir));
+    await agent.start();
+  });
+  after(async () => {
+    await agent.stop();
+    await executor.close();
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('heartbeats make the site up with the capacity the executor discovered', async () => {
+    const site = await waitFor('site up', async () => {
+      const s = SiteResponse.parse(await pool.client.call('GET', `/sites/${pool.siteId}`));
+      return s.health === 'up' ? s : undefined;
+    });
+    assert.deepEqual(site.capacity, [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }]);
+    assert.equal(agent.siteId, pool.siteId);
+  });
+
+  test('a job is placed on the site, runs, succeeds; its log tail and the ledger follow', async () => {
+    const id = await pool.submit(['sh', '-c', 'echo hi; sleep 0.3']);
+    const done = await pool.until(id, 'succeeded');
+    assert.equal(done.attempts, 1);
+    const types = done.events.map((e) => e.type);
+    assert.deepEqual(types.filter((t) => ['placed', 'started', 'succeeded'].includes(t)), ['placed', 'started', 'succeeded']);
+    const end = done.events.find((e) => e.type === 'succeeded');
+    assert.match(String(end?.detail.log_tail), /hi/);
+    assert.equal(end?.detail.exit_code, 0);
+    const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
+    assert.ok(JSON.stringify(ledger).includes('acme'), 'the ledger has the run');
+    assert.ok(ledger.rows.some((r) => r.org_id === 'acme' && r.own_gpu_h > 0), `own GPU time recorded: ${JSON.stringify(ledger.rows)}`);
+  });
+
+  test('a failing command fails the job with its exit code', async () => {
+    const id = await pool.submit(['sh', '-c', 'echo oops >&2; exit 3']);
+    const done = await pool.until(id, 'failed');
+    const end = done.events.find((e) => e.type === 'failed');
+    assert.equal(end?.detail.exit_code, 3);
+    assert.match(String(end?.detail.log_tail), /oops/);
+  });
+
+  test('an assignment delivered twice runs once', async () => {
+    const marker = join(dir, 'twice.txt');
+    const id = await pool.submit(['sh', '-c', `echo run >> ${marker}; sleep 0.5`]);
+    await pool.until(id, 'succeeded');
+    // The same placement again, as a retried delivery would bring it: the executor knows the run id.
+    const detail = await pool.job(id);
+    const part = detail.placements[0]?.parts[0];
+    assert.ok(part !== undefined);
+    await executor.start({ jobId: id, attempt: 1, command: ['sh', '-c', `echo run >> ${marker}`], gpusPerNode: 2, nodes: 1, workDir: join(dir, 'x'), logDir: join(dir, 'logs') });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(readFileSync(marker, 'utf8'), 'run\n');
+  });
+});
+
+describe('agent restarts and repeated reports', () => {
+  test('an agent stopped mid-job and restarted recovers the run without running it twice', async () => {
+    const pool = await LivePool.start();
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    try {
+      const first = agentOn(pool, dir);
+      await first.agent.start();
+      const marker = join(dir, 'once.txt');
+      const id = await pool.submit(['sh', '-c', `echo start >> ${marker}; sleep 1.5; echo done`]);
+      await pool.until(id, 'running');
+      await first.agent.stop();
+      await first.executor.close();
+      const second = agentOn(pool, dir);
+      await second.agent.start();
+      try {
+        const done = await pool.until(id, 'succeeded');
+        assert.equal(done.attempts, 1);
+        assert.equal(readFileSync(marker, 'utf8'), 'start\n');
+        assert.match(String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail), /done/);
+      } finally {
+        await second.agent.stop();
+        await second.executor.close();
+      }
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the agent protocol through inject', () => {
+  let s: TestServer;
+  let site: string;
+  let agent: string;
+  let other: string;
+  before(async () => {
+    s = await TestServer.start({ siteTimeoutMs: 60_000 });
+    await s.org('acme');
+    await s.org('beta');
+    site = await s.site('acme');
+    agent = await s.token('agent', 'acme', site);
+    other = await s.token('agent', 'beta', await s.site('beta', 1, 8, 'a100'));
+  });
+  after(() => s.close());
+
+  const report = (token: string, body: Record<string, unknown>) => s.req('POST', '/api/v1/agent/reports', { token, body });
+
+  test('assignments list the placed job once; reports apply once; another site gets 404', async () => {
+    await s.ok(SiteResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: agent, body: {} });
+    const id = await s.job('acme', 4, { command: ['true'], gpu_types: ['h100'] });
+    await s.pass();
+    const r = await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: agent });
+    assert.equal(r.status, 200);
+    assert.deepEqual((r.body as { assignments: unknown[] }).assignments, [{ job_id: id, attempt: 1, command: ['true'], parts: [{ gpu_type: 'h100', gpus: 4, nodes: 1, gpus_per_node: 4 }] }]);
+    assert.equal((await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: other })).body !== null, true);
+    assert.deepEqual(((await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: other })).body as { assignments: unknown[] }).assignments, []);
+    assert.equal((await report(other, { job_id: id, attempt: 1, state: 'running' })).status, 404);
+    assert.equal((await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: s.admin })).status, 403);
+
+    const first = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'running' })).body);
+    const again = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'running' })).body);
+    assert.deepEqual([first.applied, again.applied, again.current], [true, false, true]);
+    s.clock.advance(60);
+    const end = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0 })).body);
+    const endAgain = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0 })).body);
+    assert.deepEqual([end.applied, endAgain.applied, endAgain.current], [true, false, false]);
+    const ledger = LedgerResponse.parse((await s.req('GET', '/api/v1/ledger')).body);
+    const own = ledger.rows.find((row) => row.org_id === 'acme' && row.gpu_type === 'h100');
+    assert.equal(own?.own_gpu_h, (4 * 60) / 3600, 'one ledger entry, from the first report only');
+  });
+
+  test('a lost run is requeued once', async () => {
+    const id = await s.job('acme', 2, { command: ['true'], gpu_types: ['h100'] });
+    await s.pass();
+    await report(agent, { job_id: id, attempt: 1, state: 'running' });
+    const lost = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'lost' })).body);
+    const lostAgain = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'lost' })).body);
+    assert.deepEqual([lost.applied, lost.state, lostAgain.applied], [true, 'pending', false]);
+    await s.pass();
+    const detail = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`);
+    assert.deepEqual([detail.state, detail.attempts, detail.events.filter((e) => e.type === 'run_lost').length], ['placed', 2, 1]);
+    const stale = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'succeeded' })).body);
+    assert.deepEqual([stale.applied, stale.current], [false, false], 'an old attempt changes nothing and is told to stop');
+    await report(agent, { job_id: id, attempt: 2, state: 'failed', exit_code: 1 });
+  });
+
+  test('a silent site is marked lost after the timeout and its jobs are requeued exactly once', async () => {
+    await s.ok(SiteResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: agent, body: {} });
+    const id = await s.job('acme', 8, { command: ['true'], gpu_types: ['h100'] });
+    await s.pass();
+    await report(agent, { job_id: id, attempt: 1, state: 'running' });
+    s.clock.advance(30);
+    await s.pass();
+    assert.equal((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site}`)).health, 'up', 'not yet');
+    s.clock.advance(31);
+    const report1 = await s.pass();
+    assert.equal(report1.requeued, 1);
+    await s.pass();
+    await s.pass();
+    assert.equal((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site}`)).health, 'lost');
+    const detail = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`);
+    assert.deepEqual([detail.state, detail.events.filter((e) => e.type === 'site_lost').length, detail.events.filter((e) => e.type === 'requeued').length], ['pending', 1, 1]);
+    // The agent is back: the site is up and the job placed again.
+    await s.ok(SiteResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: agent, body: {} });
+    await s.pass();
+    const back = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`);
+    assert.deepEqual([back.state, back.attempts], ['placed', 2]);
+  });
+});
+
+describe('TLS with a private CA', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'suanli-tls-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    for (const name of ['ca', 'other-ca']) ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${name}`, '-days', '2');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an agent that trusts the CA runs a job over HTTPS; one given another CA refuses to connect', async () => {
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    const pool = await LivePool.start({ tls: { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) } }, ca);
+    const work = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const { agent, executor } = agentOn(pool, work, { ca });
+    try {
+      assert.match(pool.url, /^https:/);
+      const wrong = new ControlPlaneClient({ server: pool.url, token: pool.agentToken, ca: readFileSync(join(dir, 'other-ca.crt')) });
+      await assert.rejects(wrong.call('POST', '/agent/heartbeat', {}), /certificate/);
+      const none = new ControlPlaneClient({ server: pool.url, token: pool.agentToken });
+      await assert.rejects(none.call('POST', '/agent/heartbeat', {}), /certificate/);
+      // The CLI client takes the CA too.
+      const cli = async (caFile: string) => {
+        const out: string[] = [];
+        const code = await run(['org', 'list', '--server', pool.url, '--token', pool.admin, '--ca', caFile, '--json'], { out: (t) => out.push(t), err: (t) => out.push(t) });
+        return { code, text: out.join('\n') };
+      };
+      const trusted = await cli(join(dir, 'ca.crt'));
+      assert.deepEqual([trusted.code, trusted.text.includes('"acme"')], [0, true], trusted.text);
+      const refused = await cli(join(dir, 'other-ca.crt'));
+      assert.equal(refused.code, 1, refused.text);
+      assert.match(refused.text, /cannot reach/);
+      await agent.start();
+      const id = await pool.submit(['sh', '-c', 'echo secure']);
+      const done = await pool.until(id, 'succeeded');
+      assert.match(String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail), /secure/);
+    } finally {
+      await agent.stop();
+      await executor.close();
+      await pool.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+test('suanli agent --gpus: TYPE:GPUS or TYPE:NODESxGPUS, comma-separated', () => {
+  assert.deepEqual(inventoryFrom('h100:8,a100:2x4'), [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }, { gpuType: 'a100', nodes: 2, gpusPerNode: 4 }]);
+  assert.throws(() => inventoryFrom('h100'), /not a GPU inventory/);
+});

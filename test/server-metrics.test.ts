@@ -1,0 +1,92 @@
+// The control plane's /metrics, fetched over HTTP from a listening server after some
+// activity (submissions, passes that place and diagnose, runs that start and end) and
+// checked by Prometheus's own `promtool check metrics`: the text parses, and it passes
+// promtool's lint (help on every family, counters ending in _total, base units).
+// Without promtool (Debian's prometheus package) the test is skipped, saying why,
+// except under CI=true, where CI installs it and its absence is a failure.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { after, before, test, type TestContext } from 'node:test';
+import { JobResponse } from '../src/server/schemas.ts';
+import { TestServer } from './support/server.ts';
+
+/** promtool's path on PATH, or undefined. */
+function findPromtool(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const path = join(dir, 'promtool');
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** promtool's path, or undefined after marking `t` skipped (outside CI) when it is missing. */
+function promtool(t: TestContext): string | undefined {
+  const path = findPromtool();
+  if (path !== undefined) return path;
+  const why = 'needs promtool on PATH (apt-get install prometheus)';
+  if (process.env.CI === 'true') throw new Error(`promtool missing under CI: ${why}`);
+  t.skip(`skipped: ${why}`);
+  return undefined;
+}
+
+/** Runs `command args`, with `input` on its stdin; resolves with its exit code and output. */
+function run(command: string, args: readonly string[], input: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(input);
+  });
+}
+
+let s: TestServer;
+let url: string;
+before(async () => {
+  s = await TestServer.start();
+  url = await s.app.listen({ port: 0, host: '127.0.0.1' });
+});
+after(() => s.close());
+
+test('/metrics after some activity passes `promtool check metrics`', async (t) => {
+  const tool = promtool(t);
+  if (tool === undefined) return;
+
+  // Two orgs, a site each; jobs that are placed, one that waits (too large), runs that
+  // start, succeed and fail: every family gets samples, with several label values.
+  await s.org('acme');
+  await s.org('beta-2');
+  await s.site('acme', 2, 8);
+  await s.site('beta-2', 1, 4, 'a100');
+  const jobs = [await s.job('acme', 8), await s.job('acme', 4), await s.job('beta-2', 4), await s.job('beta-2', 1000)];
+  await s.pass();
+  const setState = (id: string, state: string) => s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${id}/state`, { body: { state } });
+  const [first = '', second = ''] = jobs;
+  for (const id of [first, second]) await setState(id, 'running');
+  s.clock.advance(600);
+  await setState(first, 'succeeded');
+  await setState(second, 'failed');
+  await s.pass();
+
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  for (const family of ['suanli_queue_length', 'suanli_gpus_allocated', 'suanli_scheduling_pass_seconds', 'suanli_job_transitions_total', 'suanli_submit_batch_size']) {
+    assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), family);
+  }
+  assert.match(text, /^suanli_job_transitions_total\{from="running",to="succeeded"\} 1$/m, 'samples, not only headers');
+
+  const { code, output } = await run(tool, ['check', 'metrics'], text);
+  assert.equal(code, 0, `promtool check metrics failed:\n${output}\n--- the metrics ---\n${text}`);
+});
