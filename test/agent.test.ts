@@ -13,10 +13,11 @@ import { inventoryFrom } from '../src/cli/agent-command.ts';
 import { run } from '../src/cli/main.ts';
 import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
 import { LocalExecutor } from '../src/executors/local.ts';
+import { runId } from '../src/executors/types.ts';
 import { buildServer, type ServerOptions } from '../src/server/app.ts';
 import type { Api } from '../src/server/control-plane.ts';
 import { JobDetailResponse, JobResponse, LedgerResponse, SiteResponse } from '../src/server/schemas.ts';
-import { RunReportResponse } from '../src/server/routes/agent.ts';
+import { AgentHeartbeatResponse, RunReportResponse } from '../src/server/routes/agent.ts';
 import { openStore } from '../src/store/index.ts';
 import type { Store } from '../src/store/types.ts';
 import { TestServer } from './support/server.ts';
@@ -47,8 +48,8 @@ class LivePool {
     return new LivePool(app, store, url, admin, site.id, token.token, client);
   }
 
-  async submit(command: string[], gpus = 2): Promise<string> {
-    return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command })).id;
+  async submit(command: string[], gpus = 2, extra: Record<string, unknown> = {}): Promise<string> {
+    return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command, ...extra })).id;
   }
 
   async job(id: string) {
@@ -122,6 +123,27 @@ describe('an agent with the local executor against a live control plane', () => 
     const end = done.events.find((e) => e.type === 'failed');
     assert.equal(end?.detail.exit_code, 3);
     assert.match(String(end?.detail.log_tail), /oops/);
+  });
+
+  test('a failed run starts again per the job’s max_retries, then the job fails for good', async () => {
+    const marker = join(dir, 'retries.txt');
+    const id = await pool.submit(['sh', '-c', `echo try >> ${marker}; exit 4`], 2, { max_retries: 2 });
+    const done = await pool.until(id, 'failed');
+    assert.equal(done.attempts, 3);
+    assert.equal(readFileSync(marker, 'utf8'), 'try\ntry\ntry\n');
+    const retried = done.events.filter((e) => e.type === 'run_failed');
+    assert.deepEqual(retried.map((e) => [e.detail.retry, e.detail.exit_code, e.detail.reason]), [['1 of 2', 4, 'exit_code'], ['2 of 2', 4, 'exit_code']]);
+  });
+
+  test('a running job cancelled through the API is stopped by its agent', async () => {
+    const marker = join(dir, 'cancelled.txt');
+    const id = await pool.submit(['sh', '-c', `sleep 30; echo finished > ${marker}`]);
+    await pool.until(id, 'running');
+    await pool.client.call('POST', `/jobs/${id}/cancel`);
+    await waitFor('the run stopped', () => Promise.resolve(agent.watched().includes(`${id}.1`) ? undefined : true), 10_000);
+    const status = await executor.status({ runId: runId(id, 1), engineId: `${id}.1` });
+    assert.ok(['cancelled', 'lost'].includes(status.state), `the run is stopped: ${JSON.stringify(status)}`);
+    assert.equal((await pool.job(id)).state, 'cancelled');
   });
 
   test('an assignment delivered twice runs once', async () => {
@@ -248,6 +270,95 @@ describe('the agent protocol through inject', () => {
   });
 });
 
+describe('stops through heartbeats', () => {
+  test('a borrower reclaimed with notice is stopped when the notice ends; a cancelled run at once; another site’s run without a word', async () => {
+    const s = await TestServer.start();
+    try {
+      await s.org('owner');
+      await s.org('borrower');
+      const lent = await s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 120 } });
+      await s.site('borrower', 1, 8, 'a100');
+      const ownerAgent = await s.token('agent', 'owner', lent);
+      const heartbeat = async (runs: { job_id: string; attempt: number }[]) =>
+        (await s.ok(AgentHeartbeatResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: ownerAgent, body: { runs } })).stop;
+
+      const borrowed = await s.job('borrower', 8, { command: ['sleep', '600'], gpu_types: ['h100'] });
+      await s.pass();
+      await s.req('POST', '/api/v1/agent/reports', { token: ownerAgent, body: { job_id: borrowed, attempt: 1, state: 'running' } });
+      assert.deepEqual(await heartbeat([{ job_id: borrowed, attempt: 1 }]), [], 'a current run goes on');
+
+      // The owner needs its GPUs back: the borrower is preempted with the site's notice.
+      await s.job('owner', 8, { command: ['true'], gpu_types: ['h100'] });
+      await s.pass();
+      assert.equal((await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${borrowed}`)).state, 'pending');
+      const [notice] = await heartbeat([{ job_id: borrowed, attempt: 1 }]);
+      assert.equal(notice?.after_s, 120);
+      assert.match(notice?.reason ?? '', /^the job was preempted/);
+      s.clock.advance(100);
+      assert.equal((await heartbeat([{ job_id: borrowed, attempt: 1 }]))[0]?.after_s, 20, 'the notice counts down');
+
+      const placed = await s.job('owner', 1, { command: ['true'], gpu_types: ['h100'] });
+      await s.req('POST', `/api/v1/jobs/${placed}/cancel`);
+      assert.deepEqual(await heartbeat([{ job_id: placed, attempt: 1 }]), [{ job_id: placed, attempt: 1, after_s: 0, reason: 'not a run of this site' }], 'never placed here');
+      const other = await s.job('borrower', 1, { command: ['true'], gpu_types: ['a100'] });
+      await s.pass();
+      assert.deepEqual(await heartbeat([{ job_id: other, attempt: 1 }]), [{ job_id: other, attempt: 1, after_s: 0, reason: 'not a run of this site' }]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('the control plane restarted while an agent runs a job', () => {
+  test('the agent reconnects, the run finishes once and is reported, and new work runs', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'suanli-cp-'));
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const adminToken = 'sl_restart_0123456789abcdef0123456789abcdef';
+    const open = async (port: number) => {
+      const store = await openStore({ dataDir });
+      const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, adminToken });
+      await app.listen({ host: '127.0.0.1', port });
+      return { app, store, port: (app.server.address() as { port: number }).port };
+    };
+    let cp = await open(0);
+    const url = `http://127.0.0.1:${cp.port}`;
+    const admin = new ControlPlaneClient({ server: url, token: adminToken });
+    await admin.call('POST', '/orgs', { id: 'acme', name: 'Acme' });
+    const site = await admin.call<{ id: string }>('POST', '/sites', { name: 'lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] });
+    const token = (await admin.call<{ token: string }>('POST', '/tokens', { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id })).token;
+    const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
+    const agent = new Agent({ server: url, token, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, waitS: 2, maxBackoffMs: 300 });
+    await agent.start();
+    const jobState = async (id: string) => JobDetailResponse.parse(await admin.call('GET', `/jobs/${id}`));
+    try {
+      const marker = join(dir, 'once.txt');
+      const id = JobResponse.parse(await admin.call('POST', '/jobs', { org_id: 'acme', gpus: 2, estimate_s: 60, command: ['sh', '-c', `echo start >> ${marker}; sleep 2; echo done`] })).id;
+      await waitFor('running', async () => ((await jobState(id)).state === 'running' ? true : undefined));
+      await cp.app.close();
+      await cp.store.close();
+      // Down while the run ends: the agent's report waits for the control plane.
+      await new Promise((r) => setTimeout(r, 2500));
+      cp = await open(cp.port);
+      const done = await waitFor('succeeded', async () => {
+        const j = await jobState(id);
+        return j.state === 'succeeded' ? j : undefined;
+      });
+      assert.equal(done.attempts, 1);
+      assert.equal(readFileSync(marker, 'utf8'), 'start\n');
+      assert.match(String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail), /done/);
+      const next = JobResponse.parse(await admin.call('POST', '/jobs', { org_id: 'acme', gpus: 2, estimate_s: 60, command: ['true'] })).id;
+      await waitFor('the next job succeeded', async () => ((await jobState(next)).state === 'succeeded' ? true : undefined));
+    } finally {
+      await agent.stop();
+      await executor.close();
+      await cp.app.close();
+      await cp.store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('TLS with a private CA', () => {
   let dir: string;
   before(() => {
@@ -298,4 +409,20 @@ describe('TLS with a private CA', () => {
 test('suanli agent --gpus: TYPE:GPUS or TYPE:NODESxGPUS, comma-separated', () => {
   assert.deepEqual(inventoryFrom('h100:8,a100:2x4'), [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }, { gpuType: 'a100', nodes: 2, gpusPerNode: 4 }]);
   assert.throws(() => inventoryFrom('h100'), /not a GPU inventory/);
+});
+
+test('suanli agent --executor: each engine’s flags are checked, and named when wrong', async () => {
+  const tried = async (...args: string[]) => {
+    const err: string[] = [];
+    const code = await run(['agent', '--server', 'http://127.0.0.1:1', '--token', 'sl_x', ...args], { out: () => undefined, err: (s) => err.push(s) });
+    return { code, err: err.join('\n') };
+  };
+  const noRest = await tried('--executor', 'slurm');
+  assert.equal(noRest.code, 2);
+  assert.match(noRest.err, /--slurmrestd.*required with --executor slurm/);
+  assert.match((await tried('--executor', 'slurm', '--slurmrestd', 'login1:6820')).err, /--slurmrestd.*not a URL/);
+  assert.match((await tried('--executor', 'kubernetes')).err, /--image.*required with --executor kubernetes/);
+  assert.match((await tried('--image', 'pytorch')).err, /--image.*another executor, not --executor local/);
+  assert.match((await tried('--executor', 'slurm', '--slurmrestd', 'unix:/x', '--gpus', 'h100:8')).err, /--gpus.*another executor/);
+  assert.match((await tried('--executor', 'htcondor')).err, /--executor/);
 });

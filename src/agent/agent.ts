@@ -49,6 +49,18 @@ interface Watched {
   readonly attempt: number;
   readonly handle: RunHandle;
   reported: Reported;
+  /** When the control plane said to stop the run (Date.now() ms), and why; it is cancelled then. */
+  stopAt?: number;
+  stopReason?: string;
+  /** Cancel was called; the run is forgotten once the executor says it stopped. */
+  cancelling?: boolean;
+}
+
+interface StopWire {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly after_s: number;
+  readonly reason: string;
 }
 
 const LOG_TAIL_BYTES = 4096;
@@ -79,7 +91,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopping = true;
     this.client.abortAll();
-    for (const wake of this.wakers) wake();
+    this.wake();
     await Promise.all(this.loops);
   }
 
@@ -125,9 +137,20 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     const capacity: Capacity[] = await this.o.executor.discover();
-    const site = await this.client.call<{ id: string }>('POST', '/agent/heartbeat', { capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })) });
+    const runs = [...this.runs.values()].map((r) => ({ job_id: r.jobId, attempt: r.attempt }));
+    const site = await this.client.call<{ id: string; stop: StopWire[] }>('POST', '/agent/heartbeat', {
+      capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })), runs,
+    });
     if (this.siteId === null) this.log.info(`suanli agent: connected as site ${site.id} (${this.o.executor.kind} executor)`);
     this.siteId = site.id;
+    for (const s of site.stop) {
+      const run = this.runs.get(runId(s.job_id, s.attempt));
+      if (run === undefined || run.stopAt !== undefined) continue;
+      run.stopAt = Date.now() + s.after_s * 1000;
+      run.stopReason = s.reason;
+      this.log.info(`suanli agent: ${run.handle.runId}: ${s.reason}; stopping it${s.after_s > 0 ? ` in ${Math.ceil(s.after_s)} s (notice)` : ''}`);
+    }
+    if (site.stop.length > 0) this.wake();
   }
 
   private async pollAssignments(): Promise<void> {
@@ -163,11 +186,29 @@ export class Agent {
     }
   }
 
-  /** Reports every watched run whose state moved past what the control plane acknowledged. */
+  /** Cuts every sleep short (the watch loop has stops to carry out). */
+  private wake(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /**
+   * Reports every watched run whose state moved past what the control plane
+   * acknowledged, and cancels those the control plane said to stop once their notice ends.
+   */
   private async watch(): Promise<void> {
     for (const [id, run] of this.runs) {
       if (this.stopping) return;
+      if (run.stopAt !== undefined && Date.now() >= run.stopAt && run.cancelling !== true) {
+        await this.o.executor.cancel(run.handle);
+        run.cancelling = true;
+        this.log.info(`suanli agent: ${id} stopped (${run.stopReason ?? 'told to'})`);
+      }
       const status = await this.o.executor.status(run.handle);
+      // A stopped run is not reported: the control plane has moved past it.
+      if (run.cancelling === true) {
+        if (FINAL_RUN_STATES.has(status.state)) this.runs.delete(id);
+        continue;
+      }
       const state: RunState = status.state;
       if (state === 'pending' || state === 'cancelled') {
         if (state === 'cancelled') this.runs.delete(id);
@@ -185,8 +226,8 @@ export class Agent {
       }
       if (!FINAL_RUN_STATES.has(state)) continue;
       const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
-      const exitCode = status.state === 'failed' ? status.exitCode : state === 'succeeded' ? 0 : null;
-      await this.report(run.jobId, run.attempt, { state, exit_code: exitCode, detail: status.detail, log_tail: tail });
+      const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
+      await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
       this.runs.delete(id);
       this.log.info(`suanli agent: ${id} ${state}`);
     }

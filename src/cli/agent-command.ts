@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { InvalidInputError } from '../model/errors.ts';
 import type { Capacity } from '../model/capacity.ts';
+import type { Executor } from '../executors/types.ts';
 import * as parse from './parse.ts';
 import type { Output } from './plan-command.ts';
 import { shutdownSignal } from './serve-command.ts';
@@ -16,33 +17,81 @@ export function inventoryFrom(text: string): Capacity[] {
   });
 }
 
+const EXECUTORS = ['local', 'slurm', 'kubernetes'] as const;
+
+/** The executor the flags ask for; only the chosen engine's client is loaded. */
+export async function executorFrom(o: Record<string, string | undefined>, workDir: string): Promise<Executor> {
+  const kind = parse.oneOf('executor', o.executor ?? 'local', EXECUTORS);
+  const unused = (flags: readonly string[]) => {
+    const bad = flags.find((f) => o[f] !== undefined);
+    if (bad !== undefined) throw new InvalidInputError(kebab(bad), `is for another executor, not --executor ${kind}`, `drop it, or choose the executor it belongs to`);
+  };
+  if (kind === 'local') {
+    unused(['slurmrestd', 'slurmUser', 'slurmJwt', 'partition', 'kubeconfig', 'namespace', 'image', 'instance']);
+    const { LocalExecutor } = await import('../executors/local.ts');
+    const inventory = o.gpus === undefined ? undefined : inventoryFrom(o.gpus);
+    return new LocalExecutor({ stateDir: `${workDir}/state`, ...(inventory === undefined ? {} : { inventory }) });
+  }
+  unused(['gpus']);
+  if (kind === 'slurm') {
+    unused(['kubeconfig', 'namespace', 'image']);
+    const rest = o.slurmrestd ?? '';
+    if (rest === '') throw new InvalidInputError('slurmrestd', 'is required with --executor slurm', 'http://HOST:6820 (JWT auth) or unix:/path/to/slurmrestd.socket');
+    const { SlurmExecutor } = await import('../executors/slurm.ts');
+    const { scontrolToken } = await import('../executors/slurm-rest.ts');
+    const common = { instance: o.instance ?? 'default', ...(o.partition === undefined ? {} : { partition: o.partition }) };
+    if (rest.startsWith('unix:')) return new SlurmExecutor({ socketPath: rest.slice('unix:'.length), ...common });
+    if (!/^https?:\/\//.test(rest)) throw new InvalidInputError('slurmrestd', `"${rest}" is not a URL`, 'http://HOST:6820 or unix:/path/to/slurmrestd.socket');
+    const user = o.slurmUser ?? process.env.USER ?? 'root';
+    const jwt = o.slurmJwt ?? process.env.SLURM_JWT;
+    return new SlurmExecutor({ url: rest, user, token: jwt ?? scontrolToken({ user }), ...common });
+  }
+  unused(['slurmrestd', 'slurmUser', 'slurmJwt', 'partition']);
+  if (o.image === undefined) throw new InvalidInputError('image', 'is required with --executor kubernetes', 'the container image jobs run in, e.g. nvcr.io/nvidia/pytorch:24.05-py3');
+  const [{ KubernetesExecutor }, { KubeConfig }] = await Promise.all([import('../executors/kubernetes.ts'), import('@kubernetes/client-node')]);
+  const kubeConfig = new KubeConfig();
+  if (o.kubeconfig === undefined) kubeConfig.loadFromDefault();
+  else kubeConfig.loadFromFile(o.kubeconfig);
+  return new KubernetesExecutor({ kubeConfig, namespace: o.namespace ?? 'default', image: o.image, instance: o.instance ?? 'default' });
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 export function agentCommand(io: Output & { err(text: string): void }): Command {
   return new Command('agent')
     .description("run a site's agent: connects out to the control plane with the site's agent token, reports the site's capacity, and runs the jobs placed on it through an executor")
     .requiredOption('--server <url>', 'the control plane, http(s)://host:port')
     .requiredOption('--token <token>', "the site's agent token (or SUANLI_AGENT_TOKEN)", process.env.SUANLI_AGENT_TOKEN)
-    .option('--executor <kind>', 'how runs are started: local', 'local')
-    .option('--gpus <list>', 'GPUs the local executor declares, e.g. h100:8 or h100:2x8,a100:4 (default: nvidia-smi)')
+    .option('--executor <kind>', `how runs are started: ${EXECUTORS.join(', ')}`, 'local')
+    .option('--gpus <list>', 'local: the GPUs to declare, e.g. h100:8 or h100:2x8,a100:4 (default: nvidia-smi)')
+    .option('--slurmrestd <url>', 'slurm: slurmrestd, http://HOST:6820 (JWT) or unix:/path/to/socket')
+    .option('--slurm-user <name>', 'slurm: the user jobs run as (default $USER)')
+    .option('--slurm-jwt <token>', 'slurm: a JWT for that user (or SLURM_JWT; default: `scontrol token`, renewed)')
+    .option('--partition <name>', 'slurm: the partition to run in (default: the cluster’s default)')
+    .option('--kubeconfig <file>', 'kubernetes: the cluster and credentials (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--namespace <ns>', 'kubernetes: where Jobs are created (default: default)')
+    .option('--image <image>', 'kubernetes: the container image jobs run in')
+    .option('--instance <tag>', 'slurm, kubernetes: tags this agent’s jobs, so two sites can share one cluster (default: default)')
     .option('--work-dir <dir>', 'runs, logs and the executor state', './.suanli-agent')
     .option('--ca <file>', "PEM of the CA that signed the server's certificate (a private CA)")
     .option('--heartbeat <seconds>', 'seconds between heartbeats', '5')
     .addHelpText('after', `
 Examples:
-  suanli agent --server https://pool.example.org:8040 --token sl_… --ca ca.pem --gpus h100:8`)
+  suanli agent --server https://pool.example.org:8040 --token sl_… --ca ca.pem --gpus h100:8
+  suanli agent --server https://pool.example.org:8040 --token sl_… --executor slurm --slurmrestd http://login1:6820 --partition gpu
+  suanli agent --server https://pool.example.org:8040 --token sl_… --executor kubernetes --namespace research --image nvcr.io/nvidia/pytorch:24.05-py3`)
     .action(async (o: Record<string, string | undefined>) => {
-      const kind = parse.oneOf('executor', o.executor ?? 'local', ['local'] as const);
       const workDir = resolve(o.workDir ?? './.suanli-agent');
-      const inventory = o.gpus === undefined ? undefined : inventoryFrom(o.gpus);
       const ca = o.ca === undefined ? undefined : readFileSync(o.ca);
-      const [{ Agent }, { LocalExecutor }] = await Promise.all([import('../agent/agent.ts'), import('../executors/local.ts')]);
-      const executor = new LocalExecutor({ stateDir: `${workDir}/state`, ...(inventory === undefined ? {} : { inventory }) });
+      const executor = await executorFrom(o, workDir);
+      const { Agent } = await import('../agent/agent.ts');
       const agent = new Agent({
         server: o.server ?? '', token: o.token ?? '', executor, workDir, heartbeatMs: parse.number('heartbeat', o.heartbeat ?? '5') * 1000,
         ...(ca === undefined ? {} : { ca }),
         logger: { info: (s) => io.out(s), warn: (s) => io.err(s) },
       });
       await agent.start();
-      io.out(`suanli agent: ${kind} executor, work dir ${workDir}, control plane ${o.server ?? ''}`);
+      io.out(`suanli agent: ${executor.kind} executor, work dir ${workDir}, control plane ${o.server ?? ''}`);
       const signal = await shutdownSignal();
       io.out(`suanli agent: ${signal}, stopping (runs keep going; the next agent recovers them)`);
       await agent.stop();

@@ -65,6 +65,28 @@ export class JobLifecycle {
     throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
   }
 
+  /**
+   * Ends the job's current run and queues the job again, in one transaction: placed or
+   * running → preempted (an event of `type`) → pending. Null when the job is neither
+   * placed nor running (it finished, or was requeued already).
+   */
+  async requeue(job: Job, type: string, detail: Readonly<Record<string, unknown>> = {}): Promise<Job | null> {
+    let current: Job | null = job;
+    for (let attempt = 0; attempt < 5 && current !== null; attempt++) {
+      if (current.state !== 'placed' && current.state !== 'running') return null;
+      const at = this.clock.now();
+      const ledger = current.state === 'running' ? await this.ledgerFor(current, at) : [];
+      const [, after] = await this.apply([
+        { jobId: current.id, from: current.state, to: 'preempted', at, type, detail },
+        { jobId: current.id, from: 'preempted', to: 'pending', at, type: 'requeued', diagnosis: null },
+      ], ledger);
+      if (after != null) return after;
+      current = await this.store.getJob(job.id);
+    }
+    if (current === null) throw new ApiError('not_found', `job "${job.id}" not found`);
+    throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
+  }
+
   private async ledgerFor(job: Job, atMs: number): Promise<LedgerEntry[]> {
     const placements = await this.store.placements(job.id);
     const current = placements.reduce<Placement | null>((a, p) => (a === null || p.attempt > a.attempt ? p : a), null);

@@ -194,6 +194,7 @@ export const JobSubmitBody = z
     preemptible: z.boolean().default(d.preemptible),
     checkpoint_interval_s: z.number().positive().max(1e9).nullable().default(d.checkpointIntervalS),
     command: z.array(text(0, 4096)).min(1).max(256).nullable().default(null),
+    max_retries: z.number().int().min(0).max(100).default(0).describe('how many times a failed run is started again (non-zero exit, killed outside Suanli, ended by its engine)'),
     plan: PlanBody.optional().describe('a planner request the demand is sized from'),
   })
   .superRefine((b, ctx) => {
@@ -243,7 +244,7 @@ export function diagnosisJson(d: Diagnosis): DiagnosisJson {
 export const JobResponse = z.object({
   id: z.string(), org_id: z.string(), name: z.string(), state: z.enum(JOB_STATES),
   gpus: z.number(), gpu_types: z.array(z.string()).nullable(), gang: z.boolean(), estimate_s: z.number(), priority: z.number(),
-  preemptible: z.boolean(), checkpoint_interval_s: z.number().nullable(), command: z.array(z.string()).nullable(), plan: JsonObject.nullable(),
+  preemptible: z.boolean(), checkpoint_interval_s: z.number().nullable(), command: z.array(z.string()).nullable(), max_retries: z.number(), plan: JsonObject.nullable(),
   submitted_by: z.string(), submitted_at: Timestamp, updated_at: Timestamp, attempts: z.number(),
   diagnosis: DiagnosisResponse.nullable().describe('why the job waits, as of the last scheduling pass (null once placed)'),
 });
@@ -251,7 +252,7 @@ export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
   id: j.id, org_id: j.orgId, name: j.name, state: j.state,
   gpus: j.demand.gpus, gpu_types: j.demand.gpuTypes === null ? null : [...j.demand.gpuTypes], gang: j.demand.gang, estimate_s: j.demand.estimateS,
   priority: j.demand.priority, preemptible: j.demand.preemptible, checkpoint_interval_s: j.demand.checkpointIntervalS,
-  command: j.demand.command === null ? null : [...j.demand.command], plan: j.demand.plan === null ? null : { ...j.demand.plan },
+  command: j.demand.command === null ? null : [...j.demand.command], max_retries: j.demand.maxRetries ?? 0, plan: j.demand.plan === null ? null : { ...j.demand.plan },
   submitted_by: j.submittedBy, submitted_at: iso(j.submittedAt), updated_at: iso(j.updatedAt), attempts: j.attempts,
   // Only the scheduling loop writes diagnoses, always in this shape (pool-snapshot.ts diagnosisJson).
   diagnosis: j.diagnosis === null ? null : (j.diagnosis as DiagnosisJson),

@@ -97,6 +97,12 @@ export interface JobDemand {
   readonly checkpointIntervalS: number | null;
   /** The command an executor runs (argv), if any. */
   readonly command: readonly string[] | null;
+  /**
+   * How many times a failed run is started again (a non-zero exit, killed outside
+   * Suanli, or ended by its engine); absent in jobs stored before it existed: 0.
+   * Runs lost with their site, or preempted, come back regardless and count not.
+   */
+  readonly maxRetries?: number;
   readonly plan: Readonly<Record<string, unknown>> | null;
 }
 

@@ -21,6 +21,7 @@ interface DemandFlags extends CommonFlags {
   readonly preemptible: boolean;
   /** A duration; false with --no-checkpoint. */
   readonly checkpoint?: string | false;
+  readonly retries?: string;
 }
 
 function demandOptions(cmd: Command): Command {
@@ -34,6 +35,7 @@ function demandOptions(cmd: Command): Command {
     .option('--no-preemptible', 'never stop this job to make room for another')
     .option('--checkpoint <duration>', 'how often the job checkpoints; work since the last checkpoint is lost on preemption (default 1h)')
     .option('--no-checkpoint', 'the job never checkpoints: preemption loses all its work')
+    .option('--retries <n>', 'start a failed run again up to n times: a non-zero exit, killed outside Suanli, or ended by its engine (default 0)')
     .argument('[command...]', 'what to run, after -- (e.g. -- torchrun train.py --lr 3e-4)');
 }
 
@@ -48,6 +50,7 @@ function demandFrom(o: DemandFlags, command: readonly string[]): Record<string, 
     ...(o.priority === undefined ? {} : { priority: parse.integerBetween('priority', o.priority, -1000, 1000) }),
     ...(o.preemptible ? {} : { preemptible: false }),
     ...(o.checkpoint === undefined ? {} : { checkpoint_interval_s: o.checkpoint === false ? null : parse.duration('checkpoint', o.checkpoint) }),
+    ...(o.retries === undefined ? {} : { max_retries: parse.integerBetween('retries', o.retries, 0, 100) }),
     ...(command.length === 0 ? {} : { command }),
   };
 }
@@ -75,6 +78,7 @@ function jobDetail(j: JobDetail): string {
       ['priority', String(j.priority)],
       ['preemptible', yesNo(j.preemptible)],
       ['checkpoint', j.checkpoint_interval_s === null ? 'never' : `every ${fmt.duration(j.checkpoint_interval_s)}`],
+      ['retries', j.max_retries === 0 ? 'none' : `up to ${j.max_retries} after a failure`],
       ['command', j.command === null ? '—' : j.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')],
       ['submitted', `${fmt.timestamp(j.submitted_at)} by token ${j.submitted_by}`],
       ['updated', fmt.timestamp(j.updated_at)],

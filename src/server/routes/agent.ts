@@ -37,11 +37,23 @@ export const Assignment = z.object({
 });
 export const AssignmentsResponse = z.object({ site_id: z.string(), assignments: z.array(Assignment) });
 
+const RunRef = z.strictObject({ job_id: z.string().min(1).max(128), attempt: z.number().int().min(1) });
+export const AgentHeartbeatBody = HeartbeatBody.extend({
+  runs: z.array(RunRef).max(100_000).optional().describe('the runs the agent has going; the answer says which of them to stop'),
+});
+const Stop = z.object({
+  job_id: z.string(), attempt: z.number(),
+  after_s: z.number().describe('seconds of notice left: stop the run now (0) or this much later (an owner reclaiming its GPUs with notice)'),
+  reason: z.string(),
+});
+export const AgentHeartbeatResponse = SiteResponse.extend({ stop: z.array(Stop).describe('runs of the site that are no longer their job’s current attempt') });
+
 export const RunReportBody = z.strictObject({
   job_id: z.string().min(1).max(128),
   attempt: z.number().int().min(1),
   state: z.enum(['running', 'succeeded', 'failed', 'lost']),
   exit_code: z.number().int().nullable().optional(),
+  reason: z.enum(['exit_code', 'cancelled_outside', 'engine']).optional().describe('why a failed run failed: its exit status, stopped outside Suanli, or ended by its engine'),
   detail: z.string().max(2000).optional(),
   log_tail: z.string().max(64 * 1024).optional(),
 });
@@ -85,6 +97,37 @@ async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<ty
   return out;
 }
 
+/**
+ * Which of the runs an agent has going it must stop, and when: every run that is not
+ * its job's current attempt any more (the job was cancelled, preempted, lost, or
+ * finished by hand), or that is not this site's at all. A run preempted with notice
+ * (an owner reclaiming lent GPUs) stops when the notice ends; any other, now.
+ */
+async function stopsOf(cp: ControlPlane, siteId: string, runs: readonly z.infer<typeof RunRef>[]): Promise<z.infer<typeof Stop>[]> {
+  const out: z.infer<typeof Stop>[] = [];
+  const nowMs = cp.clock.now();
+  for (const run of runs) {
+    const job = await cp.store.getJob(run.job_id);
+    const placement = job === null ? undefined : (await cp.store.placements(job.id)).find((p) => p.attempt === run.attempt);
+    const stop = (afterS: number, reason: string) => out.push({ job_id: run.job_id, attempt: run.attempt, after_s: afterS, reason });
+    // Another site's job (or none) is not described: the agent only learns to stop it.
+    if (job === null || onSite(placement, siteId).length === 0) stop(0, 'not a run of this site');
+    else if (job.attempts === run.attempt && (job.state === 'placed' || job.state === 'running')) continue;
+    else if (job.attempts !== run.attempt) stop(0, `attempt ${job.attempts} replaced it`);
+    else if (job.state === 'pending' || job.state === 'preempted') {
+      const preempted = (await cp.store.events(job.id)).findLast((e) => e.type === 'preempted' && e.at >= (placement?.placedAt ?? 0));
+      const stopAt = typeof preempted?.detail.stop_at === 'string' ? Date.parse(preempted.detail.stop_at) : Number.NaN;
+      stop(Number.isFinite(stopAt) ? Math.max(0, (stopAt - nowMs) / 1000) : 0, preemptedReason(preempted?.detail));
+    } else stop(0, `the job is ${job.state}`);
+  }
+  return out;
+}
+
+function preemptedReason(detail: Readonly<Record<string, unknown>> | undefined): string {
+  if (detail === undefined) return 'the job was requeued';
+  return typeof detail.why === 'string' ? `the job was preempted: ${detail.why}` : 'the job was preempted';
+}
+
 export function agentRoutes(app: Api): void {
   const cp = app.suanli;
   const { store, clock, loop, lifecycle } = cp;
@@ -97,7 +140,10 @@ export function agentRoutes(app: Api): void {
 
   app.post('/api/v1/agent/heartbeat', {
     config: { operation: 'agent.heartbeat' },
-    schema: { tags, ...secured, summary: "The agent's site is alive, with the capacity its executor discovered", body: HeartbeatBody, response: { 200: SiteResponse, '4xx': ErrorResponse } },
+    schema: {
+      tags, ...secured, summary: "The agent's site is alive, with the capacity its executor discovered; the answer names the runs to stop",
+      body: AgentHeartbeatBody, response: { 200: AgentHeartbeatResponse, '4xx': ErrorResponse },
+    },
   }, async (req) => {
     const id = siteOf(accessOf(req));
     const before = await store.getSite(id);
@@ -109,7 +155,7 @@ export function agentRoutes(app: Api): void {
     const site = await store.getSite(id);
     if (site === null) throw notFound('site', id);
     if (capacity !== undefined || before.health !== 'up') loop.poke();
-    return siteJson(site);
+    return { ...siteJson(site), stop: await stopsOf(cp, id, req.body.runs ?? []) };
   });
 
   app.get('/api/v1/agent/assignments', {
@@ -150,14 +196,17 @@ export function agentRoutes(app: Api): void {
     const detail = {
       site: siteId, attempt: b.attempt,
       ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
+      ...(b.reason === undefined ? {} : { reason: b.reason }),
       ...(b.detail === undefined ? {} : { detail: b.detail }),
       ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail.slice(-LOG_TAIL_CHARS) }),
     };
     let after: Job | null;
+    const retry = b.state === 'failed' ? await retryOf(store, job) : null;
     if (b.state === 'lost') {
       // The run vanished: the job goes back to the queue, as when its site is lost.
-      after = await moveIfAllowed(lifecycle, job, 'preempted', ['placed', 'running'], 'run_lost', detail);
-      if (after !== null) after = await moveIfAllowed(lifecycle, after, 'pending', ['preempted'], 'requeued', {});
+      after = await lifecycle.requeue(job, 'run_lost', detail);
+    } else if (retry !== null) {
+      after = await lifecycle.requeue(job, RUN_FAILED, { ...detail, retry: `${retry.next} of ${retry.max}` });
     } else {
       const r = REPORTED[b.state];
       after = await moveIfAllowed(lifecycle, job, b.state, r.from, r.type, detail);
@@ -167,6 +216,17 @@ export function agentRoutes(app: Api): void {
     const now = after ?? (await store.getJob(job.id)) ?? job;
     return { applied: after !== null, current: current(now), state: now.state };
   });
+}
+
+/** The event of a failed run that was started again: counted against the job's `maxRetries`. */
+const RUN_FAILED = 'run_failed';
+
+/** The job's next retry, when its failed run is to start again; null when it has none left. */
+async function retryOf(store: ControlPlane['store'], job: Job): Promise<{ next: number; max: number } | null> {
+  const max = job.demand.maxRetries ?? 0;
+  if (max === 0) return null;
+  const used = (await store.events(job.id)).filter((e) => e.type === RUN_FAILED).length;
+  return used < max ? { next: used + 1, max } : null;
 }
 
 /** lifecycle.move, with "not from this state" (a repeated report) as null rather than a conflict. */

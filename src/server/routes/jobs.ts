@@ -27,6 +27,7 @@ async function demandOf(cp: ControlPlane, access: Access, b: JobSubmit): Promise
       preemptible: b.preemptible,
       checkpointIntervalS: b.checkpoint_interval_s,
       command: b.command,
+      maxRetries: b.max_retries,
       plan: b.plan === undefined ? null : { ...b.plan },
     },
   };
