@@ -3,7 +3,7 @@
 // executor running real small commands; plus the protocol's guards through inject
 // (another site's job, repeated reports, a silent site), and TLS with a private CA.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,61 +14,12 @@ import { run } from '../src/cli/main.ts';
 import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
 import { LocalExecutor } from '../src/executors/local.ts';
 import { runId } from '../src/executors/types.ts';
-import { buildServer, type ServerOptions } from '../src/server/app.ts';
-import type { Api } from '../src/server/control-plane.ts';
+import { buildServer } from '../src/server/app.ts';
 import { JobDetailResponse, JobResponse, LedgerResponse, SiteResponse } from '../src/server/schemas.ts';
 import { AgentHeartbeatResponse, RunReportResponse } from '../src/server/routes/agent.ts';
 import { openStore } from '../src/store/index.ts';
-import type { Store } from '../src/store/types.ts';
+import { LivePool, waitFor } from './support/live-pool.ts';
 import { TestServer } from './support/server.ts';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A listening control plane with its loop on fast timers, and one org with one site and its agent token. */
-class LivePool {
-  private constructor(readonly app: Api, readonly store: Store, readonly url: string, readonly admin: string, readonly siteId: string, readonly agentToken: string, readonly client: ControlPlaneClient) {}
-
-  static async start(options: Partial<ServerOptions> = {}, ca?: Buffer): Promise<LivePool> {
-    const store = await openStore({ memory: true });
-    const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, ...options });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const admin = app.suanli.adminToken ?? '';
-    const client = new ControlPlaneClient({ server: url, token: admin, ...(ca === undefined ? {} : { ca }) });
-    await client.call('POST', '/orgs', { id: 'acme', name: 'Acme' });
-    const site = await client.call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] });
-    const token = await client.call<{ token: string }>('POST', '/tokens', { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id });
-    return new LivePool(app, store, url, admin, site.id, token.token, client);
-  }
-
-  async submit(command: string[], gpus = 2, extra: Record<string, unknown> = {}): Promise<string> {
-    return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command, ...extra })).id;
-  }
-
-  async job(id: string) {
-    return JobDetailResponse.parse(await this.client.call('GET', `/jobs/${id}`));
-  }
-
-  /** Waits until the job is in `state`; returns its detail. */
-  until(id: string, state: string) {
-    return waitFor(`job ${id} ${state}`, async () => {
-      const j = await this.job(id);
-      return j.state === state ? j : undefined;
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.app.close();
-    await this.store.close();
-  }
-}
 
 function agentOn(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
   const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
@@ -161,6 +112,42 @@ describe('an agent with the local executor against a live control plane', () => 
 });
 
 describe('agent restarts and repeated reports', () => {
+  test('suanli agent killed with SIGKILL mid-job: the next agent recovers the run, which runs once', async () => {
+    const pool = await LivePool.start();
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const cli = join(import.meta.dirname, '..', 'bin', 'suanli.js');
+    const spawnAgent = () => {
+      const child = spawn(process.execPath, [cli, 'agent', '--server', pool.url, '--gpus', 'h100:8', '--work-dir', dir, '--heartbeat', '0.3'], { env: { ...process.env, SUANLI_AGENT_TOKEN: pool.agentToken }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      return { child, exited, output: () => out };
+    };
+    const first = spawnAgent();
+    let second: ReturnType<typeof spawnAgent> | undefined;
+    try {
+      const marker = join(dir, 'once.txt');
+      const id = await pool.submit(['sh', '-c', `echo start >> ${marker}; sleep 2; echo done`]);
+      await pool.until(id, 'running');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      second = spawnAgent();
+      const done = await pool.until(id, 'succeeded');
+      assert.equal(done.attempts, 1, second.output());
+      assert.equal(readFileSync(marker, 'utf8'), 'start\n', 'run once');
+      assert.match(String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail), /done/);
+    } finally {
+      for (const a of [first, second]) {
+        if (a === undefined || a.child.exitCode !== null || a.child.signalCode !== null) continue;
+        a.child.kill('SIGTERM');
+        await a.exited;
+      }
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an agent stopped mid-job and restarted recovers the run without running it twice', async () => {
     const pool = await LivePool.start();
     const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));

@@ -1,0 +1,60 @@
+// A listening control plane (in-process, on an in-memory store, its scheduling loop on
+// fast timers) with one org, one site and that site's agent token: what the agent
+// tests run real agents against.
+import { ControlPlaneClient } from '../../src/agent/control-plane-client.ts';
+import { buildServer, type ServerOptions } from '../../src/server/app.ts';
+import type { Api } from '../../src/server/control-plane.ts';
+import { JobDetailResponse, JobResponse } from '../../src/server/schemas.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+
+/** Polls `probe` every 50 ms until it gives a value; fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A listening control plane with its loop on fast timers, and one org with one site and its agent token. */
+export class LivePool {
+  private constructor(readonly app: Api, readonly store: Store, readonly url: string, readonly admin: string, readonly siteId: string, readonly agentToken: string, readonly client: ControlPlaneClient) {}
+
+  /** `capacity`: the site's as registered (its agent's heartbeats replace it with what the executor discovers). */
+  static async start(options: Partial<ServerOptions> = {}, ca?: Buffer, capacity = [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }]): Promise<LivePool> {
+    const store = await openStore({ memory: true });
+    const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, ...options });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const admin = app.suanli.adminToken ?? '';
+    const client = new ControlPlaneClient({ server: url, token: admin, ...(ca === undefined ? {} : { ca }) });
+    await client.call('POST', '/orgs', { id: 'acme', name: 'Acme' });
+    const site = await client.call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity });
+    const token = await client.call<{ token: string }>('POST', '/tokens', { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id });
+    return new LivePool(app, store, url, admin, site.id, token.token, client);
+  }
+
+  async submit(command: string[], gpus = 2, extra: Record<string, unknown> = {}): Promise<string> {
+    return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command, ...extra })).id;
+  }
+
+  async job(id: string) {
+    return JobDetailResponse.parse(await this.client.call('GET', `/jobs/${id}`));
+  }
+
+  /** Waits until the job is in `state`; returns its detail. */
+  until(id: string, state: string) {
+    return waitFor(`job ${id} ${state}`, async () => {
+      const j = await this.job(id);
+      return j.state === state ? j : undefined;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.store.close();
+  }
+}
+
