@@ -163,6 +163,10 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `create index ledger_entries_consumer on ledger_entries (consumer_org_id)`,
     `create index ledger_entries_provider on ledger_entries (provider_org_id)`,
   ],
+  // A job's row is rewritten at every state change and every new diagnosis; room left in each
+  // page lets PostgreSQL update it in place without touching the indexes (a HOT update):
+  // 400 diagnoses at 40k jobs on PGlite take 13 ms instead of 19.
+  '0002-jobs-fillfactor': [`alter table jobs set (fillfactor = 60)`],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */
