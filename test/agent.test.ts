@@ -23,7 +23,7 @@ import { TestServer } from './support/server.ts';
 
 function agentOn(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
   const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
-  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, waitS: 2, maxBackoffMs: 500, ...extra });
+  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...extra });
   return { agent, executor };
 }
 
@@ -66,6 +66,26 @@ describe('an agent with the local executor against a live control plane', () => 
     const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
     assert.ok(JSON.stringify(ledger).includes('acme'), 'the ledger has the run');
     assert.ok(ledger.rows.some((r) => r.org_id === 'acme' && r.own_gpu_h > 0), `own GPU time recorded: ${JSON.stringify(ledger.rows)}`);
+  });
+
+  test('a running job’s log tail reaches the control plane while it runs; suanli job logs prints it, --follow until the end', async () => {
+    const id = await pool.submit(['sh', '-c', 'echo first; sleep 1.5; echo second; sleep 1.5; echo third']);
+    const out: string[] = [];
+    const follow = run(['job', 'logs', id, '--follow', '--server', pool.url, '--token', pool.admin], { out: (t) => out.push(t), err: (t) => out.push(t) });
+    const running = await waitFor('a log tail while running', async () => {
+      const j = await pool.job(id);
+      return j.state === 'running' && j.placements[0]?.log_tail?.includes('first') === true ? j : undefined;
+    });
+    assert.doesNotMatch(running.placements[0]?.log_tail ?? '', /third/);
+    assert.equal(await follow, 0);
+    assert.deepEqual(out.join('\n').split('\n').filter((l) => l !== ''), ['first', 'second', 'third'], 'each line once, in order');
+    const logs: string[] = [];
+    assert.equal(await run(['job', 'logs', id, '--server', pool.url, '--token', pool.admin, '--json'], { out: (t) => logs.push(t), err: (t) => logs.push(t) }), 0);
+    const json = JSON.parse(logs.join('')) as { attempt: number; log_tail: string; state: string };
+    assert.deepEqual([json.attempt, json.state, json.log_tail.trim()], [1, 'succeeded', 'first\nsecond\nthird']);
+    const bad: string[] = [];
+    assert.equal(await run(['job', 'logs', id, '--attempt', '7', '--server', pool.url, '--token', pool.admin], { out: (t) => bad.push(t), err: (t) => bad.push(t) }), 2);
+    assert.match(bad.join('\n'), /--attempt.*no attempt 7/);
   });
 
   test('a failing command fails the job with its exit code', async () => {

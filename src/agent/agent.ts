@@ -1,13 +1,15 @@
 /**
  * A site's agent: beside the site's engine, connected out to the control plane.
  * Three loops, each surviving the control plane's absence (retrying with backoff):
- * 1. heartbeat: every `heartbeatMs`, the capacity the executor discovers;
+ * 1. heartbeat: every `heartbeatMs`, the capacity the executor discovers and the runs
+ *    going; the answer names the runs to stop (now, or when an owner's notice ends);
  * 2. assignments: long-polls the jobs placed on the site and starts each through the
  *    executor as run `${jobId}.${attempt}` — the executor is idempotent on run ids, so
  *    an assignment delivered twice (or again after a restart) runs once;
  * 3. watch: every `watchMs`, each run's status, reported per (job, attempt) until its
- *    final state is acknowledged. Reports are idempotent on the server, so a report
- *    sent again after a lost answer changes nothing.
+ *    final state is acknowledged, with the log's new lines every `logEveryMs` while it
+ *    runs. Reports are idempotent on the server, so a report sent again after a lost
+ *    answer changes nothing.
  * On start the agent recovers the executor's runs (`executor.list()`) and reports them
  * again; on stop it leaves them running for the next agent.
  */
@@ -29,6 +31,8 @@ export interface AgentOptions extends ControlPlaneClientOptions {
   readonly watchMs?: number;
   /** Long-poll wait, seconds (the server caps it). */
   readonly waitS?: number;
+  /** How often a running run's new log lines are sent, ms (default 5000). */
+  readonly logEveryMs?: number;
   /** Longest pause between retries when the control plane is unreachable, ms. */
   readonly maxBackoffMs?: number;
   readonly logger?: AgentLogger;
@@ -54,6 +58,9 @@ interface Watched {
   stopReason?: string;
   /** Cancel was called; the run is forgotten once the executor says it stopped. */
   cancelling?: boolean;
+  /** The log tail last sent while the run runs, and when (Date.now() ms). */
+  sentTail?: string;
+  sentTailAt?: number;
 }
 
 interface StopWire {
@@ -224,13 +231,26 @@ export class Agent {
           continue;
         }
       }
-      if (!FINAL_RUN_STATES.has(state)) continue;
+      if (!FINAL_RUN_STATES.has(state)) {
+        await this.sendTail(run);
+        continue;
+      }
       const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
       const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
       await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
       this.runs.delete(id);
       this.log.info(`suanli agent: ${id} ${state}`);
     }
+  }
+
+  /** Sends the run's log tail while it runs, every `logEveryMs` at most, when it changed. */
+  private async sendTail(run: Watched): Promise<void> {
+    if (run.reported !== 'running' || Date.now() - (run.sentTailAt ?? 0) < (this.o.logEveryMs ?? 5000)) return;
+    run.sentTailAt = Date.now();
+    const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
+    if (tail === (run.sentTail ?? '')) return;
+    await this.report(run.jobId, run.attempt, { state: 'running', log_tail: tail });
+    run.sentTail = tail;
   }
 
   /** The control plane moved on (the job was cancelled, requeued or finished): stop the run. */

@@ -61,7 +61,7 @@ export class ActiveJobs {
     }
     this.jobs.set(job.id, job);
     const current = this.placements.get(job.id);
-    if (change.to === 'placed') this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts: change.placement ?? [], placedAt: change.at, startedAt: null, endedAt: null });
+    if (change.to === 'placed') this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts: change.placement ?? [], placedAt: change.at, startedAt: null, endedAt: null, logTail: null, logAt: null });
     else if (change.to === 'running' && current !== undefined) this.placements.set(job.id, { ...current, startedAt: change.at });
     else if (job.state !== 'placed' && job.state !== 'running') this.placements.delete(job.id);
   }

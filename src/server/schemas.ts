@@ -264,12 +264,19 @@ const PlacementPartResponse = z.object({ site_id: z.string(), gpu_type: z.string
 export const partJson = (p: PlacementPart): z.infer<typeof PlacementPartResponse> => ({ site_id: p.siteId, gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes });
 
 export const JobDetailResponse = JobResponse.extend({
-  placements: z.array(z.object({ attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable() })),
+  placements: z.array(z.object({
+    attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable(),
+    log_tail: z.string().nullable().describe('the end of the run’s log (stdout and stderr), as its agent last sent it'),
+    log_at: Timestamp.nullable().describe('when the agent sent that tail'),
+  })),
   events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
 });
 export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[]): z.infer<typeof JobDetailResponse> => ({
   ...jobJson(j),
-  placements: placements.map((p) => ({ attempt: p.attempt, parts: p.parts.map(partJson), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt) })),
+  placements: placements.map((p) => ({
+    attempt: p.attempt, parts: p.parts.map(partJson), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
+    log_tail: p.logTail, log_at: isoOrNull(p.logAt),
+  })),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
 });
 

@@ -62,6 +62,8 @@ export interface Database {
     placed_at: number;
     started_at: number | null;
     ended_at: number | null;
+    log_tail: Defaulted<string | null>;
+    log_at: Defaulted<number | null>;
   };
   job_events: {
     job_id: number;
@@ -167,6 +169,8 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
   // page lets PostgreSQL update it in place without touching the indexes (a HOT update):
   // 400 diagnoses at 40k jobs on PGlite take 13 ms instead of 19.
   '0002-jobs-fillfactor': [`alter table jobs set (fillfactor = 60)`],
+  // The last lines of a run's log, as its agent last sent them (a new tail replaces the old).
+  '0003-placement-log-tail': [`alter table placements add column log_tail text`, `alter table placements add column log_at bigint`],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

@@ -226,7 +226,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(placed?.state, 'placed');
     assert.equal(placed?.attempts, 1);
     assert.equal(placed?.updatedAt, 2000);
-    assert.deepEqual(await store.placements(id), [{ jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: null, endedAt: null }]);
+    assert.deepEqual(await store.placements(id), [{ jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: null, endedAt: null, logTail: null, logAt: null }]);
 
     const [running] = await store.transition([start(id, 2100)]);
     assert.equal(running?.state, 'running');
@@ -248,8 +248,8 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(finished?.attempts, 2);
 
     assert.deepEqual(await store.placements(id), [
-      { jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: 2100, endedAt: 3000 },
-      { jobId: id, attempt: 2, parts: [part('sb')], placedAt: 4000, startedAt: 4100, endedAt: 9000 },
+      { jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: 2100, endedAt: 3000, logTail: null, logAt: null },
+      { jobId: id, attempt: 2, parts: [part('sb')], placedAt: 4000, startedAt: 4100, endedAt: 9000, logTail: null, logAt: null },
     ]);
     const events = await store.events(id);
     assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -400,6 +400,19 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await store.setDiagnoses(new Map([[w, null]]));
     assert.equal((await store.getJob(w))?.diagnosis, null);
     await store.setDiagnoses(new Map());
+  },
+
+  'setLogTail: the newest tail of an attempt replaces the last; unknown attempts and jobs are refused': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'a', 'placed');
+    await store.transition([place(id, 2000)]);
+    assert.equal((await store.placements(id))[0]?.logTail, null);
+    assert.equal(await store.setLogTail(id, 1, 'step 1\n', 3000), true);
+    assert.equal(await store.setLogTail(id, 1, 'step 1\nstep 2\n', 4000), true);
+    assert.deepEqual((await store.placements(id)).map((p) => [p.logTail, p.logAt]), [['step 1\nstep 2\n', 4000]]);
+    assert.equal(await store.setLogTail(id, 2, 'x', 5000), false, 'no attempt 2');
+    assert.equal(await store.setLogTail('424242', 1, 'x', 5000), false);
+    assert.equal(await store.setLogTail('junk', 1, 'x', 5000), false);
   },
 
   'activeJobs and activePlacements: what the live scheduler reloads': async (store) => {

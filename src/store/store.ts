@@ -317,6 +317,13 @@ export class KyselyStore implements Store {
     }
   }
 
+  async setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean> {
+    const key = jobKey(jobId);
+    if (key === null) return false;
+    const r = await this.db.updateTable('placements').set({ log_tail: tail, log_at: at }).where('job_id', '=', key).where('attempt', '=', attempt).executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async placements(jobId: string): Promise<Placement[]> {
     const key = jobKey(jobId);
     if (key === null) return [];
@@ -583,6 +590,8 @@ const toJob = (r: Row<'jobs'>): Job => ({
   diagnosis: r.diagnosis,
 });
 
-const toPlacement = (r: Row<'placements'>): Placement => ({ jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at });
+const toPlacement = (r: Row<'placements'>): Placement => ({
+  jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at, logTail: r.log_tail, logAt: r.log_at,
+});
 
 const toEvent = (r: Row<'job_events'>): JobEvent => ({ jobId: String(r.job_id), seq: r.seq, at: r.at, type: r.type, fromState: r.from_state, toState: r.to_state, detail: r.detail });

@@ -160,6 +160,9 @@ export interface Placement {
   readonly placedAt: number;
   readonly startedAt: number | null;
   readonly endedAt: number | null;
+  /** The end of the run's log as its agent last sent it, and when (null: none yet). */
+  readonly logTail: string | null;
+  readonly logAt: number | null;
 }
 
 export interface JobEvent {
@@ -253,6 +256,8 @@ export interface Store {
   /** The current placement of every placed or running job. */
   activePlacements(): Promise<Placement[]>;
   events(jobId: string): Promise<JobEvent[]>;
+  /** Keeps the latest log tail of a job's attempt (replacing the last); false when there is no such placement. */
+  setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean>;
 
   /** Ledger totals per org and GPU type, optionally for one org only. */
   ledger(orgId?: string): Promise<LedgerRow[]>;

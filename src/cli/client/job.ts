@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { DryRunResponse, JobDetailResponse, JobListResponse, JobResponse } from '../../server/schemas.ts';
-import { JOB_STATES } from '../../store/types.ts';
+import { FINAL_STATES, JOB_STATES } from '../../store/types.ts';
+import { InvalidInputError } from '../../model/errors.ts';
 import * as fmt from '../format.ts';
 import * as parse from '../parse.ts';
 import { pathOf, type Wire } from './http.ts';
@@ -90,11 +91,13 @@ function jobDetail(j: JobDetail): string {
     ['attempt', 'where', 'placed', 'started', 'ended'],
     ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText).join('; '), fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
   ])];
+  const last = j.placements.at(-1);
+  const log = last?.log_tail == null ? [] : ['', `log of attempt ${last.attempt}, as of ${fmt.timestamp(last.log_at)} (the last lines)`, last.log_tail.trimEnd()];
   const events = ['', 'events', fmt.columns([
     ['#', 'at', 'event', 'state', 'detail'],
     ...j.events.map((e) => [String(e.seq), fmt.timestamp(e.at), e.type, e.from_state === null && e.to_state === null ? '' : `${e.from_state ?? '—'} → ${e.to_state ?? '—'}`, detailText(e.detail)]),
   ])];
-  return [spec, ...waiting, ...placements, ...events].join('\n');
+  return [spec, ...waiting, ...placements, ...log, ...events].join('\n');
 }
 
 function dryRunText(r: Wire<typeof DryRunResponse>): string {
@@ -104,6 +107,22 @@ function dryRunText(r: Wire<typeof DryRunResponse>): string {
     return `${demand}: would start now on ${(r.placement ?? []).map(partText).join('; ')}${preempt}`;
   }
   return `${demand}: would wait: ${r.diagnosis?.message ?? 'no reason given'}`;
+}
+
+const FOLLOW_EVERY_MS = 2000;
+
+/**
+ * What `next` (a log tail) adds to `before` (the tail printed last): the part after
+ * their longest overlap; all of `next` when they share nothing (the log moved on
+ * further than one tail, or a new attempt began).
+ */
+export function newLines(before: string, next: string): string {
+  if (before === '') return next;
+  for (let start = 0; start < before.length; start++) {
+    const suffix = before.slice(start);
+    if (next.startsWith(suffix)) return next.slice(suffix.length);
+  }
+  return next;
 }
 
 export function jobCommand(io: ClientIo): Command {
@@ -160,6 +179,38 @@ export function jobCommand(io: ClientIo): Command {
     .action(async (id: string, o: CommonFlags) => {
       const j = await (await connect(o)).get<JobDetail>(pathOf('jobs', id));
       emit(io, o, j, () => jobDetail(j));
+    });
+
+  withConnection(job.command('logs'))
+    .description('the end of a job’s log, as its site’s agent last sent it (every few seconds while it runs)')
+    .argument('<id>', 'job id')
+    .option('--attempt <n>', 'this attempt’s log (default: the latest)')
+    .option('--follow', 'keep printing new lines until the job ends')
+    .addHelpText('after', examples('suanli job logs 42', 'suanli job logs 42 --follow', 'suanli job logs 42 --attempt 1 --json'))
+    .action(async (id: string, o: CommonFlags & { attempt?: string; follow?: boolean }) => {
+      const attempt = o.attempt === undefined ? undefined : parse.integer('attempt', o.attempt);
+      const api = await connect(o);
+      const read = async () => {
+        const j = await api.get<JobDetail>(pathOf('jobs', id));
+        const p = attempt === undefined ? j.placements.at(-1) : j.placements.find((x) => x.attempt === attempt);
+        if (attempt !== undefined && p === undefined) throw new InvalidInputError('attempt', `job ${j.id} has no attempt ${attempt}`, `1 to ${j.placements.length}`);
+        return { job: j, log: { job_id: j.id, state: j.state, attempt: p?.attempt ?? null, log_tail: p?.log_tail ?? null, log_at: p?.log_at ?? null } };
+      };
+      let { job: j, log } = await read();
+      if (o.follow !== true) {
+        emit(io, o, log, () => log.log_tail ?? (log.attempt === null ? `job ${j.id} has not been placed yet` : `no log from attempt ${log.attempt} yet`));
+        return;
+      }
+      let printed = '';
+      for (;;) {
+        const tail = log.log_tail ?? '';
+        const fresh = newLines(printed, tail);
+        if (fresh !== '') io.out(o.json === true ? JSON.stringify({ ...log, log_tail: fresh }) : fresh.replace(/\n$/, ''));
+        printed = tail;
+        if (FINAL_STATES.has(j.state)) return;
+        await new Promise((r) => setTimeout(r, FOLLOW_EVERY_MS));
+        ({ job: j, log } = await read());
+      }
     });
 
   withConnection(job.command('cancel'))

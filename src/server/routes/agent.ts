@@ -181,7 +181,7 @@ export function agentRoutes(app: Api): void {
     config: { operation: 'agent.report' },
     schema: {
       tags, ...secured,
-      summary: 'The state of one run (job, attempt) on the agent’s site; a repeated or stale report changes nothing',
+      summary: 'The state of one run (job, attempt) on the agent’s site, with the end of its log; a repeated or stale report changes no state',
       body: RunReportBody, response: { 200: RunReportResponse, '4xx': ErrorResponse },
     },
   }, async (req) => {
@@ -192,6 +192,8 @@ export function agentRoutes(app: Api): void {
     // Another site's job (or attempt) is answered as if it did not exist.
     if (job === null || onSite(placement, siteId).length === 0) throw notFound('job', b.job_id);
     const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
+    // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
+    if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail.slice(-LOG_TAIL_CHARS), clock.now());
     if (job.attempts !== b.attempt) return { applied: false, current: false, state: job.state };
     const detail = {
       site: siteId, attempt: b.attempt,
