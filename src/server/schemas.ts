@@ -130,10 +130,11 @@ export const siteJson = (s: Site): z.infer<typeof SiteResponse> => ({
 export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
 export const shareOf = (s: z.infer<typeof ShareBody>): Share => ({ lendFraction: s.lend_fraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaim_notice_s });
 /** `stored` with the fields `patch` gives replaced. */
-export const sharePatched = (stored: Share, patch: z.infer<typeof SharePatch>): Share => ({
-  lendFraction: patch.lend_fraction ?? stored.lendFraction,
-  reclaim: patch.reclaim ?? stored.reclaim,
-  reclaimNoticeS: patch.reclaim_notice_s ?? stored.reclaimNoticeS,
+/** The share fields a PATCH names, and only those. */
+export const sharePatchOf = (patch: z.infer<typeof SharePatch>): Partial<Share> => ({
+  ...(patch.lend_fraction === undefined ? {} : { lendFraction: patch.lend_fraction }),
+  ...(patch.reclaim === undefined ? {} : { reclaim: patch.reclaim }),
+  ...(patch.reclaim_notice_s === undefined ? {} : { reclaimNoticeS: patch.reclaim_notice_s }),
 });
 export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((w) => ({ toSite: w.to_site, gbps: w.gbps, latencyMs: w.latency_ms }));
 

@@ -108,6 +108,9 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(updated, { ...site, name: 'renamed', capacity, pricePerGpuHour: null, health: 'unknown', lastHeartbeatAt: null });
     assert.deepEqual(await store.updateSite('sa2', {}), updated, 'an empty patch changes nothing');
     assert.equal(await store.updateSite('nowhere', { name: 'x' }), null);
+    // Two patches of different share fields at once: both hold (merged in the store, not read and written back).
+    await Promise.all([store.updateSite('sa2', { share: { lendFraction: 0.25 } }), store.updateSite('sa2', { share: { reclaimNoticeS: 90 } })]);
+    assert.deepEqual((await store.getSite('sa2'))?.share, { ...site.share, lendFraction: 0.25, reclaimNoticeS: 90 });
 
     const reported = [{ gpuType: 'A100', nodes: 1, gpusPerNode: 4 }];
     assert.equal(await store.heartbeat('sa2', 500), true);

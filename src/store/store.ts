@@ -137,7 +137,8 @@ export class KyselyStore implements Store {
       ...(patch.name === undefined ? {} : { name: patch.name }),
       ...(patch.capacity === undefined ? {} : { capacity: JSON.stringify(patch.capacity) }),
       ...(patch.pricePerGpuHour === undefined ? {} : { price_per_gpu_hour: patch.pricePerGpuHour }),
-      ...(patch.share === undefined ? {} : { share: JSON.stringify(patch.share) }),
+      // Merged in SQL, not read and written back: two patches of different fields both hold.
+      ...(patch.share === undefined ? {} : { share: sql<string>`share || ${JSON.stringify(patch.share)}::jsonb` }),
       ...(patch.wanLinks === undefined ? {} : { wan_links: JSON.stringify(patch.wanLinks) }),
     };
     if (Object.keys(set).length === 0) return this.getSite(id);

@@ -84,7 +84,8 @@ export interface Site {
 }
 
 export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt'>;
-export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'share' | 'wanLinks'>>;
+/** The fields to change; `share` may name only some of the policy's fields, merged into the stored policy in the same statement. */
+export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'wanLinks'>> & { readonly share?: Partial<Site['share']> };
 
 /** What a job asks for; `plan` keeps the planner request it was sized from, if any. */
 export interface JobDemand {

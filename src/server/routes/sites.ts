@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SitePatch } from '../../store/types.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
 import { notFound } from '../errors.ts';
-import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, shareOf, sharePatched, siteJson, wanLinksOf } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
@@ -45,13 +45,13 @@ export function siteRoutes(app: Api): void {
     schema: { tags, ...secured, summary: 'Change a site’s name, capacity, price, share policy or WAN links', params, body: SitePatchBody, response: { 200: SiteResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const id = req.params.id;
-    const stored = accessOf(req).require('site', id, await store.getSite(id), owner);
+    accessOf(req).require('site', id, await store.getSite(id), owner);
     const b = req.body;
     const patch: { -readonly [K in keyof SitePatch]: SitePatch[K] } = {};
     if (b.name !== undefined) patch.name = b.name;
     if (b.capacity !== undefined) patch.capacity = capacityOf(b.capacity);
     if (b.price_per_gpu_hour !== undefined) patch.pricePerGpuHour = b.price_per_gpu_hour;
-    if (b.share !== undefined) patch.share = sharePatched(stored.share, b.share);
+    if (b.share !== undefined) patch.share = sharePatchOf(b.share);
     if (b.wan_links !== undefined) patch.wanLinks = wanLinksOf(b.wan_links);
     const site = await store.updateSite(id, patch);
     if (site === null) throw notFound('site', id);
