@@ -118,12 +118,7 @@ describe('the REST API on one server', () => {
 describe('jobs and the scheduling loop', () => {
   let s: TestServer;
   let acmeSite: string;
-  before(async () => {
-    s = await TestServer.start();
-    await s.org('acme');
-    await s.org('beta');
-    acmeSite = await s.site('acme', 2, 8, 'h100');
-  });
+  before(async () => ({ s, acmeSite } = await TestServer.withTwoOrgs(2)));
   after(() => s.close());
   const cancel = (id: string) => s.ok(JobResponse, 200, 'POST', `/api/v1/jobs/${id}/cancel`);
 
@@ -238,12 +233,7 @@ describe('jobs and the scheduling loop', () => {
 describe('runs, preemption, lost sites and the ledger', () => {
   let s: TestServer;
   let acmeSite: string;
-  before(async () => {
-    s = await TestServer.start();
-    await s.org('acme');
-    await s.org('beta');
-    acmeSite = await s.site('acme', 1, 8, 'h100');
-  });
+  before(async () => ({ s, acmeSite } = await TestServer.withTwoOrgs(1)));
   after(() => s.close());
   const setState = (id: string, state: string) => s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${id}/state`, { body: { state } });
   const show = (id: string) => s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`);

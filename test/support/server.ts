@@ -47,6 +47,14 @@ export class TestServer {
     return new TestServer(app, store, clock, app.suanli.adminToken ?? options.adminToken ?? '');
   }
 
+  /** A server with orgs acme and beta, and acme's site of `nodes` × 8 h100. */
+  static async withTwoOrgs(nodes: number): Promise<{ s: TestServer; acmeSite: string }> {
+    const s = await TestServer.start();
+    await s.org('acme');
+    await s.org('beta');
+    return { s, acmeSite: await s.site('acme', nodes, 8, 'h100') };
+  }
+
   async close(): Promise<void> {
     await this.app.close();
     await this.store.close();

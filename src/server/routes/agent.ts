@@ -3,7 +3,8 @@ import type { Job, JobState, Placement } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { Access } from '../permissions.ts';
-import { ErrorResponse, HeartbeatBody, SiteResponse, capacityOf, siteJson } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, SiteResponse, siteJson } from '../schemas.ts';
+import { heartbeat } from './sites.ts';
 
 /**
  * The agent protocol: a site's agent connects out to the control plane with its
@@ -148,14 +149,7 @@ export function agentRoutes(app: Api): void {
     const id = siteOf(accessOf(req));
     const before = await store.getSite(id);
     if (before === null) throw notFound('site', id);
-    const capacity = req.body.capacity === undefined ? undefined : capacityOf(req.body.capacity);
-    await store.heartbeat(id, clock.now(), capacity);
-    // A site that reports is up again, whatever it was (a lost site's agent is back).
-    if (before.health !== 'up') await store.setSiteHealth(id, 'up');
-    const site = await store.getSite(id);
-    if (site === null) throw notFound('site', id);
-    if (capacity !== undefined || before.health !== 'up') loop.poke();
-    return { ...siteJson(site), stop: await stopsOf(cp, id, req.body.runs ?? []) };
+    return { ...siteJson(await heartbeat(cp, before, req.body)), stop: await stopsOf(cp, id, req.body.runs ?? []) };
   });
 
   app.get('/api/v1/agent/assignments', {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { SitePatch } from '../../store/types.ts';
-import { accessOf, secured, type Api } from '../control-plane.ts';
+import type { z } from 'zod';
+import type { Site, SitePatch } from '../../store/types.ts';
+import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { notFound } from '../errors.ts';
 import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
-  const { store, clock, loop } = app.suanli;
+  const cp = app.suanli;
+  const { store, clock, loop } = cp;
   const tags = ['sites'];
   const params = IdParams;
   const owner = (s: { orgId: string; id: string }) => ({ orgId: s.orgId, siteId: s.id });
@@ -65,13 +67,21 @@ export function siteRoutes(app: Api): void {
   }, async (req) => {
     const id = req.params.id;
     const before = accessOf(req).require('site', id, await store.getSite(id), owner);
-    const capacity = req.body.capacity === undefined ? undefined : capacityOf(req.body.capacity);
-    await store.heartbeat(id, clock.now(), capacity);
-    // A site that reports is up, whatever it was (a lost site's agent is back).
-    if (before.health !== 'up') await store.setSiteHealth(id, 'up');
-    const site = await store.getSite(id);
-    if (site === null) throw notFound('site', id);
-    if (capacity !== undefined || before.health !== 'up') loop.poke();
-    return siteJson(site);
+    return siteJson(await heartbeat(cp, before, req.body));
   });
+}
+
+/**
+ * A site's agent reported: its heartbeat time (and the capacity it discovered, if sent)
+ * recorded, the site up again whatever it was (a lost site's agent is back), and a
+ * scheduling pass asked for when that changes what can be placed. Returns the site after.
+ */
+export async function heartbeat(cp: ControlPlane, before: Site, body: z.infer<typeof HeartbeatBody>): Promise<Site> {
+  const capacity = body.capacity === undefined ? undefined : capacityOf(body.capacity);
+  await cp.store.heartbeat(before.id, cp.clock.now(), capacity);
+  if (before.health !== 'up') await cp.store.setSiteHealth(before.id, 'up');
+  const site = await cp.store.getSite(before.id);
+  if (site === null) throw notFound('site', before.id);
+  if (capacity !== undefined || before.health !== 'up') cp.loop.poke();
+  return site;
 }
