@@ -90,7 +90,7 @@ describe('help and output', () => {
     }
   });
 
-  test('npm start’s showcase commands run and print the comparison and the sweep', async () => {
+  test('the planner showcase (plan compare, plan sweep) runs and prints the comparison and the sweep', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'suanli-'));
     try {
       const compare = await suanli('plan', 'compare', '--chart', join(dir, 'c.svg'));

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
 import { agentCommand } from './agent-command.ts';
 import { clientCommands, isClientError } from './client/index.ts';
+import { demoCommand } from './demo-command.ts';
 import { planCommand, type Output } from './plan-command.ts';
 import { serveCommand } from './serve-command.ts';
 import { simulateCommand } from './simulate-command.ts';
@@ -9,13 +10,17 @@ import { simulateCommand } from './simulate-command.ts';
 /** Exit codes: 0 ok, 1 failure (the server refused or cannot be reached, or a bug), 2 bad input or usage. */
 export const EXIT_USAGE = 2;
 
-export function buildProgram(io: Output & { err(text: string): void; isTty?: boolean }): Command {
+/** Where the CLI prints: results on `out`, notes on `err`; `isTty` and `outIsTty` say whether stderr and stdout are terminals (progress is drawn differently there). */
+export type CliIo = Output & { err(text: string): void; isTty?: boolean; outIsTty?: boolean };
+
+export function buildProgram(io: CliIo): Command {
   const program = new Command('suanli')
     .description('Suanli (算力) pools GPUs scattered across many organizations into one compute commons.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage and examples)')
     .addHelpText('after', `
 Examples:
+  suanli demo                             # a demo pool on this machine: 3 orgs, their agents, a workload
   suanli plan compare                     # 100,000 Chinese characters vs a 640×480 video
   suanli plan sweep --seconds 4,6,60,600,3600
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
@@ -23,6 +28,7 @@ Examples:
   program.addCommand(simulateCommand(io));
   program.addCommand(serveCommand(io));
   program.addCommand(agentCommand(io));
+  program.addCommand(demoCommand(io));
   for (const cmd of clientCommands(io)) program.addCommand(cmd);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride();
@@ -34,7 +40,7 @@ Examples:
  * in-process. Bad input is one line on stderr naming the flag, exit code 2; no
  * stack trace. Anything else is a bug: its stack goes to stderr, exit code 1.
  */
-export async function run(argv: readonly string[], io: Output & { err(text: string): void; isTty?: boolean }): Promise<number> {
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
   // Subcommands do not inherit output settings: give every command the caller's streams.
   const output = { writeOut: (s: string) => io.out(s.replace(/\n$/, '')), writeErr: (s: string) => io.err(s.replace(/\n$/, '')) };
@@ -68,6 +74,6 @@ if (isMain) {
     if (e.code !== 'EPIPE') throw e;
     process.exit(0);
   });
-  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY });
+  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY, outIsTty: process.stdout.isTTY });
   process.exitCode = code;
 }

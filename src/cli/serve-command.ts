@@ -66,7 +66,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
 }
 
 /** A TCP port; 0 asks the system for a free one (the URL printed says which). */
-function portFrom(text: string): number {
+export function portFrom(text: string): number {
   const port = parse.wholeNumber('port', text);
   if (port > 65_535) throw new InvalidInputError('port', `${port} is not a TCP port`, 'an integer from 0 to 65535 (0: any free port)');
   return port;
