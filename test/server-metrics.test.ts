@@ -90,3 +90,20 @@ test('/metrics after some activity passes `promtool check metrics`', async (t) =
   const { code, output } = await run(tool, ['check', 'metrics'], text);
   assert.equal(code, 0, `promtool check metrics failed:\n${output}\n--- the metrics ---\n${text}`);
 });
+
+test('with a metrics token, /metrics answers only a scraper that sends it', async () => {
+  const s = await TestServer.start({ metricsToken: 'scrape-secret' });
+  try {
+    const none = await s.req('GET', '/metrics', { token: null });
+    assert.equal(none.status, 401);
+    assert.match(none.text, /metrics token/);
+    assert.equal(none.headers['www-authenticate'], 'Bearer');
+    assert.equal((await s.req('GET', '/metrics', { token: 'scrape-secreT' })).status, 401);
+    assert.equal((await s.req('GET', '/metrics', { token: s.admin })).status, 401, 'the admin token is not the metrics token');
+    const ok = await s.req('GET', '/metrics', { token: 'scrape-secret' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /^# HELP /m);
+  } finally {
+    await s.close();
+  }
+});

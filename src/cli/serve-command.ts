@@ -13,6 +13,8 @@ export interface ServeOptions {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly adminToken: string | undefined;
+  /** Required of /metrics scrapers as a bearer token, when set (SUANLI_METRICS_TOKEN). */
+  readonly metricsToken: string | undefined;
   readonly policy: PolicyName;
   readonly passIntervalMs: number;
   readonly logLevel: string;
@@ -47,14 +49,14 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
   const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
   try {
     const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
       // The token comes first: whoever waits for the URL line has it by then.
       const token = app.suanli.adminToken;
       if (token !== null) io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
-      io.out(`suanli serve: listening on ${url} — API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics; store: ${where}; policy: ${o.policy}`);
+      io.out(`suanli serve: listening on ${url} — API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
       const signal = await until;
       io.out(`suanli serve: ${typeof signal === 'string' ? `${signal}, ` : ''}shutting down`);
     } finally {
@@ -93,6 +95,7 @@ export function serveCommand(io: Output): Command {
 Environment:
   DATABASE_URL          postgres://… — use a PostgreSQL ≥ 15 server instead of the embedded store
   SUANLI_ADMIN_TOKEN    the admin token to create on the first start (sl_<id>_<secret>); otherwise one is generated and printed once
+  SUANLI_METRICS_TOKEN  when set, /metrics answers only \`Authorization: Bearer <it>\` (Prometheus: authorization.credentials)
 
 Examples:
   suanli serve
@@ -105,6 +108,7 @@ Examples:
         dataDir: o.dataDir ?? './.suanli',
         databaseUrl: process.env.DATABASE_URL || undefined,
         adminToken: process.env.SUANLI_ADMIN_TOKEN || undefined,
+        metricsToken: process.env.SUANLI_METRICS_TOKEN || undefined,
         policy: policyByName(o.policy ?? ''),
         passIntervalMs: parse.number('pass-interval', o.passInterval ?? '') * 1000,
         logLevel: o.logLevel ?? 'info',

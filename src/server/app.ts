@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -62,6 +63,12 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** A site whose agent has not heartbeated for this long (ms) is marked lost and its jobs requeued; never when absent. */
   readonly siteTimeoutMs?: number;
+  /**
+   * When set, /metrics answers only `Authorization: Bearer <metricsToken>` (401
+   * otherwise): its queue lengths per org are more than an org may see of others.
+   * When absent, /metrics is public, as Prometheus scrapes by default.
+   */
+  readonly metricsToken?: string;
 }
 
 /**
@@ -146,7 +153,13 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     if (ready) return { status: 'ready' };
     return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : 'the store does not answer')));
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsBearer = options.metricsToken === undefined ? undefined : digest(`Bearer ${options.metricsToken}`);
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (metricsBearer !== undefined && !timingSafeEqual(digest(req.headers.authorization ?? ''), metricsBearer)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(new ApiError('unauthorized', '/metrics needs `Authorization: Bearer` with the metrics token (SUANLI_METRICS_TOKEN)')));
+    }
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   orgRoutes(app);
   tokenRoutes(app);
@@ -171,3 +184,6 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   });
   return app;
 }
+
+/** SHA-256 of a header value: equal-length inputs for timingSafeEqual. */
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
