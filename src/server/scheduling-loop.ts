@@ -50,9 +50,6 @@ export interface PassReport {
   readonly seconds: number;
 }
 
-/** Most diagnoses stored per statement (one statement per pass, as a rule). */
-const DIAGNOSES_PER_WRITE = 1000;
-
 /** The core kept between passes while the store changes only by arrivals, and the sites it was built from. */
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
@@ -291,12 +288,9 @@ export class SchedulingLoop {
         const json = diagnosisJson(d);
         if (job.diagnosis?.message !== json.message) diagnoses.set(id, json);
       }
-      const entries = [...diagnoses];
-      for (let i = 0; i < entries.length; i += DIAGNOSES_PER_WRITE) {
-        const slice = entries.slice(i, i + DIAGNOSES_PER_WRITE);
-        await store.setDiagnoses(new Map(slice));
-        for (const [id, d] of slice) active.diagnosed(id, d);
-      }
+      // The store writes them in chunks, letting requests in between.
+      await store.setDiagnoses(diagnoses);
+      for (const [id, d] of diagnoses) active.diagnosed(id, d);
       this.memory = siteMemory(core);
       const seconds = (performance.now() - t0) / 1000;
       metrics.recordPass(seconds, this.waiting, core.sched.state.sites.map((s, i) => ({ site: core.poolSites[i]?.site.id ?? '', gpuType: core.poolSites[i]?.gpuType ?? '', gpus: s.total - s.free })));

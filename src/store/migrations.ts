@@ -52,8 +52,12 @@ export interface Database {
     submitted_at: number;
     updated_at: number;
     attempts: Defaulted<number>;
-    diagnosis: Json<Record<string, unknown> | null>;
     idempotency_key: string | null;
+  };
+  /** A waiting job's latest diagnosis (none: not diagnosed yet, or not waiting). */
+  job_diagnoses: {
+    job_id: number;
+    diagnosis: Json<Record<string, unknown>>;
   };
   placements: {
     job_id: number;
@@ -171,6 +175,13 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
   '0002-jobs-fillfactor': [`alter table jobs set (fillfactor = 60)`],
   // The last lines of a run's log, as its agent last sent them (a new tail replaces the old).
   '0003-placement-log-tail': [`alter table placements add column log_tail text`, `alter table placements add column log_at bigint`],
+  // Diagnoses move out of the job's row: every pass rewrites them for the jobs that arrived,
+  // and a narrow row costs a sixth of a job's to write (400 diagnoses: 6 ms instead of 40).
+  '0004-job-diagnoses': [
+    `create table job_diagnoses (job_id bigint primary key references jobs (id), diagnosis jsonb not null)`,
+    `insert into job_diagnoses (job_id, diagnosis) select id, diagnosis from jobs where diagnosis is not null and state = 'pending'`,
+    `alter table jobs drop column diagnosis`,
+  ],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

@@ -27,6 +27,8 @@ import {
 } from './types.ts';
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
+/** A job's row with its diagnosis (from job_diagnoses; null when it has none). */
+type JobRow = Row<'jobs'> & { readonly diagnosis: Record<string, unknown> | null };
 
 /** States whose job holds a placement (its latest one, numbered by `attempts`). */
 const HOLDING_PLACEMENT: ReadonlySet<JobState> = new Set(['placed', 'running']);
@@ -198,10 +200,8 @@ export class KyselyStore implements Store {
     // Jobs are never deleted, so a taken key's job is there to read once the insert is done.
     const earlier = new Map<string | null, Job>();
     for (const chunk of chunks(rows.filter((_, row) => !createdRows.has(row)))) {
-      const found = await this.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where((eb) => eb(eb.refTuple('org_id', 'idempotency_key'), 'in', chunk.map((j) => eb.tuple(j.orgId, j.idempotencyKey))))
+      const found = await jobsWithDiagnoses(this.db)
+        .where((eb) => eb(eb.refTuple('jobs.org_id', 'jobs.idempotency_key'), 'in', chunk.map((j) => eb.tuple(j.orgId, j.idempotencyKey))))
         .execute();
       for (const row of found) earlier.set(slot(row.org_id, row.idempotency_key), toJob(row));
     }
@@ -218,28 +218,28 @@ export class KyselyStore implements Store {
   async getJob(id: string): Promise<Job | null> {
     const key = jobKey(id);
     if (key === null) return null;
-    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', key).executeTakeFirst();
+    const row = await jobsWithDiagnoses(this.db).where('jobs.id', '=', key).executeTakeFirst();
     return row ? toJob(row) : null;
   }
 
   async listJobs(filter: JobFilter): Promise<Job[]> {
     if (!Number.isSafeInteger(filter.limit) || filter.limit < 0) throw new InvalidInputError('limit', `${filter.limit} is not a count of jobs`, 'a whole number ≥ 0');
-    let query = this.db.selectFrom('jobs').selectAll().orderBy('id').limit(filter.limit);
-    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    let query = jobsWithDiagnoses(this.db).orderBy('jobs.id').limit(filter.limit);
+    if (filter.orgId !== undefined) query = query.where('jobs.org_id', '=', filter.orgId);
     if (filter.states !== undefined) {
       if (filter.states.length === 0) return [];
-      query = query.where('state', 'in', filter.states);
+      query = query.where('jobs.state', 'in', filter.states);
     }
     if (filter.after !== undefined) {
       const after = jobKey(filter.after);
       if (after === null) throw new InvalidInputError('after', `"${filter.after}" is not a job id`, 'the id of a job, as listed');
-      query = query.where('id', '>', after);
+      query = query.where('jobs.id', '>', after);
     }
     return (await query.execute()).map(toJob);
   }
 
   async activeJobs(): Promise<Job[]> {
-    return (await this.db.selectFrom('jobs').selectAll().where('state', 'in', ACTIVE_STATES).orderBy('id').execute()).map(toJob);
+    return (await jobsWithDiagnoses(this.db).where('jobs.state', 'in', ACTIVE_STATES).orderBy('jobs.id').execute()).map(toJob);
   }
 
   /**
@@ -303,18 +303,23 @@ export class KyselyStore implements Store {
       const key = jobKey(id);
       return key === null ? [] : [{ id: key, diagnosis }];
     });
+    const cleared = entries.filter((e) => e.diagnosis === null).map((e) => e.id);
+    if (cleared.length > 0) await this.db.deleteFrom('job_diagnoses').where('job_id', '=', anyOf(cleared)).execute();
+    const given = entries.filter((e) => e.diagnosis !== null);
     // One statement per chunk: the entries travel as one JSON parameter, their ids also as an
     // array, which the planner sizes and looks up in the primary key. (Joined on the JSON
     // alone, it guesses 100 rows and reads the whole table: 13 ms at 20k jobs.) Chunks, with a
-    // turn of the event loop between them, because embedded PGlite runs on this thread:
-    // 400 diagnoses in one statement would hold every request for about 15 ms.
-    for (let i = 0; i < entries.length; i += DIAGNOSES_PER_STATEMENT) {
+    // turn of the event loop between them, because embedded PGlite runs on this thread.
+    for (let i = 0; i < given.length; i += DIAGNOSES_PER_STATEMENT) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      const chunk = entries.slice(i, i + DIAGNOSES_PER_STATEMENT);
+      const chunk = given.slice(i, i + DIAGNOSES_PER_STATEMENT);
       await sql`
-        update jobs set diagnosis = nullif(d.diagnosis, 'null'::jsonb)
+        insert into job_diagnoses (job_id, diagnosis)
+        select d.id, d.diagnosis
         from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as d(id bigint, diagnosis jsonb)
-        where jobs.id = ${anyOf(chunk.map((e) => e.id))} and jobs.id = d.id and jobs.state = 'pending'`.execute(this.db);
+          join jobs on jobs.id = d.id
+        where jobs.id = ${anyOf(chunk.map((e) => e.id))} and jobs.state = 'pending'
+        on conflict (job_id) do update set diagnosis = excluded.diagnosis`.execute(this.db);
     }
   }
 
@@ -406,9 +411,6 @@ async function moveJobs(trx: Kysely<Database>, moves: readonly Move[]): Promise<
     to_state: change.to,
     at: change.at,
     with_placement: change.placement !== undefined,
-    // A given diagnosis is stored; without one, a job kept waiting keeps its last, and any other move clears it.
-    keep_diagnosis: change.diagnosis === undefined && change.to === 'pending',
-    diagnosis: change.diagnosis ?? null,
   }));
   // The moves travel as one JSON parameter (PGlite parses one large parameter faster than
   // many small ones) and their ids as an array, which the planner looks up in the primary key.
@@ -418,10 +420,9 @@ async function moveJobs(trx: Kysely<Database>, moves: readonly Move[]): Promise<
     update jobs set
       state = m.to_state,
       updated_at = m.at,
-      attempts = jobs.attempts + case when m.with_placement then 1 else 0 end,
-      diagnosis = case when m.keep_diagnosis then jobs.diagnosis else nullif(m.diagnosis, 'null'::jsonb) end
+      attempts = jobs.attempts + case when m.with_placement then 1 else 0 end
     from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-        as m (move integer, id bigint, from_states text[], to_state text, at bigint, with_placement boolean, keep_diagnosis boolean, diagnosis jsonb),
+        as m (move integer, id bigint, from_states text[], to_state text, at bigint, with_placement boolean),
       jobs as prior
     where jobs.id = ${anyOf(moves.map((m) => m.id))} and jobs.id = m.id and prior.id = m.id and jobs.state = any(m.from_states)
     returning jobs.*, m.move, prior.state as left_state`.execute(trx);
@@ -460,14 +461,46 @@ async function moveJobs(trx: Kysely<Database>, moves: readonly Move[]): Promise<
       .where('jobs.id', '=', anyOf(starting))
       .execute();
   }
+  const diagnosisOf = await moveDiagnoses(trx, moved);
   const events = moved.map(({ row, change }) => ({ job_id: row.id, at: change.at, type: change.type, from_state: row.left_state, to_state: change.to, detail: change.detail ?? {} }));
   // One move per job per statement, so each event reads its job's last seq unchanged.
   await sql`
     insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
     select e.job_id, coalesce((select max(seq) from job_events earlier where earlier.job_id = e.job_id), 0) + 1, e.at, e.type, e.from_state, e.to_state, e.detail
     from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e (job_id bigint, at bigint, type text, from_state text, to_state text, detail jsonb)`.execute(trx);
-  return moved.map(({ row }) => ({ index: row.move, job: toJob(row) }));
+  return moved.map(({ row }) => ({ index: row.move, job: toJob({ ...row, diagnosis: diagnosisOf.get(row.id) ?? null }) }));
 }
+
+/**
+ * The diagnoses after the moves (Transition's contract): a given one is stored; without
+ * one, a job kept waiting keeps its last, and any other move clears it. Returns each
+ * moved job's diagnosis after, by job id (absent: none).
+ */
+async function moveDiagnoses(trx: Kysely<Database>, moved: readonly { row: Row<'jobs'> & { left_state: JobState }; change: Transition }[]): Promise<Map<number, Record<string, unknown>>> {
+  const keeps = (m: (typeof moved)[number]) => m.change.diagnosis === undefined && m.change.to === 'pending';
+  const clearing = moved.filter((m) => !keeps(m)).map((m) => m.row.id);
+  if (clearing.length > 0) await trx.deleteFrom('job_diagnoses').where('job_id', '=', anyOf(clearing)).execute();
+  const given = moved.flatMap((m) => (m.change.diagnosis == null ? [] : [{ job_id: m.row.id, diagnosis: JSON.stringify(m.change.diagnosis) }]));
+  if (given.length > 0) await trx.insertInto('job_diagnoses').values(given).execute();
+  const after = new Map<number, Record<string, unknown>>(moved.flatMap((m) => (m.change.diagnosis == null ? [] : [[m.row.id, { ...m.change.diagnosis }] as const])));
+  const kept = moved.filter(keeps).map((m) => m.row.id);
+  if (kept.length > 0) {
+    for (const row of await trx.selectFrom('job_diagnoses').selectAll().where('job_id', '=', anyOf(kept)).execute()) after.set(row.job_id, row.diagnosis);
+  }
+  return after;
+}
+
+/**
+ * Jobs joined with their diagnoses: what every read of jobs selects. Only a waiting job
+ * has one: on PostgreSQL a pass's write can land just after the job moved on (and its
+ * diagnosis was cleared); the next move clears that one too.
+ */
+const jobsWithDiagnoses = (db: Kysely<Database>) =>
+  db
+    .selectFrom('jobs')
+    .leftJoin('job_diagnoses', 'job_diagnoses.job_id', 'jobs.id')
+    .selectAll('jobs')
+    .select(sql<Record<string, unknown> | null>`case when jobs.state = 'pending' then job_diagnoses.diagnosis end`.as('diagnosis'));
 
 /**
  * Inserts `rows` as pending jobs with their 'submitted' events, in one statement.
@@ -491,7 +524,7 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
     .selectFrom('inserted')
     .selectAll()
     .execute();
-  return matchInserted(rows, inserted).map((row) => row && toJob(row));
+  return matchInserted(rows, inserted).map((row) => row && toJob({ ...row, diagnosis: null }));
 }
 
 /** A placement comes with a move to 'placed' and only then: a placed job without one could never run. */
@@ -578,7 +611,7 @@ const toSite = (r: Row<'sites'>): Site => ({
   createdAt: r.created_at,
 });
 
-const toJob = (r: Row<'jobs'>): Job => ({
+const toJob = (r: JobRow): Job => ({
   id: String(r.id),
   orgId: r.org_id,
   name: r.name,
