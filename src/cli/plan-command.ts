@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { InvalidInputError } from '../model/errors.ts';
 import {
-  GPU_CATALOG, PUBLISHED_FIGURES, TEXT_MODELS, compareFigure, VIDEO_MODELS, customVideoModel, findGpu, findTextModel, findVideoModel, paramsPerToken, planCompare, planSweep,
-  planTrain, planVideo, withEfficiency, type Comparison, type GpuSpec, type Sweep, type SweepPoint, type TrainPlan, type VideoModelOverrides,
-  type VideoModelSpec, type VideoPlan, type VideoRequest,
+  GPU_CATALOG, PUBLISHED_FIGURES, STRAGGLER_POLICIES, TEXT_MODELS, compareFigure, VIDEO_MODELS, customVideoModel, findGpu, findTextModel, findVideoModel, paramsPerToken,
+  paramsSpanWork, parseTopologyFile, planCompare, TOPOLOGY_FILE_FORMAT, planSpan, planSweep, planTrain, planVideo, spanCurve, textSpanWork, topologyFromFlags, videoSpanWork, withEfficiency,
+  type Comparison, type GpuSpec, type SpanLength, type SpanPlan, type SpanRequest, type SpanSite, type SpanWork, type Sweep, type SweepPoint, type TrainPlan,
+  type VideoModelOverrides, type VideoModelSpec, type VideoPlan, type VideoRequest, type WanLink,
 } from '../plan/index.ts';
 import * as fmt from './format.ts';
 import * as parse from './parse.ts';
@@ -205,6 +207,120 @@ export function renderSweep(s: Sweep): string {
   ].join('\n');
 }
 
+export function renderSpanPlan(p: SpanPlan): string {
+  const overlap = p.overlap === null ? 'no overlap' : `overlapped over ${p.overlap.hidden_steps} inner steps${p.overlap.fragments > 1 ? ` in ${p.overlap.fragments} fragments` : ''}`;
+  const method = p.inner_steps_per_sync === 1 ? 'synchronous data parallelism (H = 1)' : `DiLoCo H = ${p.inner_steps_per_sync}`;
+  const head = `${p.model_name} across ${fmt.plural(p.sites_used, 'site')} · ${fmt.plural(p.replicas, 'replica')} on ${fmt.count(p.gpus_used)} GPUs · ${method}, ${p.bytes_per_param} byte${p.bytes_per_param === 1 ? '' : 's'}/parameter, ${overlap} · stragglers: ${p.stragglers === 'proportional' ? 'batches proportional to speed' : 'equal batches, wait for the slowest'}`;
+  const siteRows = fmt.columns([
+    ['site', 'gpu', 'GPUs', 'replicas × GPUs', 'idle', 'MFU', 'tokens/replica/step', 'inner step', 'busy'],
+    ...p.sites.map((s) => [s.id, s.gpu, fmt.count(s.gpus), s.replicas > 0 ? `${fmt.count(s.replicas)} × ${fmt.count(s.gpus_per_replica)}` : 'none', fmt.count(s.idle_gpus), fmt.percent(s.mfu), s.replicas > 0 ? fmt.si(s.batch_tokens_per_replica, '') : '—', s.replicas > 0 ? fmt.duration(s.inner_step_seconds) : '—', fmt.percent(s.busy_share)]),
+  ]);
+  const ring = p.wan_ring.length > 1 ? `WAN ring: ${[...p.wan_ring, p.wan_ring[0] ?? ''].join(' → ')}; slowest step over ${p.wan_bottleneck_link ?? ''} (${p.wan_bottleneck_gbps ?? 0} Gb/s)` : 'one site: nothing crosses the WAN';
+  const list = (title: string, items: readonly string[]) => (items.length === 0 ? '' : `\n\n${title}\n${items.map((x) => `  - ${x}`).join('\n')}`);
+  return `${head}\n\n${siteRows}\n\n${ring}\n\n` + fmt.sections('', [
+    [`per synchronization, every ${fmt.plural(p.inner_steps_per_sync, 'inner step')}`, [
+      ['pseudo-gradient', `${fmt.bytes(p.pseudo_gradient_bytes)} (${fmt.params(p.params)} parameters × ${p.bytes_per_param} byte${p.bytes_per_param === 1 ? '' : 's'})`],
+      ['sent by each site over the WAN', `${fmt.bytes(p.wan_bytes_per_site_per_sync)} (${fmt.bytes(p.wan_bytes_total_per_sync)} in all)`],
+      ['all-reduce inside sites', fmt.duration(p.intra_site_sync_seconds)],
+      ['ring all-reduce across the WAN', fmt.duration(p.wan_sync_seconds)],
+    ]],
+    ['per outer step', [
+      ['compute', fmt.duration(p.compute_seconds_per_outer_step)],
+      ['  of which waiting for stragglers', fmt.duration(p.straggler_wait_seconds_per_outer_step)],
+      ['communication (exposed)', `${fmt.duration(p.sync_seconds)} (${fmt.duration(p.exposed_sync_seconds_per_outer_step)})`],
+      ['outer step', fmt.duration(p.outer_step_seconds)],
+      ['compute utilization', fmt.percent(p.compute_utilization)],
+      ['average WAN use per site', `${p.wan_average_gbps_per_site.toPrecision(3)} Gb/s`],
+    ]],
+    ['whole job', [
+      ['tokens', `${fmt.si(p.tokens_total, '')} (${fmt.si(p.batch_tokens_per_step, '')} per inner step)`],
+      ['inner steps', `${fmt.count(p.inner_steps_total)} (${fmt.count(p.outer_steps_total)} synchronizations)`],
+      ['effective throughput', `${fmt.si(p.throughput_tokens_per_second, '')} tokens/s, ${fmt.si(p.throughput_flops_per_second, 'FLOP/s')}`],
+      ['time to finish', fmt.duration(p.wall_seconds)],
+      ['GPU time', fmt.hours(p.gpu_hours)],
+      [`${p.best_single_site} alone, synchronous`, `${fmt.duration(p.best_single_site_wall_seconds)} (spanning is ${p.speedup_over_best_site >= 1 ? `${p.speedup_over_best_site.toPrecision(3)}× faster` : `${(1 / p.speedup_over_best_site).toPrecision(3)}× slower`})`],
+    ]],
+  ]).trimStart() + `\n\nverdict\n  ${p.verdict_reason}` + list('convergence assumptions', p.convergence_assumptions) + list('assumptions', p.assumptions) + list('warnings', p.warnings);
+}
+
+/** Values of a repeatable flag (commander collects them into an array). */
+function repeated(o: Opts, key: string): string[] {
+  const v: unknown = (o as Record<string, unknown>)[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Sites and links from --topology FILE, or from --site and --wan; never both. */
+async function spanTopologyFrom(o: Opts): Promise<{ sites: SpanSite[]; links: WanLink[] }> {
+  const file = str(o, 'topology');
+  const siteFlags = repeated(o, 'site');
+  const wanFlags = repeated(o, 'wan');
+  if (file === undefined) {
+    if (siteFlags.length === 0) throw new InvalidInputError('site', 'no sites given', 'one or more --site ID:GPU:COUNT (with --wan links between them), or --topology FILE');
+    return topologyFromFlags(siteFlags, wanFlags);
+  }
+  if (siteFlags.length > 0 || wanFlags.length > 0) throw new InvalidInputError('topology', 'give --topology or --site/--wan, not both', '--topology FILE, or --site … --wan …');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new InvalidInputError('topology', `cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'a readable JSON file');
+  }
+  return parseTopologyFile(file, text);
+}
+
+/** The training work: a text preset, a video preset with its --mix, or --params alone. */
+function spanWorkFrom(o: Opts): SpanWork {
+  const id = (str(o, 'model') ?? (str(o, 'params') !== undefined ? 'custom' : 'intellect-1-10b')).toLowerCase();
+  const tokens = str(o, 'tokens');
+  const steps = str(o, 'steps');
+  if (tokens !== undefined && steps !== undefined) throw new InvalidInputError('tokens', 'give --tokens or --steps, not both', '--tokens N or --steps N');
+  const length: SpanLength | undefined = tokens !== undefined ? { tokens: parse.quantity('tokens', tokens) } : steps !== undefined ? { steps: parse.integer('steps', steps) } : undefined;
+  const mix = str(o, 'mix');
+  const video = VIDEO_MODELS.find((m) => m.id === id);
+  if (video) {
+    if (length !== undefined) throw new InvalidInputError(tokens !== undefined ? 'tokens' : 'steps', `${video.id} is a video model: its job is its --mix`, '--mix with --epochs');
+    if (mix === undefined) throw new InvalidInputError('mix', `${video.id} is a video model: give its dataset --mix`, 'WxH:DURATION:CLIPS buckets, e.g. 1280x720:5s:10M,832x480:5s:50M');
+    const fps = str(o, 'fps');
+    return videoSpanWork(video, parse.mix('mix', mix), fps === undefined ? video.defaultFps : parse.number('fps', fps), parse.number('epochs', str(o, 'epochs') ?? ''));
+  }
+  if (mix !== undefined) throw new InvalidInputError('mix', `only video models train on a mix; ${id} is not one`, VIDEO_MODELS.map((m) => m.id).join(', '));
+  const seqLen = parse.integer('seq-len', str(o, 'seqLen') ?? '');
+  const params = str(o, 'params');
+  if (id === 'custom') {
+    if (params === undefined) throw new InvalidInputError('params', 'a custom model needs --params', 'a parameter count, e.g. 10e9 or 10B');
+    return paramsSpanWork(parse.quantity('params', params), seqLen, length);
+  }
+  if (params !== undefined) throw new InvalidInputError('params', `--params sizes a custom model, not the preset ${id}`, '--model custom --params N, or a preset without --params');
+  const text = TEXT_MODELS.find((m) => m.id === id);
+  if (!text) throw new InvalidInputError('model', `unknown model "${id}"`, [...TEXT_MODELS.map((m) => m.id), ...VIDEO_MODELS.map((m) => m.id), 'custom'].join(', '));
+  return textSpanWork(text, seqLen, length);
+}
+
+async function spanRequestFrom(o: Opts): Promise<SpanRequest> {
+  const work = spanWorkFrom(o);
+  const { sites, links } = await spanTopologyFrom(o);
+  const fragments = str(o, 'fragments');
+  const window = str(o, 'overlapSteps');
+  const overlapped = o.overlap === true || fragments !== undefined || window !== undefined;
+  const gpusPerReplica = str(o, 'gpusPerReplica');
+  const mfu = str(o, 'mfu');
+  return {
+    work, sites, links,
+    innerSteps: parse.integer('inner-steps', str(o, 'innerSteps') ?? ''),
+    bytesPerParam: parse.number('bytes-per-param', str(o, 'bytesPerParam') ?? ''),
+    stragglers: parse.oneOf('stragglers', str(o, 'stragglers') ?? '', STRAGGLER_POLICIES),
+    batchTokensPerReplica: parse.quantity('batch-tokens', str(o, 'batchTokens') ?? ''),
+    ...(overlapped ? { overlap: { fragments: fragments === undefined ? 1 : parse.integer('fragments', fragments), ...(window === undefined ? {} : { windowSteps: parse.integer('overlap-steps', window) }) } } : {}),
+    ...(gpusPerReplica === undefined ? {} : { gpusPerReplica: parse.integer('gpus-per-replica', gpusPerReplica) }),
+    ...(mfu === undefined ? {} : { mfu: parse.number('mfu', mfu) }),
+  };
+}
+
+/** The chart's H values: the usual DiLoCo range and the plan's own. */
+const CHART_INNER_STEPS = [1, 10, 100, 500];
+/** Every WAN link scaled from 1/100 to 100 times, a third of a decade apart. */
+const CHART_BANDWIDTH_FACTORS = Array.from({ length: 13 }, (_, k) => 10 ** ((k - 6) / 3));
+
 const SWEEPABLE = ['seconds', 'frames', 'size', 'steps', 'gpus'] as const;
 
 /** Turns the one list-valued flag into sweep points; the other flags stay as given. */
@@ -358,6 +474,57 @@ Examples:
         }));
       }
       await emit(o, io, { ...s, plans: undefined }, () => renderSweep(s) + (chart === undefined ? '' : `\n\nchart written to ${chart}`));
+    });
+
+  plan.command('span')
+    .description('one training job across several sites: replicas per site, bytes per synchronization, each outer step split into compute and communication, utilization, time to finish (DiLoCo across the WAN, fast parallelism inside each site)')
+    .option('--model <id>', `text or video model preset, or "custom" with --params (text: ${TEXT_MODELS.map((m) => m.id).join(', ')}; default intellect-1-10b)`)
+    .option('--params <n>', 'custom model: parameters (e.g. 10e9 or 10B), counted at 6 FLOPs per parameter per token')
+    .option('--seq-len <n>', 'tokens per training sequence (text and custom models)', '8192')
+    .option('--tokens <n>', 'tokens to train on (default: 20 per parameter, compute-optimal)')
+    .option('--steps <n>', 'or: inner steps to run')
+    .option('--mix <buckets>', 'video models: the dataset mix, as in plan train (WxH:DURATION:CLIPS,…)')
+    .option('--epochs <n>', 'video models: passes over the mix', '1')
+    .option('--fps <n>', "video models: frames per second for durations in seconds (default: the model's)")
+    .option('--site <ID:GPU:COUNT[:GBPS]>', 'a candidate site (repeat the flag): id, GPU type, GPU count, and optionally its network in Gb/s per GPU', parse.collect)
+    .option('--wan <A-B:GBPS:MS>', 'a WAN link between two sites (repeat): achieved Gb/s per direction, one-way latency in ms', parse.collect)
+    .option('--topology <file.json>', 'sites and WAN links from a JSON file instead of --site and --wan')
+    .option('--inner-steps <H>', 'inner steps between synchronizations (1 = plain synchronous data parallelism)', '100')
+    .option('--bytes-per-param <b>', 'bytes per parameter synchronized: 4 FP32, 2 BF16, 1 int8, 0.5 4-bit', '1')
+    .option('--overlap', 'overlap each synchronization with the next inner steps (eager updates, Streaming DiLoCo)')
+    .option('--fragments <P>', 'overlap in P fragments (Streaming DiLoCo); implies --overlap')
+    .option('--overlap-steps <n>', 'inner steps each fragment may take before the replicas stall (default: a whole outer step); implies --overlap')
+    .addOption(new Option('--stragglers <policy>', 'replicas of different speeds: batches proportional to speed, or equal batches and the fast wait').choices(STRAGGLER_POLICIES).default('proportional'))
+    .option('--batch-tokens <n>', "tokens per replica per inner step (DiLoCo's per-worker batch; default INTELLECT-1's 128 × 8192)", '1048576')
+    .option('--gpus-per-replica <n>', 'GPUs in one replica (default: each site is one replica)')
+    .option('--mfu <f>', "achieved fraction of peak FLOP/s (default: each GPU's catalog efficiency)")
+    .option('--chart <file.svg>', 'also write compute utilization against WAN bandwidth, one line per H')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Topology file (--topology):
+  ${TOPOLOGY_FILE_FORMAT}
+
+Examples:
+  suanli plan span --site a:h100:1024 --site b:a100:512 --wan a-b:10:30 --batch-tokens 16M
+  suanli plan span --model intellect-1-10b --site us:h100:64 --site eu:h100:64 --site asia:h800:32 --wan us-eu:2:40 --wan eu-asia:0.5:120 --wan us-asia:1:90 --chart span.svg
+  suanli plan span --params 10B --inner-steps 1 --bytes-per-param 2 --site a:h100:1024 --site b:a100:512 --wan a-b:1:30   # plain data parallelism: hopeless
+  suanli plan span --topology pool-wan.json --stragglers wait --overlap --json`)
+    .action(async (o: Opts) => {
+      const req = await spanRequestFrom(o);
+      const p = planSpan(req);
+      const chart = str(o, 'chart');
+      if (chart !== undefined) {
+        if (p.sites_used < 2) throw new InvalidInputError('chart', 'one site: nothing crosses the WAN to chart', 'two or more sites joined by --wan links');
+        const { logLogLines, writeSvgChart } = await loadCharts();
+        const hs = [...new Set([...CHART_INNER_STEPS, p.inner_steps_per_sync])].sort((x, y) => x - y);
+        await writeSvgChart(chart, logLogLines({
+          title: `${p.model}: compute utilization across ${fmt.plural(p.sites_used, 'site')}, ${p.bytes_per_param} byte(s)/parameter`,
+          x: 'slowest WAN link, Gb/s',
+          y: 'compute utilization',
+          points: spanCurve(req, CHART_BANDWIDTH_FACTORS, hs).map((c) => ({ x: c.slowest_link_gbps, y: c.compute_utilization, series: c.inner_steps_per_sync === 1 ? 'H = 1 (synchronous data parallel)' : `H = ${c.inner_steps_per_sync}` })),
+        }));
+      }
+      await emit(o, io, p, () => renderSpanPlan(p) + (chart === undefined ? '' : `\n\nchart written to ${chart}`));
     });
 
   plan.command('check')

@@ -9,3 +9,7 @@ export * from './compare.ts';
 export * from './sweep.ts';
 export * from './custom-model.ts';
 export * from './published-figures.ts';
+export * from './span-work.ts';
+export * from './span.ts';
+export * from './span-topology.ts';
+export * from './span-figures.ts';

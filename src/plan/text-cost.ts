@@ -82,3 +82,17 @@ export function planText(model: TextModelSpec, gpu: GpuSpec, characters: number,
     min_gpus: Math.max(1, Math.ceil((weights + kv) / (gpu.memoryBytes * USABLE_MEMORY_FRACTION))),
   };
 }
+
+/**
+ * Training FLOPs per token of a `sequenceTokens`-long sequence: 3 × the forward pass
+ * (backward = 2 × forward), counted as planText counts a forward pass — linear layers
+ * 2 · P_nonembedding, the output head 2 · vocab · d, causal attention 2 · L · S · d
+ * per token — so 6 · (P_nonembedding + vocab · d + L · S · d). Recomputation is not
+ * counted (the MFU convention).
+ */
+export function trainingFlopsPerToken(model: TextModelSpec, sequenceTokens: number): number {
+  positiveInteger('seq-len', sequenceTokens);
+  const d = model.hidden;
+  const nonEmbedding = model.params - 2 * model.vocab * d;
+  return 6 * (nonEmbedding + model.vocab * d + model.layers * sequenceTokens * d);
+}

@@ -55,6 +55,14 @@ export const TEXT_MODELS: readonly TextModelSpec[] = [
     id: 'qwen2.5-72b', name: 'Qwen2.5 72B', params: 72.7 * B, hidden: 8192, layers: 80, heads: 64, kvHeads: 8, ffn: 29568, vocab: 152064,
     tokenizer: 'qwen', source: 'Qwen/Qwen2.5-72B config.json (hidden 8192, 80 layers, 64 heads, 8 KV heads, intermediate 29568, vocab 152064); 72.7B parameters (model card)',
   },
+  {
+    id: 'intellect-1-10b', name: 'INTELLECT-1 10B', params: 10.21 * B, hidden: 4096, layers: 42, heads: 32, kvHeads: 8, ffn: 14336, vocab: 128256,
+    tokenizer: 'llama-3', source: 'PrimeIntellect-ai/prime src/zeroband/models/llama/__init__.py llama3_configs["10B"] (dim 4096, 42 layers, 32 heads, 8 KV heads, ffn multiplier 1.3 of 1024 → 14336); Llama-3 tokenizer (vocab 128256); 10.21B parameters counted from that architecture (untied embeddings); arXiv 2412.01152',
+  },
+  {
+    id: 'opendiloco-1.1b', name: 'OpenDiLoCo 1.1B (Llama)', params: 1.1 * B, hidden: 2048, layers: 22, heads: 32, kvHeads: 4, ffn: 5632, vocab: 32000,
+    tokenizer: 'llama-2', source: 'PrimeIntellect-ai/OpenDiloco open_diloco/configs/config_1b.json (n_embd 2048, 22 layers, 32 heads, 4 query groups, intermediate 5632); Mistral-7B tokenizer (vocab 32000; its per-character rates approximated by llama-2\'s); 1.10B parameters counted; arXiv 2407.07852',
+  },
 ];
 
 export function findTextModel(id: string): TextModelSpec {

@@ -91,6 +91,20 @@ function activationBytes(model: VideoModelSpec, S: number, split: number): numbe
   return (checkpoints + workingLayer) / split;
 }
 
+/**
+ * One training sample of a mix bucket: its frames, attention sequence and FLOPs
+ * (3 × forward linear + 3.5 × forward attention, one pass). `plan train` and
+ * `plan span` both count a sample this way.
+ */
+export function trainingSample(model: VideoModelSpec, b: MixBucket, fps: number): Omit<TrainBucketPlan, 'flops_total' | 'flops_share'> {
+  positiveNumber('mix', b.clips);
+  if ((b.frames === undefined) === (b.seconds === undefined)) throw new InvalidInputError('mix', 'each bucket needs exactly one of frames and seconds', 'WxH:5s:CLIPS or WxH:81f:CLIPS');
+  const frames = b.frames ?? framesForSeconds(model, b.seconds ?? 0, fps);
+  const tokens = videoTokens(model, b.width, b.height, frames);
+  const fwd = forwardFlops(model, tokens, tokens.sequence_tokens);
+  return { width: b.width, height: b.height, frames, seconds: frames / fps, clips: b.clips, sequence_tokens: tokens.sequence_tokens, flops_per_sample: 3 * fwd.linear + 3.5 * fwd.attention };
+}
+
 export function planTrain(req: TrainRequest): TrainPlan {
   const { model, gpu } = req;
   positiveInteger('gpus', req.gpus);
@@ -101,13 +115,8 @@ export function planTrain(req: TrainRequest): TrainPlan {
   if (req.mix.length === 0) throw new InvalidInputError('mix', 'the dataset mix is empty', 'one or more buckets WxH:SECONDSs:CLIPS, e.g. 1280x720:5s:1000000');
 
   const buckets = req.mix.map((b) => {
-    positiveNumber('mix', b.clips);
-    if ((b.frames === undefined) === (b.seconds === undefined)) throw new InvalidInputError('mix', 'each bucket needs exactly one of frames and seconds', 'WxH:5s:CLIPS or WxH:81f:CLIPS');
-    const frames = b.frames ?? framesForSeconds(model, b.seconds ?? 0, req.fps);
-    const tokens = videoTokens(model, b.width, b.height, frames);
-    const fwd = forwardFlops(model, tokens, tokens.sequence_tokens);
-    const perSample = 3 * fwd.linear + 3.5 * fwd.attention;
-    return { width: b.width, height: b.height, frames, seconds: frames / req.fps, clips: b.clips, sequence_tokens: tokens.sequence_tokens, flops_per_sample: perSample, flops_total: perSample * b.clips * req.epochs };
+    const sample = trainingSample(model, b, req.fps);
+    return { ...sample, flops_total: sample.flops_per_sample * b.clips * req.epochs };
   });
   const flopsTotal = buckets.reduce((s, b) => s + b.flops_total, 0);
   const gpuSeconds = flopsTotal / (gpu.peakFlops * mfu);
