@@ -25,7 +25,7 @@ const forbiddenFrom = (layer) => {
 const pureLayers = ['model', 'plan', 'sched', 'sim'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'bench/results/', '.suanli/', 'web/dist/'] },
+  { ignores: ['node_modules/', 'bench/results/', '.suanli/', 'dist/', 'test-artifacts/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -39,13 +39,19 @@ export default tseslint.config(
       'import-x/no-restricted-paths': [
         'error',
         {
-          zones: layers.flatMap((layer) =>
-            forbiddenFrom(layer).map((from) => ({
-              target: `./src/${layer}`,
-              from: `./src/${from}`,
-              message: `src/${layer} sits below src/${from} and must not import it (DESIGN.md layout).`,
-            })),
-          ),
+          zones: [
+            ...layers.flatMap((layer) =>
+              forbiddenFrom(layer).map((from) => ({
+                target: `./src/${layer}`,
+                from: `./src/${from}`,
+                message: `src/${layer} sits below src/${from} and must not import it (DESIGN.md layout).`,
+              })),
+            ),
+            // The dashboard is a client of the API, like the CLI but in the browser: it reads only
+            // the wire types of src/server/schemas.ts (type-only imports; see the web/ rule below).
+            { target: './web', from: './src', except: ['./server/schemas.ts'], message: 'web/ is a client of the API: it may import only the wire types of src/server/schemas.ts.' },
+            { target: './src', from: './web', message: 'src/ never imports the web dashboard; the server serves its build (src/server/dashboard.ts).' },
+          ],
         },
       ],
     },
@@ -67,10 +73,27 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The dashboard's bundle runs in the browser: no Node built-ins, and nothing of the
+    // server's at run time (an `import type` is erased from the bundle; a value import is not).
+    files: ['web/src/**/*.{ts,tsx}'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os'], message: 'The dashboard runs in the browser: no Node built-ins.' },
+            { group: ['**/src/**'], allowTypeImports: true, message: 'The dashboard bundles no server code: use `import type` for the wire types.' },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     // node:test's test()/describe() return promises the runner itself awaits.
-    files: ['**/*.test.ts', 'test/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.test.tsx', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',

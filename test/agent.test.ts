@@ -18,14 +18,8 @@ import { buildServer } from '../src/server/app.ts';
 import { JobDetailResponse, JobResponse, LedgerResponse, SiteResponse } from '../src/server/schemas.ts';
 import { AgentHeartbeatResponse, RunReportResponse } from '../src/server/routes/agent.ts';
 import { openStore } from '../src/store/index.ts';
-import { LivePool, waitFor } from './support/live-pool.ts';
+import { LivePool, localAgent, waitFor } from './support/live-pool.ts';
 import { TestServer } from './support/server.ts';
-
-function agentOn(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
-  const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
-  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...extra });
-  return { agent, executor };
-}
 
 describe('an agent with the local executor against a live control plane', () => {
   let pool: LivePool;
@@ -35,7 +29,7 @@ describe('an agent with the local executor against a live control plane', () => 
   before(async () => {
     pool = await LivePool.start();
     dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
-    ({ agent, executor } = agentOn(pool, dir));
+    ({ agent, executor } = localAgent(pool, dir));
     await agent.start();
   });
   after(async () => {
@@ -172,14 +166,14 @@ describe('agent restarts and repeated reports', () => {
     const pool = await LivePool.start();
     const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
     try {
-      const first = agentOn(pool, dir);
+      const first = localAgent(pool, dir);
       await first.agent.start();
       const marker = join(dir, 'once.txt');
       const id = await pool.submit(['sh', '-c', `echo start >> ${marker}; sleep 1.5; echo done`]);
       await pool.until(id, 'running');
       await first.agent.stop();
       await first.executor.close();
-      const second = agentOn(pool, dir);
+      const second = localAgent(pool, dir);
       await second.agent.start();
       try {
         const done = await pool.until(id, 'succeeded');
@@ -382,7 +376,7 @@ describe('TLS with a private CA', () => {
     const ca = readFileSync(join(dir, 'ca.crt'));
     const pool = await LivePool.start({ tls: { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) } }, ca);
     const work = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
-    const { agent, executor } = agentOn(pool, work, { ca });
+    const { agent, executor } = localAgent(pool, work, { ca });
     try {
       assert.match(pool.url, /^https:/);
       const wrong = new ControlPlaneClient({ server: pool.url, token: pool.agentToken, ca: readFileSync(join(dir, 'other-ca.crt')) });

@@ -11,7 +11,7 @@ const eslint = new ESLint({
   cwd: root,
   // Type information is not needed for these rules; virtual files have none.
   overrideConfig: { languageOptions: { parserOptions: { projectService: false, project: null } } },
-  ruleFilter: ({ ruleId }) => ['import-x/no-restricted-paths', 'no-restricted-syntax', 'no-restricted-imports'].includes(ruleId),
+  ruleFilter: ({ ruleId }) => ['import-x/no-restricted-paths', 'no-restricted-syntax', 'no-restricted-imports', '@typescript-eslint/no-restricted-imports'].includes(ruleId),
 });
 
 async function problems(path: string, code: string): Promise<string[]> {
@@ -38,4 +38,14 @@ test('pure layers read no clock, no Math.random and do no I/O', async () => {
     assert.match(found, /do no I\/O/, layer);
   }
   assert.deepEqual(await problems('src/cli/x.ts', 'export const a = Date.now();\n'), [], 'the CLI may read the clock');
+});
+
+test('the web dashboard reads only the wire types of the server, and the server never imports it', async () => {
+  const app = (await problems('web/src/x.ts', "import { buildServer } from '../../src/server/app.ts';\nexport const b = buildServer;\n")).join('\n');
+  assert.match(app, /web\/ is a client of the API/);
+  const value = (await problems('web/src/x.ts', "import { JobResponse } from '../../src/server/schemas.ts';\nexport const j = JobResponse;\n")).join('\n');
+  assert.match(value, /bundles no server code/, 'a value import would put zod and the server in the bundle');
+  assert.deepEqual(await problems('web/src/x.ts', "import type { JobResponse } from '../../src/server/schemas.ts';\nexport type J = typeof JobResponse;\n"), []);
+  assert.match((await problems('web/src/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n")).join('\n'), /runs in the browser/);
+  assert.match((await problems('src/server/x.ts', "import { App } from '../../web/src/app.tsx';\nexport const a = App;\n")).join('\n'), /never imports the web dashboard/);
 });

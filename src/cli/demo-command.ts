@@ -343,7 +343,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
     }
     if (o.exitWhenDone) return;
     note('');
-    note(`The control plane keeps running for you to explore: ${url}/api/v1/docs, or the CLI as shown above. Ctrl-C stops everything.`);
+    note(`The control plane keeps running for you to explore: the dashboard at ${url}/, ${url}/api/v1/docs, or the CLI as shown above. Ctrl-C stops everything.`);
     await stop.signalled;
   } finally {
     await closers.closeAll();
@@ -354,7 +354,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
 function printIntro(note: (s: string) => void, url: string, adminToken: string, members: readonly Enrolled[]): void {
   note(`suanli demo: ${members.length} organizations pool their GPUs through this control plane, all on this machine`);
   note(`admin token: ${adminToken}`);
-  note(`API: ${url}/api/v1   docs: ${url}/api/v1/docs`);
+  note(`dashboard: ${url}/ (sign in with the admin token)   API: ${url}/api/v1   docs: ${url}/api/v1/docs`);
   note('');
   note(fmt.columns([
     ['org', 'site', 'GPUs', 'member token (submits as the org)'],

@@ -56,7 +56,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
       // The token comes first: whoever waits for the URL line has it by then.
       const token = app.suanli.adminToken;
       if (token !== null) io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
-      io.out(`suanli serve: listening on ${url} — API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
+      io.out(`suanli serve: listening on ${url} — dashboard ${url}/, API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
       const signal = await until;
       io.out(`suanli serve: ${typeof signal === 'string' ? `${signal}, ` : ''}shutting down`);
     } finally {

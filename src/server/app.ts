@@ -9,6 +9,7 @@ import type { Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
 import { Authenticator, bootstrapAdminToken, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -69,14 +70,17 @@ export interface ServerOptions {
    * When absent, /metrics is public, as Prometheus scrapes by default.
    */
   readonly metricsToken?: string;
+  /** The built web dashboard served at `/` (default dist/web, as `npm run build:web` writes it). */
+  readonly webRoot?: string;
 }
 
 /**
  * The control plane's HTTP server: REST under /api/v1 (OpenAPI at
  * /api/v1/openapi.json, docs at /api/v1/docs), /healthz, /readyz and /metrics,
- * with the scheduling loop started when the server is ready and stopped (after
- * pending submissions are committed) when it closes. The store stays open: its
- * owner closes it after `app.close()`.
+ * the web dashboard at every other path (dashboard.ts), with the scheduling
+ * loop started when the server is ready and stopped (after pending submissions
+ * are committed) when it closes. The store stays open: its owner closes it after
+ * `app.close()`.
  */
 export async function buildServer(options: ServerOptions): Promise<Api> {
   const { store } = options;
@@ -168,6 +172,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   ledgerRoutes(app);
   planRoutes(app);
   agentRoutes(app);
+  await dashboardRoutes(app, options.webRoot);
 
   app.addHook('onReady', () => {
     if (options.schedule !== false) loop.start();

@@ -1,7 +1,10 @@
 // A listening control plane (in-process, on an in-memory store, its scheduling loop on
 // fast timers) with one org, one site and that site's agent token: what the agent
 // tests run real agents against.
+import { join } from 'node:path';
+import { Agent } from '../../src/agent/agent.ts';
 import { ControlPlaneClient } from '../../src/agent/control-plane-client.ts';
+import { LocalExecutor } from '../../src/executors/local.ts';
 import { buildServer, type ServerOptions } from '../../src/server/app.ts';
 import type { Api } from '../../src/server/control-plane.ts';
 import { JobDetailResponse, JobResponse } from '../../src/server/schemas.ts';
@@ -58,3 +61,10 @@ export class LivePool {
   }
 }
 
+
+/** An agent for the pool's site with the local executor (one node of 8 h100) on fast timers; `dir` holds its state and its runs. Not started. */
+export function localAgent(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
+  const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
+  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...extra });
+  return { agent, executor };
+}

@@ -1,0 +1,100 @@
+import type { ApiErrorCode } from './types.ts';
+
+/**
+ * Why a request failed: the API's error code, status and message when it answered
+ * (`{error: {code, message, field?}}`), `network` when no answer came, `unexpected`
+ * when the answer was not the API's (a proxy's HTML page, say).
+ */
+export type RequestErrorCode = ApiErrorCode | 'network' | 'unexpected';
+
+export class ApiRequestError extends Error {
+  override readonly name = 'ApiRequestError';
+  constructor(
+    readonly status: number,
+    readonly code: RequestErrorCode,
+    message: string,
+    /** The offending input (`gpus`, `plan.frames`), when the API named one. */
+    readonly field: string | undefined = undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The dashboard's view of /api/v1: paths are relative to it (`/jobs?state=running`). */
+export interface ApiClient {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  /** `body` undefined sends no body at all (the API refuses an empty JSON body). */
+  post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+}
+
+export interface ApiClientOptions {
+  /** The bearer token, `sl_<id>_<secret>`. */
+  readonly token: string;
+  /** Called at every 401: the token is unknown or revoked, so the session is over. */
+  readonly onUnauthorized?: () => void;
+  /** Where the control plane is; the page's own origin when absent. */
+  readonly baseUrl?: string;
+  readonly fetch?: typeof fetch;
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const base = `${options.baseUrl ?? ''}/api/v1`;
+
+  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (signal !== undefined) init.signal = signal;
+    let response: Response;
+    try {
+      response = await send(`${base}${path}`, init);
+    } catch (err) {
+      // A request the caller aborted is not a failure to report: let the AbortError through.
+      if (signal?.aborted === true) throw err;
+      throw new ApiRequestError(0, 'network', err instanceof Error ? err.message : String(err));
+    }
+    const text = await response.text();
+    const json = parseJson(text);
+    if (response.ok) {
+      if (json === undefined) throw new ApiRequestError(response.status, 'unexpected', `not JSON: ${text.slice(0, 200)}`);
+      return json as T;
+    }
+    if (response.status === 401) options.onUnauthorized?.();
+    throw errorOf(response.status, json, text);
+  }
+
+  return {
+    get: (path, signal) => call('GET', path, undefined, signal),
+    post: (path, body, signal) => call('POST', path, body, signal),
+  };
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The API's error body as an ApiRequestError; anything else as `unexpected` with the start of the text. */
+function errorOf(status: number, json: unknown, text: string): ApiRequestError {
+  const error = typeof json === 'object' && json !== null && 'error' in json ? json.error : undefined;
+  if (typeof error === 'object' && error !== null && 'code' in error && 'message' in error) {
+    const e = error as { code: unknown; message: unknown; field?: unknown };
+    if (typeof e.code === 'string' && typeof e.message === 'string') {
+      return new ApiRequestError(status, e.code as ApiErrorCode, e.message, typeof e.field === 'string' ? e.field : undefined);
+    }
+  }
+  return new ApiRequestError(status, 'unexpected', `HTTP ${status}: ${text.slice(0, 200)}`);
+}
+
+/** Whether `err` is the AbortError of a request the caller gave up on (a view that went away). */
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'AbortError';
+}

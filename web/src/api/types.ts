@@ -1,0 +1,27 @@
+// The wire format the dashboard reads and sends, as types only: inferred from the
+// server's zod schemas (src/server/schemas.ts), so that a change there fails tsc
+// here. `import type` is erased from the bundle: no server code reaches the browser.
+import type { z } from 'zod';
+import type {
+  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerResponse, OrgListResponse, SiteListResponse,
+  SiteResponse, TokenListResponse,
+} from '../../../src/server/schemas.ts';
+
+export type JobJson = z.infer<typeof JobResponse>;
+export type JobState = JobJson['state'];
+export type JobDetailJson = z.infer<typeof JobDetailResponse>;
+export type PlacementJson = JobDetailJson['placements'][number];
+export type JobEventJson = JobDetailJson['events'][number];
+export type JobListJson = z.infer<typeof JobListResponse>;
+export type DiagnosisJson = z.infer<typeof DiagnosisResponse>;
+export type DryRunJson = z.infer<typeof DryRunResponse>;
+/** A submission as the client sends it: fields with server defaults may be left out. */
+export type JobSubmitRequest = z.input<typeof JobSubmitBody>;
+export type SiteJson = z.infer<typeof SiteResponse>;
+export type SiteHealth = SiteJson['health'];
+export type SiteListJson = z.infer<typeof SiteListResponse>;
+export type OrgListJson = z.infer<typeof OrgListResponse>;
+export type TokenListJson = z.infer<typeof TokenListResponse>;
+export type LedgerJson = z.infer<typeof LedgerResponse>;
+export type LedgerRowJson = LedgerJson['rows'][number];
+export type ApiErrorCode = z.infer<typeof ErrorResponse>['error']['code'];

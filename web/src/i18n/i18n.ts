@@ -1,0 +1,113 @@
+import { en, type MessageKey } from './catalog-en.ts';
+import { zhCN } from './catalog-zh-cn.ts';
+
+/**
+ * The dashboard's languages, their message catalogs, and the Intl formatting of
+ * numbers, dates and durations for each. Messages are plain strings with `{name}`
+ * placeholders; the English catalog defines the keys (MessageKey), and tsc refuses
+ * a catalog that lacks one. Pure: the React side is i18n-context.tsx.
+ */
+export const LOCALES = ['en', 'zh-CN'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export const CATALOGS: Readonly<Record<Locale, Readonly<Record<MessageKey, string>>>> = { en, 'zh-CN': zhCN };
+
+/** Each language's name in itself, as the language switch lists it. */
+export const LOCALE_NAMES: Readonly<Record<Locale, string>> = { en: 'English', 'zh-CN': '简体中文' };
+
+export type MessageVars = Readonly<Record<string, string | number>>;
+
+/** `message` with each `{name}` replaced by `vars.name`; a placeholder without a value stays as it is. */
+export function interpolate(message: string, vars: MessageVars = {}): string {
+  return message.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+/** The placeholder names in a message, sorted: both catalogs must use the same ones for each key. */
+export function placeholdersOf(message: string): string[] {
+  return [...message.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
+}
+
+export function translate(locale: Locale, key: MessageKey, vars?: MessageVars): string {
+  return interpolate(CATALOGS[locale][key], vars);
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+/** The language to start in: the one chosen before (stored), else the browser's first preference that is Chinese, else English. */
+export function initialLocale(stored: string | null, preferred: readonly string[]): Locale {
+  if (isLocale(stored)) return stored;
+  return preferred.some((l) => l.toLowerCase().startsWith('zh')) ? 'zh-CN' : 'en';
+}
+
+/** Units for durations and relative times, largest first; the names are both Intl.NumberFormat units and RelativeTimeFormat units. */
+const SECOND = { unit: 'second', seconds: 1 } as const;
+const TIME_UNITS = [{ unit: 'day', seconds: 86_400 }, { unit: 'hour', seconds: 3_600 }, { unit: 'minute', seconds: 60 }, SECOND] as const;
+/** The largest unit `seconds` holds at least one of (seconds below one: seconds). */
+const unitFor = (seconds: number) => TIME_UNITS.find((u) => Math.abs(seconds) >= u.seconds) ?? SECOND;
+
+/** Numbers, GPU-hours, percentages, dates and durations as `locale` writes them (Intl). */
+export class Formatter {
+  private readonly integer: Intl.NumberFormat;
+  private readonly decimal: Intl.NumberFormat;
+  private readonly small: Intl.NumberFormat;
+  private readonly percent: Intl.NumberFormat;
+  private readonly dateTime: Intl.DateTimeFormat;
+  private readonly time: Intl.DateTimeFormat;
+  private readonly relative: Intl.RelativeTimeFormat;
+  private readonly durations = new Map<string, Intl.NumberFormat>();
+
+  constructor(readonly locale: Locale) {
+    this.integer = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+    this.decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+    this.small = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
+    this.percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+    this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
+    this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
+    this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  }
+
+  /** A count (GPUs, jobs). */
+  count(n: number): string {
+    return this.integer.format(n);
+  }
+
+  /** A quantity such as GPU-hours: two decimals, or two significant digits below 0.1 so that a short run is not "0". */
+  amount(n: number): string {
+    return n !== 0 && Math.abs(n) < 0.1 ? this.small.format(n) : this.decimal.format(n);
+  }
+
+  /** `fraction` (0.42) as a percentage ("42%"). */
+  percentOf(fraction: number): string {
+    return this.percent.format(fraction);
+  }
+
+  /** An ISO 8601 time as a local date and time. */
+  date(iso: string): string {
+    return this.dateTime.format(new Date(iso));
+  }
+
+  /** A time of day (for chart axes and "updated at"). */
+  timeOfDay(ms: number): string {
+    return this.time.format(new Date(ms));
+  }
+
+  /** How long ago (or from now) `iso` is, relative to `nowMs`: "5 seconds ago", "5秒钟前". */
+  ago(iso: string, nowMs: number): string {
+    const seconds = (new Date(iso).getTime() - nowMs) / 1000;
+    const { unit, seconds: size } = unitFor(seconds);
+    return this.relative.format(Math.round(seconds / size), unit);
+  }
+
+  /** A duration in its largest whole unit, one decimal: "1.5 hr", "1.5小时". */
+  duration(seconds: number): string {
+    const { unit, seconds: size } = unitFor(seconds);
+    let format = this.durations.get(unit);
+    if (format === undefined) {
+      format = new Intl.NumberFormat(this.locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 });
+      this.durations.set(unit, format);
+    }
+    return format.format(seconds / size);
+  }
+}

@@ -1,0 +1,81 @@
+import type { RequestErrorCode } from '../api/client.ts';
+import type { DiagnosisJson, JobState, PlacementJson, SiteHealth } from '../api/types.ts';
+import type { MessageKey } from './catalog-en.ts';
+import type { I18n } from './i18n-context.tsx';
+
+/**
+ * The message for each value the API sends that the dashboard shows as words:
+ * job states, site health, roles, error codes, and the scheduler's reasons for
+ * keeping a job waiting. The Records keyed by the server's enums make tsc fail
+ * when the server adds a value the catalogs do not name.
+ */
+export const STATE_LABEL: Readonly<Record<JobState, MessageKey>> = {
+  pending: 'state.pending',
+  placed: 'state.placed',
+  running: 'state.running',
+  preempted: 'state.preempted',
+  succeeded: 'state.succeeded',
+  failed: 'state.failed',
+  cancelled: 'state.cancelled',
+};
+
+export const HEALTH_LABEL: Readonly<Record<SiteHealth, MessageKey>> = { unknown: 'health.unknown', up: 'health.up', lost: 'health.lost' };
+
+export const ROLE_LABEL: Readonly<Record<'admin' | 'org-admin' | 'member', MessageKey>> = { admin: 'role.admin', 'org-admin': 'role.orgAdmin', member: 'role.member' };
+
+export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
+  invalid_request: 'error.invalid_request',
+  unauthorized: 'error.unauthorized',
+  forbidden: 'error.forbidden',
+  not_found: 'error.not_found',
+  method_not_allowed: 'error.method_not_allowed',
+  conflict: 'error.conflict',
+  payload_too_large: 'error.payload_too_large',
+  unsupported_media_type: 'error.unsupported_media_type',
+  internal: 'error.internal',
+  unavailable: 'error.unavailable',
+  network: 'error.network',
+  unexpected: 'error.unexpected',
+};
+
+/**
+ * The scheduler's reason codes (src/sched/diagnosis.ts REASONS). The API sends
+ * them as plain strings, so this list is checked against the server's by
+ * test/web-vocabulary.test.ts rather than by tsc.
+ */
+export const REASON_LABEL: Readonly<Record<string, MessageKey>> = {
+  gpu_type: 'reason.gpu_type',
+  site_too_small: 'reason.site_too_small',
+  site_down: 'reason.site_down',
+  too_few_free: 'reason.too_few_free',
+  fragmented: 'reason.fragmented',
+  lend_limit: 'reason.lend_limit',
+  not_shared: 'reason.not_shared',
+  reserved: 'reason.reserved',
+  held_for_owner: 'reason.held_for_owner',
+};
+
+/**
+ * Why a job waits, in the chosen language, from the diagnosis's counts (the
+ * server's `message` is English). A reason this dashboard does not know yet falls
+ * back to the server's sentence, so nothing is hidden.
+ */
+export function diagnosisText({ t, format }: Pick<I18n, 't' | 'format'>, d: DiagnosisJson): string {
+  if (d.blocked_by !== undefined) return t('diagnosis.blocked', { job: d.blocked_by });
+  const reasons = Object.entries(d.reasons).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const parts: string[] = [];
+  for (const [code, count] of reasons) {
+    const label = REASON_LABEL[code];
+    if (label === undefined) return d.message;
+    parts.push(t('diagnosis.part', { reason: t(label), count: format.count(count) }));
+  }
+  const head = t('diagnosis.head', { sites: format.count(d.sites) });
+  const text = parts.length === 0 ? head : t('diagnosis.withParts', { head, parts: parts.join(t('diagnosis.separator')) });
+  return d.never ? t('diagnosis.never', { text }) : text;
+}
+
+/** Where a placement's parts are, by site name where known: "acme lab · h100 × 2 (nodes: 1)"; "—" for none. */
+export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: PlacementJson['parts'] | null | undefined, siteNames: ReadonlyMap<string, string>): string {
+  if (parts === null || parts === undefined || parts.length === 0) return '—';
+  return parts.map((p) => t('job.part', { site: siteNames.get(p.site_id) ?? p.site_id, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) })).join('; ');
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pathOf, routeOf, type Route } from './router.tsx';
+
+test('every page has a path that leads back to it', () => {
+  const routes: Route[] = [
+    { page: 'pool' },
+    { page: 'jobs', filter: { state: 'active', org: null } },
+    { page: 'jobs', filter: { state: 'running', org: 'acme' } },
+    { page: 'jobs', filter: { state: 'all', org: null } },
+    { page: 'job', id: '42' },
+    { page: 'job', id: 'a/b c' },
+    { page: 'submit' },
+    { page: 'ledger' },
+    { page: 'sites' },
+  ];
+  for (const route of routes) {
+    const url = new URL(pathOf(route), 'http://x');
+    assert.deepEqual(routeOf(url.pathname, url.search), route, pathOf(route));
+  }
+});
+
+test('unknown paths and filters fall back: a page says it is not found; a bad state is the default filter', () => {
+  assert.deepEqual(routeOf('/nope'), { page: 'not-found', path: '/nope' });
+  assert.deepEqual(routeOf('/jobs', '?state=bogus&org='), { page: 'jobs', filter: { state: 'active', org: null } });
+  assert.deepEqual(routeOf('/jobs/'), { page: 'jobs', filter: { state: 'active', org: null } }, 'a trailing slash is the same page');
+  assert.equal(pathOf({ page: 'jobs', filter: { state: 'active', org: null } }), '/jobs', 'the default filter is not in the URL');
+});

@@ -1,0 +1,115 @@
+import { useEffect, useState, type MouseEvent, type ReactNode } from 'react';
+import type { JobState } from './api/types.ts';
+import { isJobState } from './model/job-states.ts';
+
+/**
+ * The dashboard's pages as values, and the paths they live at. Paths are real
+ * (/jobs/42, not #/jobs/42): the server answers every non-API path with the app
+ * (src/server/dashboard.ts), so a link can be bookmarked, shared and reloaded.
+ */
+export type Route =
+  | { readonly page: 'pool' }
+  | { readonly page: 'jobs'; readonly filter: JobFilter }
+  | { readonly page: 'job'; readonly id: string }
+  | { readonly page: 'submit' }
+  | { readonly page: 'ledger' }
+  | { readonly page: 'sites' }
+  | { readonly page: 'not-found'; readonly path: string };
+
+/** The job list's filter, kept in the query string (`/jobs?state=running&org=acme`). */
+export interface JobFilter {
+  /** `active`: every state but the final ones; `all`: every state; else one state. */
+  readonly state: 'active' | 'all' | JobState;
+  /** An org id, or null for every org the caller sees. */
+  readonly org: string | null;
+}
+
+export const DEFAULT_JOB_FILTER: JobFilter = { state: 'active', org: null };
+
+export function routeOf(pathname: string, search = ''): Route {
+  const path = pathname.replace(/\/+$/, '') || '/';
+  if (path === '/') return { page: 'pool' };
+  if (path === '/jobs') return { page: 'jobs', filter: filterOf(new URLSearchParams(search)) };
+  if (path === '/jobs/new') return { page: 'submit' };
+  const job = /^\/jobs\/([^/]+)$/.exec(path);
+  if (job !== null) return { page: 'job', id: decodeURIComponent(job[1] ?? '') };
+  if (path === '/ledger') return { page: 'ledger' };
+  if (path === '/sites') return { page: 'sites' };
+  return { page: 'not-found', path };
+}
+
+function filterOf(params: URLSearchParams): JobFilter {
+  const state = params.get('state');
+  const org = params.get('org');
+  return { state: isStateFilter(state) ? state : DEFAULT_JOB_FILTER.state, org: org === null || org === '' ? null : org };
+}
+
+function isStateFilter(value: string | null): value is JobFilter['state'] {
+  return value === 'active' || value === 'all' || (value !== null && isJobState(value));
+}
+
+export function pathOf(route: Route): string {
+  switch (route.page) {
+    case 'pool':
+      return '/';
+    case 'jobs': {
+      const params = new URLSearchParams();
+      if (route.filter.state !== DEFAULT_JOB_FILTER.state) params.set('state', route.filter.state);
+      if (route.filter.org !== null) params.set('org', route.filter.org);
+      const query = params.toString();
+      return query === '' ? '/jobs' : `/jobs?${query}`;
+    }
+    case 'job':
+      return `/jobs/${encodeURIComponent(route.id)}`;
+    case 'submit':
+      return '/jobs/new';
+    case 'ledger':
+      return '/ledger';
+    case 'sites':
+      return '/sites';
+    case 'not-found':
+      return route.path;
+  }
+}
+
+const NAVIGATED = 'suanli:navigated';
+
+/** Goes to `path` within the app (history.pushState), as a link click does. */
+export function navigate(path: string, options: { readonly replace?: boolean } = {}): void {
+  if (options.replace === true) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  window.dispatchEvent(new Event(NAVIGATED));
+}
+
+/** The current route, following links, navigate() and the browser's back and forward buttons. */
+export function useRoute(): Route {
+  const read = () => routeOf(location.pathname, location.search);
+  const [route, setRoute] = useState<Route>(read);
+  useEffect(() => {
+    const update = () => setRoute(read());
+    window.addEventListener('popstate', update);
+    window.addEventListener(NAVIGATED, update);
+    return () => {
+      window.removeEventListener('popstate', update);
+      window.removeEventListener(NAVIGATED, update);
+    };
+  }, []);
+  return route;
+}
+
+/**
+ * A link within the app: a real `<a href>` (keyboard, middle-click and "open in new
+ * tab" work as on any page) whose plain click navigates without reloading.
+ */
+export function Link({ to, children, className, current }: { readonly to: string; readonly children: ReactNode; readonly className?: string; readonly current?: boolean }) {
+  const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
+  return (
+    <a href={to} onClick={onClick} className={className} aria-current={current === true ? 'page' : undefined}>
+      {children}
+    </a>
+  );
+}

@@ -1,0 +1,225 @@
+import { useState, type ReactNode } from 'react';
+import type { JobDetailJson, JobJson } from '../api/types.ts';
+import { StateBadge } from '../components/badges.tsx';
+import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
+import { useI18n } from '../i18n/i18n-context.tsx';
+import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
+import { isFinal } from '../model/job-states.ts';
+import { currentPlacement } from '../model/pool-usage.ts';
+import { useSession } from '../session-context.tsx';
+import { POLL_MS, usePolling } from '../use-polling.ts';
+import { useSiteNames } from '../use-site-names.ts';
+
+/** One job: its spec, where it runs or why it waits, its placements, the end of its log, its history; and cancelling it. */
+export function JobView({ id }: { readonly id: string }) {
+  const { t } = useI18n();
+  const { client } = useSession();
+  const path = `/jobs/${encodeURIComponent(id)}`;
+  const polled = usePolling(path, (signal) => client.get<JobDetailJson>(path, signal), POLL_MS.detail);
+  const job = polled.data;
+  const siteNames = useSiteNames(client);
+  const title = job === undefined || job.name === '' ? t('job.title', { id }) : t('job.titleNamed', { id, name: job.name });
+  return (
+    <Page title={title} actions={job === undefined || isFinal(job.state) ? null : <CancelControl id={id} onCancelled={polled.refresh} />}>
+      <LoadStatus polled={polled} />
+      {job === undefined ? null : <JobDetail job={job} siteNames={siteNames} />}
+    </Page>
+  );
+}
+
+/** The job's page body, from its detail (and the names of the sites it may name): what the tests render. */
+export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; readonly siteNames: ReadonlyMap<string, string> }) {
+  const i18n = useI18n();
+  const { t, format } = i18n;
+  // The newest attempt's log: the run going on, or the last one.
+  const latest = [...job.placements].sort((a, b) => b.attempt - a.attempt)[0];
+  const log = latest === undefined || latest.log_tail === null ? null : { tail: latest.log_tail, at: latest.log_at, attempt: latest.attempt };
+  return (
+    <>
+      <dl className="facts">
+        <Fact label={t('jobs.state')}>
+          <StateBadge state={job.state} />
+        </Fact>
+        <Fact label={t('common.org')}>{job.org_id}</Fact>
+        <Fact label={t('jobs.submitted')}>{format.date(job.submitted_at)}</Fact>
+        <Fact label={t('job.updated')}>{format.date(job.updated_at)}</Fact>
+        <Fact label={t('job.attempts')}>{format.count(job.attempts)}</Fact>
+        <Fact label={t('job.runsOn')}>{placementText(i18n, currentPlacement(job)?.parts, siteNames)}</Fact>
+      </dl>
+
+      {job.diagnosis === null ? null : (
+        <section className="note note-wait" aria-labelledby="job-waits">
+          <h2 id="job-waits">{t('job.whyWaiting')}</h2>
+          <p>{diagnosisText(i18n, job.diagnosis)}</p>
+          {job.diagnosis.never ? <p>{t('job.neverHint')}</p> : null}
+        </section>
+      )}
+
+      <h2>{t('job.spec')}</h2>
+      <JobSpec job={job} />
+
+      <h2>{t('job.placements')}</h2>
+      {job.placements.length === 0 ? (
+        <p className="empty">{t('job.noPlacements')}</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('job.attempt')}</th>
+                <th scope="col">{t('job.where')}</th>
+                <th scope="col">{t('job.placedAt')}</th>
+                <th scope="col">{t('job.startedAt')}</th>
+                <th scope="col">{t('job.endedAt')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {job.placements.map((p) => (
+                <tr key={p.attempt}>
+                  <th scope="row">{format.count(p.attempt)}</th>
+                  <td>{placementText(i18n, p.parts, siteNames)}</td>
+                  <td>{format.date(p.placed_at)}</td>
+                  <td>{p.started_at === null ? '—' : format.date(p.started_at)}</td>
+                  <td>{p.ended_at === null ? '—' : format.date(p.ended_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <h2 id="job-log">{t('job.log')}</h2>
+      {log === null ? (
+        <p className="empty">{t('job.noLog')}</p>
+      ) : (
+        <>
+          {log.at === null ? null : <p className="muted">{t('job.logAt', { attempt: format.count(log.attempt), time: format.date(log.at) })}</p>}
+          {/* Focusable so that the keyboard can scroll it. */}
+          <pre className="log" tabIndex={0} aria-labelledby="job-log">
+            {log.tail}
+          </pre>
+        </>
+      )}
+
+      <h2>{t('job.events')}</h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col" className="num">#</th>
+              <th scope="col">{t('job.eventAt')}</th>
+              <th scope="col">{t('job.eventType')}</th>
+              <th scope="col">{t('job.eventChange')}</th>
+              <th scope="col">{t('job.eventDetail')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {job.events.map((e) => (
+              <tr key={e.seq}>
+                <td className="num">{format.count(e.seq)}</td>
+                <td>{format.date(e.at)}</td>
+                <td>
+                  <code>{e.type}</code>
+                </td>
+                <td>{e.to_state === null ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`}</td>
+                <td className="detail">{Object.keys(e.detail).length === 0 ? null : <code>{compactJson(e.detail)}</code>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function JobSpec({ job }: { readonly job: JobJson }) {
+  const { t, format } = useI18n();
+  const yesNo = (b: boolean) => (b ? t('common.yes') : t('common.no'));
+  return (
+    <>
+      <dl className="facts">
+        <Fact label={t('pool.gpus')}>{format.count(job.gpus)}</Fact>
+        <Fact label={t('jobs.gpuTypes')}>{job.gpu_types === null ? t('jobs.anyType') : job.gpu_types.join(', ')}</Fact>
+        <Fact label={t('job.gang')}>{yesNo(job.gang)}</Fact>
+        <Fact label={t('jobs.estimate')}>{format.duration(job.estimate_s)}</Fact>
+        <Fact label={t('job.priority')}>{format.count(job.priority)}</Fact>
+        <Fact label={t('job.preemptible')}>{yesNo(job.preemptible)}</Fact>
+        <Fact label={t('job.checkpoint')}>{job.checkpoint_interval_s === null ? '—' : format.duration(job.checkpoint_interval_s)}</Fact>
+        <Fact label={t('job.retries')}>{format.count(job.max_retries)}</Fact>
+        <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{job.command.map(shellWord).join(' ')}</code>}</Fact>
+        <Fact label={t('job.submittedBy')}>
+          <code>{job.submitted_by}</code>
+        </Fact>
+      </dl>
+      {job.plan === null ? null : (
+        <details>
+          <summary>{t('job.plan')}</summary>
+          <pre className="json" tabIndex={0}>
+            {JSON.stringify(job.plan, null, 2)}
+          </pre>
+        </details>
+      )}
+    </>
+  );
+}
+
+function Fact({ label, children }: { readonly label: string; readonly children: ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+/** An argument as a shell would need it quoted, for reading (not for pasting into a shell unchanged). */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+function compactJson(detail: Readonly<Record<string, unknown>>): string {
+  const text = JSON.stringify(detail);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/** Cancelling asks once more on the page itself (a second button, focused), not in a browser dialog. */
+function CancelControl({ id, onCancelled }: { readonly id: string; readonly onCancelled: () => void }) {
+  const { t } = useI18n();
+  const { client } = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const cancel = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await client.post(`/jobs/${encodeURIComponent(id)}/cancel`);
+      setConfirming(false);
+      onCancelled();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" onClick={() => setConfirming(true)}>
+        {t('job.cancel')}
+      </button>
+    );
+  }
+  return (
+    <div className="confirm" role="group" aria-labelledby="cancel-question">
+      <span id="cancel-question">{t('job.cancelQuestion')}</span>
+      {/* The confirming button takes the focus, so Enter confirms and Tab reaches "keep it". */}
+      <button type="button" className="danger" disabled={busy} onClick={() => void cancel()} autoFocus>
+        {t('job.cancelYes')}
+      </button>
+      <button type="button" onClick={() => setConfirming(false)}>
+        {t('job.cancelNo')}
+      </button>
+      {error === undefined ? null : <ErrorNote error={error} />}
+    </div>
+  );
+}

@@ -1,0 +1,140 @@
+import { useId, useState } from 'react';
+import type { JobJson, JobListJson } from '../api/types.ts';
+import { StateBadge } from '../components/badges.tsx';
+import { LoadStatus, Page } from '../components/page.tsx';
+import { useI18n } from '../i18n/i18n-context.tsx';
+import { diagnosisText, STATE_LABEL } from '../i18n/labels.ts';
+import { ACTIVE_STATES, JOB_STATES } from '../model/job-states.ts';
+import { Link, navigate, pathOf, type JobFilter } from '../router.tsx';
+import { useSession } from '../session-context.tsx';
+import { useOrgChoices } from '../use-org-choices.ts';
+import { POLL_MS, usePolling } from '../use-polling.ts';
+
+/** Jobs shown at first, and added by each "show more" (the API's largest page is 500). */
+const PAGE = 50;
+const MAX_SHOWN = 500;
+
+/** The query string of GET /jobs for a filter, showing `limit` jobs. */
+export function jobListQuery(filter: JobFilter, limit: number): string {
+  const query = new URLSearchParams();
+  if (filter.state === 'active') query.set('state', ACTIVE_STATES.join(','));
+  else if (filter.state !== 'all') query.set('state', filter.state);
+  if (filter.org !== null) query.set('org', filter.org);
+  query.set('limit', String(limit));
+  return `/jobs?${query.toString()}`;
+}
+
+export function JobsView({ filter }: { readonly filter: JobFilter }) {
+  const { t } = useI18n();
+  const { client, identity } = useSession();
+  const [shown, setShown] = useState(PAGE);
+  const query = jobListQuery(filter, shown);
+  const polled = usePolling(query, (signal) => client.get<JobListJson>(query, signal), POLL_MS.list);
+  const orgs = useOrgChoices(client, identity);
+  const setFilter = (next: JobFilter) => {
+    setShown(PAGE);
+    navigate(pathOf({ page: 'jobs', filter: next }));
+  };
+
+  return (
+    <Page
+      title={t('jobs.title')}
+      actions={
+        <Link to={pathOf({ page: 'submit' })} className="button primary">
+          {t('nav.submit')}
+        </Link>
+      }
+    >
+      <JobFilterForm filter={filter} orgs={orgs} onChange={setFilter} />
+      <LoadStatus polled={polled} />
+      {polled.data === undefined ? null : <JobTable jobs={polled.data.jobs} />}
+      {(polled.data?.next ?? null) !== null && shown < MAX_SHOWN ? (
+        <div className="actions">
+          <button type="button" onClick={() => setShown((n) => Math.min(MAX_SHOWN, n + PAGE))}>
+            {t('jobs.showMore')}
+          </button>
+        </div>
+      ) : null}
+    </Page>
+  );
+}
+
+function JobFilterForm({ filter, orgs, onChange }: { readonly filter: JobFilter; readonly orgs: readonly string[] | null; readonly onChange: (f: JobFilter) => void }) {
+  const { t } = useI18n();
+  const id = useId();
+  return (
+    <form className="filters" role="search" aria-label={t('jobs.filters')} onSubmit={(e) => e.preventDefault()}>
+      <div className="field inline">
+        <label htmlFor={`${id}-state`}>{t('jobs.filterState')}</label>
+        <select id={`${id}-state`} value={filter.state} onChange={(e) => onChange({ ...filter, state: e.target.value as JobFilter['state'] })}>
+          <option value="active">{t('jobs.stateActive')}</option>
+          <option value="all">{t('jobs.stateAll')}</option>
+          {JOB_STATES.map((s) => (
+            <option key={s} value={s}>
+              {t(STATE_LABEL[s])}
+            </option>
+          ))}
+        </select>
+      </div>
+      {orgs === null ? null : (
+        <div className="field inline">
+          <label htmlFor={`${id}-org`}>{t('jobs.filterOrg')}</label>
+          <select id={`${id}-org`} value={filter.org ?? ''} onChange={(e) => onChange({ ...filter, org: e.target.value === '' ? null : e.target.value })}>
+            <option value="">{t('jobs.orgAll')}</option>
+            {orgs.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** The job list as a table, oldest first (the API's order). */
+export function JobTable({ jobs }: { readonly jobs: readonly JobJson[] }) {
+  const i18n = useI18n();
+  const { t, format } = i18n;
+  if (jobs.length === 0) return <p className="empty">{t('jobs.none')}</p>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">{t('jobs.caption')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('jobs.id')}</th>
+            <th scope="col">{t('jobs.name')}</th>
+            <th scope="col">{t('common.org')}</th>
+            <th scope="col">{t('jobs.state')}</th>
+            <th scope="col" className="num">{t('pool.gpus')}</th>
+            <th scope="col">{t('jobs.gpuTypes')}</th>
+            <th scope="col" className="num">{t('jobs.estimate')}</th>
+            <th scope="col">{t('jobs.submitted')}</th>
+            <th scope="col">{t('jobs.waitingBecause')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.id}>
+              <th scope="row">
+                <Link to={pathOf({ page: 'job', id: j.id })}>{j.id}</Link>
+              </th>
+              <td>{j.name === '' ? <span className="muted">{t('jobs.unnamed')}</span> : j.name}</td>
+              <td>{j.org_id}</td>
+              <td>
+                <StateBadge state={j.state} />
+              </td>
+              <td className="num">{format.count(j.gpus)}</td>
+              <td>{j.gpu_types === null ? t('jobs.anyType') : j.gpu_types.join(', ')}</td>
+              <td className="num">{format.duration(j.estimate_s)}</td>
+              <td>{format.date(j.submitted_at)}</td>
+              <td className="diagnosis">{j.diagnosis === null ? null : diagnosisText(i18n, j.diagnosis)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
