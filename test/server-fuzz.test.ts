@@ -194,8 +194,9 @@ test('missing, malformed, unknown and wrong-secret tokens are a 401 on every end
   );
 });
 
+// GET of any other path is the web dashboard (test/server-dashboard.test.ts).
 test('unknown routes and methods are a 404 with the error body', async () => {
-  for (const [method, url] of [['GET', '/api/v1/nothing'], ['PUT', '/api/v1/jobs'], ['DELETE', '/api/v1/orgs/acme'], ['GET', '/'], ['POST', '/healthz']] as const) {
+  for (const [method, url] of [['GET', '/api/v1/nothing'], ['PUT', '/api/v1/jobs'], ['DELETE', '/api/v1/orgs/acme'], ['GET', '/api/nothing'], ['POST', '/'], ['POST', '/healthz']] as const) {
     const r = await s.req(method, url);
     check(r, true, `${method} ${url}`);
     assert.equal(r.status, 404);
