@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { TrainPlan, VideoPlan } from '../src/plan/index.ts';
 import {
   DryRunResponse, HealthResponse, JobDetailResponse, JobListResponse, JobResponse, LedgerResponse, OrgListResponse, OrgResponse, PlanResponse, SiteListResponse, SiteResponse,
-  TokenCreatedResponse, TokenListResponse, TokenResponse,
+  TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
 } from '../src/server/schemas.ts';
 import { TestServer } from './support/server.ts';
 
@@ -38,6 +38,8 @@ describe('the REST API on one server', () => {
     assert.match(created.token, /^sl_[0-9a-f]+_[0-9a-f]+$/);
     assert.deepEqual([created.role, created.org_id, created.site_id, created.revoked_at], ['member', 'acme', null, null]);
     assert.equal((await s.ok(OrgListResponse, 200, 'GET', '/api/v1/orgs', { token: created.token })).orgs.length, 1, 'the token works (and is now cached)');
+    assert.deepEqual(await s.ok(WhoAmIResponse, 200, 'GET', '/api/v1/whoami', { token: created.token }), { id: created.id, name: 'ci', role: 'member', org_id: 'acme', site_id: null });
+    assert.equal((await s.ok(WhoAmIResponse, 200, 'GET', '/api/v1/whoami')).role, 'admin');
     const listed = (await s.req('GET', '/api/v1/tokens?org=acme')).text;
     assert.ok(listed.includes(created.id));
     assert.ok(!listed.includes(created.token.split('_')[2] ?? 'secret'), 'no secret in lists');

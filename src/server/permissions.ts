@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   /** Org callers get their own rows plus pool-wide aggregates (see the ledger route). */
   'ledger.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** Every token may learn what it is (the dashboard shows and hides by role). */
+  'tokens.whoami': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
 } as const satisfies Record<string, Record<Role, Scope>>;
 
 export type Operation = keyof typeof PERMISSIONS;
@@ -69,6 +71,7 @@ export const ACTIONS = {
   'jobs.set-state': "set a job's state by hand",
   'ledger.show': 'read the ledger',
   'plan.run': 'run the planner',
+  'tokens.whoami': 'ask what it is',
 } as const satisfies Record<Operation, string>;
 
 /** "an admin token", "a member token": how messages name a caller by role. */

@@ -64,6 +64,8 @@ export const tokenJson = (t: Token): z.infer<typeof TokenResponse> => ({
   id: t.id, name: t.name, role: t.role, org_id: t.orgId, site_id: t.siteId, created_at: iso(t.createdAt), revoked_at: isoOrNull(t.revokedAt),
 });
 
+export const WhoAmIResponse = TokenResponse.omit({ created_at: true, revoked_at: true }).describe('the token the request came with: its role, org and (for an agent) site');
+
 export const OrgQuery = z.strictObject({ org: Id.optional() });
 
 // --- sites --------------------------------------------------------------------------------

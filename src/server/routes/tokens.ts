@@ -2,7 +2,7 @@ import { issueToken } from '../auth.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { GRANTABLE, roleToken } from '../permissions.ts';
-import { ErrorResponse, IdParams, OrgQuery, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, tokenJson } from '../schemas.ts';
+import { ErrorResponse, IdParams, OrgQuery, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse, tokenJson } from '../schemas.ts';
 
 export function tokenRoutes(app: Api): void {
   const { store, clock, auth } = app.suanli;
@@ -38,6 +38,16 @@ export function tokenRoutes(app: Api): void {
   }, async (req) => {
     const tokens = await store.listTokens(accessOf(req).listOrg(req.query.org));
     return { tokens: tokens.map(tokenJson) };
+  });
+
+  app.get('/api/v1/whoami', {
+    config: { operation: 'tokens.whoami' },
+    schema: { tags, ...secured, summary: 'The token this request came with: its role, org and site', response: { 200: WhoAmIResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const { principal } = accessOf(req);
+    const found = await store.findToken(principal.tokenId);
+    if (found === null) throw notFound('token', principal.tokenId);
+    return { id: principal.tokenId, name: found.token.name, role: principal.role, org_id: principal.orgId, site_id: principal.siteId };
   });
 
   app.delete('/api/v1/tokens/:id', {

@@ -55,27 +55,27 @@ test('the token id is the <id> of sl_<id>_<secret>', () => {
   assert.equal(tokenIdOf('hunter2'), null);
 });
 
-const tokenList = (role: string, org: string | null) => ({
-  status: 200,
-  body: { tokens: [{ id: 'other', name: 'x', role: 'member', org_id: 'acme', site_id: null, created_at: '', revoked_at: null }, { id: 'ab12cd34', name: 'ops', role, org_id: org, site_id: null, created_at: '', revoked_at: null }] },
-});
+const whoami = (role: string, org: string | null, id = 'ab12cd34') => ({ status: 200, body: { id, name: 'ops', role, org_id: org, site_id: role === 'agent' ? 'lab' : null } });
 
-test('sign-in finds out who the token is from what it may read', async () => {
-  const admin = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /tokens': tokenList('admin', null) }).fetch });
-  assert.equal(admin.kind === 'signed-in' && admin.session.identity.role, 'admin');
+test('sign-in asks the server who the token is (GET /whoami)', async () => {
+  const admin = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /whoami': whoami('admin', null) }).fetch });
+  assert.deepEqual(admin.kind === 'signed-in' && admin.session.identity, { role: 'admin', orgId: null, tokenName: 'ops' });
 
-  const orgAdmin = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /tokens': tokenList('org-admin', 'acme') }).fetch });
+  const orgAdmin = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /whoami': whoami('org-admin', 'acme') }).fetch });
   assert.deepEqual(orgAdmin.kind === 'signed-in' && orgAdmin.session.identity, { role: 'org-admin', orgId: 'acme', tokenName: 'ops' });
 
-  const member = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /tokens': refused('forbidden'), 'GET /orgs': { status: 200, body: { orgs: [{ id: 'beta', name: 'Beta', created_at: '' }] } } }).fetch });
+  const member = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /whoami': whoami('member', 'beta') }).fetch });
   assert.deepEqual(member.kind === 'signed-in' && member.session.identity, { role: 'member', orgId: 'beta', tokenName: null });
 
-  const agent = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /tokens': refused('forbidden'), 'GET /orgs': refused('forbidden') }).fetch });
+  const agent = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /whoami': whoami('agent', 'acme') }).fetch });
   assert.equal(agent.kind, 'agent-token');
+
+  const confused = await signIn(TOKEN, () => undefined, { fetch: fakeFetch({ 'GET /whoami': whoami('admin', null, 'someoneelse') }).fetch });
+  assert.equal(confused.kind, 'failed', 'an answer for another token is not trusted');
 });
 
 test('sign-in refuses a malformed token without asking, and reports a refused one; only later 401s end the session', async () => {
-  const { fetch, requests } = fakeFetch({ 'GET /tokens': refused('unauthorized') });
+  const { fetch, requests } = fakeFetch({ 'GET /whoami': refused('unauthorized') });
   let ended = 0;
   assert.equal((await signIn('not a token', () => ended++, { fetch })).kind, 'malformed');
   assert.equal(requests.length, 0);
@@ -83,7 +83,7 @@ test('sign-in refuses a malformed token without asking, and reports a refused on
   assert.equal(result.kind === 'failed' && result.error instanceof ApiRequestError && result.error.code, 'unauthorized');
   assert.equal(ended, 0, 'a refusal at sign-in is the result, not a session ending');
 
-  const routes: Record<string, { status: number; body?: unknown }> = { 'GET /tokens': tokenList('admin', null) };
+  const routes: Record<string, { status: number; body?: unknown }> = { 'GET /whoami': whoami('admin', null) };
   const later = await signIn(TOKEN, () => ended++, { fetch: fakeFetch(routes).fetch });
   assert.ok(later.kind === 'signed-in');
   routes['GET /jobs'] = refused('unauthorized');

@@ -1,5 +1,5 @@
 import { ApiRequestError, type ApiClient } from './client.ts';
-import type { OrgListJson, TokenListJson } from './types.ts';
+import type { WhoAmIJson } from './types.ts';
 
 /**
  * Who the signed-in token is, as far as the dashboard needs to know: the admin
@@ -23,34 +23,18 @@ export function tokenIdOf(token: string): string | null {
 }
 
 /**
- * Finds out who `tokenId` is from what the API lets it read, as the API has no
- * "who am I" endpoint: GET /tokens answers admins and org-admins, each of whom
- * finds its own token in the list; a member is refused there (403) and finds its
- * one org in GET /orgs; an agent's token is refused both. A 401 (unknown or
- * revoked token) is thrown as the ApiRequestError it is.
+ * Who the token is, as GET /whoami says. An agent's token (which the dashboard does
+ * not serve) is an outcome, not an error; a 401 (unknown or revoked token) is thrown
+ * as the ApiRequestError it is. `tokenId` is the id the user's token carries: a
+ * server that answers for another token is a bug, said as such.
  */
 export async function identify(client: ApiClient, tokenId: string, signal?: AbortSignal): Promise<SignInOutcome> {
-  const tokens = await forbiddenAsNull(client.get<TokenListJson>('/tokens', signal));
-  if (tokens !== null) {
-    const own = tokens.tokens.find((t) => t.id === tokenId);
-    if (own?.role === 'admin') return { kind: 'identity', identity: { role: 'admin', orgId: null, tokenName: own.name } };
-    if (own?.role === 'org-admin' && own.org_id !== null) return { kind: 'identity', identity: { role: 'org-admin', orgId: own.org_id, tokenName: own.name } };
-    throw new ApiRequestError(200, 'unexpected', `token ${tokenId} is not in the token list it may read`);
-  }
-  const orgs = await forbiddenAsNull(client.get<OrgListJson>('/orgs', signal));
-  if (orgs === null) return { kind: 'agent-token' };
-  const org = orgs.orgs[0];
-  if (org === undefined) throw new ApiRequestError(200, 'unexpected', 'a member token that sees no org');
-  return { kind: 'identity', identity: { role: 'member', orgId: org.id, tokenName: null } };
-}
-
-async function forbiddenAsNull<T>(request: Promise<T>): Promise<T | null> {
-  try {
-    return await request;
-  } catch (err) {
-    if (err instanceof ApiRequestError && err.code === 'forbidden') return null;
-    throw err;
-  }
+  const me = await client.get<WhoAmIJson>('/whoami', signal);
+  if (me.id !== tokenId) throw new ApiRequestError(200, 'unexpected', `the server answered for token ${me.id}, not ${tokenId}`);
+  if (me.role === 'agent') return { kind: 'agent-token' };
+  if (me.role === 'admin') return { kind: 'identity', identity: { role: 'admin', orgId: null, tokenName: me.name } };
+  if (me.org_id === null) throw new ApiRequestError(200, 'unexpected', `a ${me.role} token without an org`);
+  return { kind: 'identity', identity: me.role === 'org-admin' ? { role: 'org-admin', orgId: me.org_id, tokenName: me.name } : { role: 'member', orgId: me.org_id, tokenName: null } };
 }
 
 /** Whether this identity may act on every org (the admin), which is what shows the org pickers. */

@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type {
   DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerResponse, OrgListResponse, SiteListResponse,
-  SiteResponse, TokenListResponse,
+  SiteResponse, TokenListResponse, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
 export type JobJson = z.infer<typeof JobResponse>;
@@ -22,6 +22,7 @@ export type SiteHealth = SiteJson['health'];
 export type SiteListJson = z.infer<typeof SiteListResponse>;
 export type OrgListJson = z.infer<typeof OrgListResponse>;
 export type TokenListJson = z.infer<typeof TokenListResponse>;
+export type WhoAmIJson = z.infer<typeof WhoAmIResponse>;
 export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];
 export type ApiErrorCode = z.infer<typeof ErrorResponse>['error']['code'];
