@@ -78,7 +78,7 @@ describe('suanli as a client of a real control plane', () => {
   test('login checks the token, then saves server and token in a file only its owner can read', async () => {
     const r = await inProcess(['login', '--server', `${url}/api/v1/`, '--token', s.admin]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`^logged in to ${url} with token \\w+; saved to ${config}`));
+    assert.match(r.out, new RegExp(`^logged in to ${url} with token \\w+ \\(admin \\(first start\\)\\), the admin; saved to ${config}`));
     assert.doesNotMatch(r.out, new RegExp(s.admin), 'the secret is not printed');
     assert.deepEqual(JSON.parse(await readFile(config, 'utf8')), { server: url, token: s.admin });
     assert.equal((await stat(config)).mode & 0o777, 0o600);

@@ -1,24 +1,21 @@
 import { Command } from 'commander';
-import { ClientError, isClientError } from './errors.ts';
+import type { WhoAmIResponse } from '../../server/schemas.ts';
+import { ClientError } from './errors.ts';
 import { configPath, normalizeServer, readLogin, removeLogin, serverFlag, writeLogin } from './config.ts';
-import { ApiClient } from './http.ts';
+import { ApiClient, type Wire } from './http.ts';
 import { emit, examples, type ClientIo, type CommonFlags } from './shared.ts';
 
 /** The token's id, the part before its secret: safe to print. */
 const tokenId = (token: string): string => /^sl_([0-9a-z]+)_/.exec(token)?.[1] ?? 'of unknown format';
 
-/**
- * Checks that `token` is accepted by `server`: any role may log in, so a 403 on
- * the probe (a role that may not list orgs, such as an agent) still proves the
- * token valid; a 401 is the server's refusal, passed on.
- */
-async function checkToken(api: ApiClient): Promise<void> {
-  try {
-    await api.get('/orgs');
-  } catch (err) {
-    if (isClientError(err) && err.refusal?.code === 'forbidden') return;
-    throw err;
-  }
+/** Who the token is, as the server says (any role may ask); a 401 is the server's refusal, passed on. */
+const whoami = (api: ApiClient) => api.get<Wire<typeof WhoAmIResponse>>('/whoami');
+
+/** "an org-admin of acme", "the admin", "the agent of site lab-1". */
+function whoText(me: Wire<typeof WhoAmIResponse>): string {
+  if (me.role === 'admin') return 'the admin';
+  if (me.role === 'agent') return `the agent of site ${me.site_id ?? '?'} (${me.org_id ?? '?'})`;
+  return `${me.role === 'org-admin' ? 'an org-admin' : 'a member'} of ${me.org_id ?? '?'}`;
 }
 
 export function loginCommands(io: ClientIo): Command[] {
@@ -45,11 +42,11 @@ ${examples(
       if (server === undefined) throw new ClientError('bad_config', `"${serverText}" is not an http(s) URL; give --server URL`);
       const token = (o.token ?? (env.SUANLI_TOKEN || undefined))?.trim();
       if (token === undefined || token === '') throw new ClientError('not_logged_in', 'give --token TOKEN: the admin token `suanli serve` printed at its first start, or one made by `suanli token create`');
-      await checkToken(new ApiClient({ server, token, serverFrom: o.server !== undefined ? '--server' : 'SUANLI_SERVER or the saved login' }));
+      const me = await whoami(new ApiClient({ server, token, serverFrom: o.server !== undefined ? '--server' : 'SUANLI_SERVER or the saved login' }));
       await writeLogin(path, { server, token });
       const overridden = ['SUANLI_SERVER', 'SUANLI_TOKEN'].filter((v) => env[v]);
       if (overridden.length > 0 && o.json !== true) io.err(`note: ${overridden.join(' and ')} ${overridden.length > 1 ? 'are' : 'is'} set and will override the saved login`);
-      emit(io, o, { server, token_id: tokenId(token), config_file: path }, () => `logged in to ${server} with token ${tokenId(token)}; saved to ${path}`);
+      emit(io, o, { server, token_id: tokenId(token), role: me.role, org_id: me.org_id, site_id: me.site_id, config_file: path }, () => `logged in to ${server} with token ${tokenId(token)} (${me.name}), ${whoText(me)}; saved to ${path}`);
     });
 
   const logout = new Command('logout')
