@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BIN, inProcess } from './support/cli.ts';
+import { waitFor } from './support/live-pool.ts';
 
 interface DemoSummary {
   admin_token: string;
@@ -49,14 +50,6 @@ async function processesIn(dir: string): Promise<string[]> {
     }
   }
   return found;
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 let root = '';
@@ -103,7 +96,7 @@ test('demo: SIGINT while jobs run stops everything cleanly, exit code 0, and lea
     if (code !== null) throw new Error(`the demo exited (${code}) before it was interrupted: ${run.out()}${run.err()}`);
     return code;
   });
-  await Promise.race([until('a running job', () => / running on /.test(run.out()), 90_000), exited]);
+  await Promise.race([waitFor('a running job', () => Promise.resolve(/ running on /.test(run.out()) ? true : undefined), 90_000), exited]);
   assert.notDeepEqual(await processesIn(dir), [], 'runs are going when the signal comes');
   run.kill('SIGINT');
   const code = await run.exited;
