@@ -1,4 +1,5 @@
 import type { JobId, OrgId } from './ids.ts';
+import type { SpanSpec } from './span.ts';
 
 /**
  * A job as the scheduler sees it. All times are seconds on the driver's clock
@@ -23,6 +24,8 @@ export interface JobSpec {
   readonly preemptible: boolean;
   /** Seconds between checkpoints; work since the last one is lost on preemption. null: never checkpoints, all work is lost. */
   readonly checkpointIntervalS: number | null;
+  /** Set when the job may span sites (low-communication data parallelism); `gpus` is then a whole number of replicas. */
+  readonly span?: SpanSpec | null;
 }
 
 /** Defaults for the fields traces do not carry. */

@@ -1,4 +1,5 @@
 import type { OrgId, SiteId } from './ids.ts';
+import type { WanLinkSpec } from './span.ts';
 
 /**
  * What a site's owner lets the pool do with its GPUs. The owner's own jobs may
@@ -35,6 +36,8 @@ export interface OrgSpec {
 export interface PoolSpec {
   readonly orgs: readonly OrgSpec[];
   readonly sites: readonly SiteSpec[];
+  /** WAN links between sites, over which spanning jobs synchronize; none by default. */
+  readonly links?: readonly WanLinkSpec[];
 }
 
 export const siteGpus = (s: SiteSpec): number => s.nodes * s.gpusPerNode;

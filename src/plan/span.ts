@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../model/errors.ts';
+import { ringStepS } from '../model/span.ts';
 import type { GpuSpec } from './gpu-catalog.ts';
 import type { SpanWork } from './span-work.ts';
 import { MODEL_STATE_BYTES_PER_PARAM } from './train-cost.ts';
@@ -381,8 +382,7 @@ export function planSpan(req: SpanRequest): SpanPlan {
     p.replicas > 1 ? (2 * ((p.replicas - 1) / p.replicas) * pseudoGradient) / (p.replicaGpus * bitsToBytes(p.intraGbps)) : 0;
   const intraSync = Math.max(...used.map(intraOf));
   const index = new Map(used.map((p, i) => [p.site.id, i]));
-  const chunk = pseudoGradient / S;
-  const stepCost = (l: WanLink) => chunk / bitsToBytes(l.gbps) + l.latencyMs / 1000;
+  const stepCost = (l: WanLink) => ringStepS(pseudoGradient, S, l.gbps, l.latencyMs);
   const linkBetween = new Map<string, WanLink>();
   for (const l of req.links) {
     const i = index.get(l.a);

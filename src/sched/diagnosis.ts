@@ -27,13 +27,15 @@ export interface Diagnosis {
   readonly blockedBy?: string;
   /** True when no site could ever hold the job, whatever else finishes. */
   readonly never: boolean;
+  /** For a job that may span sites: why no set of sites takes it now ("…" after "across sites: "). */
+  readonly span?: string;
 }
 
 export function blockedDiagnosis(head: string): Diagnosis {
   return { sites: 0, reasons: {}, blockedBy: head, never: false };
 }
 
-/** "0/12 sites fit: 7 too few free GPUs, 5 at the owner's lending limit". */
+/** "0/12 sites fit: 7 too few free GPUs, 5 at the owner's lending limit" (then "; across sites: …" for a spannable job). */
 export function describeDiagnosis(d: Diagnosis): string {
   if (d.blockedBy !== undefined) return `waiting behind ${d.blockedBy} (strict queue order)`;
   const parts = (Object.entries(d.reasons) as [ReasonCode, number][])
@@ -41,6 +43,7 @@ export function describeDiagnosis(d: Diagnosis): string {
     .sort((a, b) => b[1] - a[1])
     .map(([code, n]) => `${n} ${REASONS[code]}`);
   const head = `0/${d.sites} site${d.sites === 1 ? '' : 's'} fit`;
-  const tail = d.never ? ' — no site can ever hold this job' : '';
-  return parts.length > 0 ? `${head}: ${parts.join(', ')}${tail}` : `${head}${tail}`;
+  const across = d.span === undefined ? '' : `; across sites: ${d.span}`;
+  const tail = d.never ? (d.span === undefined ? ' — no site can ever hold this job' : ' — the pool can never hold this job') : '';
+  return `${parts.length > 0 ? `${head}: ${parts.join(', ')}` : head}${across}${tail}`;
 }

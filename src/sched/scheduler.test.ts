@@ -360,7 +360,7 @@ test('a site going down requeues its jobs; they run elsewhere or wait until it i
   const run = new Run(pool(site('a1').org('a'), site('b1').org('b')), { policy: 'fifo' });
   run.submit(job('x').org('a').gpus(4).runs(10_000), job('z').org('a').gpus(2).runs(10_000), job('y').org('b').gpus(4).runs(10_000));
   assert.deepEqual(run.pass(0), ['start x', 'start z', 'start y']);
-  const failed = run.sched.siteDown(0, 5000).map((r) => r.spec.id);
+  const failed = run.sched.siteDown(0, 5000).failed.map((r) => r.spec.id);
   assert.deepEqual(failed.sort(), ['x', 'z']);
   for (const id of ['x', 'z']) {
     assert.equal(run.job(id).phase, 'queued');
@@ -395,7 +395,7 @@ test('a job no site can ever hold is marked `never` at submit and never queued',
 
 test('restore puts a running job back on its site: it holds the GPUs, is not queued, and ends like any run', () => {
   const sched = new Scheduler(pool(site('a1').org('a').nodes(2)), { policy: 'fair-share' });
-  const r = sched.restore(job('old').org('a').gpus(10).build(), 0, 100);
+  const r = sched.restore(job('old').org('a').gpus(10).build(), [{ site: 0, gpus: 10 }], 100);
   assert.ok(r);
   assert.equal(r.phase, 'running');
   assert.equal(r.startedAtS, 100);
@@ -414,7 +414,7 @@ test('restore puts a running job back on its site: it holds the GPUs, is not que
 
 test("restore ignores the lending limit: a borrower admitted under it stays, and counts as borrowed", () => {
   const sched = new Scheduler(pool(site('a1').org('a').lend(0.25)), { policy: 'fair-share' }, ['b']);
-  const r = sched.restore(job('lent').org('b').gpus(4).build(), 0, 0);
+  const r = sched.restore(job('lent').org('b').gpus(4).build(), [{ site: 0, gpus: 4 }], 0);
   assert.ok(r);
   assert.equal(sched.state.sites[0]?.borrowed, 4);
   const more = sched.submit(job('more').org('b').gpus(1).build());
@@ -424,14 +424,14 @@ test("restore ignores the lending limit: a borrower admitted under it stays, and
 
 test('restore spreads a job over fragmented nodes, and returns null (changing nothing) when the site is too small now', () => {
   const sched = new Scheduler(pool(site('a1').org('a').nodes(2)), { policy: 'fifo' });
-  assert.ok(sched.restore(job('x').org('a').gpus(5).build(), 0, 0));
-  assert.ok(sched.restore(job('y').org('a').gpus(5).build(), 0, 0));
-  const spread = sched.restore(job('z').org('a').gpus(6).build(), 0, 0);
+  assert.ok(sched.restore(job('x').org('a').gpus(5).build(), [{ site: 0, gpus: 5 }], 0));
+  assert.ok(sched.restore(job('y').org('a').gpus(5).build(), [{ site: 0, gpus: 5 }], 0));
+  const spread = sched.restore(job('z').org('a').gpus(6).build(), [{ site: 0, gpus: 6 }], 0);
   assert.ok(spread, 'six GPUs free as 3 + 3 still hold a job that runs there');
   assert.deepEqual([...(spread.allocation?.parts[0]?.counts ?? [])], [3, 3]);
   const jobs = sched.state.jobs.length;
-  assert.equal(sched.restore(job('w').org('a').gpus(1).build(), 0, 0), null, 'the site is full');
-  assert.equal(sched.restore(job('v').org('a').gpus(1).build(), 7, 0), null, 'no such site');
+  assert.equal(sched.restore(job('w').org('a').gpus(1).build(), [{ site: 0, gpus: 1 }], 0), null, 'the site is full');
+  assert.equal(sched.restore(job('v').org('a').gpus(1).build(), [{ site: 7, gpus: 1 }], 0), null, 'no such site');
   assert.equal(sched.state.jobs.length, jobs);
   assert.equal(sched.state.sites[0]?.free, 0);
 });

@@ -4,7 +4,8 @@ import { blockedDiagnosis, type Diagnosis, type ReasonCode } from './diagnosis.t
 import { candidateSites, isChoice, place, staticReason, type Choice, type PlacementContext, type Reservation } from './placement.ts';
 import type { PolicyProfile } from './policy.ts';
 import { DEFAULT_POLICY_OPTIONS, POLICIES, type PolicyName, type PolicyOptions } from './policies/registry.ts';
-import { PoolState, type JobRecord, type SitePart, type SiteState } from './state.ts';
+import { placeSpanning, ringOver, shrunkRing, type RingHold, type SpanChoice } from './span-placement.ts';
+import { PoolState, type JobRecord, type LinkHold, type SitePart, type SiteState } from './state.ts';
 
 /**
  * The scheduler core: the pool and the queue in, decisions out. No I/O, no clock:
@@ -14,7 +15,13 @@ import { PoolState, type JobRecord, type SitePart, type SiteState } from './stat
  *
  * Drivers call `submit` when jobs arrive, `pass` to start what can start, and
  * tell it what happened: `finish` (a run ended), `stop` (a preemption's notice
- * ran out, or a run failed), `siteDown` / `siteUp`.
+ * ran out, or a run failed), `shrink` (a spanning job's notice to leave a site
+ * ran out), `siteDown` / `siteUp`.
+ *
+ * A job with a span spec that no single site can start soon enough is placed
+ * across sites (span-placement.ts), all parts at once or none; it runs at its
+ * ring's efficiency, and when an owner reclaims one of its sites it gives that
+ * part back and goes on, if the rest still meets its minimum efficiency.
  */
 
 /** Reasons that only say "not enough free GPUs right now": a larger job would fail the same way. */
@@ -37,7 +44,12 @@ export interface SchedulerOptions extends PolicyOptions {
 export type Decision =
   | { readonly kind: 'start'; readonly job: JobRecord; readonly atS: number }
   /** The job stops at `atS` (now, or after the site's reclaim notice); the driver calls `stop` then. */
-  | { readonly kind: 'preempt'; readonly job: JobRecord; readonly atS: number; readonly why: 'priority' | 'reclaim' };
+  | { readonly kind: 'preempt'; readonly job: JobRecord; readonly atS: number; readonly why: 'priority' | 'reclaim' }
+  /**
+   * A spanning job gives back its part on `site` at `atS` and goes on with the rest. At `atS` = now
+   * it is done (the job runs on at a new rate); later, the driver calls `shrink` then.
+   */
+  | { readonly kind: 'shrink'; readonly job: JobRecord; readonly site: number; readonly atS: number; readonly why: 'priority' | 'reclaim' };
 
 export class Scheduler {
   readonly state: PoolState;
@@ -86,31 +98,45 @@ export class Scheduler {
   }
 
   /**
-   * Puts back a job that is already running on site `siteIndex`, for a driver that
-   * rebuilds the core from durable state (the control plane, each pass): the job
-   * holds GPUs there from `startedAtS` on, whatever the site's lending limit (it was
-   * admitted under it), and is not queued. Nodes are chosen as a start would choose
-   * them; when the rebuilt layout is more fragmented than the real one (which the
-   * driver does not know node by node), any nodes with free GPUs are used. Returns
-   * null, changing nothing, when there is no such site or it has too few free GPUs
-   * (its capacity shrank): the driver must requeue the job.
+   * Puts back a job that is already running, for a driver that rebuilds the core
+   * from durable state (the control plane, each pass): the job holds `parts` (GPUs
+   * per site index; several for a spanning job) from `startedAtS` on, whatever the
+   * sites' lending limits (it was admitted under them), and is not queued. Nodes
+   * are chosen as a start would choose them; when the rebuilt layout is more
+   * fragmented than the real one (which the driver does not know node by node),
+   * any nodes with free GPUs are used. A spanning job holds its ring's bandwidth
+   * again, as much as is left. Returns null, changing nothing, when a site is
+   * unknown or has too few free GPUs (its capacity shrank), or a spanning job's
+   * sites no longer form a ring: the driver must requeue the job.
    */
-  restore(spec: JobSpec, siteIndex: number, startedAtS: number): JobRecord | null {
-    const site = this.state.sites[siteIndex];
-    if (site === undefined || site.free < spec.gpus) return null;
-    let chosen = site.choose(spec.gpus);
-    if (chosen === null) {
-      chosen = { nodes: [], counts: [] };
-      for (let node = 0, left = spec.gpus; left > 0; node++) {
-        const take = Math.min(left, site.nodeFree[node] ?? 0);
-        if (take === 0) continue;
-        chosen.nodes.push(node);
-        chosen.counts.push(take);
-        left -= take;
+  restore(spec: JobSpec, parts: readonly { readonly site: number; readonly gpus: number }[], startedAtS: number): JobRecord | null {
+    const choices: Choice[] = [];
+    for (const p of parts) {
+      const site = this.state.sites[p.site];
+      if (site === undefined || site.free < p.gpus || choices.some((c) => c.site === site)) return null;
+      let chosen = site.choose(p.gpus);
+      if (chosen === null) {
+        chosen = { nodes: [], counts: [] };
+        for (let node = 0, left = p.gpus; left > 0; node++) {
+          const take = Math.min(left, site.nodeFree[node] ?? 0);
+          if (take === 0) continue;
+          chosen.nodes.push(node);
+          chosen.counts.push(take);
+          left -= take;
+        }
       }
+      choices.push({ site, ...chosen });
+    }
+    if (choices.length === 0) return null;
+    let hold: RingHold = { links: [], gbps: 0, efficiency: 1 };
+    if (choices.length > 1) {
+      if (!spec.span) return null;
+      const formed = ringOver(this.state, spec.span, parts);
+      if (typeof formed === 'string') return null;
+      hold = formed;
     }
     const job = this.record(spec);
-    this.start(job, { site, ...chosen }, startedAtS);
+    this.start(job, { parts: choices, ...hold }, startedAtS);
     return job;
   }
 
@@ -187,9 +213,17 @@ export class Scheduler {
         } else {
           const victimSite = this.state.sites[picked.site] as SiteState;
           const notice = this.profile.preemption.why === 'reclaim' ? victimSite.spec.share.reclaimNoticeS : 0;
-          if (this.profile.preemption.why === 'reclaim') victimSite.heldFor = job;
+          const why = this.profile.preemption.why;
+          if (why === 'reclaim') victimSite.heldFor = job;
           for (const v of picked.jobs) {
-            decisions.push({ kind: 'preempt', job: v, atS: now + notice, why: this.profile.preemption.why });
+            // A spanning victim gives back only this site's part when the rest can go on without it.
+            if (shrunkRing(this.state, v, picked.site) !== null) {
+              decisions.push({ kind: 'shrink', job: v, site: picked.site, atS: now + notice, why });
+              if (notice === 0) this.shrink(v, picked.site, now);
+              else v.leaving = picked.site;
+              continue;
+            }
+            decisions.push({ kind: 'preempt', job: v, atS: now + notice, why });
             if (notice === 0) this.stop(v, now, 'preempted');
             else v.phase = 'stopping';
           }
@@ -198,17 +232,26 @@ export class Scheduler {
       }
 
       if (isChoice(result)) {
-        this.start(job, result, now);
+        this.start(job, { parts: [result], links: [], gbps: 0, efficiency: 1 }, now);
         decisions.push({ kind: 'start', job, atS: now });
         const r = this.reservation;
         if (r !== null && r.site === result.site.index && now + job.remainingEstimateS > r.shadowS) r.extra -= job.spec.gpus;
         continue;
       }
+      if (job.spec.span && !this.options.ownSitesOnly) {
+        const across = this.trySpanning(job, candidates, ctx);
+        if (typeof across !== 'string') {
+          this.start(job, across, now);
+          decisions.push({ kind: 'start', job, atS: now });
+          continue;
+        }
+        result = { ...result, span: across, never: false };
+      }
       this.diagnoses.set(job, result);
       const entry = known ?? { diagnosis: result, capacityOnly: capacityOnly(result) };
       if (!known) memo.set(job.shape, entry);
       // A job that failed only for want of capacity shows that no job as large can fit either.
-      if (!open && job.spec.gpuTypes === null && entry.capacityOnly) {
+      if (!open && job.spec.gpuTypes === null && !job.spec.span && entry.capacityOnly) {
         if ((entry.diagnosis.reasons.fragmented ?? 0) > 0) splitFrom = Math.min(splitFrom, job.spec.gpus);
         else bound = Math.min(bound, job.spec.gpus - 1);
       }
@@ -241,10 +284,14 @@ export class Scheduler {
     if (job.phase !== 'queued') return this.diagnosis(job);
     const blocked = this.diagnosis(job);
     if (blocked?.blockedBy !== undefined) return blocked;
-    const result = place({ state: this.state, now, ownSitesOnly: this.options.ownSitesOnly, reservation: this.reservation }, job, candidateSites(this.state, job, this.candidateCache));
+    const ctx: PlacementContext = { state: this.state, now, ownSitesOnly: this.options.ownSitesOnly, reservation: this.reservation };
+    const candidates = candidateSites(this.state, job, this.candidateCache);
+    const result = place(ctx, job, candidates);
     if (isChoice(result)) return this.diagnoses.get(job);
-    this.diagnoses.set(job, result);
-    return result;
+    const across = job.spec.span && !this.options.ownSitesOnly ? this.trySpanning(job, candidates, ctx) : null;
+    const diagnosis = typeof across === 'string' ? { ...result, span: across, never: false } : result;
+    this.diagnoses.set(job, diagnosis);
+    return diagnosis;
   }
 
   /** The job's run ended successfully at `now`. */
@@ -263,7 +310,7 @@ export class Scheduler {
   stop(job: JobRecord, now: number, why: 'preempted' | 'failed'): void {
     if (job.phase !== 'running' && job.phase !== 'stopping') return;
     const ran = now - job.startedAtS;
-    const progress = job.workDoneS + ran;
+    const progress = job.workDoneS + ran * job.rate;
     const c = job.spec.checkpointIntervalS;
     const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
     if (why === 'preempted') job.lostGpuS += (progress - saved) * job.spec.gpus;
@@ -277,14 +324,51 @@ export class Scheduler {
     else this.profile.order.add(job);
   }
 
-  /** The site fails at `now`: its jobs stop (requeued, work since their checkpoints lost). Returns them. */
-  siteDown(site: number, now: number): JobRecord[] {
+  /**
+   * The site fails at `now`: its jobs stop (requeued, work since their checkpoints
+   * lost), except spanning jobs whose other parts can go on without it: those
+   * shrink (their other replicas hold the model) and run on at a new rate.
+   */
+  siteDown(site: number, now: number): { readonly failed: JobRecord[]; readonly shrunk: JobRecord[] } {
     const s = this.state.sites[site];
-    if (!s) return [];
+    if (!s) return { failed: [], shrunk: [] };
     s.up = false;
     const victims = [...s.running.keys()].map((j) => this.state.jobs[j] as JobRecord);
-    for (const v of victims) this.stop(v, now, 'failed');
-    return victims;
+    const shrunk = victims.filter((v) => this.shrink(v, site, now));
+    const failed = victims.filter((v) => !shrunk.includes(v));
+    for (const v of failed) this.stop(v, now, 'failed');
+    return { failed, shrunk };
+  }
+
+  /**
+   * A spanning job gives back its part on `site` at `now` and goes on with the
+   * other parts, at the rate their ring allows (work so far is kept: the other
+   * replicas hold the model). Returns false, changing nothing, when it is not
+   * running there or the rest would fall below its minimum efficiency: the driver
+   * stops the job instead.
+   */
+  shrink(job: JobRecord, site: number, now: number): boolean {
+    const alloc = job.allocation;
+    if (job.phase !== 'running' || alloc === null) return false;
+    const ring = shrunkRing(this.state, job, site);
+    const part = alloc.parts.find((p) => p.site === site);
+    if (ring === null || part === undefined) return false;
+    job.workDoneS += (now - job.startedAtS) * job.rate;
+    job.attainedGpuS += (now - job.startedAtS) * alloc.gpus;
+    job.remainingEstimateS = Math.max(0, job.spec.estimateS - job.workDoneS);
+    this.releasePart(job, part);
+    this.holdLinks(alloc.wan, -1);
+    const wan = ring.links.length > 0 ? { links: ring.links, gbps: ring.gbps } : null;
+    this.holdLinks(wan, 1);
+    const gpus = alloc.gpus - part.gpus;
+    job.allocation = { parts: alloc.parts.filter((p) => p !== part), gpus, wan, efficiency: ring.efficiency };
+    job.rate = (ring.efficiency * gpus) / job.spec.gpus;
+    job.startedAtS = now;
+    job.leaving = -1;
+    job.epoch++;
+    this.releases++;
+    this.capacityGrew = true;
+    return true;
   }
 
   siteUp(site: number): void {
@@ -304,36 +388,67 @@ export class Scheduler {
       spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
       startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
       preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
+      fitGpus: spec.span ? Math.min(spec.gpus, spec.span.replicaGpus) : spec.gpus, rate: 1, leaving: -1,
     };
-    job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}`;
+    job.shape = `${job.org}|${spec.gpus}|${spec.gpuTypes?.join(',') ?? '*'}${spec.span ? '|span' : ''}`;
     this.state.jobs.push(job);
     return job;
   }
 
-  private start(job: JobRecord, choice: Choice, now: number): void {
-    const borrower = choice.site.org !== job.org;
-    const part = choice.site.commit(job.seq, choice.nodes, choice.counts, borrower);
-    job.allocation = { parts: [part], gpus: part.gpus };
+  /** Starts `job` on every part of `choice` at once (one part on one site, several across sites). */
+  private start(job: JobRecord, choice: SpanChoice, now: number): void {
+    const parts = choice.parts.map((c) => c.site.commit(job.seq, c.nodes, c.counts, c.site.org !== job.org));
+    const gpus = parts.reduce((n, p) => n + p.gpus, 0);
+    const wan = choice.links.length > 0 ? { links: choice.links, gbps: choice.gbps } : null;
+    this.holdLinks(wan, 1);
+    job.allocation = { parts, gpus, wan, efficiency: choice.efficiency };
+    job.rate = (choice.efficiency * gpus) / job.spec.gpus;
     job.phase = 'running';
     job.startedAtS = now;
     if (job.firstStartS < 0) job.firstStartS = now;
     job.epoch++;
-    job.lastSite = choice.site.index;
+    job.lastSite = parts[0]?.site ?? -1;
     this.profile.started?.(job, now);
     for (const site of this.state.sites) if (site.heldFor === job) site.heldFor = null;
-    this.state.using[job.org] = (this.state.using[job.org] ?? 0) + part.gpus;
-    this.state.allocated += part.gpus;
+    this.state.using[job.org] = (this.state.using[job.org] ?? 0) + gpus;
+    this.state.allocated += gpus;
     if (this.inPass) this.deferredRemoves.push(job);
     else this.profile.order.remove(job);
+  }
+
+  /** Adds (`sign` 1) or gives back (−1) a spanning job's bandwidth on its ring's links. */
+  private holdLinks(wan: LinkHold | null, sign: 1 | -1): void {
+    if (wan === null) return;
+    for (const key of wan.links) {
+      const link = this.state.links.get(key);
+      if (link !== undefined) link.used += sign * wan.gbps;
+    }
+  }
+
+  /**
+   * The spanning placement for `job`, or why there is none: not tried while a
+   * single site is expected to start the job within its `maxSingleSiteWaitS`.
+   */
+  private trySpanning(job: JobRecord, candidates: readonly number[], ctx: PlacementContext): SpanChoice | string {
+    const span = job.spec.span;
+    if (!span) return 'the job does not span sites';
+    const single = this.reserve(job, candidates, ctx.now);
+    if (single !== null && single.shadowS - ctx.now <= span.maxSingleSiteWaitS) {
+      return `not tried: one site is expected to start the job in ${Math.round((single.shadowS - ctx.now) / 60)} min, within its ${Math.round(span.maxSingleSiteWaitS / 60)} min limit`;
+    }
+    return placeSpanning(ctx, job, candidates);
   }
 
   private releaseAll(job: JobRecord, now: number): void {
     const alloc = job.allocation;
     if (alloc === null) return;
     for (const part of alloc.parts) this.releasePart(job, part);
-    job.attainedGpuS += (now - job.startedAtS) * job.spec.gpus;
+    this.holdLinks(alloc.wan, -1);
+    job.attainedGpuS += (now - job.startedAtS) * alloc.gpus;
     job.allocation = null;
     job.startedAtS = -1;
+    job.rate = 1;
+    job.leaving = -1;
     this.releases++;
     this.capacityGrew = true;
   }
@@ -368,6 +483,18 @@ export class Scheduler {
     }
     const mismatch = this.state.sites.length - candidates.length;
     if (mismatch > 0) reasons.gpu_type = mismatch;
+    const span = job.spec.span;
+    if (span && !this.options.ownSitesOnly) {
+      // Across sites the job needs only whole replicas on each, up to what each may ever lend it.
+      let replicas = 0;
+      for (const i of candidates) {
+        const site = this.state.sites[i] as SiteState;
+        replicas += Math.floor((site.org === job.org ? site.total : site.lendCap) / span.replicaGpus);
+      }
+      const needed = Math.ceil(job.spec.gpus / span.replicaGpus);
+      if (replicas >= needed) return null;
+      return { sites: this.state.sites.length, reasons, never: true, span: `the pool could hold ${replicas * span.replicaGpus} of its ${needed * span.replicaGpus} GPUs in whole replicas of ${span.replicaGpus}` };
+    }
     return { sites: this.state.sites.length, reasons, never: true };
   }
 
@@ -385,7 +512,7 @@ export class Scheduler {
       if (site.org !== job.org && site.heldFor !== null && site.heldFor !== job && site.heldFor.phase === 'queued') continue;
       const ends = [...site.running].map(([j, gpus]) => {
         const r = this.state.jobs[j] as JobRecord;
-        return { at: r.startedAtS + r.remainingEstimateS, gpus };
+        return { at: r.startedAtS + r.remainingEstimateS / r.rate, gpus };
       }).sort((a, b) => a.at - b.at);
       let free = site.free;
       let shadow = now;

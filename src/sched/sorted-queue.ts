@@ -96,7 +96,7 @@ export class SortedQueue {
 }
 
 /**
- * Queued jobs split by GPU count, each part a SortedQueue, walked as one merged
+ * Queued jobs split by the GPUs that must fit on one site (JobRecord.fitGpus), each part a SortedQueue, walked as one merged
  * order. The walk skips every size for which `mayFit` says no (larger than the
  * most GPUs free anywhere, say), so a pass over a long queue on a busy pool touches
  * only the jobs that could start. The walk reads the live queues: callers must not add
@@ -112,7 +112,7 @@ export class BucketedQueue {
   }
 
   add(job: JobRecord, key: number): void {
-    const g = job.spec.gpus;
+    const g = job.fitGpus;
     let q = this.buckets.get(g);
     if (!q) {
       q = new SortedQueue();
@@ -124,7 +124,7 @@ export class BucketedQueue {
   }
 
   remove(job: JobRecord, key: number): boolean {
-    const removed = this.buckets.get(job.spec.gpus)?.remove(job, key) ?? false;
+    const removed = this.buckets.get(job.fitGpus)?.remove(job, key) ?? false;
     if (removed) this.count--;
     return removed;
   }

@@ -16,9 +16,20 @@ export interface SitePart {
   readonly gpus: number;
 }
 
+/** Bandwidth a spanning job holds on each link of its ring (PoolState.links keys). */
+export interface LinkHold {
+  readonly links: readonly number[];
+  readonly gbps: number;
+}
+
 export interface Allocation {
+  /** One part per site; a spanning job has several. */
   readonly parts: readonly SitePart[];
   readonly gpus: number;
+  /** A spanning job's share of its WAN ring, or null. */
+  readonly wan: LinkHold | null;
+  /** Compute utilization of the placement: 1 on one site, the ring's efficiency across sites. */
+  readonly efficiency: number;
 }
 
 export type JobPhase = 'queued' | 'running' | 'stopping' | 'done' | 'never';
@@ -53,6 +64,15 @@ export interface JobRecord {
   lastSite: number;
   /** Org, GPUs and GPU types: jobs of one shape fit, or fail, alike. */
   shape: string;
+  /**
+   * The GPUs that must fit on one site for the job to start: all of them, or one
+   * replica for a spannable job. Queues bucket jobs by it.
+   */
+  readonly fitGpus: number;
+  /** Work seconds done per second of the current run: 1 on one site, less across sites or after a shrink. */
+  rate: number;
+  /** A spanning job's site whose part is being given back (a reclaim's notice runs), or -1. */
+  leaving: number;
 }
 
 export class SiteState {
@@ -97,6 +117,11 @@ export class SiteState {
     this.bucketSize = new Int32Array(spec.gpusPerNode + 1);
     this.bucketSize[spec.gpusPerNode] = spec.nodes;
     this.pos = Int32Array.from({ length: spec.nodes }, (_, i) => i);
+  }
+
+  /** Nodes with all their GPUs free. */
+  wholeFreeNodes(): number {
+    return this.bucketSize[this.gpusPerNode] ?? 0;
   }
 
   /** The most free GPUs on any one node. */
@@ -207,6 +232,15 @@ export class SiteState {
 
 const NO_SITES: readonly number[] = [];
 
+/** A WAN link of the pool and the bandwidth spanning jobs hold on it. */
+export interface LinkState {
+  readonly a: number;
+  readonly b: number;
+  readonly gbps: number;
+  readonly latencyMs: number;
+  used: number;
+}
+
 /** Orgs, sites and jobs, with the per-org figures fair-share orders by. */
 export class PoolState {
   readonly sites: SiteState[];
@@ -220,6 +254,8 @@ export class PoolState {
   readonly sitesByType = new Map<string, number[]>();
   private readonly sitesByOrg = new Map<number, number[]>();
   readonly jobs: JobRecord[] = [];
+  /** WAN links by `linkKey`; links naming an unknown site are left out. */
+  readonly links = new Map<number, LinkState>();
 
   constructor(pool: PoolSpec, jobOrgs: Iterable<string> = []) {
     for (const o of pool.orgs) this.addOrg(o.id);
@@ -238,6 +274,18 @@ export class PoolState {
       mine.push(s.index);
       this.sitesByOrg.set(s.org, mine);
     }
+    const siteIndex = new Map(pool.sites.map((s, i) => [s.id as string, i]));
+    for (const l of pool.links ?? []) {
+      const a = siteIndex.get(l.a);
+      const b = siteIndex.get(l.b);
+      if (a === undefined || b === undefined || a === b) continue;
+      this.links.set(this.linkKey(a, b), { a: Math.min(a, b), b: Math.max(a, b), gbps: l.gbps, latencyMs: l.latencyMs, used: 0 });
+    }
+  }
+
+  /** The key of the link between sites `a` and `b`, whichever order. */
+  linkKey(a: number, b: number): number {
+    return Math.min(a, b) * this.sites.length + Math.max(a, b);
   }
 
   /** The sites an org owns. */

@@ -84,11 +84,10 @@ export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<Schedu
   holding.sort((a, b) => placedAt(a) - placedAt(b));
   for (const job of holding) {
     const placement = snapshot.placements.get(job.id);
-    // The loop writes one part per placement (the core places a job on one site); anything else cannot be restored.
-    const part = placement?.parts.length === 1 ? placement.parts[0] : undefined;
-    const index = part === undefined ? undefined : indexOf.get(poolSiteId(part.siteId, part.gpuType));
+    // One part per site: several for a job spanning sites. A part on a site lost or gone cannot be restored.
+    const parts = (placement?.parts ?? []).map((part) => ({ site: indexOf.get(poolSiteId(part.siteId, part.gpuType)) ?? -1, gpus: part.gpus }));
     const startedMs = placement?.startedAt ?? placement?.placedAt ?? job.updatedAt;
-    const record = index === undefined ? null : sched.restore(jobSpec(job), index, startedMs / 1000);
+    const record = parts.length === 0 || parts.some((p) => p.site < 0) ? null : sched.restore(jobSpec(job), parts, startedMs / 1000);
     if (record === null) unrestored.push(job);
     else records.set(job.id, record);
   }

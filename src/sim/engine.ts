@@ -62,13 +62,15 @@ export interface Simulation {
   readonly allocation: { readonly times: Float64Array; readonly gpus: Float64Array };
   readonly totalGpus: number;
   /** Every scheduling decision count, for the record. */
-  readonly decisions: { readonly starts: number; readonly preemptions: number; readonly failures: number };
+  readonly decisions: { readonly starts: number; readonly preemptions: number; readonly failures: number; readonly shrinks: number };
   readonly passes: number;
 }
 
 type SimEvent =
   | { readonly kind: 'finish'; readonly job: JobRecord; readonly epoch: number }
   | { readonly kind: 'stop'; readonly job: JobRecord; readonly epoch: number }
+  /** A spanning job's notice to leave `site` ran out. */
+  | { readonly kind: 'shrink'; readonly job: JobRecord; readonly epoch: number; readonly site: number }
   | { readonly kind: 'down'; readonly site: number }
   | { readonly kind: 'up'; readonly site: number }
   /** A time-based trigger of the policy is due: run a pass. */
@@ -119,8 +121,11 @@ export function simulate(input: SimulationInput): Simulation {
   let starts = 0;
   let preemptions = 0;
   let failures = 0;
+  let shrinks = 0;
   let lastWake = Infinity;
   const every = input.progressEvery ?? 10_000;
+  /** When the job's current run ends, at its rate (below 1 across sites or after a shrink). */
+  const finishAt = (job: JobRecord, now: number) => heap.push(now + (job.spec.durationS - job.workDoneS) / job.rate, { kind: 'finish', job, epoch: job.epoch });
 
   // The recipe per instant: 1. admit arrivals, 2. apply events, 3. one pass, 4. schedule the decisions' consequences.
   while (next < jobs.length || heap.size > 0) {
@@ -147,9 +152,19 @@ export function simulate(input: SimulationInput): Simulation {
         case 'stop':
           if (e.job.epoch === e.epoch && e.job.phase === 'stopping') sched.stop(e.job, t, 'preempted');
           break;
-        case 'down':
-          failures += sched.siteDown(e.site, t).length;
+        case 'shrink':
+          if (e.job.epoch !== e.epoch || e.job.leaving !== e.site) break;
+          // The rest of the job goes on when it still can; otherwise it stops as a preempted job would.
+          if (sched.shrink(e.job, e.site, t)) finishAt(e.job, t);
+          else sched.stop(e.job, t, 'preempted');
           break;
+        case 'down': {
+          const { failed, shrunk } = sched.siteDown(e.site, t);
+          failures += failed.length;
+          shrinks += shrunk.length;
+          for (const j of shrunk) finishAt(j, t);
+          break;
+        }
         case 'up':
           sched.siteUp(e.site);
           break;
@@ -168,7 +183,11 @@ export function simulate(input: SimulationInput): Simulation {
     for (const d of decisions) {
       if (d.kind === 'start') {
         starts++;
-        heap.push(t + (d.job.spec.durationS - d.job.workDoneS), { kind: 'finish', job: d.job, epoch: d.job.epoch });
+        finishAt(d.job, t);
+      } else if (d.kind === 'shrink') {
+        shrinks++;
+        if (d.atS > t) heap.push(d.atS, { kind: 'shrink', job: d.job, epoch: d.job.epoch, site: d.site });
+        else finishAt(d.job, t);
       } else {
         preemptions++;
         if (d.atS > t) heap.push(d.atS, { kind: 'stop', job: d.job, epoch: d.job.epoch });
@@ -210,7 +229,7 @@ export function simulate(input: SimulationInput): Simulation {
     outcomes,
     allocation: { times: series.times.slice(0, series.n), gpus: series.values.slice(0, series.n) },
     totalGpus: sched.state.totalGpus(),
-    decisions: { starts, preemptions, failures },
+    decisions: { starts, preemptions, failures, shrinks },
     passes,
   };
 }

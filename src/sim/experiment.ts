@@ -67,11 +67,11 @@ function simulateSiloed(input: ExperimentInput, onProgress?: (done: number, tota
   const changes: { t: number; delta: number }[] = [];
   let done = 0;
   let passes = 0;
-  const decisions = { starts: 0, preemptions: 0, failures: 0 };
+  const decisions = { starts: 0, preemptions: 0, failures: 0, shrinks: 0 };
   for (const [org, jobs] of jobsByOrg) {
     const sites = input.pool.sites.filter((s) => s.org === org).map((s) => ({ ...s, share: { ...s.share, lendFraction: 0 } }));
     const sim = simulate({
-      pool: { orgs: input.pool.orgs.filter((o) => o.id === org), sites },
+      pool: { orgs: input.pool.orgs.filter((o) => o.id === org), sites, ...(input.pool.links ? { links: input.pool.links } : {}) },
       jobs,
       scheduler: input.scheduler,
       ...(input.outages ? { outages: input.outages.filter((o) => sites.some((s) => s.id === o.site)) } : {}),
@@ -87,6 +87,7 @@ function simulateSiloed(input: ExperimentInput, onProgress?: (done: number, tota
     decisions.starts += sim.decisions.starts;
     decisions.preemptions += sim.decisions.preemptions;
     decisions.failures += sim.decisions.failures;
+    decisions.shrinks += sim.decisions.shrinks;
     done += jobs.length;
     onProgress?.(done, input.jobs.length);
   }

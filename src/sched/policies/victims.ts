@@ -183,7 +183,7 @@ export function chooseVictims(
     let reachable = site.free;
     for (let k = 0; k < scan; k++) {
       const v = r.jobs[k] as JobRecord;
-      if (v.phase !== 'running') continue; // already stopping (the cache is keyed on starts and stops only)
+      if (v.phase !== 'running' || v.leaving >= 0) continue; // already stopping or leaving this site (the cache is keyed on starts and stops only)
       if ('test' in eligibility && !eligibility.test(v, site)) continue;
       victims.push(v);
       reachable += partGpus(v, site.index);
