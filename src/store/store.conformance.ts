@@ -418,6 +418,27 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.setLogTail('junk', 1, 'x', 5000), false);
   },
 
+  'updateParts: compare and set on the current placement, with an event and ledger entries in one transaction': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'b', 'spanning');
+    const two = [part('sa'), part('sb')];
+    await store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 2000, type: 'placed', placement: two }]);
+    const acked = [{ ...part('sa'), startedAt: 2100 }, part('sb')];
+    assert.equal(await store.updateParts(id, 1, two, acked, { at: 2100, type: 'part_started', detail: { site: 'sa' } }), true);
+    assert.deepEqual((await store.placements(id))[0]?.parts, acked);
+    assert.equal(await store.updateParts(id, 1, two, [part('sb')], { at: 2200, type: 'x', detail: {} }), false, 'the parts changed meanwhile: nothing is written');
+    assert.equal(await store.updateParts(id, 2, acked, [part('sb')], { at: 2200, type: 'x', detail: {} }), false, 'no attempt 2');
+    assert.equal(await store.updateParts('424242', 1, acked, [], { at: 2200, type: 'x', detail: {} }), false);
+    assert.equal(await store.updateParts('junk', 1, acked, [], { at: 2200, type: 'x', detail: {} }), false);
+    const used: LedgerEntry = { jobId: id, siteId: 'sa', consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 3600, at: 2300 };
+    assert.equal(await store.updateParts(id, 1, acked, [part('sb')], { at: 2300, type: 'shrunk', detail: { site: 'sa' } }, [used]), true);
+    const events = await store.events(id);
+    assert.deepEqual(events.slice(-2).map((e) => [e.type, e.fromState, e.toState, e.detail]), [['part_started', 'placed', 'placed', { site: 'sa' }], ['shrunk', 'placed', 'placed', { site: 'sa' }]]);
+    assert.equal((await store.ledger('b')).find((r) => r.orgId === 'b')?.consumedGpuH, 1);
+    await store.transition([{ jobId: id, from: ['placed'], to: 'cancelled', at: 2400, type: 'cancelled' }]);
+    assert.equal(await store.updateParts(id, 1, [part('sb')], [], { at: 2500, type: 'x', detail: {} }), false, 'a job no longer placed or running');
+  },
+
   'activeJobs and activePlacements: what the live scheduler reloads': async (store) => {
     await twoOrgs(store);
     const [pending, placed = '', running = '', failed = '', cancelled = '', preempted = ''] = await submit(store, 'a', 'pending', 'placed', 'running', 'failed', 'cancelled', 'preempted');

@@ -16,7 +16,9 @@ import {
   type NewSite,
   type NewToken,
   type Org,
+  type PartsEvent,
   type Placement,
+  type PlacementPart,
   type Site,
   type SiteHealth,
   type SitePatch,
@@ -277,22 +279,7 @@ export class KyselyStore implements Store {
             for (const { index, job } of await moveJobs(trx, chunk)) after[index] = job;
           }
         }
-        for (const chunk of chunks(ledger)) {
-          await trx
-            .insertInto('ledger_entries')
-            .values(
-              chunk.map((e) => ({
-                job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
-                site_id: e.siteId,
-                consumer_org_id: e.consumerOrgId,
-                provider_org_id: e.providerOrgId,
-                gpu_type: e.gpuType,
-                gpu_seconds: e.gpuSeconds,
-                at: e.at,
-              })),
-            )
-            .execute();
-        }
+        await insertLedger(trx, ledger);
         return after;
       }),
     );
@@ -321,6 +308,30 @@ export class KyselyStore implements Store {
         where jobs.id = ${anyOf(chunk.map((e) => e.id))} and jobs.state = 'pending'
         on conflict (job_id) do update set diagnosis = excluded.diagnosis`.execute(this.db);
     }
+  }
+
+  async updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger: readonly LedgerEntry[] = []): Promise<boolean> {
+    const key = jobKey(jobId);
+    if (key === null) return false;
+    return conflicts(
+      this.db.transaction().execute(async (trx) => {
+        const job = await trx.selectFrom('jobs').select(['state', 'attempts']).where('id', '=', key).forNoKeyUpdate().executeTakeFirst();
+        if (job === undefined || job.attempts !== attempt || !HOLDING_PLACEMENT.has(job.state)) return false;
+        const updated = await trx
+          .updateTable('placements')
+          .set({ parts: JSON.stringify(parts) })
+          .where('job_id', '=', key)
+          .where('attempt', '=', attempt)
+          .where(sql<boolean>`parts = ${JSON.stringify(expected)}::jsonb`)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) return false;
+        await sql`
+          insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
+          select ${key}, coalesce((select max(seq) from job_events where job_id = ${key}), 0) + 1, ${event.at}, ${event.type}, ${job.state}, ${job.state}, ${JSON.stringify(event.detail)}::jsonb`.execute(trx);
+        await insertLedger(trx, ledger);
+        return true;
+      }),
+    );
   }
 
   async setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean> {
@@ -525,6 +536,26 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
     .selectAll()
     .execute();
   return matchInserted(rows, inserted).map((row) => row && toJob({ ...row, diagnosis: null }));
+}
+
+/** Ledger entries, ROWS_PER_INSERT per statement. */
+async function insertLedger(trx: Kysely<Database>, ledger: readonly LedgerEntry[]): Promise<void> {
+  for (const chunk of chunks(ledger)) {
+    await trx
+      .insertInto('ledger_entries')
+      .values(
+        chunk.map((e) => ({
+          job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
+          site_id: e.siteId,
+          consumer_org_id: e.consumerOrgId,
+          provider_org_id: e.providerOrgId,
+          gpu_type: e.gpuType,
+          gpu_seconds: e.gpuSeconds,
+          at: e.at,
+        })),
+      )
+      .execute();
+  }
 }
 
 /** A placement comes with a move to 'placed' and only then: a placed job without one could never run. */

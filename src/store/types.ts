@@ -12,6 +12,8 @@
  *   invariants (an unknown org on insert, a duplicate id) throw StoreConflictError.
  */
 
+import type { SpanSpec } from '../model/span.ts';
+
 export type Role = 'admin' | 'org-admin' | 'member' | 'agent';
 export const ROLES: readonly Role[] = ['admin', 'org-admin', 'member', 'agent'];
 
@@ -105,6 +107,8 @@ export interface JobDemand {
    */
   readonly maxRetries?: number;
   readonly plan: Readonly<Record<string, unknown>> | null;
+  /** Set when the job may span sites (absent in jobs stored before it existed). */
+  readonly span?: SpanSpec;
 }
 
 export interface Job {
@@ -152,6 +156,18 @@ export interface PlacementPart {
   readonly gpuType: string;
   readonly gpus: number;
   readonly nodes: number;
+  /**
+   * For a placement on several sites: when this site's agent reported its part
+   * started (absent: not yet). The job runs once every part has.
+   */
+  readonly startedAt?: number;
+}
+
+/** An event that changes no state: it records what happened to a placement's parts. */
+export interface PartsEvent {
+  readonly at: number;
+  readonly type: string;
+  readonly detail: Readonly<Record<string, unknown>>;
 }
 
 export interface Placement {
@@ -257,6 +273,13 @@ export interface Store {
   /** The current placement of every placed or running job. */
   activePlacements(): Promise<Placement[]>;
   events(jobId: string): Promise<JobEvent[]>;
+  /**
+   * Replaces the parts of a job's current placement, if the job is placed or running
+   * at `attempt` and the parts are still `expected` (compare and set: two agents
+   * reporting at once cannot lose each other's change), appending `event` and the
+   * ledger entries, in one transaction. False, changing nothing, otherwise.
+   */
+  updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger?: readonly LedgerEntry[]): Promise<boolean>;
   /** Keeps the latest log tail of a job's attempt (replacing the last); false when there is no such placement. */
   setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean>;
 
