@@ -3,6 +3,7 @@ import { isSuanliError } from '../model/errors.ts';
 import { agentCommand } from './agent-command.ts';
 import { clientCommands, isClientError } from './client/index.ts';
 import { demoCommand } from './demo-command.ts';
+import { experimentCommand } from './experiment-command.ts';
 import { planCommand, type Output } from './plan-command.ts';
 import { serveCommand } from './serve-command.ts';
 import { simulateCommand } from './simulate-command.ts';
@@ -26,6 +27,7 @@ Examples:
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
   program.addCommand(planCommand(io));
   program.addCommand(simulateCommand(io));
+  program.addCommand(experimentCommand(io));
   program.addCommand(serveCommand(io));
   program.addCommand(agentCommand(io));
   program.addCommand(demoCommand(io));

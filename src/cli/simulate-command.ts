@@ -41,7 +41,7 @@ export interface SimulateRun {
   readonly result: ExperimentResult;
 }
 
-async function readText(flag: string, path: string): Promise<string> {
+export async function readText(flag: string, path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
@@ -88,7 +88,7 @@ function outagesFrom(values: readonly string[], kind: Outage['kind']): Outage[] 
 }
 
 /** A one-line progress bar on stderr when it is a terminal; nothing otherwise. */
-function progressBar(err: (s: string) => void, isTty: boolean) {
+export function progressBar(err: (s: string) => void, isTty: boolean) {
   let last = -1;
   return (label: string, done: number, total: number) => {
     if (!isTty) return;

@@ -28,6 +28,8 @@ export interface SimulationInput {
   readonly outages?: readonly Outage[];
   /** Called every `progressEvery` events with (jobs finished or given up, jobs total). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called at every start, after the scheduler placed the job (its allocation is set). */
+  readonly onStart?: (job: JobRecord, now: number) => void;
   readonly progressEvery?: number;
 }
 
@@ -184,6 +186,7 @@ export function simulate(input: SimulationInput): Simulation {
       if (d.kind === 'start') {
         starts++;
         finishAt(d.job, t);
+        input.onStart?.(d.job, t);
       } else if (d.kind === 'shrink') {
         shrinks++;
         if (d.atS > t) heap.push(d.atS, { kind: 'shrink', job: d.job, epoch: d.job.epoch, site: d.site });
