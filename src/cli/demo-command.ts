@@ -10,7 +10,7 @@ import { InvalidInputError } from '../model/errors.ts';
 import type { Api } from '../server/control-plane.ts';
 import { LOCK_FILE, lockDataDir } from '../store/data-dir-lock.ts';
 import { ownedGpus, poolSize, summaryJson, summaryText, WorkloadProgress, type DemoSite, type JobDetail, type JobListed, type Ledger, type ProgressLine } from './demo-report.ts';
-import { DEMO_JOBS, DEMO_MEMBERS, gpusOf, gpuTypesOf, jobArgv, type DemoJob, type DemoMember } from './demo-workload.ts';
+import { DEMO_JOBS, DEMO_MEMBERS, DEMO_WAN, gpusOf, gpuTypesOf, jobArgv, type DemoJob, type DemoMember } from './demo-workload.ts';
 import * as fmt from './format.ts';
 import type { Output } from './plan-command.ts';
 import { portFrom, shutdownSignal } from './serve-command.ts';
@@ -155,7 +155,13 @@ async function enrol(admin: ControlPlaneClient): Promise<Enrolled[]> {
   for (const member of DEMO_MEMBERS) {
     await admin.call('POST', '/orgs', { id: member.orgId, name: member.orgName });
     const capacity = member.inventory.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode }));
-    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity });
+    // Each site declares its links to the sites enrolled before it (a link counts for both ends).
+    const wan_links = DEMO_WAN.flatMap((l) => {
+      const other = l.a === member.siteName ? l.b : l.b === member.siteName ? l.a : null;
+      const known = enrolled.find((e) => e.site.name === other);
+      return known === undefined ? [] : [{ to_site: known.site.id, gbps: l.gbps, latency_ms: l.latencyMs }];
+    });
+    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity, wan_links });
     const agent = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.siteName} agent`, role: 'agent', org_id: member.orgId, site_id: site.id });
     const submitter = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.orgId} demo member`, role: 'member', org_id: member.orgId });
     enrolled.push({
@@ -191,7 +197,7 @@ async function submitWorkload(url: string, members: readonly Enrolled[]): Promis
     const submitter = members.find((m) => m.member.orgId === job.orgId);
     if (submitter === undefined) throw new Error(`demo job ${job.name}: no member ${job.orgId}`);
     const client = new ControlPlaneClient({ server: url, token: submitter.memberToken });
-    const created = await client.call<{ id: string }>('POST', '/jobs', { name: job.name, gpus: job.gpus, gpu_types: job.gpuTypes, estimate_s: job.seconds, command: jobArgv(job) });
+    const created = await client.call<{ id: string }>('POST', '/jobs', { name: job.name, gpus: job.gpus, gpu_types: job.gpuTypes, estimate_s: job.seconds, command: jobArgv(job), ...(job.span === undefined ? {} : { span: job.span }) });
     submitted.push({ id: created.id, job });
   }
   return submitted;
@@ -375,7 +381,7 @@ function printWorkload(note: (s: string) => void, submitted: readonly Submitted[
   note(`workload: ${fmt.plural(submitted.length, 'job')} from ${members.length} orgs, each a shell loop of a few seconds`);
   for (const { id, job } of submitted) {
     if (job.role === 'pooled') note(`  #${id} ${job.orgId}/${job.name} needs ${job.gpus} GPUs; ${job.orgId} owns ${ownedGpus(sites, job.orgId)}: it can run only on another member's site`);
-    if (job.role === 'too-large') note(`  #${id} ${job.orgId}/${job.name} needs ${job.gpus} GPUs; the largest site has ${largestSite}: it cannot run until jobs can span sites (not built yet)`);
+    if (job.role === 'spanning') note(`  #${id} ${job.orgId}/${job.name} needs ${job.gpus} GPUs; the largest site has ${largestSite}: it may span sites, and runs on several at once when enough GPUs are free`);
   }
   note('');
 }

@@ -221,10 +221,15 @@ export function summaryText(o: DemoOutcome): string {
     const tail = (typeof logTail === 'string' ? logTail : '').trimEnd().split('\n').slice(-2);
     out.push('', `#${j.id} ${j.name} asked for ${fmt.plural(j.gpus, 'GPU')}, more than the ${ownedGpus(o.progress.sites, j.org_id)} ${j.org_id} owns, and ran on ${o.progress.where(j)}. The last lines it printed:`, ...tail.map((l) => `  ${l}`));
   }
+  for (const j of jobs.filter((x) => o.progress.roles.get(x.id) === 'spanning' && x.state === 'succeeded')) {
+    const placed = j.events.findLast((e) => e.type === 'placed');
+    const efficiency = typeof placed?.detail.efficiency === 'number' ? ` at ${fmt.percent(placed.detail.efficiency)} efficiency` : '';
+    out.push('', `#${j.id} ${j.name} asked for ${fmt.plural(j.gpus, 'GPU')}, more than any one site has, and ran across ${o.progress.where(j)}${efficiency}: every site started its part before the job ran.`);
+  }
   const { largestSite, pool } = poolSize(o.progress.sites);
   for (const j of waiting) {
     out.push('', `#${j.id} ${j.org_id}/${j.name} (${fmt.plural(j.gpus, 'GPU')}) is still pending. The scheduler's diagnosis:`, `  ${j.diagnosis?.message ?? ''}`,
-      `The largest site has ${largestSite} GPUs and the pool ${pool}: running one job across several sites is not built yet, so this job waits.`);
+      `The largest site has ${largestSite} GPUs and the pool ${pool}: no set of sites can hold it either, so this job waits.`);
   }
   const rows = balances(o.ledger, o.orgIds);
   out.push('', 'ledger (GET /api/v1/ledger), GPU-hours per org over all GPU types', fmt.columns([

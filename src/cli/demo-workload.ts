@@ -5,9 +5,10 @@
  * - shanghai-studio owns 4 GPUs and submits an 8-GPU job: it runs only because
  *   another member's idle site takes it (the ledger then shows shanghai-studio
  *   consumed more than it contributed);
- * - beijing-lab submits a 16-GPU job, more than any one site has (the largest has 8)
- *   though not more than the pool (20): the scheduler cannot span sites yet, so it
- *   waits and says why.
+ * - beijing-lab submits a 16-GPU training job, more than any one site has (the
+ *   largest has 8) though not more than the pool (20): it may span sites, so once
+ *   enough GPUs are free it runs on two sites at once, over the WAN links between
+ *   them (all parts start, or none).
  */
 import type { Capacity } from '../model/capacity.ts';
 
@@ -20,7 +21,7 @@ export interface DemoMember {
 }
 
 /** Why a job is in the workload, for the story the summary tells. */
-export type DemoJobRole = 'own' | 'pooled' | 'too-large';
+export type DemoJobRole = 'own' | 'pooled' | 'spanning';
 
 export interface DemoJob {
   readonly orgId: string;
@@ -31,6 +32,8 @@ export interface DemoJob {
   /** GPU types the job accepts; null: any. */
   readonly gpuTypes: readonly string[] | null;
   readonly role: DemoJobRole;
+  /** The API's `span` body for a job that may span sites. */
+  readonly span?: Readonly<Record<string, number>>;
 }
 
 export const DEMO_MEMBERS: readonly DemoMember[] = [
@@ -56,7 +59,15 @@ export const DEMO_JOBS: readonly DemoJob[] = [
   { orgId: 'shenzhen-univ', name: 'course-lab', gpus: 1, seconds: 4, gpuTypes: ['l20'], role: 'own' },
   { orgId: 'shenzhen-univ', name: 'thesis-run', gpus: 2, seconds: 8, gpuTypes: ['l20'], role: 'own' },
   { orgId: 'shenzhen-univ', name: 'hparam-sweep', gpus: 4, seconds: 6, gpuTypes: ['l20'], role: 'own' },
-  { orgId: 'beijing-lab', name: 'foundation-model', gpus: 16, seconds: 20, gpuTypes: null, role: 'too-large' },
+  // Replicas of 4 GPUs, 1 GB per synchronization after 60 s of compute: over 10 Gb/s, 97% efficient.
+  { orgId: 'beijing-lab', name: 'foundation-model', gpus: 16, seconds: 12, gpuTypes: null, role: 'spanning', span: { replica_gpus: 4, params: 1e9, bytes_per_param: 1, outer_step_s: 60, min_efficiency: 0.8, max_single_site_wait_s: 0 } },
+];
+
+/** The WAN between the members' sites, by site name: what a spanning job synchronizes over. */
+export const DEMO_WAN: readonly { readonly a: string; readonly b: string; readonly gbps: number; readonly latencyMs: number }[] = [
+  { a: 'beijing-h100', b: 'shanghai-a100', gbps: 10, latencyMs: 15 },
+  { a: 'shanghai-a100', b: 'shenzhen-l20', gbps: 10, latencyMs: 12 },
+  { a: 'beijing-h100', b: 'shenzhen-l20', gbps: 10, latencyMs: 25 },
 ];
 
 /**

@@ -66,6 +66,12 @@ export class ActiveJobs {
     else if (job.state !== 'placed' && job.state !== 'running') this.placements.delete(job.id);
   }
 
+  /** A placement's parts just changed in the store (a part started, or a spanning job shrank). */
+  partsChanged(id: string, parts: Placement['parts']): void {
+    const current = this.placements.get(id);
+    if (current !== undefined) this.placements.set(id, { ...current, parts });
+  }
+
   /** The diagnosis just stored for a waiting job. */
   diagnosed(id: string, diagnosis: Readonly<Record<string, unknown>>): void {
     const job = this.jobs.get(id);

@@ -14,11 +14,14 @@ import { ApiError, errorBody, toApiError } from './errors.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Access } from './permissions.ts';
+import { PoolHistory } from './pool-history.ts';
+import { summarizePool } from './pool-summary.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { planRoutes } from './routes/plan.ts';
+import { poolRoutes } from './routes/pool.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
@@ -46,6 +49,8 @@ export interface ServerOptions {
   readonly adminToken?: string;
   readonly policy?: PolicyName;
   readonly backfill?: boolean;
+  /** A job placed across sites is released and requeued unless all its parts start within this long (ms, default 120,000). */
+  readonly coallocationTimeoutMs?: number;
   /** A scheduling pass runs at least this often (ms, default 1000)… */
   readonly passIntervalMs?: number;
   /** …and this long after a submission or a cancel (ms, default 200). */
@@ -72,6 +77,10 @@ export interface ServerOptions {
   readonly metricsToken?: string;
   /** The built web dashboard served at `/` (default dist/web, as `npm run build:web` writes it). */
   readonly webRoot?: string;
+  /** How often the pool's utilization is sampled for GET /api/v1/pool's `history` (ms, default one minute)… */
+  readonly poolSampleMs?: number;
+  /** …and how many samples are kept in memory (default 1440: a day at one a minute). */
+  readonly poolHistorySize?: number;
 }
 
 /**
@@ -111,15 +120,20 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     intervalMs: options.passIntervalMs ?? 1000, debounceMs: options.passDebounceMs ?? 200,
     commitBudgetMs: options.commitBudgetMs ?? 25, maxDecisionsPerPass: options.maxDecisionsPerPass ?? 1000, reloadIntervalMs: options.reloadIntervalMs ?? 30 * 60_000,
     ...(options.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: options.siteTimeoutMs }),
+    coallocationTimeoutMs: options.coallocationTimeoutMs ?? 120_000,
   });
   const cp: ControlPlane = {
-    store, clock, lifecycle, loop, metrics, scheduler,
+    store, clock, lifecycle, active, loop, metrics, scheduler,
     auth: new Authenticator(store, clock, options.auth),
     submissions: new SubmissionBatcher(store, metrics, (created) => {
       active.arrive(created);
       loop.poke();
     }),
     adminToken: await bootstrapAdminToken(store, clock, options.adminToken),
+    poolHistory: new PoolHistory({
+      read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
+      intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
+    }),
   };
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
@@ -170,13 +184,15 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   siteRoutes(app);
   jobRoutes(app);
   ledgerRoutes(app);
+  poolRoutes(app);
   planRoutes(app);
   agentRoutes(app);
   await dashboardRoutes(app, options.webRoot);
 
-  app.addHook('onReady', () => {
+  app.addHook('onReady', async () => {
     if (options.schedule !== false) loop.start();
-    return Promise.resolve();
+    // The first sample is in before the server answers, so the history is never empty.
+    await cp.poolHistory.start();
   });
   app.addHook('preClose', () => {
     closing = true;
@@ -186,6 +202,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.addHook('onClose', async () => {
     await cp.submissions.drain();
     await loop.stop();
+    await cp.poolHistory.stop();
   });
   return app;
 }

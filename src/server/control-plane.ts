@@ -3,11 +3,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Clock } from '../model/clock.ts';
 import type { SchedulerOptions } from '../sched/scheduler.ts';
 import type { Store } from '../store/types.ts';
+import type { ActiveJobs } from './active-jobs.ts';
 import type { Authenticator } from './auth.ts';
 import { ApiError } from './errors.ts';
 import type { JobLifecycle } from './job-lifecycle.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { Access, Operation } from './permissions.ts';
+import type { PoolHistory } from './pool-history.ts';
 import type { SchedulingLoop } from './scheduling-loop.ts';
 import type { SubmissionBatcher } from './submission-batcher.ts';
 
@@ -17,6 +19,8 @@ export interface ControlPlane {
   readonly clock: Clock;
   readonly auth: Authenticator;
   readonly lifecycle: JobLifecycle;
+  /** The active jobs and their placements, mirrored in memory (this server is the store's only writer). */
+  readonly active: ActiveJobs;
   readonly loop: SchedulingLoop;
   readonly submissions: SubmissionBatcher;
   readonly metrics: ServerMetrics;
@@ -24,6 +28,8 @@ export interface ControlPlane {
   readonly scheduler: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>;
   /** The admin token created at this start, to show once; null when the store already had tokens. */
   readonly adminToken: string | null;
+  /** The sampled utilization GET /pool charts: started when the server is ready, stopped when it closes. */
+  readonly poolHistory: PoolHistory;
 }
 
 declare module 'fastify' {

@@ -1,6 +1,7 @@
 import { jobId, orgId, siteId } from '../model/ids.ts';
 import type { JobSpec } from '../model/job.ts';
 import type { PoolSpec, SiteSpec } from '../model/pool.ts';
+import type { WanLinkSpec } from '../model/span.ts';
 import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
 import type { Job, Placement, PlacementPart, Site } from '../store/types.ts';
@@ -54,7 +55,20 @@ export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { s
     }
   }
   const orgs = [...new Set(sites.map((s) => s.orgId))].map((id) => ({ id: orgId(id) }));
-  return { pool: { orgs, sites: specs }, poolSites };
+  // A site's WAN links join every pool site of it (one per GPU type) to every pool site of the other; a link
+  // both sites declare counts once, with the first declaration.
+  const links: WanLinkSpec[] = [];
+  const seen = new Set<string>();
+  const poolIdsOf = (id: string) => poolSites.filter((p) => p.site.id === id).map((p) => poolSiteId(p.site.id, p.gpuType));
+  for (const site of sites) {
+    for (const l of site.wanLinks) {
+      const key = [site.id, l.toSite].sort().join('\u0000');
+      if (l.toSite === site.id || seen.has(key)) continue;
+      seen.add(key);
+      for (const a of poolIdsOf(site.id)) for (const b of poolIdsOf(l.toSite)) links.push({ a: siteId(a), b: siteId(b), gbps: l.gbps, latencyMs: l.latencyMs });
+    }
+  }
+  return { pool: { orgs, sites: specs, links }, poolSites };
 }
 
 /** A stored job as the core sees it; times in epoch seconds. The live run time is unknown: the estimate stands for it. */
@@ -63,6 +77,7 @@ export function jobSpec(job: Pick<Job, 'id' | 'orgId' | 'demand' | 'submittedAt'
   return {
     id: jobId(job.id), org: orgId(job.orgId), gpus: d.gpus, gpuTypes: d.gpuTypes, gang: d.gang, submitS: job.submittedAt / 1000,
     estimateS: d.estimateS, durationS: d.estimateS, priority: d.priority, preemptible: d.preemptible, checkpointIntervalS: d.checkpointIntervalS,
+    ...(d.span === undefined ? {} : { span: d.span }),
   };
 }
 

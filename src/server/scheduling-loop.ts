@@ -35,6 +35,12 @@ export interface SchedulingLoopOptions {
   readonly reloadIntervalMs: number;
   /** A site that heartbeated once and then fell silent for this long, ms, is marked lost (its jobs are requeued by the same pass). */
   readonly siteTimeoutMs?: number;
+  /**
+   * A job placed across sites whose agents have not all reported their parts
+   * started within this long, ms, is released on every site and requeued
+   * (all-or-nothing co-allocation: no site keeps half of it).
+   */
+  readonly coallocationTimeoutMs: number;
 }
 
 export interface PassReport {
@@ -54,7 +60,7 @@ export interface PassReport {
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
 /** What about the sites the core depends on: a change to any of it rebuilds the core. */
-const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.share]));
+const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.share, s.wanLinks]));
 
 /**
  * The live driver of the scheduler core (the simulator is the other one). Each
@@ -196,6 +202,37 @@ export class SchedulingLoop {
     return out;
   }
 
+  /** Jobs placed across sites longer than the co-allocation timeout with parts not yet started, and the sites they wait for. */
+  private coallocationExpired(nowMs: number): { job: Job; waiting: string[] }[] {
+    const out: { job: Job; waiting: string[] }[] = [];
+    for (const [id, p] of this.o.active.snapshot().placements) {
+      if (p.parts.length < 2 || p.startedAt !== null || nowMs - p.placedAt < this.o.coallocationTimeoutMs) continue;
+      const job = this.o.active.get(id);
+      if (job?.state === 'placed') out.push({ job, waiting: p.parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId) });
+    }
+    return out;
+  }
+
+  /**
+   * Commits a spanning job's shrink: the part on the site it leaves is dropped from
+   * its placement (its agent is told to stop it, after the notice), with a ledger
+   * entry for the GPU time it used there if the job ran. False when the job changed
+   * meanwhile.
+   */
+  private async shrink(core: RebuiltScheduler, d: Extract<Decision, { kind: 'shrink' }>, owners: ReadonlyMap<string, string>, nowMs: number): Promise<boolean> {
+    const job = this.o.active.get(d.job.spec.id);
+    const placement = this.o.active.placement(d.job.spec.id);
+    const leaving = core.poolSites[d.site];
+    if (job === undefined || placement == null || leaving === undefined) return false;
+    const gone = placement.parts.filter((p) => p.siteId === leaving.site.id && p.gpuType === leaving.gpuType);
+    const kept = placement.parts.filter((p) => !gone.includes(p));
+    const ledger = usage(job, { ...placement, parts: gone }, (id) => owners.get(id), nowMs);
+    const detail = { site: leaving.site.id, gpu_type: leaving.gpuType, why: d.why, stop_at: new Date(d.atS * 1000).toISOString(), efficiency: d.job.allocation?.efficiency ?? null };
+    const ok = await this.o.store.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
+    if (ok) this.o.active.partsChanged(job.id, kept);
+    return ok;
+  }
+
   private async pass(): Promise<PassReport> {
     const { store, clock, lifecycle, active, metrics, logger } = this.o;
     const t0 = performance.now();
@@ -230,9 +267,9 @@ export class SchedulingLoop {
       const owners = new Map(sites.map((s) => [s.id, s.orgId]));
       const changes: Change[] = [];
       /** What each change stands for, to count those that applied. */
-      const kinds: ('start' | 'preempt' | 'lost' | 'requeue')[] = [];
+      const kinds: ('start' | 'preempt' | 'lost' | 'requeue' | 'timeout')[] = [];
       const ledger: LedgerEntry[] = [];
-      const requeue = (job: Job, kind: 'preempt' | 'lost', type: string, detail: Record<string, unknown>) => {
+      const requeue = (job: Job, kind: 'preempt' | 'lost' | 'timeout', type: string, detail: Record<string, unknown>) => {
         if (job.state !== 'placed' && job.state !== 'running') return;
         if (job.state === 'running') ledger.push(...usage(job, active.placement(job.id), (id) => owners.get(id), nowMs));
         changes.push({ jobId: job.id, from: job.state, to: 'preempted', at: nowMs, type, detail });
@@ -240,21 +277,30 @@ export class SchedulingLoop {
         kinds.push(kind, 'requeue');
       };
       for (const job of unrestored) requeue(job, 'lost', 'site_lost', { reason: 'the site is lost, gone, or has too few GPUs for this job now' });
+      for (const { job, waiting } of this.coallocationExpired(nowMs)) {
+        requeue(job, 'timeout', 'coallocation_timeout', { reason: `not every site started its part within ${this.o.coallocationTimeoutMs / 1000} s: released on all`, waiting_for: waiting });
+      }
       const room = Math.min(this.o.maxDecisionsPerPass, Math.max(1, Math.floor(this.o.commitBudgetMs / this.msPerDecision)));
       const committed = this.backlog.splice(0, room);
+      const shrinks: Extract<Decision, { kind: 'shrink' }>[] = [];
       for (const d of committed) {
         const job = active.get(d.job.spec.id);
         if (job === undefined) continue;
         if (d.kind === 'start') {
-          changes.push({ jobId: job.id, from: 'pending', to: 'placed', at: nowMs, type: 'placed', placement: placementParts(core, d.job), detail: { policy: core.sched.profile.name } });
+          const across = (d.job.allocation?.parts.length ?? 0) > 1 ? { efficiency: d.job.allocation?.efficiency ?? 1, wan_gbps: d.job.allocation?.wan?.gbps ?? 0 } : {};
+          changes.push({ jobId: job.id, from: 'pending', to: 'placed', at: nowMs, type: 'placed', placement: placementParts(core, d.job), detail: { policy: core.sched.profile.name, ...across } });
           kinds.push('start');
-        } else requeue(job, 'preempt', 'preempted', { why: d.why, stop_at: new Date(d.atS * 1000).toISOString() });
+        } else if (d.kind === 'shrink') shrinks.push(d);
+        else requeue(job, 'preempt', 'preempted', { why: d.why, stop_at: new Date(d.atS * 1000).toISOString() });
       }
-      // A preempted job is requeued in the store at once, even when its site gives notice (the agent protocol will carry
-      // the notice); the core, which would hold its GPUs until then, is rebuilt from the store.
-      const preempting = committed.some((d) => d.kind === 'preempt');
+      // A preempted job is requeued in the store at once, even when its site gives notice (the agent protocol
+      // carries the notice); so is a shrink. The core, which would hold the GPUs until then, is rebuilt from the store.
+      // Jobs released by the co-allocation timeout are held by the kept core too: it is rebuilt likewise.
+      const preempting = committed.some((d) => d.kind === 'preempt' || d.kind === 'shrink') || kinds.includes('timeout');
       const commitStart = performance.now();
       const results = await lifecycle.apply(changes, ledger, 'scheduler');
+      let stale = false;
+      for (const d of shrinks) if (!(await this.shrink(core, d, owners, nowMs))) stale = true;
       if (changes.length > 0) this.msPerDecision = 0.7 * this.msPerDecision + (0.3 * (performance.now() - commitStart)) / changes.length;
       const applied = (kind: string) => results.filter((r, i) => r !== null && kinds[i] === kind).length;
       // Requeued jobs the core never held join its queue now.
@@ -263,10 +309,10 @@ export class SchedulingLoop {
         if (after?.state === 'pending') core.records.set(job.id, core.sched.submit(jobSpec(after)));
       }
       // The store disagreed with the mirror (a job changed meanwhile), or a preemption: start again from the store.
-      if (results.includes(null) || preempting) {
+      if (results.includes(null) || stale || preempting) {
         this.core = null;
         this.backlog = [];
-        if (results.includes(null)) this.reloadNeeded = true;
+        if (results.includes(null) || stale) this.reloadNeeded = true;
         this.poke();
       } else if (this.backlog.length > 0) this.poke(0);
 

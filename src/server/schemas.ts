@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
+import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
 import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
@@ -185,6 +186,30 @@ export const PlanResponse = JsonObject.describe('the planner output, as `suanli 
 // --- jobs ---------------------------------------------------------------------------------
 
 const d = jobDefaults();
+export const SpanBody = z
+  .strictObject({
+    replica_gpus: z.number().int().min(1).max(1_000_000).describe('GPUs of one replica: each site takes whole replicas, and `gpus` is a whole number of them'),
+    params: z.number().positive().max(1e15).describe('model parameters: a synchronization moves params × bytes_per_param'),
+    bytes_per_param: z.number().positive().max(8).default(1).describe('bytes per parameter of the synchronized pseudo-gradient (4 fp32, 2 bf16, 1 int8, 0.5 4-bit)'),
+    outer_step_s: z.number().positive().max(1e7).describe('compute seconds of one outer step (H inner steps): `compute_seconds_per_outer_step` of `suanli plan span --json`'),
+    hidden_s: z.number().min(0).max(1e7).default(0).describe('seconds of synchronization that overlap hides (0 without overlap)'),
+    min_efficiency: z.number().gt(0).max(1).default(DEFAULT_MIN_SPAN_EFFICIENCY).describe('least compute utilization a placement across sites must reach'),
+    max_single_site_wait_s: z.number().min(0).max(1e9).default(3600).describe('span only when no single site is expected to start the job within this long'),
+  })
+  .describe('the job may span sites (DiLoCo-style data parallelism across sites)');
+
+export const spanOf = (b: z.infer<typeof SpanBody>): SpanSpec => ({
+  replicaGpus: b.replica_gpus, syncBytes: b.params * b.bytes_per_param, outerStepS: b.outer_step_s, hiddenS: b.hidden_s,
+  minEfficiency: b.min_efficiency, maxSingleSiteWaitS: b.max_single_site_wait_s,
+});
+
+const SpanResponse = z.object({
+  replica_gpus: z.number(), sync_bytes: z.number(), outer_step_s: z.number(), hidden_s: z.number(), min_efficiency: z.number(), max_single_site_wait_s: z.number(),
+});
+const spanJson = (s: SpanSpec): z.infer<typeof SpanResponse> => ({
+  replica_gpus: s.replicaGpus, sync_bytes: s.syncBytes, outer_step_s: s.outerStepS, hidden_s: s.hiddenS, min_efficiency: s.minEfficiency, max_single_site_wait_s: s.maxSingleSiteWaitS,
+});
+
 export const JobSubmitBody = z
   .strictObject({
     name: text(0, 200).default(''),
@@ -199,8 +224,12 @@ export const JobSubmitBody = z
     command: z.array(text(0, 4096)).min(1).max(256).nullable().default(null),
     max_retries: z.number().int().min(0).max(100).default(0).describe('how many times a failed run is started again (non-zero exit, killed outside Suanli, ended by its engine)'),
     plan: PlanBody.optional().describe('a planner request the demand is sized from'),
+    span: SpanBody.optional(),
   })
   .superRefine((b, ctx) => {
+    if (b.span !== undefined && b.gpus !== undefined && b.gpus % b.span.replica_gpus !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['span', 'replica_gpus'], message: `gpus (${b.gpus}) must be a whole number of replicas of ${b.span.replica_gpus}` });
+    }
     if (b.plan !== undefined) return;
     if (b.gpus === undefined) ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'required unless a plan is given' });
     if (b.estimate_s === undefined) ctx.addIssue({ code: 'custom', path: ['estimate_s'], message: 'required unless a plan is given' });
@@ -235,19 +264,24 @@ export const DiagnosisResponse = z
     reasons: z.record(z.string(), z.number()).describe('sites ruled out, per reason'),
     never: z.boolean().describe('no site can ever hold the job'),
     blocked_by: z.string().optional().describe('the job a strict queue order waits behind'),
+    span: z.string().optional().describe('for a job that may span sites: why no set of sites takes it now'),
   })
   .describe('why a job waits, as the scheduler core explained it');
 export type DiagnosisJson = z.infer<typeof DiagnosisResponse>;
 
 /** A diagnosis as stored on the job and shown by the API: the core's counts plus the sentence the CLI prints. */
 export function diagnosisJson(d: Diagnosis): DiagnosisJson {
-  return { message: describeDiagnosis(d), sites: d.sites, reasons: { ...d.reasons }, never: d.never, ...(d.blockedBy === undefined ? {} : { blocked_by: d.blockedBy }) };
+  return {
+    message: describeDiagnosis(d), sites: d.sites, reasons: { ...d.reasons }, never: d.never,
+    ...(d.blockedBy === undefined ? {} : { blocked_by: d.blockedBy }), ...(d.span === undefined ? {} : { span: d.span }),
+  };
 }
 
 export const JobResponse = z.object({
   id: z.string(), org_id: z.string(), name: z.string(), state: z.enum(JOB_STATES),
   gpus: z.number(), gpu_types: z.array(z.string()).nullable(), gang: z.boolean(), estimate_s: z.number(), priority: z.number(),
   preemptible: z.boolean(), checkpoint_interval_s: z.number().nullable(), command: z.array(z.string()).nullable(), max_retries: z.number(), plan: JsonObject.nullable(),
+  span: SpanResponse.nullable().describe('how the job spans sites, when it may'),
   submitted_by: z.string(), submitted_at: Timestamp, updated_at: Timestamp, attempts: z.number(),
   diagnosis: DiagnosisResponse.nullable().describe('why the job waits, as of the last scheduling pass (null once placed)'),
 });
@@ -256,6 +290,7 @@ export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
   gpus: j.demand.gpus, gpu_types: j.demand.gpuTypes === null ? null : [...j.demand.gpuTypes], gang: j.demand.gang, estimate_s: j.demand.estimateS,
   priority: j.demand.priority, preemptible: j.demand.preemptible, checkpoint_interval_s: j.demand.checkpointIntervalS,
   command: j.demand.command === null ? null : [...j.demand.command], max_retries: j.demand.maxRetries ?? 0, plan: j.demand.plan === null ? null : { ...j.demand.plan },
+  span: j.demand.span ? spanJson(j.demand.span) : null,
   submitted_by: j.submittedBy, submitted_at: iso(j.submittedAt), updated_at: iso(j.updatedAt), attempts: j.attempts,
   // Only the scheduling loop writes diagnoses, always in this shape (pool-snapshot.ts diagnosisJson).
   diagnosis: j.diagnosis === null ? null : (j.diagnosis as DiagnosisJson),
@@ -263,8 +298,13 @@ export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
 
 export const JobListResponse = z.object({ jobs: z.array(JobResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
 
-const PlacementPartResponse = z.object({ site_id: z.string(), gpu_type: z.string(), gpus: z.number(), nodes: z.number() });
-export const partJson = (p: PlacementPart): z.infer<typeof PlacementPartResponse> => ({ site_id: p.siteId, gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes });
+const PlacementPartResponse = z.object({
+  site_id: z.string(), gpu_type: z.string(), gpus: z.number(), nodes: z.number(),
+  started_at: Timestamp.optional().describe('for a job across sites, once this site’s agent reported its part started'),
+});
+export const partJson = (p: PlacementPart): z.infer<typeof PlacementPartResponse> => ({
+  site_id: p.siteId, gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes, ...(p.startedAt === undefined ? {} : { started_at: iso(p.startedAt) }),
+});
 
 export const JobDetailResponse = JobResponse.extend({
   placements: z.array(z.object({
@@ -318,3 +358,33 @@ export function ledgerJson(rows: readonly LedgerRow[], all: readonly LedgerRow[]
 // --- health -------------------------------------------------------------------------------
 
 export const HealthResponse = z.object({ status: z.string() });
+
+// --- the pool (GET /api/v1/pool) ----------------------------------------------------------
+// Pool-wide aggregates every role but an agent may read: totals by GPU type and by org
+// (org names and totals only, never another org's sites or jobs), the queue per org,
+// the caller's own sites in detail, and the sampled utilization history.
+
+const PoolGpuCounts = {
+  gpus: z.number().describe('GPUs of the sites counted'),
+  allocated: z.number().describe('held by placed or running jobs'),
+  idle: z.number().describe('not allocated, on sites that are up (or not heard from yet)'),
+  unavailable: z.number().describe('not allocated, on sites that are lost'),
+};
+const PoolQueue = { queued_jobs: z.number().describe('jobs waiting to be placed'), queued_gpus: z.number().describe('GPUs the waiting jobs ask for') };
+
+export const PoolResponse = z.object({
+  at: Timestamp.describe('when these figures were read'),
+  total: z.object({ ...PoolGpuCounts, active_jobs: z.number().describe('placed or running jobs'), ...PoolQueue }),
+  gpu_types: z.array(z.object({ gpu_type: z.string(), ...PoolGpuCounts })).describe('the whole pool by GPU type'),
+  orgs: z.array(z.object({ org_id: z.string(), name: z.string(), ...PoolGpuCounts, ...PoolQueue })).describe("every org: its sites' totals and its queue, never its sites or jobs"),
+  sites: z
+    .array(z.object({ site_id: z.string(), name: z.string(), org_id: z.string(), health: SiteResponse.shape.health, gpu_type: z.string(), ...PoolGpuCounts }))
+    .describe('per site and GPU type, the sites the caller may see (an org: its own)'),
+  borrowed_gpus: z.number().describe("GPUs the caller's org's jobs hold on other orgs' sites now (0 for the admin)"),
+  history: z.object({
+    interval_s: z.number().describe('seconds between samples'),
+    samples: z
+      .array(z.object({ at: Timestamp, gpus: z.number(), allocated: z.number(), gpu_types: z.array(z.object({ gpu_type: z.string(), gpus: z.number(), allocated: z.number() })) }))
+      .describe('oldest first; kept in memory, so they start again when the server does'),
+  }),
+});

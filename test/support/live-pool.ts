@@ -39,6 +39,15 @@ export class LivePool {
     return new LivePool(app, store, url, admin, site.id, token.token, client);
   }
 
+  /** Another org (created if new) with a site of one node of 8 h100 and its agent token. */
+  async addSite(orgId: string, name: string, wanLinks: readonly { to_site: string; gbps: number; latency_ms: number }[] = []): Promise<{ siteId: string; token: string }> {
+    const orgs = await this.client.call<{ orgs: { id: string }[] }>('GET', '/orgs');
+    if (!orgs.orgs.some((o) => o.id === orgId)) await this.client.call('POST', '/orgs', { id: orgId, name: orgId });
+    const site = await this.client.call<{ id: string }>('POST', '/sites', { name, org_id: orgId, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], wan_links: wanLinks });
+    const token = await this.client.call<{ token: string }>('POST', '/tokens', { name: `${name} agent`, role: 'agent', org_id: orgId, site_id: site.id });
+    return { siteId: site.id, token: token.token };
+  }
+
   async submit(command: string[], gpus = 2, extra: Record<string, unknown> = {}): Promise<string> {
     return JobResponse.parse(await this.client.call('POST', '/jobs', { name: 'j', org_id: 'acme', gpus, estimate_s: 60, command, ...extra })).id;
   }
@@ -62,9 +71,13 @@ export class LivePool {
 }
 
 
-/** An agent for the pool's site with the local executor (one node of 8 h100) on fast timers; `dir` holds its state and its runs. Not started. */
-export function localAgent(pool: LivePool, dir: string, extra: { ca?: Buffer } = {}): { agent: Agent; executor: LocalExecutor } {
+/**
+ * An agent for the pool's site (or, with `token`, another site's) with the local executor
+ * (one node of 8 h100) on fast timers; `dir` holds its state and its runs. Not started.
+ */
+export function localAgent(pool: LivePool, dir: string, extra: { ca?: Buffer; token?: string } = {}): { agent: Agent; executor: LocalExecutor } {
+  const { token = pool.agentToken, ...tls } = extra;
   const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
-  const agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...extra });
+  const agent = new Agent({ server: pool.url, token, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...tls });
   return { agent, executor };
 }

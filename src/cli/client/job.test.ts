@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { newLines } from './job.ts';
+import { newLines, spanFrom } from './job.ts';
 
 test('newLines: what a log tail adds to the one printed before', () => {
   assert.equal(newLines('', 'a\nb\n'), 'a\nb\n');
@@ -25,4 +25,15 @@ test('newLines: printing each new part of a growing log rebuilds the log, whatev
       assert.equal(shown, log.join(''));
     }),
   );
+});
+
+test('--span: keys with units, defaults left to the server, bad keys and missing ones named', () => {
+  assert.deepEqual(spanFrom('replica=8,params=30B,outer=40m'), { replica_gpus: 8, params: 30e9, outer_step_s: 2400 });
+  assert.deepEqual(spanFrom('replica=512, params=1e9, outer=100, bytes=0.5, hidden=30s, min=0.9, wait=2h'), {
+    replica_gpus: 512, params: 1e9, outer_step_s: 100, bytes_per_param: 0.5, hidden_s: 30, min_efficiency: 0.9, max_single_site_wait_s: 7200,
+  });
+  assert.throws(() => spanFrom('replica=8,params=1e9'), /outer is required/);
+  assert.throws(() => spanFrom('replica=8,params=1e9,outer=10,speed=3'), /unknown key "speed"/);
+  assert.throws(() => spanFrom('replica=8,params=1e9,outer='), /outer has no value/);
+  assert.throws(() => spanFrom('replica=8,params=1e9,outer=10,min=2'), /span min/);
 });

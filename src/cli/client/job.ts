@@ -23,6 +23,35 @@ interface DemandFlags extends CommonFlags {
   /** A duration; false with --no-checkpoint. */
   readonly checkpoint?: string | false;
   readonly retries?: string;
+  readonly span?: string;
+}
+
+const SPAN_KEYS = ['replica', 'params', 'bytes', 'outer', 'hidden', 'min', 'wait'] as const;
+const SPAN_FORMAT = 'replica=GPUS,params=N,outer=DURATION[,bytes=B,hidden=DURATION,min=F,wait=DURATION]';
+
+/** --span replica=8,params=30B,outer=40m,bytes=1,min=0.8,wait=1h → the API's span body. */
+export function spanFrom(text: string): Record<string, number> {
+  const given = new Map<string, string>();
+  for (const pair of text.split(',')) {
+    const [key = '', value] = pair.split('=').map((x) => x.trim());
+    if (!(SPAN_KEYS as readonly string[]).includes(key)) throw new InvalidInputError('span', `unknown key "${key}" in "${text}"`, `${SPAN_FORMAT} (keys ${SPAN_KEYS.join(', ')})`);
+    if (value === undefined || value === '') throw new InvalidInputError('span', `${key} has no value in "${text}"`, SPAN_FORMAT);
+    given.set(key, value);
+  }
+  for (const key of ['replica', 'params', 'outer']) if (!given.has(key)) throw new InvalidInputError('span', `${key} is required in "${text}"`, SPAN_FORMAT);
+  const opt = <T>(key: string, read: (flag: string, v: string) => T, name: string) => {
+    const v = given.get(key);
+    return v === undefined ? {} : { [name]: read(`span ${key}`, v) };
+  };
+  return {
+    replica_gpus: parse.integer('span replica', given.get('replica') ?? ''),
+    params: parse.quantity('span params', given.get('params') ?? ''),
+    outer_step_s: parse.duration('span outer', given.get('outer') ?? ''),
+    ...opt('bytes', parse.number, 'bytes_per_param'),
+    ...opt('hidden', parse.duration, 'hidden_s'),
+    ...opt('min', (f, v) => parse.numberBetween(f, v, 0.01, 1), 'min_efficiency'),
+    ...opt('wait', parse.duration, 'max_single_site_wait_s'),
+  };
 }
 
 function demandOptions(cmd: Command): Command {
@@ -37,6 +66,7 @@ function demandOptions(cmd: Command): Command {
     .option('--checkpoint <duration>', 'how often the job checkpoints; work since the last checkpoint is lost on preemption (default 1h)')
     .option('--no-checkpoint', 'the job never checkpoints: preemption loses all its work')
     .option('--retries <n>', 'start a failed run again up to n times: a non-zero exit, killed outside Suanli, or ended by its engine (default 0)')
+    .option('--span <spec>', `the job may span sites when no single site can start it soon: ${SPAN_FORMAT} (outer: compute seconds of one outer step, from suanli plan span --json)`)
     .argument('[command...]', 'what to run, after -- (e.g. -- torchrun train.py --lr 3e-4)');
 }
 
@@ -52,12 +82,13 @@ function demandFrom(o: DemandFlags, command: readonly string[]): Record<string, 
     ...(o.preemptible ? {} : { preemptible: false }),
     ...(o.checkpoint === undefined ? {} : { checkpoint_interval_s: o.checkpoint === false ? null : parse.duration('checkpoint', o.checkpoint) }),
     ...(o.retries === undefined ? {} : { max_retries: parse.integerBetween('retries', o.retries, 0, 100) }),
+    ...(o.span === undefined ? {} : { span: spanFrom(o.span) }),
     ...(command.length === 0 ? {} : { command }),
   };
 }
 
 const typesText = (types: readonly string[] | null): string => (types === null ? 'any' : types.join(','));
-const partText = (p: Part): string => `${p.gpus} × ${p.gpu_type} at ${p.site_id} (${fmt.plural(p.nodes, 'node')})`;
+const partText = (p: Part): string => `${p.gpus} × ${p.gpu_type} at ${p.site_id} (${fmt.plural(p.nodes, 'node')})${p.started_at === undefined ? '' : ` started ${fmt.timestamp(p.started_at)}`}`;
 const demandText = (j: Job): string => `${fmt.plural(j.gpus, 'GPU')} (${typesText(j.gpu_types)}) for ${fmt.duration(j.estimate_s)}`;
 /** An event's detail as `key=value` pairs. */
 const detailText = (d: Record<string, unknown>): string => Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
@@ -80,6 +111,7 @@ function jobDetail(j: JobDetail): string {
       ['preemptible', yesNo(j.preemptible)],
       ['checkpoint', j.checkpoint_interval_s === null ? 'never' : `every ${fmt.duration(j.checkpoint_interval_s)}`],
       ['retries', j.max_retries === 0 ? 'none' : `up to ${j.max_retries} after a failure`],
+      ['spans sites', j.span === null ? 'no' : `in replicas of ${j.span.replica_gpus} GPUs, at least ${fmt.percent(j.span.min_efficiency)} efficient; ${fmt.bytes(j.span.sync_bytes)} per sync after ${fmt.duration(j.span.outer_step_s)} of compute${j.span.hidden_s > 0 ? ` (${fmt.duration(j.span.hidden_s)} hidden)` : ''}; only if no one site can start it within ${fmt.duration(j.span.max_single_site_wait_s)}`],
       ['command', j.command === null ? '—' : j.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')],
       ['submitted', `${fmt.timestamp(j.submitted_at)} by token ${j.submitted_by}`],
       ['updated', fmt.timestamp(j.updated_at)],
@@ -89,7 +121,7 @@ function jobDetail(j: JobDetail): string {
   const waiting = j.diagnosis === null ? [] : ['', `waiting: ${j.diagnosis.message}`];
   const placements = j.placements.length === 0 ? ['', 'placements: none yet'] : ['', 'placements', fmt.columns([
     ['attempt', 'where', 'placed', 'started', 'ended'],
-    ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText).join('; '), fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
+    ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText).join('; ') || '—', fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
   ])];
   const last = j.placements.at(-1);
   const log = last?.log_tail == null ? [] : ['', `log of attempt ${last.attempt}, as of ${fmt.timestamp(last.log_at)} (the last lines)`, last.log_tail.trimEnd()];

@@ -81,6 +81,8 @@ function siteOf(access: Access): string {
 }
 
 const onSite = (p: Placement | undefined, siteId: string) => (p?.parts ?? []).filter((part) => part.siteId === siteId);
+/** A placement on several sites: all-or-nothing, it runs once every site has started its part. */
+const acrossSites = (p: Placement | undefined) => new Set((p?.parts ?? []).map((part) => part.siteId)).size > 1;
 
 async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<typeof Assignment>[]> {
   const out: z.infer<typeof Assignment>[] = [];
@@ -88,8 +90,8 @@ async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<ty
     const parts = onSite(p, siteId);
     if (parts.length === 0) continue;
     const job = await cp.store.getJob(p.jobId);
-    // Running means acknowledged: the agent reported it started.
-    if (job?.state !== 'placed' || job.attempts !== p.attempt) continue;
+    // Running means acknowledged: the agent reported it started (for a job across sites, this site's part did).
+    if (job?.state !== 'placed' || job.attempts !== p.attempt || parts.every((part) => part.startedAt !== undefined)) continue;
     out.push({
       job_id: job.id, attempt: p.attempt, command: job.demand.command === null ? null : [...job.demand.command],
       parts: parts.map((part) => ({ gpu_type: part.gpuType, gpus: part.gpus, nodes: part.nodes, gpus_per_node: Math.floor(part.gpus / Math.max(1, part.nodes)) })),
@@ -111,17 +113,25 @@ async function stopsOf(cp: ControlPlane, siteId: string, runs: readonly z.infer<
     const job = await cp.store.getJob(run.job_id);
     const placement = job === null ? undefined : (await cp.store.placements(job.id)).find((p) => p.attempt === run.attempt);
     const stop = (afterS: number, reason: string) => out.push({ job_id: run.job_id, attempt: run.attempt, after_s: afterS, reason });
+    // A job across sites that gave back this site's part: its run here stops when the reclaim's notice ends.
+    const shrunk = job === null || onSite(placement, siteId).length > 0 ? undefined : (await cp.store.events(job.id)).findLast((e) => e.type === 'shrunk' && e.detail.site === siteId && e.at >= (placement?.placedAt ?? Infinity));
+    if (shrunk !== undefined) stop(secondsUntil(shrunk.detail.stop_at, nowMs), `the job shrank: this site's part was reclaimed (${String(shrunk.detail.why)})`);
     // Another site's job (or none) is not described: the agent only learns to stop it.
-    if (job === null || onSite(placement, siteId).length === 0) stop(0, 'not a run of this site');
+    else if (job === null || onSite(placement, siteId).length === 0) stop(0, 'not a run of this site');
     else if (job.attempts === run.attempt && (job.state === 'placed' || job.state === 'running')) continue;
     else if (job.attempts !== run.attempt) stop(0, `attempt ${job.attempts} replaced it`);
     else if (job.state === 'pending' || job.state === 'preempted') {
       const preempted = (await cp.store.events(job.id)).findLast((e) => e.type === 'preempted' && e.at >= (placement?.placedAt ?? 0));
-      const stopAt = typeof preempted?.detail.stop_at === 'string' ? Date.parse(preempted.detail.stop_at) : Number.NaN;
-      stop(Number.isFinite(stopAt) ? Math.max(0, (stopAt - nowMs) / 1000) : 0, preemptedReason(preempted?.detail));
+      stop(secondsUntil(preempted?.detail.stop_at, nowMs), preemptedReason(preempted?.detail));
     } else stop(0, `the job is ${job.state}`);
   }
   return out;
+}
+
+/** Seconds from `nowMs` to an ISO `stop_at` of an event's detail; 0 when it is past or absent. */
+function secondsUntil(stopAt: unknown, nowMs: number): number {
+  const at = typeof stopAt === 'string' ? Date.parse(stopAt) : Number.NaN;
+  return Number.isFinite(at) ? Math.max(0, (at - nowMs) / 1000) : 0;
 }
 
 function preemptedReason(detail: Readonly<Record<string, unknown>> | undefined): string {
@@ -198,7 +208,13 @@ export function agentRoutes(app: Api): void {
     };
     let after: Job | null;
     const retry = b.state === 'failed' ? await retryOf(store, job) : null;
-    if (b.state === 'lost') {
+    if (acrossSites(placement) && job.state === 'placed' && b.state === 'running') {
+      after = await startPart(cp, job, b.attempt, siteId, detail);
+    } else if (acrossSites(placement) && job.state === 'placed') {
+      // All or nothing: a part that ends (failed, lost, even succeeded) before every site started its own
+      // did not train with its peers; the job is released on every site and queued again.
+      after = await lifecycle.requeue(job, 'coallocation_failed', { ...detail, part_state: b.state });
+    } else if (b.state === 'lost') {
       // The run vanished: the job goes back to the queue, as when its site is lost.
       after = await lifecycle.requeue(job, 'run_lost', detail);
     } else if (retry !== null) {
@@ -212,6 +228,29 @@ export function agentRoutes(app: Api): void {
     const now = after ?? (await store.getJob(job.id)) ?? job;
     return { applied: after !== null, current: current(now), state: now.state };
   });
+}
+
+/**
+ * One site of a job placed across sites started its part: marked on the placement
+ * (compare and set, retried, so sites reporting at once keep both marks), and
+ * when every part has started, the job runs. Null when the report changes nothing
+ * (a repeat) or the job is no longer placed at this attempt.
+ */
+async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: string, detail: Readonly<Record<string, unknown>>): Promise<Job | null> {
+  for (let tries = 0; tries < 10; tries++) {
+    const placement = (await cp.store.placements(job.id)).find((p) => p.attempt === attempt);
+    const current = await cp.store.getJob(job.id);
+    if (placement === undefined || current?.state !== 'placed' || current.attempts !== attempt) return null;
+    const at = cp.clock.now();
+    if (onSite(placement, siteId).every((part) => part.startedAt !== undefined)) return null;
+    const parts = placement.parts.map((part) => (part.siteId === siteId && part.startedAt === undefined ? { ...part, startedAt: at } : part));
+    const waiting = [...new Set(parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId))];
+    if (!(await cp.store.updateParts(job.id, attempt, placement.parts, parts, { at, type: 'part_started', detail: { ...detail, waiting_for: waiting } }))) continue;
+    cp.active.partsChanged(job.id, parts);
+    if (waiting.length > 0) return current;
+    return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
+  }
+  throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
 }
 
 /** The event of a failed run that was started again: counted against the job's `maxRetries`. */

@@ -7,7 +7,7 @@ import { demandFromPlan, runPlan } from '../planning.ts';
 import { jobSpec, placementParts, rebuildScheduler } from '../pool-snapshot.ts';
 import {
   DryRunResponse, ErrorResponse, IdParams, IdempotencyHeaders, JobDetailResponse, JobListQuery, JobListResponse, JobResponse, JobStateBody, JobSubmitBody,
-  diagnosisJson, jobDetailJson, jobJson, partJson, type JobSubmit,
+  diagnosisJson, jobDetailJson, jobJson, partJson, spanOf, type JobSubmit,
 } from '../schemas.ts';
 
 /** The org a submission is for and what it asks for, from the request body (sized by the planner when it carries a plan). */
@@ -29,6 +29,7 @@ async function demandOf(cp: ControlPlane, access: Access, b: JobSubmit): Promise
       command: b.command,
       maxRetries: b.max_retries,
       plan: b.plan === undefined ? null : { ...b.plan },
+      ...(b.span === undefined ? {} : { span: spanOf(b.span) }),
     },
   };
 }
