@@ -401,7 +401,7 @@ ${DEMO_MEMBERS.length} organizations each enrol one site with its own agent:
   ${DEMO_MEMBERS.map((m) => `${m.orgId} (${gpusOf(m)} × ${gpuTypesOf(m)})`).join(', ')}
 and submit ${DEMO_JOBS.length} jobs that run real shell commands for a few seconds each. One
 job is larger than its org's site and runs on another member's; one is larger than any
-site and waits, since a job cannot span sites yet. Then the demo prints where each job
+site and runs across two sites at once. Then the demo prints where each job
 ran and the ledger of GPU-hours contributed and consumed. Ctrl-C stops everything (a
 second Ctrl-C: at once).
 

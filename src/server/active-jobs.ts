@@ -87,6 +87,11 @@ export class ActiveJobs {
     return { jobs: [...this.jobs.values()], placements: this.placements };
   }
 
+  /** The current placements of the placed and running jobs, by job id (live: read it, do not keep it). */
+  currentPlacements(): ReadonlyMap<string, Placement> {
+    return this.placements;
+  }
+
   /** The current placement of a placed or running job. */
   placement(id: string): Placement | undefined {
     return this.placements.get(id);

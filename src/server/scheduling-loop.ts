@@ -205,7 +205,7 @@ export class SchedulingLoop {
   /** Jobs placed across sites longer than the co-allocation timeout with parts not yet started, and the sites they wait for. */
   private coallocationExpired(nowMs: number): { job: Job; waiting: string[] }[] {
     const out: { job: Job; waiting: string[] }[] = [];
-    for (const [id, p] of this.o.active.snapshot().placements) {
+    for (const [id, p] of this.o.active.currentPlacements()) {
       if (p.parts.length < 2 || p.startedAt !== null || nowMs - p.placedAt < this.o.coallocationTimeoutMs) continue;
       const job = this.o.active.get(id);
       if (job?.state === 'placed') out.push({ job, waiting: p.parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId) });

@@ -84,12 +84,16 @@ const onSite = (p: Placement | undefined, siteId: string) => (p?.parts ?? []).fi
 /** A placement on several sites: all-or-nothing, it runs once every site has started its part. */
 const acrossSites = (p: Placement | undefined) => new Set((p?.parts ?? []).map((part) => part.siteId)).size > 1;
 
-async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<typeof Assignment>[]> {
+/**
+ * The placed jobs with a part on the site not yet started, from the control plane's
+ * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads).
+ */
+function assignments(cp: ControlPlane, siteId: string): z.infer<typeof Assignment>[] {
   const out: z.infer<typeof Assignment>[] = [];
-  for (const p of await cp.store.activePlacements()) {
+  for (const p of cp.active.currentPlacements().values()) {
     const parts = onSite(p, siteId);
     if (parts.length === 0) continue;
-    const job = await cp.store.getJob(p.jobId);
+    const job = cp.active.get(p.jobId);
     // Running means acknowledged: the agent reported it started (for a job across sites, this site's part did).
     if (job?.state !== 'placed' || job.attempts !== p.attempt || parts.every((part) => part.startedAt !== undefined)) continue;
     out.push({
@@ -173,7 +177,7 @@ export function agentRoutes(app: Api): void {
     const siteId = siteOf(accessOf(req));
     const deadline = performance.now() + req.query.wait * 1000;
     for (;;) {
-      const found = await assignments(cp, siteId);
+      const found = assignments(cp, siteId);
       if (found.length > 0 || performance.now() >= deadline) return { site_id: siteId, assignments: found };
       await new Promise((r) => setTimeout(r, POLL_MS));
       // Shutting down (the store closes right after), or the agent went away: answer now, and read nothing more.
