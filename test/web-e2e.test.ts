@@ -1,8 +1,10 @@
 // The web dashboard end to end: its production build, served by a real control plane
 // (in-process, listening, on an in-memory store, its scheduling loop on timers) with
 // a site whose agent runs jobs through the local executor, driven in Debian's headless
-// Chromium. Signs in with the admin token, submits a job, watches it be placed and run,
-// cancels it, and sees the ledger move; switches to Chinese; signs out. Screenshots of
+// Chromium. Signs in with the admin token, submits a job, watches it be placed and run
+// (and the pool's history record it), cancels it, and sees the ledger move; plans a
+// video and a training run; loads a simulation report (and refuses a wrong file);
+// switches to Chinese; signs out; signs in as a member of one org. Screenshots of
 // each step go to test-artifacts/web/ (kept after the run, ignored by git).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Agent } from '../src/agent/agent.ts';
 import type { LocalExecutor } from '../src/executors/local.ts';
+import { SIMULATE_REPORT_TEXT, VIDEO_PLAN } from '../web/src/model/test-data.ts';
 import { buildDashboard, chromiumMissing, launchChromium, skipWithoutChromium } from './support/browser.ts';
 import { LivePool, localAgent } from './support/live-pool.ts';
 
@@ -36,7 +39,8 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     rmSync(ARTIFACTS, { recursive: true, force: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     await buildDashboard(webRoot);
-    pool = await LivePool.start({ webRoot });
+    // The pool's history sampled often, so that a run shows in it within the test.
+    pool = await LivePool.start({ webRoot, poolSampleMs: 250 });
     ({ agent, executor } = localAgent(pool, workDir));
     await agent.start();
     browser = await launchChromium();
@@ -68,6 +72,27 @@ describe('the web dashboard in headless Chromium against a live control plane', 
   /** Every chart on the page drawn (Vega loads in its own chunk, then renders SVG). */
   const chartsDrawn = (count: number) => page.waitForFunction((n) => document.querySelectorAll('.chart-canvas svg').length >= n, count);
   const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  /** Every table on the page as the shared Table component makes it: a header cell per column, each row led by its header cell. */
+  const tablesWellFormed = async () => {
+    const wrong = await page.evaluate(() =>
+      [...document.querySelectorAll('table')].flatMap((table, i) => {
+        const heads = [...table.querySelectorAll('thead th')];
+        const rows = [...table.querySelectorAll('tbody tr')];
+        const bad: string[] = [];
+        if (heads.length === 0 || heads.some((th) => th.getAttribute('scope') !== 'col')) bad.push(`table ${i}: header cells without scope="col"`);
+        if (rows.some((tr) => tr.firstElementChild?.tagName !== 'TH' || tr.firstElementChild.getAttribute('scope') !== 'row')) bad.push(`table ${i}: a row not led by a row header`);
+        if (rows.some((tr) => tr.children.length !== heads.length)) bad.push(`table ${i}: a row with another number of cells than headers`);
+        return bad;
+      }),
+    );
+    assert.deepEqual(wrong, []);
+  };
+  /** Takes out of pageErrors the browser's own log lines of refused requests with `status`: a step that expects them calls this. */
+  const expectRefusals = (status: number) => {
+    const others = pageErrors.filter((e) => !e.includes(`status of ${status}`));
+    assert.deepEqual(others, [], 'no other console error or exception');
+    pageErrors.length = 0;
+  };
 
   test('a wrong token is refused on the sign-in page', inBrowser(async (p) => {
     await page.goto(p.url);
@@ -94,6 +119,8 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await siteRow.getByText('Up', { exact: true }).waitFor();
     assert.match(await siteRow.innerText(), /acme\s+h100\s+Up\s+8\s+0\s+8\s+0/);
     await chartsDrawn(2);
+    assert.match(await page.getByRole('row', { name: /^h100/ }).innerText(), /h100\s+8\s+0\s+8\s+0%/, 'by GPU type');
+    await tablesWellFormed();
     await shot('03-pool');
   }));
 
@@ -132,6 +159,25 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await shot('06-job-running');
   }));
 
+  test('the pool shows the running job’s GPUs allocated, now and in the history the server samples', inBrowser(async (p) => {
+    await nav('Pool');
+    await heading('Pool overview');
+    const stat = (name: string) => page.locator('.stat', { has: page.getByText(name, { exact: true }) }).locator('dd');
+    await page.waitForFunction(() => document.querySelector('.stat dd') !== null);
+    await page.getByRole('row', { name: /^acme lab/ }).getByText('Up', { exact: true }).waitFor();
+    assert.match(await page.getByRole('row', { name: /^acme lab/ }).innerText(), /acme\s+h100\s+Up\s+8\s+2\s+6\s+0/);
+    assert.equal(await stat('Jobs placed or running').innerText(), '1');
+    assert.equal(await stat('Utilization').innerText(), '25%');
+    // The samples, newest first, under the charts: one with the job's 2 GPUs allocated.
+    await page.getByText(/^The samples, one every/).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('details tbody tr')].some((tr) => /\s8\s+2\s+25%/.test((tr as HTMLElement).innerText)));
+    await chartsDrawn(2);
+    await tablesWellFormed();
+    await shot('07-pool-running');
+    await page.goto(`${p.url}${jobPath}`);
+    await heading(`Job ${jobPath.split('/').pop() ?? ''}: e2e-sleep`);
+  }));
+
   test('cancelling asks once more, then the job is cancelled and its run stopped', inBrowser(async (p) => {
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await page.getByText('Cancel this job?').waitFor();
@@ -141,7 +187,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.locator('dl.facts').first().getByText('Cancelled').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Cancel job' }).count(), 0, 'a finished job has no cancel button');
     await p.until(jobPath.split('/').pop() ?? '', 'cancelled');
-    await shot('07-job-cancelled');
+    await shot('08-job-cancelled');
   }));
 
   test('the job list filters by state', inBrowser(async () => {
@@ -152,7 +198,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.waitForURL(/\/jobs\?state=cancelled$/);
     const row = page.getByRole('row', { name: /e2e-sleep/ });
     await row.getByText('Cancelled').waitFor();
-    await shot('08-jobs');
+    await shot('09-jobs');
   }));
 
   test('the ledger moved: the run’s GPU-hours are acme’s own', inBrowser(async () => {
@@ -165,7 +211,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     const own = Number(cells[3]);
     assert.ok(own > 0, `own GPU-hours recorded: ${cells.join(' | ')}`);
     await chartsDrawn(1);
-    await shot('09-ledger-after');
+    await shot('10-ledger-after');
   }));
 
   test('the sites view shows the site, its health and heartbeat', inBrowser(async () => {
@@ -174,24 +220,113 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     const row = page.getByRole('row', { name: /acme lab/ });
     await row.getByText('Up', { exact: true }).waitFor();
     assert.match(await row.innerText(), /h100: nodes 1 × GPUs 8/);
-    await shot('10-sites');
+    await tablesWellFormed();
+    await shot('11-sites');
+  }));
+
+  test('the planner: a field the API refuses says why beside it; a video plan’s figures and chart', inBrowser(async () => {
+    await nav('Planner');
+    await heading('Planner');
+    await page.getByLabel('Length (seconds)').fill('');
+    const frames = page.getByLabel('Length (frames)');
+    await frames.fill('80');
+    await page.getByLabel('GPUs', { exact: true }).fill('8');
+    // Enter in a field submits the form, as in any form.
+    await frames.press('Enter');
+    await page.locator('.field-error').getByText(/so frames must be 4k\+1, got 80/).waitFor();
+    assert.equal(await frames.getAttribute('aria-invalid'), 'true', 'the field the API named is marked');
+    await page.getByRole('alert').getByText('Some fields need fixing').waitFor();
+    expectRefusals(400);
+    await frames.fill('81');
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    const result = page.getByRole('heading', { level: 2, name: 'Result' });
+    await result.waitFor();
+    assert.equal(await result.evaluate((h) => h === document.activeElement), true, 'the answer takes the focus');
+    assert.equal(await frames.getAttribute('aria-invalid'), null, 'the problem is gone');
+    assert.match(await page.getByRole('row', { name: /^Video tokens/ }).innerText(), /Video tokens\s+75,600/);
+    assert.match(await page.getByRole('row', { name: /^Per GPU on 8 \d/ }).innerText(), /29.5 GB of 80 GB/);
+    await chartsDrawn(1);
+    await tablesWellFormed();
+    await shot('12-planner-video');
+  }));
+
+  test('the planner trains on a mix of buckets, added and removed from the keyboard', inBrowser(async () => {
+    await page.getByLabel('Train on a dataset mix').check();
+    assert.equal(await page.getByLabel('GPUs', { exact: true }).inputValue(), '8', 'a GPU count typed stays');
+    await page.getByRole('button', { name: 'Add a bucket' }).press('Enter');
+    const second = page.getByRole('group', { name: 'Bucket 2' });
+    await second.getByLabel('Width (pixels)').fill('640');
+    await second.getByLabel('Height (pixels)').fill('480');
+    await second.getByLabel('Length').fill('81');
+    await second.getByLabel('Unit').selectOption('frames');
+    await second.getByLabel('Clips').fill('2e6');
+    await page.getByRole('button', { name: 'Add a bucket' }).click();
+    await page.getByRole('button', { name: 'Remove bucket 3' }).click();
+    assert.equal(await page.getByRole('group', { name: /^Bucket \d$/ }).count(), 2);
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    await page.getByText('wan2.1-t2v-14b training · samples: 3M (epochs: 1) · 8 × h100 at 40.0% MFU').waitFor();
+    assert.match(await page.getByRole('row', { name: /^640×480/ }).innerText(), /640×480\s+81\s+5.06\s+2M\s+25,200/);
+    await chartsDrawn(1);
+    await tablesWellFormed();
+    await shot('13-planner-train');
+    assert.deepEqual(pageErrors, [], 'no console error or exception');
+  }));
+
+  test('the simulation report: a wrong file is refused saying why; a report, chosen or dropped, shows its table and charts', inBrowser(async () => {
+    await nav('Simulation report');
+    await heading('Simulation report');
+    const input = page.getByLabel('Report file (JSON)');
+    await input.setInputFiles({ name: 'plan.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(VIDEO_PLAN)) });
+    await page.getByRole('alert').getByText('plan.json is not a simulation report the dashboard can show.').waitFor();
+    await page.getByRole('alert').getByText('It is a “suanli.plan.video/1” document').waitFor();
+    await shot('14-report-refused');
+    await input.setInputFiles({ name: 'results.json', mimeType: 'application/json', buffer: Buffer.from(SIMULATE_REPORT_TEXT) });
+    await page.getByText('Showing results.json; runs: 2.').waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0, 'the refusal is gone');
+    assert.match(await page.getByRole('row', { name: /^fifo\s+Pooled/ }).innerText(), /2.7 hr.*64.9%.*0.601 \(acme\)/s);
+    await chartsDrawn(3);
+    await tablesWellFormed();
+    await shot('15-report');
+    // Dropped on the box: a broken file, then the report again.
+    const drop = async (name: string, text: string) => {
+      const transfer = await page.evaluateHandle(([n, t]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([t], n, { type: 'application/json' }));
+        return dt;
+      }, [name, text] as const);
+      await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer: transfer });
+    };
+    await drop('truncated.json', SIMULATE_REPORT_TEXT.slice(0, 100));
+    await page.getByRole('alert').getByText('truncated.json is not a simulation report').waitFor();
+    assert.equal(await page.getByRole('table').count(), 0, 'the refused file’s figures are not shown');
+    await drop('dropped.json', SIMULATE_REPORT_TEXT);
+    await page.getByText('Showing dropped.json; runs: 2.').waitFor();
+    await chartsDrawn(3);
+    assert.deepEqual(pageErrors, [], 'no console error or exception');
   }));
 
   test('switching to Chinese changes every label at once and is remembered after a reload', inBrowser(async () => {
     await page.getByLabel('Language').selectOption('zh-CN');
-    await heading('站点');
+    await heading('仿真报告');
+    await page.getByText('正在展示 dropped.json；运行数：2。').waitFor();
+    assert.match(await page.getByRole('row', { name: /^fifo\s+共享资源池/ }).innerText(), /2.7小时/);
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
     await page.reload();
-    await heading('站点');
+    await heading('仿真报告');
     await page.getByRole('navigation').getByRole('link', { name: '资源池', exact: true }).click();
     await heading('资源池概览');
     await page.getByRole('row', { name: /acme lab/ }).getByText('正常').waitFor();
     await chartsDrawn(2);
-    await shot('11-pool-zh');
+    await shot('16-pool-zh');
   }));
 
   test('the keyboard reaches the skip link first, and it leads to the content', inBrowser(async () => {
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    // From the top of the document (the body focused), as after a page load; the views' own focus is on their h1.
+    await page.evaluate(() => {
+      document.body.tabIndex = -1;
+      document.body.focus();
+      document.body.removeAttribute('tabindex');
+    });
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip-link');
     await page.keyboard.press('Enter');
@@ -202,24 +337,35 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.getByRole('button', { name: '退出登录' }).click();
     await heading('登录');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('suanli:token')), null);
-    await shot('12-signed-out-zh');
+    await shot('17-signed-out-zh');
     assert.deepEqual(pageErrors, [], 'no console error or exception in the page');
   }));
 
-  test('a member sees its own org and no org pickers', inBrowser(async (p) => {
+  test('a member sees the whole pool’s totals and its own sites, not another org’s', inBrowser(async (p) => {
+    await p.client.call('POST', '/orgs', { id: 'beta', name: 'Beta Corp' });
+    await p.client.call('POST', '/sites', { name: 'beta secret lab', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 2, gpus_per_node: 4 }] });
+    await p.submit(['true'], 4, { org_id: 'beta', gpu_types: ['b200'] });
     const member = await p.client.call<{ token: string }>('POST', '/tokens', { name: 'alice', role: 'member', org_id: 'acme' });
     await page.getByLabel('语言').selectOption('en');
     await page.getByLabel('API token').fill(member.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Signed in as member of acme').waitFor();
-    await page.getByText('The sites and jobs of acme.').waitFor();
+    await page.getByText('The whole pool’s totals, and the sites of acme in detail.').waitFor();
+    await page.getByRole('heading', { name: 'Sites of acme' }).waitFor();
+    assert.match(await page.getByRole('row', { name: /^Beta Corp/ }).innerText(), /Beta Corp \(beta\)\s+8\s+0\s+8\s+1\s+4/, 'beta’s totals and queue');
+    assert.match(await page.getByRole('row', { name: /^a100/ }).innerText(), /a100\s+8\s+0\s+8/, 'the pool by GPU type has beta’s GPUs');
+    await page.getByRole('row', { name: /^acme lab/ }).waitFor();
+    assert.equal(await page.getByText('beta secret lab').count(), 0, 'beta’s site is not shown');
+    await chartsDrawn(2);
+    await tablesWellFormed();
+    await shot('18-member-pool');
     await nav('Submit a job');
     await page.getByText('The job is submitted for acme.').waitFor();
     assert.equal(await page.getByLabel('Org').count(), 0, 'no org to pick');
     await nav('Jobs');
     await page.getByLabel('State').waitFor();
     assert.equal(await page.getByLabel('Org').count(), 0, 'no org filter');
-    await shot('13-member-jobs');
+    await shot('19-member-jobs');
     assert.deepEqual(pageErrors, [], 'no console error or exception');
   }));
 });

@@ -42,6 +42,8 @@ export const PERMISSIONS = {
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** Every token may learn what it is (the dashboard shows and hides by role). */
   'tokens.whoami': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
+  /** Pool-wide totals (by GPU type, by org, queues, history) for everyone the dashboard serves; site details only of the caller's org (see the pool route). */
+  'pool.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
 } as const satisfies Record<string, Record<Role, Scope>>;
 
 export type Operation = keyof typeof PERMISSIONS;
@@ -72,6 +74,7 @@ export const ACTIONS = {
   'ledger.show': 'read the ledger',
   'plan.run': 'run the planner',
   'tokens.whoami': 'ask what it is',
+  'pool.show': "read the pool's totals",
 } as const satisfies Record<Operation, string>;
 
 /** "an admin token", "a member token": how messages name a caller by role. */

@@ -181,6 +181,9 @@ export const TrainPlanBody = z.strictObject({
 
 export const PlanBody = z.discriminatedUnion('kind', [VideoPlanBody, TrainPlanBody]);
 export type PlanRequest = z.infer<typeof PlanBody>;
+/** What POST /plan answers, typed for clients (the dashboard): the planner's output as `suanli plan video|train --json` prints it. */
+export type { TrainPlan as TrainPlanJson } from '../plan/train-cost.ts';
+export type { VideoPlan as VideoPlanJson } from '../plan/video-cost.ts';
 export const PlanResponse = JsonObject.describe('the planner output, as `suanli plan video|train --json` prints it (schema suanli.plan.video/1 or suanli.plan.train/1)');
 
 // --- jobs ---------------------------------------------------------------------------------

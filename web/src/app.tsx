@@ -11,8 +11,10 @@ import { JobView } from './views/job-view.tsx';
 import { JobsView } from './views/jobs-view.tsx';
 import { LedgerView } from './views/ledger-view.tsx';
 import { NotFoundView } from './views/not-found-view.tsx';
+import { PlanView } from './views/plan-view.tsx';
 import { PoolView } from './views/pool-view.tsx';
 import { SignInView, type SignInProblem } from './views/sign-in-view.tsx';
+import { SimulateView } from './views/simulate-view.tsx';
 import { SitesView } from './views/sites-view.tsx';
 import { SubmitView } from './views/submit-view.tsx';
 
@@ -64,12 +66,14 @@ function useSessionState() {
   return { state, start, end };
 }
 
-const NAV: readonly { readonly route: Route; readonly label: 'nav.pool' | 'nav.jobs' | 'nav.submit' | 'nav.ledger' | 'nav.sites'; readonly pages: readonly Route['page'][] }[] = [
+const NAV: readonly { readonly route: Route; readonly label: 'nav.pool' | 'nav.jobs' | 'nav.submit' | 'nav.ledger' | 'nav.sites' | 'nav.plan' | 'nav.simulate'; readonly pages: readonly Route['page'][] }[] = [
   { route: { page: 'pool' }, label: 'nav.pool', pages: ['pool'] },
   { route: { page: 'jobs', filter: DEFAULT_JOB_FILTER }, label: 'nav.jobs', pages: ['jobs', 'job'] },
   { route: { page: 'submit' }, label: 'nav.submit', pages: ['submit'] },
   { route: { page: 'sites' }, label: 'nav.sites', pages: ['sites'] },
   { route: { page: 'ledger' }, label: 'nav.ledger', pages: ['ledger'] },
+  { route: { page: 'plan' }, label: 'nav.plan', pages: ['plan'] },
+  { route: { page: 'simulate' }, label: 'nav.simulate', pages: ['simulate'] },
 ];
 
 function Shell() {
@@ -142,6 +146,10 @@ function RouteView({ route }: { readonly route: Route }) {
       return <LedgerView />;
     case 'sites':
       return <SitesView />;
+    case 'plan':
+      return <PlanView />;
+    case 'simulate':
+      return <SimulateView />;
     case 'not-found':
       return <NotFoundView path={route.path} />;
   }

@@ -13,6 +13,8 @@ test('every page has a path that leads back to it', () => {
     { page: 'submit' },
     { page: 'ledger' },
     { page: 'sites' },
+    { page: 'plan' },
+    { page: 'simulate' },
   ];
   for (const route of routes) {
     const url = new URL(pathOf(route), 'http://x');

@@ -14,6 +14,8 @@ export type Route =
   | { readonly page: 'submit' }
   | { readonly page: 'ledger' }
   | { readonly page: 'sites' }
+  | { readonly page: 'plan' }
+  | { readonly page: 'simulate' }
   | { readonly page: 'not-found'; readonly path: string };
 
 /** The job list's filter, kept in the query string (`/jobs?state=running&org=acme`). */
@@ -35,6 +37,8 @@ export function routeOf(pathname: string, search = ''): Route {
   if (job !== null) return { page: 'job', id: decodeURIComponent(job[1] ?? '') };
   if (path === '/ledger') return { page: 'ledger' };
   if (path === '/sites') return { page: 'sites' };
+  if (path === '/plan') return { page: 'plan' };
+  if (path === '/simulate') return { page: 'simulate' };
   return { page: 'not-found', path };
 }
 
@@ -67,6 +71,10 @@ export function pathOf(route: Route): string {
       return '/ledger';
     case 'sites':
       return '/sites';
+    case 'plan':
+      return '/plan';
+    case 'simulate':
+      return '/simulate';
     case 'not-found':
       return route.path;
   }

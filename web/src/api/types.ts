@@ -3,8 +3,8 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerResponse, OrgListResponse, SiteListResponse,
-  SiteResponse, TokenListResponse, WhoAmIResponse,
+  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerResponse, OrgListResponse, PlanBody, PoolResponse,
+  SiteListResponse, SiteResponse, TokenListResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
 export type JobJson = z.infer<typeof JobResponse>;
@@ -26,3 +26,19 @@ export type WhoAmIJson = z.infer<typeof WhoAmIResponse>;
 export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];
 export type ApiErrorCode = z.infer<typeof ErrorResponse>['error']['code'];
+export type PoolJson = z.infer<typeof PoolResponse>;
+export type PoolSiteJson = PoolJson['sites'][number];
+export type PoolOrgJson = PoolJson['orgs'][number];
+export type PoolGpuTypeJson = PoolJson['gpu_types'][number];
+export type PoolSampleJson = PoolJson['history']['samples'][number];
+
+/** A planner request (POST /plan) as the client sends it: fields with defaults may be left out. */
+export type PlanRequestJson = z.input<typeof PlanBody>;
+
+/**
+ * The planner's answer. The API passes it on as an open JSON object (PlanResponse),
+ * in the shape of `suanli plan video|train --json`: the planner's own output types,
+ * re-exported for the dashboard by src/server/schemas.ts.
+ */
+export type { TrainPlanJson, VideoPlanJson };
+export type PlanJson = VideoPlanJson | TrainPlanJson;

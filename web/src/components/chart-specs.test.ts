@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { poolUsage } from '../model/pool-usage.ts';
-import { holding, site } from '../model/test-data.ts';
-import { ledgerSpec, siteUsageSpec, utilizationSpec } from './chart-specs.ts';
+import { historySeries } from '../model/pool-usage.ts';
+import { POOL } from '../model/test-data.ts';
+import { groupedBarsSpec, historySpec, ledgerSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
 
 async function svgOf(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -18,17 +18,39 @@ async function svgOf(spec: TopLevelSpec): Promise<string> {
 }
 
 test('the site chart stacks allocated, idle and unavailable GPUs per site and type, with the words given', async () => {
-  const usage = poolUsage([site('a', 'acme', { h100: [2, 8] }), site('b', 'beta', { a100: [1, 4] }, { health: 'lost' })], [holding('1', 'acme', [['a', 'h100', 6]])]);
-  const spec = siteUsageSpec(usage.sites, { allocated: '已分配', idle: '空闲', unavailable: '不可用', gpus: 'GPU 数' }, 'description');
+  const sites = [...POOL.sites, { site_id: 'b', name: 'b lab', org_id: 'acme', health: 'lost' as const, gpu_type: 'a100', gpus: 4, allocated: 0, idle: 0, unavailable: 4 }];
+  const spec = siteUsageSpec(sites, { allocated: '已分配', idle: '空闲', unavailable: '不可用', gpus: 'GPU 数' }, 'description');
   const values = (spec.data as { values: { bar: string; status: string; gpus: number }[] }).values;
   assert.deepEqual(values.filter((v) => v.bar === 'a lab · h100').map((v) => [v.status, v.gpus]), [['已分配', 6], ['空闲', 10], ['不可用', 0]]);
   const svg = await svgOf(spec);
   for (const word of ['a lab · h100', 'b lab · a100', '已分配', '空闲', '不可用', 'GPU 数']) assert.ok(svg.includes(word), word);
 });
 
-test('the utilization line and the ledger bars draw', async () => {
-  const trend = await svgOf(utilizationSpec([{ at: Date.UTC(2026, 10, 26, 15), allocated: 4, capacity: 8 }, { at: Date.UTC(2026, 10, 26, 15, 0, 4), allocated: 8, capacity: 8 }], { time: 'Time', utilization: 'Utilization' }, 'd'));
-  assert.ok(trend.includes('100%') && trend.includes('Utilization'));
+test('the history draws allocated GPUs per type over time and all GPUs as a line; the ledger bars draw', async () => {
+  const history = await svgOf(historySpec(historySeries(POOL.history.samples, 'All GPUs'), { time: 'Time', gpus: 'GPUs', all: 'All GPUs' }, 'd'));
+  for (const word of ['a100', 'h100', 'All GPUs', 'Time', 'GPUs']) assert.ok(history.includes(word), word);
+  const single = await svgOf(historySpec(historySeries(POOL.history.samples.slice(0, 1), '全部 GPU'), { time: '时间', gpus: 'GPU 数', all: '全部 GPU' }, 'd'));
+  assert.ok(single.includes('全部 GPU'), 'one sample draws too');
   const ledger = await svgOf(ledgerSpec([{ orgId: 'acme', contributed: 1, consumed: 2, own: 3, credits: -1 }, { orgId: 'beta', contributed: 2, consumed: 1, own: 0, credits: 1 }], { contributed: 'Contributed', consumed: 'Consumed', own: 'Own', gpuHours: 'GPU-hours' }, 'd'));
   for (const word of ['acme', 'beta', 'Contributed', 'Consumed', 'Own', 'GPU-hours']) assert.ok(ledger.includes(word), word);
+});
+
+test('named bars keep their order and draw an SI axis (the planner’s FLOPs by part)', async () => {
+  const spec = namedBarsSpec([{ name: '线性层', value: 1.8e17 }, { name: '注意力', value: 4.7e17 }, { name: 'VAE 解码', value: 7.5e15 }], { value: '浮点运算量（FLOPs）' }, 'd');
+  const svg = await svgOf(spec);
+  for (const word of ['线性层', '注意力', 'VAE 解码', '浮点运算量（FLOPs）', '400P']) assert.ok(svg.includes(word), word);
+});
+
+test('the simulation report’s charts draw: grouped bars with ticks, a percent axis, ρ bars with the line at 1', async () => {
+  const bars = [
+    { group: 'fifo', series: 'Siloed', value: 8.2, tick: 21.6 },
+    { group: 'fifo', series: 'Pooled', value: 2.7, tick: 6.9 },
+    { group: 'fair-share', series: 'Pooled', value: 2.3, tick: null },
+  ];
+  const jct = await svgOf(groupedBarsSpec(bars, { value: 'Hours' }, { series: ['Siloed', 'Pooled'] }, 'd'));
+  for (const word of ['fifo', 'fair-share', 'Siloed', 'Pooled', 'Hours']) assert.ok(jct.includes(word), word);
+  const util = await svgOf(groupedBarsSpec(bars.map((b) => ({ ...b, value: b.value / 10, tick: null })), { value: 'Utilization' }, { series: ['Siloed', 'Pooled'], percent: true }, 'd'));
+  assert.ok(util.includes('100%') && util.includes('Utilization'));
+  const rho = await svgOf(rhoSpec([{ org: 'acme', policy: 'fifo', rho: 0.6 }, { org: 'bolt', policy: 'fifo', rho: 1.2 }], { rho: 'ρ' }, 'd'));
+  for (const word of ['acme', 'bolt', 'fifo', 'ρ']) assert.ok(rho.includes(word), word);
 });

@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
+import type { PoolSiteJson } from '../api/types.ts';
 import type { OrgLedgerTotals } from '../model/ledger-totals.ts';
-import type { SiteTypeUsage, UtilizationSample } from '../model/pool-usage.ts';
+import type { historySeries } from '../model/pool-usage.ts';
 
 /**
  * The dashboard's charts as Vega-Lite specs: pure data, built from the view's
@@ -29,10 +30,10 @@ export interface UsageWords {
 }
 
 /** Stacked bars, one per site and GPU type: its allocated, idle and unavailable GPUs. */
-export function siteUsageSpec(rows: readonly SiteTypeUsage[], words: UsageWords, description: string): TopLevelSpec {
+export function siteUsageSpec(rows: readonly PoolSiteJson[], words: UsageWords, description: string): TopLevelSpec {
   const statuses = [words.allocated, words.idle, words.unavailable];
   const values = rows.flatMap((r) => {
-    const bar = `${r.siteName} · ${r.gpuType}`;
+    const bar = `${r.name} · ${r.gpu_type}`;
     return [r.allocated, r.idle, r.unavailable].map((gpus, order) => ({ bar, status: statuses[order], order, gpus }));
   });
   return {
@@ -53,19 +54,42 @@ export function siteUsageSpec(rows: readonly SiteTypeUsage[], words: UsageWords,
   };
 }
 
-/** The share of capacity allocated at each sample, as a step line from 0 to 100%. */
-export function utilizationSpec(samples: readonly UtilizationSample[], words: { readonly time: string; readonly utilization: string }, description: string): TopLevelSpec {
+/** Colours for GPU types in the history, in name order; the pool's GPUs in all are the dark line. */
+const SERIES_COLOURS = [USAGE_COLOURS[0], '#d08c2c', '#2e7d4f', '#8b3a62', '#9cc3dc', '#6b6b6b'] as const;
+
+/**
+ * The pool over time from the server's samples: the GPUs allocated per GPU type as
+ * stacked areas, the pool's GPUs in all as a dashed line (a point when there is
+ * only one sample).
+ */
+export function historySpec(series: ReturnType<typeof historySeries>, words: { readonly time: string; readonly gpus: string; readonly all: string }, description: string): TopLevelSpec {
+  const times = series.capacity.map((p) => p.at);
+  // Seconds on the axis while the history is short (a server just started), else hours and minutes.
+  const short = times.length < 2 || Math.max(...times) - Math.min(...times) < 10 * 60_000;
+  const x = { field: 'at', type: 'temporal' as const, title: words.time, axis: { format: short ? '%H:%M:%S' : '%H:%M', labelAngle: 0, tickCount: 6 } };
+  const colour = {
+    field: 'series', type: 'nominal' as const, title: null,
+    scale: { domain: [...series.gpuTypes, words.all], range: [...series.gpuTypes.map((_, i) => SERIES_COLOURS[i % SERIES_COLOURS.length] ?? USAGE_COLOURS[0]), '#14181c'] },
+    legend: { orient: 'top' as const },
+  };
   return {
     $schema: SCHEMA,
     description,
     width: 'container',
-    height: 180,
-    data: { values: samples.map((s) => ({ at: s.at, share: s.capacity === 0 ? 0 : s.allocated / s.capacity })) },
-    mark: { type: 'line', interpolate: 'step-after', point: true, color: USAGE_COLOURS[0] },
-    encoding: {
-      x: { field: 'at', type: 'temporal', title: words.time, axis: { format: '%H:%M:%S', labelAngle: 0, tickCount: 5 } },
-      y: { field: 'share', type: 'quantitative', title: words.utilization, scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-    },
+    height: 200,
+    layer: [
+      {
+        data: { values: series.allocated.map((p) => ({ ...p })) },
+        mark: { type: 'area', interpolate: 'step-after', opacity: 0.85, tooltip: true },
+        encoding: { x, y: { field: 'gpus', type: 'quantitative', stack: 'zero', title: words.gpus, axis: { tickMinStep: 1, format: 'd' } }, color: colour },
+      },
+      {
+        data: { values: series.capacity.map((p) => ({ ...p })) },
+        // A point only where a line cannot show: a single sample.
+        mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 3], point: times.length === 1, tooltip: true },
+        encoding: { x, y: { field: 'gpus', type: 'quantitative' }, color: colour },
+      },
+    ],
     config: CONFIG,
   };
 }
@@ -87,6 +111,82 @@ export function ledgerSpec(orgs: readonly OrgLedgerTotals[], words: { readonly c
       y: { field: 'value', type: 'quantitative', title: words.gpuHours },
       color: { field: 'measure', type: 'nominal', title: null, scale: { domain: measures, range: ['#2e7d4f', '#d08c2c', USAGE_COLOURS[0]] }, legend: { orient: 'top' } },
     },
+    config: CONFIG,
+  };
+}
+
+/** Horizontal bars, one per named quantity, with an SI-prefixed axis: the planner's FLOPs by part, GPU-hours by bucket. */
+export function namedBarsSpec(bars: readonly { readonly name: string; readonly value: number }[], words: { readonly value: string }, description: string): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: Math.max(1, bars.length) * 30,
+    data: { values: bars.map((b, order) => ({ name: b.name, value: b.value, order })) },
+    mark: { type: 'bar', tooltip: true, color: USAGE_COLOURS[0] },
+    encoding: {
+      y: { field: 'name', type: 'nominal', title: null, sort: { field: 'order' }, axis: { labelLimit: 260 } },
+      x: { field: 'value', type: 'quantitative', title: words.value, axis: { format: '.3~s' } },
+    },
+    config: CONFIG,
+  };
+}
+
+/** One bar of a grouped bar chart: a group (a policy), a series within it (siloed, pooled), its value, and an optional tick on it. */
+export interface GroupedBar {
+  readonly group: string;
+  readonly series: string;
+  readonly value: number;
+  /** A second figure marked as a tick on the bar's column (the p99 JCT over the average's bar); null for none. */
+  readonly tick: number | null;
+}
+
+/** Side-by-side bars per group, one colour per series, with ticks where given: the simulation report's JCT and utilization by policy and mode. */
+export function groupedBarsSpec(bars: readonly GroupedBar[], words: { readonly value: string }, options: { readonly series: readonly string[]; readonly percent?: boolean }, description: string): TopLevelSpec {
+  const axis = options.percent === true ? { format: '.0%' } : { format: '.3~s' };
+  const bar = { type: 'bar' as const, tooltip: true };
+  const tickLayer = bars.some((b) => b.tick !== null)
+    ? [{ mark: { type: 'tick' as const, color: '#14181c', thickness: 2, tooltip: true }, transform: [{ filter: 'datum.tick != null' }], encoding: { y: { field: 'tick', type: 'quantitative' as const, title: null } } }]
+    : [];
+  const colour = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: [...options.series], range: ['#9cc3dc', USAGE_COLOURS[0], '#d08c2c', '#2e7d4f'] }, legend: { orient: 'top' as const } };
+  return {
+    $schema: SCHEMA,
+    description,
+    width: { step: Math.max(60, 40 * options.series.length) },
+    height: 220,
+    data: { values: bars.map((b) => ({ ...b })) },
+    encoding: {
+      x: { field: 'group', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', sort: [...options.series] },
+    },
+    // The colour is the bars' only: a tick stays dark on any bar.
+    layer: [{ mark: bar, encoding: { color: colour, y: { field: 'value', type: 'quantitative', title: words.value, axis, ...(options.percent === true ? { scale: { domain: [0, 1] } } : {}) } } }, ...tickLayer],
+    config: CONFIG,
+  };
+}
+
+/** Each org's finish-time fairness ρ (JCT pooled ÷ alone) per policy, as horizontal bars, with a dashed line at 1: left of it the org gains from pooling. */
+export function rhoSpec(rows: readonly { readonly org: string; readonly policy: string; readonly rho: number }[], words: { readonly rho: string }, description: string): TopLevelSpec {
+  const orgs = new Set(rows.map((r) => r.org)).size;
+  const policies = new Set(rows.map((r) => r.policy)).size;
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: Math.max(1, orgs * policies) * 18 + 20,
+    data: { values: rows.map((r) => ({ ...r })) },
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          y: { field: 'org', type: 'nominal', title: null },
+          yOffset: { field: 'policy' },
+          x: { field: 'rho', type: 'quantitative', title: words.rho },
+          color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top' } },
+        },
+      },
+      { mark: { type: 'rule', color: '#14181c', strokeDash: [4, 3] }, encoding: { x: { datum: 1 } } },
+    ],
     config: CONFIG,
   };
 }

@@ -14,6 +14,22 @@ test('numbers, GPU-hours and shares as each language writes them', () => {
   assert.equal(zh.percentOf(0.425), '43%');
 });
 
+test('the planner’s magnitudes: FLOPs with SI prefixes, decimal bytes, compact counts, precise shares', () => {
+  const en = new Formatter('en');
+  const zh = new Formatter('zh-CN');
+  assert.equal(en.flops(6.6e17), '660 PFLOP (6.60E17)');
+  assert.equal(en.flops(2.93e22), '29.3 ZFLOP (2.93E22)');
+  assert.equal(en.flops(0), '0 FLOP (0.00E0)');
+  assert.equal(en.bytes(28.04e9), '28 GB');
+  assert.equal(en.bytes(926e9), '926 GB');
+  assert.equal(en.bytes(1.24e12), '1.24 TB');
+  assert.equal(en.bytes(0.875e9), '0.875 GB', 'below a gigabyte stays in GB, as the CLI writes it');
+  assert.equal(en.compact(14e9), '14B');
+  assert.equal(zh.compact(14e9), '140亿');
+  assert.equal(en.percentPrecise(0.723), '72.3%');
+  assert.equal(en.significant(0.50666), '0.507');
+});
+
 test('durations in their largest unit, and times relative to now', () => {
   const en = new Formatter('en');
   const zh = new Formatter('zh-CN');

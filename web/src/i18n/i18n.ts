@@ -47,15 +47,25 @@ const TIME_UNITS = [{ unit: 'day', seconds: 86_400 }, { unit: 'hour', seconds: 3
 /** The largest unit `seconds` holds at least one of (seconds below one: seconds). */
 const unitFor = (seconds: number) => TIME_UNITS.find((u) => Math.abs(seconds) >= u.seconds) ?? SECOND;
 
+/** SI prefixes by power of 1000, for FLOP counts ("660 PFLOP"): the same in every language. */
+const SI_PREFIXES = ['', 'k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'] as const;
+/** Decimal byte units, largest first, as GPU vendors state memory: Intl unit names. */
+const BYTE_UNITS = [{ unit: 'petabyte', bytes: 1e15 }, { unit: 'terabyte', bytes: 1e12 }, { unit: 'gigabyte', bytes: 1e9 }] as const;
+
 /** Numbers, GPU-hours, percentages, dates and durations as `locale` writes them (Intl). */
 export class Formatter {
   private readonly integer: Intl.NumberFormat;
   private readonly decimal: Intl.NumberFormat;
   private readonly small: Intl.NumberFormat;
   private readonly percent: Intl.NumberFormat;
+  private readonly percent1: Intl.NumberFormat;
+  private readonly threeDigits: Intl.NumberFormat;
+  private readonly scientificFormat: Intl.NumberFormat;
+  private readonly compactFormat: Intl.NumberFormat;
   private readonly dateTime: Intl.DateTimeFormat;
   private readonly time: Intl.DateTimeFormat;
   private readonly relative: Intl.RelativeTimeFormat;
+  /** Intl unit formats made on first use, by unit: durations' and bytes'. */
   private readonly durations = new Map<string, Intl.NumberFormat>();
 
   constructor(readonly locale: Locale) {
@@ -63,6 +73,10 @@ export class Formatter {
     this.decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
     this.small = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
     this.percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+    this.percent1 = new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    this.threeDigits = new Intl.NumberFormat(locale, { maximumSignificantDigits: 3 });
+    this.scientificFormat = new Intl.NumberFormat(locale, { notation: 'scientific', minimumSignificantDigits: 3, maximumSignificantDigits: 3 });
+    this.compactFormat = new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: 3 });
     this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
     this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
     this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
@@ -81,6 +95,38 @@ export class Formatter {
   /** `fraction` (0.42) as a percentage ("42%"). */
   percentOf(fraction: number): string {
     return this.percent.format(fraction);
+  }
+
+  /** `fraction` as a percentage with one decimal ("72.3%"), where the planner's shares need it. */
+  percentPrecise(fraction: number): string {
+    return this.percent1.format(fraction);
+  }
+
+  /** Three significant digits: "0.507", "3.35", "1,824". */
+  significant(n: number): string {
+    return this.threeDigits.format(n);
+  }
+
+  /** Large counts the short way of the language: "14B", "3M" in English, "140亿", "300万" in Chinese. */
+  compact(n: number): string {
+    return this.compactFormat.format(n);
+  }
+
+  /** A FLOP count with an SI prefix and in scientific notation: "660 PFLOP (6.60E17)". */
+  flops(n: number): string {
+    const power = n === 0 ? 0 : Math.min(SI_PREFIXES.length - 1, Math.max(0, Math.floor(Math.log10(Math.abs(n)) / 3)));
+    return `${this.threeDigits.format(n / 1000 ** power)} ${SI_PREFIXES[power] ?? ''}FLOP (${this.scientificFormat.format(n)})`;
+  }
+
+  /** Bytes in decimal gigabytes (or TB, PB when larger), three significant digits: "28 GB", "1.24 TB". */
+  bytes(n: number): string {
+    const { unit, bytes } = BYTE_UNITS.find((u) => Math.abs(n) >= u.bytes) ?? BYTE_UNITS[2];
+    let format = this.durations.get(unit);
+    if (format === undefined) {
+      format = new Intl.NumberFormat(this.locale, { style: 'unit', unit, unitDisplay: 'short', maximumSignificantDigits: 3 });
+      this.durations.set(unit, format);
+    }
+    return format.format(n / bytes);
   }
 
   /** An ISO 8601 time as a local date and time. */

@@ -71,11 +71,18 @@ export function diagnosisText({ t, format }: Pick<I18n, 't' | 'format'>, d: Diag
   }
   const head = t('diagnosis.head', { sites: format.count(d.sites) });
   const text = parts.length === 0 ? head : t('diagnosis.withParts', { head, parts: parts.join(t('diagnosis.separator')) });
-  return d.never ? t('diagnosis.never', { text }) : text;
+  // Why no set of sites takes a spannable job is the scheduler's own sentence, shown as it wrote it.
+  const across = d.span === undefined ? text : t('diagnosis.span', { text, span: d.span });
+  return d.never ? t('diagnosis.never', { text: across }) : across;
 }
 
 /** Where a placement's parts are, by site name where known: "acme lab · h100 × 2 (nodes: 1)"; "—" for none. */
 export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: PlacementJson['parts'] | null | undefined, siteNames: ReadonlyMap<string, string>): string {
   if (parts === null || parts === undefined || parts.length === 0) return '—';
-  return parts.map((p) => t('job.part', { site: siteNames.get(p.site_id) ?? p.site_id, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) })).join('; ');
+  return parts
+    .map((p) => {
+      const part = t('job.part', { site: siteNames.get(p.site_id) ?? p.site_id, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
+      return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
+    })
+    .join('; ');
 }

@@ -1,6 +1,9 @@
 // Builders for the dashboard's tests: API answers as the server sends them, with only
 // what a test is about spelled out (`site('a', { h100: [2, 8] })`, `running('1', 'acme', [...])`).
-import type { JobDetailJson, JobJson, SiteJson } from '../api/types.ts';
+import type { JobDetailJson, JobJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
+import planTrain from './fixtures/plan-train.json' with { type: 'json' };
+import planVideo from './fixtures/plan-video.json' with { type: 'json' };
+import simulate from './fixtures/simulate.json' with { type: 'json' };
 
 const AT = '2026-11-26T15:10:34.000Z';
 
@@ -17,7 +20,7 @@ export function site(id: string, orgId: string, capacity: Readonly<Record<string
 export function job(id: string, orgId: string, extra: Partial<JobJson> = {}): JobJson {
   return {
     id, org_id: orgId, name: `job-${id}`, state: 'pending', gpus: 1, gpu_types: null, gang: true, estimate_s: 3600, priority: 0, preemptible: true,
-    checkpoint_interval_s: 3600, command: null, max_retries: 0, plan: null, submitted_by: 'tok1', submitted_at: AT, updated_at: AT, attempts: 0, diagnosis: null, ...extra,
+    checkpoint_interval_s: 3600, command: null, max_retries: 0, plan: null, span: null, submitted_by: 'tok1', submitted_at: AT, updated_at: AT, attempts: 0, diagnosis: null, ...extra,
   };
 }
 
@@ -25,8 +28,48 @@ export function job(id: string, orgId: string, extra: Partial<JobJson> = {}): Jo
 export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
-    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, gpu_type, gpus, nodes: 1 })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
+    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
     events: [],
     ...extra,
   };
 }
+
+/**
+ * The planner's answers to two requests, as POST /plan gives them (fixtures/, made by
+ * the planner itself; test/web-vocabulary.test.ts checks that it still answers so).
+ */
+export const VIDEO_PLAN = planVideo.plan as VideoPlanJson;
+export const TRAIN_PLAN = planTrain.plan as TrainPlanJson;
+
+/**
+ * What `suanli simulate --trace examples/trace.csv --pool examples/pool.json --policy
+ * fifo,fair-share --json` prints (fixtures/simulate.json; test/web-vocabulary.test.ts
+ * checks that it still does), as the file a user would load.
+ */
+export const SIMULATE_REPORT_TEXT = JSON.stringify(simulate, null, 2);
+
+/**
+ * GET /pool as acme's member sees it: acme's site a (16 h100, 6 allocated) in
+ * detail; beta's site (4 a100, lost) only in the totals; two samples of history.
+ */
+export const POOL: PoolJson = {
+  at: AT,
+  total: { gpus: 20, allocated: 6, idle: 10, unavailable: 4, active_jobs: 1, queued_jobs: 2, queued_gpus: 24 },
+  gpu_types: [
+    { gpu_type: 'a100', gpus: 4, allocated: 0, idle: 0, unavailable: 4 },
+    { gpu_type: 'h100', gpus: 16, allocated: 6, idle: 10, unavailable: 0 },
+  ],
+  orgs: [
+    { org_id: 'acme', name: 'Acme', gpus: 16, allocated: 6, idle: 10, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
+    { org_id: 'beta', name: 'Beta', gpus: 4, allocated: 0, idle: 0, unavailable: 4, queued_jobs: 2, queued_gpus: 24 },
+  ],
+  sites: [{ site_id: 'a', name: 'a lab', org_id: 'acme', health: 'up', gpu_type: 'h100', gpus: 16, allocated: 6, idle: 10, unavailable: 0 }],
+  borrowed_gpus: 0,
+  history: {
+    interval_s: 60,
+    samples: [
+      { at: '2026-11-26T15:09:34.000Z', gpus: 16, allocated: 2, gpu_types: [{ gpu_type: 'h100', gpus: 16, allocated: 2 }] },
+      { at: AT, gpus: 20, allocated: 6, gpu_types: [{ gpu_type: 'a100', gpus: 4, allocated: 0 }, { gpu_type: 'h100', gpus: 16, allocated: 6 }] },
+    ],
+  },
+};

@@ -1,7 +1,9 @@
-import { useState, type ReactNode } from 'react';
-import type { JobDetailJson, JobJson } from '../api/types.ts';
+import { useState } from 'react';
+import type { JobDetailJson, JobEventJson, JobJson, PlacementJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
+import { Fact } from '../components/facts.tsx';
 import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
+import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
 import { isFinal } from '../model/job-states.ts';
@@ -34,6 +36,20 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
   // The newest attempt's log: the run going on, or the last one.
   const latest = [...job.placements].sort((a, b) => b.attempt - a.attempt)[0];
   const log = latest === undefined || latest.log_tail === null ? null : { tail: latest.log_tail, at: latest.log_at, attempt: latest.attempt };
+  const placementColumns: readonly Column<PlacementJson>[] = [
+    { header: t('job.attempt'), cell: (p) => format.count(p.attempt) },
+    { header: t('job.where'), cell: (p) => placementText(i18n, p.parts, siteNames) },
+    { header: t('job.placedAt'), cell: (p) => format.date(p.placed_at) },
+    { header: t('job.startedAt'), cell: (p) => (p.started_at === null ? '—' : format.date(p.started_at)) },
+    { header: t('job.endedAt'), cell: (p) => (p.ended_at === null ? '—' : format.date(p.ended_at)) },
+  ];
+  const eventColumns: readonly Column<JobEventJson>[] = [
+    { header: '#', cell: (e) => format.count(e.seq), numeric: true },
+    { header: t('job.eventAt'), cell: (e) => format.date(e.at) },
+    { header: t('job.eventType'), cell: (e) => <code>{e.type}</code> },
+    { header: t('job.eventChange'), cell: (e) => (e.to_state === null ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`) },
+    { header: t('job.eventDetail'), cell: (e) => (Object.keys(e.detail).length === 0 ? null : <code>{compactJson(e.detail)}</code>), className: 'detail' },
+  ];
   return (
     <>
       <dl className="facts">
@@ -59,34 +75,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       <JobSpec job={job} />
 
       <h2>{t('job.placements')}</h2>
-      {job.placements.length === 0 ? (
-        <p className="empty">{t('job.noPlacements')}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('job.attempt')}</th>
-                <th scope="col">{t('job.where')}</th>
-                <th scope="col">{t('job.placedAt')}</th>
-                <th scope="col">{t('job.startedAt')}</th>
-                <th scope="col">{t('job.endedAt')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {job.placements.map((p) => (
-                <tr key={p.attempt}>
-                  <th scope="row">{format.count(p.attempt)}</th>
-                  <td>{placementText(i18n, p.parts, siteNames)}</td>
-                  <td>{format.date(p.placed_at)}</td>
-                  <td>{p.started_at === null ? '—' : format.date(p.started_at)}</td>
-                  <td>{p.ended_at === null ? '—' : format.date(p.ended_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} />
 
       <h2 id="job-log">{t('job.log')}</h2>
       {log === null ? (
@@ -102,32 +91,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       )}
 
       <h2>{t('job.events')}</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col" className="num">#</th>
-              <th scope="col">{t('job.eventAt')}</th>
-              <th scope="col">{t('job.eventType')}</th>
-              <th scope="col">{t('job.eventChange')}</th>
-              <th scope="col">{t('job.eventDetail')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {job.events.map((e) => (
-              <tr key={e.seq}>
-                <td className="num">{format.count(e.seq)}</td>
-                <td>{format.date(e.at)}</td>
-                <td>
-                  <code>{e.type}</code>
-                </td>
-                <td>{e.to_state === null ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`}</td>
-                <td className="detail">{Object.keys(e.detail).length === 0 ? null : <code>{compactJson(e.detail)}</code>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={eventColumns} rows={job.events} rowKey={(e) => e.seq} />
     </>
   );
 }
@@ -146,6 +110,14 @@ function JobSpec({ job }: { readonly job: JobJson }) {
         <Fact label={t('job.preemptible')}>{yesNo(job.preemptible)}</Fact>
         <Fact label={t('job.checkpoint')}>{job.checkpoint_interval_s === null ? '—' : format.duration(job.checkpoint_interval_s)}</Fact>
         <Fact label={t('job.retries')}>{format.count(job.max_retries)}</Fact>
+        <Fact label={t('job.span')}>
+          {job.span === null
+            ? t('common.no')
+            : t('job.spanValue', {
+                replica: format.count(job.span.replica_gpus), min: format.percentOf(job.span.min_efficiency), bytes: format.bytes(job.span.sync_bytes),
+                outer: format.duration(job.span.outer_step_s), wait: format.duration(job.span.max_single_site_wait_s),
+              })}
+        </Fact>
         <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{job.command.map(shellWord).join(' ')}</code>}</Fact>
         <Fact label={t('job.submittedBy')}>
           <code>{job.submitted_by}</code>
@@ -160,15 +132,6 @@ function JobSpec({ job }: { readonly job: JobJson }) {
         </details>
       )}
     </>
-  );
-}
-
-function Fact({ label, children }: { readonly label: string; readonly children: ReactNode }) {
-  return (
-    <div className="fact">
-      <dt>{label}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }
 

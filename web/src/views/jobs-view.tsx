@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import type { JobJson, JobListJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
+import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, STATE_LABEL } from '../i18n/labels.ts';
 import { ACTIVE_STATES, JOB_STATES } from '../model/job-states.ts';
@@ -97,44 +98,16 @@ function JobFilterForm({ filter, orgs, onChange }: { readonly filter: JobFilter;
 export function JobTable({ jobs }: { readonly jobs: readonly JobJson[] }) {
   const i18n = useI18n();
   const { t, format } = i18n;
-  if (jobs.length === 0) return <p className="empty">{t('jobs.none')}</p>;
-  return (
-    <div className="table-wrap">
-      <table>
-        <caption className="visually-hidden">{t('jobs.caption')}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('jobs.id')}</th>
-            <th scope="col">{t('jobs.name')}</th>
-            <th scope="col">{t('common.org')}</th>
-            <th scope="col">{t('jobs.state')}</th>
-            <th scope="col" className="num">{t('pool.gpus')}</th>
-            <th scope="col">{t('jobs.gpuTypes')}</th>
-            <th scope="col" className="num">{t('jobs.estimate')}</th>
-            <th scope="col">{t('jobs.submitted')}</th>
-            <th scope="col">{t('jobs.waitingBecause')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((j) => (
-            <tr key={j.id}>
-              <th scope="row">
-                <Link to={pathOf({ page: 'job', id: j.id })}>{j.id}</Link>
-              </th>
-              <td>{j.name === '' ? <span className="muted">{t('jobs.unnamed')}</span> : j.name}</td>
-              <td>{j.org_id}</td>
-              <td>
-                <StateBadge state={j.state} />
-              </td>
-              <td className="num">{format.count(j.gpus)}</td>
-              <td>{j.gpu_types === null ? t('jobs.anyType') : j.gpu_types.join(', ')}</td>
-              <td className="num">{format.duration(j.estimate_s)}</td>
-              <td>{format.date(j.submitted_at)}</td>
-              <td className="diagnosis">{j.diagnosis === null ? null : diagnosisText(i18n, j.diagnosis)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  const columns: readonly Column<JobJson>[] = [
+    { header: t('jobs.id'), cell: (j) => <Link to={pathOf({ page: 'job', id: j.id })}>{j.id}</Link> },
+    { header: t('jobs.name'), cell: (j) => (j.name === '' ? <span className="muted">{t('jobs.unnamed')}</span> : j.name) },
+    { header: t('common.org'), cell: (j) => j.org_id },
+    { header: t('jobs.state'), cell: (j) => <StateBadge state={j.state} /> },
+    { header: t('pool.gpus'), cell: (j) => format.count(j.gpus), numeric: true },
+    { header: t('jobs.gpuTypes'), cell: (j) => (j.gpu_types === null ? t('jobs.anyType') : j.gpu_types.join(', ')) },
+    { header: t('jobs.estimate'), cell: (j) => format.duration(j.estimate_s), numeric: true },
+    { header: t('jobs.submitted'), cell: (j) => format.date(j.submitted_at) },
+    { header: t('jobs.waitingBecause'), cell: (j) => (j.diagnosis === null ? null : diagnosisText(i18n, j.diagnosis)), className: 'diagnosis' },
+  ];
+  return <Table columns={columns} rows={jobs} rowKey={(j) => j.id} caption={t('jobs.caption')} empty={t('jobs.none')} />;
 }

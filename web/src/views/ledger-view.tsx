@@ -1,8 +1,9 @@
 import { useMemo } from 'react';
 import type { Identity } from '../api/identity.ts';
-import type { LedgerJson } from '../api/types.ts';
+import type { LedgerJson, LedgerRowJson } from '../api/types.ts';
 import { ledgerSpec } from '../components/chart-specs.ts';
 import { LoadStatus, Page } from '../components/page.tsx';
+import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { ledgerTotalsByOrg } from '../model/ledger-totals.ts';
@@ -33,61 +34,26 @@ export function Ledger({ ledger, identity }: { readonly ledger: LedgerJson; read
     [totals, t],
   );
   if (ledger.rows.length === 0 && ledger.pool.length === 0) return <p className="empty">{t('ledger.empty')}</p>;
+  const rowColumns: readonly Column<LedgerRowJson>[] = [
+    { header: t('common.org'), cell: (r) => r.org_id },
+    { header: t('common.gpuType'), cell: (r) => r.gpu_type },
+    { header: t('ledger.contributed'), cell: (r) => format.amount(r.contributed_gpu_h), numeric: true },
+    { header: t('ledger.consumed'), cell: (r) => format.amount(r.consumed_gpu_h), numeric: true },
+    { header: t('ledger.own'), cell: (r) => format.amount(r.own_gpu_h), numeric: true },
+    { header: t('ledger.credits'), cell: (r) => format.amount(r.credits_gpu_h), numeric: true, className: (r) => (r.credits_gpu_h < 0 ? 'negative' : undefined) },
+  ];
+  const poolColumns: readonly Column<LedgerJson['pool'][number]>[] = [
+    { header: t('common.gpuType'), cell: (p) => p.gpu_type },
+    { header: t('ledger.poolShared'), cell: (p) => format.amount(p.contributed_gpu_h), numeric: true },
+    { header: t('ledger.own'), cell: (p) => format.amount(p.own_gpu_h), numeric: true },
+  ];
   return (
     <>
       {totals.length === 0 ? null : <VegaChart spec={spec} title={t('ledger.chartTitle')} />}
       <h2>{identity.role === 'admin' ? t('ledger.byOrg') : t('ledger.yours')}</h2>
-      {ledger.rows.length === 0 ? (
-        <p className="empty">{t('ledger.noRows')}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('common.org')}</th>
-                <th scope="col">{t('common.gpuType')}</th>
-                <th scope="col" className="num">{t('ledger.contributed')}</th>
-                <th scope="col" className="num">{t('ledger.consumed')}</th>
-                <th scope="col" className="num">{t('ledger.own')}</th>
-                <th scope="col" className="num">{t('ledger.credits')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ledger.rows.map((r) => (
-                <tr key={`${r.org_id}/${r.gpu_type}`}>
-                  <th scope="row">{r.org_id}</th>
-                  <td>{r.gpu_type}</td>
-                  <td className="num">{format.amount(r.contributed_gpu_h)}</td>
-                  <td className="num">{format.amount(r.consumed_gpu_h)}</td>
-                  <td className="num">{format.amount(r.own_gpu_h)}</td>
-                  <td className={`num ${r.credits_gpu_h < 0 ? 'negative' : ''}`}>{format.amount(r.credits_gpu_h)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table columns={rowColumns} rows={ledger.rows} rowKey={(r) => `${r.org_id}/${r.gpu_type}`} empty={t('ledger.noRows')} />
       <h2>{t('ledger.pool')}</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('common.gpuType')}</th>
-              <th scope="col" className="num">{t('ledger.poolShared')}</th>
-              <th scope="col" className="num">{t('ledger.own')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {ledger.pool.map((p) => (
-              <tr key={p.gpu_type}>
-                <th scope="row">{p.gpu_type}</th>
-                <td className="num">{format.amount(p.contributed_gpu_h)}</td>
-                <td className="num">{format.amount(p.own_gpu_h)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={poolColumns} rows={ledger.pool} rowKey={(p) => p.gpu_type} />
     </>
   );
 }

@@ -1,193 +1,124 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { ActiveJobDetails, listAllJobs } from '../api/active-jobs.ts';
-import type { ApiClient } from '../api/client.ts';
+import { useMemo } from 'react';
 import type { Identity } from '../api/identity.ts';
-import type { SiteListJson } from '../api/types.ts';
+import type { PoolGpuTypeJson, PoolJson, PoolOrgJson, PoolSampleJson, PoolSiteJson } from '../api/types.ts';
 import { HealthBadge } from '../components/badges.tsx';
-import { siteUsageSpec, utilizationSpec } from '../components/chart-specs.ts';
+import { historySpec, siteUsageSpec } from '../components/chart-specs.ts';
+import { Stat } from '../components/facts.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
+import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
-import { appendSample, poolUsage, utilization, type PoolUsage, type UtilizationSample } from '../model/pool-usage.ts';
+import { historySeries, utilization } from '../model/pool-usage.ts';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
 
-/** The overview's data: the pool now, plus the queue's length. */
-export interface PoolOverviewData {
-  readonly usage: PoolUsage;
-  readonly running: number;
-  readonly waiting: { readonly jobs: number; readonly gpus: number };
-  /** False when there were more active jobs than the overview reads (listAllJobs' page limit). */
-  readonly complete: boolean;
-}
-
-async function loadOverview(client: ApiClient, details: ActiveJobDetails, signal: AbortSignal): Promise<PoolOverviewData> {
-  const [sites, active, pending] = await Promise.all([
-    client.get<SiteListJson>('/sites', signal),
-    details.load(client, signal),
-    listAllJobs(client, ['pending'], signal),
-  ]);
-  return {
-    usage: poolUsage(sites.sites, active.jobs),
-    running: active.jobs.length,
-    waiting: { jobs: pending.jobs.length, gpus: pending.jobs.reduce((n, j) => n + j.gpus, 0) },
-    complete: active.complete && pending.complete,
-  };
-}
-
-/** Samples kept for the utilization chart: at one poll every 4 s, the last half hour. */
-const SAMPLES_KEPT = 450;
-
+/**
+ * The pool overview: GET /pool, one request a refresh. Every role sees the whole
+ * pool's totals (by GPU type, by org, the queues, the utilization history the
+ * server samples); the admin sees every site in detail, an org its own.
+ */
 export function PoolView() {
   const { t } = useI18n();
   const { client, identity } = useSession();
-  const details = useRef(new ActiveJobDetails());
-  const polled = usePolling('pool', (signal) => loadOverview(client, details.current, signal), POLL_MS.list);
-  const [samples, setSamples] = useState<UtilizationSample[]>([]);
-  useEffect(() => {
-    const { data, updatedAt } = polled;
-    if (data === undefined || updatedAt === undefined) return;
-    setSamples((s) => appendSample(s, { at: updatedAt, allocated: data.usage.total.allocated, capacity: data.usage.total.capacity }, SAMPLES_KEPT));
-  }, [polled.data, polled.updatedAt]);
-
+  const polled = usePolling('pool', (signal) => client.get<PoolJson>('/pool', signal), POLL_MS.list);
   return (
     <Page title={t('pool.title')}>
       <LoadStatus polled={polled} />
-      {polled.data === undefined ? null : <PoolOverview data={polled.data} identity={identity} samples={samples} />}
+      {polled.data === undefined ? null : <PoolOverview pool={polled.data} identity={identity} />}
     </Page>
   );
 }
 
-/** The overview itself, from data: what the tests render. */
-export function PoolOverview({ data, identity, samples }: { readonly data: PoolOverviewData; readonly identity: Identity; readonly samples: readonly UtilizationSample[] }) {
+/** The overview itself, from GET /pool's answer: what the tests render. */
+export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; readonly identity: Identity }) {
   const { t, format } = useI18n();
-  const { usage } = data;
   const usageSpec = useMemo(
-    () => siteUsageSpec(usage.sites, { allocated: t('pool.allocated'), idle: t('pool.idle'), unavailable: t('pool.unavailable'), gpus: t('pool.gpus') }, t('pool.chartDescription')),
-    [usage, t],
+    () => siteUsageSpec(pool.sites, { allocated: t('pool.allocated'), idle: t('pool.idle'), unavailable: t('pool.unavailable'), gpus: t('pool.gpus') }, t('pool.chartDescription')),
+    [pool.sites, t],
   );
-  const trendSpec = useMemo(() => utilizationSpec(samples, { time: t('pool.time'), utilization: t('pool.utilization') }, t('pool.trendDescription')), [samples, t]);
+  const trendSpec = useMemo(() => {
+    const all = t('pool.allGpus');
+    return historySpec(historySeries(pool.history.samples, all), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
+  }, [pool.history, t]);
+  const count = (n: number) => format.count(n);
+  const { total } = pool;
+  const ownOrg = identity.role === 'admin' ? null : identity.orgId;
+
+  const siteColumns: readonly Column<PoolSiteJson>[] = [
+    { header: t('common.site'), cell: (r) => r.name },
+    { header: t('common.org'), cell: (r) => r.org_id },
+    { header: t('common.gpuType'), cell: (r) => r.gpu_type },
+    { header: t('sites.health'), cell: (r) => <HealthBadge health={r.health} /> },
+    { header: t('pool.capacity'), cell: (r) => count(r.gpus), numeric: true },
+    { header: t('pool.allocated'), cell: (r) => count(r.allocated), numeric: true },
+    { header: t('pool.idle'), cell: (r) => count(r.idle), numeric: true },
+    { header: t('pool.unavailable'), cell: (r) => count(r.unavailable), numeric: true },
+  ];
+  const orgColumns: readonly Column<PoolOrgJson>[] = [
+    { header: t('common.org'), cell: (o) => (o.name === o.org_id ? o.org_id : <>{o.name} <span className="muted small">({o.org_id})</span></>) },
+    { header: t('pool.contributes'), cell: (o) => count(o.gpus), numeric: true },
+    { header: t('pool.allocatedOnItsSites'), cell: (o) => count(o.allocated), numeric: true },
+    { header: t('pool.idle'), cell: (o) => count(o.idle), numeric: true },
+    { header: t('pool.waitingJobs'), cell: (o) => count(o.queued_jobs), numeric: true },
+    { header: t('pool.waitingGpus'), cell: (o) => count(o.queued_gpus), numeric: true },
+  ];
+  const typeColumns: readonly Column<PoolGpuTypeJson>[] = [
+    { header: t('common.gpuType'), cell: (g) => g.gpu_type },
+    { header: t('pool.capacity'), cell: (g) => count(g.gpus), numeric: true },
+    { header: t('pool.allocated'), cell: (g) => count(g.allocated), numeric: true },
+    { header: t('pool.idle'), cell: (g) => count(g.idle), numeric: true },
+    { header: t('pool.utilization'), cell: (g) => format.percentOf(utilization(g)), numeric: true },
+  ];
+  const sampleColumns: readonly Column<PoolSampleJson>[] = [
+    { header: t('pool.time'), cell: (x) => format.date(x.at) },
+    { header: t('pool.capacity'), cell: (x) => count(x.gpus), numeric: true },
+    { header: t('pool.allocated'), cell: (x) => count(x.allocated), numeric: true },
+    { header: t('pool.utilization'), cell: (x) => format.percentOf(utilization(x)), numeric: true },
+  ];
 
   return (
     <>
-      <p className="scope-note">{identity.role === 'admin' ? t('pool.scopeAll') : t('pool.scopeOrg', { org: identity.orgId })}</p>
-      {data.complete ? null : <p className="note">{t('pool.incomplete')}</p>}
+      <p className="scope-note">{ownOrg === null ? t('pool.scopeAll') : t('pool.scopeOrg', { org: ownOrg })}</p>
       <dl className="stats">
-        <Stat label={t('pool.capacity')} value={format.count(usage.total.capacity)} />
-        <Stat label={t('pool.allocated')} value={format.count(usage.total.allocated)} />
-        <Stat label={t('pool.idle')} value={format.count(usage.total.idle)} />
-        <Stat label={t('pool.unavailable')} value={format.count(usage.total.unavailable)} />
-        <Stat label={t('pool.utilization')} value={format.percentOf(utilization(usage.total))} />
-        <Stat label={t('pool.running')} value={format.count(data.running)} />
-        <Stat label={t('pool.waitingJobs')} value={format.count(data.waiting.jobs)} />
-        <Stat label={t('pool.waitingGpus')} value={format.count(data.waiting.gpus)} />
+        <Stat label={t('pool.capacity')}>{count(total.gpus)}</Stat>
+        <Stat label={t('pool.allocated')}>{count(total.allocated)}</Stat>
+        <Stat label={t('pool.idle')}>{count(total.idle)}</Stat>
+        <Stat label={t('pool.unavailable')}>{count(total.unavailable)}</Stat>
+        <Stat label={t('pool.utilization')}>{format.percentOf(utilization(total))}</Stat>
+        <Stat label={t('pool.running')}>{count(total.active_jobs)}</Stat>
+        <Stat label={t('pool.waitingJobs')}>{count(total.queued_jobs)}</Stat>
+        <Stat label={t('pool.waitingGpus')}>{count(total.queued_gpus)}</Stat>
       </dl>
-      {usage.elsewhere > 0 ? <p className="note">{t('pool.elsewhere', { gpus: format.count(usage.elsewhere) })}</p> : null}
+      {pool.borrowed_gpus > 0 ? <p className="note">{t('pool.elsewhere', { gpus: count(pool.borrowed_gpus) })}</p> : null}
 
-      {usage.sites.length === 0 ? (
+      {total.gpus === 0 ? (
         <p className="empty">{t('pool.noSites')}</p>
       ) : (
         <div className="charts">
-          <VegaChart spec={usageSpec} title={t('pool.chartTitle')} />
+          {pool.sites.length === 0 ? null : <VegaChart spec={usageSpec} title={ownOrg === null ? t('pool.chartTitle') : t('pool.chartTitleOrg', { org: ownOrg })} />}
           <VegaChart spec={trendSpec} title={t('pool.trendTitle')} />
         </div>
       )}
+      {pool.history.samples.length === 0 ? null : (
+        <details>
+          <summary>{t('pool.historyTable', { interval: format.duration(pool.history.interval_s) })}</summary>
+          <Table columns={sampleColumns} rows={[...pool.history.samples].reverse()} rowKey={(x) => x.at} caption={t('pool.trendTitle')} />
+        </details>
+      )}
 
-      <h2>{t('pool.bySite')}</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('common.site')}</th>
-              <th scope="col">{t('common.org')}</th>
-              <th scope="col">{t('common.gpuType')}</th>
-              <th scope="col">{t('sites.health')}</th>
-              <th scope="col" className="num">{t('pool.capacity')}</th>
-              <th scope="col" className="num">{t('pool.allocated')}</th>
-              <th scope="col" className="num">{t('pool.idle')}</th>
-              <th scope="col" className="num">{t('pool.unavailable')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {usage.sites.map((r) => (
-              <tr key={`${r.siteId}/${r.gpuType}`}>
-                <th scope="row">{r.siteName}</th>
-                <td>{r.orgId}</td>
-                <td>{r.gpuType}</td>
-                <td>
-                  <HealthBadge health={r.health} />
-                </td>
-                <td className="num">{format.count(r.capacity)}</td>
-                <td className="num">{format.count(r.allocated)}</td>
-                <td className="num">{format.count(r.idle)}</td>
-                <td className="num">{format.count(r.unavailable)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <h2>{ownOrg === null ? t('pool.bySite') : t('pool.yourSites', { org: ownOrg })}</h2>
+      <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} empty={t('pool.noOwnSites')} />
 
       <div className="two-columns">
         <section aria-labelledby="pool-by-org">
           <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('common.org')}</th>
-                  <th scope="col" className="num">{t('pool.contributes')}</th>
-                  <th scope="col" className="num">{t('pool.allocatedOnItsSites')}</th>
-                  <th scope="col" className="num">{t('pool.heldByItsJobs')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {usage.orgs.map((o) => (
-                  <tr key={o.orgId}>
-                    <th scope="row">{o.orgId}</th>
-                    <td className="num">{format.count(o.capacity)}</td>
-                    <td className="num">{format.count(o.allocated)}</td>
-                    <td className="num">{format.count(o.heldByJobs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
         </section>
         <section aria-labelledby="pool-by-type">
           <h2 id="pool-by-type">{t('pool.byType')}</h2>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('common.gpuType')}</th>
-                  <th scope="col" className="num">{t('pool.capacity')}</th>
-                  <th scope="col" className="num">{t('pool.allocated')}</th>
-                  <th scope="col" className="num">{t('pool.idle')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {usage.gpuTypes.map((g) => (
-                  <tr key={g.gpuType}>
-                    <th scope="row">{g.gpuType}</th>
-                    <td className="num">{format.count(g.capacity)}</td>
-                    <td className="num">{format.count(g.allocated)}</td>
-                    <td className="num">{format.count(g.idle)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={typeColumns} rows={pool.gpu_types} rowKey={(g) => g.gpu_type} />
         </section>
       </div>
     </>
-  );
-}
-
-function Stat({ label, value }: { readonly label: string; readonly value: string }) {
-  return (
-    <div className="stat">
-      <dt>{label}</dt>
-      <dd>{value}</dd>
-    </div>
   );
 }

@@ -1,6 +1,7 @@
 import type { SiteJson, SiteListJson } from '../api/types.ts';
 import { HealthBadge } from '../components/badges.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
+import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
@@ -22,51 +23,39 @@ export function SitesView() {
 /** The sites as a table; `now` is when they were read, for "last heartbeat 5 s ago". */
 export function SiteTable({ sites, now }: { readonly sites: readonly SiteJson[]; readonly now: number }) {
   const { t, format } = useI18n();
-  if (sites.length === 0) return <p className="empty">{t('sites.none')}</p>;
-  return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('common.site')}</th>
-            <th scope="col">{t('common.org')}</th>
-            <th scope="col">{t('sites.capacity')}</th>
-            <th scope="col" className="num">{t('pool.gpus')}</th>
-            <th scope="col">{t('sites.health')}</th>
-            <th scope="col">{t('sites.lastHeartbeat')}</th>
-            <th scope="col">{t('sites.sharePolicy')}</th>
-            <th scope="col" className="num">{t('sites.price')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {sites.map((s) => (
-            <tr key={s.id}>
-              <th scope="row">
-                {s.name}
-                <div className="muted small">
-                  <code>{s.id}</code>
-                </div>
-              </th>
-              <td>{s.org_id}</td>
-              <td>
-                {s.capacity.map((c) => (
-                  <div key={c.gpu_type}>{t('sites.capacityEntry', { type: c.gpu_type, nodes: format.count(c.nodes), perNode: format.count(c.gpus_per_node) })}</div>
-                ))}
-              </td>
-              <td className="num">{format.count(s.capacity.reduce((n, c) => n + c.nodes * c.gpus_per_node, 0))}</td>
-              <td>
-                <HealthBadge health={s.health} />
-              </td>
-              <td>{s.last_heartbeat_at === null ? t('sites.never') : <time dateTime={s.last_heartbeat_at} title={format.date(s.last_heartbeat_at)}>{format.ago(s.last_heartbeat_at, now)}</time>}</td>
-              <td>
-                {t('sites.lends', { share: format.percentOf(s.share.lend_fraction) })}
-                <div className="muted small">{s.share.reclaim ? t('sites.reclaims', { notice: format.duration(s.share.reclaim_notice_s) }) : t('sites.noReclaim')}</div>
-              </td>
-              <td className="num">{s.price_per_gpu_hour === null ? '—' : format.amount(s.price_per_gpu_hour)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  const columns: readonly Column<SiteJson>[] = [
+    {
+      header: t('common.site'),
+      cell: (s) => (
+        <>
+          {s.name}
+          <div className="muted small">
+            <code>{s.id}</code>
+          </div>
+        </>
+      ),
+    },
+    { header: t('common.org'), cell: (s) => s.org_id },
+    {
+      header: t('sites.capacity'),
+      cell: (s) => s.capacity.map((c) => <div key={c.gpu_type}>{t('sites.capacityEntry', { type: c.gpu_type, nodes: format.count(c.nodes), perNode: format.count(c.gpus_per_node) })}</div>),
+    },
+    { header: t('pool.gpus'), cell: (s) => format.count(s.capacity.reduce((n, c) => n + c.nodes * c.gpus_per_node, 0)), numeric: true },
+    { header: t('sites.health'), cell: (s) => <HealthBadge health={s.health} /> },
+    {
+      header: t('sites.lastHeartbeat'),
+      cell: (s) => (s.last_heartbeat_at === null ? t('sites.never') : <time dateTime={s.last_heartbeat_at} title={format.date(s.last_heartbeat_at)}>{format.ago(s.last_heartbeat_at, now)}</time>),
+    },
+    {
+      header: t('sites.sharePolicy'),
+      cell: (s) => (
+        <>
+          {t('sites.lends', { share: format.percentOf(s.share.lend_fraction) })}
+          <div className="muted small">{s.share.reclaim ? t('sites.reclaims', { notice: format.duration(s.share.reclaim_notice_s) }) : t('sites.noReclaim')}</div>
+        </>
+      ),
+    },
+    { header: t('sites.price'), cell: (s) => (s.price_per_gpu_hour === null ? '—' : format.amount(s.price_per_gpu_hour)), numeric: true },
+  ];
+  return <Table columns={columns} rows={sites} rowKey={(s) => s.id} empty={t('sites.none')} />;
 }

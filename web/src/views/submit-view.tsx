@@ -1,5 +1,6 @@
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { DryRunJson, JobJson } from '../api/types.ts';
+import { Field } from '../components/field.tsx';
 import { ErrorNote, Page } from '../components/page.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText } from '../i18n/labels.ts';
@@ -133,35 +134,5 @@ export function SubmitView() {
         </section>
       )}
     </Page>
-  );
-}
-
-/** What a field's control needs to be labelled and described: spread onto the input or select. */
-interface ControlProps {
-  readonly id: string;
-  readonly 'aria-invalid': boolean | undefined;
-  readonly 'aria-describedby': string | undefined;
-}
-
-/** A labelled form field with its help text and its error, both tied to the control for screen readers. */
-function Field({ label, error, help, children }: { readonly label: string; readonly error: SubmitFormErrors[keyof SubmitForm]; readonly help?: string; readonly children: (props: ControlProps) => ReactNode }) {
-  const { t } = useI18n();
-  const id = useId();
-  const described = [help === undefined ? null : `${id}-help`, error === undefined ? null : `${id}-error`].filter((x) => x !== null).join(' ');
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {children({ id, 'aria-invalid': error === undefined ? undefined : true, 'aria-describedby': described === '' ? undefined : described })}
-      {help === undefined ? null : (
-        <p id={`${id}-help`} className="help">
-          {help}
-        </p>
-      )}
-      {error === undefined ? null : (
-        <p id={`${id}-error`} className="field-error">
-          {t(error)}
-        </p>
-      )}
-    </div>
   );
 }

@@ -8,14 +8,17 @@ import type { ApiClient } from '../api/client.ts';
 import type { Identity } from '../api/identity.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
-import { poolUsage } from '../model/pool-usage.ts';
-import { holding, job, site } from '../model/test-data.ts';
+import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
+import { readSimulateReport } from '../model/simulate-report.ts';
+import { holding, job, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
 import { Ledger } from './ledger-view.tsx';
+import { PlanFormView, PlanResult } from './plan-view.tsx';
 import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
+import { ReportRefusal, SimulateReport, SimulateView } from './simulate-view.tsx';
 import { SiteTable } from './sites-view.tsx';
 import { SubmitView } from './submit-view.tsx';
 
@@ -29,29 +32,35 @@ function html(locale: Locale, node: ReactNode): string {
 /** The text of the HTML, without tags (entities decoded where the tests care). */
 const text = (h: string) => h.replace(/<[^>]+>/g, ' ').replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 
-/** A message key printed instead of its message (`pool.idle`) would show as text. */
+/** A message key printed instead of its message (`pool.idle`) would show as text (a file path such as examples/pool.json is not one). */
 function assertNoRawKeys(h: string): void {
-  assert.doesNotMatch(text(h), /\b(app|nav|signIn|common|pool|jobs|job|submit|ledger|sites|state|health|role|error|reason|diagnosis|chart|notFound)\.[a-z][A-Za-z_]+\b/);
+  assert.doesNotMatch(text(h), /(?<!\/)\b(app|nav|signIn|common|pool|jobs|job|submit|ledger|sites|state|health|role|error|reason|diagnosis|chart|notFound|plan|simulate)\.[a-z][A-Za-z_]+\b/);
 }
 
 const sites = [site('a', 'acme', { h100: [2, 8] }), site('b', 'beta', { a100: [1, 4] }, { health: 'lost', last_heartbeat_at: '2026-11-26T15:00:00.000Z' })];
-const overview = { usage: poolUsage(sites, [holding('1', 'acme', [['a', 'h100', 6]])]), running: 1, waiting: { jobs: 2, gpus: 24 }, complete: true };
 
-test('the pool overview shows the figures by site, org and type, in tables with headers', () => {
+test('the pool overview: the pool’s totals, the sites in detail, by org and by type, in tables with headers', () => {
   for (const locale of LOCALES) {
-    const h = html(locale, <PoolOverview data={overview} identity={ADMIN} samples={[]} />);
+    const h = html(locale, <PoolOverview pool={POOL} identity={ADMIN} />);
     assertNoRawKeys(h);
     assert.match(h, /<th scope="row">a lab<\/th><td>acme<\/td><td>h100<\/td>/);
-    assert.match(text(h), /16 6 10 0/, 'site a: capacity, allocated, idle, unavailable');
-    assert.match(text(h), /a lab · h100|b lab/, 'and the chart is there to be drawn');
-    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 16, 'every column has a header');
+    assert.match(text(h), /16 6 10 0/, 'site a: GPUs, allocated, idle, unavailable');
+    assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 2, 'the charts are there to be drawn: the sites now, the history');
+    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 8 + 6 + 5 + 4, 'every column has a header: sites, orgs, GPU types, samples');
   }
-  assert.match(text(html('en', <PoolOverview data={overview} identity={ADMIN} samples={[]} />)), /Jobs waiting 2 GPUs asked by waiting jobs 24/);
-  assert.match(text(html('zh-CN', <PoolOverview data={overview} identity={ADMIN} samples={[]} />)), /空闲 10/);
+  assert.match(text(html('en', <PoolOverview pool={POOL} identity={ADMIN} />)), /Utilization 30% Jobs placed or running 1 Jobs waiting 2 GPUs asked by waiting jobs 24/);
+  assert.match(text(html('zh-CN', <PoolOverview pool={POOL} identity={ADMIN} />)), /空闲 10/);
 });
 
-test('an org member’s overview says whose it is', () => {
-  assert.match(text(html('en', <PoolOverview data={overview} identity={MEMBER} samples={[]} />)), /The sites and jobs of acme\./);
+test('an org member sees the whole pool’s totals, every org’s, its own sites, and what it borrows', () => {
+  const en = text(html('en', <PoolOverview pool={POOL} identity={MEMBER} />));
+  assert.match(en, /The whole pool’s totals, and the sites of acme in detail\./);
+  assert.match(en, /GPUs 20 Allocated 6 Idle 10 Unavailable \(site lost\) 4/, 'the pool’s, not only acme’s');
+  assert.match(en, /Sites of acme/);
+  assert.match(en, /Beta \( beta \) 4 0 0 2 24/, 'another org: its totals and its queue');
+  assert.doesNotMatch(en, /GPUs your jobs hold/);
+  assert.match(text(html('zh-CN', <PoolOverview pool={{ ...POOL, borrowed_gpus: 8 }} identity={MEMBER} />)), /您的作业在其他组织站点上占用的 GPU：8。/);
+  assert.match(text(html('en', <PoolOverview pool={{ ...POOL, sites: [] }} identity={MEMBER} />)), /No site of yours is registered\./);
 });
 
 test('numbers follow the language: grouping in both, GPU-hours with decimals', () => {
@@ -101,6 +110,23 @@ test('a job’s page: where it runs (by site name), its log tail, its history', 
   assert.match(text(html('zh-CN', <JobDetail job={withLog} siteNames={new Map()} />)), /等待中 → 已分配/);
 });
 
+test('a job spanning sites: each site’s part and when it started, its span spec, and why it waits across sites', () => {
+  const span = { replica_gpus: 8, sync_bytes: 30e9, outer_step_s: 2400, hidden_s: 0, min_efficiency: 0.8, max_single_site_wait_s: 3600 };
+  const across = holding('21', 'beta', [['a', 'h100', 8], ['b', 'h100', 8]], { span });
+  for (const locale of LOCALES) {
+    const h = html(locale, <JobDetail job={across} siteNames={new Map([['a', 'Acme cluster'], ['b', 'Beta cloud']])} />);
+    assertNoRawKeys(h);
+    assert.match(text(h), /Acme cluster · h100 × 8.*Beta cloud · h100 × 8/);
+  }
+  assert.match(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /Spans sites in replicas of 8 GPUs, at least 80% efficient; 30 GB per synchronization/);
+  assert.match(text(html('zh-CN', <JobDetail job={across} siteNames={new Map()} />)), /跨站点运行 每个副本 8 块 GPU/);
+  const waiting = job('22', 'beta', {
+    span,
+    diagnosis: { message: 'x', sites: 2, reasons: { site_too_small: 2 }, never: false, span: 'no WAN link between a and b' },
+  });
+  assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [] }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
+});
+
 test('the sites table: capacity, health, heartbeat relative to when it was read, share policy', () => {
   const now = Date.parse('2026-11-26T15:10:34.000Z');
   const en = text(html('en', <SiteTable sites={sites} now={now} />));
@@ -131,4 +157,62 @@ test('only the admin is offered an org to submit for or to filter by; others are
   assert.doesNotMatch(member, />Org<\/label>/);
   assert.match(text(member), /The job is submitted for acme\./);
   assert.doesNotMatch(as(MEMBER, <JobsView filter={filter} />), />Org<\/label>/);
+});
+
+test('the planner’s form labels every control, and shows each problem next to its field, the API’s words included', () => {
+  const noop = () => undefined;
+  const errors = { gpus: { key: 'plan.errorInteger', vars: { min: 1, max: 1_000_000 } }, frames: { message: 'frames: wan2.1-t2v-14b has a causal VAE with temporal stride 4, so frames must be 4k+1, got 80' } } as const;
+  for (const locale of LOCALES) {
+    const h = html(locale, <PlanFormView form={NEW_PLAN_FORM} errors={errors} failure={undefined} busy={false} onChange={noop} onSubmit={noop} />);
+    assertNoRawKeys(h);
+    const ids = [...h.matchAll(/<(?:input|select)[^>]*\bid="([^"]+)"/g)].map((m) => m[1]);
+    const radios = (h.match(/type="radio"/g) ?? []).length;
+    assert.equal(ids.length + radios, (h.match(/<(?:input|select)\b/g) ?? []).length, 'every text box and list has an id…');
+    for (const id of ids) assert.match(h, new RegExp(`<label for="${id}">`), `…and a label: ${id}`);
+    assert.match(h, /aria-invalid="true"[^>]*aria-describedby="[^"]*-error"/);
+  }
+  const en = text(html('en', <PlanFormView form={NEW_PLAN_FORM} errors={errors} failure={undefined} busy={false} onChange={noop} onSubmit={noop} />));
+  assert.match(en, /GPUs .*A whole number from 1 to 1000000\./);
+  assert.match(en, /Length \(frames\) frames: wan2\.1-t2v-14b has a causal VAE/, 'the API’s message under the field it names');
+  const train = text(html('zh-CN', <PlanFormView form={withKind(NEW_PLAN_FORM, 'train')} errors={{ 'mix.0.clips': 'plan.errorFraction' }} failure={undefined} busy={false} onChange={noop} onSubmit={noop} />));
+  assert.match(train, /数据集配比 .*分组 1 .*片段数 大于 0 且不超过 1 的小数/);
+});
+
+test('the planner’s answer: the headline, the figures in tables with headers, the chart, the assumptions', () => {
+  for (const locale of LOCALES) {
+    const video = html(locale, <PlanResult plan={VIDEO_PLAN} />);
+    assertNoRawKeys(video);
+    assert.equal((video.match(/<table>/g) ?? []).length, 4, 'one table per section');
+    assert.match(video, /<th scope="row">[^<]+<\/th><td>75,600<\/td>/);
+    const train = html(locale, <PlanResult plan={TRAIN_PLAN} />);
+    assertNoRawKeys(train);
+    assert.match(text(train), /1280×720 81 5\.06 /);
+  }
+  const en = text(html('en', <PlanResult plan={VIDEO_PLAN} />));
+  assert.match(en, /Wall time 3\.8 min/);
+  assert.match(en, /FLOPs by part/);
+  assert.match(en, /BF16 weights \(2 bytes\/parameter\)/, 'the planner’s assumptions, in its words');
+});
+
+test('a simulation report: the comparison table as the CLI prints it, the charts, each org’s ρ', () => {
+  const reading = readSimulateReport(SIMULATE_REPORT_TEXT);
+  assert.ok(reading.ok);
+  for (const locale of LOCALES) {
+    const h = html(locale, <SimulateReport report={reading.report} />);
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<table>/g) ?? []).length, 3, 'the comparison, ρ by policy, ρ by org');
+    assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 3, 'JCT, utilization, ρ');
+  }
+  const en = text(html('en', <SimulateReport report={reading.report} />));
+  assert.match(en, /fifo Siloed 8\.2 hr 8\.2 hr 21\.6 hr 6\.3 hr 37\.7% 1\.2 days 42 0 0 0 8 /, 'avg, p50, p99 JCT, queue, utilization, makespan, done, never, preemptions, GPU-h lost, largest');
+  assert.match(en, /fifo Pooled 2\.7 hr .* 64\.9% .* 0\.601 \(acme\)/);
+  assert.match(en, /acme fifo 14 2\.6 hr 4\.3 hr 0\.601 0/);
+  assert.match(text(html('zh-CN', <SimulateReport report={reading.report} />)), /fifo 共享资源池 2\.7小时/);
+});
+
+test('the report page: a labelled file input that also takes a drop, and a refusal that says why', () => {
+  const h = html('en', <SimulateView />);
+  assert.match(h, /<label for="([^"]+)">Report file \(JSON\)<\/label><input id="\1" type="file" accept="\.json,application\/json"/);
+  const refusal = text(html('zh-CN', <ReportRefusal name="plan.json" problem={{ kind: 'other-schema', schema: 'suanli.plan.video/1' }} />));
+  assert.match(refusal, /plan\.json 不是仪表盘能够展示的仿真报告。 这是一份 “suanli\.plan\.video\/1” 文档/);
 });

@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import type { Org } from '../../store/types.ts';
+import { accessOf, secured, type Api } from '../control-plane.ts';
+import type { PoolSample } from '../pool-history.ts';
+import { summarizePool, type PoolSummary } from '../pool-summary.ts';
+import { ErrorResponse, PoolResponse } from '../schemas.ts';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function poolRoutes(app: Api): void {
+  const { store, loop, clock, poolHistory } = app.suanli;
+  app.get('/api/v1/pool', {
+    config: { operation: 'pool.show' },
+    schema: {
+      tags: ['pool'], ...secured,
+      summary: "The whole pool's GPUs (total, allocated, idle) by GPU type and by org, each org's queue, the caller's own sites in detail, and the utilization history",
+      response: { 200: PoolResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    const access = accessOf(req);
+    const [snapshot, orgs] = await Promise.all([loop.snapshot(), store.listOrgs()]);
+    const summary = summarizePool(snapshot);
+    // The details are the caller's own sites; everything else is a total.
+    const own = access.scope === 'all' ? null : access.principal.orgId;
+    return poolJson(summary, orgs, {
+      at: clock.now(),
+      sites: summary.sites.filter((s) => access.owns(s.orgId)),
+      borrowed: own === null ? 0 : (summary.borrowedByOrg.get(own) ?? 0),
+      history: { intervalMs: poolHistory.intervalMs, samples: poolHistory.samples() },
+    });
+  });
+}
+
+/** The summary as GET /api/v1/pool answers it: every org named (those with no site or job too), the given sites and history. */
+export function poolJson(
+  summary: PoolSummary,
+  orgs: readonly Org[],
+  part: { readonly at: number; readonly sites: PoolSummary['sites']; readonly borrowed: number; readonly history: { readonly intervalMs: number; readonly samples: readonly PoolSample[] } },
+): z.infer<typeof PoolResponse> {
+  const counted = new Map(summary.orgs.map((o) => [o.orgId, o]));
+  const names = new Map(orgs.map((o) => [o.id, o.name]));
+  const orgIds = [...new Set([...names.keys(), ...counted.keys()])].sort();
+  const counts = (c: { gpus: number; allocated: number; idle: number; unavailable: number }) => ({ gpus: c.gpus, allocated: c.allocated, idle: c.idle, unavailable: c.unavailable });
+  return {
+    at: iso(part.at),
+    total: { ...counts(summary.total), active_jobs: summary.total.activeJobs, queued_jobs: summary.total.queuedJobs, queued_gpus: summary.total.queuedGpus },
+    gpu_types: summary.gpuTypes.map((g) => ({ gpu_type: g.gpuType, ...counts(g) })),
+    orgs: orgIds.map((id) => {
+      const o = counted.get(id);
+      return { org_id: id, name: names.get(id) ?? id, ...(o === undefined ? { gpus: 0, allocated: 0, idle: 0, unavailable: 0 } : counts(o)), queued_jobs: o?.queuedJobs ?? 0, queued_gpus: o?.queuedGpus ?? 0 };
+    }),
+    sites: part.sites.map((s) => ({ site_id: s.siteId, name: s.siteName, org_id: s.orgId, health: s.health, gpu_type: s.gpuType, ...counts(s) })),
+    borrowed_gpus: part.borrowed,
+    history: {
+      interval_s: part.history.intervalMs / 1000,
+      samples: part.history.samples.map((s) => ({ at: iso(s.at), gpus: s.gpus, allocated: s.allocated, gpu_types: s.gpuTypes.map((g) => ({ gpu_type: g.gpuType, gpus: g.gpus, allocated: g.allocated })) })),
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// GET /api/v1/pool: the whole pool's totals for every dashboard role (by GPU type, by
+// org, queues), the caller's own sites in detail and nobody else's, and the sampled
+// utilization history, on a real in-memory store with passes run by hand.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PoolResponse, SiteResponse } from '../src/server/schemas.ts';
+import { TestServer } from './support/server.ts';
+
+describe('GET /api/v1/pool', () => {
+  let s: TestServer;
+  let acmeSite = '';
+  let betaSite = '';
+  let member = '';
+  let betaJob = '';
+
+  before(async () => {
+    s = await TestServer.start({ poolHistorySize: 3 });
+    for (const org of ['acme', 'beta', 'gamma']) await s.org(org);
+    acmeSite = await s.site('acme', 2, 8, 'h100');
+    betaSite = (await s.ok(SiteResponse, 201, 'POST', '/api/v1/sites', {
+      body: { name: 'beta secret lab', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }, { gpu_type: 'H100', nodes: 1, gpus_per_node: 4 }] },
+    })).id;
+    member = await s.token('member', 'beta');
+    // acme: 6 of its own h100; beta: 8 h100, more than its own 4, so on acme's site; acme: one too large to start.
+    await s.job('acme', 6, { gpu_types: ['h100'] });
+    betaJob = await s.job('beta', 8, { gpu_types: ['h100'] });
+    await s.job('acme', 100);
+    await s.pass();
+  });
+  after(() => s.close());
+
+  test('the admin: totals by GPU type and by org, the queue, every site', async () => {
+    const pool = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.deepEqual(pool.total, { gpus: 28, allocated: 14, idle: 14, unavailable: 0, active_jobs: 2, queued_jobs: 1, queued_gpus: 100 });
+    assert.deepEqual(pool.gpu_types, [
+      { gpu_type: 'a100', gpus: 8, allocated: 0, idle: 8, unavailable: 0 },
+      { gpu_type: 'h100', gpus: 20, allocated: 14, idle: 6, unavailable: 0 },
+    ], 'GPU types are counted whatever their case');
+    assert.deepEqual(pool.orgs, [
+      { org_id: 'acme', name: 'Org acme', gpus: 16, allocated: 14, idle: 2, unavailable: 0, queued_jobs: 1, queued_gpus: 100 },
+      { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 12, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
+      { org_id: 'gamma', name: 'Org gamma', gpus: 0, allocated: 0, idle: 0, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
+    ], 'every org, one without sites or jobs too');
+    assert.deepEqual(pool.sites.map((x) => [x.name, x.gpu_type, x.gpus, x.allocated, x.idle]), [['acme cluster', 'h100', 16, 14, 2], ['beta secret lab', 'a100', 8, 0, 8], ['beta secret lab', 'H100', 4, 0, 4]]);
+    assert.equal(pool.borrowed_gpus, 0);
+  });
+
+  test('a member sees the same totals, its own sites in detail, what it borrows, and nothing of another org’s sites or jobs', async () => {
+    const res = await s.req('GET', '/api/v1/pool', { token: member });
+    assert.equal(res.status, 200);
+    const pool = PoolResponse.parse(res.body);
+    const admin = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.deepEqual({ ...pool, sites: [], borrowed_gpus: 0, at: '' }, { ...admin, sites: [], at: '' }, 'the aggregates are the pool’s, not the org’s');
+    assert.deepEqual([...new Set(pool.sites.map((x) => x.site_id))], [betaSite]);
+    assert.equal(pool.borrowed_gpus, 8, 'its job runs on acme’s site');
+    for (const secret of [acmeSite, 'acme cluster']) assert.ok(!res.text.includes(secret), `the answer names ${secret}`);
+    assert.ok(!/"(jobs?|job_id|id)"/.test(res.text) && !res.text.includes(`"${betaJob}"`), 'and no job');
+  });
+
+  test('a lost site’s free GPUs are unavailable, not idle', async () => {
+    await s.store.setSiteHealth(betaSite, 'lost');
+    const pool = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.deepEqual(pool.orgs.find((o) => o.org_id === 'beta'), { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 0, unavailable: 12, queued_jobs: 0, queued_gpus: 0 });
+    await s.store.setSiteHealth(betaSite, 'up');
+  });
+
+  test('the history: a sample at start, then one per interval, the newest kept', async () => {
+    const first = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.equal(first.history.interval_s, 60);
+    assert.deepEqual(first.history.samples.map((x) => [x.gpus, x.allocated]), [[0, 0]], 'the first, taken as the server started (no site yet)');
+    for (let i = 0; i < 3; i++) {
+      s.clock.advance(60);
+      await s.app.suanli.poolHistory.sample();
+    }
+    const later = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.equal(later.history.samples.length, 3, 'a ring of poolHistorySize');
+    assert.deepEqual(later.history.samples.map((x) => [x.gpus, x.allocated]), [[28, 14], [28, 14], [28, 14]]);
+    assert.deepEqual(later.history.samples[2]?.gpu_types, [{ gpu_type: 'a100', gpus: 8, allocated: 0 }, { gpu_type: 'h100', gpus: 20, allocated: 14 }]);
+    assert.equal(later.history.samples[2]?.at, new Date(s.clock.now()).toISOString());
+    assert.ok(Date.parse(later.history.samples[0]?.at ?? '') < Date.parse(later.history.samples[2]?.at ?? ''), 'oldest first');
+  });
+});

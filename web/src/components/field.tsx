@@ -1,0 +1,47 @@
+import { useId, type ReactNode } from 'react';
+import type { MessageKey } from '../i18n/catalog-en.ts';
+import { useI18n } from '../i18n/i18n-context.tsx';
+import type { MessageVars } from '../i18n/i18n.ts';
+
+/**
+ * What is wrong with a field's value: one of the dashboard's messages (checked before
+ * anything is sent), or the API's own words when the API refused the request and
+ * named this field (`{error: {field}}`).
+ */
+export type FieldProblem = MessageKey | { readonly key: MessageKey; readonly vars: MessageVars } | { readonly message: string };
+
+/** What a field's control needs to be labelled and described: spread onto the input or select. */
+export interface ControlProps {
+  readonly id: string;
+  readonly 'aria-invalid': boolean | undefined;
+  readonly 'aria-describedby': string | undefined;
+}
+
+/** A labelled form field with its help text and its problem, both tied to the control for screen readers. */
+export function Field({ label, error, help, className, children }: {
+  readonly label: string;
+  readonly error: FieldProblem | undefined;
+  readonly help?: string;
+  readonly className?: string;
+  readonly children: (props: ControlProps) => ReactNode;
+}) {
+  const { t } = useI18n();
+  const id = useId();
+  const described = [help === undefined ? null : `${id}-help`, error === undefined ? null : `${id}-error`].filter((x) => x !== null).join(' ');
+  return (
+    <div className={className === undefined ? 'field' : `field ${className}`}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, 'aria-invalid': error === undefined ? undefined : true, 'aria-describedby': described === '' ? undefined : described })}
+      {help === undefined ? null : (
+        <p id={`${id}-help`} className="help">
+          {help}
+        </p>
+      )}
+      {error === undefined ? null : (
+        <p id={`${id}-error`} className="field-error">
+          {typeof error === 'string' ? t(error) : 'message' in error ? error.message : t(error.key, error.vars)}
+        </p>
+      )}
+    </div>
+  );
+}

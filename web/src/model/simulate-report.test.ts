@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Formatter, translate, type MessageVars } from '../i18n/i18n.ts';
+import type { MessageKey } from '../i18n/catalog-en.ts';
+import { comparisonRows, problemText, readSimulateReport, rhoRows, type ReportReading } from './simulate-report.ts';
+import { SIMULATE_REPORT_TEXT, VIDEO_PLAN } from './test-data.ts';
+
+const en = { t: (key: MessageKey, vars?: MessageVars) => translate('en', key, vars), format: new Formatter('en') };
+const problemOf = (reading: ReportReading) => (reading.ok ? 'ok' : problemText(en, reading.problem));
+
+test('a report as `suanli simulate --json` prints it is read whole: the table’s rows, siloed first, and each org’s ρ', () => {
+  const reading = readSimulateReport(SIMULATE_REPORT_TEXT);
+  assert.ok(reading.ok);
+  const { report } = reading;
+  assert.equal(report.trace.jobs, 42);
+  assert.equal(report.pool.gpus, 32);
+  const rows = comparisonRows(report);
+  assert.deepEqual(rows.map((r) => `${r.policy} ${r.mode}`), ['fifo siloed', 'fifo pooled', 'fair-share siloed', 'fair-share pooled']);
+  assert.equal(rows[0]?.worstRho, null, 'ρ belongs to the pooled row');
+  assert.deepEqual(rows[1]?.worstRho, { rho: 0.6006879156156845, org: 'acme' });
+  assert.deepEqual(rhoRows(report).map((r) => `${r.policy}/${r.org.org}`), ['fifo/acme', 'fifo/bolt', 'fifo/cirrus', 'fair-share/acme', 'fair-share/bolt', 'fair-share/cirrus']);
+});
+
+test('a run of one mode has no fairness: its rows are there, its ρ is not', () => {
+  const one = JSON.parse(SIMULATE_REPORT_TEXT) as { runs: { siloed: unknown; fairness: unknown }[] };
+  for (const run of one.runs) Object.assign(run, { siloed: null, fairness: null });
+  const reading = readSimulateReport(JSON.stringify(one));
+  assert.ok(reading.ok);
+  assert.deepEqual(comparisonRows(reading.report).map((r) => r.mode), ['pooled', 'pooled']);
+  assert.deepEqual(rhoRows(reading.report), []);
+});
+
+test('a wrong file says what it is and what is wrong with it', () => {
+  assert.match(problemOf(readSimulateReport('policy,mode\nfifo,pooled')), /^It is not JSON \(.+\)\.$/);
+  assert.equal(problemOf(readSimulateReport('[1, 2]')), 'It is JSON, but not a Suanli simulation report: it has no "schema": "suanli.simulate/1".');
+  assert.equal(problemOf(readSimulateReport(JSON.stringify(VIDEO_PLAN))), 'It is a “suanli.plan.video/1” document; a simulation report is “suanli.simulate/1”, as “suanli simulate … --json” prints it.');
+  const damaged = JSON.parse(SIMULATE_REPORT_TEXT) as { runs: { pooled: { avg_jct_s: unknown } }[] };
+  const second = damaged.runs[1];
+  assert.ok(second !== undefined);
+  second.pooled.avg_jct_s = '2.6 h';
+  assert.equal(problemOf(readSimulateReport(JSON.stringify(damaged))), 'It looks like a simulation report, but runs[1].pooled.avg_jct_s should be a number or null: the file is damaged or from another version of Suanli.');
+  assert.equal(problemOf(readSimulateReport(JSON.stringify({ ...damaged, runs: [] }))), 'The report has no runs.');
+  assert.match(problemOf(readSimulateReport(JSON.stringify({ ...damaged, runs: 'none' }))), /runs should be a list/);
+});
