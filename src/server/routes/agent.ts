@@ -114,6 +114,10 @@ async function stopsOf(cp: ControlPlane, siteId: string, runs: readonly z.infer<
   const out: z.infer<typeof Stop>[] = [];
   const nowMs = cp.clock.now();
   for (const run of runs) {
+    // The common case, a run that is its active job's current attempt on this site, is answered from the mirror.
+    const active = cp.active.get(run.job_id);
+    const current = active === undefined ? undefined : cp.active.placement(active.id);
+    if (active !== undefined && active.attempts === run.attempt && current?.attempt === run.attempt && onSite(current, siteId).length > 0) continue;
     const job = await cp.store.getJob(run.job_id);
     const placement = job === null ? undefined : (await cp.store.placements(job.id)).find((p) => p.attempt === run.attempt);
     const stop = (afterS: number, reason: string) => out.push({ job_id: run.job_id, attempt: run.attempt, after_s: afterS, reason });
