@@ -53,6 +53,7 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', path: '/api/v1/jobs/dry-run', body: () => ({ org_id: 'acme', gpus: 2, estimate_s: 60 }) },
   { method: 'POST', path: '/api/v1/internal/jobs/{id}/state', id: () => job, body: () => ({ state: 'running' }) },
   { method: 'GET', path: '/api/v1/ledger' },
+  { method: 'GET', path: '/api/v1/ledger/history' },
   { method: 'GET', path: '/api/v1/pool' },
   { method: 'POST', path: '/api/v1/plan', body: () => ({ kind: 'video', width: 640, height: 480, seconds: 2, gpus: 1 }) },
   { method: 'POST', path: '/api/v1/plan', body: () => ({ kind: 'train', mix: [{ width: 640, height: 480, seconds: 2, clips: 1000 }], gpus: 8 }) },
@@ -193,6 +194,20 @@ test('missing, malformed, unknown and wrong-secret tokens are a 401 on every end
     }),
     { numRuns: 120, seed: SEED },
   );
+});
+
+test('a query the schema refuses is a 400 naming the parameter: the ledger history’s bucket', async () => {
+  for (const bucket of ['week', 'HOUR', '', '3600', 'day,hour']) {
+    const r = await s.req('GET', `/api/v1/ledger/history?bucket=${encodeURIComponent(bucket)}`);
+    check(r, true, `bucket=${bucket}`);
+    assert.equal(r.status, 400, `bucket=${bucket}`);
+    assert.equal(ErrorResponse.parse(r.body).error.field, 'query.bucket', `bucket=${bucket}`);
+  }
+  const both = await s.req('GET', '/api/v1/ledger/history?bucket=day&bucket=hour');
+  check(both, true, 'bucket given twice');
+  const unknown = await s.req('GET', '/api/v1/ledger/history?since=2026-01-01');
+  check(unknown, true, 'an unknown parameter');
+  assert.equal(ErrorResponse.parse(unknown.body).error.field, 'query.since');
 });
 
 // GET of any other path is the web dashboard (test/server-dashboard.test.ts).

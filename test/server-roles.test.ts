@@ -109,6 +109,7 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
     },
   },
   'GET /api/v1/ledger': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger?org=${org}` }) },
+  'GET /api/v1/ledger/history': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/history?bucket=hour&org=${org}` }) },
   'GET /api/v1/whoami': { expect: row([OK, OK], [OK, OK], [OK, OK], [OK, OK]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/whoami' }) },
   'GET /api/v1/pool': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/pool' }) },
   'POST /api/v1/plan': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'POST', url: '/api/v1/plan', body: { kind: 'video', seconds: 2, width: 640, height: 480 } }) },

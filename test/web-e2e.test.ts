@@ -210,8 +210,26 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     // org, then: type, contributed, consumed, own, credits
     const own = Number(cells[3]);
     assert.ok(own > 0, `own GPU-hours recorded: ${cells.join(' | ')}`);
-    await chartsDrawn(1);
+    // The history: by UTC day at first, then by the hour from the switch; the same run in both.
+    await page.getByRole('heading', { level: 2, name: 'Over time' }).waitFor();
+    await page.getByText('Contributed and consumed per UTC day').waitFor();
+    assert.equal(await page.getByLabel('Day (UTC)').isChecked(), true, 'by day by default');
+    await chartsDrawn(3);
+    await page.getByRole('group', { name: 'Time step' }).getByLabel('Hour').check();
+    await page.getByText('Contributed and consumed per hour').waitFor();
+    await chartsDrawn(3);
+    const table = page.getByText('The figures per org and time step, newest first');
+    await table.click();
+    const step = page.locator('details tbody tr').first();
+    await step.waitFor();
+    // from, then: org, contributed, consumed, own, credits, credits to date
+    const figures = await step.locator('td').allInnerTexts();
+    assert.equal(figures[0], 'acme', figures.join(' | '));
+    assert.equal(figures[3], cells[3], `the hour's own GPU-hours are the run's: ${figures.join(' | ')}`);
+    assert.equal(figures[5], '0', 'its own sites: no credits either way');
+    await tablesWellFormed();
     await shot('10-ledger-after');
+    await table.click();
   }));
 
   test('the sites view shows the site, its health and heartbeat', inBrowser(async () => {

@@ -39,6 +39,8 @@ export const PERMISSIONS = {
   'jobs.set-state': { admin: 'all', 'org-admin': null, member: null, agent: null },
   /** Org callers get their own rows plus pool-wide aggregates (see the ledger route). */
   'ledger.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** The ledger per org over time: an org sees only its own points (no pool-wide series, see the ledger route). */
+  'ledger.history': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** Every token may learn what it is (the dashboard shows and hides by role). */
   'tokens.whoami': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
@@ -72,6 +74,7 @@ export const ACTIONS = {
   'jobs.dry-run': 'try jobs without submitting them',
   'jobs.set-state': "set a job's state by hand",
   'ledger.show': 'read the ledger',
+  'ledger.history': "read the ledger's history",
   'plan.run': 'run the planner',
   'tokens.whoami': 'ask what it is',
   'pool.show': "read the pool's totals",

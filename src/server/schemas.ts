@@ -3,7 +3,7 @@ import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -390,4 +390,34 @@ export const PoolResponse = z.object({
       .array(z.object({ at: Timestamp, gpus: z.number(), allocated: z.number(), gpu_types: z.array(z.object({ gpu_type: z.string(), gpus: z.number(), allocated: z.number() })) }))
       .describe('oldest first; kept in memory, so they start again when the server does'),
   }),
+});
+
+// --- the ledger's history (GET /api/v1/ledger/history) -----------------------------------
+// The ledger per org over time, for the dashboard's chart of credits: each org's GPU-hours
+// per bucket (an hour or a UTC day) of the time its entries were booked, over GPU types.
+
+export const LEDGER_BUCKETS = ['hour', 'day'] as const;
+export type LedgerBucket = (typeof LEDGER_BUCKETS)[number];
+/** Each bucket's length in seconds. */
+export const LEDGER_BUCKET_S: Readonly<Record<LedgerBucket, number>> = { hour: 3600, day: 86_400 };
+
+export const LedgerHistoryQuery = z.strictObject({
+  bucket: z.enum(LEDGER_BUCKETS).default('day').describe('hour, or day (UTC days; the default)'),
+  org: Id.optional().describe("an admin may name one org (default: every org); others see only their own"),
+});
+const LedgerPointResponse = z.object({
+  org_id: z.string(),
+  at: Timestamp.describe("the bucket's start"),
+  contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number(),
+  credits_gpu_h: z.number().describe('contributed − consumed in this bucket; their running sum is the org’s credits over time'),
+});
+export const LedgerHistoryResponse = z.object({
+  bucket_s: z.number().describe('the length of a bucket in seconds'),
+  points: z.array(LedgerPointResponse).describe('oldest first, then by org; only buckets in which an org has entries'),
+});
+export const ledgerHistoryJson = (bucketS: number, points: readonly LedgerPoint[]): z.infer<typeof LedgerHistoryResponse> => ({
+  bucket_s: bucketS,
+  points: points.map((p) => ({
+    org_id: p.orgId, at: iso(p.at), contributed_gpu_h: p.contributedGpuH, consumed_gpu_h: p.consumedGpuH, own_gpu_h: p.ownGpuH, credits_gpu_h: p.contributedGpuH - p.consumedGpuH,
+  })),
 });

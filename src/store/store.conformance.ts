@@ -473,6 +473,50 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(await store.ledger('nobody'), []);
   },
 
+  'ledgerHistory: the ledger per org and time bucket, over GPU types, sorted by bucket then org': async (store) => {
+    await twoOrgs(store);
+    await store.createOrg({ id: 'B', name: 'Org B upper', createdAt: 3 }); // sorts before 'b' bytewise, after it in most locales
+    const [aJob = ''] = await submit(store, 'a', 'a job');
+    const [bJob = ''] = await submit(store, 'b', 'b job');
+    const [upperJob = ''] = await submit(store, 'B', 'B job');
+    const HOUR = 3_600_000;
+    const day = (n: number) => n * 24 * HOUR;
+    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number, at: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds, at });
+    await store.transition([], [
+      entry(bJob, 'sa', 'b', 'a', 'H100', 2 * 3600, day(1) + 5 * HOUR), // day 1: b used 2 h of a's H100s
+      entry(bJob, 'sa', 'b', 'a', 'A100', 3600, day(1) + 23 * HOUR), // and 1 h of another type, the same day
+      entry(aJob, 'sa', 'a', 'a', 'H100', 1800, day(1)), // a on its own site, at the bucket's first ms
+      entry(aJob, 'sb', 'a', 'b', 'H100', 3 * 3600, day(3) - 1), // the last ms of day 2
+      entry(upperJob, 'sb', 'B', 'b', 'H100', 3600, day(3)), // day 3
+    ]);
+    const point = (orgId: string, at: number, contributedGpuH: number, consumedGpuH: number, ownGpuH: number) => ({ orgId, at, contributedGpuH, consumedGpuH, ownGpuH });
+    const daily = [
+      point('a', day(1), 3, 0, 0.5), point('b', day(1), 0, 3, 0),
+      point('a', day(2), 0, 3, 0), point('b', day(2), 3, 0, 0),
+      point('B', day(3), 0, 1, 0), point('b', day(3), 1, 0, 0),
+    ];
+    assert.deepEqual(await store.ledgerHistory(day(1)), daily);
+    assert.deepEqual(await store.ledgerHistory(day(1), 'a'), daily.filter((p) => p.orgId === 'a'));
+    assert.deepEqual(await store.ledgerHistory(day(1), 'b'), daily.filter((p) => p.orgId === 'b'));
+    assert.deepEqual(await store.ledgerHistory(day(1), 'nobody'), []);
+    assert.deepEqual(await store.ledgerHistory(HOUR, 'b'), [point('b', day(1) + 5 * HOUR, 0, 2, 0), point('b', day(1) + 23 * HOUR, 0, 1, 0), point('b', day(3) - HOUR, 3, 0, 0), point('b', day(3), 1, 0, 0)]);
+    // Summed over all buckets, the history is the ledger summed over GPU types.
+    const sums = new Map<string, number[]>();
+    for (const p of await store.ledgerHistory(7 * 24 * HOUR)) {
+      const [c = 0, u = 0, o = 0] = sums.get(p.orgId) ?? [];
+      sums.set(p.orgId, [c + p.contributedGpuH, u + p.consumedGpuH, o + p.ownGpuH]);
+    }
+    const totals = new Map<string, number[]>();
+    for (const r of await store.ledger()) {
+      const [c = 0, u = 0, o = 0] = totals.get(r.orgId) ?? [];
+      totals.set(r.orgId, [c + r.contributedGpuH, u + r.consumedGpuH, o + r.ownGpuH]);
+    }
+    assert.deepEqual(sums, totals);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await assert.rejects(store.ledgerHistory(bad), (err: Error & { code?: string }) => err.code === 'invalid_input', String(bad));
+    }
+  },
+
   'close: safe to call twice': async (store) => {
     await store.close();
     await store.close();

@@ -11,6 +11,7 @@ import {
   type JobFilter,
   type JobState,
   type LedgerEntry,
+  type LedgerPoint,
   type LedgerRow,
   type NewJob,
   type NewSite,
@@ -365,23 +366,10 @@ export class KyselyStore implements Store {
   }
 
   async ledger(orgId?: string): Promise<LedgerRow[]> {
-    const provider = orgId === undefined ? sql`` : sql`where provider_org_id = ${orgId}`;
-    const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
-    // Each entry counts for its provider (contributed, or own when provider = consumer)
-    // and, when the two differ, for its consumer (consumed). Sorted bytewise: the same
-    // order on PGlite and on any server, whatever its locale.
+    // Sorted bytewise: the same order on PGlite and on any server, whatever its locale.
     const { rows } = await sql<{ org_id: string; gpu_type: string; contributed: number; consumed: number; own: number }>`
       select org_id, gpu_type, sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
-      from (
-        select provider_org_id as org_id, gpu_type,
-          case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
-          0::double precision as consumed,
-          case when consumer_org_id = provider_org_id then gpu_seconds else 0 end as own
-        from ledger_entries ${provider}
-        union all
-        select consumer_org_id, gpu_type, 0, gpu_seconds, 0
-        from ledger_entries where consumer_org_id <> provider_org_id ${consumer}
-      ) as per_org
+      from ${perOrgEntries(orgId)}
       group by org_id, gpu_type
       order by org_id collate "C", gpu_type collate "C"`.execute(this.db);
     return rows.map((r) => ({
@@ -392,6 +380,21 @@ export class KyselyStore implements Store {
       ownGpuH: r.own / 3600,
       creditsGpuH: (r.contributed - r.consumed) / 3600,
     }));
+  }
+
+  async ledgerHistory(bucketMs: number, orgId?: string): Promise<LedgerPoint[]> {
+    if (!Number.isSafeInteger(bucketMs) || bucketMs < 1) throw new InvalidInputError('bucketMs', `${bucketMs} is not a length of time in ms`, 'a whole number of ms ≥ 1');
+    const bucket = sql`${bucketMs}::bigint`;
+    // The counting rules of `ledger`, grouped by bucket instead of GPU type. The bucket is
+    // floored in bigint arithmetic (exact on both databases; `/` alone would truncate
+    // towards zero, not floor, for times before 1970).
+    const { rows } = await sql<{ org_id: string; bucket_at: number; contributed: number; consumed: number; own: number }>`
+      select org_id, at - ((at % ${bucket}) + ${bucket}) % ${bucket} as bucket_at,
+        sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
+      from ${perOrgEntries(orgId)}
+      group by org_id, bucket_at
+      order by bucket_at, org_id collate "C"`.execute(this.db);
+    return rows.map((r) => ({ orgId: r.org_id, at: r.bucket_at, contributedGpuH: r.contributed / 3600, consumedGpuH: r.consumed / 3600, ownGpuH: r.own / 3600 }));
   }
 
   /** Safe to call twice; the second call waits for the first. */
@@ -536,6 +539,27 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
     .selectAll()
     .execute();
   return matchInserted(rows, inserted).map((row) => row && toJob({ ...row, diagnosis: null }));
+}
+
+/**
+ * Each ledger entry as it counts for each org, as a subquery `per_org` (org_id, gpu_type,
+ * at, contributed, consumed, own): for its provider (contributed, or own when provider =
+ * consumer) and, when the two differ, for its consumer (consumed). With `orgId`, only
+ * that org's rows.
+ */
+function perOrgEntries(orgId?: string) {
+  const provider = orgId === undefined ? sql`` : sql`where provider_org_id = ${orgId}`;
+  const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
+  return sql`(
+    select provider_org_id as org_id, gpu_type, at,
+      case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
+      0::double precision as consumed,
+      case when consumer_org_id = provider_org_id then gpu_seconds else 0 end as own
+    from ledger_entries ${provider}
+    union all
+    select consumer_org_id, gpu_type, at, 0, gpu_seconds, 0
+    from ledger_entries where consumer_org_id <> provider_org_id ${consumer}
+  ) as per_org`;
 }
 
 /** Ledger entries, ROWS_PER_INSERT per statement. */

@@ -234,6 +234,16 @@ export interface LedgerRow {
   readonly creditsGpuH: number;
 }
 
+/** One org's ledger over one time bucket, summed over GPU types (the counting rules of LedgerRow). */
+export interface LedgerPoint {
+  readonly orgId: string;
+  /** The bucket's start, epoch ms: floor(at / bucketMs) × bucketMs of the entries it sums. */
+  readonly at: number;
+  readonly contributedGpuH: number;
+  readonly consumedGpuH: number;
+  readonly ownGpuH: number;
+}
+
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
 
@@ -285,6 +295,14 @@ export interface Store {
 
   /** Ledger totals per org and GPU type, optionally for one org only. */
   ledger(orgId?: string): Promise<LedgerRow[]>;
+  /**
+   * The ledger over time: per org and bucket of `bucketMs` (a whole number of ms ≥ 1,
+   * else InvalidInputError), the sums `ledger` would give for the entries booked
+   * (`LedgerEntry.at`) in that bucket, over every GPU type. Only buckets an org has
+   * entries in; with `orgId`, only that org's points. Sorted by bucket, then by org
+   * bytewise: the same answer on PGlite and on any PostgreSQL server.
+   */
+  ledgerHistory(bucketMs: number, orgId?: string): Promise<LedgerPoint[]>;
 
   close(): Promise<void>;
 }

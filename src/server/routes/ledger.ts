@@ -1,5 +1,5 @@
 import { accessOf, secured, type Api } from '../control-plane.ts';
-import { ErrorResponse, LedgerQuery, LedgerResponse, ledgerJson } from '../schemas.ts';
+import { ErrorResponse, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson } from '../schemas.ts';
 
 export function ledgerRoutes(app: Api): void {
   const { store } = app.suanli;
@@ -14,5 +14,18 @@ export function ledgerRoutes(app: Api): void {
     const org = accessOf(req).listOrg(req.query.org);
     const all = await store.ledger();
     return ledgerJson(org === undefined ? all : all.filter((r) => r.orgId === org), all);
+  });
+  app.get('/api/v1/ledger/history', {
+    config: { operation: 'ledger.history' },
+    schema: {
+      tags: ['ledger'], ...secured,
+      summary: 'GPU-hours contributed, consumed and used on its own sites per org and hour or UTC day, and the credits of each; an org sees only its own',
+      querystring: LedgerHistoryQuery, response: { 200: LedgerHistoryResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    // Unlike GET /ledger there are no pool-wide series: summed over orgs, contributed equals consumed in every bucket.
+    const org = accessOf(req).listOrg(req.query.org);
+    const bucketS = LEDGER_BUCKET_S[req.query.bucket];
+    return ledgerHistoryJson(bucketS, await store.ledgerHistory(bucketS * 1000, org));
   });
 }

@@ -3,8 +3,8 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerResponse, OrgListResponse, PlanBody, PoolResponse,
-  SiteListResponse, SiteResponse, TokenListResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
+  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgListResponse, PlanBody,
+  PoolResponse, SiteListResponse, SiteResponse, TokenListResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
 export type JobJson = z.infer<typeof JobResponse>;
@@ -25,6 +25,10 @@ export type TokenListJson = z.infer<typeof TokenListResponse>;
 export type WhoAmIJson = z.infer<typeof WhoAmIResponse>;
 export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];
+export type LedgerHistoryJson = z.infer<typeof LedgerHistoryResponse>;
+export type LedgerPointJson = LedgerHistoryJson['points'][number];
+/** What GET /ledger/history sums by: `hour`, or `day` (UTC days). */
+export type { LedgerBucket };
 export type ApiErrorCode = z.infer<typeof ErrorResponse>['error']['code'];
 export type PoolJson = z.infer<typeof PoolResponse>;
 export type PoolSiteJson = PoolJson['sites'][number];

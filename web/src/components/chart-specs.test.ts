@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { creditLines, flowBars, ledgerOrgs } from '../model/ledger-history.ts';
 import { historySeries } from '../model/pool-usage.ts';
-import { POOL } from '../model/test-data.ts';
-import { groupedBarsSpec, historySpec, ledgerSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
+import { LEDGER_HISTORY, POOL } from '../model/test-data.ts';
+import { creditsSpec, flowsSpec, groupedBarsSpec, historySpec, ledgerSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
 
 async function svgOf(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -33,6 +34,20 @@ test('the history draws allocated GPUs per type over time and all GPUs as a line
   assert.ok(single.includes('全部 GPU'), 'one sample draws too');
   const ledger = await svgOf(ledgerSpec([{ orgId: 'acme', contributed: 1, consumed: 2, own: 3, credits: -1 }, { orgId: 'beta', contributed: 2, consumed: 1, own: 0, credits: 1 }], { contributed: 'Contributed', consumed: 'Consumed', own: 'Own', gpuHours: 'GPU-hours' }, 'd'));
   for (const word of ['acme', 'beta', 'Contributed', 'Consumed', 'Own', 'GPU-hours']) assert.ok(ledger.includes(word), word);
+});
+
+test('the ledger’s history draws: credits per org as lines, contributed and consumed per bucket as bars either side of zero', async () => {
+  const { points, bucket_s } = LEDGER_HISTORY;
+  const orgs = ledgerOrgs(points);
+  const credits = creditsSpec(creditLines(points, bucket_s), orgs, { daily: true }, { time: '时间', credits: '积分（GPU 小时）', org: '组织' }, 'd');
+  const lines = await svgOf(credits);
+  for (const word of ['acme', 'beta', '时间', '积分（GPU 小时）', '2026-11-26', '−4', '6']) assert.ok(lines.includes(word), word);
+  const words = { time: 'Time', gpuHours: 'GPU-hours: contributed ↑ consumed ↓', org: 'Org', contributed: 'Contributed', consumed: 'Consumed' };
+  const bars = await svgOf(flowsSpec(flowBars(points, bucket_s), orgs, { daily: true }, words, 'd'));
+  for (const word of ['acme', 'beta', 'Time', 'GPU-hours: contributed ↑ consumed ↓', '2026-11-25']) assert.ok(bars.includes(word), word);
+  const hourly = await svgOf(flowsSpec(flowBars(points.slice(0, 2), 3600), orgs, { daily: false }, words, 'd'));
+  assert.ok(hourly.includes('acme'), 'hourly buckets draw too');
+  assert.equal((await svgOf(creditsSpec([], [], { daily: false }, { time: 'Time', credits: 'Credits', org: 'Org' }, 'd'))).includes('Credits'), true, 'and no data at all');
 });
 
 test('named bars keep their order and draw an SI axis (the planner’s FLOPs by part)', async () => {

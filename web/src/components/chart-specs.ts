@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PoolSiteJson } from '../api/types.ts';
+import type { CreditVertex, FlowBar } from '../model/ledger-history.ts';
 import type { OrgLedgerTotals } from '../model/ledger-totals.ts';
 import type { historySeries } from '../model/pool-usage.ts';
 
@@ -111,6 +112,94 @@ export function ledgerSpec(orgs: readonly OrgLedgerTotals[], words: { readonly c
       y: { field: 'value', type: 'quantitative', title: words.gpuHours },
       color: { field: 'measure', type: 'nominal', title: null, scale: { domain: measures, range: ['#2e7d4f', '#d08c2c', USAGE_COLOURS[0]] }, legend: { orient: 'top' } },
     },
+    config: CONFIG,
+  };
+}
+
+/** Colours for orgs in the ledger's history, in org order, the same in both of its charts. */
+const ORG_COLOURS = [USAGE_COLOURS[0], '#d08c2c', '#2e7d4f', '#8b3a62', '#6b6b6b', '#9cc3dc', '#c4572a', '#5b4a9e'] as const;
+
+/** The ledger history's time axis: UTC dates for daily buckets (what the server sums by), local times for hourly ones. */
+function ledgerTime(daily: boolean, title: string) {
+  return {
+    type: 'temporal' as const,
+    title,
+    ...(daily ? { scale: { type: 'utc' as const } } : {}),
+    axis: { format: daily ? '%Y-%m-%d' : '%m-%d %H:%M', labelAngle: 0, tickCount: 6 },
+  };
+}
+
+/** A time in a tooltip, as the axis writes it. */
+function timeTip(field: string, daily: boolean, title: string) {
+  return { field, type: 'temporal' as const, title, format: daily ? '%Y-%m-%d' : '%Y-%m-%d %H:%M', formatType: daily ? 'utc' : 'time' };
+}
+
+function orgColour(orgs: readonly string[]) {
+  return { field: 'org', type: 'nominal' as const, title: null, scale: { domain: [...orgs], range: orgs.map((_, i) => ORG_COLOURS[i % ORG_COLOURS.length] ?? USAGE_COLOURS[0]) }, legend: { orient: 'top' as const } };
+}
+
+/** GPU-hours on an axis: significant digits only ("0.0015", "1,234.5"), never "0.000000" when every figure is 0. */
+const GPU_HOURS_AXIS = { format: ',~r' };
+
+/** A dashed line at zero, across the whole chart. */
+const ZERO_RULE = { data: { values: [{}] }, mark: { type: 'rule' as const, color: '#14181c', strokeDash: [4, 3] }, encoding: { y: { datum: 0 } } };
+
+/** Each org's credits (GPU-hours contributed minus consumed, summed up to each time) as a line per org, with the zero line: above it the pool owes the org. */
+export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly string[], options: { readonly daily: boolean }, words: { readonly time: string; readonly credits: string; readonly org: string }, description: string): TopLevelSpec {
+  const x = { field: 'at', ...ledgerTime(options.daily, words.time) };
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: 220,
+    layer: [
+      ZERO_RULE,
+      {
+        data: { values: lines.map((v) => ({ ...v })) },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x,
+          y: { field: 'credits', type: 'quantitative', title: words.credits, axis: GPU_HOURS_AXIS },
+          color: orgColour(orgs),
+          order: { field: 'order' },
+          tooltip: [{ field: 'org', title: words.org }, timeTip('at', options.daily, words.time), { field: 'credits', type: 'quantitative', title: words.credits, format: ',.2f' }],
+        },
+      },
+    ],
+    config: CONFIG,
+  };
+}
+
+/** Per bucket, each org's GPU-hours contributed as a bar above zero and consumed below, stacked by org; one colour per org. */
+export function flowsSpec(bars: readonly FlowBar[], orgs: readonly string[], options: { readonly daily: boolean }, words: { readonly time: string; readonly gpuHours: string; readonly org: string; readonly contributed: string; readonly consumed: string }, description: string): TopLevelSpec {
+  const time = ledgerTime(options.daily, words.time);
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: 220,
+    layer: [
+      {
+        data: { values: bars.map((b) => ({ ...b, measure: b.measure === 'contributed' ? words.contributed : words.consumed })) },
+        // A gap between neighbouring buckets: each bar keeps the middle 90% of its bucket.
+        transform: [{ calculate: 'datum.start + (datum.end - datum.start) * 0.05', as: 'left' }, { calculate: 'datum.end - (datum.end - datum.start) * 0.05', as: 'right' }],
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'left', ...time },
+          x2: { field: 'right' },
+          y: { field: 'low', type: 'quantitative', title: words.gpuHours, axis: GPU_HOURS_AXIS },
+          y2: { field: 'high' },
+          color: orgColour(orgs),
+          tooltip: [
+            { field: 'org', title: words.org },
+            { field: 'measure', title: ' ' },
+            timeTip('start', options.daily, words.time),
+            { field: 'value', type: 'quantitative', title: words.gpuHours, format: ',.2f' },
+          ],
+        },
+      },
+      ZERO_RULE,
+    ],
     config: CONFIG,
   };
 }

@@ -40,6 +40,9 @@ test('durations in their largest unit, and times relative to now', () => {
   assert.equal(en.ago('2026-11-26T15:05:34Z', now), '5 minutes ago');
   assert.equal(zh.ago('2026-11-26T15:05:34Z', now), '5分钟前');
   assert.equal(en.ago('2026-11-26T15:10:34Z', now), 'now');
+  assert.equal(en.utcDay('2026-11-26T23:30:00Z'), 'Nov 26, 2026', 'a UTC day, whatever the local time zone');
+  assert.equal(zh.utcDay('2026-11-26T00:00:00Z'), '2026年11月26日');
+  assert.match(en.dateMinute('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d{1,2}:\d\d\s[AP]M$/u);
 });
 
 test('the first language: the one chosen before, else Chinese for a Chinese browser, else English', () => {

@@ -64,6 +64,8 @@ export class Formatter {
   private readonly compactFormat: Intl.NumberFormat;
   private readonly dateTime: Intl.DateTimeFormat;
   private readonly time: Intl.DateTimeFormat;
+  private readonly minute: Intl.DateTimeFormat;
+  private readonly utcDate: Intl.DateTimeFormat;
   private readonly relative: Intl.RelativeTimeFormat;
   /** Intl unit formats made on first use, by unit: durations' and bytes'. */
   private readonly durations = new Map<string, Intl.NumberFormat>();
@@ -79,6 +81,8 @@ export class Formatter {
     this.compactFormat = new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: 3 });
     this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
     this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
+    this.minute = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    this.utcDate = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
     this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
   }
 
@@ -132,6 +136,16 @@ export class Formatter {
   /** An ISO 8601 time as a local date and time. */
   date(iso: string): string {
     return this.dateTime.format(new Date(iso));
+  }
+
+  /** An ISO 8601 time as a local date and time to the minute: the start of an hour. */
+  dateMinute(iso: string): string {
+    return this.minute.format(new Date(iso));
+  }
+
+  /** The UTC day an ISO 8601 time falls in, as a date: how the ledger's daily buckets are named. */
+  utcDay(iso: string): string {
+    return this.utcDate.format(new Date(iso));
   }
 
   /** A time of day (for chart axes and "updated at"). */

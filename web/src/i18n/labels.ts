@@ -1,12 +1,12 @@
 import type { RequestErrorCode } from '../api/client.ts';
-import type { DiagnosisJson, JobState, PlacementJson, SiteHealth } from '../api/types.ts';
+import type { DiagnosisJson, JobState, LedgerBucket, PlacementJson, SiteHealth } from '../api/types.ts';
 import type { MessageKey } from './catalog-en.ts';
 import type { I18n } from './i18n-context.tsx';
 
 /**
  * The message for each value the API sends that the dashboard shows as words:
- * job states, site health, roles, error codes, and the scheduler's reasons for
- * keeping a job waiting. The Records keyed by the server's enums make tsc fail
+ * job states, site health, roles, error codes, the ledger history's steps, and the
+ * scheduler's reasons for keeping a job waiting. The Records keyed by the server's enums make tsc fail
  * when the server adds a value the catalogs do not name.
  */
 export const STATE_LABEL: Readonly<Record<JobState, MessageKey>> = {
@@ -22,6 +22,9 @@ export const STATE_LABEL: Readonly<Record<JobState, MessageKey>> = {
 export const HEALTH_LABEL: Readonly<Record<SiteHealth, MessageKey>> = { unknown: 'health.unknown', up: 'health.up', lost: 'health.lost' };
 
 export const ROLE_LABEL: Readonly<Record<'admin' | 'org-admin' | 'member', MessageKey>> = { admin: 'role.admin', 'org-admin': 'role.orgAdmin', member: 'role.member' };
+
+/** The steps GET /ledger/history sums by, shortest first (the ledger's switch offers them in this order). */
+export const BUCKET_LABEL: Readonly<Record<LedgerBucket, MessageKey>> = { hour: 'ledger.bucketHour', day: 'ledger.bucketDay' };
 
 export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
   invalid_request: 'error.invalid_request',

@@ -1,6 +1,6 @@
 // Builders for the dashboard's tests: API answers as the server sends them, with only
 // what a test is about spelled out (`site('a', { h100: [2, 8] })`, `running('1', 'acme', [...])`).
-import type { JobDetailJson, JobJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
+import type { JobDetailJson, JobJson, LedgerHistoryJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
 import planTrain from './fixtures/plan-train.json' with { type: 'json' };
 import planVideo from './fixtures/plan-video.json' with { type: 'json' };
 import simulate from './fixtures/simulate.json' with { type: 'json' };
@@ -72,4 +72,18 @@ export const POOL: PoolJson = {
       { at: AT, gpus: 20, allocated: 6, gpu_types: [{ gpu_type: 'a100', gpus: 4, allocated: 0 }, { gpu_type: 'h100', gpus: 16, allocated: 6 }] },
     ],
   },
+};
+
+/**
+ * GET /ledger/history?bucket=day as the admin sees it: on Nov 25 beta used 6 GPU-hours
+ * of acme's sites (and acme 1.5 of its own); on Nov 26 acme used 2 of beta's.
+ */
+export const LEDGER_HISTORY: LedgerHistoryJson = {
+  bucket_s: 86_400,
+  points: [
+    { org_id: 'acme', at: '2026-11-25T00:00:00.000Z', contributed_gpu_h: 6, consumed_gpu_h: 0, own_gpu_h: 1.5, credits_gpu_h: 6 },
+    { org_id: 'beta', at: '2026-11-25T00:00:00.000Z', contributed_gpu_h: 0, consumed_gpu_h: 6, own_gpu_h: 0, credits_gpu_h: -6 },
+    { org_id: 'acme', at: '2026-11-26T00:00:00.000Z', contributed_gpu_h: 0, consumed_gpu_h: 2, own_gpu_h: 0, credits_gpu_h: -2 },
+    { org_id: 'beta', at: '2026-11-26T00:00:00.000Z', contributed_gpu_h: 2, consumed_gpu_h: 0, own_gpu_h: 0, credits_gpu_h: 2 },
+  ],
 };

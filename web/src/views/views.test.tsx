@@ -10,11 +10,11 @@ import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
-import { holding, job, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
+import { holding, job, LEDGER_HISTORY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
-import { Ledger } from './ledger-view.tsx';
+import { BucketSwitch, Ledger, LedgerHistory, LedgerView } from './ledger-view.tsx';
 import { PlanFormView, PlanResult } from './plan-view.tsx';
 import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
@@ -71,6 +71,38 @@ test('numbers follow the language: grouping in both, GPU-hours with decimals', (
     assert.match(text(h), /12,345\.68 0\.0012 0 -3\.5/, locale);
   }
   assert.match(text(html('zh-CN', <Ledger ledger={ledger} identity={ADMIN} />)), /贡献.*消耗.*自用.*积分/);
+});
+
+test('the ledger over time: two charts, a labelled step switch, and the figures as a folded table with credits to date', () => {
+  for (const locale of LOCALES) {
+    const h = html(locale, <LedgerHistory history={LEDGER_HISTORY} />);
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 2, 'credits to date, and contributed and consumed per step');
+    assert.match(h, /<details><summary>[^<]+<\/summary><div class="table-wrap"><table><caption class="visually-hidden">/, 'the table is folded under a summary the keyboard reaches, and named');
+    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 7);
+    const switched = html(locale, <BucketSwitch bucket="hour" onChange={() => undefined} />);
+    assertNoRawKeys(switched);
+    assert.match(switched, /^<fieldset class="checks"><legend>[^<]+<\/legend>/, 'the radio buttons are a group named by its legend');
+    assert.equal((switched.match(/<label><input type="radio" name="([^"]+)"/g) ?? []).length, 2, 'each radio button inside its label');
+    assert.match(switched, /checked="" value="hour"/);
+  }
+  const en = text(html('en', <LedgerHistory history={LEDGER_HISTORY} />));
+  assert.match(en, /Credits to date per org/);
+  assert.match(en, /Contributed and consumed per UTC day/);
+  // Newest day first, orgs in order within it; days named as UTC days, whatever the local time zone.
+  assert.match(en, /Nov 26, 2026 acme 0 2 0 -2 4 Nov 26, 2026 beta 2 0 0 2 -4 Nov 25, 2026 acme 6 0 1\.5 6 6 Nov 25, 2026 beta 0 6 0 -6 -6/);
+  assert.match(text(html('en', <LedgerHistory history={{ ...LEDGER_HISTORY, bucket_s: 3600 }} />)), /Contributed and consumed per hour/);
+  const zh = text(html('zh-CN', <LedgerHistory history={LEDGER_HISTORY} />));
+  assert.match(zh, /各组织的累计积分.*每个 UTC 日的贡献与消耗/);
+  assert.match(zh, /2026年11月26日 acme 0 2 0 -2 4/);
+  assert.match(text(html('en', <LedgerHistory history={{ bucket_s: 86_400, points: [] }} />)), /No rows yet\./);
+});
+
+test('the ledger page: the history and its switch wait for a ledger with rows', () => {
+  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
+  const h = html('en', <SessionContext.Provider value={{ client, identity: MEMBER }}><LedgerView /></SessionContext.Provider>);
+  assert.match(text(h), /The rows of acme, and the pool’s totals\. .* Loading/);
+  assert.doesNotMatch(h, /Time step/, 'nothing loaded yet, so no history to switch');
 });
 
 test('the job list translates states and says why a job waits, in the chosen language', () => {

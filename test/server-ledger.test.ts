@@ -1,0 +1,113 @@
+// GET /api/v1/ledger/history: each org's GPU-hours per hour or UTC day, on a real
+// in-memory store. Entries are booked straight into the store at chosen times (and one
+// by a run the API moves), then read back by the admin, for one org, and by a member,
+// who sees its own org's points only, as on GET /ledger.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { JobResponse, LedgerHistoryResponse, LedgerResponse } from '../src/server/schemas.ts';
+import type { LedgerEntry } from '../src/store/types.ts';
+import { TestServer } from './support/server.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('GET /api/v1/ledger/history', () => {
+  let s: TestServer;
+  /** The day the test server's clock starts on (midnight UTC). */
+  let day0 = 0;
+  let member = '';
+  let betaSite = '';
+
+  before(async () => {
+    s = await TestServer.start();
+    day0 = s.clock.now();
+    for (const org of ['acme', 'beta', 'gamma']) await s.org(org);
+    const acmeSite = await s.site('acme', 1, 8, 'h100');
+    betaSite = await s.site('beta', 1, 8, 'a100');
+    const betaJob = await s.job('beta', 1);
+    const acmeJob = await s.job('acme', 1);
+    member = await s.token('member', 'beta');
+    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuH: number, at: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds: gpuH * 3600, at });
+    await s.store.transition([], [
+      entry(betaJob, acmeSite, 'beta', 'acme', 'h100', 4, day0 + 2 * HOUR + 5), // beta borrows acme's h100s at 02:00
+      entry(betaJob, acmeSite, 'beta', 'acme', 'h100', 2, day0 + 2 * HOUR + 59 * 60_000),
+      entry(acmeJob, acmeSite, 'acme', 'acme', 'h100', 1.5, day0 + 7 * HOUR), // acme on its own site
+      entry(acmeJob, betaSite, 'acme', 'beta', 'a100', 3, day0 + DAY + 1), // the next day, acme borrows beta's a100s
+    ]);
+  });
+  after(() => s.close());
+
+  const point = (org_id: string, at: number, contributed: number, consumed: number, own: number) => ({
+    org_id, at: iso(at), contributed_gpu_h: contributed, consumed_gpu_h: consumed, own_gpu_h: own, credits_gpu_h: contributed - consumed,
+  });
+
+  test('by day (the default): per org and UTC day, summed over GPU types, oldest first', async () => {
+    const history = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history');
+    assert.equal(history.bucket_s, 86_400);
+    assert.deepEqual(history.points, [
+      point('acme', day0, 6, 0, 1.5), point('beta', day0, 0, 6, 0),
+      point('acme', day0 + DAY, 0, 3, 0), point('beta', day0 + DAY, 3, 0, 0),
+    ]);
+    assert.deepEqual(await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=day'), history);
+  });
+
+  test('by hour: entries in one hour share its bucket; hours without entries are left out', async () => {
+    const history = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=hour');
+    assert.equal(history.bucket_s, 3600);
+    assert.deepEqual(history.points, [
+      point('acme', day0 + 2 * HOUR, 6, 0, 0), point('beta', day0 + 2 * HOUR, 0, 6, 0),
+      point('acme', day0 + 7 * HOUR, 0, 0, 1.5),
+      point('acme', day0 + DAY, 0, 3, 0), point('beta', day0 + DAY, 3, 0, 0),
+    ]);
+  });
+
+  test('the buckets add up to GET /ledger’s totals', async () => {
+    const { points } = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=hour');
+    const { rows } = await s.ok(LedgerResponse, 200, 'GET', '/api/v1/ledger');
+    for (const org of ['acme', 'beta']) {
+      const sum = (xs: readonly { org_id: string; credits_gpu_h: number }[]) => xs.filter((x) => x.org_id === org).reduce((n, x) => n + x.credits_gpu_h, 0);
+      assert.equal(sum(points), sum(rows), org);
+    }
+  });
+
+  test('the admin may name one org; an org with no entries has no points', async () => {
+    const beta = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?org=beta');
+    assert.deepEqual(beta.points, [point('beta', day0, 0, 6, 0), point('beta', day0 + DAY, 3, 0, 0)]);
+    assert.deepEqual((await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?org=gamma')).points, []);
+  });
+
+  test('a member sees its own org’s points only, and another org is a 404 as on GET /ledger', async () => {
+    const own = await s.req('GET', '/api/v1/ledger/history?bucket=hour', { token: member });
+    assert.equal(own.status, 200);
+    const history = LedgerHistoryResponse.parse(own.body);
+    assert.deepEqual(new Set(history.points.map((p) => p.org_id)), new Set(['beta']));
+    assert.deepEqual(history.points, [point('beta', day0 + 2 * HOUR, 0, 6, 0), point('beta', day0 + DAY, 3, 0, 0)]);
+    assert.ok(!own.text.includes('acme'), 'nothing of acme, not even its name');
+    assert.deepEqual(await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=hour&org=beta', { token: member }), history);
+    assert.equal((await s.fail(404, 'GET', '/api/v1/ledger/history?org=acme', { token: member })).code, 'not_found');
+    await s.fail(404, 'GET', '/api/v1/ledger?org=acme', { token: member });
+    const agent = await s.token('agent', 'beta', betaSite);
+    assert.equal((await s.fail(403, 'GET', '/api/v1/ledger/history', { token: agent })).message, "an agent token may not read the ledger's history");
+  });
+
+  test('a bucket other than hour or day is a 400 naming it', async () => {
+    const e = await s.fail(400, 'GET', '/api/v1/ledger/history?bucket=week');
+    assert.equal(e.field, 'query.bucket');
+  });
+
+  test('a run the API moves is booked in the bucket of the time it ended', async () => {
+    s.clock.ms = day0 + 3 * DAY + 10 * HOUR;
+    const job = await s.job('gamma', 2);
+    await s.pass();
+    await s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${job}/state`, { body: { state: 'running' } });
+    s.clock.advance(45 * 60);
+    await s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${job}/state`, { body: { state: 'succeeded' } });
+    const { points } = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=hour&org=gamma');
+    assert.equal(points.length, 1);
+    const [p] = points;
+    assert.equal(p?.at, iso(day0 + 3 * DAY + 10 * HOUR));
+    assert.equal(p?.consumed_gpu_h, 1.5, '2 GPUs × 45 min on another org’s site');
+    assert.equal(p?.credits_gpu_h, -1.5);
+  });
+});
