@@ -65,7 +65,7 @@ describe('a job spanning two sites, live', () => {
   test('a 16-GPU job no site can hold runs on both, once both sites started their parts; the ledger credits both owners', async () => {
     await startAgent(pool.agentToken, 'acme');
     await startAgent(beta.token, 'beta');
-    const id = await submit('gamma', 16, ['sh', '-c', 'echo part; sleep 1']);
+    const id = await submit('gamma', 16, ['sh', '-c', 'echo "part $SUANLI_SPAN_INDEX of $SUANLI_SPAN_SITES"; sleep 1']);
     const running = await pool.until(id, 'running');
     const parts = running.placements.at(-1)?.parts ?? [];
     assert.deepEqual(parts.map((p) => [p.site_id, p.gpus]).sort(), [[pool.siteId, 8], [beta.siteId, 8]].sort());
@@ -75,7 +75,11 @@ describe('a job spanning two sites, live', () => {
     const starts = running.events.filter((e) => e.type === 'part_started').map((e) => (e.detail.waiting_for as string[]).length);
     assert.deepEqual(starts, [1, 0], "each site's start is recorded: the first waits for the other, the last makes the job run");
     assert.deepEqual(running.span, { replica_gpus: 8, sync_bytes: 1e9, outer_step_s: 100, hidden_s: 0, min_efficiency: 0.5, max_single_site_wait_s: 0 });
-    await pool.until(id, 'succeeded');
+    const done = await pool.until(id, 'succeeded');
+    // Each part's run knows the job's sites and its own place among them, to meet its peers.
+    const tail = String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail);
+    const sites = [pool.siteId, beta.siteId].sort();
+    assert.match(tail, new RegExp(`part [01] of (${sites[0]},${sites[1]}|${sites[1]},${sites[0]})`), tail);
     const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
     const of = (org: string) => ledger.rows.filter((r) => r.org_id === org).reduce((s, r) => s + r.contributed_gpu_h, 0);
     assert.ok(of('acme') > 0 && of('beta') > 0, 'both owners contributed');

@@ -43,6 +43,8 @@ interface AssignmentWire {
   readonly attempt: number;
   readonly command: readonly string[] | null;
   readonly parts: readonly { gpu_type: string; gpus: number; nodes: number; gpus_per_node: number }[];
+  /** Set for a part of a job spanning sites. */
+  readonly span?: { readonly sites: readonly string[]; readonly index: number } | null;
 }
 
 /** What the control plane last acknowledged for a run. */
@@ -179,6 +181,7 @@ export class Agent {
       ...(part === undefined || part.gpu_type === '' ? {} : { gpuType: part.gpu_type }),
       gpusPerNode: part?.gpus_per_node ?? 0, nodes: part?.nodes ?? 1,
       workDir: `${this.o.workDir}/${id}`, logDir: `${this.o.workDir}/logs`,
+      ...(a.span == null ? {} : { span: a.span }),
     };
     try {
       const handle = await this.o.executor.start(request);

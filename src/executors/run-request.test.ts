@@ -8,6 +8,9 @@ const ok: RunRequest = { jobId: 'job-7_a', attempt: 2, command: ['echo', 'hi'], 
 test('checkRunRequest returns the run id of a good request', () => {
   assert.equal(checkRunRequest(ok), 'job-7_a.2');
   assert.deepEqual(runEnv(ok), { SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1' });
+  const part = { ...ok, span: { sites: ['acme-lab', 'beta-lab'], index: 1 } };
+  assert.equal(checkRunRequest(part), 'job-7_a.2');
+  assert.deepEqual(runEnv(part), { SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1', SUANLI_SPAN_SITES: 'acme-lab,beta-lab', SUANLI_SPAN_INDEX: '1' });
 });
 
 test('checkRunRequest names the bad field and what it accepts', () => {
@@ -27,6 +30,9 @@ test('checkRunRequest names the bad field and what it accepts', () => {
     [{ nodes: 0 }, 'run.nodes'],
     [{ workDir: 'relative' }, 'run.workDir'],
     [{ logDir: '' }, 'run.logDir'],
+    [{ span: { sites: ['a'], index: 0 } }, 'run.span.sites'],
+    [{ span: { sites: ['a', 'b,c'], index: 0 } }, 'run.span.sites'],
+    [{ span: { sites: ['a', 'b'], index: 2 } }, 'run.span.index'],
   ];
   for (const [change, field] of bad) {
     assert.throws(() => checkRunRequest({ ...ok, ...change }), (err: { code?: string; field?: string; accepted?: string }) => err.code === 'invalid_input' && err.field === field && (err.accepted ?? '') !== '', field);

@@ -32,6 +32,13 @@ export function checkRunRequest(run: RunRequest): RunId {
   if (run.gpuType !== undefined && (typeof run.gpuType !== 'string' || run.gpuType === '')) throw new InvalidInputError('run.gpuType', 'is empty', 'a GPU type the site has, or no gpuType');
   if (!Number.isSafeInteger(run.gpusPerNode) || run.gpusPerNode < 0) throw new InvalidInputError('run.gpusPerNode', `${String(run.gpusPerNode)} is not a GPU count`, 'an integer ≥ 0');
   if (!Number.isSafeInteger(run.nodes) || run.nodes < 1) throw new InvalidInputError('run.nodes', `${String(run.nodes)} is not a node count`, 'an integer ≥ 1');
+  if (run.span !== undefined) {
+    const { sites, index } = run.span;
+    if (!Array.isArray(sites) || sites.length < 2 || sites.some((s) => typeof s !== 'string' || s === '' || s.includes(','))) {
+      throw new InvalidInputError('run.span.sites', 'is not a list of two or more site ids', 'site ids without commas, two or more');
+    }
+    if (!Number.isSafeInteger(index) || index < 0 || index >= sites.length) throw new InvalidInputError('run.span.index', `${String(index)} is not a position in run.span.sites`, `an integer from 0 to ${sites.length - 1}`);
+  }
   for (const field of ['workDir', 'logDir'] as const) {
     const dir = run[field];
     if (typeof dir !== 'string' || !isAbsolute(dir) || dir.includes('\0')) throw new InvalidInputError(`run.${field}`, `${JSON.stringify(dir)} is not an absolute path`, 'an absolute directory path');
@@ -44,7 +51,10 @@ export const logPath = (run: RunRequest): string => join(run.logDir, `${runId(ru
 
 /** The SUANLI_* variables that are the same on every node of the run. */
 export function runEnv(run: RunRequest): Record<string, string> {
-  return { [SUANLI_ENV.runId]: runId(run.jobId, run.attempt), [SUANLI_ENV.nodes]: String(run.nodes) };
+  return {
+    [SUANLI_ENV.runId]: runId(run.jobId, run.attempt), [SUANLI_ENV.nodes]: String(run.nodes),
+    ...(run.span === undefined ? {} : { [SUANLI_ENV.spanSites]: run.span.sites.join(','), [SUANLI_ENV.spanIndex]: String(run.span.index) }),
+  };
 }
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));

@@ -44,6 +44,12 @@ export interface RunRequest {
    * every node); created if missing. Kubernetes keeps logs in the cluster and ignores it.
    */
   readonly logDir: string;
+  /**
+   * For one part of a job spanning sites: every site of the job in placement order,
+   * and which of them this run is. Its processes meet their peers through it
+   * (SUANLI_SPAN_SITES, SUANLI_SPAN_INDEX).
+   */
+  readonly span?: { readonly sites: readonly string[]; readonly index: number };
 }
 
 /**
@@ -98,6 +104,10 @@ export const SUANLI_ENV = {
   nodeRank: 'SUANLI_NODE_RANK',
   /** The engine's name of this node (Slurm node, Kubernetes node, `local-K`). */
   nodeName: 'SUANLI_NODE',
+  /** A part of a job spanning sites: the job's sites, comma-separated, in placement order… */
+  spanSites: 'SUANLI_SPAN_SITES',
+  /** …and this part's position among them, 0 … sites-1. */
+  spanIndex: 'SUANLI_SPAN_INDEX',
 } as const;
 
 /**

@@ -35,6 +35,7 @@ export const Assignment = z.object({
   command: z.array(z.string()).nullable(),
   /** The parts of the placement on this agent's site. */
   parts: z.array(AssignmentPart),
+  span: z.object({ sites: z.array(z.string()), index: z.number() }).nullable().describe("a job across sites: all its sites in placement order, and this site's position (the run gets them as SUANLI_SPAN_SITES and SUANLI_SPAN_INDEX)"),
 });
 export const AssignmentsResponse = z.object({ site_id: z.string(), assignments: z.array(Assignment) });
 
@@ -83,6 +84,11 @@ function siteOf(access: Access): string {
 const onSite = (p: Placement | undefined, siteId: string) => (p?.parts ?? []).filter((part) => part.siteId === siteId);
 /** A placement on several sites: all-or-nothing, it runs once every site has started its part. */
 const acrossSites = (p: Placement | undefined) => new Set((p?.parts ?? []).map((part) => part.siteId)).size > 1;
+/** The job's sites in placement order, and this site's position among them. */
+function spanOfPlacement(p: Placement, siteId: string): { sites: string[]; index: number } {
+  const sites = [...new Set(p.parts.map((part) => part.siteId))];
+  return { sites, index: sites.indexOf(siteId) };
+}
 
 /**
  * The placed jobs with a part on the site not yet started, from the control plane's
@@ -99,6 +105,7 @@ function assignments(cp: ControlPlane, siteId: string): z.infer<typeof Assignmen
     out.push({
       job_id: job.id, attempt: p.attempt, command: job.demand.command === null ? null : [...job.demand.command],
       parts: parts.map((part) => ({ gpu_type: part.gpuType, gpus: part.gpus, nodes: part.nodes, gpus_per_node: Math.floor(part.gpus / Math.max(1, part.nodes)) })),
+      span: acrossSites(p) ? spanOfPlacement(p, siteId) : null,
     });
   }
   return out;
