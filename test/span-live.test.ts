@@ -146,3 +146,48 @@ describe('a job spanning two sites, live', () => {
     assert.equal(waiting.diagnosis?.never, false);
   });
 });
+
+describe('a job spanning three sites loses one', () => {
+  let pool: LivePool;
+  let dir: string;
+  const running: { agent: Agent; executor: LocalExecutor }[] = [];
+  before(async () => {
+    pool = await LivePool.start({ siteTimeoutMs: 1500 });
+    dir = mkdtempSync(join(tmpdir(), 'suanli-span-lost-'));
+  });
+  after(async () => {
+    for (const a of running) {
+      await a.agent.stop();
+      for (const r of await a.executor.list()) await a.executor.cancel(r.handle);
+      await a.executor.close();
+    }
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a site that falls silent is lost, and the running job goes on without its part there', async () => {
+    const beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
+    const delta = await pool.addSite('delta', 'delta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }, { to_site: beta.siteId, gbps: 10, latency_ms: 5 }]);
+    await pool.client.call('POST', '/orgs', { id: 'gamma', name: 'Gamma' });
+    for (const [token, name] of [[pool.agentToken, 'acme'], [beta.token, 'beta'], [delta.token, 'delta']] as const) {
+      const a = localAgent(pool, join(dir, name), { token });
+      running.push(a);
+      await a.agent.start();
+    }
+    const id = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'big', org_id: 'gamma', gpus: 24, estimate_s: 600, command: ['sh', '-c', 'sleep 60'], span: SPAN })).id;
+    const started = await pool.until(id, 'running');
+    assert.equal(started.placements.at(-1)?.parts.length, 3);
+    // delta's agent stops heartbeating: after the site timeout delta is lost.
+    await running[2]?.agent.stop();
+    const shrunk = await waitFor('shrunk after the loss', async () => {
+      const j = await pool.job(id);
+      return j.events.some((e) => e.type === 'shrunk') ? j : undefined;
+    });
+    assert.equal(shrunk.state, 'running', 'the job is not requeued');
+    assert.equal(shrunk.attempts, 1);
+    assert.deepEqual(shrunk.placements.at(-1)?.parts.map((p) => p.site_id).sort(), [pool.siteId, beta.siteId].sort());
+    const event = shrunk.events.find((e) => e.type === 'shrunk');
+    assert.deepEqual([event?.detail.site, event?.detail.why], [delta.siteId, 'site_lost']);
+    await pool.client.call('POST', `/jobs/${id}/cancel`);
+  });
+});

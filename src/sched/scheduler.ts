@@ -107,9 +107,11 @@ export class Scheduler {
    * any nodes with free GPUs are used. A spanning job holds its ring's bandwidth
    * again, as much as is left. Returns null, changing nothing, when a site is
    * unknown or has too few free GPUs (its capacity shrank), or a spanning job's
-   * sites no longer form a ring: the driver must requeue the job.
+   * sites no longer form a ring (or, with `atLeastMinEfficiency`, one that meets the
+   * job's minimum: a job restored without the parts it lost): the driver must
+   * requeue the job.
    */
-  restore(spec: JobSpec, parts: readonly { readonly site: number; readonly gpus: number }[], startedAtS: number): JobRecord | null {
+  restore(spec: JobSpec, parts: readonly { readonly site: number; readonly gpus: number }[], startedAtS: number, atLeastMinEfficiency = false): JobRecord | null {
     const choices: Choice[] = [];
     for (const p of parts) {
       const site = this.state.sites[p.site];
@@ -132,7 +134,7 @@ export class Scheduler {
     if (choices.length > 1) {
       if (!spec.span) return null;
       const formed = ringOver(this.state, spec.span, parts);
-      if (typeof formed === 'string') return null;
+      if (typeof formed === 'string' || (atLeastMinEfficiency && formed.efficiency < spec.span.minEfficiency)) return null;
       hold = formed;
     }
     const job = this.record(spec);

@@ -36,6 +36,12 @@ export interface RebuiltScheduler {
   readonly records: Map<string, JobRecord>;
   /** Placed or running jobs that could not be restored: their site is lost or gone, or too small now. The driver requeues them. */
   readonly unrestored: readonly Job[];
+  /**
+   * Running jobs across sites restored without their parts on sites lost or gone,
+   * because the rest still meets their minimum efficiency: the driver drops those
+   * parts from their placements (they shrank, as the core's siteDown shrinks).
+   */
+  readonly shrunk: readonly { readonly job: Job; readonly lost: readonly PlacementPart[] }[];
 }
 
 export const poolSiteId = (site: string, gpuType: string): string => `${site}/${gpuType}`;
@@ -93,18 +99,27 @@ export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<Schedu
   const indexOf = new Map(poolSites.map((p, i) => [poolSiteId(p.site.id, p.gpuType), i]));
   const records = new Map<string, JobRecord>();
   const unrestored: Job[] = [];
+  const shrunk: { job: Job; lost: PlacementPart[] }[] = [];
 
   const holding = snapshot.jobs.filter((j) => j.state === 'placed' || j.state === 'running');
   const placedAt = (j: Job) => snapshot.placements.get(j.id)?.placedAt ?? j.updatedAt;
   holding.sort((a, b) => placedAt(a) - placedAt(b));
   for (const job of holding) {
     const placement = snapshot.placements.get(job.id);
-    // One part per site: several for a job spanning sites. A part on a site lost or gone cannot be restored.
-    const parts = (placement?.parts ?? []).map((part) => ({ site: indexOf.get(poolSiteId(part.siteId, part.gpuType)) ?? -1, gpus: part.gpus }));
+    // One part per site: several for a job spanning sites. A part on a site lost or gone cannot be restored;
+    // a running spanning job goes on without it when the rest still meets its minimum efficiency.
+    const all = (placement?.parts ?? []).map((part) => ({ part, site: indexOf.get(poolSiteId(part.siteId, part.gpuType)) ?? -1, gpus: part.gpus }));
+    const kept = all.filter((p) => p.site >= 0);
+    const lost = all.filter((p) => p.site < 0).map((p) => p.part);
     const startedMs = placement?.startedAt ?? placement?.placedAt ?? job.updatedAt;
-    const record = parts.length === 0 || parts.some((p) => p.site < 0) ? null : sched.restore(jobSpec(job), parts, startedMs / 1000);
+    const spec = jobSpec(job);
+    const mayShrink = lost.length > 0 && kept.length > 0 && job.state === 'running' && spec.span != null;
+    const record = kept.length === 0 || (lost.length > 0 && !mayShrink) ? null : sched.restore(spec, kept, startedMs / 1000, lost.length > 0);
     if (record === null) unrestored.push(job);
-    else records.set(job.id, record);
+    else {
+      records.set(job.id, record);
+      if (lost.length > 0) shrunk.push({ job, lost });
+    }
   }
   for (const job of snapshot.jobs) if (job.state === 'pending') records.set(job.id, sched.submit(jobSpec(job)));
 
@@ -116,7 +131,7 @@ export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<Schedu
     const held = m.heldFor === null ? undefined : records.get(m.heldFor);
     if (held !== undefined && held.phase === 'queued') s.heldFor = held;
   });
-  return { sched, poolSites, records, unrestored };
+  return { sched, poolSites, records, unrestored, shrunk };
 }
 
 /** The site memory to carry into the next pass. */

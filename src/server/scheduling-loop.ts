@@ -3,7 +3,7 @@ import type { Clock } from '../model/clock.ts';
 import type { Diagnosis } from '../sched/diagnosis.ts';
 import type { Decision, SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
-import type { Job, LedgerEntry, Site, Store } from '../store/types.ts';
+import type { Job, LedgerEntry, PlacementPart, Site, Store } from '../store/types.ts';
 import type { ActiveJobs } from './active-jobs.ts';
 import { usage, type Change, type JobLifecycle } from './job-lifecycle.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -213,21 +213,26 @@ export class SchedulingLoop {
     return out;
   }
 
-  /**
-   * Commits a spanning job's shrink: the part on the site it leaves is dropped from
-   * its placement (its agent is told to stop it, after the notice), with a ledger
-   * entry for the GPU time it used there if the job ran. False when the job changed
-   * meanwhile.
-   */
-  private async shrink(core: RebuiltScheduler, d: Extract<Decision, { kind: 'shrink' }>, owners: ReadonlyMap<string, string>, nowMs: number): Promise<boolean> {
-    const job = this.o.active.get(d.job.spec.id);
-    const placement = this.o.active.placement(d.job.spec.id);
+  /** Commits the core's decision that a spanning job gives back one site's part (an owner reclaiming it). */
+  private shrink(core: RebuiltScheduler, d: Extract<Decision, { kind: 'shrink' }>, owners: ReadonlyMap<string, string>, nowMs: number): Promise<boolean> {
     const leaving = core.poolSites[d.site];
-    if (job === undefined || placement == null || leaving === undefined) return false;
-    const gone = placement.parts.filter((p) => p.siteId === leaving.site.id && p.gpuType === leaving.gpuType);
-    const kept = placement.parts.filter((p) => !gone.includes(p));
-    const ledger = usage(job, { ...placement, parts: gone }, (id) => owners.get(id), nowMs);
+    if (leaving === undefined) return Promise.resolve(false);
     const detail = { site: leaving.site.id, gpu_type: leaving.gpuType, why: d.why, stop_at: new Date(d.atS * 1000).toISOString(), efficiency: d.job.allocation?.efficiency ?? null };
+    return this.dropParts(d.job.spec.id, (p) => p.siteId === leaving.site.id && p.gpuType === leaving.gpuType, detail, owners, nowMs);
+  }
+
+  /**
+   * Drops the parts `gone` picks from a job's current placement: a `shrunk` event with
+   * `detail`, and a ledger entry for the GPU time they used if the job ran, in one
+   * transaction. Their agents are told to stop them (when `detail.stop_at` comes, if
+   * given). False when the job changed meanwhile.
+   */
+  private async dropParts(jobId: string, gone: (p: PlacementPart) => boolean, detail: Readonly<Record<string, unknown>>, owners: ReadonlyMap<string, string>, nowMs: number): Promise<boolean> {
+    const job = this.o.active.get(jobId);
+    const placement = this.o.active.placement(jobId);
+    if (job === undefined || placement === undefined) return false;
+    const kept = placement.parts.filter((p) => !gone(p));
+    const ledger = usage(job, { ...placement, parts: placement.parts.filter(gone) }, (id) => owners.get(id), nowMs);
     const ok = await this.o.store.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
     if (ok) this.o.active.partsChanged(job.id, kept);
     return ok;
@@ -246,11 +251,13 @@ export class SchedulingLoop {
       const key = sitesKey(sites);
       let core = this.core;
       let unrestored: readonly Job[] = [];
+      let shrunkByLoss: RebuiltScheduler['shrunk'] = [];
       let rebuilt = false;
       if (core === null || changed || core.sitesKey !== key) {
         const fresh = rebuildScheduler({ sites, ...active.snapshot() }, this.o.scheduler, this.memory);
         core = { ...fresh, sitesKey: key };
         unrestored = fresh.unrestored;
+        shrunkByLoss = fresh.shrunk;
         rebuilt = true;
         this.stored = new WeakMap();
         this.backlog = [];
@@ -301,6 +308,13 @@ export class SchedulingLoop {
       const results = await lifecycle.apply(changes, ledger, 'scheduler');
       let stale = false;
       for (const d of shrinks) if (!(await this.shrink(core, d, owners, nowMs))) stale = true;
+      // Running jobs across sites that lost a site go on without it (the rebuilt core holds them so already).
+      for (const { job, lost } of shrunkByLoss) {
+        for (const siteId of new Set(lost.map((p) => p.siteId))) {
+          const detail = { site: siteId, why: 'site_lost', efficiency: core.records.get(job.id)?.allocation?.efficiency ?? null };
+          if (!(await this.dropParts(job.id, (p) => p.siteId === siteId, detail, owners, nowMs))) stale = true;
+        }
+      }
       if (changes.length > 0) this.msPerDecision = 0.7 * this.msPerDecision + (0.3 * (performance.now() - commitStart)) / changes.length;
       const applied = (kind: string) => results.filter((r, i) => r !== null && kinds[i] === kind).length;
       // Requeued jobs the core never held join its queue now.
