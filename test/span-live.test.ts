@@ -135,6 +135,21 @@ describe('a job spanning two sites, live', () => {
     assert.ok(ledger.rows.some((r) => r.org_id === 'acme' && r.contributed_gpu_h > 0), 'the part that left was accounted for');
   });
 
+  test('a bad span is refused with 400 naming the field; nothing is stored', async () => {
+    const before = (await pool.client.call<{ jobs: unknown[] }>('GET', '/jobs?limit=500')).jobs.length;
+    for (const [span, field] of [
+      [{ replica_gpus: 8, params: 1e9, outer_step_s: 100 }, 'span.replica_gpus'], // 12 GPUs are not whole replicas of 8
+      [{ replica_gpus: 8, outer_step_s: 100 }, 'span.params'],
+      [{ replica_gpus: 4, params: 1e9, outer_step_s: 100, min_efficiency: 2 }, 'span.min_efficiency'],
+      ['everywhere', 'span'],
+    ] as const) {
+      const res = await fetch(`${pool.url}/api/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${pool.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ org_id: 'gamma', gpus: 12, estimate_s: 60, span }) });
+      assert.equal(res.status, 400, JSON.stringify(span));
+      assert.equal(((await res.json()) as { error: { field: string } }).error.field, field);
+    }
+    assert.equal((await pool.client.call<{ jobs: unknown[] }>('GET', '/jobs?limit=500')).jobs.length, before);
+  });
+
   test('a spanning job without a WAN link waits, and says so', async () => {
     const third = await pool.addSite('delta', 'delta lab');
     const id = await submit('gamma', 24, ['true']);
