@@ -65,7 +65,9 @@ export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { s
   // both sites declare counts once, with the first declaration.
   const links: WanLinkSpec[] = [];
   const seen = new Set<string>();
-  const poolIdsOf = (id: string) => poolSites.filter((p) => p.site.id === id).map((p) => poolSiteId(p.site.id, p.gpuType));
+  const poolIds = new Map<string, string[]>();
+  for (const p of poolSites) poolIds.set(p.site.id, [...(poolIds.get(p.site.id) ?? []), poolSiteId(p.site.id, p.gpuType)]);
+  const poolIdsOf = (id: string) => poolIds.get(id) ?? [];
   for (const site of sites) {
     for (const l of site.wanLinks) {
       const key = [site.id, l.toSite].sort().join('\u0000');
