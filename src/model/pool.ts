@@ -12,6 +12,30 @@ export interface SharePolicy {
   readonly reclaim: boolean;
   /** Seconds a borrower is given, after a reclaim is decided, before it is stopped. */
   readonly reclaimNoticeS: number;
+  /** Which orgs may borrow here: every org (absent, or 'all'), none, or only the orgs listed. */
+  readonly lendTo?: 'all' | 'none' | readonly string[];
+  /** Most GPUs any one borrowing org may hold here at once (absent or null: only `lendFraction` bounds it)… */
+  readonly maxGpusPerBorrower?: number | null;
+  /** …or, for the orgs named, each its own limit (overrides `maxGpusPerBorrower`). */
+  readonly borrowerGpuLimits?: Readonly<Record<string, number>>;
+  /**
+   * false when the owner requires borrowed work to be contained (sandboxed) and the
+   * site's agent cannot contain it: nothing is lent until it can. Absent: no obstacle.
+   */
+  readonly containsBorrowed?: boolean;
+}
+
+/** Whether the owner lends to `org` at all (its own org always may use its site). */
+export function lendsTo(share: SharePolicy, org: string): boolean {
+  const to = share.lendTo;
+  if (to === undefined || to === 'all') return true;
+  if (to === 'none') return false;
+  return to.includes(org);
+}
+
+/** The owner's own limit on the GPUs one borrowing org may hold here; Infinity when it set none. */
+export function borrowerGpuLimit(share: SharePolicy, org: string): number {
+  return share.borrowerGpuLimits?.[org] ?? share.maxGpusPerBorrower ?? Number.POSITIVE_INFINITY;
 }
 
 export const DEFAULT_SHARE_POLICY: SharePolicy = { lendFraction: 1, reclaim: true, reclaimNoticeS: 0 };

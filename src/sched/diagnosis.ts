@@ -12,6 +12,9 @@ export const REASONS = {
   fragmented: 'free GPUs split across nodes',
   lend_limit: "at the owner's lending limit",
   not_shared: 'not shared with this org',
+  not_lent_to_org: "not lent to this org (the owner's choice)",
+  borrower_limit: "at the owner's limit for this org",
+  no_containment: 'cannot contain borrowed work (its agent has no sandbox)',
   reserved: 'GPUs reserved for an earlier job (backfill)',
   held_for_owner: "GPUs reclaimed for the owner's waiting job",
 } as const;

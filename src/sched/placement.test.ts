@@ -31,7 +31,7 @@ class Bench {
     const s = this.site(id);
     const c = s.choose(gpus);
     assert.ok(c !== null, `cannot take ${gpus} on ${id}`);
-    s.commit(this.fillers++, c.nodes, c.counts, borrower);
+    s.commit(this.fillers++, c.nodes, c.counts, borrower ? -1 : s.org);
     return this;
   }
 
@@ -102,6 +102,31 @@ test('borrowers may hold at most the owner’s lending limit; the owner may use 
   assert.equal(b.where(job('x').org('b').gpus(10).build()), 'b1', 'the owner is not limited');
   const closed = new Bench(pool(site('b1').org('b').lend(0)));
   assert.equal(closed.where(job('x').org('a').gpus(1).build()), '0/1 site fit: 1 not shared with this org — no site can ever hold this job');
+});
+
+test('an owner lends only to the orgs it lists, or to none; its own jobs are never refused', () => {
+  const b = new Bench(pool(site('b1').org('b').lendTo(['a']), site('c1').org('c').lendTo('none')));
+  assert.equal(b.where(job('x').org('a').gpus(4).build()), 'b1');
+  assert.equal(b.where(job('x').org('z').gpus(4).build()), "0/2 sites fit: 2 not lent to this org (the owner's choice) — no site can ever hold this job");
+  assert.equal(b.where(job('x').org('c').gpus(4).build()), 'c1', 'lending to none does not bar the owner');
+});
+
+test('an owner’s limit per borrowing org: for every borrower, or one org’s own', () => {
+  const b = new Bench(pool(site('b1').org('b').nodes(4).borrowerLimit(8).borrowerLimit(16, 'big')));
+  assert.equal(b.where(job('x').org('a').gpus(12).build()), "0/1 site fit: 1 at the owner's limit for this org — no site can ever hold this job");
+  assert.equal(b.where(job('x').org('big').gpus(12).build()), 'b1', 'its own, higher limit');
+  const a = b.record(job('a1').org('a').gpus(6).build());
+  b.sched.pass(0);
+  assert.equal(a.phase, 'running');
+  assert.equal(b.where(job('x').org('a').gpus(4).build()), "0/1 site fit: 1 at the owner's limit for this org", '6 held + 4 is over 8');
+  assert.equal(b.where(job('x').org('a').gpus(2).build()), 'b1');
+  assert.equal(b.where(job('x').org('c').gpus(8).build()), 'b1', 'another borrower has its own 8');
+});
+
+test('a site that must contain borrowed work and cannot lends nothing, and says why', () => {
+  const b = new Bench(pool(site('b1').org('b').noContainment()));
+  assert.equal(b.where(job('x').org('a').gpus(1).build()), '0/1 site fit: 1 cannot contain borrowed work (its agent has no sandbox) — no site can ever hold this job');
+  assert.equal(b.where(job('x').org('b').gpus(1).build()), 'b1');
 });
 
 test('the siloed baseline uses only the job’s own org’s sites', () => {

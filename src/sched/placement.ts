@@ -57,7 +57,10 @@ export function staticReason(site: SiteState, job: JobRecord, ownSitesOnly: bool
   if (site.total < g) return 'site_too_small';
   if (site.org !== job.org) {
     if (ownSitesOnly || site.lendCap === 0) return 'not_shared';
+    if (site.spec.share.containsBorrowed === false) return 'no_containment';
+    if (!site.lendsTo(job.spec.org)) return 'not_lent_to_org';
     if (site.lendCap < g) return 'lend_limit';
+    if (site.borrowerCap(job.spec.org) < g) return 'borrower_limit';
   }
   return null;
 }
@@ -95,6 +98,10 @@ export function place(ctx: PlacementContext, job: JobRecord, candidates: readonl
     const borrower = site.org !== job.org;
     if (borrower && site.borrowed + g > site.lendCap) {
       count('lend_limit');
+      continue;
+    }
+    if (borrower && site.borrowerRoom(job) < g) {
+      count('borrower_limit');
       continue;
     }
     // GPUs the owner reclaimed for a waiting job are its, not the next borrower's.

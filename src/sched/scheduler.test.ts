@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { JobSpec } from '../model/job.ts';
 import type { PoolSpec } from '../model/pool.ts';
 import { describeDiagnosis } from './diagnosis.ts';
+import { POLICY_NAMES, type PolicyName } from './policies/registry.ts';
 import { Scheduler, type Decision, type SchedulerOptions } from './scheduler.ts';
 import type { JobRecord } from './state.ts';
 import { job, JobBuilder, pool, site } from './test-builders.ts';
@@ -182,6 +184,49 @@ test('SRTF preempts a running job with more remaining time even when no GPU is f
   assert.deepEqual(run.pass(0), ['start j0']);
   run.submit(job('j1').org('a').gpus(4).at(100).runs(500));
   assert.deepEqual(run.pass(100), ['preempt j0 at 100 (priority)', 'start j1']);
+});
+
+test('SRTF preempts a borrower only when that frees room under the owner’s limit for the waiting job’s org', () => {
+  // b1 lets each borrowing org hold 4 GPUs: org a's waiting job needs a's own running job stopped, not c's.
+  const run = new Run(pool(site('b1').org('b').borrowerLimit(4), spareA100), { policy: 'srtf' });
+  run.submit(job('c-long').org('c').gpus(4, 'h100').runs(30_000), job('a-long').org('a').gpus(4, 'h100').runs(10_000));
+  assert.deepEqual(run.pass(0), ['start a-long', 'start c-long']);
+  run.submit(job('a-short').org('a').gpus(4, 'h100').at(10).runs(100));
+  // c-long has the most remaining time, but stopping it would leave org a at its limit.
+  assert.deepEqual(run.pass(10), ['preempt a-long at 10 (priority)', 'start a-short']);
+});
+
+test('whatever the policy and the load, no borrowing org exceeds an owner’s limits, and none borrows where it is not lent to', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom<PolicyName>(...POLICY_NAMES),
+      fc.array(fc.record({ org: fc.constantFrom('a', 'b', 'c'), nodes: fc.integer({ min: 1, max: 3 }), limit: fc.option(fc.integer({ min: 1, max: 16 })), lendTo: fc.constantFrom<'all' | 'none' | string[]>('all', 'none', ['a'], ['b', 'c']) }), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.record({ org: fc.constantFrom('a', 'b', 'c', 'd'), gpus: fc.integer({ min: 1, max: 12 }), at: fc.integer({ min: 0, max: 50 }), runs: fc.integer({ min: 1, max: 200 }) }), { minLength: 1, maxLength: 25 }),
+      (policy, sites, jobs) => {
+        const specs = sites.map((x, i) => {
+          const b = site(`${x.org}${i}`).org(x.org).nodes(x.nodes).lendTo(x.lendTo);
+          return (x.limit === null ? b : b.borrowerLimit(x.limit)).build();
+        });
+        const run = new Run(pool(...specs), { policy });
+        jobs.forEach((j, i) => run.submit(job(`j${i}`).org(j.org).gpus(j.gpus).at(j.at).runs(j.runs)));
+        for (let now = 0; now <= 60; now += 10) {
+          run.pass(now);
+          for (const s of run.sched.state.sites) {
+            const held = new Map<string, number>();
+            for (const [seq, gpus] of s.running) {
+              const r = run.sched.state.jobs[seq] as JobRecord;
+              if (r.org !== s.org) held.set(r.spec.org, (held.get(r.spec.org) ?? 0) + gpus);
+            }
+            for (const [org, gpus] of held) {
+              assert.ok(s.lendsTo(org), `${org} borrows on ${s.spec.id}, which does not lend to it`);
+              assert.ok(gpus <= s.borrowerCap(org), `${org} holds ${gpus} on ${s.spec.id}, over its cap ${s.borrowerCap(org)}`);
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 test('SRTF preempts nothing when the waiting job could still not start (lending limit)', () => {

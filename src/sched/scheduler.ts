@@ -399,7 +399,7 @@ export class Scheduler {
 
   /** Starts `job` on every part of `choice` at once (one part on one site, several across sites). */
   private start(job: JobRecord, choice: SpanChoice, now: number): void {
-    const parts = choice.parts.map((c) => c.site.commit(job.seq, c.nodes, c.counts, c.site.org !== job.org));
+    const parts = choice.parts.map((c) => c.site.commit(job.seq, c.nodes, c.counts, job.org));
     const gpus = parts.reduce((n, p) => n + p.gpus, 0);
     const wan = choice.links.length > 0 ? { links: choice.links, gbps: choice.gbps } : null;
     this.holdLinks(wan, 1);
@@ -457,7 +457,7 @@ export class Scheduler {
 
   private releasePart(job: JobRecord, part: SitePart): void {
     const site = this.state.sites[part.site] as SiteState;
-    site.release(job.seq, part, site.org !== job.org);
+    site.release(job.seq, part, job.org);
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
     this.state.allocated -= part.gpus;
   }
@@ -491,7 +491,7 @@ export class Scheduler {
       let replicas = 0;
       for (const i of candidates) {
         const site = this.state.sites[i] as SiteState;
-        replicas += Math.floor((site.org === job.org ? site.total : site.lendCap) / span.replicaGpus);
+        replicas += Math.floor((site.org === job.org ? site.total : site.lendsTo(job.spec.org) ? site.borrowerCap(job.spec.org) : 0) / span.replicaGpus);
       }
       const needed = Math.ceil(job.spec.gpus / span.replicaGpus);
       if (replicas >= needed) return null;

@@ -59,7 +59,7 @@ function offer(ctx: PlacementContext, site: SiteState, job: JobRecord, span: Spa
   if (borrower && (ctx.ownSitesOnly || (site.heldFor !== null && site.heldFor.phase === 'queued'))) return 0;
   // A backfill reservation's site is left alone: a part there could delay the reserved job.
   if (ctx.reservation !== null && ctx.reservation.site === site.index && ctx.reservation.job !== job) return 0;
-  const usable = borrower ? Math.min(site.free, site.lendCap - site.borrowed) : site.free;
+  const usable = borrower ? (site.spec.share.containsBorrowed === false ? 0 : Math.min(site.free, site.borrowerRoom(job))) : site.free;
   const r = span.replicaGpus;
   const replicas = Math.floor(usable / r);
   if (replicas === 0) return 0;

@@ -4,11 +4,15 @@ import fc from 'fast-check';
 import { PoolState, SiteState } from './state.ts';
 import { pool, site } from './test-builders.ts';
 
+/** Org indices: the sites' owner (index 0) and another org borrowing there. */
+const OWNER = 0;
+const BORROWER = 1;
+
 /** A site of `nodes` × `gpusPerNode` GPUs with `taken[i]` GPUs already taken on node i (by job 1000 + i). */
 function siteWith(nodes: number, gpusPerNode: number, taken: readonly number[] = []): SiteState {
   const s = new SiteState(0, site('a1').org('a').nodes(nodes).gpusPerNode(gpusPerNode).build(), 0);
   taken.forEach((n, node) => {
-    if (n > 0) s.commit(1000 + node, [node], [n], false);
+    if (n > 0) s.commit(1000 + node, [node], [n], s.org);
   });
   return s;
 }
@@ -71,17 +75,17 @@ test('commit takes the chosen GPUs; release restores the site exactly', () => {
   const before = snapshot(s);
   const small = s.choose(2);
   assert.ok(small !== null);
-  const p1 = s.commit(1, small.nodes, small.counts, false);
+  const p1 = s.commit(1, small.nodes, small.counts, OWNER);
   const big = s.choose(20);
   assert.ok(big !== null);
-  const p2 = s.commit(2, big.nodes, big.counts, true);
+  const p2 = s.commit(2, big.nodes, big.counts, BORROWER);
   assert.equal(p1.gpus, 2);
   assert.equal(p2.gpus, 20);
   assert.equal(s.free, before.free - 22);
   assert.equal(s.borrowed, 20, 'a borrower commit counts as borrowed');
   assert.deepEqual([...s.running], [...before.running, [1, 2], [2, 20]]);
-  s.release(2, p2, true);
-  s.release(1, p1, false);
+  s.release(2, p2, BORROWER);
+  s.release(1, p1, OWNER);
   assert.deepEqual(snapshot(s), before);
   assert.deepEqual(pairs(s.choose(2)), [[0, 2]], 'the best-fit index is as before');
 });
@@ -91,7 +95,7 @@ test('free counts never go negative and always add up, whatever is taken and rel
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 8 }), fc.array(op, { maxLength: 60 }), (nodes, gpn, ops) => {
       const s = siteWith(nodes, gpn);
-      const held: { job: number; part: ReturnType<SiteState['commit']>; borrower: boolean }[] = [];
+      const held: { job: number; part: ReturnType<SiteState['commit']>; org: number }[] = [];
       let nextJob = 0;
       for (const o of ops) {
         if ('take' in o) {
@@ -104,18 +108,19 @@ test('free counts never go negative and always add up, whatever is taken and rel
           assert.equal(new Set(c.nodes).size, c.nodes.length, 'each node once');
           c.nodes.forEach((n, i) => assert.ok((c.counts[i] ?? 0) > 0 && (c.counts[i] ?? 0) <= (s.nodeFree[n] ?? 0), 'no node gives more than it has free'));
           if (fitsOneNode) assert.equal(c.nodes.length, 1, 'a request that fits one node uses one node');
-          const borrower = nextJob % 2 === 1;
-          held.push({ job: nextJob, part: s.commit(nextJob, c.nodes, c.counts, borrower), borrower });
+          const org = nextJob % 2 === 1 ? BORROWER : OWNER;
+          held.push({ job: nextJob, part: s.commit(nextJob, c.nodes, c.counts, org), org });
           nextJob++;
         } else if (held.length > 0) {
           const [h] = held.splice(o.release % held.length, 1);
-          if (h) s.release(h.job, h.part, h.borrower);
+          if (h) s.release(h.job, h.part, h.org);
         }
         assert.ok(s.free >= 0 && s.free <= s.total);
         assert.equal([...s.nodeFree].reduce((a, b) => a + b, 0), s.free, 'node free GPUs add up to the site free count');
         assert.ok([...s.nodeFree].every((f) => f >= 0 && f <= gpn));
         assert.equal(s.free, s.total - held.reduce((n, h) => n + h.part.gpus, 0));
-        assert.equal(s.borrowed, held.filter((h) => h.borrower).reduce((n, h) => n + h.part.gpus, 0));
+        assert.equal(s.borrowed, held.filter((h) => h.org === BORROWER).reduce((n, h) => n + h.part.gpus, 0));
+        assert.equal(s.heldBy.get(BORROWER) ?? 0, s.borrowed, 'one borrowing org holds all that is borrowed');
         assert.equal(s.maxNodeFree(), Math.max(0, ...s.nodeFree));
       }
     }),

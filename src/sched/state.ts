@@ -1,5 +1,5 @@
 import type { JobSpec } from '../model/job.ts';
-import type { PoolSpec, SiteSpec } from '../model/pool.ts';
+import { borrowerGpuLimit, lendsTo, type PoolSpec, type SiteSpec } from '../model/pool.ts';
 
 /**
  * The scheduler's view of the pool: free GPUs per node, indexed so that the
@@ -86,8 +86,10 @@ export class SiteState {
   /** GPU type id, lower-cased. */
   readonly type: string;
   free: number;
-  /** GPUs held here by jobs of other orgs. */
+  /** GPUs held here by jobs of other orgs… */
   borrowed = 0;
+  /** …and by each borrowing org (org index → GPUs). */
+  readonly heldBy = new Map<number, number>();
   up = true;
   /** When the owner may next reclaim (rate limit), seconds. */
   nextReclaimS = 0;
@@ -117,6 +119,26 @@ export class SiteState {
     this.bucketSize = new Int32Array(spec.gpusPerNode + 1);
     this.bucketSize[spec.gpusPerNode] = spec.nodes;
     this.pos = Int32Array.from({ length: spec.nodes }, (_, i) => i);
+  }
+
+  /** Whether the owner lends to the org with this id at all. */
+  lendsTo(orgId: string): boolean {
+    return lendsTo(this.spec.share, orgId);
+  }
+
+  /** Most GPUs a borrowing job of `orgId` may ever hold here: the lending limit, and the owner's limit for that org. */
+  borrowerCap(orgId: string): number {
+    return Math.min(this.lendCap, borrowerGpuLimit(this.spec.share, orgId));
+  }
+
+  /**
+   * GPUs a job of another org may still take here now under the owner's rules
+   * (not counting whether they are free), after `freed` borrowed GPUs, `freedOwn` of
+   * them the job's own org's, are given back.
+   */
+  borrowerRoom(job: { readonly org: number; readonly spec: { readonly org: string } }, freed = 0, freedOwn = 0): number {
+    if (!this.lendsTo(job.spec.org)) return 0;
+    return Math.min(this.lendCap - (this.borrowed - freed), this.borrowerCap(job.spec.org) - ((this.heldBy.get(job.org) ?? 0) - freedOwn));
   }
 
   /** Nodes with all their GPUs free. */
@@ -193,6 +215,14 @@ export class SiteState {
     return left === 0 ? { nodes, counts } : null;
   }
 
+  private holdBorrowed(org: number, gpus: number): void {
+    if (org === this.org) return;
+    this.borrowed += gpus;
+    const held = (this.heldBy.get(org) ?? 0) + gpus;
+    if (held === 0) this.heldBy.delete(org);
+    else this.heldBy.set(org, held);
+  }
+
   private firstUnused(k: number, used: ReadonlySet<number>): number {
     const b = this.buckets[k] as Int32Array;
     const n = this.bucketSize[k] ?? 0;
@@ -203,19 +233,20 @@ export class SiteState {
     return -1;
   }
 
-  commit(job: number, nodes: readonly number[], counts: readonly number[], borrower: boolean): SitePart {
+  /** Takes the GPUs for job `job` of org index `org` (a borrower when it is not the owner). */
+  commit(job: number, nodes: readonly number[], counts: readonly number[], org: number): SitePart {
     let gpus = 0;
     for (let i = 0; i < nodes.length; i++) {
       this.take(nodes[i] ?? 0, counts[i] ?? 0);
       gpus += counts[i] ?? 0;
     }
-    if (borrower) this.borrowed += gpus;
+    this.holdBorrowed(org, gpus);
     this.running.set(job, gpus);
     this.version++;
     return { site: this.index, nodes: Int32Array.from(nodes), counts: Int32Array.from(counts), gpus };
   }
 
-  release(job: number, part: SitePart, borrower: boolean): void {
+  release(job: number, part: SitePart, org: number): void {
     for (let i = 0; i < part.nodes.length; i++) {
       const node = part.nodes[i] ?? 0;
       const f = this.nodeFree[node] ?? 0;
@@ -224,7 +255,7 @@ export class SiteState {
       this.nodeFree[node] = f + c;
       this.free += c;
     }
-    if (borrower) this.borrowed -= part.gpus;
+    this.holdBorrowed(org, -part.gpus);
     this.running.delete(job);
     this.version++;
   }

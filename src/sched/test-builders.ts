@@ -1,6 +1,6 @@
 import { jobId, orgId, siteId } from '../model/ids.ts';
 import { jobDefaults, type JobSpec } from '../model/job.ts';
-import { DEFAULT_SHARE_POLICY, type OrgSpec, type PoolSpec, type SiteSpec } from '../model/pool.ts';
+import { DEFAULT_SHARE_POLICY, type OrgSpec, type PoolSpec, type SharePolicy, type SiteSpec } from '../model/pool.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec, type WanLinkSpec } from '../model/span.ts';
 
 /**
@@ -25,6 +25,8 @@ interface SiteFields {
   reclaim: boolean;
   reclaimNoticeS: number;
   region: string | null;
+  /** The owner's lending rules beyond the fraction (SharePolicy's optional fields). */
+  rules: Pick<SharePolicy, 'lendTo' | 'maxGpusPerBorrower' | 'borrowerGpuLimits' | 'containsBorrowed'>;
 }
 
 export class SiteBuilder {
@@ -71,6 +73,22 @@ export class SiteBuilder {
     return this.#with({ reclaimNoticeS });
   }
 
+  /** Which orgs may borrow here (default every org). */
+  lendTo(lendTo: 'all' | 'none' | readonly string[]): SiteBuilder {
+    return this.#with({ rules: { ...this.#f.rules, lendTo } });
+  }
+
+  /** Most GPUs one borrowing org may hold here: every borrower's, or `org`'s own limit. */
+  borrowerLimit(gpus: number, org?: string): SiteBuilder {
+    const rules = this.#f.rules;
+    return this.#with({ rules: org === undefined ? { ...rules, maxGpusPerBorrower: gpus } : { ...rules, borrowerGpuLimits: { ...rules.borrowerGpuLimits, [org]: gpus } } });
+  }
+
+  /** The owner requires borrowed work contained and the site's agent cannot contain it. */
+  noContainment(): SiteBuilder {
+    return this.#with({ rules: { ...this.#f.rules, containsBorrowed: false } });
+  }
+
   /** The site's region (default none): a spanning job's ring visits sites by region. */
   region(region: string): SiteBuilder {
     return this.#with({ region });
@@ -85,7 +103,7 @@ export class SiteBuilder {
       nodes: f.nodes,
       gpusPerNode: f.gpusPerNode,
       gpuType: f.gpuType,
-      share: { ...DEFAULT_SHARE_POLICY, lendFraction: f.lendFraction, reclaim: f.reclaim, reclaimNoticeS: f.reclaimNoticeS },
+      share: { ...DEFAULT_SHARE_POLICY, lendFraction: f.lendFraction, reclaim: f.reclaim, reclaimNoticeS: f.reclaimNoticeS, ...f.rules },
     };
   }
 }
@@ -102,6 +120,7 @@ export function site(id: string): SiteBuilder {
     reclaim: DEFAULT_SHARE_POLICY.reclaim,
     reclaimNoticeS: DEFAULT_SHARE_POLICY.reclaimNoticeS,
     region: null,
+    rules: {},
   });
 }
 

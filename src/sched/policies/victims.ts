@@ -189,8 +189,7 @@ export function chooseVictims(
       reachable += partGpus(v, site.index);
     }
     if (victims.length === 0 || reachable < g) continue;
-    const borrower = job.org !== site.org;
-    const picked = g <= site.gpusPerNode ? onOneNode(site, victims, g, borrower) : bySiteCount(site, victims, g, borrower);
+    const picked = g <= site.gpusPerNode ? onOneNode(site, victims, job) : bySiteCount(site, victims, job);
     if (picked === null) continue;
     const gpus = picked.reduce((n, v) => n + partGpus(v, site.index), 0);
     if (best === null || gpus < best.gpus) best = { site: i, jobs: picked, gpus };
@@ -213,9 +212,10 @@ function partGpus(v: JobRecord, site: number): number {
 /**
  * For a job that fits one node: victims in rank order are credited to the nodes
  * they hold, and the first node whose free GPUs plus its victims' reach the
- * request (within the lending limit, for a borrower) is the answer.
+ * request (within the owner's lending rules, for a borrower) is the answer.
  */
-function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
+function onOneNode(site: SiteState, victims: readonly JobRecord[], job: JobRecord): JobRecord[] | null {
+  const g = job.spec.gpus;
   const freed = new Int32Array(site.nodeFree.length);
   const onNode: (JobRecord[] | undefined)[] = [];
   for (const v of victims) {
@@ -230,15 +230,12 @@ function onOneNode(site: SiteState, victims: readonly JobRecord[], g: number, bo
       if ((site.nodeFree[node] ?? 0) + total < g) continue;
       const picked = fewest(list, (set) => {
         let free = site.nodeFree[node] ?? 0;
-        let borrowed = site.borrowed;
         for (const x of set) {
           const p = partOn(x, site.index);
           const at = p ? p.nodes.indexOf(node) : -1;
           free += p && at >= 0 ? (p.counts[at] ?? 0) : 0;
-          if (x.org !== site.org) borrowed -= p?.gpus ?? 0;
         }
-        // A borrower also needs room under the owner's lending limit.
-        return free >= g && (!borrower || borrowed + g <= site.lendCap);
+        return free >= g && roomToBorrow(site, set, job);
       });
       if (picked !== null) return picked;
     }
@@ -266,15 +263,25 @@ function fewest(ordered: readonly JobRecord[], enough: (set: readonly JobRecord[
   return picked;
 }
 
-function bySiteCount(site: SiteState, victims: readonly JobRecord[], g: number, borrower: boolean): JobRecord[] | null {
+function bySiteCount(site: SiteState, victims: readonly JobRecord[], job: JobRecord): JobRecord[] | null {
+  const g = job.spec.gpus;
   return fewest(victims, (set) => {
     let free = site.free;
-    let borrowed = site.borrowed;
-    for (const v of set) {
-      const here = partGpus(v, site.index);
-      free += here;
-      if (v.org !== site.org) borrowed -= here;
-    }
-    return free >= g && (!borrower || borrowed + g <= site.lendCap);
+    for (const v of set) free += partGpus(v, site.index);
+    return free >= g && roomToBorrow(site, set, job);
   });
+}
+
+/** Whether `job`, once `stopped` give back their GPUs here, is within the owner's lending rules (its own site: always). */
+function roomToBorrow(site: SiteState, stopped: readonly JobRecord[], job: JobRecord): boolean {
+  if (job.org === site.org) return true;
+  let freed = 0;
+  let freedOwn = 0;
+  for (const v of stopped) {
+    if (v.org === site.org) continue;
+    const here = partGpus(v, site.index);
+    freed += here;
+    if (v.org === job.org) freedOwn += here;
+  }
+  return site.borrowerRoom(job, freed, freedOwn) >= job.spec.gpus;
 }
