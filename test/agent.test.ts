@@ -214,7 +214,7 @@ describe('the agent protocol through inject', () => {
     await s.pass();
     const r = await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: agent });
     assert.equal(r.status, 200);
-    assert.deepEqual((r.body as { assignments: unknown[] }).assignments, [{ job_id: id, attempt: 1, command: ['true'], parts: [{ gpu_type: 'h100', gpus: 4, nodes: 1, gpus_per_node: 4 }], span: null }]);
+    assert.deepEqual((r.body as { assignments: unknown[] }).assignments, [{ job_id: id, attempt: 1, command: ['true'], parts: [{ gpu_type: 'h100', gpus: 4, nodes: 1, gpus_per_node: 4 }], span: null, org_id: 'acme', borrowed: false, sandbox: false, network: 'host' }]);
     assert.equal((await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: other })).body !== null, true);
     assert.deepEqual(((await s.req('GET', '/api/v1/agent/assignments?wait=0', { token: other })).body as { assignments: unknown[] }).assignments, []);
     assert.equal((await report(other, { job_id: id, attempt: 1, state: 'running' })).status, 404);

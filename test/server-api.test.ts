@@ -9,6 +9,7 @@ import type { TrainPlan, VideoPlan } from '../src/plan/index.ts';
 import {
   DryRunResponse, HealthResponse, JobDetailResponse, JobListResponse, JobResponse, LedgerResponse, OrgListResponse, OrgResponse, PlanResponse, SiteListResponse, SiteResponse,
   TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
+  SHARE_RULE_DEFAULTS,
 } from '../src/server/schemas.ts';
 import { TestServer } from './support/server.ts';
 
@@ -52,11 +53,11 @@ describe('the REST API on one server', () => {
   test('sites: create with defaults, list, show, update, and an agent heartbeat', async () => {
     const site = await s.ok(SiteResponse, 201, 'POST', '/api/v1/sites', { body: { name: 'Beta Cloud', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 2, gpus_per_node: 8 }] } });
     assert.match(site.id, /^beta-cloud-[0-9a-f]{8}$/);
-    assert.deepEqual(site.share, { lend_fraction: 1, reclaim: true, reclaim_notice_s: 0 });
+    assert.deepEqual(site.share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 1, reclaim: true, reclaim_notice_s: 0 });
     assert.deepEqual([site.health, site.price_per_gpu_hour, site.last_heartbeat_at], ['unknown', null, null]);
     const updated = await s.ok(SiteResponse, 200, 'PATCH', `/api/v1/sites/${site.id}`, { body: { price_per_gpu_hour: 1.5, share: { lend_fraction: 0.5 } } });
     assert.equal(updated.price_per_gpu_hour, 1.5);
-    assert.deepEqual(updated.share, { lend_fraction: 0.5, reclaim: true, reclaim_notice_s: 0 });
+    assert.deepEqual(updated.share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.5, reclaim: true, reclaim_notice_s: 0 });
     assert.deepEqual(updated.capacity, site.capacity);
     assert.ok((await s.ok(SiteListResponse, 200, 'GET', '/api/v1/sites?org=beta')).sites.some((x) => x.id === site.id));
     const agent = await s.token('agent', 'beta', site.id);
@@ -70,13 +71,13 @@ describe('the REST API on one server', () => {
   test('sites: a PATCH with part of the share policy changes only the fields it gives', async () => {
     const share = { lend_fraction: 0.5, reclaim: false, reclaim_notice_s: 600 };
     const site = await s.ok(SiteResponse, 201, 'POST', '/api/v1/sites', { body: { name: 'Terms', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], share } });
-    assert.deepEqual(site.share, share);
+    assert.deepEqual(site.share, { ...SHARE_RULE_DEFAULTS, ...share });
     const patch = (body: unknown) => s.ok(SiteResponse, 200, 'PATCH', `/api/v1/sites/${site.id}`, { body });
-    assert.deepEqual((await patch({ share: { lend_fraction: 0.25 } })).share, { ...share, lend_fraction: 0.25 });
-    assert.deepEqual((await patch({ share: { reclaim_notice_s: 60 } })).share, { lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 });
-    assert.deepEqual((await patch({ name: 'Terms, renamed' })).share, { lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 }, 'no share: unchanged');
-    assert.deepEqual((await patch({ share: { reclaim: true } })).share, { lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 });
-    assert.deepEqual((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site.id}`)).share, { lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 }, 'as stored');
+    assert.deepEqual((await patch({ share: { lend_fraction: 0.25 } })).share, { ...SHARE_RULE_DEFAULTS, ...share, lend_fraction: 0.25 });
+    assert.deepEqual((await patch({ share: { reclaim_notice_s: 60 } })).share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 });
+    assert.deepEqual((await patch({ name: 'Terms, renamed' })).share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.25, reclaim: false, reclaim_notice_s: 60 }, 'no share: unchanged');
+    assert.deepEqual((await patch({ share: { reclaim: true } })).share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 });
+    assert.deepEqual((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site.id}`)).share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 }, 'as stored');
     assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend_fraction: 2 } } })).code, 'invalid_request');
     assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend: 0.5 } } })).code, 'invalid_request', 'an unknown share field');
   });
@@ -188,7 +189,7 @@ describe('jobs and the scheduling loop', () => {
     assert.equal(report.started, 1);
     const placed = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${fits}`);
     assert.deepEqual([placed.state, placed.attempts, placed.diagnosis], ['placed', 1, null]);
-    assert.deepEqual(placed.placements[0]?.parts, [{ site_id: acmeSite, gpu_type: 'h100', gpus: 8, nodes: 1 }]);
+    assert.deepEqual(placed.placements[0]?.parts, [{ site_id: acmeSite, lender_org_id: 'acme', gpu_type: 'h100', gpus: 8, nodes: 1 }]);
     const last = placed.events.at(-1);
     assert.deepEqual([last?.type, last?.from_state, last?.to_state], ['placed', 'pending', 'placed']);
     const waiting = await s.ok(JobResponse, 200, 'GET', `/api/v1/jobs/${tooBig}`);
@@ -204,7 +205,7 @@ describe('jobs and the scheduling loop', () => {
     const before = await count();
     const place = await s.ok(DryRunResponse, 200, 'POST', '/api/v1/jobs/dry-run', { body: { org_id: 'acme', gpus: 16, estimate_s: 60 } });
     assert.equal(place.outcome, 'place');
-    assert.deepEqual(place.placement, [{ site_id: acmeSite, gpu_type: 'h100', gpus: 16, nodes: 2 }]);
+    assert.deepEqual(place.placement, [{ site_id: acmeSite, lender_org_id: 'acme', gpu_type: 'h100', gpus: 16, nodes: 2 }]);
     const wait = await s.ok(DryRunResponse, 200, 'POST', '/api/v1/jobs/dry-run', { body: { org_id: 'acme', gpus: 4, estimate_s: 60, gpu_types: ['b200'] } });
     assert.equal(wait.outcome, 'wait');
     assert.equal(wait.placement, null);

@@ -40,6 +40,11 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   },
   'GET /api/v1/orgs': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/orgs' }) },
   'GET /api/v1/orgs/{id}': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/orgs/${org}` }) },
+  'GET /api/v1/orgs/{id}/quota': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/orgs/${org}/quota` }) },
+  'PATCH /api/v1/orgs/{id}/quota': {
+    expect: row([OK, OK], [403, 403], [403, 403], [403, 403]),
+    request: (org) => Promise.resolve({ method: 'PATCH', url: `/api/v1/orgs/${org}/quota`, body: { sites: 1000 } }),
+  },
   'POST /api/v1/tokens': {
     expect: row([NEW, NEW], [NEW, 404], [403, 403], [403, 403]),
     request: (org) => Promise.resolve({ method: 'POST', url: '/api/v1/tokens', body: { name: 'm', role: 'member', org_id: org } }),

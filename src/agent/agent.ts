@@ -12,7 +12,21 @@
  *    answer changes nothing.
  * On start the agent recovers the executor's runs (`executor.list()`) and reports them
  * again; on stop it leaves them running for the next agent.
+ *
+ * Fencing: a run may go on only while its agent holds the site's lease. Each
+ * heartbeat the control plane answers renews it (`lease_s`: the site timeout, after
+ * which the site may be marked lost and its jobs placed elsewhere). An agent that has
+ * had no heartbeat answered for half the lease stops every run, so that with the
+ * executor's kill grace inside the other half no attempt runs after its job was
+ * requeued: never two attempts at once. Stopped so, a run is reported `lost` once the
+ * control plane answers again. The lease is kept in `<workDir>/lease.json`, so that a
+ * restarted agent fences the runs it recovers too.
+ *
+ * One run's report the control plane refuses (4xx) never holds up the others: it is
+ * sent again without its log and detail, then dropped with a warning.
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Executor, RunHandle, RunRecord, RunRequest, RunState } from '../executors/types.ts';
 import { runId, FINAL_RUN_STATES } from '../executors/types.ts';
 import type { Capacity } from '../model/capacity.ts';
@@ -60,6 +74,8 @@ interface Watched {
   stopReason?: string;
   /** Cancel was called; the run is forgotten once the executor says it stopped. */
   cancelling?: boolean;
+  /** Stopped by the agent itself when it lost its lease: reported `lost` once it has stopped. */
+  fenced?: string;
   /** The log tail last sent while the run runs, and when (Date.now() ms). */
   sentTail?: string;
   sentTailAt?: number;
@@ -73,7 +89,26 @@ interface StopWire {
 }
 
 const LOG_TAIL_BYTES = 4096;
+
+/** `<workDir>/lease.json`: when a heartbeat was last answered (epoch ms, at its sending) and the lease it gave (s; null: none). */
+interface LeaseFile {
+  readonly answeredAt: number;
+  readonly leaseS: number | null;
+}
 const RUN_ID = /^([A-Za-z0-9_-]+)\.([0-9]+)$/;
+
+/** A 4xx other than 408 and 429 (sending again may help those): the control plane will never take this request as it is. */
+const refused = (status: number | null): boolean => status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429;
+
+/** The lease an earlier agent of this work dir kept, if any (a file that cannot be read counts as none). */
+function readLease(path: string): LeaseFile | null {
+  try {
+    const lease = JSON.parse(readFileSync(path, 'utf8')) as Partial<LeaseFile>;
+    return typeof lease.answeredAt === 'number' && (lease.leaseS === null || typeof lease.leaseS === 'number') ? { answeredAt: lease.answeredAt, leaseS: lease.leaseS ?? null } : null;
+  } catch {
+    return null;
+  }
+}
 
 export class Agent {
   private readonly client: ControlPlaneClient;
@@ -84,14 +119,19 @@ export class Agent {
   private readonly log: AgentLogger;
   /** The site this agent's token is bound to, once the control plane has said. */
   siteId: string | null = null;
+  /** The lease as last renewed (null before any heartbeat, here or by an earlier agent, was answered). */
+  private lease: LeaseFile | null = null;
+  /** What of its capacity the control plane last said counts for nothing (logged when it changes). */
+  private capacityCut = '';
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ControlPlaneClient(o);
     this.log = o.logger ?? { info: () => undefined, warn: () => undefined };
   }
 
-  /** Recovers the executor's runs, then starts the loops. */
+  /** Recovers the executor's runs and the lease, then starts the loops. */
   async start(): Promise<void> {
+    this.lease = readLease(this.leasePath());
     for (const record of await this.o.executor.list()) this.recover(record);
     this.loops = [this.forever('heartbeat', () => this.heartbeat(), this.o.heartbeatMs ?? 5000), this.forever('assignments', () => this.pollAssignments(), 0), this.forever('watch', () => this.watch(), this.o.watchMs ?? 500)];
   }
@@ -146,10 +186,15 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     const capacity: Capacity[] = await this.o.executor.discover();
-    const runs = [...this.runs.values()].map((r) => ({ job_id: r.jobId, attempt: r.attempt }));
-    const site = await this.client.call<{ id: string; stop: StopWire[] }>('POST', '/agent/heartbeat', {
+    const runs = [...this.runs.values()].filter((r) => r.fenced === undefined).map((r) => ({ job_id: r.jobId, attempt: r.attempt }));
+    const sentAt = Date.now();
+    const site = await this.client.call<{ id: string; stop: StopWire[]; lease_s?: number | null; capacity_cut?: string[] }>('POST', '/agent/heartbeat', {
       capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })), runs,
     });
+    this.renewLease({ answeredAt: sentAt, leaseS: site.lease_s ?? null });
+    const cut = (site.capacity_cut ?? []).join('; ');
+    if (cut !== this.capacityCut && cut !== '') this.log.warn(`suanli agent: the site's declared capacity bounds what counts of this report: ${cut}`);
+    this.capacityCut = cut;
     if (this.siteId === null) this.log.info(`suanli agent: connected as site ${site.id} (${this.o.executor.kind} executor)`);
     this.siteId = site.id;
     for (const s of site.stop) {
@@ -174,7 +219,8 @@ export class Agent {
   /** Starts an assignment's run unless this agent already watches it (the executor would not start it twice anyway); true when it was new. */
   private async begin(a: AssignmentWire): Promise<boolean> {
     const id = runId(a.job_id, a.attempt);
-    if (this.runs.has(id)) return false;
+    // Nothing new starts without the lease: the assignment may be for a job already requeued elsewhere.
+    if (this.runs.has(id) || this.fenceReason() !== null) return false;
     const part = a.parts[0];
     const request: RunRequest = {
       jobId: a.job_id, attempt: a.attempt, command: a.command ?? ['true'],
@@ -203,47 +249,95 @@ export class Agent {
 
   /**
    * Reports every watched run whose state moved past what the control plane
-   * acknowledged, and cancels those the control plane said to stop once their notice ends.
+   * acknowledged, and cancels those the control plane said to stop once their notice
+   * ends — or every run, when the lease is lost (fencing). A run whose report fails
+   * waits for the next round; the others go on.
    */
   private async watch(): Promise<void> {
+    const fence = this.fenceReason();
+    let failure: Error | null = null;
     for (const [id, run] of this.runs) {
       if (this.stopping) return;
-      if (run.stopAt !== undefined && Date.now() >= run.stopAt && run.cancelling !== true) {
-        await this.o.executor.cancel(run.handle);
-        run.cancelling = true;
-        this.log.info(`suanli agent: ${id} stopped (${run.stopReason ?? 'told to'})`);
+      try {
+        await this.watchRun(id, run, fence);
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(`${id}: ${JSON.stringify(err)}`);
       }
-      const status = await this.o.executor.status(run.handle);
-      // A stopped run is not reported: the control plane has moved past it.
-      if (run.cancelling === true) {
-        if (FINAL_RUN_STATES.has(status.state)) this.runs.delete(id);
-        continue;
-      }
-      const state: RunState = status.state;
-      if (state === 'pending' || state === 'cancelled') {
-        if (state === 'cancelled') this.runs.delete(id);
-        continue;
-      }
-      if (run.reported === 'none') {
-        const r = await this.report(run.jobId, run.attempt, { state: 'running', detail: status.detail });
-        run.reported = 'running';
-        if (!r.current) {
-          // A recovered run the control plane has moved past: stop it if it still runs, and forget it.
-          if (FINAL_RUN_STATES.has(state)) this.runs.delete(id);
-          else await this.abandon(id, run);
-          continue;
-        }
-      }
-      if (!FINAL_RUN_STATES.has(state)) {
-        await this.sendTail(run);
-        continue;
-      }
-      const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
-      const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
-      await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
-      this.runs.delete(id);
-      this.log.info(`suanli agent: ${id} ${state}`);
     }
+    // The loop backs off (and logs) as for any failed step, once every run had its turn.
+    if (failure !== null) throw failure;
+  }
+
+  private async watchRun(id: string, run: Watched, fence: string | null): Promise<void> {
+    if (fence !== null && run.cancelling !== true) {
+      run.fenced = fence;
+      run.stopAt = Date.now();
+      run.stopReason = fence;
+    }
+    if (run.stopAt !== undefined && Date.now() >= run.stopAt && run.cancelling !== true) {
+      await this.o.executor.cancel(run.handle);
+      run.cancelling = true;
+      this.log.info(`suanli agent: ${id} stopped (${run.stopReason ?? 'told to'})`);
+    }
+    const status = await this.o.executor.status(run.handle);
+    // A stopped run is not reported (the control plane has moved past it), unless the agent stopped it on its own.
+    if (run.cancelling === true) {
+      if (!FINAL_RUN_STATES.has(status.state)) return;
+      if (run.fenced !== undefined) await this.report(run.jobId, run.attempt, { state: 'lost', detail: `stopped by its agent: ${run.fenced}` });
+      this.runs.delete(id);
+      return;
+    }
+    const state: RunState = status.state;
+    if (state === 'pending' || state === 'cancelled') {
+      if (state === 'cancelled') this.runs.delete(id);
+      return;
+    }
+    if (run.reported === 'none') {
+      const r = await this.report(run.jobId, run.attempt, { state: 'running', detail: status.detail });
+      run.reported = 'running';
+      if (!r.current) {
+        // A recovered run the control plane has moved past: stop it if it still runs, and forget it.
+        if (FINAL_RUN_STATES.has(state)) this.runs.delete(id);
+        else await this.abandon(id, run);
+        return;
+      }
+    }
+    if (!FINAL_RUN_STATES.has(state)) {
+      await this.sendTail(run);
+      return;
+    }
+    const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
+    const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
+    await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
+    this.runs.delete(id);
+    this.log.info(`suanli agent: ${id} ${state}`);
+  }
+
+  /**
+   * Why every run must stop now, or null: no heartbeat has been answered for half the
+   * lease (the other half is for the executor's kill grace, before the control plane
+   * may mark the site lost and place the jobs elsewhere).
+   */
+  private fenceReason(): string | null {
+    const lease = this.lease;
+    if (lease === null || lease.leaseS === null) return null;
+    const silentMs = Date.now() - lease.answeredAt;
+    if (silentMs < (lease.leaseS * 1000) / 2) return null;
+    return `no heartbeat answered for ${Math.round(silentMs / 1000)} s (the site's lease is ${lease.leaseS} s): the control plane may run its jobs elsewhere`;
+  }
+
+  private leasePath(): string {
+    return join(this.o.workDir, 'lease.json');
+  }
+
+  /** Keeps the renewed lease, on disk too (a restarted agent must fence the runs it recovers). */
+  private renewLease(lease: LeaseFile): void {
+    const wasFenced = this.fenceReason() !== null;
+    this.lease = lease;
+    mkdirSync(this.o.workDir, { recursive: true });
+    writeFileSync(`${this.leasePath()}.tmp`, JSON.stringify(lease), { mode: 0o600 });
+    renameSync(`${this.leasePath()}.tmp`, this.leasePath());
+    if (wasFenced) this.log.warn('suanli agent: the control plane answers again: the lease is renewed, and new runs may start');
   }
 
   /** Sends the run's log tail while it runs, every `logEveryMs` at most, when it changed. */
@@ -263,13 +357,29 @@ export class Agent {
     this.log.info(`suanli agent: ${id} is no longer the job's current attempt; stopped`);
   }
 
+  /**
+   * Sends one report. The job not (or no longer) this site's: nothing to report, and
+   * nothing to keep running. A report the control plane refuses as bad input goes
+   * again without its log and detail (what a run wrote is the likely culprit), and if
+   * that is refused too it is dropped: it must not be sent again forever, holding up
+   * the run's later reports. Unreachable, or the server failing: thrown, retried later.
+   */
   private async report(jobId: string, attempt: number, body: Record<string, unknown>): Promise<{ applied: boolean; current: boolean }> {
+    const send = (b: Record<string, unknown>) => this.client.call<{ applied: boolean; current: boolean }>('POST', '/agent/reports', { job_id: jobId, attempt, ...b });
     try {
-      return await this.client.call<{ applied: boolean; current: boolean }>('POST', '/agent/reports', { job_id: jobId, attempt, ...body });
+      return await send(body);
     } catch (err) {
-      // The job is not (or no longer) this site's: nothing to report, and nothing to keep running.
-      if (err instanceof AgentHttpError && err.status === 404) return { applied: false, current: false };
-      throw err;
+      if (!(err instanceof AgentHttpError) || !refused(err.status)) throw err;
+      if (err.status === 404) return { applied: false, current: false };
+      const bare = Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'log_tail' && k !== 'detail'));
+      this.log.warn(`suanli agent: ${runId(jobId, attempt)}: the control plane refused a report (${err.message}); sending it without its log`);
+      try {
+        return await send({ ...bare, detail: 'the report with the log was refused by the control plane' });
+      } catch (again) {
+        if (!(again instanceof AgentHttpError) || !refused(again.status)) throw again;
+        this.log.warn(`suanli agent: ${runId(jobId, attempt)}: the control plane refused the report again (${again.message}); dropping it`);
+        return { applied: false, current: again.status !== 404 };
+      }
     }
   }
 }

@@ -33,7 +33,7 @@ export class ControlPlaneClient {
   }
 
   /** One request under /api/v1; resolves with the JSON body of a 2xx answer. */
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
     const url = new URL(`/api/v1${path}`, this.base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.o.token}` };

@@ -155,19 +155,22 @@ async function enrol(admin: ControlPlaneClient): Promise<Enrolled[]> {
   for (const member of DEMO_MEMBERS) {
     await admin.call('POST', '/orgs', { id: member.orgId, name: member.orgName });
     const capacity = member.inventory.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode }));
-    // Each site declares its links to the sites enrolled before it (a link counts for both ends).
-    const wan_links = DEMO_WAN.flatMap((l) => {
-      const other = l.a === member.siteName ? l.b : l.b === member.siteName ? l.a : null;
-      const known = enrolled.find((e) => e.site.name === other);
-      return known === undefined ? [] : [{ to_site: known.site.id, gbps: l.gbps, latency_ms: l.latencyMs }];
-    });
-    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity, wan_links });
+    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity });
     const agent = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.siteName} agent`, role: 'agent', org_id: member.orgId, site_id: site.id });
     const submitter = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.orgId} demo member`, role: 'member', org_id: member.orgId });
     enrolled.push({
       member, agentToken: agent.token, memberToken: submitter.token,
       site: { id: site.id, orgId: member.orgId, name: member.siteName, gpuType: gpuTypesOf(member), gpus: gpusOf(member) },
     });
+  }
+  // Then each site declares its WAN links: a link counts only once both of its sites declare it.
+  for (const e of enrolled) {
+    const wan_links = DEMO_WAN.flatMap((l) => {
+      const other = l.a === e.site.name ? l.b : l.b === e.site.name ? l.a : null;
+      const peer = enrolled.find((p) => p.site.name === other);
+      return peer === undefined ? [] : [{ to_site: peer.site.id, gbps: l.gbps, latency_ms: l.latencyMs }];
+    });
+    await admin.call('PATCH', `/sites/${e.site.id}`, { wan_links });
   }
   return enrolled;
 }

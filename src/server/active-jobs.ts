@@ -1,7 +1,37 @@
-import { FINAL_STATES, type Job, type Placement, type Store, type Transition } from '../store/types.ts';
+import { FINAL_STATES, type Job, type JobState, type PartsEvent, type Placement, type Store, type Transition } from '../store/types.ts';
 
 /** Who made a change: the scheduling loop (its core already knows) or anything else (a cancel, an agent's report). */
 export type ChangeOrigin = 'scheduler' | 'other';
+
+/**
+ * A run (job, attempt) this server has moved past: the sites it ran on, the job's
+ * state then, why, and when its agents are to stop it (a reclaim's notice; null: now).
+ * What an agent's heartbeat and reports about such a run are answered from.
+ */
+export interface EndedRun {
+  readonly sites: ReadonlySet<string>;
+  readonly state: JobState;
+  readonly reason: string;
+  readonly stopAtMs: number | null;
+}
+
+/** Ended runs remembered (the oldest forgotten first): far more than agents hold on to between heartbeats. */
+const ENDED_RUNS_KEPT = 100_000;
+
+const runKey = (jobId: string, attempt: number) => `${jobId}.${attempt}`;
+
+/** An ISO time in an event's detail (`stop_at`) as epoch ms; null when absent. */
+function stopAtOf(detail: Readonly<Record<string, unknown>> | undefined): number | null {
+  const at = typeof detail?.stop_at === 'string' ? Date.parse(detail.stop_at) : Number.NaN;
+  return Number.isFinite(at) ? at : null;
+}
+
+/** Why a run stopped being its job's current one, as an agent is told. */
+function endedReason(job: Job, change: Pick<Transition, 'type' | 'detail'>): string {
+  if (FINAL_STATES.has(job.state)) return `the job is ${job.state}`;
+  const why = change.detail?.why;
+  return typeof why === 'string' ? `the job was preempted: ${why}` : `the job was requeued (${change.type})`;
+}
 
 /**
  * The jobs not yet in a final state and their current placements, mirrored in
@@ -20,6 +50,9 @@ export class ActiveJobs {
   private readonly placements = new Map<string, Placement>();
   private arrived: Job[] = [];
   private changed = true;
+  private readonly ended = new Map<string, EndedRun>();
+  /** Pending jobs per org: what the queued-jobs quota counts. */
+  private readonly queued = new Map<string, number>();
   /** Jobs that arrived while a reload was reading: the reads may predate them. */
   private arrivedDuringReload: Job[] | null = null;
 
@@ -31,8 +64,9 @@ export class ActiveJobs {
       const late = this.arrivedDuringReload;
       this.jobs.clear();
       this.placements.clear();
-      for (const j of jobs) this.jobs.set(j.id, j);
-      for (const j of late) if (!this.jobs.has(j.id)) this.jobs.set(j.id, j);
+      this.queued.clear();
+      for (const j of jobs) this.put(j);
+      for (const j of late) if (!this.jobs.has(j.id)) this.put(j);
       for (const p of placements) this.placements.set(p.jobId, p);
       this.arrived = [];
       this.changed = true;
@@ -45,31 +79,72 @@ export class ActiveJobs {
   arrive(jobs: readonly Job[]): void {
     for (const j of jobs) {
       if (this.jobs.has(j.id) || FINAL_STATES.has(j.state)) continue;
-      this.jobs.set(j.id, j);
+      this.put(j);
       this.arrived.push(j);
       this.arrivedDuringReload?.push(j);
     }
   }
 
   /** A transition that applied, and the job after it. */
-  applied(job: Job, change: Pick<Transition, 'to' | 'at' | 'placement'>, origin: ChangeOrigin): void {
+  applied(job: Job, change: Pick<Transition, 'to' | 'at' | 'placement' | 'type' | 'detail'>, origin: ChangeOrigin): void {
     if (origin === 'other') this.changed = true;
+    const current = this.placements.get(job.id);
+    if (current !== undefined && job.state !== 'placed' && job.state !== 'running') {
+      this.remember(job.id, current.attempt, { sites: new Set(current.parts.map((p) => p.siteId)), state: job.state, reason: endedReason(job, change), stopAtMs: stopAtOf(change.detail) });
+    }
     if (FINAL_STATES.has(job.state)) {
-      this.jobs.delete(job.id);
+      this.drop(job.id);
       this.placements.delete(job.id);
       return;
     }
-    this.jobs.set(job.id, job);
-    const current = this.placements.get(job.id);
+    this.put(job);
     if (change.to === 'placed') this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts: change.placement ?? [], placedAt: change.at, startedAt: null, endedAt: null, logTail: null, logAt: null });
     else if (change.to === 'running' && current !== undefined) this.placements.set(job.id, { ...current, startedAt: change.at });
     else if (job.state !== 'placed' && job.state !== 'running') this.placements.delete(job.id);
   }
 
-  /** A placement's parts just changed in the store (a part started, or a spanning job shrank). */
-  partsChanged(id: string, parts: Placement['parts']): void {
+  /** A placement's parts just changed in the store (a part started, or a spanning job shrank: `event` says why). */
+  partsChanged(id: string, parts: Placement['parts'], event?: PartsEvent): void {
     const current = this.placements.get(id);
-    if (current !== undefined) this.placements.set(id, { ...current, parts });
+    if (current === undefined) return;
+    const left = new Set(current.parts.filter((p) => !parts.some((q) => q.siteId === p.siteId)).map((p) => p.siteId));
+    if (left.size > 0) {
+      const why = typeof event?.detail.why === 'string' ? event.detail.why : (event?.type ?? 'shrunk');
+      this.remember(id, current.attempt, { sites: left, state: this.jobs.get(id)?.state ?? 'running', reason: `the job shrank: this site's part was reclaimed (${why})`, stopAtMs: stopAtOf(event?.detail) });
+    }
+    this.placements.set(id, { ...current, parts });
+  }
+
+  /** What this server knows of a run it moved past (recently: the oldest are forgotten), if anything. */
+  endedRun(jobId: string, attempt: number): EndedRun | undefined {
+    return this.ended.get(runKey(jobId, attempt));
+  }
+
+  /** Jobs of the org waiting to be placed. */
+  queuedOf(orgId: string): number {
+    return this.queued.get(orgId) ?? 0;
+  }
+
+  private remember(jobId: string, attempt: number, run: EndedRun): void {
+    const key = runKey(jobId, attempt);
+    const before = this.ended.get(key);
+    // A run shrunk off one site and later ended on the others is remembered on all of them.
+    this.ended.delete(key);
+    this.ended.set(key, before === undefined ? run : { ...run, sites: new Set([...before.sites, ...run.sites]), stopAtMs: run.stopAtMs ?? before.stopAtMs });
+    if (this.ended.size > ENDED_RUNS_KEPT) this.ended.delete(this.ended.keys().next().value as string);
+  }
+
+  /** Keeps the job, counting it as queued while it is pending. */
+  private put(job: Job): void {
+    this.drop(job.id);
+    this.jobs.set(job.id, job);
+    if (job.state === 'pending') this.queued.set(job.orgId, (this.queued.get(job.orgId) ?? 0) + 1);
+  }
+
+  private drop(id: string): void {
+    const before = this.jobs.get(id);
+    if (before?.state === 'pending') this.queued.set(before.orgId, (this.queued.get(before.orgId) ?? 1) - 1);
+    this.jobs.delete(id);
   }
 
   /** The diagnosis just stored for a waiting job. */

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
-import type { Store } from '../store/types.ts';
+import type { OrgQuota, Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
 import { Authenticator, bootstrapAdminToken, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
@@ -15,6 +15,7 @@ import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
 import { Access } from './permissions.ts';
 import { PoolHistory } from './pool-history.ts';
+import { DEFAULT_ORG_QUOTA, OrgSerializer, QuotaBook } from './quotas.ts';
 import { summarizePool } from './pool-summary.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -26,6 +27,7 @@ import { siteRoutes } from './routes/sites.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
 import { SchedulingLoop } from './scheduling-loop.ts';
+import { SiteDirectory } from './site-directory.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
 
 /** Answers with the API's error body for whatever went wrong; returns the error as the API reported it. */
@@ -81,6 +83,8 @@ export interface ServerOptions {
   readonly poolSampleMs?: number;
   /** …and how many samples are kept in memory (default 1440: a day at one a minute). */
   readonly poolHistorySize?: number;
+  /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
+  readonly defaultQuota?: Partial<OrgQuota>;
 }
 
 /**
@@ -134,7 +138,12 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
       intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
     }),
+    sites: new SiteDirectory(store),
+    siteWrites: new OrgSerializer(),
+    quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
+    leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
   };
+  await cp.sites.refresh();
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
 

@@ -10,7 +10,9 @@ import type { JobLifecycle } from './job-lifecycle.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { Access, Operation } from './permissions.ts';
 import type { PoolHistory } from './pool-history.ts';
+import type { OrgSerializer, QuotaBook } from './quotas.ts';
 import type { SchedulingLoop } from './scheduling-loop.ts';
+import type { SiteDirectory } from './site-directory.ts';
 import type { SubmissionBatcher } from './submission-batcher.ts';
 
 /** The parts of a running control plane that routes use; `app.suanli` on the Fastify instance. */
@@ -30,6 +32,14 @@ export interface ControlPlane {
   readonly adminToken: string | null;
   /** The sampled utilization GET /pool charts: started when the server is ready, stopped when it closes. */
   readonly poolHistory: PoolHistory;
+  /** Every site's owner and the label other orgs see it by. */
+  readonly sites: SiteDirectory;
+  /** Changes to one org's sites, one at a time (the quota check and the write together). */
+  readonly siteWrites: OrgSerializer;
+  /** Every org's quotas. */
+  readonly quotas: QuotaBook;
+  /** Fencing: seconds after its last answered heartbeat by which an agent must have stopped its runs (the site timeout); null without one. */
+  readonly leaseS: number | null;
 }
 
 declare module 'fastify' {

@@ -13,6 +13,8 @@ export const API_ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  /** An org's quota (sites, nodes, GPUs declared, queued jobs) would be exceeded. */
+  quota_exceeded: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -57,7 +59,8 @@ const FASTIFY_CODES: Readonly<Record<string, ApiErrorCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
 };
 
-const STATUS_CODES = new Map<number, ApiErrorCode>(Object.entries(API_ERROR_STATUS).map(([code, status]) => [status, code as ApiErrorCode]));
+/** The general code of each status (the first listed: `forbidden` for 403, not `quota_exceeded`). */
+const STATUS_CODES = new Map<number, ApiErrorCode>(Object.entries(API_ERROR_STATUS).reverse().map(([code, status]) => [status, code as ApiErrorCode]));
 
 /** `capacity[0].nodes` from a validation issue's path. */
 function jsonPath(parts: readonly (string | number)[]): string {

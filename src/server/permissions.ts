@@ -18,6 +18,9 @@ export const PERMISSIONS = {
   'orgs.create': { admin: 'all', 'org-admin': null, member: null, agent: null },
   'orgs.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'orgs.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** An org's quotas and what it uses of them: its own members may read them; only the pool's admin sets them. */
+  'orgs.quota.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'orgs.quota.update': { admin: 'all', 'org-admin': null, member: null, agent: null },
   'tokens.create': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
   'tokens.list': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
   'tokens.revoke': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
@@ -56,6 +59,8 @@ export const ACTIONS = {
   'orgs.create': 'create orgs',
   'orgs.list': 'list orgs',
   'orgs.show': 'show an org',
+  'orgs.quota.show': "read an org's quotas",
+  'orgs.quota.update': "set an org's quotas",
   'tokens.create': 'create tokens',
   'tokens.list': 'list tokens',
   'tokens.revoke': 'revoke tokens',

@@ -1,10 +1,11 @@
 import { jobId, orgId, siteId } from '../model/ids.ts';
 import type { JobSpec } from '../model/job.ts';
-import type { PoolSpec, SiteSpec } from '../model/pool.ts';
+import { boundCapacity } from '../model/capacity.ts';
+import type { PoolSpec, SharePolicy, SiteSpec } from '../model/pool.ts';
 import type { WanLinkSpec } from '../model/span.ts';
 import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
-import type { Job, Placement, PlacementPart, Site } from '../store/types.ts';
+import type { Capacity, Job, Placement, PlacementPart, Site, WanLink } from '../store/types.ts';
 
 /**
  * The bridge between the durable state and the pure scheduler core: a snapshot of
@@ -46,34 +47,55 @@ export interface RebuiltScheduler {
 
 export const poolSiteId = (site: string, gpuType: string): string => `${site}/${gpuType}`;
 
+/**
+ * The capacity the scheduler may use on a site: what its agent last reported,
+ * bounded by what its org-admin declares now; the declaration until the agent reports.
+ */
+export const usableCapacity = (site: Site): readonly Capacity[] => (site.reportedCapacity === null ? site.capacity : boundCapacity(site.reportedCapacity, site.capacity).capacity);
+
+/** The core's share policy of a site: its owner's rules, and whether it can lend at all given its agent's sandbox. */
+export function sharePolicyOf(site: Site): SharePolicy {
+  const s = site.share;
+  const rules: SharePolicy = {
+    lendFraction: s.lendFraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaimNoticeS,
+    ...(s.lendTo === undefined ? {} : { lendTo: s.lendTo }),
+    ...(s.maxGpusPerBorrower === undefined ? {} : { maxGpusPerBorrower: s.maxGpusPerBorrower }),
+    ...(s.borrowerGpuLimits === undefined ? {} : { borrowerGpuLimits: s.borrowerGpuLimits }),
+  };
+  // Borrowed runs must be sandboxed and the agent said it cannot: nothing is lent (an agent not heard from yet is trusted to).
+  return s.sandboxBorrowed !== false && site.sandboxCapable === false ? { ...rules, containsBorrowed: false } : rules;
+}
+
 export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { site: Site; gpuType: string }[] } {
   const specs: SiteSpec[] = [];
   const poolSites: { site: Site; gpuType: string }[] = [];
   for (const site of sites) {
     if (site.health === 'lost') continue;
-    for (const c of site.capacity) {
+    const share = sharePolicyOf(site);
+    for (const c of usableCapacity(site)) {
       if (c.nodes <= 0 || c.gpusPerNode <= 0) continue;
       specs.push({
         id: siteId(poolSiteId(site.id, c.gpuType)), org: orgId(site.orgId), nodes: c.nodes, gpusPerNode: c.gpusPerNode, gpuType: c.gpuType,
-        share: site.share, ...(site.pricePerGpuHour === null ? {} : { pricePerGpuHour: site.pricePerGpuHour }),
+        share, ...(site.pricePerGpuHour === null ? {} : { pricePerGpuHour: site.pricePerGpuHour }),
       });
       poolSites.push({ site, gpuType: c.gpuType });
     }
   }
   const orgs = [...new Set(sites.map((s) => s.orgId))].map((id) => ({ id: orgId(id) }));
-  // A site's WAN links join every pool site of it (one per GPU type) to every pool site of the other; a link
-  // both sites declare counts once, with the first declaration.
+  // A site's WAN links join every pool site of it (one per GPU type) to every pool site of the other. A link counts
+  // only when both sites declare it, at the lower bandwidth and the higher latency: one side's claim alone is worth nothing.
   const links: WanLinkSpec[] = [];
-  const seen = new Set<string>();
   const poolIds = new Map<string, string[]>();
   for (const p of poolSites) poolIds.set(p.site.id, [...(poolIds.get(p.site.id) ?? []), poolSiteId(p.site.id, p.gpuType)]);
   const poolIdsOf = (id: string) => poolIds.get(id) ?? [];
+  const declared = new Map<string, WanLink>();
+  for (const site of sites) for (const l of site.wanLinks) declared.set(`${site.id}\u0000${l.toSite}`, l);
   for (const site of sites) {
     for (const l of site.wanLinks) {
-      const key = [site.id, l.toSite].sort().join('\u0000');
-      if (l.toSite === site.id || seen.has(key)) continue;
-      seen.add(key);
-      for (const a of poolIdsOf(site.id)) for (const b of poolIdsOf(l.toSite)) links.push({ a: siteId(a), b: siteId(b), gbps: l.gbps, latencyMs: l.latencyMs });
+      const back = declared.get(`${l.toSite}\u0000${site.id}`);
+      if (l.toSite === site.id || back === undefined || site.id > l.toSite) continue;
+      const agreed = { gbps: Math.min(l.gbps, back.gbps), latencyMs: Math.max(l.latencyMs, back.latencyMs) };
+      for (const a of poolIdsOf(site.id)) for (const b of poolIdsOf(l.toSite)) links.push({ a: siteId(a), b: siteId(b), ...agreed });
     }
   }
   return { pool: { orgs, sites: specs, links }, poolSites };

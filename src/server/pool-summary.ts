@@ -1,5 +1,5 @@
 import type { SiteHealth } from '../store/types.ts';
-import type { PoolSnapshot } from './pool-snapshot.ts';
+import { usableCapacity, type PoolSnapshot } from './pool-snapshot.ts';
 
 /**
  * The pool's figures at one moment, from the snapshot a scheduling pass starts from
@@ -71,7 +71,7 @@ export function summarizePool(snapshot: PoolSnapshot): PoolSummary {
 
   const sites: SiteTypeCounts[] = [];
   for (const site of [...snapshot.sites].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))) {
-    for (const c of site.capacity) {
+    for (const c of usableCapacity(site)) {
       const gpus = c.nodes * c.gpusPerNode;
       const allocated = allocatedAt.get(key(site.id, c.gpuType)) ?? 0;
       const free = Math.max(0, gpus - allocated);

@@ -60,7 +60,7 @@ export interface PassReport {
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
 /** What about the sites the core depends on: a change to any of it rebuilds the core. */
-const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.share, s.wanLinks]));
+const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.reportedCapacity, s.sandboxCapable, s.share, s.wanLinks]));
 
 /**
  * The live driver of the scheduler core (the simulator is the other one). Each
@@ -234,7 +234,7 @@ export class SchedulingLoop {
     const kept = placement.parts.filter((p) => !gone(p));
     const ledger = usage(job, { ...placement, parts: placement.parts.filter(gone) }, (id) => owners.get(id), nowMs);
     const ok = await this.o.store.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
-    if (ok) this.o.active.partsChanged(job.id, kept);
+    if (ok) this.o.active.partsChanged(job.id, kept, { at: nowMs, type: 'shrunk', detail });
     return ok;
   }
 

@@ -3,7 +3,7 @@ import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Capacity, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -20,6 +20,16 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 
 /** A string the database can hold: PostgreSQL's text and jsonb refuse the NUL character. */
 const text = (min: number, max: number) => z.string().min(min).max(max).refine((s) => !s.includes('\0'), 'must not contain the NUL character');
+
+/** What PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair. */
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text a program produced (a run's log, its executor's detail), which may hold any
+ * character: kept, with what the store cannot hold shown as U+FFFD rather than
+ * refused, so that one odd byte never stops a run's reports.
+ */
+export const storableText = (max: number) => z.string().max(max).transform((s) => s.replace(UNSTORABLE, '\uFFFD'));
 
 /** An id in a path or a reference: unknown ids are a 404, not a validation error, so the pattern is loose. */
 export const Id = text(1, 128);
@@ -69,6 +79,20 @@ export const WhoAmIResponse = TokenResponse.omit({ created_at: true, revoked_at:
 
 export const OrgQuery = z.strictObject({ org: Id.optional() });
 
+// --- quotas -------------------------------------------------------------------------------
+
+const QuotaFigures = { sites: z.number(), nodes: z.number(), gpus: z.number(), queued_jobs: z.number() };
+export const QuotaResponse = z.object({
+  org_id: z.string(),
+  limits: z.object(QuotaFigures).describe("what the org may declare (sites, nodes, GPUs) and keep waiting (jobs)"),
+  used: z.object(QuotaFigures).describe('what it declares and has waiting now'),
+  set: z.array(z.enum(['sites', 'nodes', 'gpus', 'queued_jobs'])).describe("the limits the pool's admin set for this org; the others are the server's defaults"),
+});
+const QuotaLimit = z.number().int().min(0).max(100_000_000).nullable();
+export const QuotaPatchBody = z
+  .strictObject({ sites: QuotaLimit.optional(), nodes: QuotaLimit.optional(), gpus: QuotaLimit.optional(), queued_jobs: QuotaLimit.optional() })
+  .refine((p) => Object.keys(p).length > 0, 'give at least one quota to set (null: back to the default)');
+
 // --- sites --------------------------------------------------------------------------------
 
 const CapacityEntry = z.strictObject({
@@ -81,20 +105,48 @@ const CapacityList = z
   .array(CapacityEntry)
   .max(16)
   .refine((c) => new Set(c.map((e) => e.gpu_type.toLowerCase())).size === c.length, 'one entry per GPU type');
+/** The lending rules an owner may add to a share policy (all optional on the wire, with the defaults below). */
+const LendTo = z
+  .union([z.enum(['all', 'none']), z.array(Id).max(1000).refine((l) => new Set(l).size === l.length, 'each org once')])
+  .describe('which orgs may borrow: "all", "none", or a list of org ids');
+const GpuLimit = z.number().int().min(0).max(10_000_000);
 const ShareFields = {
   lend_fraction: z.number().min(0).max(1),
   reclaim: z.boolean(),
   reclaim_notice_s: z.number().min(0).max(30 * 86_400),
+  lend_to: LendTo,
+  max_gpus_per_borrower: GpuLimit.nullable().describe('most GPUs any one borrowing org may hold here at once (null: no limit beyond lend_fraction)'),
+  borrower_gpu_limits: z.record(Id, GpuLimit).refine((r) => Object.keys(r).length <= 1000, 'at most 1000 orgs').describe('per borrowing org, its own limit (overrides max_gpus_per_borrower)'),
+  sandbox_borrowed: z.boolean().describe("borrowed runs must be sandboxed by the site's agent; a site whose agent cannot sandbox lends nothing"),
+  borrowed_network: z.enum(['none', 'host']).describe('network of a sandboxed borrowed run: none (a private loopback) or the host’s'),
 };
+/** The defaults of the lending rules, as the API shows a site that never set them. */
+export const SHARE_RULE_DEFAULTS = { lend_to: 'all', max_gpus_per_borrower: null, borrower_gpu_limits: {}, sandbox_borrowed: true, borrowed_network: 'none' } as const;
 /** A new site's share policy: a field left out takes its default. */
 const ShareBody = z.strictObject({
   lend_fraction: ShareFields.lend_fraction.default(DEFAULT_SHARE_POLICY.lendFraction),
   reclaim: ShareFields.reclaim.default(DEFAULT_SHARE_POLICY.reclaim),
   reclaim_notice_s: ShareFields.reclaim_notice_s.default(DEFAULT_SHARE_POLICY.reclaimNoticeS),
+  lend_to: ShareFields.lend_to.default(SHARE_RULE_DEFAULTS.lend_to),
+  max_gpus_per_borrower: ShareFields.max_gpus_per_borrower.default(null),
+  borrower_gpu_limits: ShareFields.borrower_gpu_limits.default({}),
+  sandbox_borrowed: ShareFields.sandbox_borrowed.default(SHARE_RULE_DEFAULTS.sandbox_borrowed),
+  borrowed_network: ShareFields.borrowed_network.default(SHARE_RULE_DEFAULTS.borrowed_network),
 });
 /** A change to a site's share policy: a field left out keeps its stored value (no defaults here). */
 const SharePatch = z.strictObject(ShareFields).partial();
 const WanLinkBody = z.strictObject({ to_site: Id, gbps: z.number().positive().max(1e6), latency_ms: z.number().min(0).max(1e6) });
+const WanLinks = z
+  .array(WanLinkBody)
+  .max(256)
+  .superRefine((links, ctx) => {
+    const seen = new Set<string>();
+    links.forEach((l, i) => {
+      if (seen.has(l.to_site)) ctx.addIssue({ code: 'custom', path: [i, 'to_site'], message: `a second link to "${l.to_site}"; declare each site once` });
+      seen.add(l.to_site);
+    });
+  })
+  .describe('links this site declares to other sites; a link counts only when both sites declare it, at the lower bandwidth and the higher latency');
 const Price = z.number().min(0).max(1e6).nullable();
 
 export const SiteCreateBody = z.strictObject({
@@ -102,43 +154,73 @@ export const SiteCreateBody = z.strictObject({
   org_id: Id.optional().describe("an admin names the owning org; an org-admin's sites are its own org's"),
   capacity: CapacityList.min(1),
   price_per_gpu_hour: Price.default(null),
-  share: ShareBody.default({ lend_fraction: DEFAULT_SHARE_POLICY.lendFraction, reclaim: DEFAULT_SHARE_POLICY.reclaim, reclaim_notice_s: DEFAULT_SHARE_POLICY.reclaimNoticeS }),
-  wan_links: z.array(WanLinkBody).max(256).default([]),
+  share: ShareBody.prefault({}),
+  wan_links: WanLinks.default([]),
 });
 
 export const SitePatchBody = z
-  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: SharePatch.optional().describe('only the fields given change'), wan_links: z.array(WanLinkBody).max(256).optional() })
+  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: SharePatch.optional().describe('only the fields given change'), wan_links: WanLinks.optional() })
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
 
-export const HeartbeatBody = z.strictObject({ capacity: CapacityList.optional().describe('the capacity the agent discovered, if it changed') });
+export const HeartbeatBody = z.strictObject({
+  capacity: CapacityList.optional().describe('the capacity the agent discovered; it counts only up to what the site declares (per GPU type, nodes and GPUs per node)'),
+  sandbox_capable: z.boolean().optional().describe("whether the agent's executor can sandbox runs (a site whose policy requires it for borrowed runs lends nothing while its agent cannot)"),
+});
 
 export const SiteResponse = z.object({
   id: z.string(), org_id: z.string(), name: z.string(),
   capacity: z.array(z.object({ gpu_type: z.string(), nodes: z.number(), gpus_per_node: z.number() })),
   price_per_gpu_hour: z.number().nullable(),
-  share: z.object({ lend_fraction: z.number(), reclaim: z.boolean(), reclaim_notice_s: z.number() }),
+  share: z.object({
+    lend_fraction: z.number(), reclaim: z.boolean(), reclaim_notice_s: z.number(),
+    lend_to: z.union([z.enum(['all', 'none']), z.array(z.string())]), max_gpus_per_borrower: z.number().nullable(), borrower_gpu_limits: z.record(z.string(), z.number()),
+    sandbox_borrowed: z.boolean(), borrowed_network: z.enum(['none', 'host']),
+  }),
   wan_links: z.array(z.object({ to_site: z.string(), gbps: z.number(), latency_ms: z.number() })),
   health: z.enum(['unknown', 'up', 'lost']), last_heartbeat_at: Timestamp.nullable(), created_at: Timestamp,
+  reported_capacity: z.array(z.object({ gpu_type: z.string(), nodes: z.number(), gpus_per_node: z.number() })).nullable().describe("what the site's agent last reported, bounded by the declared capacity (null: no report yet); the scheduler uses it"),
+  sandbox_capable: z.boolean().nullable().describe("whether the site's agent can sandbox runs, as it last said"),
 });
 export const SiteListResponse = z.object({ sites: z.array(SiteResponse) });
 export const siteJson = (s: Site): z.infer<typeof SiteResponse> => ({
   id: s.id, org_id: s.orgId, name: s.name,
-  capacity: s.capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })),
+  capacity: capacityJson(s.capacity),
   price_per_gpu_hour: s.pricePerGpuHour,
-  share: { lend_fraction: s.share.lendFraction, reclaim: s.share.reclaim, reclaim_notice_s: s.share.reclaimNoticeS },
+  share: shareJson(s.share),
   wan_links: s.wanLinks.map((l) => ({ to_site: l.toSite, gbps: l.gbps, latency_ms: l.latencyMs })),
   health: s.health, last_heartbeat_at: isoOrNull(s.lastHeartbeatAt), created_at: iso(s.createdAt),
+  reported_capacity: s.reportedCapacity === null ? null : capacityJson(s.reportedCapacity),
+  sandbox_capable: s.sandboxCapable,
+});
+const capacityJson = (c: readonly Capacity[]) => c.map((e) => ({ gpu_type: e.gpuType, nodes: e.nodes, gpus_per_node: e.gpusPerNode }));
+/** A stored share policy on the wire, with the lending rules' defaults where the site never set them. */
+export const shareJson = (s: Share): z.infer<typeof SiteResponse>['share'] => ({
+  lend_fraction: s.lendFraction, reclaim: s.reclaim, reclaim_notice_s: s.reclaimNoticeS,
+  lend_to: s.lendTo === undefined ? SHARE_RULE_DEFAULTS.lend_to : typeof s.lendTo === 'string' ? s.lendTo : [...s.lendTo],
+  max_gpus_per_borrower: s.maxGpusPerBorrower ?? null,
+  borrower_gpu_limits: { ...s.borrowerGpuLimits },
+  sandbox_borrowed: s.sandboxBorrowed ?? SHARE_RULE_DEFAULTS.sandbox_borrowed,
+  borrowed_network: s.borrowedNetwork ?? SHARE_RULE_DEFAULTS.borrowed_network,
 });
 
 export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
-export const shareOf = (s: z.infer<typeof ShareBody>): Share => ({ lendFraction: s.lend_fraction, reclaim: s.reclaim, reclaimNoticeS: s.reclaim_notice_s });
-/** `stored` with the fields `patch` gives replaced. */
-/** The share fields a PATCH names, and only those. */
+export const shareOf = (s: z.infer<typeof ShareBody>): Share => sharePatchOf(s) as Share;
+/** The share fields a body names, and only those, in the store's terms. */
 export const sharePatchOf = (patch: z.infer<typeof SharePatch>): Partial<Share> => ({
   ...(patch.lend_fraction === undefined ? {} : { lendFraction: patch.lend_fraction }),
   ...(patch.reclaim === undefined ? {} : { reclaim: patch.reclaim }),
   ...(patch.reclaim_notice_s === undefined ? {} : { reclaimNoticeS: patch.reclaim_notice_s }),
+  ...(patch.lend_to === undefined ? {} : { lendTo: patch.lend_to }),
+  ...(patch.max_gpus_per_borrower === undefined ? {} : { maxGpusPerBorrower: patch.max_gpus_per_borrower }),
+  ...(patch.borrower_gpu_limits === undefined ? {} : { borrowerGpuLimits: patch.borrower_gpu_limits }),
+  ...(patch.sandbox_borrowed === undefined ? {} : { sandboxBorrowed: patch.sandbox_borrowed }),
+  ...(patch.borrowed_network === undefined ? {} : { borrowedNetwork: patch.borrowed_network }),
 });
+/** The orgs a share policy names (lend_to and borrower_gpu_limits), each with the JSON path that names it. */
+export function orgsNamedBy(share: z.infer<typeof SharePatch> | undefined): { org: string; field: string }[] {
+  const listed = Array.isArray(share?.lend_to) ? share.lend_to.map((org, i) => ({ org, field: `share.lend_to[${i}]` })) : [];
+  return [...listed, ...Object.keys(share?.borrower_gpu_limits ?? {}).map((org) => ({ org, field: `share.borrower_gpu_limits.${org}` }))];
+}
 export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((w) => ({ toSite: w.to_site, gbps: w.gbps, latencyMs: w.latency_ms }));
 
 // --- the planner --------------------------------------------------------------------------
@@ -302,11 +384,14 @@ export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
 export const JobListResponse = z.object({ jobs: z.array(JobResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
 
 const PlacementPartResponse = z.object({
-  site_id: z.string(), gpu_type: z.string(), gpus: z.number(), nodes: z.number(),
+  site_id: z.string().describe("the site; another org's site by its neutral label (`<org>:site-<n>`), never its id"),
+  lender_org_id: z.string().describe('the org whose site it is (the job’s own org, or the org lending it)'),
+  gpu_type: z.string(), gpus: z.number(), nodes: z.number(),
   started_at: Timestamp.optional().describe('for a job across sites, once this site’s agent reported its part started'),
 });
-export const partJson = (p: PlacementPart): z.infer<typeof PlacementPartResponse> => ({
-  site_id: p.siteId, gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes, ...(p.startedAt === undefined ? {} : { started_at: iso(p.startedAt) }),
+/** A placement part; `owners` gives each site's org. */
+export const partJson = (p: PlacementPart, owners: ReadonlyMap<string, string>): z.infer<typeof PlacementPartResponse> => ({
+  site_id: p.siteId, lender_org_id: owners.get(p.siteId) ?? '', gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes, ...(p.startedAt === undefined ? {} : { started_at: iso(p.startedAt) }),
 });
 
 export const JobDetailResponse = JobResponse.extend({
@@ -317,10 +402,10 @@ export const JobDetailResponse = JobResponse.extend({
   })),
   events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
 });
-export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[]): z.infer<typeof JobDetailResponse> => ({
+export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>): z.infer<typeof JobDetailResponse> => ({
   ...jobJson(j),
   placements: placements.map((p) => ({
-    attempt: p.attempt, parts: p.parts.map(partJson), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
+    attempt: p.attempt, parts: p.parts.map((part) => partJson(part, owners)), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
     log_tail: p.logTail, log_at: isoOrNull(p.logAt),
   })),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),

@@ -41,7 +41,11 @@ export interface Database {
     health: Defaulted<SiteHealth>;
     last_heartbeat_at: number | null;
     created_at: number;
+    reported_capacity: Json<Capacity[] | null>;
+    sandbox_capable: boolean | null;
   };
+  /** An org's quotas where the admin set them (a quota not named takes the server's default). */
+  org_quotas: { org_id: string; quota: Json<Partial<Record<"sites" | "nodes" | "gpus" | "queuedJobs", number>>> };
   jobs: {
     id: GeneratedAlways<number>;
     org_id: string;
@@ -181,6 +185,13 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `create table job_diagnoses (job_id bigint primary key references jobs (id), diagnosis jsonb not null)`,
     `insert into job_diagnoses (job_id, diagnosis) select id, diagnosis from jobs where diagnosis is not null and state = 'pending'`,
     `alter table jobs drop column diagnosis`,
+  ],
+  // What a site's agent last reported, kept apart from what its org-admin declared (`capacity`):
+  // the scheduler uses the report bounded by the declaration, never more. And per-org quotas.
+  '0005-agent-claims-and-quotas': [
+    `alter table sites add column reported_capacity jsonb`,
+    `alter table sites add column sandbox_capable boolean`,
+    `create table org_quotas (org_id text primary key references orgs (id), quota jsonb not null)`,
   ],
 };
 

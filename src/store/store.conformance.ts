@@ -97,15 +97,16 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
   'sites: create, get, list by org, update, heartbeat, health': async (store) => {
     await twoOrgs(store);
     const site = newSite('sa2', 'a', 20);
-    assert.deepEqual(await store.createSite(site), { ...site, health: 'unknown', lastHeartbeatAt: null });
-    assert.deepEqual(await store.getSite('sa2'), { ...site, health: 'unknown', lastHeartbeatAt: null });
+    const fresh = { ...site, health: 'unknown', lastHeartbeatAt: null, reportedCapacity: null, sandboxCapable: null };
+    assert.deepEqual(await store.createSite(site), fresh);
+    assert.deepEqual(await store.getSite('sa2'), fresh);
     assert.equal(await store.getSite('nowhere'), null);
     assert.deepEqual(ids(await store.listSites('a')), ['sa', 'sa2']);
     assert.deepEqual(ids(await store.listSites()), ['sa', 'sb', 'sa2']);
 
     const capacity = [{ gpuType: 'A100', nodes: 2, gpusPerNode: 4 }];
     const updated = await store.updateSite('sa2', { name: 'renamed', capacity, pricePerGpuHour: null });
-    assert.deepEqual(updated, { ...site, name: 'renamed', capacity, pricePerGpuHour: null, health: 'unknown', lastHeartbeatAt: null });
+    assert.deepEqual(updated, { ...fresh, name: 'renamed', capacity, pricePerGpuHour: null });
     assert.deepEqual(await store.updateSite('sa2', {}), updated, 'an empty patch changes nothing');
     assert.equal(await store.updateSite('nowhere', { name: 'x' }), null);
     // Two patches of different share fields at once: both hold (merged in the store, not read and written back).
@@ -115,9 +116,12 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     const reported = [{ gpuType: 'A100', nodes: 1, gpusPerNode: 4 }];
     assert.equal(await store.heartbeat('sa2', 500), true);
     assert.equal((await store.getSite('sa2'))?.lastHeartbeatAt, 500);
-    assert.deepEqual((await store.getSite('sa2'))?.capacity, capacity, 'no capacity sent: unchanged');
-    assert.equal(await store.heartbeat('sa2', 600, reported), true);
-    assert.deepEqual((await store.getSite('sa2'))?.capacity, reported);
+    assert.deepEqual((await store.getSite('sa2'))?.reportedCapacity, null, 'nothing reported yet');
+    assert.equal(await store.heartbeat('sa2', 600, { capacity: reported, sandboxCapable: true }), true);
+    const after = await store.getSite('sa2');
+    assert.deepEqual([after?.capacity, after?.reportedCapacity, after?.sandboxCapable], [capacity, reported, true], 'the report is kept apart from the declared capacity');
+    assert.equal(await store.heartbeat('sa2', 700, { sandboxCapable: false }), true);
+    assert.deepEqual([(await store.getSite('sa2'))?.reportedCapacity, (await store.getSite('sa2'))?.sandboxCapable], [reported, false], 'a report without capacity keeps the last one');
     assert.equal(await store.heartbeat('nowhere', 600), false);
 
     assert.equal(await store.setSiteHealth('sa2', 'up'), true);
@@ -125,6 +129,18 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.setSiteHealth('sa2', 'lost'), true);
     assert.equal((await store.getSite('sa2'))?.health, 'lost');
     assert.equal(await store.setSiteHealth('nowhere', 'up'), false);
+  },
+
+  'org quotas: none set at first; set, merged, removed with null; an unknown org is false': async (store) => {
+    await twoOrgs(store);
+    assert.deepEqual(await store.orgQuota('a'), {});
+    assert.equal(await store.setOrgQuota('a', { sites: 3, gpus: 64 }), true);
+    await Promise.all([store.setOrgQuota('a', { nodes: 8 }), store.setOrgQuota('a', { queuedJobs: 100 })]);
+    assert.deepEqual(await store.orgQuota('a'), { sites: 3, gpus: 64, nodes: 8, queuedJobs: 100 });
+    assert.equal(await store.setOrgQuota('a', { gpus: null, sites: 5 }), true);
+    assert.deepEqual(await store.orgQuota('a'), { sites: 5, nodes: 8, queuedJobs: 100 });
+    assert.deepEqual(await store.orgQuota('b'), {}, 'another org is untouched');
+    assert.equal(await store.setOrgQuota('nobody', { sites: 1 }), false);
   },
 
   'sites: an unknown org or a duplicate id is a StoreConflictError': async (store) => {

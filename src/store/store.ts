@@ -5,7 +5,6 @@ import {
   FINAL_STATES,
   JOB_STATES,
   StoreConflictError,
-  type Capacity,
   type Job,
   type JobEvent,
   type JobFilter,
@@ -17,12 +16,14 @@ import {
   type NewSite,
   type NewToken,
   type Org,
+  type OrgQuota,
   type PartsEvent,
   type Placement,
   type PlacementPart,
   type Site,
   type SiteHealth,
   type SitePatch,
+  type SiteReport,
   type Store,
   type SubmitResult,
   type Token,
@@ -67,6 +68,24 @@ export class KyselyStore implements Store {
 
   async listOrgs(): Promise<Org[]> {
     return (await this.db.selectFrom('orgs').selectAll().orderBy('created_at').orderBy('id').execute()).map(toOrg);
+  }
+
+  async orgQuota(orgId: string): Promise<Partial<OrgQuota>> {
+    const row = await this.db.selectFrom('org_quotas').select('quota').where('org_id', '=', orgId).executeTakeFirst();
+    return row?.quota ?? {};
+  }
+
+  async setOrgQuota(orgId: string, patch: { readonly [K in keyof OrgQuota]?: number | null }): Promise<boolean> {
+    if ((await this.getOrg(orgId)) === null) return false;
+    const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined && v !== null));
+    const removed = Object.entries(patch).filter(([, v]) => v === null).map(([k]) => k);
+    // Merged in SQL: two patches of different quotas both hold; `- text[]` removes the ones set to null.
+    await this.db
+      .insertInto('org_quotas')
+      .values({ org_id: orgId, quota: JSON.stringify(set) })
+      .onConflict((oc) => oc.column('org_id').doUpdateSet({ quota: sql<string>`(org_quotas.quota || ${JSON.stringify(set)}::jsonb) - ${removed}::text[]` }))
+      .execute();
+    return true;
   }
 
   async createToken(token: NewToken): Promise<Token> {
@@ -151,11 +170,15 @@ export class KyselyStore implements Store {
     return row ? toSite(row) : null;
   }
 
-  /** Records that the site's agent reported at `at`, with its capacity if it sent one. Health is the caller's call (setSiteHealth). */
-  async heartbeat(id: string, at: number, capacity?: readonly Capacity[]): Promise<boolean> {
+  /** Records that the site's agent reported at `at`, with what it reported. Health is the caller's call (setSiteHealth). */
+  async heartbeat(id: string, at: number, report: SiteReport = {}): Promise<boolean> {
     const result = await this.db
       .updateTable('sites')
-      .set({ last_heartbeat_at: at, ...(capacity === undefined ? {} : { capacity: JSON.stringify(capacity) }) })
+      .set({
+        last_heartbeat_at: at,
+        ...(report.capacity === undefined ? {} : { reported_capacity: JSON.stringify(report.capacity) }),
+        ...(report.sandboxCapable === undefined ? {} : { sandbox_capable: report.sandboxCapable }),
+      })
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
@@ -664,6 +687,8 @@ const toSite = (r: Row<'sites'>): Site => ({
   health: r.health,
   lastHeartbeatAt: r.last_heartbeat_at,
   createdAt: r.created_at,
+  reportedCapacity: r.reported_capacity,
+  sandboxCapable: r.sandbox_capable,
 });
 
 const toJob = (r: JobRow): Job => ({

@@ -63,10 +63,29 @@ export interface WanLink {
   readonly latencyMs: number;
 }
 
+/** A site's share policy: what its owner lets the pool do with its GPUs (model/pool.ts SharePolicy, plus what the agent enforces). */
 export interface Share {
   readonly lendFraction: number;
   readonly reclaim: boolean;
   readonly reclaimNoticeS: number;
+  /** Which orgs may borrow: every org (absent, 'all'), none, or those listed. */
+  readonly lendTo?: 'all' | 'none' | readonly string[];
+  /** Most GPUs one borrowing org may hold at once (absent/null: no limit beyond lendFraction)… */
+  readonly maxGpusPerBorrower?: number | null;
+  /** …or, per org named, its own limit. */
+  readonly borrowerGpuLimits?: Readonly<Record<string, number>>;
+  /** Whether borrowed runs must be sandboxed by the site's agent (absent: true). */
+  readonly sandboxBorrowed?: boolean;
+  /** Network of a sandboxed borrowed run: none (a private loopback only) or the host's (absent: none). */
+  readonly borrowedNetwork?: 'none' | 'host';
+}
+
+/** What an org may hold: sites, their declared nodes and GPUs, and jobs waiting at once. */
+export interface OrgQuota {
+  readonly sites: number;
+  readonly nodes: number;
+  readonly gpus: number;
+  readonly queuedJobs: number;
 }
 
 export type SiteHealth = 'unknown' | 'up' | 'lost';
@@ -83,9 +102,23 @@ export interface Site {
   readonly health: SiteHealth;
   readonly lastHeartbeatAt: number | null;
   readonly createdAt: number;
+  /**
+   * What the site's agent last reported, already bounded by `capacity` when it was
+   * reported (null: no report yet). The scheduler uses it, bounded again by the
+   * declaration as it is now (model/capacity.ts boundCapacity).
+   */
+  readonly reportedCapacity: readonly Capacity[] | null;
+  /** Whether the site's agent can sandbox runs, as it last said (null: it has not said). */
+  readonly sandboxCapable: boolean | null;
 }
 
-export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt'>;
+export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt' | 'reportedCapacity' | 'sandboxCapable'>;
+
+/** What an agent's heartbeat says of its site beyond being alive. */
+export interface SiteReport {
+  readonly capacity?: readonly Capacity[];
+  readonly sandboxCapable?: boolean;
+}
 /** The fields to change; `share` may name only some of the policy's fields, merged into the stored policy in the same statement. */
 export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'wanLinks'>> & { readonly share?: Partial<Site['share']> };
 
@@ -250,6 +283,10 @@ export interface Store {
   createOrg(org: Org): Promise<Org>;
   getOrg(id: string): Promise<Org | null>;
   listOrgs(): Promise<Org[]>;
+  /** The quotas the admin set for the org (those not set are absent: the server's defaults apply). */
+  orgQuota(orgId: string): Promise<Partial<OrgQuota>>;
+  /** Sets the named quotas (merged into those set before; null removes one); false when the org does not exist. */
+  setOrgQuota(orgId: string, patch: { readonly [K in keyof OrgQuota]?: number | null }): Promise<boolean>;
 
   createToken(token: NewToken): Promise<Token>;
   /** The token and its stored hash, for verification; null if unknown. */
@@ -262,7 +299,8 @@ export interface Store {
   getSite(id: string): Promise<Site | null>;
   listSites(orgId?: string): Promise<Site[]>;
   updateSite(id: string, patch: SitePatch): Promise<Site | null>;
-  heartbeat(id: string, at: number, capacity?: readonly Capacity[]): Promise<boolean>;
+  /** Records that the site's agent reported at `at`, with what it reported (kept apart from the declared capacity). */
+  heartbeat(id: string, at: number, report?: SiteReport): Promise<boolean>;
   setSiteHealth(id: string, health: SiteHealth): Promise<boolean>;
 
   /** All in one transaction, in order; a batch is how the server commits many submissions at once. */

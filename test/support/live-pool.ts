@@ -39,11 +39,16 @@ export class LivePool {
     return new LivePool(app, store, url, admin, site.id, token.token, client);
   }
 
-  /** Another org (created if new) with a site of one node of 8 h100 and its agent token. */
+  /** Another org (created if new) with a site of one node of 8 h100 and its agent token; its WAN links are declared by both sides. */
   async addSite(orgId: string, name: string, wanLinks: readonly { to_site: string; gbps: number; latency_ms: number }[] = []): Promise<{ siteId: string; token: string }> {
     const orgs = await this.client.call<{ orgs: { id: string }[] }>('GET', '/orgs');
     if (!orgs.orgs.some((o) => o.id === orgId)) await this.client.call('POST', '/orgs', { id: orgId, name: orgId });
     const site = await this.client.call<{ id: string }>('POST', '/sites', { name, org_id: orgId, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], wan_links: wanLinks });
+    // A link counts only when both sites declare it: the other side declares it back.
+    for (const l of wanLinks) {
+      const other = await this.client.call<{ wan_links: { to_site: string; gbps: number; latency_ms: number }[] }>('GET', `/sites/${l.to_site}`);
+      await this.client.call('PATCH', `/sites/${l.to_site}`, { wan_links: [...other.wan_links, { ...l, to_site: site.id }] });
+    }
     const token = await this.client.call<{ token: string }>('POST', '/tokens', { name: `${name} agent`, role: 'agent', org_id: orgId, site_id: site.id });
     return { siteId: site.id, token: token.token };
   }

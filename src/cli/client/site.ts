@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { InvalidInputError } from '../../model/errors.ts';
-import { DEFAULT_SHARE_POLICY } from '../../model/pool.ts';
 import type { SiteListResponse, SiteResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
 import * as parse from '../parse.ts';
@@ -21,6 +20,10 @@ interface SiteFlags extends CommonFlags {
   readonly reclaim?: boolean;
   readonly notice?: string;
   readonly wanLink?: string[];
+  readonly lendTo?: string;
+  readonly borrowerLimit?: string[];
+  readonly sandboxBorrowed?: boolean;
+  readonly borrowedNetwork?: string;
 }
 
 /** "h100:4x8" → 4 nodes of 8 h100 GPUs; one entry per GPU type. */
@@ -51,21 +54,46 @@ const noticeFrom = (text: string): number => (text.trim() === '0' ? 0 : parse.du
 /** The price flag: a number ≥ 0, or "none" for no price. */
 const priceFrom = (text: string): number | null => (text.trim() === 'none' ? null : parse.numberBetween('price', text, 0, Infinity));
 
+/** --lend-to all | none | acme,beta */
+const lendToFrom = (text: string): Share['lend_to'] => (text.trim() === 'all' || text.trim() === 'none' ? (text.trim() as 'all' | 'none') : parse.list('lend-to', text, (_f, org) => org));
+
+/** --borrower-limit 16 (every borrowing org) or acme=32 (one org's own); repeatable. */
+function borrowerLimitsFrom(specs: readonly string[]): Pick<Share, 'max_gpus_per_borrower' | 'borrower_gpu_limits'> | Pick<Share, 'borrower_gpu_limits'> {
+  let every: number | null | undefined;
+  const perOrg: Record<string, number> = {};
+  for (const spec of specs) {
+    const m = /^\s*(?:([A-Za-z0-9][A-Za-z0-9_-]*)\s*=\s*)?(\d+|none)\s*$/.exec(spec);
+    if (m === null) throw new InvalidInputError('borrower-limit', `"${spec}" is not GPUS or ORG=GPUS`, 'e.g. 16 for every borrowing org, acme=32 for one, none for no limit');
+    const gpus = m[2] === 'none' ? null : parse.wholeNumber('borrower-limit', m[2] ?? '');
+    if (m[1] === undefined) every = gpus;
+    else if (gpus === null) throw new InvalidInputError('borrower-limit', `"${spec}": an org's own limit is a number`, 'ORG=GPUS');
+    else perOrg[m[1]] = gpus;
+  }
+  return { ...(every === undefined ? {} : { max_gpus_per_borrower: every }), borrower_gpu_limits: perOrg };
+}
+
 /** The share terms the flags give (parsed before anything is sent); the others are left out. */
 function shareFlags(o: SiteFlags): Partial<Share> {
   return {
     ...(o.lend === undefined ? {} : { lend_fraction: parse.numberBetween('lend', o.lend, 0, 1) }),
     ...(o.reclaim === undefined ? {} : { reclaim: o.reclaim }),
     ...(o.notice === undefined ? {} : { reclaim_notice_s: noticeFrom(o.notice) }),
+    ...(o.lendTo === undefined ? {} : { lend_to: lendToFrom(o.lendTo) }),
+    ...(o.borrowerLimit === undefined ? {} : borrowerLimitsFrom(o.borrowerLimit)),
+    ...(o.sandboxBorrowed === undefined ? {} : { sandbox_borrowed: o.sandboxBorrowed }),
+    ...(o.borrowedNetwork === undefined ? {} : { borrowed_network: parse.oneOf('borrowed-network', o.borrowedNetwork, ['none', 'host'] as const) }),
   };
 }
-
-const DEFAULT_SHARE: Share = { lend_fraction: DEFAULT_SHARE_POLICY.lendFraction, reclaim: DEFAULT_SHARE_POLICY.reclaim, reclaim_notice_s: DEFAULT_SHARE_POLICY.reclaimNoticeS };
 
 const capacityText = (s: Site): string => s.capacity.map((c) => `${c.nodes}×${c.gpus_per_node} ${c.gpu_type}`).join(', ');
 const gpusOf = (s: Site): number => s.capacity.reduce((n, c) => n + c.nodes * c.gpus_per_node, 0);
 const shareText = (s: Share): string => `lends ${fmt.percent(s.lend_fraction)}${s.reclaim ? `, reclaims with ${s.reclaim_notice_s === 0 ? 'no' : fmt.duration(s.reclaim_notice_s)} notice` : ', never reclaims'}`;
 const priceText = (p: number | null): string => (p === null ? '—' : `${p} per GPU-h`);
+function borrowerLimitText(share: Share): string {
+  const every = share.max_gpus_per_borrower === null ? 'none' : fmt.plural(share.max_gpus_per_borrower, 'GPU');
+  const own = Object.entries(share.borrower_gpu_limits).map(([org, n]) => `${org} ${fmt.plural(n, 'GPU')}`);
+  return own.length === 0 ? every : `${every}; ${own.join(', ')}`;
+}
 
 function siteTable(sites: readonly Site[]): string {
   return fmt.columns([
@@ -81,11 +109,15 @@ function siteDetail(s: Site): string {
       ['lend fraction', fmt.percent(s.share.lend_fraction)],
       ['reclaim', yesNo(s.share.reclaim)],
       ['reclaim notice', s.share.reclaim_notice_s === 0 ? 'none' : fmt.duration(s.share.reclaim_notice_s)],
+      ['lends to', typeof s.share.lend_to === 'string' ? (s.share.lend_to === 'all' ? 'every org' : 'no org') : s.share.lend_to.join(', ')],
+      ['limit per borrower', borrowerLimitText(s.share)],
+      ['borrowed runs', s.share.sandbox_borrowed ? `sandboxed, network ${s.share.borrowed_network}${s.sandbox_capable === false ? ' — its agent cannot sandbox: nothing is lent' : ''}` : 'not sandboxed'],
       ['price', priceText(s.price_per_gpu_hour)],
     ]],
     ['WAN links', s.wan_links.length === 0 ? [['—', 'none']] : s.wan_links.map((l) => [l.to_site, `${l.gbps} Gbps, ${l.latency_ms} ms`] as const)],
     ['status', [
       ['health', s.health],
+      ['agent reports', s.reported_capacity === null ? 'nothing yet' : s.reported_capacity.map((c) => `${c.nodes}×${c.gpus_per_node} ${c.gpu_type}`).join(', ') || 'no GPUs'],
       ['last heartbeat', fmt.timestamp(s.last_heartbeat_at)],
       ['created', fmt.timestamp(s.created_at)],
     ]],
@@ -101,7 +133,12 @@ function siteOptions(cmd: Command, update: boolean): Command {
     .option('--reclaim', 'take lent GPUs back when the owner needs them (the default)')
     .option('--no-reclaim', 'never take lent GPUs back before their jobs end')
     .option('--notice <duration>', 'notice before reclaiming: 0, seconds, or 90s, 10m, 1h (default 0)')
-    .option('--wan-link <SITE:GBPS:MS>', `a WAN link to another site; repeatable${update ? ' (replaces the whole list)' : ''}`, parse.collect);
+    .option('--wan-link <SITE:GBPS:MS>', `a WAN link to another site (it counts once that site declares it too); repeatable${update ? ' (replaces the whole list)' : ''}`, parse.collect)
+    .option('--lend-to <orgs>', 'which orgs may borrow: all (the default), none, or org ids, comma-separated')
+    .option('--borrower-limit <[ORG=]GPUS>', `most GPUs one borrowing org may hold: a number for every borrower ("none": no limit), ORG=GPUS for one org's own; repeatable${update ? ' (ORG=GPUS replaces the whole per-org list)' : ''}`, parse.collect)
+    .option('--sandbox-borrowed', "borrowed runs must be sandboxed by the site's agent (the default)")
+    .option('--no-sandbox-borrowed', 'borrowed runs may run unsandboxed')
+    .option('--borrowed-network <none|host>', 'network of a sandboxed borrowed run (default none)');
 }
 
 export function siteCommand(io: ClientIo): Command {
@@ -125,7 +162,7 @@ export function siteCommand(io: ClientIo): Command {
         ...(o.org === undefined ? {} : { org_id: o.org }),
         capacity: capacityFrom(o.capacity),
         ...(o.price === undefined ? {} : { price_per_gpu_hour: priceFrom(o.price) }),
-        share: { ...DEFAULT_SHARE, ...shareFlags(o) },
+        share: shareFlags(o),
         ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
       };
       const created = await (await connect(o)).post<Site>('/sites', body);
@@ -158,6 +195,7 @@ export function siteCommand(io: ClientIo): Command {
       'suanli site update acme-cluster-1a2b3c4d --capacity h100:6x8',
       'suanli site update acme-cluster-1a2b3c4d --lend 0.25 --notice 30m',
       'suanli site update acme-cluster-1a2b3c4d --price none --no-reclaim',
+      'suanli site update acme-cluster-1a2b3c4d --lend-to beta,gamma --borrower-limit 16 --borrower-limit beta=32',
     ))
     .action(async (id: string, o: SiteFlags) => {
       const share = shareFlags(o);
@@ -169,7 +207,7 @@ export function siteCommand(io: ClientIo): Command {
         ...(Object.keys(share).length === 0 ? {} : { share }),
         ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
       };
-      if (Object.keys(patch).length === 0) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice or --wan-link');
+      if (Object.keys(patch).length === 0) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice, --lend-to, --borrower-limit, --sandbox-borrowed/--no-sandbox-borrowed, --borrowed-network or --wan-link');
       const updated = (await (await connect(o)).request<Site>('PATCH', pathOf('sites', id), { body: patch })).body;
       emit(io, o, updated, () => siteDetail(updated));
     });

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Job, JobState, Placement } from '../../store/types.ts';
+import type { Job, JobState, Placement, Site } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { Access } from '../permissions.ts';
-import { ErrorResponse, HeartbeatBody, SiteResponse, siteJson } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
 
 /**
@@ -23,6 +23,11 @@ const MAX_WAIT_S = 60;
 const POLL_MS = 100;
 /** Most log bytes kept with a report (in the job's event). */
 const LOG_TAIL_CHARS = 4096;
+/**
+ * Most runs one heartbeat may list: more than any site holds at once (a run has at
+ * least one GPU). The answer is computed from memory, O(runs), whatever they name.
+ */
+const MAX_RUNS_PER_HEARTBEAT = 100_000;
 
 export const AssignmentsQuery = z.strictObject({
   wait: z.coerce.number().min(0).max(MAX_WAIT_S).default(0).describe('seconds to wait for an assignment when there is none yet (long poll)'),
@@ -35,20 +40,30 @@ export const Assignment = z.object({
   command: z.array(z.string()).nullable(),
   /** The parts of the placement on this agent's site. */
   parts: z.array(AssignmentPart),
-  span: z.object({ sites: z.array(z.string()), index: z.number() }).nullable().describe("a job across sites: all its sites in placement order, and this site's position (the run gets them as SUANLI_SPAN_SITES and SUANLI_SPAN_INDEX)"),
+  span: z.object({ sites: z.array(z.string()), index: z.number() }).nullable().describe("a job across sites: all its sites in placement order (other orgs' by their neutral labels), and this site's position (the run gets them as SUANLI_SPAN_SITES and SUANLI_SPAN_INDEX)"),
+  org_id: z.string().describe('the org whose job this is'),
+  borrowed: z.boolean().describe("another org's job on this site"),
+  sandbox: z.boolean().describe("the site's policy requires this run to be sandboxed"),
+  network: z.enum(['none', 'host']).describe('the network a sandboxed run gets: none (a private loopback) or the host’s'),
 });
 export const AssignmentsResponse = z.object({ site_id: z.string(), assignments: z.array(Assignment) });
 
 const RunRef = z.strictObject({ job_id: z.string().min(1).max(128), attempt: z.number().int().min(1) });
 export const AgentHeartbeatBody = HeartbeatBody.extend({
-  runs: z.array(RunRef).max(100_000).optional().describe('the runs the agent has going; the answer says which of them to stop'),
+  runs: z.array(RunRef).max(MAX_RUNS_PER_HEARTBEAT).optional().describe('the runs the agent has going; the answer says which of them to stop'),
 });
 const Stop = z.object({
   job_id: z.string(), attempt: z.number(),
   after_s: z.number().describe('seconds of notice left: stop the run now (0) or this much later (an owner reclaiming its GPUs with notice)'),
   reason: z.string(),
 });
-export const AgentHeartbeatResponse = SiteResponse.extend({ stop: z.array(Stop).describe('runs of the site that are no longer their job’s current attempt') });
+export const AgentHeartbeatResponse = SiteResponse.extend({
+  stop: z.array(Stop).describe('runs of the site that are no longer their job’s current attempt'),
+  lease_s: z.number().nullable().describe(
+    'fencing: the agent must have stopped all its runs within this many seconds of sending the last heartbeat the control plane answered (after that the site may be marked lost and its jobs run elsewhere); null: no site timeout, no lease',
+  ),
+  capacity_cut: z.array(z.string()).describe('what of the reported capacity counts for nothing: more than the site declares, or a GPU type it does not declare'),
+});
 
 export const RunReportBody = z.strictObject({
   job_id: z.string().min(1).max(128),
@@ -56,8 +71,8 @@ export const RunReportBody = z.strictObject({
   state: z.enum(['running', 'succeeded', 'failed', 'lost']),
   exit_code: z.number().int().nullable().optional(),
   reason: z.enum(['exit_code', 'cancelled_outside', 'engine']).optional().describe('why a failed run failed: its exit status, stopped outside Suanli, or ended by its engine'),
-  detail: z.string().max(2000).optional(),
-  log_tail: z.string().max(64 * 1024).optional(),
+  detail: storableText(2000).optional(),
+  log_tail: storableText(64 * 1024).optional().describe("the end of the run's log; characters the store cannot hold (NUL, lone surrogates) become U+FFFD"),
 });
 export const RunReportResponse = z.object({
   /** Whether this report changed the job (false: a repeat, or too late). */
@@ -92,20 +107,28 @@ function spanOfPlacement(p: Placement, siteId: string): { sites: string[]; index
 
 /**
  * The placed jobs with a part on the site not yet started, from the control plane's
- * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads).
+ * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads),
+ * with what the site's policy says of containing each (`site`: the agent's own).
  */
-function assignments(cp: ControlPlane, siteId: string): z.infer<typeof Assignment>[] {
+async function assignments(cp: ControlPlane, site: Site): Promise<z.infer<typeof Assignment>[]> {
   const out: z.infer<typeof Assignment>[] = [];
   for (const p of cp.active.currentPlacements().values()) {
-    const parts = onSite(p, siteId);
+    const parts = onSite(p, site.id);
     if (parts.length === 0) continue;
     const job = cp.active.get(p.jobId);
     // Running means acknowledged: the agent reported it started (for a job across sites, this site's part did).
     if (job?.state !== 'placed' || job.attempts !== p.attempt || parts.every((part) => part.startedAt !== undefined)) continue;
+    const borrowed = job.orgId !== site.orgId;
+    const span = acrossSites(p) ? spanOfPlacement(p, site.id) : null;
+    if (span !== null) await cp.sites.ensure(span.sites);
     out.push({
       job_id: job.id, attempt: p.attempt, command: job.demand.command === null ? null : [...job.demand.command],
       parts: parts.map((part) => ({ gpu_type: part.gpuType, gpus: part.gpus, nodes: part.nodes, gpus_per_node: Math.floor(part.gpus / Math.max(1, part.nodes)) })),
-      span: acrossSites(p) ? spanOfPlacement(p, siteId) : null,
+      // The lender's agent learns the other sites of a borrower's job by their labels, as members do.
+      span: span === null ? null : { ...span, sites: cp.sites.relabel(span.sites, site.orgId) },
+      org_id: job.orgId, borrowed,
+      sandbox: borrowed && (site.share.sandboxBorrowed ?? SHARE_RULE_DEFAULTS.sandbox_borrowed),
+      network: borrowed ? (site.share.borrowedNetwork ?? SHARE_RULE_DEFAULTS.borrowed_network) : 'host',
     });
   }
   return out;
@@ -113,45 +136,30 @@ function assignments(cp: ControlPlane, siteId: string): z.infer<typeof Assignmen
 
 /**
  * Which of the runs an agent has going it must stop, and when: every run that is not
- * its job's current attempt any more (the job was cancelled, preempted, lost, or
- * finished by hand), or that is not this site's at all. A run preempted with notice
- * (an owner reclaiming lent GPUs) stops when the notice ends; any other, now.
+ * its job's current attempt on this site any more (the job was cancelled, preempted,
+ * lost, or finished), or never was. A run preempted with notice (an owner reclaiming
+ * lent GPUs) or shrunk off this site stops when the notice ends; any other, now.
+ * Answered from memory (the mirror and the runs it moved past), O(runs): a heartbeat
+ * naming any number of runs, real or not, costs no store read.
  */
-async function stopsOf(cp: ControlPlane, siteId: string, runs: readonly z.infer<typeof RunRef>[]): Promise<z.infer<typeof Stop>[]> {
+function stopsOf(cp: ControlPlane, siteId: string, runs: readonly z.infer<typeof RunRef>[]): z.infer<typeof Stop>[] {
   const out: z.infer<typeof Stop>[] = [];
   const nowMs = cp.clock.now();
   for (const run of runs) {
-    // The common case, a run that is its active job's current attempt on this site, is answered from the mirror.
-    const active = cp.active.get(run.job_id);
-    const current = active === undefined ? undefined : cp.active.placement(active.id);
-    if (active !== undefined && active.attempts === run.attempt && current?.attempt === run.attempt && onSite(current, siteId).length > 0) continue;
-    const job = await cp.store.getJob(run.job_id);
-    const placement = job === null ? undefined : (await cp.store.placements(job.id)).find((p) => p.attempt === run.attempt);
-    const stop = (afterS: number, reason: string) => out.push({ job_id: run.job_id, attempt: run.attempt, after_s: afterS, reason });
-    // A job across sites that gave back this site's part: its run here stops when the reclaim's notice ends.
-    const shrunk = job === null || onSite(placement, siteId).length > 0 ? undefined : (await cp.store.events(job.id)).findLast((e) => e.type === 'shrunk' && e.detail.site === siteId && e.at >= (placement?.placedAt ?? Infinity));
-    if (shrunk !== undefined) stop(secondsUntil(shrunk.detail.stop_at, nowMs), `the job shrank: this site's part was reclaimed (${String(shrunk.detail.why)})`);
+    if (isCurrentRun(cp, run.job_id, run.attempt, siteId)) continue;
+    const ended = cp.active.endedRun(run.job_id, run.attempt);
     // Another site's job (or none) is not described: the agent only learns to stop it.
-    else if (job === null || onSite(placement, siteId).length === 0) stop(0, 'not a run of this site');
-    else if (job.attempts === run.attempt && (job.state === 'placed' || job.state === 'running')) continue;
-    else if (job.attempts !== run.attempt) stop(0, `attempt ${job.attempts} replaced it`);
-    else if (job.state === 'pending' || job.state === 'preempted') {
-      const preempted = (await cp.store.events(job.id)).findLast((e) => e.type === 'preempted' && e.at >= (placement?.placedAt ?? 0));
-      stop(secondsUntil(preempted?.detail.stop_at, nowMs), preemptedReason(preempted?.detail));
-    } else stop(0, `the job is ${job.state}`);
+    if (ended === undefined || !ended.sites.has(siteId)) out.push({ job_id: run.job_id, attempt: run.attempt, after_s: 0, reason: 'not a run of this site' });
+    else out.push({ job_id: run.job_id, attempt: run.attempt, after_s: ended.stopAtMs === null ? 0 : Math.max(0, (ended.stopAtMs - nowMs) / 1000), reason: ended.reason });
   }
   return out;
 }
 
-/** Seconds from `nowMs` to an ISO `stop_at` of an event's detail; 0 when it is past or absent. */
-function secondsUntil(stopAt: unknown, nowMs: number): number {
-  const at = typeof stopAt === 'string' ? Date.parse(stopAt) : Number.NaN;
-  return Number.isFinite(at) ? Math.max(0, (at - nowMs) / 1000) : 0;
-}
-
-function preemptedReason(detail: Readonly<Record<string, unknown>> | undefined): string {
-  if (detail === undefined) return 'the job was requeued';
-  return typeof detail.why === 'string' ? `the job was preempted: ${detail.why}` : 'the job was preempted';
+/** Whether (job, attempt) is its job's current, unfinished attempt with a part on the site (from the mirror). */
+function isCurrentRun(cp: ControlPlane, jobId: string, attempt: number, siteId: string): boolean {
+  const job = cp.active.get(jobId);
+  const current = job === undefined ? undefined : cp.active.placement(job.id);
+  return job !== undefined && job.attempts === attempt && current?.attempt === attempt && onSite(current, siteId).length > 0;
 }
 
 export function agentRoutes(app: Api): void {
@@ -174,7 +182,8 @@ export function agentRoutes(app: Api): void {
     const id = siteOf(accessOf(req));
     const before = await store.getSite(id);
     if (before === null) throw notFound('site', id);
-    return { ...siteJson(await heartbeat(cp, before, req.body)), stop: await stopsOf(cp, id, req.body.runs ?? []) };
+    const { site, cut } = await heartbeat(cp, before, req.body);
+    return { ...siteJson(site), stop: stopsOf(cp, id, req.body.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut };
   });
 
   app.get('/api/v1/agent/assignments', {
@@ -186,9 +195,11 @@ export function agentRoutes(app: Api): void {
     },
   }, async (req) => {
     const siteId = siteOf(accessOf(req));
+    const site = await store.getSite(siteId);
+    if (site === null) throw notFound('site', siteId);
     const deadline = performance.now() + req.query.wait * 1000;
     for (;;) {
-      const found = assignments(cp, siteId);
+      const found = await assignments(cp, site);
       if (found.length > 0 || performance.now() >= deadline) return { site_id: siteId, assignments: found };
       await new Promise((r) => setTimeout(r, POLL_MS));
       // Shutting down (the store closes right after), or the agent went away: answer now, and read nothing more.
@@ -206,14 +217,19 @@ export function agentRoutes(app: Api): void {
   }, async (req) => {
     const siteId = siteOf(accessOf(req));
     const b = req.body;
-    const job = await store.getJob(b.job_id);
-    const placement = job === null ? undefined : (await store.placements(job.id)).find((p) => p.attempt === b.attempt);
-    // Another site's job (or attempt) is answered as if it did not exist.
-    if (job === null || onSite(placement, siteId).length === 0) throw notFound('job', b.job_id);
+    // Answered from memory unless the run is current: an agent may report only on attempts placed on its site now.
+    const job = cp.active.get(b.job_id);
+    const placement = job === undefined ? undefined : cp.active.placement(job.id);
+    if (job === undefined || placement === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) {
+      const ended = cp.active.endedRun(b.job_id, b.attempt);
+      // A run this site had, that has moved on: nothing to apply (a repeat, or too late), and nothing written.
+      if (ended?.sites.has(siteId) === true) return { applied: false, current: false, state: job?.state ?? ended.state };
+      // Another site's job (or attempt), or one this server does not know of, is answered as if it did not exist.
+      throw notFound('job', b.job_id);
+    }
     const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
     // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
     if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail.slice(-LOG_TAIL_CHARS), clock.now());
-    if (job.attempts !== b.attempt) return { applied: false, current: false, state: job.state };
     const detail = {
       site: siteId, attempt: b.attempt,
       ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
@@ -261,7 +277,7 @@ async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: st
     const parts = placement.parts.map((part) => (part.siteId === siteId && part.startedAt === undefined ? { ...part, startedAt: at } : part));
     const waiting = [...new Set(parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId))];
     if (!(await cp.store.updateParts(job.id, attempt, placement.parts, parts, { at, type: 'part_started', detail: { ...detail, waiting_for: waiting } }))) continue;
-    cp.active.partsChanged(job.id, parts);
+    cp.active.partsChanged(job.id, parts, { at, type: 'part_started', detail });
     if (waiting.length > 0) return current;
     return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
   }

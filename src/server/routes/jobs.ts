@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JobDemand, JobState } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
-import { notFound } from '../errors.ts';
+import { ApiError, notFound } from '../errors.ts';
 import type { Access } from '../permissions.ts';
 import { demandFromPlan, runPlan } from '../planning.ts';
 import { jobSpec, placementParts, rebuildScheduler } from '../pool-snapshot.ts';
@@ -48,6 +48,9 @@ export function jobRoutes(app: Api): void {
   const params = IdParams;
   const owner = (j: { orgId: string }) => ({ orgId: j.orgId });
 
+  /** Submissions under way per org, not yet in the mirror's queue count: the queued-jobs quota counts them too. */
+  const submitting = new Map<string, number>();
+
   app.post('/api/v1/jobs', {
     config: { operation: 'jobs.submit' },
     schema: {
@@ -59,10 +62,20 @@ export function jobRoutes(app: Api): void {
   }, async (req, reply) => {
     const access = accessOf(req);
     const { orgId, demand } = await demandOf(cp, access, req.body);
-    const result = await submissions.submit({
-      orgId, name: req.body.name, demand, submittedBy: access.principal.tokenId, submittedAt: clock.now(), idempotencyKey: req.headers['idempotency-key'] ?? null,
-    });
-    return reply.code(result.created ? 201 : 200).send(jobJson(result.job));
+    const limit = (await cp.quotas.of(orgId)).queuedJobs;
+    const waiting = cp.active.queuedOf(orgId) + (submitting.get(orgId) ?? 0);
+    if (waiting >= limit) {
+      throw new ApiError('quota_exceeded', `org "${orgId}" has ${waiting.toLocaleString('en-US')} jobs waiting, its quota of queued jobs (the pool's admin sets quotas: PATCH /api/v1/orgs/${orgId}/quota)`);
+    }
+    submitting.set(orgId, (submitting.get(orgId) ?? 0) + 1);
+    try {
+      const result = await submissions.submit({
+        orgId, name: req.body.name, demand, submittedBy: access.principal.tokenId, submittedAt: clock.now(), idempotencyKey: req.headers['idempotency-key'] ?? null,
+      });
+      return await reply.code(result.created ? 201 : 200).send(jobJson(result.job));
+    } finally {
+      submitting.set(orgId, (submitting.get(orgId) ?? 1) - 1);
+    }
   });
 
   app.get('/api/v1/jobs', {
@@ -73,16 +86,18 @@ export function jobRoutes(app: Api): void {
     const org = accessOf(req).listOrg(q.org);
     const jobs = await store.listJobs({ ...(org === undefined ? {} : { orgId: org }), ...(q.state === undefined ? {} : { states: q.state }), ...(q.after === undefined ? {} : { after: q.after }), limit: q.limit + 1 });
     const page = jobs.slice(0, q.limit);
-    return { jobs: page.map(jobJson), next: jobs.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    return viewed(cp, accessOf(req), { jobs: page.map(jobJson), next: jobs.length > q.limit ? (page[page.length - 1]?.id ?? null) : null });
   });
 
   app.get('/api/v1/jobs/:id', {
     config: { operation: 'jobs.show' },
     schema: { tags, ...secured, summary: 'Show a job with its placements, its event history and why it waits', params, response: { 200: JobDetailResponse, '4xx': ErrorResponse } },
   }, async (req) => {
-    const job = accessOf(req).require('job', req.params.id, await store.getJob(req.params.id), owner);
+    const access = accessOf(req);
+    const job = access.require('job', req.params.id, await store.getJob(req.params.id), owner);
     const [placements, events] = await Promise.all([store.placements(job.id), store.events(job.id)]);
-    return jobDetailJson(job, placements, events);
+    const owners = await cp.sites.owners(placements.flatMap((p) => p.parts.map((part) => part.siteId)));
+    return viewed(cp, access, jobDetailJson(job, placements, events, owners));
   });
 
   app.post('/api/v1/jobs/:id/cancel', {
@@ -115,14 +130,15 @@ export function jobRoutes(app: Api): void {
     let wouldPreempt = 0;
     for (let i = at - 1; i >= 0 && decisions[i]?.kind === 'preempt'; i--) wouldPreempt++;
     const diagnosis = at >= 0 ? undefined : (rebuilt.sched.diagnosis(record) ?? rebuilt.sched.explain(record, now / 1000));
-    return {
+    const owners = new Map(rebuilt.poolSites.map((p) => [p.site.id, p.site.orgId]));
+    return viewed(cp, accessOf(req), {
       outcome: at >= 0 ? ('place' as const) : ('wait' as const),
-      placement: at >= 0 ? placementParts(rebuilt, record).map(partJson) : null,
+      placement: at >= 0 ? placementParts(rebuilt, record).map((p) => partJson(p, owners)) : null,
       would_preempt: wouldPreempt,
       diagnosis: diagnosis === undefined ? null : diagnosisJson(diagnosis),
       gpus: demand.gpus,
       estimate_s: demand.estimateS,
-    };
+    });
   });
 
   app.post('/api/v1/internal/jobs/:id/state', {
@@ -139,4 +155,14 @@ export function jobRoutes(app: Api): void {
     if (to !== 'running') loop.poke();
     return jobJson(after);
   });
+}
+
+/**
+ * A response as the caller may see it: another org's sites (in parts, events,
+ * diagnoses) by their neutral labels for every caller but the admin.
+ */
+async function viewed<T>(cp: ControlPlane, access: Access, json: T): Promise<T> {
+  if (access.scope === 'all') return json;
+  await cp.sites.ensure(json);
+  return cp.sites.relabel(json, access.principal.orgId);
 }

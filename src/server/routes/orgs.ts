@@ -1,6 +1,9 @@
-import { accessOf, secured, type Api } from '../control-plane.ts';
-import { ApiError } from '../errors.ts';
-import { ErrorResponse, IdParams, OrgCreateBody, OrgListResponse, OrgResponse, orgJson } from '../schemas.ts';
+import type { z } from 'zod';
+import type { OrgQuota } from '../../store/types.ts';
+import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { declared } from '../quotas.ts';
+import { ErrorResponse, IdParams, OrgCreateBody, OrgListResponse, OrgResponse, QuotaPatchBody, QuotaResponse, orgJson } from '../schemas.ts';
 
 /** "Acme Labs" → "acme-labs": the default id of an org named so. */
 export function slug(name: string): string {
@@ -30,6 +33,30 @@ export function orgRoutes(app: Api): void {
     return { orgs: orgs.filter((o) => access.owns(o.id)).map(orgJson) };
   });
 
+  app.get('/api/v1/orgs/:id/quota', {
+    config: { operation: 'orgs.quota.show' },
+    schema: { tags, ...secured, summary: "An org's quotas (sites, nodes and GPUs declared, queued jobs) and what it uses of them", params: IdParams, response: { 200: QuotaResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const org = accessOf(req).require('org', req.params.id, await app.suanli.store.getOrg(req.params.id), (o) => ({ orgId: o.id }));
+    return quotaJson(app.suanli, org.id);
+  });
+
+  app.patch('/api/v1/orgs/:id/quota', {
+    config: { operation: 'orgs.quota.update' },
+    schema: {
+      tags, ...secured, summary: "Set an org's quotas (admin); null puts one back to the server's default. Lowering one below what the org uses refuses only new sites, capacity and jobs.",
+      params: IdParams, body: QuotaPatchBody, response: { 200: QuotaResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    const b = req.body;
+    const patch: { -readonly [K in keyof OrgQuota]?: number | null } = {
+      ...(b.sites === undefined ? {} : { sites: b.sites }), ...(b.nodes === undefined ? {} : { nodes: b.nodes }),
+      ...(b.gpus === undefined ? {} : { gpus: b.gpus }), ...(b.queued_jobs === undefined ? {} : { queuedJobs: b.queued_jobs }),
+    };
+    if (!(await app.suanli.quotas.set(req.params.id, patch))) throw notFound('org', req.params.id);
+    return quotaJson(app.suanli, req.params.id);
+  });
+
   app.get('/api/v1/orgs/:id', {
     config: { operation: 'orgs.show' },
     schema: { tags, ...secured, summary: 'Show an org', params: IdParams, response: { 200: OrgResponse, '4xx': ErrorResponse } },
@@ -37,4 +64,17 @@ export function orgRoutes(app: Api): void {
     const org = accessOf(req).require('org', req.params.id, await store.getOrg(req.params.id), (o) => ({ orgId: o.id }));
     return orgJson(org);
   });
+}
+
+/** The org's limits, what it uses of them, and which limits the admin set. */
+async function quotaJson(cp: ControlPlane, orgId: string): Promise<z.infer<typeof QuotaResponse>> {
+  const [limits, set, sites] = await Promise.all([cp.quotas.of(orgId), cp.quotas.explicit(orgId), cp.store.listSites(orgId)]);
+  const used = declared(sites);
+  const wire = (k: keyof OrgQuota) => (k === 'queuedJobs' ? 'queued_jobs' : k);
+  return {
+    org_id: orgId,
+    limits: { sites: limits.sites, nodes: limits.nodes, gpus: limits.gpus, queued_jobs: limits.queuedJobs },
+    used: { ...used, queued_jobs: cp.active.queuedOf(orgId) },
+    set: (Object.keys(set) as (keyof OrgQuota)[]).map(wire).sort(),
+  };
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import type { Site, SitePatch } from '../../store/types.ts';
+import { boundCapacity } from '../../model/capacity.ts';
+import type { Capacity, Site, SitePatch, WanLink } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
-import { notFound } from '../errors.ts';
-import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { checkSiteQuota } from '../quotas.ts';
+import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
@@ -22,9 +24,14 @@ export function siteRoutes(app: Api): void {
     if ((await store.getOrg(orgId)) === null) throw notFound('org', orgId);
     // Ids are global: a readable name plus a random suffix, so that one org's names never collide with (or reveal) another's.
     const id = `${slug(b.name) || 'site'}-${randomBytes(4).toString('hex')}`;
-    const site = await store.createSite({
-      id, orgId, name: b.name, capacity: capacityOf(b.capacity), pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks: wanLinksOf(b.wan_links), createdAt: clock.now(),
+    const capacity = capacityOf(b.capacity);
+    await checkNamedOrgs(cp, b.share);
+    const wanLinks = await checkedLinks(cp, id, wanLinksOf(b.wan_links));
+    const site = await cp.siteWrites.run(orgId, async () => {
+      checkSiteQuota(orgId, await cp.quotas.of(orgId), await store.listSites(orgId), capacity, 'capacity');
+      return store.createSite({ id, orgId, name: b.name, capacity, pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks, createdAt: clock.now() });
     });
+    await cp.sites.refresh();
     loop.poke();
     return reply.code(201).send(siteJson(site));
   });
@@ -47,15 +54,22 @@ export function siteRoutes(app: Api): void {
     schema: { tags, ...secured, summary: 'Change a site’s name, capacity, price, share policy or WAN links', params, body: SitePatchBody, response: { 200: SiteResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const id = req.params.id;
-    accessOf(req).require('site', id, await store.getSite(id), owner);
+    const before = accessOf(req).require('site', id, await store.getSite(id), owner);
     const b = req.body;
     const patch: { -readonly [K in keyof SitePatch]: SitePatch[K] } = {};
     if (b.name !== undefined) patch.name = b.name;
     if (b.capacity !== undefined) patch.capacity = capacityOf(b.capacity);
     if (b.price_per_gpu_hour !== undefined) patch.pricePerGpuHour = b.price_per_gpu_hour;
     if (b.share !== undefined) patch.share = sharePatchOf(b.share);
-    if (b.wan_links !== undefined) patch.wanLinks = wanLinksOf(b.wan_links);
-    const site = await store.updateSite(id, patch);
+    await checkNamedOrgs(cp, b.share);
+    if (b.wan_links !== undefined) patch.wanLinks = await checkedLinks(cp, id, wanLinksOf(b.wan_links));
+    const site = await cp.siteWrites.run(before.orgId, async () => {
+      if (patch.capacity !== undefined) {
+        const others = (await store.listSites(before.orgId)).filter((x) => x.id !== id);
+        checkSiteQuota(before.orgId, await cp.quotas.of(before.orgId), others, patch.capacity, 'capacity');
+      }
+      return store.updateSite(id, patch);
+    });
     if (site === null) throw notFound('site', id);
     loop.poke();
     return siteJson(site);
@@ -67,21 +81,48 @@ export function siteRoutes(app: Api): void {
   }, async (req) => {
     const id = req.params.id;
     const before = accessOf(req).require('site', id, await store.getSite(id), owner);
-    return siteJson(await heartbeat(cp, before, req.body));
+    return siteJson((await heartbeat(cp, before, req.body)).site);
   });
 }
 
-/**
- * A site's agent reported: its heartbeat time (and the capacity it discovered, if sent)
- * recorded, the site up again whatever it was (a lost site's agent is back), and a
- * scheduling pass asked for when that changes what can be placed. Returns the site after.
- */
-export async function heartbeat(cp: ControlPlane, before: Site, body: z.infer<typeof HeartbeatBody>): Promise<Site> {
-  const capacity = body.capacity === undefined ? undefined : capacityOf(body.capacity);
-  await cp.store.heartbeat(before.id, cp.clock.now(), capacity);
-  if (before.health !== 'up') await cp.store.setSiteHealth(before.id, 'up');
-  const site = await cp.store.getSite(before.id);
-  if (site === null) throw notFound('site', before.id);
-  if (capacity !== undefined || before.health !== 'up') cp.loop.poke();
-  return site;
+/** The orgs a share policy names must exist: a typo would otherwise lend to nobody, silently. */
+async function checkNamedOrgs(cp: ControlPlane, share: Parameters<typeof orgsNamedBy>[0]): Promise<void> {
+  for (const { org, field } of orgsNamedBy(share)) {
+    if ((await cp.store.getOrg(org)) === null) throw new ApiError('invalid_request', `${field}: no org "${org}"`, { field });
+  }
 }
+
+/**
+ * A site's WAN links as declared, refused (400 naming the link) when one leads to the
+ * site itself or to a site that does not exist. (Two links to one site are refused by
+ * the schema.) A link counts only once the other site declares it too (pool-snapshot.ts).
+ */
+async function checkedLinks(cp: ControlPlane, siteId: string, links: WanLink[]): Promise<WanLink[]> {
+  for (const [i, l] of links.entries()) {
+    const field = `wan_links[${i}].to_site`;
+    if (l.toSite === siteId) throw new ApiError('invalid_request', `${field}: a link from the site to itself`, { field });
+    if ((await cp.sites.entry(l.toSite)) === undefined) throw new ApiError('invalid_request', `${field}: no site "${l.toSite}"`, { field });
+  }
+  return links;
+}
+
+/**
+ * A site's agent reported: its heartbeat time recorded with what it reported — the
+ * capacity it discovered, bounded by what the site declares (never more, never another
+ * GPU type), and whether it can sandbox runs — the site up again whatever it was (a
+ * lost site's agent is back), and a scheduling pass asked for when that changes what
+ * can be placed. Returns the site after, and what of the report was cut, in words.
+ */
+export async function heartbeat(cp: ControlPlane, before: Site, body: z.infer<typeof HeartbeatBody>): Promise<{ site: Site; cut: string[] }> {
+  const bounded = body.capacity === undefined ? undefined : boundCapacity(capacityOf(body.capacity), before.capacity);
+  const capacity = bounded?.capacity;
+  const report = { ...(capacity === undefined ? {} : { capacity }), ...(body.sandbox_capable === undefined ? {} : { sandboxCapable: body.sandbox_capable }) };
+  await cp.store.heartbeat(before.id, cp.clock.now(), report);
+  if (before.health !== 'up') await cp.store.setSiteHealth(before.id, 'up');
+  const changed = (capacity !== undefined && !sameCapacity(capacity, before.reportedCapacity)) || (body.sandbox_capable !== undefined && body.sandbox_capable !== before.sandboxCapable);
+  if (changed || before.health !== 'up') cp.loop.poke();
+  const site: Site = { ...before, health: 'up', lastHeartbeatAt: cp.clock.now(), ...(capacity === undefined ? {} : { reportedCapacity: capacity }), ...(body.sandbox_capable === undefined ? {} : { sandboxCapable: body.sandbox_capable }) };
+  return { site, cut: bounded?.cut ?? [] };
+}
+
+const sameCapacity = (a: readonly Capacity[], b: readonly Capacity[] | null): boolean => b !== null && JSON.stringify(a) === JSON.stringify(b);

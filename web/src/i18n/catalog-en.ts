@@ -49,6 +49,7 @@ export const en = {
   'error.invalid_request': 'The server refused the request as invalid.',
   'error.unauthorized': 'The server refused the token.',
   'error.forbidden': 'Your role may not do this.',
+  'error.quota_exceeded': 'This would go over your org’s quota; the pool’s admin can raise it.',
   'error.not_found': 'Not found, or not visible to you.',
   'error.method_not_allowed': 'The server does not allow this request.',
   'error.conflict': 'This conflicts with the current state; reload and try again.',

@@ -46,6 +46,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'error.invalid_request': '服务器认为请求无效并拒绝了它。',
   'error.unauthorized': '服务器拒绝了该令牌。',
   'error.forbidden': '您的角色无权执行此操作。',
+  'error.quota_exceeded': '这将超出本组织的配额；资源池管理员可以提高配额。',
   'error.not_found': '未找到，或您无权查看。',
   'error.method_not_allowed': '服务器不允许此请求。',
   'error.conflict': '与当前状态冲突，请刷新后重试。',

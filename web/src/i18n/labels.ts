@@ -30,6 +30,7 @@ export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
   invalid_request: 'error.invalid_request',
   unauthorized: 'error.unauthorized',
   forbidden: 'error.forbidden',
+  quota_exceeded: 'error.quota_exceeded',
   not_found: 'error.not_found',
   method_not_allowed: 'error.method_not_allowed',
   conflict: 'error.conflict',

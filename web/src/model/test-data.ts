@@ -12,8 +12,9 @@ export function site(id: string, orgId: string, capacity: Readonly<Record<string
   return {
     id, org_id: orgId, name: `${id} lab`,
     capacity: Object.entries(capacity).map(([gpu_type, [nodes, gpus_per_node]]) => ({ gpu_type, nodes, gpus_per_node })),
-    price_per_gpu_hour: null, share: { lend_fraction: 1, reclaim: false, reclaim_notice_s: 0 }, wan_links: [],
-    health: 'up', last_heartbeat_at: AT, created_at: AT, ...extra,
+    price_per_gpu_hour: null, wan_links: [],
+    share: { lend_fraction: 1, reclaim: false, reclaim_notice_s: 0, lend_to: 'all', max_gpus_per_borrower: null, borrower_gpu_limits: {}, sandbox_borrowed: true, borrowed_network: 'none' },
+    health: 'up', last_heartbeat_at: AT, created_at: AT, reported_capacity: null, sandbox_capable: null, ...extra,
   };
 }
 
@@ -28,7 +29,7 @@ export function job(id: string, orgId: string, extra: Partial<JobJson> = {}): Jo
 export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
-    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
+    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, lender_org_id: orgId, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
     events: [],
     ...extra,
   };
