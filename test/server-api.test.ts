@@ -81,6 +81,31 @@ describe('the REST API on one server', () => {
     assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend: 0.5 } } })).code, 'invalid_request', 'an unknown share field');
   });
 
+  test('names with control, bidi or invisible characters are refused on create and update, naming the field and the character', async () => {
+    const site = await s.site('acme');
+    const creates: readonly [string, string, (name: string) => Record<string, unknown>][] = [
+      ['POST', '/api/v1/orgs', (name) => ({ id: 'hostile', name })],
+      ['POST', '/api/v1/tokens', (name) => ({ name, role: 'member', org_id: 'acme' })],
+      ['POST', '/api/v1/sites', (name) => ({ name, org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] })],
+      ['PATCH', `/api/v1/sites/${site}`, (name) => ({ name })],
+      ['POST', '/api/v1/jobs', (name) => ({ name, org_id: 'acme', gpus: 1, estimate_s: 60 })],
+      ['POST', '/api/v1/jobs/dry-run', (name) => ({ name, org_id: 'acme', gpus: 1, estimate_s: 60 })],
+    ];
+    const hostile: readonly [string, string][] = [['evil\x1b[2J', 'U+001B at character 5'], ['ring\x07', 'U+0007 at character 5'], ['two\r\nlines', 'U+000D at character 4'], ['invoice\u202Efdp.exe', 'U+202E at character 8'], ['ad\u200Bmin', 'U+200B at character 3'], ['a\tb', 'U+0009 at character 2'], ['nul\0', 'U+0000 at character 4']];
+    for (const [method, url, body] of creates) {
+      for (const [name, where] of hostile) {
+        const e = await s.fail(400, method, url, { body: body(name) });
+        assert.deepEqual([e.code, e.field, e.message], ['invalid_request', 'name', `name: must not contain control or bidi characters (${where})`], `${method} ${url} ${JSON.stringify(name)}`);
+      }
+    }
+    const jobs = await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?org=acme');
+    assert.equal(jobs.jobs.length, 0, 'nothing was stored');
+    // Every script and emoji (with their joiners) is a name.
+    const fine = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { name: '训练 👩‍💻 שלום 🏳️‍🌈', org_id: 'acme', gpus: 1, estimate_s: 60 } });
+    assert.equal(fine.name, '训练 👩‍💻 שלום 🏳️‍🌈');
+    await s.ok(JobResponse, 200, 'POST', `/api/v1/jobs/${fine.id}/cancel`);
+  });
+
   test('plan: video and train, with the planner’s errors naming the JSON field', async () => {
     const video = (await s.ok(PlanResponse, 200, 'POST', '/api/v1/plan', { body: { kind: 'video', model: 'wan2.1-t2v-14b', width: 1280, height: 720, seconds: 5, gpu: 'h100', gpus: 8 } })) as unknown as VideoPlan;
     assert.equal(video.schema, 'suanli.plan.video/1');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
+import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
 import { JOB_STATES, ROLES, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
@@ -21,10 +22,27 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 /** A string the database can hold: PostgreSQL's text and jsonb refuse the NUL character. */
 const text = (min: number, max: number) => z.string().min(min).max(max).refine((s) => !s.includes('\0'), 'must not contain the NUL character');
 
+/**
+ * A name people read in tables and titles (an org's, a site's, a job's, a token's):
+ * one line without the hidden characters (model/text.ts) that would write into a
+ * reader's terminal or disguise the name — controls (NUL, newline and tab among
+ * them), bidi overrides, invisible format characters.
+ */
+const nameText = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .superRefine((s, ctx) => {
+      const hidden = firstHidden(s);
+      if (hidden !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain control or bidi characters (${codePointName(hidden.codePoint)} at character ${hidden.position})` });
+    })
+    .describe('one line, without control characters (newlines and tabs among them), bidi overrides or invisible format characters');
+
 /** An id in a path or a reference: unknown ids are a 404, not a validation error, so the pattern is loose. */
 export const Id = text(1, 128);
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit, at most 63');
-const Name = text(1, 200);
+const Name = nameText(1, 200);
 const GpuType = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a GPU type id such as h100');
 const Timestamp = z.string().describe('ISO 8601');
 const JsonObject = z.record(z.string(), z.unknown());
@@ -215,7 +233,7 @@ const spanJson = (s: SpanSpec): z.infer<typeof SpanResponse> => ({
 
 export const JobSubmitBody = z
   .strictObject({
-    name: text(0, 200).default(''),
+    name: nameText(0, 200).default(''),
     org_id: Id.optional().describe("an admin names the org; others submit for their own org"),
     gpus: z.number().int().min(1).max(1_000_000).optional().describe('GPUs needed at once; taken from the plan when omitted'),
     gpu_types: z.array(GpuType).min(1).max(32).nullable().optional().describe('GPU types the job may run on; null or omitted: any (or the plan’s GPU)'),
