@@ -249,6 +249,22 @@ describe('jobs and the scheduling loop', () => {
     await cancel(job.id);
   });
 
+  test('a job sized by the planner meets the bounds of an explicit one, on submit and dry run; efficiency and MFU have a floor', async () => {
+    const before = (await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500')).jobs.length;
+    for (const url of ['/api/v1/jobs', '/api/v1/jobs/dry-run']) {
+      const tiny = await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 1e-300 } } });
+      assert.deepEqual([tiny.code, tiny.field], ['invalid_request', 'plan.efficiency'], url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 0.0009 } } })).field, 'plan.efficiency', url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'train', mix: [{ width: 640, height: 480, seconds: 2, clips: 1000 }], mfu: 1e-300 } } })).field, 'plan.mfu', url);
+      // Every field in bounds, but 10¹³ clips for 10,000 epochs run for 5.4e15 s.
+      const long = await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'train', mix: [{ width: 1280, height: 720, seconds: 5, clips: 1e13 }], epochs: 10_000 } } });
+      assert.equal(long.field, 'plan', url);
+      assert.match(long.message, /^plan: the plan runs 5\.41e\+15 s on 1024 × h100, over the 1e\+9 s an estimate_s may be; plan less work or more GPUs$/, url);
+    }
+    assert.equal((await s.ok(DryRunResponse, 200, 'POST', '/api/v1/jobs/dry-run', { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 0.001 } } })).gpus, 1, 'the floor itself is a plan');
+    assert.equal((await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500')).jobs.length, before, 'nothing was stored');
+  });
+
   test('cancel: a finished job cannot be cancelled (409), an unknown one is 404', async () => {
     const id = await s.job('acme', 1);
     await cancel(id);

@@ -161,6 +161,9 @@ export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((
 
 // --- the planner --------------------------------------------------------------------------
 
+/** An efficiency: below a thousandth of the peak, a plan's run time is beyond any bound. */
+const Fraction = z.number().min(0.001).max(1);
+
 const PlanCommon = {
   model: text(1, 64).optional().describe('video model preset (default wan2.1-t2v-14b)'),
   gpu: text(1, 64).default('h100'),
@@ -177,7 +180,7 @@ export const VideoPlanBody = z.strictObject({
   seconds: z.number().positive().max(86_400).optional().describe('give frames or seconds, not both'),
   steps: z.number().int().min(1).max(10_000).optional(),
   gpus: z.number().int().min(1).max(1_000_000).default(1),
-  efficiency: z.number().positive().max(1).optional(),
+  efficiency: Fraction.optional().describe('the fraction of peak FLOPS the GPU reaches'),
   window_s: z.number().positive().max(86_400).optional().describe('attention window instead of full 3D attention'),
 });
 
@@ -194,7 +197,7 @@ export const TrainPlanBody = z.strictObject({
     .max(64),
   epochs: z.number().positive().max(10_000).default(1),
   gpus: z.number().int().min(1).max(1_000_000).default(1024),
-  mfu: z.number().positive().max(1).optional(),
+  mfu: Fraction.optional().describe('model FLOPS utilization'),
 });
 
 export const PlanBody = z.discriminatedUnion('kind', [VideoPlanBody, TrainPlanBody]);
@@ -207,6 +210,8 @@ export const PlanResponse = JsonObject.describe('the planner output, as `suanli 
 // --- jobs ---------------------------------------------------------------------------------
 
 const d = jobDefaults();
+/** The most GPUs and the longest estimate a job may ask for, given or sized by the planner (planning.ts). */
+export const JOB_BOUNDS = { gpus: 1_000_000, estimateS: 1e9 } as const;
 export const SpanBody = z
   .strictObject({
     replica_gpus: z.number().int().min(1).max(1_000_000).describe('GPUs of one replica: each site takes whole replicas, and `gpus` is a whole number of them'),
@@ -235,16 +240,16 @@ export const JobSubmitBody = z
   .strictObject({
     name: nameText(0, 200).default(''),
     org_id: Id.optional().describe("an admin names the org; others submit for their own org"),
-    gpus: z.number().int().min(1).max(1_000_000).optional().describe('GPUs needed at once; taken from the plan when omitted'),
+    gpus: z.number().int().min(1).max(JOB_BOUNDS.gpus).optional().describe('GPUs needed at once; taken from the plan when omitted'),
     gpu_types: z.array(GpuType).min(1).max(32).nullable().optional().describe('GPU types the job may run on; null or omitted: any (or the plan’s GPU)'),
     gang: z.boolean().default(d.gang),
-    estimate_s: z.number().positive().max(1e9).optional().describe('expected run time; taken from the plan when omitted'),
+    estimate_s: z.number().positive().max(JOB_BOUNDS.estimateS).optional().describe('expected run time; taken from the plan when omitted'),
     priority: z.number().int().min(-1000).max(1000).default(d.priority),
     preemptible: z.boolean().default(d.preemptible),
     checkpoint_interval_s: z.number().positive().max(1e9).nullable().default(d.checkpointIntervalS),
     command: z.array(text(0, 4096)).min(1).max(256).nullable().default(null),
     max_retries: z.number().int().min(0).max(100).default(0).describe('how many times a failed run is started again (non-zero exit, killed outside Suanli, ended by its engine)'),
-    plan: PlanBody.optional().describe('a planner request the demand is sized from'),
+    plan: PlanBody.optional().describe(`a planner request the demand is sized from, within the same bounds: at most ${JOB_BOUNDS.gpus.toLocaleString('en-US')} GPUs and an estimate of at most ${JOB_BOUNDS.estimateS} s`),
     span: SpanBody.optional(),
   })
   .superRefine((b, ctx) => {
