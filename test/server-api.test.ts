@@ -265,6 +265,18 @@ describe('jobs and the scheduling loop', () => {
     assert.equal((await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500')).jobs.length, before, 'nothing was stored');
   });
 
+  test('GPU types are stored lower-cased, as the scheduler compares them; one given twice in any case is refused', async () => {
+    const job = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['H100', 'a100', 'Ascend-910B'] } });
+    assert.deepEqual(job.gpu_types, ['h100', 'a100', 'ascend-910b']);
+    assert.deepEqual((await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${job.id}`)).gpu_types, ['h100', 'a100', 'ascend-910b'], 'as stored');
+    await cancel(job.id);
+    for (const url of ['/api/v1/jobs', '/api/v1/jobs/dry-run']) {
+      const twice = await s.fail(400, 'POST', url, { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['H100', 'h100'] } });
+      assert.deepEqual([twice.code, twice.field, twice.message], ['invalid_request', 'gpu_types[1]', 'gpu_types[1]: h100 is given twice (GPU types compare case-insensitively)'], url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['a100', 'h100', 'A100'] } })).field, 'gpu_types[2]', url);
+    }
+  });
+
   test('cancel: a finished job cannot be cancelled (409), an unknown one is 404', async () => {
     const id = await s.job('acme', 1);
     await cancel(id);

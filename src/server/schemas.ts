@@ -236,12 +236,24 @@ const spanJson = (s: SpanSpec): z.infer<typeof SpanResponse> => ({
   replica_gpus: s.replicaGpus, sync_bytes: s.syncBytes, outer_step_s: s.outerStepS, hidden_s: s.hiddenS, min_efficiency: s.minEfficiency, max_single_site_wait_s: s.maxSingleSiteWaitS,
 });
 
+/** The GPU types a job may run on, stored lower-cased: the scheduler compares them so (sched/placement.ts), so each may be given once. */
+const JobGpuTypes = z
+  .array(GpuType)
+  .min(1)
+  .max(32)
+  .superRefine((types, ctx) => {
+    const lower = types.map((t) => t.toLowerCase());
+    const twice = lower.findIndex((t, i) => lower.indexOf(t) !== i);
+    if (twice >= 0) ctx.addIssue({ code: 'custom', path: [twice], message: `${lower[twice] ?? ''} is given twice (GPU types compare case-insensitively)` });
+  })
+  .transform((types) => types.map((t) => t.toLowerCase()));
+
 export const JobSubmitBody = z
   .strictObject({
     name: nameText(0, 200).default(''),
     org_id: Id.optional().describe("an admin names the org; others submit for their own org"),
     gpus: z.number().int().min(1).max(JOB_BOUNDS.gpus).optional().describe('GPUs needed at once; taken from the plan when omitted'),
-    gpu_types: z.array(GpuType).min(1).max(32).nullable().optional().describe('GPU types the job may run on; null or omitted: any (or the plan’s GPU)'),
+    gpu_types: JobGpuTypes.nullable().optional().describe('GPU types the job may run on, each once, in any case (stored lower-cased); null or omitted: any (or the plan’s GPU)'),
     gang: z.boolean().default(d.gang),
     estimate_s: z.number().positive().max(JOB_BOUNDS.estimateS).optional().describe('expected run time; taken from the plan when omitted'),
     priority: z.number().int().min(-1000).max(1000).default(d.priority),
