@@ -10,6 +10,8 @@ import {
   DryRunResponse, HealthResponse, JobDetailResponse, JobListResponse, JobResponse, LedgerResponse, OrgListResponse, OrgResponse, PlanResponse, SiteListResponse, SiteResponse,
   TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
 } from '../src/server/schemas.ts';
+import { toApiError } from '../src/server/errors.ts';
+import { StoreConflictError } from '../src/store/types.ts';
 import { TestServer } from './support/server.ts';
 
 const OpenApi = z.object({ openapi: z.string(), paths: z.record(z.string(), z.record(z.string(), z.object({ security: z.unknown().optional(), requestBody: z.unknown().optional() }))) });
@@ -31,6 +33,32 @@ describe('the REST API on one server', () => {
     assert.deepEqual(orgs.map((o) => o.id).sort(), ['acme', 'beta', 'gamma-labs']);
     assert.equal((await s.ok(OrgResponse, 200, 'GET', '/api/v1/orgs/acme')).name, 'Org acme');
     assert.equal((await s.fail(409, 'POST', '/api/v1/orgs', { body: { id: 'acme', name: 'again' } })).code, 'conflict');
+  });
+
+  test('a create that breaks a store rule says so in the API’s words, naming the field, never in the database’s', async () => {
+    const dup = await s.fail(409, 'POST', '/api/v1/orgs', { body: { id: 'acme', name: 'again' } });
+    assert.deepEqual(dup, { code: 'conflict', message: 'id: an org "acme" exists already', field: 'id' });
+    assert.deepEqual(await s.fail(409, 'POST', '/api/v1/orgs', { body: { name: 'ACME' } }), dup, 'the id made from the name');
+    // Sites and tokens get random ids and are checked before the insert, so only a race breaks their rules: the store's errors as such a race would raise them.
+    const site = await s.site('beta');
+    const at = s.clock.now();
+    const newSite = { id: site, orgId: 'beta', name: 'x', capacity: [], pricePerGpuHour: null, share: { lendFraction: 1, reclaim: true, reclaimNoticeS: 0 }, wanLinks: [], createdAt: at };
+    const newToken = { id: 'tok-race', role: 'member' as const, orgId: 'beta', siteId: null, name: 'x', secretHash: 'h', createdAt: at };
+    await s.store.createToken(newToken);
+    const raced = async (write: Promise<unknown>) => toApiError(await write.then(() => assert.fail('the store took it'), (err: unknown) => err));
+    const cases = [
+      [raced(s.store.createSite(newSite)), 'conflict', `a site "${site}" exists already; try again`, undefined],
+      [raced(s.store.createSite({ ...newSite, id: 'gone-1', orgId: 'gone' })), 'not_found', 'org_id: org "gone" not found', 'org_id'],
+      [raced(s.store.createToken(newToken)), 'conflict', 'a token "tok-race" exists already; try again', undefined],
+      [raced(s.store.createToken({ ...newToken, id: 'tok-2', orgId: 'gone' })), 'not_found', 'org_id: org "gone" not found', 'org_id'],
+      [raced(s.store.createToken({ ...newToken, id: 'tok-3', role: 'agent', siteId: 'nowhere' })), 'not_found', 'site_id: site "nowhere" not found', 'site_id'],
+    ] as const;
+    for (const [error, code, message, field] of cases) {
+      const e = await error;
+      assert.deepEqual([e.code, e.message, e.field], [code, message, field]);
+    }
+    const unknown = toApiError(new StoreConflictError('duplicate key value violates unique constraint "x_pkey"', 'x_pkey'));
+    assert.deepEqual([unknown.code, unknown.message, unknown.field], ['conflict', 'the request conflicts with what is stored; try again', undefined], 'a rule without words of its own: no database text');
   });
 
   test('tokens: the secret is returned once; lists show no secret; a revoked token is refused at once', async () => {
