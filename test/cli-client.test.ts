@@ -98,7 +98,7 @@ describe('suanli as a client of a real control plane', () => {
     assert.match(table.out, /\nacme\s+Acme Labs\s+2026-01-01 00:00:00Z/);
     assert.equal((await json<Wire<typeof OrgResponse>>('org', 'show', 'acme')).name, 'Acme Labs');
     await fails(1, /^suanli: org "nope" not found \(not_found\)$/, 'org', 'show', 'nope');
-    await fails(1, /\(conflict\)/, 'org', 'create', 'again', '--id', 'acme');
+    await fails(1, /^suanli: id: an org "acme" exists already \(conflict, field id\)$/, 'org', 'create', 'again', '--id', 'acme');
   });
 
   test('token create prints the secret once; list and revoke', async () => {
