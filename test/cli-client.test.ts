@@ -149,6 +149,7 @@ describe('suanli as a client of a real control plane', () => {
     assert.deepEqual([retried.org_id, retried.gpus, retried.gpu_types, retried.estimate_s, retried.checkpoint_interval_s, retried.priority, retried.command], ['acme', 8, ['h100'], 7200, 1800, -5, ['torchrun', 'train.py', '--lr', '3e-4']]);
     const { jobs } = await json<Wire<typeof JobListResponse>>('job', 'list', '--all');
     assert.equal(jobs.filter((j) => j.name === 'train').length, 1, 'one job, however many retries');
+    await fails(1, new RegExp(`^suanli: header\\.idempotency-key: "train-1" was used for another submission \\(job ${id}\\); give a new key for a new job \\(idempotency_mismatch, field header\\.idempotency-key\\)$`), ...args.map((a) => (a === '8' ? '16' : a)));
   });
 
   test('job list pages with --limit and follows every page with --all', async () => {

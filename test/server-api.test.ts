@@ -195,6 +195,29 @@ describe('jobs and the scheduling loop', () => {
     await cancel(other.id);
   });
 
+  test('the same Idempotency-Key with a different submission is a 422; the same one in another key order is still the first job', async () => {
+    const member = await s.token('member', 'acme');
+    const body = { name: 'eval', gpus: 2, estimate_s: 600, gpu_types: ['h100', 'a100'], command: ['./eval.sh'], plan: undefined, priority: 3 };
+    const headers = { 'idempotency-key': 'nightly-1' };
+    const first = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { token: member, body, headers });
+    // Keys in another order, defaults spelled out, GPU types in another case: the same request (the store's jsonb reorders keys too).
+    const same = { priority: 3, command: ['./eval.sh'], gpu_types: ['H100', 'A100'], estimate_s: 600, gpus: 2, name: 'eval', gang: true, preemptible: true };
+    assert.equal((await s.ok(JobResponse, 200, 'POST', '/api/v1/jobs', { token: member, body: same, headers })).id, first.id);
+    const changes: Record<string, unknown>[] = [{ name: 'eval-2' }, { gpus: 4 }, { estimate_s: 601 }, { gpu_types: ['a100', 'h100'] }, { command: ['./eval.sh', '--all'] }, { priority: 4 }, { max_retries: 1 }, { plan: { kind: 'video', gpus: 2 }, gpus: undefined, estimate_s: undefined, gpu_types: undefined }];
+    for (const change of changes) {
+      const e = await s.fail(422, 'POST', '/api/v1/jobs', { token: member, body: { ...body, ...change }, headers });
+      assert.deepEqual([e.code, e.field], ['idempotency_mismatch', 'header.idempotency-key'], JSON.stringify(change));
+      assert.equal(e.message, `header.idempotency-key: "nightly-1" was used for another submission (job ${first.id}); give a new key for a new job`);
+    }
+    // The key is the org's: an admin naming the org is refused the same way, another org may use it.
+    assert.equal((await s.fail(422, 'POST', '/api/v1/jobs', { body: { ...body, gpus: 8, org_id: 'acme' }, headers })).code, 'idempotency_mismatch');
+    const beta = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { ...body, gpus: 8, org_id: 'beta' }, headers });
+    const { jobs } = await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500');
+    assert.deepEqual(jobs.filter((j) => j.name === 'eval').map((j) => j.id), [first.id, beta.id], 'nothing else was stored');
+    await cancel(first.id);
+    await cancel(beta.id);
+  });
+
   test('concurrent retries of one submission make one job', async () => {
     const replies = await Promise.all(Array.from({ length: 20 }, () => s.req('POST', '/api/v1/jobs', { body: { org_id: 'beta', gpus: 1, estimate_s: 60 }, headers: { 'idempotency-key': 'burst' } })));
     const ids = new Set(replies.map((r) => JobResponse.parse(r.body).id));

@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An Idempotency-Key used again with another request (draft-ietf-httpapi-idempotency-key-header: 422). */
+  idempotency_mismatch: 422,
   internal: 500,
   unavailable: 503,
 } as const;

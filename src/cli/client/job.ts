@@ -164,7 +164,7 @@ export function jobCommand(io: ClientIo): Command {
 
   demandOptions(withConnection(job.command('submit')))
     .description('submit a job; with --idempotency-key, a retried submit returns the first job instead of making a second')
-    .option('--idempotency-key <key>', 'makes retries safe: the same key (in the same org) always answers with the first job')
+    .option('--idempotency-key <key>', 'makes retries safe: the same key (in the same org) with the same job answers with the first job; with another job it is refused')
     .addHelpText('after', examples(
       'suanli job submit --gpus 8 --types h100 --estimate 2h -- torchrun --nproc-per-node 8 train.py',
       'suanli job submit --org acme --name sweep-3 --gpus 64 --types h100,a100 --estimate 1.5d --checkpoint 30m --priority 10 -- ./run.sh',
