@@ -48,4 +48,7 @@ test('the web dashboard reads only the wire types of the server, and the server 
   assert.deepEqual(await problems('web/src/x.ts', "import type { JobResponse } from '../../src/server/schemas.ts';\nexport type J = typeof JobResponse;\n"), []);
   assert.match((await problems('web/src/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n")).join('\n'), /runs in the browser/);
   assert.match((await problems('src/server/x.ts', "import { App } from '../../web/src/app.tsx';\nexport const a = App;\n")).join('\n'), /never imports the web dashboard/);
+  // One pure module is shared: the dashboard shows server text as the CLI does.
+  assert.deepEqual(await problems('web/src/api/x.ts', "import { visibleText } from '../../../src/model/text.ts';\nexport const v = visibleText;\n"), []);
+  assert.match((await problems('web/src/api/x.ts', "import { jobDefaults } from '../../../src/model/job.ts';\nexport const d = jobDefaults;\n")).join('\n'), /bundles no server code/, 'only that one');
 });

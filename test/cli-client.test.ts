@@ -98,7 +98,7 @@ describe('suanli as a client of a real control plane', () => {
     assert.match(table.out, /\nacme\s+Acme Labs\s+2026-01-01 00:00:00Z/);
     assert.equal((await json<Wire<typeof OrgResponse>>('org', 'show', 'acme')).name, 'Acme Labs');
     await fails(1, /^suanli: org "nope" not found \(not_found\)$/, 'org', 'show', 'nope');
-    await fails(1, /\(conflict\)/, 'org', 'create', 'again', '--id', 'acme');
+    await fails(1, /^suanli: id: an org "acme" exists already \(conflict, field id\)$/, 'org', 'create', 'again', '--id', 'acme');
   });
 
   test('token create prints the secret once; list and revoke', async () => {
@@ -154,6 +154,7 @@ describe('suanli as a client of a real control plane', () => {
     assert.deepEqual([retried.org_id, retried.gpus, retried.gpu_types, retried.estimate_s, retried.checkpoint_interval_s, retried.priority, retried.command], ['acme', 8, ['h100'], 7200, 1800, -5, ['torchrun', 'train.py', '--lr', '3e-4']]);
     const { jobs } = await json<Wire<typeof JobListResponse>>('job', 'list', '--all');
     assert.equal(jobs.filter((j) => j.name === 'train').length, 1, 'one job, however many retries');
+    await fails(1, new RegExp(`^suanli: header\\.idempotency-key: "train-1" was used for another submission \\(job ${id}\\); give a new key for a new job \\(idempotency_mismatch, field header\\.idempotency-key\\)$`), ...args.map((a) => (a === '8' ? '16' : a)));
   });
 
   test('job list pages with --limit and follows every page with --all', async () => {
@@ -228,6 +229,54 @@ describe('suanli as a client of a real control plane', () => {
     const table = await inProcess(['ledger', '--org', 'acme']);
     assert.match(table.out, /^org\s+GPU type\s+contributed\s+consumed\s+own use\s+credits\n─.*\nacme\s+h100\s.*4\.00 GPU-h/);
     assert.match(table.out, /pool-wide totals\nGPU type/);
+  });
+
+  test('names, diagnoses, event details and logs other members wrote reach the terminal escaped, and --json as exact data', async () => {
+    // Old data, from before the API refused such names: written straight into the store.
+    const name = 'evil\x1b[2J\x07\r\nname\u202Etxt.exe';
+    const escapedName = 'evil\\u{1b}[2J\\u{7}\\u{d}\\u{a}name\\u{202e}txt.exe';
+    const demand = { gpus: 1, gpuTypes: ['a100'], gang: true, estimateS: 600, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null };
+    const [placed, waiting] = await s.store.submitJobs([name, `${name} 2`].map((n) => ({ orgId: 'acme', name: n, demand, submittedBy: 'old', submittedAt: s.clock.now(), idempotencyKey: null })));
+    const [site] = await s.store.listSites('acme');
+    const id = placed?.job.id ?? assert.fail('no job');
+    await s.store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: s.clock.now(), type: 'placed', detail: { note: `\x1b]0;pwned\x07${name}` }, placement: [{ siteId: site?.id ?? '', gpuType: 'a100', gpus: 1, nodes: 1 }] }]);
+    await s.store.setDiagnoses(new Map([[waiting?.job.id ?? '', { message: `0/1 sites fit\x1b[8m ${name}`, sites: 1, reasons: {}, never: false }]]));
+    const log = 'step 1\n\x1b[31mloss 0.5\x1b[0m\r\u202Edone\tok\n';
+    await s.store.setLogTail(id, 1, log, s.clock.now());
+
+    /** No hidden character: the C0 controls but newline and tab, DEL, C1, bidi and invisible format characters. */
+    const clean = (out: string, what: string) => assert.doesNotMatch(out, /[\0-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/, what);
+    const shown = async (...args: string[]) => {
+      const r = await inProcess([...args, '--token', member]);
+      assert.equal(r.code, 0, r.err);
+      clean(r.out, args.join(' '));
+      return r.out;
+    };
+    assert.ok((await shown('job', 'list')).includes(escapedName), 'a one-line cell: CR and LF escaped too');
+    assert.ok((await shown('job', 'list')).includes(`0/1 sites fit\\u{1b}[8m ${escapedName}`), 'the diagnosis');
+    const detail = await shown('job', 'show', id);
+    assert.ok(detail.startsWith(`job ${id} "${escapedName}" · org acme · placed`), detail);
+    assert.ok(detail.includes(`note=\\u{1b}]0;pwned\\u{7}${escapedName}`), 'the event detail');
+    assert.ok(detail.includes('step 1\n\\u{1b}[31mloss 0.5\\u{1b}[0m\\u{d}\\u{202e}done\tok'), 'the log keeps its newlines and tabs');
+    assert.equal(await shown('job', 'logs', id), 'step 1\n\\u{1b}[31mloss 0.5\\u{1b}[0m\\u{d}\\u{202e}done\tok\n');
+
+    // --json: the exact strings back, every hidden character a \u escape.
+    const list = JSON.parse(await shown('job', 'list', '--json')) as Wire<typeof JobListResponse>;
+    assert.deepEqual(list.jobs.filter((j) => j.name.startsWith('evil')).map((j) => j.name), [name, `${name} 2`]);
+    const json = JSON.parse(await shown('job', 'show', id, '--json')) as Wire<typeof JobDetailResponse>;
+    assert.deepEqual([json.name, json.placements[0]?.log_tail, json.events.at(-1)?.detail], [name, log, { note: `\x1b]0;pwned\x07${name}` }]);
+    assert.equal((JSON.parse(await shown('job', 'logs', id, '--json')) as { log_tail: string }).log_tail, log);
+
+    // --follow prints what it has, escaped, and stops at a final state.
+    await s.store.transition([{ jobId: id, from: ['placed'], to: 'failed', at: s.clock.now(), type: 'failed' }]);
+    assert.equal(await shown('job', 'logs', id, '--follow'), 'step 1\n\\u{1b}[31mloss 0.5\\u{1b}[0m\\u{d}\\u{202e}done\tok');
+    assert.equal((JSON.parse(await shown('job', 'logs', id, '--follow', '--json')) as { log_tail: string }).log_tail, log);
+
+    // New names with such characters are refused; the refusal is printed escaped too.
+    const refused = await inProcess(['job', 'submit', '--token', member, '--name', name, '--gpus', '1', '--estimate', '1m']);
+    assert.equal(refused.code, 1);
+    clean(refused.err, 'the refusal');
+    assert.match(refused.err, /^suanli: name: must not contain control or bidi characters \(U\+001B at character 5\) \(invalid_request, field name\)$/);
   });
 
   test('bad flags: exit 2, one line naming the flag, before anything is sent', async () => {

@@ -11,6 +11,8 @@ import {
   TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
   SHARE_RULE_DEFAULTS,
 } from '../src/server/schemas.ts';
+import { toApiError } from '../src/server/errors.ts';
+import { StoreConflictError } from '../src/store/types.ts';
 import { TestServer } from './support/server.ts';
 
 const OpenApi = z.object({ openapi: z.string(), paths: z.record(z.string(), z.record(z.string(), z.object({ security: z.unknown().optional(), requestBody: z.unknown().optional() }))) });
@@ -32,6 +34,32 @@ describe('the REST API on one server', () => {
     assert.deepEqual(orgs.map((o) => o.id).sort(), ['acme', 'beta', 'gamma-labs']);
     assert.equal((await s.ok(OrgResponse, 200, 'GET', '/api/v1/orgs/acme')).name, 'Org acme');
     assert.equal((await s.fail(409, 'POST', '/api/v1/orgs', { body: { id: 'acme', name: 'again' } })).code, 'conflict');
+  });
+
+  test('a create that breaks a store rule says so in the API’s words, naming the field, never in the database’s', async () => {
+    const dup = await s.fail(409, 'POST', '/api/v1/orgs', { body: { id: 'acme', name: 'again' } });
+    assert.deepEqual(dup, { code: 'conflict', message: 'id: an org "acme" exists already', field: 'id' });
+    assert.deepEqual(await s.fail(409, 'POST', '/api/v1/orgs', { body: { name: 'ACME' } }), dup, 'the id made from the name');
+    // Sites and tokens get random ids and are checked before the insert, so only a race breaks their rules: the store's errors as such a race would raise them.
+    const site = await s.site('beta');
+    const at = s.clock.now();
+    const newSite = { id: site, orgId: 'beta', name: 'x', capacity: [], pricePerGpuHour: null, share: { lendFraction: 1, reclaim: true, reclaimNoticeS: 0 }, wanLinks: [], createdAt: at };
+    const newToken = { id: 'tok-race', role: 'member' as const, orgId: 'beta', siteId: null, name: 'x', secretHash: 'h', createdAt: at };
+    await s.store.createToken(newToken);
+    const raced = async (write: Promise<unknown>) => toApiError(await write.then(() => assert.fail('the store took it'), (err: unknown) => err));
+    const cases = [
+      [raced(s.store.createSite(newSite)), 'conflict', `a site "${site}" exists already; try again`, undefined],
+      [raced(s.store.createSite({ ...newSite, id: 'gone-1', orgId: 'gone' })), 'not_found', 'org_id: org "gone" not found', 'org_id'],
+      [raced(s.store.createToken(newToken)), 'conflict', 'a token "tok-race" exists already; try again', undefined],
+      [raced(s.store.createToken({ ...newToken, id: 'tok-2', orgId: 'gone' })), 'not_found', 'org_id: org "gone" not found', 'org_id'],
+      [raced(s.store.createToken({ ...newToken, id: 'tok-3', role: 'agent', siteId: 'nowhere' })), 'not_found', 'site_id: site "nowhere" not found', 'site_id'],
+    ] as const;
+    for (const [error, code, message, field] of cases) {
+      const e = await error;
+      assert.deepEqual([e.code, e.message, e.field], [code, message, field]);
+    }
+    const unknown = toApiError(new StoreConflictError('duplicate key value violates unique constraint "x_pkey"', 'x_pkey'));
+    assert.deepEqual([unknown.code, unknown.message, unknown.field], ['conflict', 'the request conflicts with what is stored; try again', undefined], 'a rule without words of its own: no database text');
   });
 
   test('tokens: the secret is returned once; lists show no secret; a revoked token is refused at once', async () => {
@@ -80,6 +108,31 @@ describe('the REST API on one server', () => {
     assert.deepEqual((await s.ok(SiteResponse, 200, 'GET', `/api/v1/sites/${site.id}`)).share, { ...SHARE_RULE_DEFAULTS, lend_fraction: 0.25, reclaim: true, reclaim_notice_s: 60 }, 'as stored');
     assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend_fraction: 2 } } })).code, 'invalid_request');
     assert.equal((await s.fail(400, 'PATCH', `/api/v1/sites/${site.id}`, { body: { share: { lend: 0.5 } } })).code, 'invalid_request', 'an unknown share field');
+  });
+
+  test('names with control, bidi or invisible characters are refused on create and update, naming the field and the character', async () => {
+    const site = await s.site('acme');
+    const creates: readonly [string, string, (name: string) => Record<string, unknown>][] = [
+      ['POST', '/api/v1/orgs', (name) => ({ id: 'hostile', name })],
+      ['POST', '/api/v1/tokens', (name) => ({ name, role: 'member', org_id: 'acme' })],
+      ['POST', '/api/v1/sites', (name) => ({ name, org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] })],
+      ['PATCH', `/api/v1/sites/${site}`, (name) => ({ name })],
+      ['POST', '/api/v1/jobs', (name) => ({ name, org_id: 'acme', gpus: 1, estimate_s: 60 })],
+      ['POST', '/api/v1/jobs/dry-run', (name) => ({ name, org_id: 'acme', gpus: 1, estimate_s: 60 })],
+    ];
+    const hostile: readonly [string, string][] = [['evil\x1b[2J', 'U+001B at character 5'], ['ring\x07', 'U+0007 at character 5'], ['two\r\nlines', 'U+000D at character 4'], ['invoice\u202Efdp.exe', 'U+202E at character 8'], ['ad\u200Bmin', 'U+200B at character 3'], ['a\tb', 'U+0009 at character 2'], ['nul\0', 'U+0000 at character 4']];
+    for (const [method, url, body] of creates) {
+      for (const [name, where] of hostile) {
+        const e = await s.fail(400, method, url, { body: body(name) });
+        assert.deepEqual([e.code, e.field, e.message], ['invalid_request', 'name', `name: must not contain control or bidi characters (${where})`], `${method} ${url} ${JSON.stringify(name)}`);
+      }
+    }
+    const jobs = await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?org=acme');
+    assert.equal(jobs.jobs.length, 0, 'nothing was stored');
+    // Every script and emoji (with their joiners) is a name.
+    const fine = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { name: '训练 👩‍💻 שלום 🏳️‍🌈', org_id: 'acme', gpus: 1, estimate_s: 60 } });
+    assert.equal(fine.name, '训练 👩‍💻 שלום 🏳️‍🌈');
+    await s.ok(JobResponse, 200, 'POST', `/api/v1/jobs/${fine.id}/cancel`);
   });
 
   test('plan: video and train, with the planner’s errors naming the JSON field', async () => {
@@ -141,6 +194,29 @@ describe('jobs and the scheduling loop', () => {
     assert.equal(shown.events[0]?.to_state, 'pending');
     await cancel(first.id);
     await cancel(other.id);
+  });
+
+  test('the same Idempotency-Key with a different submission is a 422; the same one in another key order is still the first job', async () => {
+    const member = await s.token('member', 'acme');
+    const body = { name: 'eval', gpus: 2, estimate_s: 600, gpu_types: ['h100', 'a100'], command: ['./eval.sh'], plan: undefined, priority: 3 };
+    const headers = { 'idempotency-key': 'nightly-1' };
+    const first = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { token: member, body, headers });
+    // Keys in another order, defaults spelled out, GPU types in another case: the same request (the store's jsonb reorders keys too).
+    const same = { priority: 3, command: ['./eval.sh'], gpu_types: ['H100', 'A100'], estimate_s: 600, gpus: 2, name: 'eval', gang: true, preemptible: true };
+    assert.equal((await s.ok(JobResponse, 200, 'POST', '/api/v1/jobs', { token: member, body: same, headers })).id, first.id);
+    const changes: Record<string, unknown>[] = [{ name: 'eval-2' }, { gpus: 4 }, { estimate_s: 601 }, { gpu_types: ['a100', 'h100'] }, { command: ['./eval.sh', '--all'] }, { priority: 4 }, { max_retries: 1 }, { plan: { kind: 'video', gpus: 2 }, gpus: undefined, estimate_s: undefined, gpu_types: undefined }];
+    for (const change of changes) {
+      const e = await s.fail(422, 'POST', '/api/v1/jobs', { token: member, body: { ...body, ...change }, headers });
+      assert.deepEqual([e.code, e.field], ['idempotency_mismatch', 'header.idempotency-key'], JSON.stringify(change));
+      assert.equal(e.message, `header.idempotency-key: "nightly-1" was used for another submission (job ${first.id}); give a new key for a new job`);
+    }
+    // The key is the org's: an admin naming the org is refused the same way, another org may use it.
+    assert.equal((await s.fail(422, 'POST', '/api/v1/jobs', { body: { ...body, gpus: 8, org_id: 'acme' }, headers })).code, 'idempotency_mismatch');
+    const beta = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { ...body, gpus: 8, org_id: 'beta' }, headers });
+    const { jobs } = await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500');
+    assert.deepEqual(jobs.filter((j) => j.name === 'eval').map((j) => j.id), [first.id, beta.id], 'nothing else was stored');
+    await cancel(first.id);
+    await cancel(beta.id);
   });
 
   test('concurrent retries of one submission make one job', async () => {
@@ -223,6 +299,34 @@ describe('jobs and the scheduling loop', () => {
     assert.equal(tooSmall.field, 'plan.gpus');
     assert.equal((await s.fail(400, 'POST', '/api/v1/jobs', { body: { org_id: 'acme', gpus: 2 } })).field, 'estimate_s');
     await cancel(job.id);
+  });
+
+  test('a job sized by the planner meets the bounds of an explicit one, on submit and dry run; efficiency and MFU have a floor', async () => {
+    const before = (await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500')).jobs.length;
+    for (const url of ['/api/v1/jobs', '/api/v1/jobs/dry-run']) {
+      const tiny = await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 1e-300 } } });
+      assert.deepEqual([tiny.code, tiny.field], ['invalid_request', 'plan.efficiency'], url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 0.0009 } } })).field, 'plan.efficiency', url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'train', mix: [{ width: 640, height: 480, seconds: 2, clips: 1000 }], mfu: 1e-300 } } })).field, 'plan.mfu', url);
+      // Every field in bounds, but 10¹³ clips for 10,000 epochs run for 5.4e15 s.
+      const long = await s.fail(400, 'POST', url, { body: { org_id: 'acme', plan: { kind: 'train', mix: [{ width: 1280, height: 720, seconds: 5, clips: 1e13 }], epochs: 10_000 } } });
+      assert.equal(long.field, 'plan', url);
+      assert.match(long.message, /^plan: the plan runs 5\.41e\+15 s on 1024 × h100, over the 1e\+9 s an estimate_s may be; plan less work or more GPUs$/, url);
+    }
+    assert.equal((await s.ok(DryRunResponse, 200, 'POST', '/api/v1/jobs/dry-run', { body: { org_id: 'acme', plan: { kind: 'video', efficiency: 0.001 } } })).gpus, 1, 'the floor itself is a plan');
+    assert.equal((await s.ok(JobListResponse, 200, 'GET', '/api/v1/jobs?limit=500')).jobs.length, before, 'nothing was stored');
+  });
+
+  test('GPU types are stored lower-cased, as the scheduler compares them; one given twice in any case is refused', async () => {
+    const job = await s.ok(JobResponse, 201, 'POST', '/api/v1/jobs', { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['H100', 'a100', 'Ascend-910B'] } });
+    assert.deepEqual(job.gpu_types, ['h100', 'a100', 'ascend-910b']);
+    assert.deepEqual((await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${job.id}`)).gpu_types, ['h100', 'a100', 'ascend-910b'], 'as stored');
+    await cancel(job.id);
+    for (const url of ['/api/v1/jobs', '/api/v1/jobs/dry-run']) {
+      const twice = await s.fail(400, 'POST', url, { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['H100', 'h100'] } });
+      assert.deepEqual([twice.code, twice.field, twice.message], ['invalid_request', 'gpu_types[1]', 'gpu_types[1]: h100 is given twice (GPU types compare case-insensitively)'], url);
+      assert.equal((await s.fail(400, 'POST', url, { body: { org_id: 'acme', gpus: 1, estimate_s: 60, gpu_types: ['a100', 'h100', 'A100'] } })).field, 'gpu_types[2]', url);
+    }
   });
 
   test('cancel: a finished job cannot be cancelled (409), an unknown one is 404', async () => {

@@ -152,6 +152,22 @@ test('bodies over the limit are a 413; other content types a 415', async () => {
   }
 });
 
+test('a JSON body that declares a charset other than UTF-8 is a 415 naming the header; UTF-8, said or not, is read', async () => {
+  for (const e of ENDPOINTS.filter((x) => x.body !== undefined)) {
+    const json = JSON.stringify(e.body?.() ?? {});
+    for (const [type, raw] of [['application/json; charset=utf-16', Buffer.from(json, 'utf16le')], ['application/json;charset=UTF-16LE', Buffer.from(json, 'utf16le')], ['application/json; charset="iso-8859-1"', Buffer.from(json, 'latin1')], ['application/json; charset=utf8', json]] as const) {
+      const r = await s.req(e.method, urlOf(e), { raw, headers: { 'content-type': type }, ...as(e) });
+      check(r, true, `${e.method} ${urlOf(e)} as ${type}`);
+      assert.equal(r.status, 415, `${e.method} ${urlOf(e)} as ${type}`);
+      assert.deepEqual([codeOf(r), ErrorResponse.parse(r.body).error.field], ['unsupported_media_type', 'header.content-type'], `${e.method} ${urlOf(e)} as ${type}`);
+    }
+  }
+  for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON; Charset="Utf-8"']) {
+    const r = await s.req('POST', '/api/v1/jobs/dry-run', { raw: JSON.stringify({ org_id: 'acme', name: '算力', gpus: 1, estimate_s: 60 }), headers: { 'content-type': type } });
+    assert.equal(r.status, 200, `${type}: ${r.text}`);
+  }
+});
+
 test('unknown or strange ids in the path are a 4xx (404 for ids that could exist)', async () => {
   const idArb = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constantFrom('..', '\0', 'a\0b', 'a'.repeat(129), 'a'.repeat(300), 'a'.repeat(5000), '💥', ' ', 'null', '0'));
   await fc.assert(

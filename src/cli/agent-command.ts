@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { InvalidInputError } from '../model/errors.ts';
 import type { Capacity } from '../model/capacity.ts';
+import { visibleLine } from '../model/text.ts';
 import type { Executor } from '../executors/types.ts';
 import * as parse from './parse.ts';
 import type { Output } from './plan-command.ts';
@@ -88,7 +89,8 @@ Examples:
       const agent = new Agent({
         server: o.server ?? '', token: o.token ?? '', executor, workDir, heartbeatMs: parse.number('heartbeat', o.heartbeat ?? '5') * 1000,
         ...(ca === undefined ? {} : { ca }),
-        logger: { info: (s) => io.out(s), warn: (s) => io.err(s) },
+        // Its lines hold the control plane's words (a stop's reason, a refusal): shown, never obeyed.
+        logger: { info: (s) => io.out(visibleLine(s)), warn: (s) => io.err(visibleLine(s)) },
       });
       await agent.start();
       io.out(`suanli agent: ${executor.kind} executor, work dir ${workDir}, control plane ${o.server ?? ''}`);

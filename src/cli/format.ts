@@ -1,3 +1,5 @@
+import { visibleLine } from '../model/text.ts';
+
 /** Human-readable numbers for tables. JSON output never goes through these. */
 
 const SI = ['', 'k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
@@ -57,21 +59,31 @@ export function money(x: number | null): string {
   return x === null ? '— (give --price-per-gpu-hour)' : x < 100 ? x.toFixed(2) : count(x);
 }
 
-/** Rows of (label, value) under section headings, aligned in two columns. */
+/**
+ * Rows of (label, value) under section headings, aligned in two columns. The title,
+ * labels and values are one line each: what they hold from a server is shown with
+ * its hidden characters escaped (visibleLine), so that it cannot break the layout.
+ */
 export type Section = readonly [title: string, rows: readonly (readonly [string, string])[]];
 
 export function sections(title: string, parts: readonly Section[]): string {
-  const width = Math.max(...parts.flatMap(([, rows]) => rows.map(([k]) => k.length)));
-  const out = [title];
-  for (const [heading, rows] of parts) {
+  const lines = parts.map(([heading, rows]) => [visibleLine(heading), rows.map(([k, v]) => [visibleLine(k), visibleLine(v)] as const)] as const);
+  const width = Math.max(...lines.flatMap(([, rows]) => rows.map(([k]) => k.length)));
+  const out = [visibleLine(title)];
+  for (const [heading, rows] of lines) {
     out.push('', heading);
     for (const [k, v] of rows) out.push(`  ${k.padEnd(width)}  ${v}`);
   }
   return out.join('\n');
 }
 
-/** A column table: the first row is the header; columns of numbers (with at most one unit word) are right-aligned. */
-export function columns(rows: readonly (readonly string[])[]): string {
+/**
+ * A column table: the first row is the header; columns of numbers (with at most one
+ * unit word) are right-aligned. Every cell is one line, with its hidden characters
+ * escaped (visibleLine) before the columns are measured.
+ */
+export function columns(cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((r) => r.map(visibleLine));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const numeric = widths.map((_, i) => i > 0 && rows.slice(1).every((r) => /^([-\d.,e+×%]+( [A-Za-z/-]+)?|—|)$/.test(r[i] ?? '')));
   const line = (r: readonly string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();

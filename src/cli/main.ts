@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
+import { visibleLine, visibleText } from '../model/text.ts';
 import { agentCommand } from './agent-command.ts';
 import { clientCommands, isClientError } from './client/index.ts';
 import { demoCommand } from './demo-command.ts';
@@ -55,16 +56,17 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EXIT_USAGE;
     }
+    // An error's message may hold a server's words (a refusal, an id): one line, its hidden characters escaped.
     if (isSuanliError(err)) {
       const field = 'field' in err && typeof err.field === 'string' ? `--${err.field}: ` : '';
-      io.err(`suanli: ${field}${err.message.replace(/^[^:]+: /, '')}`);
+      io.err(`suanli: ${visibleLine(`${field}${err.message.replace(/^[^:]+: /, '')}`)}`);
       return EXIT_USAGE;
     }
     if (isClientError(err)) {
-      io.err(`suanli: ${err.message}`);
+      io.err(`suanli: ${visibleLine(err.message)}`);
       return err.usage ? EXIT_USAGE : 1;
     }
-    io.err(`suanli: internal error (please report): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    io.err(`suanli: internal error (please report): ${visibleText(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     return 1;
   }
 }

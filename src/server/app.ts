@@ -113,6 +113,18 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text/plain body is refused (415) rather than handed to a JSON schema as a string.
   app.removeContentTypeParser('text/plain');
+  // JSON in UTF-8 only (RFC 8259): fastify reads every body as UTF-8, so one that says it is
+  // in another charset is refused (415) rather than misread. The JSON parsing is fastify's own.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser<string>('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const charset = charsetOf(req.headers['content-type'] ?? '');
+    if (charset === undefined || charset.toLowerCase() === 'utf-8') {
+      void parseJson(req, body, done);
+      return;
+    }
+    done(new ApiError('unsupported_media_type', `header.content-type: a JSON body must be UTF-8; charset=${charset} is not accepted`, { field: 'header.content-type' }), undefined);
+  });
 
   const metrics = new ServerMetrics();
   const active = new ActiveJobs();
@@ -165,7 +177,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Suanli control plane', version: '0.1.0', description: 'Pool GPUs across organizations: orgs, tokens, sites, jobs, the ledger and the planner. Errors are `{error: {code, message, field?}}`.' },
+      info: { title: 'Suanli control plane', version: '0.1.0', description: 'Pool GPUs across organizations: orgs, tokens, sites, jobs, the ledger and the planner. Bodies are JSON in UTF-8 (`application/json`; a content type naming another charset is a 415). Errors are `{error: {code, message, field?}}`.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'sl_<id>_<secret>' } } },
     },
     transform: jsonSchemaTransform,
@@ -215,6 +227,12 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   });
   return app;
 }
+
+/** The charset a Content-Type header names (`application/json; charset="utf-16"` → utf-16), if any. */
+const charsetOf = (contentType: string): string | undefined => {
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  return m === null ? undefined : (m[1] ?? m[2] ?? '');
+};
 
 /** SHA-256 of a header value: equal-length inputs for timingSafeEqual. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();

@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isSuanliError } from '../model/errors.ts';
+import type { StoreConflictError } from '../store/types.ts';
 
 /**
  * The API's error vocabulary: a closed set of codes, each with one HTTP status.
@@ -20,6 +21,8 @@ export const API_ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An Idempotency-Key used again with another request (draft-ietf-httpapi-idempotency-key-header: 422). */
+  idempotency_mismatch: 422,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -70,6 +73,30 @@ function jsonPath(parts: readonly (string | number)[]): string {
 const CONTEXT_PREFIX: Readonly<Record<string, string>> = { body: '', querystring: 'query.', params: 'params.', headers: 'header.' };
 
 /**
+ * What breaking a store rule means to a client, by the rule's name (src/store/migrations.ts):
+ * the code, the field at fault and a sentence. Creates check what they can first (an
+ * unknown org is a 404 before the insert), so these are mostly races; ids of sites and
+ * tokens are random, and a clash is worth one more try.
+ */
+const STORE_RULES: Readonly<Record<string, { readonly code: ApiErrorCode; readonly field?: string; readonly message: (value: string) => string }>> = {
+  orgs_pkey: { code: 'conflict', field: 'id', message: (id) => `an org "${id}" exists already` },
+  sites_pkey: { code: 'conflict', message: (id) => `a site "${id}" exists already; try again` },
+  tokens_pkey: { code: 'conflict', message: (id) => `a token "${id}" exists already; try again` },
+  sites_org_id_fkey: { code: 'not_found', field: 'org_id', message: (id) => `org "${id}" not found` },
+  tokens_org_id_fkey: { code: 'not_found', field: 'org_id', message: (id) => `org "${id}" not found` },
+  tokens_site_id_fkey: { code: 'not_found', field: 'site_id', message: (id) => `site "${id}" not found` },
+  jobs_org_id_fkey: { code: 'not_found', field: 'org_id', message: (id) => `org "${id}" not found` },
+};
+
+/** A broken store rule in the API's words; the database's own text (table, constraint, key) stays in the log. */
+function storeConflict(err: StoreConflictError): ApiError {
+  const rule = STORE_RULES[err.constraint];
+  if (rule === undefined || err.value === undefined) return new ApiError('conflict', 'the request conflicts with what is stored; try again', { cause: err });
+  const message = rule.message(err.value);
+  return new ApiError(rule.code, rule.field === undefined ? message : `${rule.field}: ${message}`, { ...(rule.field === undefined ? {} : { field: rule.field }), cause: err });
+}
+
+/**
  * Any error a request produced, as the API reports it. Unknown errors are bugs or
  * store failures: 500 with a generic message (the log has the details).
  */
@@ -91,7 +118,7 @@ export function toApiError(err: unknown): ApiError {
     const field = 'field' in err && typeof err.field === 'string' ? err.field : undefined;
     return new ApiError(err.code === 'not_found' ? 'not_found' : 'invalid_request', err.message, { ...(field === undefined ? {} : { field }), cause: err });
   }
-  if (err instanceof Error && err.name === 'StoreConflictError') return new ApiError('conflict', err.message, { cause: err });
+  if (err instanceof Error && err.name === 'StoreConflictError') return storeConflict(err as StoreConflictError);
   const fe = err as Partial<FastifyError>;
   if (typeof fe.code === 'string' && fe.code in FASTIFY_CODES) {
     const code = FASTIFY_CODES[fe.code] as ApiErrorCode;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
+import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
 import { JOB_STATES, ROLES, type Capacity, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
@@ -31,10 +32,27 @@ const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
  */
 export const storableText = (max: number) => z.string().max(max).transform((s) => s.replace(UNSTORABLE, '\uFFFD'));
 
+/**
+ * A name people read in tables and titles (an org's, a site's, a job's, a token's):
+ * one line without the hidden characters (model/text.ts) that would write into a
+ * reader's terminal or disguise the name — controls (NUL, newline and tab among
+ * them), bidi overrides, invisible format characters.
+ */
+const nameText = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .superRefine((s, ctx) => {
+      const hidden = firstHidden(s);
+      if (hidden !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain control or bidi characters (${codePointName(hidden.codePoint)} at character ${hidden.position})` });
+    })
+    .describe('one line, without control characters (newlines and tabs among them), bidi overrides or invisible format characters');
+
 /** An id in a path or a reference: unknown ids are a 404, not a validation error, so the pattern is loose. */
 export const Id = text(1, 128);
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit, at most 63');
-const Name = text(1, 200);
+const Name = nameText(1, 200);
 const GpuType = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a GPU type id such as h100');
 const Timestamp = z.string().describe('ISO 8601');
 const JsonObject = z.record(z.string(), z.unknown());
@@ -225,6 +243,9 @@ export const wanLinksOf = (l: readonly z.infer<typeof WanLinkBody>[]) => l.map((
 
 // --- the planner --------------------------------------------------------------------------
 
+/** An efficiency: below a thousandth of the peak, a plan's run time is beyond any bound. */
+const Fraction = z.number().min(0.001).max(1);
+
 const PlanCommon = {
   model: text(1, 64).optional().describe('video model preset (default wan2.1-t2v-14b)'),
   gpu: text(1, 64).default('h100'),
@@ -241,7 +262,7 @@ export const VideoPlanBody = z.strictObject({
   seconds: z.number().positive().max(86_400).optional().describe('give frames or seconds, not both'),
   steps: z.number().int().min(1).max(10_000).optional(),
   gpus: z.number().int().min(1).max(1_000_000).default(1),
-  efficiency: z.number().positive().max(1).optional(),
+  efficiency: Fraction.optional().describe('the fraction of peak FLOPS the GPU reaches'),
   window_s: z.number().positive().max(86_400).optional().describe('attention window instead of full 3D attention'),
 });
 
@@ -258,7 +279,7 @@ export const TrainPlanBody = z.strictObject({
     .max(64),
   epochs: z.number().positive().max(10_000).default(1),
   gpus: z.number().int().min(1).max(1_000_000).default(1024),
-  mfu: z.number().positive().max(1).optional(),
+  mfu: Fraction.optional().describe('model FLOPS utilization'),
 });
 
 export const PlanBody = z.discriminatedUnion('kind', [VideoPlanBody, TrainPlanBody]);
@@ -271,6 +292,8 @@ export const PlanResponse = JsonObject.describe('the planner output, as `suanli 
 // --- jobs ---------------------------------------------------------------------------------
 
 const d = jobDefaults();
+/** The most GPUs and the longest estimate a job may ask for, given or sized by the planner (planning.ts). */
+export const JOB_BOUNDS = { gpus: 1_000_000, estimateS: 1e9 } as const;
 export const SpanBody = z
   .strictObject({
     replica_gpus: z.number().int().min(1).max(1_000_000).describe('GPUs of one replica: each site takes whole replicas, and `gpus` is a whole number of them'),
@@ -295,20 +318,32 @@ const spanJson = (s: SpanSpec): z.infer<typeof SpanResponse> => ({
   replica_gpus: s.replicaGpus, sync_bytes: s.syncBytes, outer_step_s: s.outerStepS, hidden_s: s.hiddenS, min_efficiency: s.minEfficiency, max_single_site_wait_s: s.maxSingleSiteWaitS,
 });
 
+/** The GPU types a job may run on, stored lower-cased: the scheduler compares them so (sched/placement.ts), so each may be given once. */
+const JobGpuTypes = z
+  .array(GpuType)
+  .min(1)
+  .max(32)
+  .superRefine((types, ctx) => {
+    const lower = types.map((t) => t.toLowerCase());
+    const twice = lower.findIndex((t, i) => lower.indexOf(t) !== i);
+    if (twice >= 0) ctx.addIssue({ code: 'custom', path: [twice], message: `${lower[twice] ?? ''} is given twice (GPU types compare case-insensitively)` });
+  })
+  .transform((types) => types.map((t) => t.toLowerCase()));
+
 export const JobSubmitBody = z
   .strictObject({
-    name: text(0, 200).default(''),
+    name: nameText(0, 200).default(''),
     org_id: Id.optional().describe("an admin names the org; others submit for their own org"),
-    gpus: z.number().int().min(1).max(1_000_000).optional().describe('GPUs needed at once; taken from the plan when omitted'),
-    gpu_types: z.array(GpuType).min(1).max(32).nullable().optional().describe('GPU types the job may run on; null or omitted: any (or the plan’s GPU)'),
+    gpus: z.number().int().min(1).max(JOB_BOUNDS.gpus).optional().describe('GPUs needed at once; taken from the plan when omitted'),
+    gpu_types: JobGpuTypes.nullable().optional().describe('GPU types the job may run on, each once, in any case (stored lower-cased); null or omitted: any (or the plan’s GPU)'),
     gang: z.boolean().default(d.gang),
-    estimate_s: z.number().positive().max(1e9).optional().describe('expected run time; taken from the plan when omitted'),
+    estimate_s: z.number().positive().max(JOB_BOUNDS.estimateS).optional().describe('expected run time; taken from the plan when omitted'),
     priority: z.number().int().min(-1000).max(1000).default(d.priority),
     preemptible: z.boolean().default(d.preemptible),
     checkpoint_interval_s: z.number().positive().max(1e9).nullable().default(d.checkpointIntervalS),
     command: z.array(text(0, 4096)).min(1).max(256).nullable().default(null),
     max_retries: z.number().int().min(0).max(100).default(0).describe('how many times a failed run is started again (non-zero exit, killed outside Suanli, ended by its engine)'),
-    plan: PlanBody.optional().describe('a planner request the demand is sized from'),
+    plan: PlanBody.optional().describe(`a planner request the demand is sized from, within the same bounds: at most ${JOB_BOUNDS.gpus.toLocaleString('en-US')} GPUs and an estimate of at most ${JOB_BOUNDS.estimateS} s`),
     span: SpanBody.optional(),
   })
   .superRefine((b, ctx) => {

@@ -57,7 +57,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
 
   'orgs: a duplicate id is a StoreConflictError naming the constraint': async (store) => {
     await store.createOrg({ id: 'a', name: 'Org A', createdAt: 1 });
-    await assert.rejects(store.createOrg({ id: 'a', name: 'again', createdAt: 2 }), conflict(/orgs_pkey/));
+    await assert.rejects(store.createOrg({ id: 'a', name: 'again', createdAt: 2 }), (err) => conflict(/orgs_pkey/)(err) && (err as StoreConflictError).value === 'a');
     assert.deepEqual(await store.listOrgs(), [{ id: 'a', name: 'Org A', createdAt: 1 }]);
   },
 
@@ -90,7 +90,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await store.createToken(token);
     await assert.rejects(store.createToken(token), conflict(/tokens_pkey/));
     await assert.rejects(store.createToken({ ...token, id: 't2', orgId: 'nobody' }), conflict(/org_id/));
-    await assert.rejects(store.createToken({ ...token, id: 't3', siteId: 'nowhere' }), conflict(/site_id/));
+    await assert.rejects(store.createToken({ ...token, id: 't3', siteId: 'nowhere' }), (err) => conflict(/site_id/)(err) && (err as StoreConflictError).value === 'nowhere');
     assert.equal(await store.countTokens(), 1);
   },
 

@@ -665,8 +665,10 @@ async function conflicts<T>(change: Promise<T>): Promise<T> {
   } catch (err) {
     const e = err as { code?: unknown; constraint?: unknown; detail?: unknown; message?: unknown };
     if (e.code === '23505' || e.code === '23503') {
-      const detail = typeof e.detail === 'string' ? ` (${e.detail})` : '';
-      throw new StoreConflictError(`${String(e.message)}${detail}`, typeof e.constraint === 'string' ? e.constraint : 'unknown');
+      const detail = typeof e.detail === 'string' ? e.detail : '';
+      // "Key (id)=(acme) already exists." / "Key (org_id)=(x) is not present in table "orgs"."
+      const value = /^Key \(.+?\)=\((.*)\) (?:already exists|is not present)/.exec(detail)?.[1];
+      throw new StoreConflictError(`${String(e.message)}${detail === '' ? '' : ` (${detail})`}`, typeof e.constraint === 'string' ? e.constraint : 'unknown', value);
     }
     throw err;
   }

@@ -345,10 +345,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** An insert broke a uniqueness or reference rule (duplicate id, unknown org). */
+/**
+ * An insert broke a uniqueness or reference rule (duplicate id, unknown org): the
+ * rule's name (`orgs_pkey`, `tokens_site_id_fkey`) and, when the database says, the
+ * value of the key that broke it (`acme`). The message is the database's own text,
+ * for logs; the API says it in its own words (src/server/errors.ts).
+ */
 export class StoreConflictError extends Error {
   override readonly name = 'StoreConflictError';
-  constructor(message: string, readonly constraint: string) {
+  constructor(message: string, readonly constraint: string, readonly value?: string) {
     super(message);
   }
 }

@@ -164,7 +164,7 @@ export function jobCommand(io: ClientIo): Command {
 
   demandOptions(withConnection(job.command('submit')))
     .description('submit a job; with --idempotency-key, a retried submit returns the first job instead of making a second')
-    .option('--idempotency-key <key>', 'makes retries safe: the same key (in the same org) always answers with the first job')
+    .option('--idempotency-key <key>', 'makes retries safe: the same key (in the same org) with the same job answers with the first job; with another job it is refused')
     .addHelpText('after', examples(
       'suanli job submit --gpus 8 --types h100 --estimate 2h -- torchrun --nproc-per-node 8 train.py',
       'suanli job submit --org acme --name sweep-3 --gpus 64 --types h100,a100 --estimate 1.5d --checkpoint 30m --priority 10 -- ./run.sh',
@@ -218,7 +218,12 @@ export function jobCommand(io: ClientIo): Command {
     .argument('<id>', 'job id')
     .option('--attempt <n>', 'this attempt’s log (default: the latest)')
     .option('--follow', 'keep printing new lines until the job ends')
-    .addHelpText('after', examples('suanli job logs 42', 'suanli job logs 42 --follow', 'suanli job logs 42 --attempt 1 --json'))
+    .addHelpText('after', `
+The log comes from the lender's agent and is shown, not obeyed: its newlines and tabs
+are kept, and every other control character (ANSI colour and cursor sequences, carriage
+returns, bells) or bidi or invisible character is shown escaped, as \\u{1b}[31m. With
+--json the exact text comes as JSON, those characters as \\u escapes.
+${examples('suanli job logs 42', 'suanli job logs 42 --follow', 'suanli job logs 42 --attempt 1 --json')}`)
     .action(async (id: string, o: CommonFlags & { attempt?: string; follow?: boolean }) => {
       const attempt = o.attempt === undefined ? undefined : parse.integer('attempt', o.attempt);
       const api = await connect(o);
@@ -237,7 +242,7 @@ export function jobCommand(io: ClientIo): Command {
       for (;;) {
         const tail = log.log_tail ?? '';
         const fresh = newLines(printed, tail);
-        if (fresh !== '') io.out(o.json === true ? JSON.stringify({ ...log, log_tail: fresh }) : fresh.replace(/\n$/, ''));
+        if (fresh !== '') emit(io, o, { ...log, log_tail: fresh }, () => fresh.replace(/\n$/, ''), 0);
         printed = tail;
         if (FINAL_STATES.has(j.state)) return;
         await new Promise((r) => setTimeout(r, FOLLOW_EVERY_MS));

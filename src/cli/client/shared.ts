@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { visibleJson, visibleText } from '../../model/text.ts';
 import type { Output } from '../plan-command.ts';
 import { resolveConnection, type ConnectionFlags } from './config.ts';
 import { ApiClient } from './http.ts';
@@ -28,9 +29,15 @@ export async function connect(flags: ConnectionFlags): Promise<ApiClient> {
   return new ApiClient(await resolveConnection(flags));
 }
 
-/** Prints the server's JSON with --json, else the table. */
-export function emit(io: Output, flags: CommonFlags, json: unknown, table: () => string): void {
-  io.out(flags.json === true ? JSON.stringify(json, null, 2) : table());
+/**
+ * Prints the server's JSON with --json, else the table: the one way client commands
+ * print, so that nothing a server (or another member through it) wrote reaches the
+ * terminal raw. The JSON is the exact data with hidden characters as `\uXXXX`
+ * escapes; the table shows them as `\u{1b}` (model/text.ts), keeping its own
+ * newlines and tabs. `indent` 0 prints the JSON on one line.
+ */
+export function emit(io: Output, flags: CommonFlags, json: unknown, table: () => string, indent = 2): void {
+  io.out(flags.json === true ? visibleJson(json, indent) : visibleText(table()));
 }
 
 /** The help text's examples section. */

@@ -34,6 +34,15 @@ async function demandOf(cp: ControlPlane, access: Access, b: JobSubmit): Promise
   };
 }
 
+/**
+ * JSON with every object's keys sorted, of the value as JSON would carry it: the same
+ * for a request and for what the store gives back of it (jsonb reorders keys and
+ * drops none but the undefined ones JSON drops too).
+ */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}
+
 /** The state changes an admin may make by hand until agents report runs, and where each may come from. */
 const BY_HAND: Readonly<Record<'running' | 'succeeded' | 'failed', readonly JobState[]>> = {
   running: ['placed'],
@@ -56,7 +65,7 @@ export function jobRoutes(app: Api): void {
     schema: {
       tags, ...secured,
       summary: 'Submit a job: an explicit demand, or a planner request it is sized from',
-      description: 'With an `Idempotency-Key` header, a retried submission (same org, same key) returns the first job with 200 instead of creating a second (201).',
+      description: 'With an `Idempotency-Key` header, a retried submission (same org, same key) returns the first job with 200 instead of creating a second (201). The same key with another request (another name or demand; key order and the case of GPU types do not count) is a 422 `idempotency_mismatch` naming `header.idempotency-key`.',
       body: JobSubmitBody, headers: IdempotencyHeaders, response: { 200: JobResponse, 201: JobResponse, '4xx': ErrorResponse },
     },
   }, async (req, reply) => {
@@ -67,11 +76,14 @@ export function jobRoutes(app: Api): void {
     if (waiting >= limit) {
       throw new ApiError('quota_exceeded', `org "${orgId}" has ${waiting.toLocaleString('en-US')} jobs waiting, its quota of queued jobs (the pool's admin sets quotas: PATCH /api/v1/orgs/${orgId}/quota)`);
     }
+    const key = req.headers['idempotency-key'] ?? null;
     submitting.set(orgId, (submitting.get(orgId) ?? 0) + 1);
     try {
-      const result = await submissions.submit({
-        orgId, name: req.body.name, demand, submittedBy: access.principal.tokenId, submittedAt: clock.now(), idempotencyKey: req.headers['idempotency-key'] ?? null,
-      });
+      const result = await submissions.submit({ orgId, name: req.body.name, demand, submittedBy: access.principal.tokenId, submittedAt: clock.now(), idempotencyKey: key });
+      // A key names one request: used again with another, it is refused rather than answered with a job that is not the one asked for.
+      if (!result.created && canonical({ name: result.job.name, demand: result.job.demand }) !== canonical({ name: req.body.name, demand })) {
+        throw new ApiError('idempotency_mismatch', `header.idempotency-key: "${key ?? ''}" was used for another submission (job ${result.job.id}); give a new key for a new job`, { field: 'header.idempotency-key' });
+      }
       return await reply.code(result.created ? 201 : 200).send(jobJson(result.job));
     } finally {
       submitting.set(orgId, (submitting.get(orgId) ?? 1) - 1);

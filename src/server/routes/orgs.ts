@@ -16,7 +16,7 @@ export function orgRoutes(app: Api): void {
 
   app.post('/api/v1/orgs', {
     config: { operation: 'orgs.create' },
-    schema: { tags, ...secured, summary: 'Create an org (admin)', body: OrgCreateBody, response: { 201: OrgResponse, '4xx': ErrorResponse } },
+    schema: { tags, ...secured, summary: 'Create an org (admin)', description: 'An id in use already is a 409 `conflict` naming `id`.', body: OrgCreateBody, response: { 201: OrgResponse, '4xx': ErrorResponse } },
   }, async (req, reply) => {
     const id = req.body.id ?? slug(req.body.name);
     if (id === '') throw new ApiError('invalid_request', 'id: the name has no letters or digits to make an id of; give an id', { field: 'id' });

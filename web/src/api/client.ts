@@ -1,3 +1,4 @@
+import { visibleText } from '../../../src/model/text.ts';
 import type { ApiErrorCode } from './types.ts';
 
 /**
@@ -58,9 +59,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw new ApiRequestError(0, 'network', err instanceof Error ? err.message : String(err));
     }
     const text = await response.text();
-    const json = parseJson(text);
+    const json = visibleStrings(parseJson(text));
     if (response.ok) {
-      if (json === undefined) throw new ApiRequestError(response.status, 'unexpected', `not JSON: ${text.slice(0, 200)}`);
+      if (json === undefined) throw new ApiRequestError(response.status, 'unexpected', `not JSON: ${visibleText(text.slice(0, 200))}`);
       return json as T;
     }
     if (response.status === 401) options.onUnauthorized?.();
@@ -71,6 +72,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     get: (path, signal) => call('GET', path, undefined, signal),
     post: (path, body, signal) => call('POST', path, body, signal),
   };
+}
+
+/**
+ * The API's answer with every string (and key) made visible: names, diagnoses and
+ * log tails come from other members of the pool and their agents, so their control,
+ * bidi and invisible characters are shown as `\u{1b}` escapes (src/model/text.ts),
+ * newlines and tabs kept. Done here, where server text enters the dashboard, every
+ * view shows only what this returns.
+ */
+function visibleStrings(value: unknown): unknown {
+  if (typeof value === 'string') return visibleText(value);
+  if (Array.isArray(value)) return value.map(visibleStrings);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [visibleText(k), visibleStrings(v)]));
+  return value;
 }
 
 function parseJson(text: string): unknown {
@@ -91,7 +106,7 @@ function errorOf(status: number, json: unknown, text: string): ApiRequestError {
       return new ApiRequestError(status, e.code as ApiErrorCode, e.message, typeof e.field === 'string' ? e.field : undefined);
     }
   }
-  return new ApiRequestError(status, 'unexpected', `HTTP ${status}: ${text.slice(0, 200)}`);
+  return new ApiRequestError(status, 'unexpected', `HTTP ${status}: ${visibleText(text.slice(0, 200))}`);
 }
 
 /** Whether `err` is the AbortError of a request the caller gave up on (a view that went away). */

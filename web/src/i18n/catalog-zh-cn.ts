@@ -52,6 +52,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'error.conflict': '与当前状态冲突，请刷新后重试。',
   'error.payload_too_large': '请求过大。',
   'error.unsupported_media_type': '服务器不接受此类请求。',
+  'error.idempotency_mismatch': '此重试键已用于另一个请求，请换一个新的。',
   'error.internal': '服务器处理此请求时出错。',
   'error.unavailable': '服务器尚未就绪或正在关闭。',
   'error.network': '无法连接到服务器。',
