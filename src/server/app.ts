@@ -7,7 +7,7 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { Authenticator, bootstrapAdminToken, type AuthenticatorOptions } from './auth.ts';
+import { Authenticator, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
@@ -64,7 +64,16 @@ export interface ServerOptions {
   readonly schedule?: boolean;
   /** Largest request body, bytes (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** The verification cache and the limits on failed sign-ins (auth.ts); the limits count per `req.ip`, see `trustProxy`. */
   readonly auth?: AuthenticatorOptions;
+  /**
+   * Fastify's `trustProxy`: behind a reverse proxy or load balancer, the proxy's
+   * address(es) or hop count, so that `req.ip` (by which failed sign-ins are limited)
+   * is the client's, from X-Forwarded-For, and not the proxy's, which would put every
+   * client in one bucket. Off by default: a directly exposed server must not believe
+   * a header any client can write.
+   */
+  readonly trustProxy?: FastifyServerOptions['trustProxy'];
   /** Listen with HTTPS: PEM certificate (chain) and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** A site whose agent has not heartbeated for this long (ms) is marked lost and its jobs requeued; never when absent. */
@@ -100,6 +109,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     // Errors the router raises before any route runs (a malformed URL, an overlong path parameter) get the API's error body too.
     frameworkErrors: (err, _req, reply) => {
       sendError(reply, err);
@@ -139,10 +149,16 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.decorateRequest('access', null);
 
   // Authentication and the role check, before the body is even parsed; ownership is checked by the handlers.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
-    req.access = new Access(await cp.auth.authenticate(req.headers.authorization), operation);
+    try {
+      req.access = new Access(await cp.auth.authenticate(req.headers.authorization, req.ip), operation);
+    } catch (err) {
+      const wait = retryAfterS(err);
+      if (wait !== undefined) void reply.header('retry-after', String(wait));
+      throw err;
+    }
   });
   app.setErrorHandler((err, req, reply) => {
     const e = sendError(reply, err);

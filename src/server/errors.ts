@@ -18,6 +18,8 @@ export const API_ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** Too many failed sign-ins from one address or for one token id (auth.ts); the response says when to retry (Retry-After). */
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 } as const;

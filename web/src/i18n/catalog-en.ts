@@ -54,6 +54,7 @@ export const en = {
   'error.conflict': 'This conflicts with the current state; reload and try again.',
   'error.payload_too_large': 'The request is too large.',
   'error.unsupported_media_type': 'The server does not accept this kind of request.',
+  'error.rate_limited': 'Too many failed sign-ins; wait a little and try again.',
   'error.internal': 'The server failed on this request.',
   'error.unavailable': 'The server is not ready or is shutting down.',
   'error.network': 'The server could not be reached.',

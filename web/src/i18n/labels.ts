@@ -35,6 +35,7 @@ export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
   conflict: 'error.conflict',
   payload_too_large: 'error.payload_too_large',
   unsupported_media_type: 'error.unsupported_media_type',
+  rate_limited: 'error.rate_limited',
   internal: 'error.internal',
   unavailable: 'error.unavailable',
   network: 'error.network',
