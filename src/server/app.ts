@@ -7,7 +7,7 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { Authenticator, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
+import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
@@ -80,8 +80,9 @@ export interface ServerOptions {
   readonly siteTimeoutMs?: number;
   /**
    * When set, /metrics answers only `Authorization: Bearer <metricsToken>` (401
-   * otherwise): its queue lengths per org are more than an org may see of others.
-   * When absent, /metrics is public, as Prometheus scrapes by default.
+   * otherwise), and with every series, per org and per site. When absent, /metrics
+   * is public, as Prometheus scrapes by default, with pool totals only (metrics.ts).
+   * Compared without a limit on failures: make it long and random.
    */
   readonly metricsToken?: string;
   /** The built web dashboard served at `/` (default dist/web, as `npm run build:web` writes it). */
@@ -187,12 +188,15 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     if (ready) return { status: 'ready' };
     return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : 'the store does not answer')));
   });
-  const metricsBearer = options.metricsToken === undefined ? undefined : digest(`Bearer ${options.metricsToken}`);
+  // Pool totals for anyone when there is no metrics token; every series, per org and per site, only for its bearer when there is.
+  const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
-    if (metricsBearer !== undefined && !timingSafeEqual(digest(req.headers.authorization ?? ''), metricsBearer)) {
+    const given = bearerOf(req.headers.authorization);
+    if (metricsToken !== undefined && (given === undefined || !timingSafeEqual(digest(given), metricsToken))) {
       return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(new ApiError('unauthorized', '/metrics needs `Authorization: Bearer` with the metrics token (SUANLI_METRICS_TOKEN)')));
     }
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    const registry = metricsToken === undefined ? metrics.publicRegistry : metrics.fullRegistry;
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
 
   orgRoutes(app);
@@ -223,5 +227,5 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   return app;
 }
 
-/** SHA-256 of a header value: equal-length inputs for timingSafeEqual. */
+/** SHA-256 of a token: equal-length inputs for timingSafeEqual. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
