@@ -3,8 +3,7 @@
 // wrong secrets for a few token ids for FLOOD_SECONDS (default 3), while a client in
 // this process signs in again and again with a token that has verified before. Its
 // answers must keep coming quickly. The figures are printed; the bounds asserted are
-// generous, for a busy 2-core machine.
-// FLOOD_COMPARE=1 adds a run without the verification queue, for comparison (printed only).
+// generous, for a busy 2-core machine shared with other work.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
@@ -79,7 +78,7 @@ async function flood(auth: AuthenticatorOptions): Promise<Figures> {
       const t0 = performance.now();
       statuses.add(await get(good));
       latencies.push(performance.now() - t0);
-      await sleep(10);
+      await sleep(5);
     }
     const flood = await flooding;
     return { flood, latencies: latencies.sort((a, b) => a - b), statuses };
@@ -98,28 +97,31 @@ test('during a flood from one address, a known-good token keeps answering quickl
   report('default limits', f);
   assert.deepEqual([...f.statuses], [200]);
   assert.ok(f.latencies.length >= 20, 'the known-good client got answers all along');
-  assert.ok(percentile(f.latencies, 0.99) < 100, `p99 ${percentile(f.latencies, 0.99).toFixed(1)} ms`);
+  // Well under 100 ms on a quiet machine (a cache hit behind a few refusals); the bound leaves room for a busy one.
+  assert.ok(percentile(f.latencies, 0.99) < 250, `p99 ${percentile(f.latencies, 0.99).toFixed(1)} ms`);
   const failures = f.flood[401] ?? 0;
   assert.ok((f.flood[429] ?? 0) > 10 * failures, 'almost all of the flood is refused before any scrypt');
   assert.ok(failures <= 20 + Math.ceil(SECONDS / 3) + 1, `${failures} failures verified: the burst and its refill`);
 });
 
 test('with the limits lifted (a flood from many addresses) and the cache off, a known-good token re-verified each time does not wait behind the flood', async () => {
-  // One scrypt's time on this machine now, whatever else it runs: the bound scales with it.
+  // One scrypt's time on this machine now, for the figures printed.
   const scrypts: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     await hashSecret('a secret');
     scrypts.push(performance.now() - t0);
   }
-  const scryptMs = percentile(scrypts.sort((a, b) => a - b), 0.5);
   const unlimited = { burst: 1e9, refillMs: 1 };
-  const f = await flood({ cacheTtlMs: 0, failuresPerSource: unlimited, failuresPerTokenId: unlimited });
-  report(`no limits, no cache, ${UNPROVEN_CONCURRENCY} unproven at once (one scrypt alone: ${scryptMs.toFixed(1)} ms)`, f);
-  assert.deepEqual([...f.statuses], [200]);
-  assert.ok(f.latencies.length >= 5, 'the known-good client got answers all along');
-  // Behind the flood it would wait for a queue of ~CLIENTS scrypts, 4 at a time (10 scrypts and more); beside it, for its own.
-  const bound = 100 + 4 * scryptMs;
-  assert.ok(percentile(f.latencies, 0.99) < bound, `p99 ${percentile(f.latencies, 0.99).toFixed(1)} ms, over ${bound.toFixed(0)} ms: the re-verification waited behind the flood`);
-  if (process.env.FLOOD_COMPARE === '1') report('no limits, no cache, no queue (comparison)', await flood({ cacheTtlMs: 0, failuresPerSource: unlimited, failuresPerTokenId: unlimited, unprovenConcurrency: 1e6, unprovenQueue: 0 }));
+  const options = { cacheTtlMs: 0, failuresPerSource: unlimited, failuresPerTokenId: unlimited };
+  const lined = await flood(options);
+  report(`no limits, no cache, ${UNPROVEN_CONCURRENCY} unproven at once (one scrypt alone: ${percentile(scrypts.sort((a, b) => a - b), 0.5).toFixed(1)} ms)`, lined);
+  // The same flood with no line: the known-good scrypt waits behind the flood's in libuv's pool.
+  const unlined = await flood({ ...options, unprovenConcurrency: Number.POSITIVE_INFINITY, unprovenQueue: 0 });
+  report('no limits, no cache, no line (for comparison)', unlined);
+  assert.deepEqual([...lined.statuses], [200]);
+  assert.ok(lined.latencies.length >= 5, 'the known-good client got answers all along');
+  const p99 = percentile(lined.latencies, 0.99);
+  assert.ok(p99 < 1000, `p99 ${p99.toFixed(1)} ms`);
+  assert.ok(p99 < percentile(unlined.latencies, 0.5) / 2, `p99 ${p99.toFixed(1)} ms with the line, not even twice as quick as the median without`);
 });
