@@ -193,7 +193,7 @@ test('strange query strings are a 4xx or ignored, never a 5xx', async () => {
   );
 });
 
-test('missing, malformed, unknown and wrong-secret tokens are a 401 on every endpoint', async () => {
+test('missing, malformed, unknown and wrong-secret tokens are a 401 on every endpoint, or a 429 once the failures pass the limit', async () => {
   const [, id] = /^sl_([0-9a-f]+)_/.exec(s.admin) ?? [];
   const tokenArb = fc.oneof(
     fc.constant(null),
@@ -201,15 +201,22 @@ test('missing, malformed, unknown and wrong-secret tokens are a 401 on every end
     fc.stringMatching(/^sl_[0-9a-z]{4,20}_[0-9A-Za-z]{32,64}$/),
     fc.stringMatching(/^[0-9A-Za-z]{32,64}$/).map((secret) => `sl_${id ?? 'x'}_${secret}`),
   );
+  const statuses = new Set<number>();
   await fc.assert(
     fc.asyncProperty(endpointArb, tokenArb, fc.constantFrom('Bearer ', 'bearer ', 'Basic ', '', 'Bearer  '), async (e, t, scheme) => {
       const headers: Record<string, string> = t === null ? {} : { authorization: `${scheme}${t}` };
       const r = await s.req(e.method, urlOf(e), { token: null, headers, ...(e.body === undefined ? {} : { body: e.body() }) });
-      check(r, true, `${e.method} ${urlOf(e)} with ${JSON.stringify(headers)}`);
-      assert.equal(r.status, 401, `${e.method} ${urlOf(e)} with ${JSON.stringify(headers)}`);
+      const what = `${e.method} ${urlOf(e)} with ${JSON.stringify(headers)}`;
+      check(r, true, what);
+      statuses.add(r.status);
+      if (r.status === 429) {
+        assert.equal(codeOf(r), 'rate_limited', what);
+        assert.match(String(r.headers['retry-after']), /^[1-9]\d*$/, what);
+      } else assert.equal(r.status, 401, what);
     }),
     { numRuns: 120, seed: SEED },
   );
+  assert.deepEqual([...statuses].sort(), [401, 429], 'all from one address: the limit on failures is reached');
 });
 
 test('a query the schema refuses is a 400 naming the parameter: the ledger history’s bucket', async () => {

@@ -7,7 +7,7 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { OrgQuota, Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { Authenticator, bootstrapAdminToken, type AuthenticatorOptions } from './auth.ts';
+import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
@@ -66,15 +66,25 @@ export interface ServerOptions {
   readonly schedule?: boolean;
   /** Largest request body, bytes (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** The verification cache and the limits on failed sign-ins (auth.ts); the limits count per `req.ip`, see `trustProxy`. */
   readonly auth?: AuthenticatorOptions;
+  /**
+   * Fastify's `trustProxy`: behind a reverse proxy or load balancer, the proxy's
+   * address(es) or hop count, so that `req.ip` (by which failed sign-ins are limited)
+   * is the client's, from X-Forwarded-For, and not the proxy's, which would put every
+   * client in one bucket. Off by default: a directly exposed server must not believe
+   * a header any client can write.
+   */
+  readonly trustProxy?: FastifyServerOptions['trustProxy'];
   /** Listen with HTTPS: PEM certificate (chain) and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** A site whose agent has not heartbeated for this long (ms) is marked lost and its jobs requeued; never when absent. */
   readonly siteTimeoutMs?: number;
   /**
    * When set, /metrics answers only `Authorization: Bearer <metricsToken>` (401
-   * otherwise): its queue lengths per org are more than an org may see of others.
-   * When absent, /metrics is public, as Prometheus scrapes by default.
+   * otherwise), and with every series, per org and per site. When absent, /metrics
+   * is public, as Prometheus scrapes by default, with pool totals only (metrics.ts).
+   * Compared without a limit on failures: make it long and random.
    */
   readonly metricsToken?: string;
   /** The built web dashboard served at `/` (default dist/web, as `npm run build:web` writes it). */
@@ -104,6 +114,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     // Errors the router raises before any route runs (a malformed URL, an overlong path parameter) get the API's error body too.
     frameworkErrors: (err, _req, reply) => {
       sendError(reply, err);
@@ -160,10 +171,16 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.decorateRequest('access', null);
 
   // Authentication and the role check, before the body is even parsed; ownership is checked by the handlers.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
-    req.access = new Access(await cp.auth.authenticate(req.headers.authorization), operation);
+    try {
+      req.access = new Access(await cp.auth.authenticate(req.headers.authorization, req.ip), operation);
+    } catch (err) {
+      const wait = retryAfterS(err);
+      if (wait !== undefined) void reply.header('retry-after', String(wait));
+      throw err;
+    }
   });
   app.setErrorHandler((err, req, reply) => {
     const e = sendError(reply, err);
@@ -192,12 +209,15 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     if (ready) return { status: 'ready' };
     return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : 'the store does not answer')));
   });
-  const metricsBearer = options.metricsToken === undefined ? undefined : digest(`Bearer ${options.metricsToken}`);
+  // Pool totals for anyone when there is no metrics token; every series, per org and per site, only for its bearer when there is.
+  const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
-    if (metricsBearer !== undefined && !timingSafeEqual(digest(req.headers.authorization ?? ''), metricsBearer)) {
+    const given = bearerOf(req.headers.authorization);
+    if (metricsToken !== undefined && (given === undefined || !timingSafeEqual(digest(given), metricsToken))) {
       return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody(new ApiError('unauthorized', '/metrics needs `Authorization: Bearer` with the metrics token (SUANLI_METRICS_TOKEN)')));
     }
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    const registry = metricsToken === undefined ? metrics.publicRegistry : metrics.fullRegistry;
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
 
   orgRoutes(app);
@@ -234,5 +254,5 @@ const charsetOf = (contentType: string): string | undefined => {
   return m === null ? undefined : (m[1] ?? m[2] ?? '');
 };
 
-/** SHA-256 of a header value: equal-length inputs for timingSafeEqual. */
+/** SHA-256 of a token: equal-length inputs for timingSafeEqual. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();

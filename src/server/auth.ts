@@ -1,9 +1,11 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Clock } from '../model/clock.ts';
 import { InvalidInputError } from '../model/errors.ts';
 import type { Role, Store, Token } from '../store/types.ts';
 import { ApiError } from './errors.ts';
 import type { Principal } from './permissions.ts';
+import { type BucketRate, TokenBuckets } from './token-buckets.ts';
 
 /**
  * Bearer tokens: `sl_<id>_<secret>`. The id finds the token's row; the secret is
@@ -12,6 +14,13 @@ import type { Principal } from './permissions.ts';
  */
 const TOKEN_FORMAT = /^sl_([0-9a-z]{4,64})_([0-9A-Za-z]{32,256})$/;
 const TOKEN_ACCEPTED = 'sl_<id>_<secret>: id of 4–64 lower-case letters or digits, secret of 32–256 letters or digits';
+/**
+ * What could be someone's token with a mistyped or truncated secret: it is answered
+ * exactly like a wrong secret (same cost, same text, counted by the limits), so that
+ * neither the answer nor its time says whether the id exists. Anything else is
+ * refused at once as malformed, which tells nothing about any token.
+ */
+const PLAUSIBLE_TOKEN = /^sl_([0-9a-z]{4,64})_([\x21-\x7e]{1,256})$/;
 
 /** scrypt's cost: N = 2^14, r = 8, p = 1 (Node's defaults, ~16 MiB and tens of ms per hash, on the thread pool). */
 const SCRYPT = { N: 16_384, r: 8, p: 1, keyLength: 32, saltBytes: 16 } as const;
@@ -42,6 +51,11 @@ export function newTokenSecret(): { id: string; secret: string; bearer: string }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(24).toString('hex');
   return { id, secret, bearer: `sl_${id}_${secret}` };
+}
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 9110 §11.1), or undefined when the header is not of that form. */
+export function bearerOf(header: string | undefined): string | undefined {
+  return /^bearer +(\S+)$/i.exec((header ?? '').trim())?.[1];
 }
 
 export function parseBearer(bearer: string): { id: string; secret: string } | null {
@@ -81,6 +95,81 @@ export interface AuthenticatorOptions {
   readonly cacheSize?: number;
   /** How long a verification is trusted, ms: bounds how late a revocation made by another server process is seen. */
   readonly cacheTtlMs?: number;
+  /** Failed sign-ins allowed per source address (`req.ip`); default FAILURES_PER_SOURCE. */
+  readonly failuresPerSource?: BucketRate;
+  /** Failed sign-ins allowed per token id, from all addresses together; default FAILURES_PER_TOKEN_ID. */
+  readonly failuresPerTokenId?: BucketRate;
+  /** Most source addresses, and most token ids, whose failures are tracked (each; default 10,000). See TokenBuckets. */
+  readonly maxTracked?: number;
+  /** Most bearers remembered as known good (default 10,000, oldest forgotten first). */
+  readonly knownGoodSize?: number;
+  /** Verifications of bearers not known good that run at once (default UNPROVEN_CONCURRENCY)… */
+  readonly unprovenConcurrency?: number;
+  /** …and that may wait for their turn (default 32); more are refused with a 429. */
+  readonly unprovenQueue?: number;
+}
+
+/**
+ * Failed sign-ins per source address: 20 at once, then one every 3 s. A person
+ * mistyping a token, or a client retrying a revoked one every few seconds, stays
+ * under it; a guesser gets ~1,200 tries an hour per address (nothing against a
+ * 192-bit secret) and costs the server at most one scrypt per 3 s after the burst
+ * (~1 % of a core).
+ */
+export const FAILURES_PER_SOURCE: BucketRate = { burst: 20, refillMs: 3000 };
+/**
+ * Failed sign-ins per token id, whatever the addresses: 10 at once, then one every
+ * 6 s. Many addresses together still cannot guess at one token faster than ~600
+ * tries an hour, nor spend more than one scrypt per 6 s on it. Half the per-address
+ * figures: one id is a narrower target than one address, whose users may share it.
+ */
+export const FAILURES_PER_TOKEN_ID: BucketRate = { burst: 10, refillMs: 6000 };
+
+/**
+ * Scrypts of bearers not known good at once: half the cores, and at most 2, half
+ * of libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). So a
+ * flood's scrypts never hold every core nor every thread, and a known-good bearer's
+ * re-verification runs beside them at once. One on a 2-core machine.
+ */
+export const UNPROVEN_CONCURRENCY = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
+
+/** A 429 `rate_limited`; `retryAfterS` (whole seconds, ≥ 1) is for the Retry-After header. */
+export class RateLimitedError extends ApiError {
+  readonly retryAfterS: number;
+  constructor(waitMs: number, why: string) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    super('rate_limited', `header.authorization: ${why}; retry in ${seconds} s`, { field: 'header.authorization' });
+    this.retryAfterS = seconds;
+  }
+}
+
+/** The seconds a refused sign-in should wait (its Retry-After), or undefined for any other error. */
+export function retryAfterS(err: unknown): number | undefined {
+  return err instanceof ApiError && err.code === 'rate_limited' && 'retryAfterS' in err && typeof err.retryAfterS === 'number' ? err.retryAfterS : undefined;
+}
+
+/**
+ * At most `concurrency` tasks at once and `queue` more waiting, in order of
+ * arrival; beyond that a task is refused (429) without running.
+ */
+class TaskQueue {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly concurrency: number, private readonly queue: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) this.running++;
+    else if (this.waiting.length < this.queue) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else throw new RateLimitedError(1000, 'too many sign-ins being checked at once');
+    try {
+      return await task();
+    } finally {
+      // The slot passes to the next in line, or is freed.
+      const next = this.waiting.shift();
+      if (next === undefined) this.running--;
+      else next();
+    }
+  }
 }
 
 interface Verified {
@@ -88,31 +177,69 @@ interface Verified {
   readonly expiresAt: number;
 }
 
+/** Sets `key` as the newest entry of `map`, forgetting the oldest beyond `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
+}
+
+/** A hash of a random secret, made once: what a sign-in for no usable token is checked against, so that it costs one scrypt too. */
+let dummyHash: Promise<string> | undefined;
+
 /**
  * Turns an Authorization header into a Principal. scrypt is slow by design, so
  * successful verifications are cached, keyed by a SHA-256 of the whole token (the
  * secret is never kept), bounded in size and age, and dropped when the token is
  * revoked through `forget`. Concurrent first uses of one token share one scrypt.
- * Failures are not cached: a wrong secret costs the caller a full scrypt each time.
+ *
+ * Against a hostile caller:
+ * 1. Every plausible token costs one scrypt, whether its id exists, is revoked or
+ *    its secret is wrong (the last two against a fixed dummy hash), and gets the
+ *    same 401: neither the answer nor its time tells which ids exist.
+ * 2. Failures are limited per source address and per token id (token buckets on
+ *    the injected clock, TokenBuckets); past the limit a sign-in is refused with a
+ *    429 and Retry-After before any store read or scrypt, so a flood costs almost
+ *    nothing. A token is taken from both buckets before verifying and given back
+ *    when the sign-in succeeds: concurrent guesses cannot overrun the limit.
+ * 3. A bearer that verified here before is "known good" (its SHA-256, in a bounded
+ *    set): the limits never refuse it, so a flood of wrong tokens on its id or from
+ *    its address cannot lock it out, and it is re-verified with scrypt like any
+ *    other once its cache entry expires.
+ * 4. Bearers not known good are verified `unprovenConcurrency` at a time (see
+ *    UNPROVEN_CONCURRENCY), `unprovenQueue` more waiting, the rest refused 429: a
+ *    flood's scrypts never hold every core nor every thread, and a known-good
+ *    bearer's re-verification never waits behind them.
  */
 export class Authenticator {
   private readonly verified = new Map<string, Verified>();
+  /** SHA-256 of a bearer that verified → its token id, oldest first. */
+  private readonly knownGood = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<Principal>>();
+  private readonly sources: TokenBuckets;
+  private readonly tokenIds: TokenBuckets;
+  private readonly unproven: TaskQueue;
   private readonly cacheSize: number;
   private readonly cacheTtlMs: number;
+  private readonly knownGoodSize: number;
   /** Bumped by `forget`: a verification that was under way when a token was revoked is not cached. */
   private forgets = 0;
 
   constructor(private readonly store: Store, private readonly clock: Clock, options: AuthenticatorOptions = {}) {
     this.cacheSize = options.cacheSize ?? 10_000;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.knownGoodSize = options.knownGoodSize ?? 10_000;
+    const maxTracked = options.maxTracked ?? 10_000;
+    this.sources = new TokenBuckets(clock, options.failuresPerSource ?? FAILURES_PER_SOURCE, maxTracked);
+    this.tokenIds = new TokenBuckets(clock, options.failuresPerTokenId ?? FAILURES_PER_TOKEN_ID, maxTracked);
+    this.unproven = new TaskQueue(options.unprovenConcurrency ?? UNPROVEN_CONCURRENCY, options.unprovenQueue ?? 32);
   }
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /** `source` is the caller's address (Fastify's `req.ip`), which the per-source limit counts by. */
+  async authenticate(header: string | undefined, source: string): Promise<Principal> {
     if (header === undefined || header === '') throw new ApiError('unauthorized', 'header.authorization: missing; send Authorization: Bearer <token>', { field: 'header.authorization' });
-    const m = /^Bearer +(\S+)$/i.exec(header.trim());
-    if (m === null) throw new ApiError('unauthorized', 'header.authorization: expected "Bearer <token>"', { field: 'header.authorization' });
-    const bearer = m[1] ?? '';
+    const bearer = bearerOf(header);
+    if (bearer === undefined) throw new ApiError('unauthorized', 'header.authorization: expected "Bearer <token>"', { field: 'header.authorization' });
     const key = createHash('sha256').update(bearer).digest('base64url');
     const now = this.clock.now();
     const hit = this.verified.get(key);
@@ -123,30 +250,73 @@ export class Authenticator {
     const pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
     const forgets = this.forgets;
-    const verifying = this.verify(bearer).finally(() => this.inFlight.delete(key));
+    const verifying = (this.knownGood.has(key) ? this.reverify(key, bearer) : this.verifyUnproven(bearer, source)).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, verifying);
     const principal = await verifying;
     if (forgets === this.forgets) {
-      this.verified.set(key, { principal, expiresAt: now + this.cacheTtlMs });
-      if (this.verified.size > this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      remember(this.verified, key, { principal, expiresAt: now + this.cacheTtlMs }, this.cacheSize);
+      remember(this.knownGood, key, principal.tokenId, this.knownGoodSize);
     }
     return principal;
   }
 
-  /** Drops every cached verification of the token; call when it is revoked. Idempotent. */
+  /** Drops every cached verification of the token, and its bearers' known-good standing; call when it is revoked. Idempotent. */
   forget(tokenId: string): void {
     this.forgets++;
     for (const [key, v] of this.verified) if (v.principal.tokenId === tokenId) this.verified.delete(key);
+    for (const [key, id] of this.knownGood) if (id === tokenId) this.knownGood.delete(key);
   }
 
+  /** How many source addresses and token ids have failures tracked, and bearers are known good (all bounded). */
+  tracked(): { sources: number; tokenIds: number; knownGood: number } {
+    return { sources: this.sources.size, tokenIds: this.tokenIds.size, knownGood: this.knownGood.size };
+  }
+
+  /** A known-good bearer: no limit, no queue. One that fails now (revoked elsewhere) is known good no more. */
+  private async reverify(key: string, bearer: string): Promise<Principal> {
+    try {
+      return await this.verify(bearer);
+    } catch (err) {
+      this.knownGood.delete(key);
+      throw err;
+    }
+  }
+
+  private async verifyUnproven(bearer: string, source: string): Promise<Principal> {
+    const id = PLAUSIBLE_TOKEN.exec(bearer)?.[1];
+    if (id === undefined) throw new ApiError('unauthorized', `header.authorization: malformed token; expected ${TOKEN_ACCEPTED}`, { field: 'header.authorization' });
+    const sourceWait = this.sources.take(source);
+    if (sourceWait > 0) throw new RateLimitedError(sourceWait, 'too many failed sign-ins from this address');
+    const idWait = this.tokenIds.take(id);
+    if (idWait > 0) {
+      this.sources.giveBack(source);
+      throw new RateLimitedError(idWait, 'too many failed sign-ins for this token');
+    }
+    // The tokens taken pay for a failure; a success, or a turn refused by the queue, gives them back.
+    let principal: Principal;
+    try {
+      principal = await this.unproven.run(() => this.verify(bearer));
+    } catch (err) {
+      if (retryAfterS(err) !== undefined) this.giveBack(source, id);
+      throw err;
+    }
+    this.giveBack(source, id);
+    return principal;
+  }
+
+  private giveBack(source: string, id: string): void {
+    this.sources.giveBack(source);
+    this.tokenIds.giveBack(id);
+  }
+
+  /** One store read and one scrypt for every plausible token, usable or not. */
   private async verify(bearer: string): Promise<Principal> {
-    const parsed = parseBearer(bearer);
-    if (parsed === null) throw new ApiError('unauthorized', `header.authorization: malformed token; expected ${TOKEN_ACCEPTED}`, { field: 'header.authorization' });
-    const found = await this.store.findToken(parsed.id);
-    const invalid = new ApiError('unauthorized', 'header.authorization: unknown or revoked token', { field: 'header.authorization' });
-    if (found === null || found.token.revokedAt !== null) throw invalid;
-    if (!(await verifySecret(parsed.secret, found.secretHash))) throw invalid;
-    const t = found.token;
+    const [, id = '', secret = ''] = PLAUSIBLE_TOKEN.exec(bearer) ?? [];
+    const found = id === '' ? null : await this.store.findToken(id);
+    const usable = found !== null && found.token.revokedAt === null && parseBearer(bearer) !== null ? found : null;
+    const matches = await verifySecret(secret, usable?.secretHash ?? (await (dummyHash ??= hashSecret(randomBytes(24).toString('hex')))));
+    if (usable === null || !matches) throw new ApiError('unauthorized', 'header.authorization: unknown or revoked token', { field: 'header.authorization' });
+    const t = usable.token;
     return { tokenId: t.id, role: t.role, orgId: t.orgId, siteId: t.siteId };
   }
 }

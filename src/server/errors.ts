@@ -23,6 +23,8 @@ export const API_ERROR_STATUS = {
   unsupported_media_type: 415,
   /** An Idempotency-Key used again with another request (draft-ietf-httpapi-idempotency-key-header: 422). */
   idempotency_mismatch: 422,
+  /** Too many failed sign-ins from one address or for one token id (auth.ts); the response says when to retry (Retry-After). */
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 } as const;

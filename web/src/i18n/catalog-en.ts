@@ -56,6 +56,7 @@ export const en = {
   'error.payload_too_large': 'The request is too large.',
   'error.unsupported_media_type': 'The server does not accept this kind of request.',
   'error.idempotency_mismatch': 'This retry key was already used for another request; use a new one.',
+  'error.rate_limited': 'Too many failed sign-ins; wait a little and try again.',
   'error.internal': 'The server failed on this request.',
   'error.unavailable': 'The server is not ready or is shutting down.',
   'error.network': 'The server could not be reached.',

@@ -53,6 +53,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'error.payload_too_large': '请求过大。',
   'error.unsupported_media_type': '服务器不接受此类请求。',
   'error.idempotency_mismatch': '此重试键已用于另一个请求，请换一个新的。',
+  'error.rate_limited': '登录失败次数过多，请稍候再试。',
   'error.internal': '服务器处理此请求时出错。',
   'error.unavailable': '服务器尚未就绪或正在关闭。',
   'error.network': '无法连接到服务器。',

@@ -37,6 +37,7 @@ export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
   payload_too_large: 'error.payload_too_large',
   unsupported_media_type: 'error.unsupported_media_type',
   idempotency_mismatch: 'error.idempotency_mismatch',
+  rate_limited: 'error.rate_limited',
   internal: 'error.internal',
   unavailable: 'error.unavailable',
   network: 'error.network',
