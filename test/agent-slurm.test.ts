@@ -25,8 +25,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'suanli-agent-slurm-'));
 before(async () => {
   if (missing !== undefined) return;
   slurm = await startSlurm({ nodes: 2, gpusPerNode: 8, gpuType: 'h100' });
-  // Registered smaller than it is: the agent's heartbeat brings what Slurm says.
-  pool = await LivePool.start({}, undefined, [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }]);
+  // Declared larger than Slurm has (two nodes more, say, being installed): the agent's heartbeat brings what Slurm says.
+  pool = await LivePool.start({}, undefined, [{ gpu_type: 'h100', nodes: 4, gpus_per_node: 8 }]);
   executor = new SlurmExecutor({ url: slurm.restUrl, user: 'root', token: slurm.token });
   agent = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: scratch, heartbeatMs: 300, watchMs: 200, waitS: 2, maxBackoffMs: 500 });
   await agent.start();
@@ -54,20 +54,20 @@ async function liveSlurmJobs(s: Slurm, name: string): Promise<string[]> {
   return out.split('\n').filter((l) => l.trim() !== '');
 }
 
-test('the site’s capacity is what Slurm has: 2 nodes of 8 h100', async (t) => {
+test('the site’s usable capacity is what Slurm has (2 nodes of 8 h100), within what its org-admin declared (4)', async (t) => {
   const ctx = need(t);
   if (ctx === undefined) return;
   const site = await waitFor('capacity from Slurm', async () => {
     const s = SiteResponse.parse(await ctx.pool.client.call('GET', `/sites/${ctx.pool.siteId}`));
-    return s.health === 'up' && s.capacity[0]?.nodes === 2 ? s : undefined;
+    return s.health === 'up' && s.reported_capacity?.[0]?.nodes === 2 ? s : undefined;
   });
-  assert.deepEqual(site.capacity, [{ gpu_type: 'h100', nodes: 2, gpus_per_node: 8 }]);
+  assert.deepEqual([site.capacity, site.reported_capacity], [[{ gpu_type: 'h100', nodes: 4, gpus_per_node: 8 }], [{ gpu_type: 'h100', nodes: 2, gpus_per_node: 8 }]]);
 });
 
 test('a gang of 16 GPUs runs as one Slurm job across both nodes', async (t) => {
   const ctx = need(t);
   if (ctx === undefined) return;
-  await waitFor('capacity from Slurm', async () => (SiteResponse.parse(await ctx.pool.client.call('GET', `/sites/${ctx.pool.siteId}`)).capacity[0]?.nodes === 2 ? true : undefined));
+  await waitFor('capacity from Slurm', async () => (SiteResponse.parse(await ctx.pool.client.call('GET', `/sites/${ctx.pool.siteId}`)).reported_capacity?.[0]?.nodes === 2 ? true : undefined));
   const id = await ctx.pool.submit(['/bin/sh', '-c', 'echo "rank on $(hostname)"'], 16);
   const done = await ctx.pool.until(id, 'succeeded');
   const tail = String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail);

@@ -23,7 +23,9 @@
  * restarted agent fences the runs it recovers too.
  *
  * One run's report the control plane refuses (4xx) never holds up the others: it is
- * sent again without its log and detail, then dropped with a warning.
+ * sent again without its log and detail, then dropped with a warning. Such a run is
+ * not taken up again when its job is offered anew (the control plane, never told it
+ * started, offers it until it is): its reports would be refused again, forever.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,6 +91,8 @@ interface StopWire {
 }
 
 const LOG_TAIL_BYTES = 4096;
+/** Runs whose report was dropped, remembered (the oldest forgotten first): far more than a site runs at once. */
+const DROPPED_KEPT = 10_000;
 
 /** `<workDir>/lease.json`: when a heartbeat was last answered (epoch ms, at its sending) and the lease it gave (s; null: none). */
 interface LeaseFile {
@@ -123,6 +127,8 @@ export class Agent {
   private lease: LeaseFile | null = null;
   /** What of its capacity the control plane last said counts for nothing (logged when it changes). */
   private capacityCut = '';
+  /** Runs a report of which the control plane refused twice and was dropped: never taken up again from an assignment. */
+  private readonly dropped = new Set<string>();
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ControlPlaneClient(o);
@@ -220,7 +226,7 @@ export class Agent {
   private async begin(a: AssignmentWire): Promise<boolean> {
     const id = runId(a.job_id, a.attempt);
     // Nothing new starts without the lease: the assignment may be for a job already requeued elsewhere.
-    if (this.runs.has(id) || this.fenceReason() !== null) return false;
+    if (this.runs.has(id) || this.dropped.has(id) || this.fenceReason() !== null) return false;
     const part = a.parts[0];
     const request: RunRequest = {
       jobId: a.job_id, attempt: a.attempt, command: a.command ?? ['true'],
@@ -378,6 +384,8 @@ export class Agent {
       } catch (again) {
         if (!(again instanceof AgentHttpError) || !refused(again.status)) throw again;
         this.log.warn(`suanli agent: ${runId(jobId, attempt)}: the control plane refused the report again (${again.message}); dropping it`);
+        this.dropped.add(runId(jobId, attempt));
+        if (this.dropped.size > DROPPED_KEPT) this.dropped.delete(this.dropped.values().next().value as string);
         return { applied: false, current: again.status !== 404 };
       }
     }

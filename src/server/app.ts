@@ -7,13 +7,13 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { OrgQuota, Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
+import { Authenticator, RateLimitedError, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
-import { Access } from './permissions.ts';
+import { Access, type Operation } from './permissions.ts';
 import { PoolHistory } from './pool-history.ts';
 import { DEFAULT_ORG_QUOTA, OrgSerializer, QuotaBook } from './quotas.ts';
 import { summarizePool } from './pool-summary.ts';
@@ -93,6 +93,8 @@ export interface ServerOptions {
   readonly poolSampleMs?: number;
   /** …and how many samples are kept in memory (default 1440: a day at one a minute). */
   readonly poolHistorySize?: number;
+  /** Most requests one token may have under way at once; more are refused with 429 (default 16). */
+  readonly maxRequestsInFlightPerToken?: number;
   /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
   readonly defaultQuota?: Partial<OrgQuota>;
 }
@@ -171,11 +173,18 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.decorateRequest('access', null);
 
   // Authentication and the role check, before the body is even parsed; ownership is checked by the handlers.
+  // Each token may have a bounded number of requests under way, in all and per operation: one member or agent
+  // flooding the server with many connections gets 429s beyond it — before its bodies are even parsed — and every
+  // other caller's requests keep their turn.
+  const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 16);
   app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
     try {
-      req.access = new Access(await cp.auth.authenticate(req.headers.authorization, req.ip), operation);
+      const principal = await cp.auth.authenticate(req.headers.authorization, req.ip);
+      const release = inFlight.take(principal.tokenId, operation);
+      reply.raw.once('close', release);
+      req.access = new Access(principal, operation);
     } catch (err) {
       const wait = retryAfterS(err);
       if (wait !== undefined) void reply.header('retry-after', String(wait));
@@ -253,6 +262,39 @@ const charsetOf = (contentType: string): string | undefined => {
   const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
   return m === null ? undefined : (m[1] ?? m[2] ?? '');
 };
+
+/**
+ * Requests under way per token, in all and per operation. An agent's heartbeats and
+ * reports come one at a time from an honest agent (its loops await each), so a few
+ * at once is generous; they are the requests a hostile agent can make heavy.
+ */
+class InFlight {
+  private static readonly PER_OPERATION: Partial<Record<Operation, number>> = { 'agent.heartbeat': 2, 'agent.report': 4 };
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly perToken: number) {}
+
+  /** Takes a slot for the request, or throws a 429; returns the release (idempotent). */
+  take(tokenId: string, operation: Operation): () => void {
+    const keys = [tokenId, `${tokenId} ${operation}`];
+    const limits = [this.perToken, Math.min(this.perToken, InFlight.PER_OPERATION[operation] ?? this.perToken)];
+    keys.forEach((key, i) => {
+      const n = this.held.get(key) ?? 0;
+      if (n >= (limits[i] ?? 0)) throw new RateLimitedError(1000, `this token has ${n} requests under way${i === 0 ? '' : ` to ${operation}`}, the most it may have at once`);
+    });
+    for (const key of keys) this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const key of keys) {
+        const n = (this.held.get(key) ?? 1) - 1;
+        if (n <= 0) this.held.delete(key);
+        else this.held.set(key, n);
+      }
+    };
+  }
+}
 
 /** SHA-256 of a token: equal-length inputs for timingSafeEqual. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();

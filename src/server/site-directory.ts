@@ -8,12 +8,15 @@ import type { Site, Store } from '../store/types.ts';
  * diagnosis names one, it reads `<owner org>:site-<n>` instead, n counting that
  * org's sites in the order they were registered. Labels never change, as sites are
  * never deleted and the order is fixed; so the directory only grows, and a lookup
- * of an id it does not know reloads it once.
+ * of an id it does not know reloads it once. It also knows each site's declared GPUs
+ * (what bounds its agent's heartbeats), refreshed whenever a site changes.
  */
 export interface SiteEntry {
   readonly orgId: string;
   /** `<org>:site-<n>`: what other orgs see instead of the id. */
   readonly label: string;
+  /** GPUs its org-admin declares (as of the last refresh: after every create and update of a site). */
+  readonly gpus: number;
 }
 
 /** Ids the API gives sites (routes/sites.ts): a slug of the name and 8 hex digits. */
@@ -41,6 +44,11 @@ export class SiteDirectory {
   /** The site's owner and label; reloads once for an id not seen yet; undefined for a site that does not exist. */
   async entry(siteId: string): Promise<SiteEntry | undefined> {
     if (!this.entries.has(siteId)) await this.refresh();
+    return this.entries.get(siteId);
+  }
+
+  /** The entry of a site as last loaded, without reloading (undefined: not known yet). */
+  known(siteId: string): SiteEntry | undefined {
     return this.entries.get(siteId);
   }
 
@@ -94,7 +102,7 @@ export function labelled(sites: readonly Site[]): Map<string, SiteEntry> {
   for (const s of [...sites].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))) {
     const n = (counts.get(s.orgId) ?? 0) + 1;
     counts.set(s.orgId, n);
-    out.set(s.id, { orgId: s.orgId, label: `${s.orgId}:site-${n}` });
+    out.set(s.id, { orgId: s.orgId, label: `${s.orgId}:site-${n}`, gpus: s.capacity.reduce((g, c) => g + c.nodes * c.gpusPerNode, 0) });
   }
   return out;
 }

@@ -24,10 +24,13 @@ const POLL_MS = 100;
 /** Most log bytes kept with a report (in the job's event). */
 const LOG_TAIL_CHARS = 4096;
 /**
- * Most runs one heartbeat may list: more than any site holds at once (a run has at
- * least one GPU). The answer is computed from memory, O(runs), whatever they name.
+ * Most runs one heartbeat may list, whatever the site: the schema's bound. A site
+ * holds at most a run per GPU (each run has one at least), plus runs being stopped
+ * while new ones start, so a heartbeat is refused before it is validated when it
+ * lists more than `runsAllowed` of its site; its answer is computed from memory, O(runs).
  */
 const MAX_RUNS_PER_HEARTBEAT = 100_000;
+const runsAllowed = (declaredGpus: number) => Math.max(64, 2 * declaredGpus);
 
 export const AssignmentsQuery = z.strictObject({
   wait: z.coerce.number().min(0).max(MAX_WAIT_S).default(0).describe('seconds to wait for an assignment when there is none yet (long poll)'),
@@ -174,6 +177,16 @@ export function agentRoutes(app: Api): void {
 
   app.post('/api/v1/agent/heartbeat', {
     config: { operation: 'agent.heartbeat' },
+    // Before the body is validated (30,000 runs cost tens of ms to check): a site's agent lists at most what its site can hold.
+    preValidation: async (req) => {
+      const runs = (req.body as { runs?: unknown } | null)?.runs;
+      const siteId = accessOf(req).principal.siteId;
+      if (!Array.isArray(runs) || siteId === null) return;
+      const gpus = (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
+      if (runs.length > runsAllowed(gpus)) {
+        throw new ApiError('invalid_request', `runs: ${runs.length.toLocaleString('en-US')} runs listed; a site of ${gpus.toLocaleString('en-US')} declared GPUs has at most ${runsAllowed(gpus).toLocaleString('en-US')} (a run has a GPU at least)`, { field: 'runs' });
+      }
+    },
     schema: {
       tags, ...secured, summary: "The agent's site is alive, with the capacity its executor discovered; the answer names the runs to stop",
       body: AgentHeartbeatBody, response: { 200: AgentHeartbeatResponse, '4xx': ErrorResponse },

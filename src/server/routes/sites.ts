@@ -71,6 +71,7 @@ export function siteRoutes(app: Api): void {
       return store.updateSite(id, patch);
     });
     if (site === null) throw notFound('site', id);
+    await cp.sites.refresh();
     loop.poke();
     return siteJson(site);
   });

@@ -81,6 +81,9 @@ export const en = {
   'reason.fragmented': 'free GPUs split across nodes',
   'reason.lend_limit': 'at the owner’s lending limit',
   'reason.not_shared': 'not shared with this org',
+  'reason.not_lent_to_org': 'not lent to this org (the owner’s choice)',
+  'reason.borrower_limit': 'at the owner’s limit for this org',
+  'reason.no_containment': 'cannot contain borrowed work (its agent has no sandbox)',
   'reason.reserved': 'GPUs reserved for an earlier job (backfill)',
   'reason.held_for_owner': 'GPUs reclaimed for the owner’s waiting job',
 

@@ -78,6 +78,9 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'reason.fragmented': '空闲 GPU 分散在多个节点上',
   'reason.lend_limit': '已达所有者的出借上限',
   'reason.not_shared': '未向此组织共享',
+  'reason.not_lent_to_org': '所有者未向此组织出借',
+  'reason.borrower_limit': '已达所有者对此组织的上限',
+  'reason.no_containment': '无法隔离借用的任务（其代理没有沙箱）',
   'reason.reserved': 'GPU 已为更早的作业预留（回填）',
   'reason.held_for_owner': 'GPU 已收回给所有者的等待作业',
 

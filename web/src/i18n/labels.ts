@@ -57,6 +57,9 @@ export const REASON_LABEL: Readonly<Record<string, MessageKey>> = {
   fragmented: 'reason.fragmented',
   lend_limit: 'reason.lend_limit',
   not_shared: 'reason.not_shared',
+  not_lent_to_org: 'reason.not_lent_to_org',
+  borrower_limit: 'reason.borrower_limit',
+  no_containment: 'reason.no_containment',
   reserved: 'reason.reserved',
   held_for_owner: 'reason.held_for_owner',
 };
