@@ -11,18 +11,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { report, type BenchResult } from './harness.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const ADMIN = `sl_bench_${'b'.repeat(40)}`;
+export const ROOT = join(import.meta.dirname, '..');
+export const ADMIN = `sl_bench_${'b'.repeat(40)}`;
 const SECONDS = Number(process.env.SUANLI_BENCH_SECONDS ?? 10);
 /** Rounds of each load (saturating, then at the target rate); the figures are their medians. */
 const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 3);
 
-interface Server {
+export interface Server {
   readonly url: string;
   readonly child: ChildProcess;
 }
 
-function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+export function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
   const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '' };
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -36,13 +36,13 @@ function startServer(dataDir: string, databaseUrl: string | undefined): Promise<
   });
 }
 
-async function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
+export async function stop(server: Server, signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((r) => server.child.once('exit', r));
   server.child.kill(signal);
   await exited;
 }
 
-async function api<T>(server: Server, method: string, path: string, token: string, body?: unknown): Promise<T> {
+export async function api<T>(server: Server, method: string, path: string, token: string, body?: unknown): Promise<T> {
   const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
@@ -82,6 +82,8 @@ async function benchStore(label: string, databaseUrl: string | undefined): Promi
     let server = await startServer(dataDir, databaseUrl);
     const org = `bench-${Date.now()}`;
     await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
+    // Each round adds tens of thousands of waiting jobs: far over an org's default quota of queued jobs.
+    await api(server, 'PATCH', `/api/v1/orgs/${org}/quota`, ADMIN, { queued_jobs: 100_000_000 });
     // A busy pool: one job holds every GPU, so submissions queue behind it, and each pass diagnoses the newcomers.
     await api(server, 'POST', '/api/v1/sites', ADMIN, { name: 'bench', org_id: org, capacity: [{ gpu_type: 'h100', nodes: 64, gpus_per_node: 8 }] });
     const { token } = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'bench', role: 'member', org_id: org });

@@ -7,13 +7,14 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { OrgQuota, Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { Authenticator, RateLimitedError, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
+import { InFlight, dropUnreadBody } from './flood.ts';
+import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { ServerMetrics } from './metrics.ts';
-import { Access, type Operation } from './permissions.ts';
+import { Access } from './permissions.ts';
 import { PoolHistory } from './pool-history.ts';
 import { DEFAULT_ORG_QUOTA, OrgSerializer, QuotaBook } from './quotas.ts';
 import { summarizePool } from './pool-summary.ts';
@@ -187,7 +188,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       req.access = new Access(principal, operation);
     } catch (err) {
       const wait = retryAfterS(err);
-      if (wait !== undefined) void reply.header('retry-after', String(wait));
+      if (wait !== undefined) {
+        void reply.header('retry-after', String(wait));
+        dropUnreadBody(req.raw, reply);
+      }
       throw err;
     }
   });
@@ -262,39 +266,6 @@ const charsetOf = (contentType: string): string | undefined => {
   const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
   return m === null ? undefined : (m[1] ?? m[2] ?? '');
 };
-
-/**
- * Requests under way per token, in all and per operation. An agent's heartbeats and
- * reports come one at a time from an honest agent (its loops await each), so a few
- * at once is generous; they are the requests a hostile agent can make heavy.
- */
-class InFlight {
-  private static readonly PER_OPERATION: Partial<Record<Operation, number>> = { 'agent.heartbeat': 2, 'agent.report': 4 };
-  private readonly held = new Map<string, number>();
-
-  constructor(private readonly perToken: number) {}
-
-  /** Takes a slot for the request, or throws a 429; returns the release (idempotent). */
-  take(tokenId: string, operation: Operation): () => void {
-    const keys = [tokenId, `${tokenId} ${operation}`];
-    const limits = [this.perToken, Math.min(this.perToken, InFlight.PER_OPERATION[operation] ?? this.perToken)];
-    keys.forEach((key, i) => {
-      const n = this.held.get(key) ?? 0;
-      if (n >= (limits[i] ?? 0)) throw new RateLimitedError(1000, `this token has ${n} requests under way${i === 0 ? '' : ` to ${operation}`}, the most it may have at once`);
-    });
-    for (const key of keys) this.held.set(key, (this.held.get(key) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const key of keys) {
-        const n = (this.held.get(key) ?? 1) - 1;
-        if (n <= 0) this.held.delete(key);
-        else this.held.set(key, n);
-      }
-    };
-  }
-}
 
 /** SHA-256 of a token: equal-length inputs for timingSafeEqual. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();

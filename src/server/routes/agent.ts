@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import type { Job, JobState, Placement, Site } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { dropUnreadBody } from '../flood.ts';
+import { RateLimitedError } from '../auth.ts';
+import { ApiError, errorBody, notFound } from '../errors.ts';
+import { TokenBuckets, type BucketRate } from '../token-buckets.ts';
 import type { Access } from '../permissions.ts';
 import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
@@ -31,6 +34,14 @@ const LOG_TAIL_CHARS = 4096;
  */
 const MAX_RUNS_PER_HEARTBEAT = 100_000;
 const runsAllowed = (declaredGpus: number) => Math.max(64, 2 * declaredGpus);
+/**
+ * Heartbeats per site: 10 at once, then one per 200 ms. An agent heartbeats every
+ * few seconds (5 by default); a flood of them, each as heavy as its site allows
+ * (tens of ms to check and answer at 30,000 runs), gets 429s past this, so one agent
+ * can take at most a fifth or so of the server's time. Real time, not the server's
+ * clock: it bounds real load.
+ */
+const HEARTBEATS: BucketRate = { burst: 10, refillMs: 200 };
 
 export const AssignmentsQuery = z.strictObject({
   wait: z.coerce.number().min(0).max(MAX_WAIT_S).default(0).describe('seconds to wait for an assignment when there is none yet (long poll)'),
@@ -175,8 +186,19 @@ export function agentRoutes(app: Api): void {
     return Promise.resolve();
   });
 
+  const heartbeats = new TokenBuckets({ now: () => performance.now() }, HEARTBEATS, 100_000);
   app.post('/api/v1/agent/heartbeat', {
     config: { operation: 'agent.heartbeat' },
+    // Before the body is read: a site heartbeating far faster than any agent does is refused at once.
+    onRequest: async (req, reply) => {
+      const siteId = accessOf(req).principal.siteId;
+      const waitMs = siteId === null ? 0 : heartbeats.take(siteId);
+      if (waitMs > 0) {
+        const err = new RateLimitedError(waitMs, `heartbeats of site "${siteId ?? ''}" come faster than one per ${HEARTBEATS.refillMs} ms`);
+        dropUnreadBody(req.raw, reply);
+        await reply.header('retry-after', String(err.retryAfterS)).code(err.status).send(errorBody(err));
+      }
+    },
     // Before the body is validated (30,000 runs cost tens of ms to check): a site's agent lists at most what its site can hold.
     preValidation: async (req) => {
       const runs = (req.body as { runs?: unknown } | null)?.runs;
@@ -191,12 +213,15 @@ export function agentRoutes(app: Api): void {
       tags, ...secured, summary: "The agent's site is alive, with the capacity its executor discovered; the answer names the runs to stop",
       body: AgentHeartbeatBody, response: { 200: AgentHeartbeatResponse, '4xx': ErrorResponse },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const id = siteOf(accessOf(req));
     const before = await store.getSite(id);
     if (before === null) throw notFound('site', id);
     const { site, cut } = await heartbeat(cp, before, req.body);
-    return { ...siteJson(site), stop: stopsOf(cp, id, req.body.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut };
+    const answer: z.infer<typeof AgentHeartbeatResponse> = { ...siteJson(site), stop: stopsOf(cp, id, req.body.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut };
+    // Built here to the response schema (the type says so): sent without checking it again, which costs as much as
+    // building it when a heartbeat lists tens of thousands of runs.
+    return reply.serializer(JSON.stringify).send(answer);
   });
 
   app.get('/api/v1/agent/assignments', {

@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { RateLimitedError } from './auth.ts';
+import type { Operation } from './permissions.ts';
+
+// What keeps one caller's flood from taking the server from the others: requests
+// under way per token, and refusals that do not read what they refuse.
+
+/**
+ * A request refused before its body was read, whose body is large: the connection
+ * is closed once the refusal is sent, rather than reading and discarding the body
+ * (a flood of megabyte bodies would cost the server their bytes even when refused).
+ */
+export function dropUnreadBody(raw: IncomingMessage, reply: FastifyReply): void {
+  const length = Number(raw.headers['content-length'] ?? 0);
+  if (length <= 64 * 1024 && raw.headers['transfer-encoding'] === undefined) return;
+  void reply.header('connection', 'close');
+  reply.raw.once('finish', () => raw.socket.destroy());
+}
+
+/**
+ * Requests under way per token, in all and per operation. An agent's heartbeats and
+ * reports come one at a time from an honest agent (its loops await each), so a few
+ * at once is generous; they are the requests a hostile agent can make heavy.
+ */
+export class InFlight {
+  private static readonly PER_OPERATION: Partial<Record<Operation, number>> = { 'agent.heartbeat': 1, 'agent.report': 2 };
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly perToken: number) {}
+
+  /** Takes a slot for the request, or throws a 429; returns the release (idempotent). */
+  take(tokenId: string, operation: Operation): () => void {
+    const keys = [tokenId, `${tokenId} ${operation}`];
+    const limits = [this.perToken, Math.min(this.perToken, InFlight.PER_OPERATION[operation] ?? this.perToken)];
+    keys.forEach((key, i) => {
+      const n = this.held.get(key) ?? 0;
+      if (n >= (limits[i] ?? 0)) throw new RateLimitedError(1000, `this token has ${n} requests under way${i === 0 ? '' : ` to ${operation}`}, the most it may have at once`);
+    });
+    for (const key of keys) this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const key of keys) {
+        const n = (this.held.get(key) ?? 1) - 1;
+        if (n <= 0) this.held.delete(key);
+        else this.held.set(key, n);
+      }
+    };
+  }
+}
