@@ -212,7 +212,7 @@ describe('suanli as a client of a real control plane', () => {
     const place = await json<Wire<typeof DryRunResponse>>('job', 'dry-run', '--org', 'acme', '--gpus', '2', '--types', 'a100', '--estimate', '1h');
     assert.deepEqual([place.outcome, place.placement?.[0]?.gpu_type, place.would_preempt, place.diagnosis], ['place', 'a100', 0, null]);
     const text = await inProcess(['job', 'dry-run', '--org', 'acme', '--gpus', '2', '--types', 'a100', '--estimate', '1h', '--', 'python', 'eval.py']);
-    assert.match(text.out, /^2 GPUs for 60\.0 min: would start now on 2 × a100 at acme-cluster-\w+ \(1 node\)$/);
+    assert.match(text.out, /^2 GPUs for 60\.0 min: would start now on 2 × a100 at acme-cluster-\w+ \(org acme\) \(1 node\)$/);
     const wait = await inProcess(['job', 'dry-run', '--org', 'acme', '--gpus', '1000', '--estimate', '1h']);
     assert.match(wait.out, /^1,000 GPUs for 60\.0 min: would wait: 0\/\d+ sites? fit: .*no site can ever hold this job$/);
     assert.equal((await json<Wire<typeof JobListResponse>>('job', 'list', '--all')).jobs.length, before);

@@ -25,6 +25,8 @@ export interface ServeOptions {
   readonly siteTimeoutMs?: number;
   /** Release a job placed across sites unless all its parts start within this long, ms. */
   readonly coallocationTimeoutMs?: number;
+  /** The addresses of reverse proxies to trust for X-Forwarded-For (failed sign-ins are limited per client address). */
+  readonly trustProxy?: string[];
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -51,7 +53,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
   const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
   try {
     const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs });
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }) });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
@@ -92,6 +94,7 @@ export function serveCommand(io: Output): Command {
     .option('--tls-cert <file>', 'PEM certificate (chain): listen with HTTPS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--site-timeout <duration>', 'mark a site lost, and requeue its jobs, after this long without a heartbeat from its agent', '60s')
+    .option('--trust-proxy <addresses>', 'behind a reverse proxy: its addresses or CIDR ranges, comma-separated, whose X-Forwarded-For gives the client address (failed sign-ins are limited per client address); never on a server clients reach directly')
     .option('--coallocation-timeout <duration>', 'release a job placed across sites on all of them, and requeue it, unless every site starts its part within this long', '2m')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .addHelpText('after', `
@@ -118,6 +121,7 @@ Examples:
         ...tlsOptions(o.tlsCert, o.tlsKey),
         siteTimeoutMs: parse.duration('site-timeout', o.siteTimeout ?? '60s') * 1000,
         coallocationTimeoutMs: parse.duration('coallocation-timeout', o.coallocationTimeout ?? '2m') * 1000,
+        ...(o.trustProxy === undefined ? {} : { trustProxy: parse.list('trust-proxy', o.trustProxy, (_flag, a) => a) }),
       }, io, shutdownSignal());
     });
 }

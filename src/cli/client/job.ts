@@ -88,7 +88,9 @@ function demandFrom(o: DemandFlags, command: readonly string[]): Record<string, 
 }
 
 const typesText = (types: readonly string[] | null): string => (types === null ? 'any' : types.join(','));
-const partText = (p: Part): string => `${p.gpus} × ${p.gpu_type} at ${p.site_id} (${fmt.plural(p.nodes, 'node')})${p.started_at === undefined ? '' : ` started ${fmt.timestamp(p.started_at)}`}`;
+/** A part, and who lends its site when it is not the job's own org's (`orgId`; null: not known, so always said). */
+const partText = (orgId: string | null) => (p: Part): string =>
+  `${p.gpus} × ${p.gpu_type} at ${p.site_id}${p.lender_org_id === orgId ? '' : orgId === null ? ` (org ${p.lender_org_id})` : ` (lent by ${p.lender_org_id})`} (${fmt.plural(p.nodes, 'node')})${p.started_at === undefined ? '' : ` started ${fmt.timestamp(p.started_at)}`}`;
 const demandText = (j: Job): string => `${fmt.plural(j.gpus, 'GPU')} (${typesText(j.gpu_types)}) for ${fmt.duration(j.estimate_s)}`;
 /** An event's detail as `key=value` pairs. */
 const detailText = (d: Record<string, unknown>): string => Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
@@ -121,7 +123,7 @@ function jobDetail(j: JobDetail): string {
   const waiting = j.diagnosis === null ? [] : ['', `waiting: ${j.diagnosis.message}`];
   const placements = j.placements.length === 0 ? ['', 'placements: none yet'] : ['', 'placements', fmt.columns([
     ['attempt', 'where', 'placed', 'started', 'ended'],
-    ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText).join('; ') || '—', fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
+    ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText(j.org_id)).join('; ') || '—', fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
   ])];
   const last = j.placements.at(-1);
   const log = last?.log_tail == null ? [] : ['', `log of attempt ${last.attempt}, as of ${fmt.timestamp(last.log_at)} (the last lines)`, last.log_tail.trimEnd()];
@@ -136,7 +138,7 @@ function dryRunText(r: Wire<typeof DryRunResponse>): string {
   const demand = `${fmt.plural(r.gpus, 'GPU')} for ${fmt.duration(r.estimate_s)}`;
   if (r.outcome === 'place') {
     const preempt = r.would_preempt > 0 ? `\nit would preempt ${fmt.plural(r.would_preempt, 'running job')}` : '';
-    return `${demand}: would start now on ${(r.placement ?? []).map(partText).join('; ')}${preempt}`;
+    return `${demand}: would start now on ${(r.placement ?? []).map(partText(null)).join('; ')}${preempt}`;
   }
   return `${demand}: would wait: ${r.diagnosis?.message ?? 'no reason given'}`;
 }

@@ -1,10 +1,22 @@
 import { Command } from 'commander';
-import type { OrgListResponse, OrgResponse } from '../../server/schemas.ts';
+import type { OrgListResponse, OrgResponse, QuotaResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
+import * as parse from '../parse.ts';
 import { pathOf, type Wire } from './http.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
 type Org = Wire<typeof OrgResponse>;
+
+type Quota = Wire<typeof QuotaResponse>;
+const QUOTAS = [['sites', 'sites', 'sites'], ['nodes', 'nodes', 'nodes declared'], ['gpus', 'gpus', 'GPUs declared'], ['queuedJobs', 'queued_jobs', 'jobs waiting']] as const;
+type QuotaFlags = CommonFlags & { readonly [K in (typeof QUOTAS)[number][0]]?: string };
+
+function quotaTable(q: Quota): string {
+  return fmt.columns([
+    ['quota', 'used', 'limit', ''],
+    ...QUOTAS.map(([, wire, label]) => [label, fmt.count(q.used[wire]), fmt.count(q.limits[wire]), q.set.includes(wire) ? 'set by the admin' : 'default']),
+  ]);
+}
 
 const orgTable = (orgs: readonly Org[]): string => fmt.columns([['id', 'name', 'created'], ...orgs.map((o) => [o.id, o.name, fmt.timestamp(o.created_at)])]);
 
@@ -38,6 +50,26 @@ export function orgCommand(io: ClientIo): Command {
     .action(async (id: string, o: CommonFlags) => {
       const body = await (await connect(o)).get<Org>(pathOf('orgs', id));
       emit(io, o, body, () => orgTable([body]));
+    });
+
+  withConnection(org.command('quota'))
+    .description("an org's quotas and what it uses of them; with flags, set them (admin)")
+    .argument('<id>', 'org id')
+    .option('--sites <n>', 'most sites ("default": the server\'s default)')
+    .option('--nodes <n>', 'most nodes its sites declare in all')
+    .option('--gpus <n>', 'most GPUs its sites declare in all')
+    .option('--queued-jobs <n>', 'most jobs waiting at once')
+    .addHelpText('after', examples('suanli org quota acme-labs', 'suanli org quota acme-labs --gpus 262144 --queued-jobs 50000', 'suanli org quota acme-labs --sites default --json'))
+    .action(async (id: string, o: QuotaFlags) => {
+      const api = await connect(o);
+      const patch = Object.fromEntries(
+        QUOTAS.flatMap(([flag, wire]) => {
+          const v = o[flag];
+          return v === undefined ? [] : [[wire, v.trim() === 'default' ? null : parse.wholeNumber(flag === 'queuedJobs' ? 'queued-jobs' : flag, v)]];
+        }),
+      );
+      const body = Object.keys(patch).length === 0 ? await api.get<Quota>(pathOf('orgs', id, 'quota')) : (await api.request<Quota>('PATCH', pathOf('orgs', id, 'quota'), { body: patch })).body;
+      emit(io, o, body, () => `org ${body.org_id}\n${quotaTable(body)}`);
     });
 
   return org;

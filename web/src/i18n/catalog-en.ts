@@ -166,6 +166,7 @@ export const en = {
   'job.span': 'Spans sites',
   'job.spanValue': 'in replicas of {replica} GPUs, at least {min} efficient; {bytes} per synchronization after {outer} of compute; only if no one site can start it within {wait}',
   'job.partStarted': 'started {time}',
+  'job.lentBy': 'lent by {org}',
   'job.placements': 'Placements',
   'job.noPlacements': 'Not placed yet.',
   'job.attempt': 'Attempt',

@@ -163,6 +163,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'job.span': '跨站点运行',
   'job.spanValue': '每个副本 {replica} 块 GPU，效率至少 {min}；每次同步 {bytes}，间隔 {outer} 的计算；仅当没有单个站点能在 {wait} 内启动时',
   'job.partStarted': '{time} 启动',
+  'job.lentBy': '由 {org} 出借',
   'job.placements': '分配记录',
   'job.noPlacements': '尚未分配。',
   'job.attempt': '第几次尝试',

@@ -90,7 +90,10 @@ export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: 
   if (parts === null || parts === undefined || parts.length === 0) return '—';
   return parts
     .map((p) => {
-      const part = t('job.part', { site: siteNames.get(p.site_id) ?? p.site_id, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
+      const own = siteNames.get(p.site_id);
+      // A site the caller cannot see is another org's: named by its label, with the org lending it.
+      const site = own ?? `${p.site_id} (${t('job.lentBy', { org: p.lender_org_id })})`;
+      const part = t('job.part', { site, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
       return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
     })
     .join('; ');
