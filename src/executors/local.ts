@@ -247,7 +247,7 @@ export class LocalExecutor implements Executor {
     if (existsSync(finalPath)) {
       const final = JSON.parse(readFileSync(finalPath, 'utf8')) as FinalFile;
       if (final.released) return final;
-      this.stop(alive, now - final.at > this.killGraceMs);
+      if (now - final.at > this.killGraceMs) this.signal(alive, 'SIGKILL');
       if (alive.length === 0) writeJson(finalPath, { ...final, released: true });
       return { status: final.status, released: alive.length === 0 };
     }
@@ -257,7 +257,7 @@ export class LocalExecutor implements Executor {
     let status: RunStatus | undefined;
     if (cancelledAt !== null) {
       if (alive.length === 0) status = { state: 'cancelled', detail: `${file.runId} cancelled` };
-      else this.stop(alive, now - cancelledAt > this.killGraceMs);
+      else if (now - cancelledAt > this.killGraceMs) this.signal(alive, 'SIGKILL');
     } else if (file.ranks === null) {
       const { nodes, gpusPerNode, gpuType } = file.request;
       return { status: { state: 'pending', detail: `waiting for ${nodes} node(s) with ${gpusPerNode} free ${gpuType === undefined ? '' : `${gpuType} `}GPUs` }, released: true };
@@ -279,13 +279,19 @@ export class LocalExecutor implements Executor {
       return { status: { state: 'running', detail }, released: false };
     }
     // Final: a gang does not outlive a failed rank, and nothing outlives its command (as Slurm's step end).
-    this.stop(alive, false);
+    this.signal(alive, 'SIGTERM');
     writeJson(finalPath, { status, at: now, released: alive.length === 0 } satisfies FinalFile);
     return { status, released: alive.length === 0 };
   }
 
-  private stop(ranks: readonly LocalRank[], hard: boolean): void {
-    for (const rank of ranks) if (rank.leader !== null) signalGroup(rank.leader.pid, hard ? 'SIGKILL' : 'SIGTERM');
+  /**
+   * Signals the ranks' process groups. A run is sent SIGTERM once (by `cancel`, or when
+   * it ends) and SIGKILL once its grace period is over, nothing in between: a command
+   * that traps SIGTERM to checkpoint must not see the processes it starts for that
+   * stopped by a second SIGTERM.
+   */
+  private signal(ranks: readonly LocalRank[], signal: 'SIGTERM' | 'SIGKILL'): void {
+    for (const rank of ranks) if (rank.leader !== null) signalGroup(rank.leader.pid, signal);
   }
 
   /** Spawns every rank and records them in the same synchronous step, so no restart can miss a spawned rank. */
