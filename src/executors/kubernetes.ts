@@ -22,8 +22,8 @@ import { ApiException, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, t
 import type { Capacity } from '../model/capacity.ts';
 import { capacityOf, checkCanEverFit, gpuTypeFromName, type EngineNode } from './capacity.ts';
 import { ExecutorError } from './errors.ts';
-import { checkRunRequest, checkTailBytes, decodeTail, exitStatus, runEnv } from './run-request.ts';
-import { SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+import { checkContainable, checkRunRequest, checkTailBytes, decodeTail, exitStatus, runEnv } from './run-request.ts';
+import { SUANLI_ENV, type Containment, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
 
 export interface KubernetesExecutorOptions {
   /** The cluster and credentials, e.g. `kc.loadFromDefault()` or `kc.loadFromCluster()`. */
@@ -73,6 +73,7 @@ export class KubernetesExecutor implements Executor {
 
   async start(run: RunRequest): Promise<RunHandle> {
     const id = checkRunRequest(run);
+    await checkContainable(run, this);
     const nodes = await this.nodes();
     checkCanEverFit(
       run,
@@ -143,6 +144,10 @@ export class KubernetesExecutor implements Executor {
         .filter((job) => job.metadata?.annotations?.[ANNOTATIONS.runId] !== undefined)
         .map(async (job) => ({ handle: { runId: job.metadata?.annotations?.[ANNOTATIONS.runId] as RunId, engineId: job.metadata?.name ?? '' }, status: await this.jobStatus(job) })),
     );
+  }
+
+  containment(): Promise<Containment> {
+    return Promise.resolve({ available: false, detail: 'not yet: the Kubernetes executor does not contain runs' });
   }
 
   async close(): Promise<void> {}

@@ -30,8 +30,8 @@ import { capacityOf, checkCanEverFit, gpuTypeFromName, type EngineNode } from '.
 import { ExecutorError } from './errors.ts';
 import { readTail } from './log-file.ts';
 import { groupLeader, ProcessSnapshot, signalGroup, type GroupLeader } from './process-groups.ts';
-import { checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
-import { FINAL_RUN_STATES, SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+import { checkContainable, checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
+import { FINAL_RUN_STATES, SUANLI_ENV, type Containment, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
 
 export interface LocalExecutorOptions {
   /** Directory for the durable state above; created if missing. */
@@ -117,6 +117,7 @@ export class LocalExecutor implements Executor {
   async start(run: RunRequest): Promise<RunHandle> {
     const id = checkRunRequest(run);
     checkCanEverFit(run, await this.nodes(), 'this machine');
+    await checkContainable(run, this);
     return this.exclusive(async () => {
       const handle = { runId: id, engineId: id };
       const dir = join(this.runsDir, id);
@@ -161,6 +162,10 @@ export class LocalExecutor implements Executor {
 
   async list(): Promise<RunRecord[]> {
     return this.exclusive(async () => [...(await this.refresh()).values()]);
+  }
+
+  containment(): Promise<Containment> {
+    return Promise.resolve({ available: false, detail: 'not yet: the local executor does not contain runs' });
   }
 
   async close(): Promise<void> {

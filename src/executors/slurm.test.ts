@@ -1,9 +1,8 @@
 // What the Slurm executor derives without a Slurm: job states, node GRES, the
 // submit body and its script. Against a real Slurm: test/executor-slurm.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { engineNode, script, shellQuote, slurmStatus, submission, type SlurmJob } from './slurm.ts';
+import { engineNode, script, slurmStatus, submission, type SlurmJob } from './slurm.ts';
 import type { RunRequest } from './types.ts';
 
 const job = (state: string, more: Partial<SlurmJob> = {}): SlurmJob => ({ job_id: 7, name: 'suanli-a.1', comment: '{"suanli":"default","run":"a.1"}', job_state: state, nodes: 'gpu1', ...more });
@@ -44,12 +43,6 @@ test('engineNode: GPUs from GRES, usable unless down or drained', () => {
   assert.equal(engineNode({ name: 'n4', gres: 'gpu:h100:8', state: 'idle', state_flags: ['DRAIN'] }).usable, false);
   assert.equal(engineNode({ name: 'n5', gres: 'gpu:h100:8', state: 'down' }).usable, false);
   assert.equal(engineNode({ name: 'n6', gres: '', state: 'idle' }).gpus, 0);
-});
-
-test('shellQuote keeps every argument whole through sh', () => {
-  const args = ["it's", '$HOME', 'a b', '"q"', 'back\\slash', 'new\nline', '*', ''];
-  const out = spawnSync('/bin/sh', ['-c', `for a in ${args.map(shellQuote).join(' ')}; do printf '<%s>' "$a"; done`], { encoding: 'utf8' });
-  assert.equal(out.stdout, args.map((a) => `<${a}>`).join(''));
 });
 
 test('the batch script runs the command once per node through srun, exporting rank and node', () => {

@@ -25,9 +25,9 @@ import type { Capacity } from '../model/capacity.ts';
 import { capacityOf, checkCanEverFit, type EngineNode } from './capacity.ts';
 import { ExecutorError } from './errors.ts';
 import { readTail } from './log-file.ts';
-import { checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
+import { checkContainable, checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv, shellQuote } from './run-request.ts';
 import { API, checked, DB_API, hasError, SLURM_ERRORS, SlurmRestClient, type SlurmRestOptions } from './slurm-rest.ts';
-import { SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+import { SUANLI_ENV, type Containment, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
 
 export interface SlurmExecutorOptions extends SlurmRestOptions {
   /** The partition to run in and to discover (default: the cluster's default partition, and every node). */
@@ -163,11 +163,16 @@ export class SlurmExecutor implements Executor {
     return (await this.ourJobs()).map(({ job, comment }) => ({ handle: { runId: comment.run as RunId, engineId: String(job.job_id) }, status: slurmStatus(job) }));
   }
 
+  containment(): Promise<Containment> {
+    return Promise.resolve({ available: false, detail: 'not yet: the Slurm executor does not contain runs' });
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.starting.values());
   }
 
   private async submit(id: RunId, run: RunRequest): Promise<RunHandle> {
+    await checkContainable(run, this);
     checkCanEverFit(run, await this.nodes(true), this.options.partition === undefined ? 'Slurm' : `Slurm partition ${this.options.partition}`);
     const existing = (await this.ourJobs()).find(({ comment }) => comment.run === id);
     if (existing !== undefined) return { runId: id, engineId: String(existing.job.job_id) };
@@ -276,8 +281,6 @@ function waitStatus(exit: SlurmDbExit | undefined): number {
   if (exit?.status === 'SIGNALED') return (exit.signal?.signal_id ?? 0) & 0x7f;
   return (exit?.return_code ?? 0) << 8;
 }
-
-export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 function parseComment(comment: string | undefined | null): SuanliComment | null {
   if (typeof comment !== 'string' || !comment.startsWith('{')) return null;
