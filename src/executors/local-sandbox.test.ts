@@ -2,7 +2,8 @@
 // bubblewrap sandbox, laid out as an agent lays them out (its work directory holds the
 // executor's state, the runs' logs and one directory per run, and here a planted
 // token). Without a working bwrap these tests are skipped, saying why, except under
-// CI=true, where .ci/run installs bubblewrap and its absence is a failure.
+// CI=true, where .ci/run installs bubblewrap and its absence is a failure
+// (test/support/sandbox.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { sandboxMissing, skipWithoutSandbox } from '../../test/support/sandbox.ts';
 import { waitFor } from './executor.conformance.ts';
 import { envFile, sandboxArgv, SANDBOX_UID, type SandboxPlan } from './local-sandbox.ts';
 import { LocalExecutor } from './local.ts';
@@ -26,12 +28,14 @@ const executor = (options: { bwrap?: string } = {}) =>
 
 let ex: LocalExecutor;
 let containment: Containment;
+let missing: string | undefined;
 
 before(async () => {
   mkdirSync(agentDir, { recursive: true });
   writeFileSync(join(agentDir, 'agent-token'), token);
   ex = executor();
   containment = await ex.containment();
+  missing = await sandboxMissing();
 });
 after(async () => {
   await ex.close();
@@ -48,9 +52,8 @@ function request(command: string, overrides: Partial<RunRequest> = {}): RunReque
 
 /** Whether real sandboxes work here; otherwise marks `t` skipped (failed under CI=true). */
 function needBwrap(t: TestContext): boolean {
-  if (containment.available) return true;
-  if (process.env.CI === 'true') throw new Error(`bubblewrap missing under CI: ${containment.detail}`);
-  t.skip(`skipped: no working sandbox here (${containment.detail}): apt-get install -y bubblewrap`);
+  if (missing === undefined) return true;
+  skipWithoutSandbox(t, missing);
   return false;
 }
 

@@ -157,7 +157,7 @@ test('slurm executor: without a tenant map nothing can be contained; a map with 
   const without = new SlurmExecutor({ url: 'http://127.0.0.1:1', user: 'root', token: 'x' });
   assert.deepEqual(await without.containment(), { available: false, detail: 'no tenant map: the lender has not said which Slurm account, QOS and user each borrowing org runs as (suanli agent --tenant-map)' });
   assert.equal((await new SlurmExecutor({ url: 'http://127.0.0.1:1', user: 'root', token: 'x', tenantMap: {} }).containment()).available, false, 'an empty map names nobody');
-  assert.throws(() => new SlurmExecutor({ socketPath: '/x.sock', tenantMap: { default: { user: 'guest' } } }), /slurm\.tenantMap: maps orgs to users, but slurmrestd is reached over a unix socket/);
+  assert.throws(() => new SlurmExecutor({ socketPath: '/x.sock', tenantMap: { default: { user: 'guest' } } }), /slurm\.tenantMap: default\.user: names a user, but slurmrestd is reached over a unix socket/);
   assert.equal((await new SlurmExecutor({ socketPath: '/x.sock', tenantMap: { default: { account: 'guests' } } }).containment()).available, true);
   assert.throws(() => new SlurmExecutor({ url: 'http://127.0.0.1:1', user: 'root', token: 'x', tenantMap: { orgs: { beta: { qos: '' } } } }), /slurm\.tenantMap: orgs\.beta\.qos/);
 });

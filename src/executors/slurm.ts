@@ -147,9 +147,7 @@ export class SlurmExecutor implements Executor {
   constructor(private readonly options: SlurmExecutorOptions) {
     this.client = new SlurmRestClient(options);
     this.instance = options.instance ?? 'default';
-    this.tenantMap = options.tenantMap === undefined ? undefined : checkTenantMap(options.tenantMap, 'slurm.tenantMap');
-    const mapsUsers = [this.tenantMap?.default, ...Object.values(this.tenantMap?.orgs ?? {})].some((t) => t?.user !== undefined);
-    if (mapsUsers && !this.client.jwt) throw new InvalidInputError('slurm.tenantMap', 'maps orgs to users, but slurmrestd is reached over a unix socket (rest_auth/local runs every job as its own user)', 'slurmrestd over TCP with a JWT of root or SlurmUser, or a map without users');
+    this.tenantMap = options.tenantMap === undefined ? undefined : checkTenantMap(options.tenantMap, 'slurm.tenantMap', '', this.client.jwt);
   }
 
   async discover(): Promise<Capacity[]> {
@@ -303,8 +301,10 @@ export class SlurmExecutor implements Executor {
 /**
  * Checks a tenant map (from a file or the caller), throwing InvalidInputError on
  * `field` naming the bad key (`orgs.beta.qos`) after `where` (e.g. the file's name).
+ * `canActForUsers`: slurmrestd is reached with a JWT (a unix socket's rest_auth/local
+ * runs every job as slurmrestd's user, so a map with users is refused there).
  */
-export function checkTenantMap(value: unknown, field: string, where = ''): SlurmTenantMap {
+export function checkTenantMap(value: unknown, field: string, where = '', canActForUsers = true): SlurmTenantMap {
   const bad = (key: string, problem: string, accepted: string): never => {
     throw new InvalidInputError(field, `${where}${key === '' ? '' : `${key}: `}${problem}`, accepted);
   };
@@ -314,6 +314,7 @@ export function checkTenantMap(value: unknown, field: string, where = ''): Slurm
     for (const [name, item] of Object.entries(v)) {
       if (!(TENANT_FIELDS as readonly string[]).includes(name)) bad(`${key}.${name}`, 'is not a field of a tenant', TENANT_FIELDS.join(', '));
       if (typeof item !== 'string' || !SLURM_NAME.test(item)) bad(`${key}.${name}`, `${JSON.stringify(item)} is not a Slurm or Unix name`, '1–64 of A-Z a-z 0-9 . _ -, not starting with . or -');
+      if (name === 'user' && !canActForUsers) bad(`${key}.user`, 'names a user, but slurmrestd is reached over a unix socket (rest_auth/local runs every job as its own user)', 'slurmrestd over TCP with a JWT of root or SlurmUser, or a map without users');
     }
     return v; // every key a tenant field, every value a name: checked above
   };
