@@ -19,6 +19,7 @@ import { JobDetailResponse, JobResponse, LedgerResponse, SiteResponse } from '..
 import { AgentHeartbeatResponse, RunReportResponse } from '../src/server/routes/agent.ts';
 import { openStore } from '../src/store/index.ts';
 import { LivePool, localAgent, waitFor } from './support/live-pool.ts';
+import { sandboxMissing, skipWithoutSandbox } from './support/sandbox.ts';
 import { TestServer } from './support/server.ts';
 
 describe('an agent with the local executor against a live control plane', () => {
@@ -185,6 +186,34 @@ describe('agent restarts and repeated reports', () => {
         await second.executor.close();
       }
     } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('containing runs', () => {
+  test('suanli agent --sandbox all contains the site’s own runs too: as nobody, without the agent’s token or its state', async (t) => {
+    const missing = await sandboxMissing();
+    if (missing !== undefined) return skipWithoutSandbox(t, missing);
+    const pool = await LivePool.start();
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const cli = join(import.meta.dirname, '..', 'bin', 'suanli.js');
+    const child = spawn(process.execPath, [cli, 'agent', '--server', pool.url, '--gpus', 'h100:8', '--work-dir', dir, '--heartbeat', '0.3', '--sandbox', 'all'], { env: { ...process.env, SUANLI_AGENT_TOKEN: pool.agentToken }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      const id = await pool.submit(['sh', '-c', 'id -u; echo "token=[$SUANLI_AGENT_TOKEN]"; ls ../state || true']);
+      const done = await pool.until(id, 'succeeded');
+      const tail = String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail);
+      assert.match(tail, /^65534\ntoken=\[\]\nls: cannot access '\.\.\/state': No such file or directory\n$/, `${tail}\n${out}`);
+      assert.match(out, /suanli agent: containment \(local\): available: bubblewrap .*; --sandbox all/);
+      assert.match(out, new RegExp(`started ${id}\\.1 contained \\(network host\\)`));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
       await pool.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -426,4 +455,33 @@ test('suanli agent --executor: each engine’s flags are checked, and named when
   assert.match((await tried('--image', 'pytorch')).err, /--image.*another executor, not --executor local/);
   assert.match((await tried('--executor', 'slurm', '--slurmrestd', 'unix:/x', '--gpus', 'h100:8')).err, /--gpus.*another executor/);
   assert.match((await tried('--executor', 'htcondor')).err, /--executor/);
+});
+
+test('suanli agent --sandbox, --tenant-map, --borrowed-namespace-prefix: checked, and named with the file and key when wrong', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-flags-'));
+  const tried = async (...args: string[]) => {
+    const err: string[] = [];
+    const code = await run(['agent', '--server', 'http://127.0.0.1:1', '--token', 'sl_x', '--work-dir', dir, ...args], { out: () => undefined, err: (s) => err.push(s) });
+    return { code, err: err.join('\n') };
+  };
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  try {
+    const slurm = ['--executor', 'slurm', '--slurmrestd', 'http://127.0.0.1:1', '--slurm-jwt', 'x'];
+    const mode = await tried('--sandbox', 'sometimes');
+    assert.equal(mode.code, 2);
+    assert.match(mode.err, /--sandbox.*unknown value "sometimes".*policy, borrowed, all/);
+    assert.match((await tried('--tenant-map', 'x.json')).err, /--tenant-map.*another executor, not --executor local/);
+    assert.match((await tried(...slurm, '--tenant-map', join(dir, 'missing.json'))).err, /--tenant-map: .*missing\.json cannot be read \(ENOENT\)/);
+    assert.match((await tried(...slurm, '--tenant-map', file('broken.json', '{ "orgs": '))).err, /--tenant-map: .*broken\.json is not JSON/);
+    assert.match((await tried(...slurm, '--tenant-map', file('typo.json', '{ "orgs": { "beta": { "qos": "a b" } } }'))).err, /--tenant-map: .*typo\.json: orgs\.beta\.qos: "a b" is not a Slurm or Unix name/);
+    const users = file('users.json', '{ "default": { "user": "guest" } }');
+    assert.match((await tried('--executor', 'slurm', '--slurmrestd', 'unix:/x.sock', '--tenant-map', users)).err, /--tenant-map: .*users\.json: default\.user: names a user, but slurmrestd is reached over a unix socket/);
+    assert.match((await tried(...slurm, '--borrowed-namespace-prefix', 'lent')).err, /--borrowed-namespace-prefix.*another executor, not --executor slurm/);
+    assert.match((await tried('--executor', 'kubernetes', '--image', 'x', '--borrowed-namespace-prefix', 'Lent!')).err, /--borrowed-namespace-prefix: "Lent!" is not a namespace prefix/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

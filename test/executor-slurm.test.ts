@@ -1,14 +1,17 @@
 // The Slurm executor against a real Slurm 22.05 (3 nodes × 8 fake h100 GPUs, with
 // accounting) started and stopped here by the project's own scripts: the conformance
 // suite over slurmrestd with a JWT, then what only Slurm has (a job cancelled behind
-// Suanli's back, the unix-socket transport, errors, and last, because it wipes
-// slurmctld's jobs, runs read back from accounting).
+// Suanli's back, the unix-socket transport, errors, a borrowed run under its org's
+// account, QOS and user, and last, because it wipes slurmctld's jobs, runs read back
+// from accounting).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { executorConformance } from '../src/executors/executor.conformance.ts';
 import { SlurmExecutor, type SlurmExecutorOptions } from '../src/executors/slurm.ts';
 import { runId, type Executor, type RunHandle, type RunRequest, type RunStatus } from '../src/executors/types.ts';
@@ -106,6 +109,35 @@ test('slurm: an unknown job is lost; a bad token is unauthorized; an unreachable
   await assert.rejects(noToken.discover(), (err: Error & { code?: string }) => err.code === 'unauthorized');
   const nobody = new SlurmExecutor({ url: 'http://127.0.0.1:1', user: 'root', token: 'x' });
   await assert.rejects(nobody.discover(), (err: Error & { code?: string }) => err.code === 'unavailable' && /did not answer/.test(err.message));
+});
+
+test('slurm: a contained borrowed run lands in Slurm with its org’s account and QOS, as its user', async (t) => {
+  const s = needSlurm(t);
+  if (s === undefined) return;
+  // slurmd runs a job as its user only if the user exists here: a system user for this test alone (Slurm tests run as root).
+  const user = `sl-beta-${process.pid}`;
+  const run$ = promisify(execFile);
+  await run$('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user]);
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-borrowed-'));
+  try {
+    chmodSync(dir, 0o755); // the mapped user reaches its directory and log, which the executor gives it
+    await s.command('sacctmgr', '-i', 'add', 'account', 'beta-acct');
+    await s.command('sacctmgr', '-i', 'add', 'qos', 'borrowed');
+    await s.command('sacctmgr', '-i', 'add', 'user', user, 'Account=beta-acct');
+    const ex = overJwt(s, { tenantMap: { orgs: { beta: { account: 'beta-acct', qos: 'borrowed', user } } } });
+    assert.equal((await ex.containment()).available, true);
+    const tenant = { org: 'beta', borrowed: true, sandbox: true, network: 'host' } as const;
+    const handle = await ex.start(request('borrowed', 'echo "as $(id -un)" > mine.txt; cat mine.txt', { workDir: join(dir, 'work'), logDir: join(dir, 'logs'), tenant }));
+    await waitUntil(ex, handle, 'succeeded');
+    const job = await s.command('scontrol', 'show', 'job', handle.engineId);
+    assert.match(job, new RegExp(`UserId=${user}\\(`), job);
+    assert.match(job, /Account=beta-acct QOS=borrowed/, job);
+    assert.equal(await ex.logTail(handle, 200), `as ${user}\n`);
+    await assert.rejects(ex.start(request('unmapped', 'true', { tenant: { ...tenant, org: 'gamma' } })), /run\.tenant\.org: org gamma is not in the Slurm tenant map/);
+  } finally {
+    await run$('userdel', [user]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('slurm: runs slurmctld has forgotten are read from accounting, and a reused job id is not taken for them', async (t) => {

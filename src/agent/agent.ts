@@ -11,7 +11,14 @@
  *    runs. Reports are idempotent on the server, so a report sent again after a lost
  *    answer changes nothing.
  * On start the agent recovers the executor's runs (`executor.list()`) and reports them
- * again; on stop it leaves them running for the next agent.
+ * again, and logs what its executor can do to contain runs; on stop it leaves them
+ * running for the next agent.
+ *
+ * Containment: each run carries its tenant (whose it is, whether it is borrowed, its
+ * network); it is contained when the assignment says the site's policy requires it,
+ * or when the agent's own `sandbox` mode does (`tenantOf`). The executor contains it
+ * or refuses it, and a refused run is reported failed. Heartbeats say whether the
+ * executor can contain runs at all (`sandbox_capable`).
  *
  * Fencing: a run may go on only while its agent holds the site's lease. Each
  * heartbeat the control plane answers renews it (`lease_s`: the site timeout, after
@@ -29,7 +36,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Executor, RunHandle, RunRecord, RunRequest, RunState } from '../executors/types.ts';
+import type { Executor, RunHandle, RunRecord, RunRequest, RunState, RunTenant } from '../executors/types.ts';
 import { runId, FINAL_RUN_STATES } from '../executors/types.ts';
 import type { Capacity } from '../model/capacity.ts';
 import { AgentHttpError, ControlPlaneClient, type ControlPlaneClientOptions } from './control-plane-client.ts';
@@ -39,8 +46,17 @@ export interface AgentLogger {
   warn(message: string): void;
 }
 
+/**
+ * Which runs the agent contains besides those the site's policy (the assignment)
+ * says to: `policy` none, `borrowed` every other org's run, `all` its own org's too.
+ */
+export const SANDBOX_MODES = ['policy', 'borrowed', 'all'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
 export interface AgentOptions extends ControlPlaneClientOptions {
   readonly executor: Executor;
+  /** Which runs to contain whatever the policy says (default `policy`: as the assignment says). */
+  readonly sandbox?: SandboxMode;
   /** Runs' working directories go under it (`<workDir>/<runId>`), and their logs in `<workDir>/logs`. */
   readonly workDir: string;
   readonly heartbeatMs?: number;
@@ -54,13 +70,36 @@ export interface AgentOptions extends ControlPlaneClientOptions {
   readonly logger?: AgentLogger;
 }
 
-interface AssignmentWire {
+export interface AssignmentWire {
   readonly job_id: string;
   readonly attempt: number;
   readonly command: readonly string[] | null;
   readonly parts: readonly { gpu_type: string; gpus: number; nodes: number; gpus_per_node: number }[];
   /** Set for a part of a job spanning sites. */
   readonly span?: { readonly sites: readonly string[]; readonly index: number } | null;
+  // The four below are absent from older control planes: then the run is the site's own, uncontained, with the host's network.
+  /** The org whose job this is. */
+  readonly org_id?: string;
+  /** Another org's job on this site. */
+  readonly borrowed?: boolean;
+  /** The site's policy (its org-admin's) requires this run contained. */
+  readonly sandbox?: boolean;
+  /** A contained run's network: none (a private loopback only) or the host's. */
+  readonly network?: 'none' | 'host';
+}
+
+/**
+ * The tenant of an assignment's run: contained when the site's policy says so, or
+ * when `mode` does (`borrowed`: every borrowed run; `all`: every run). A value the
+ * wire should not carry is passed on as is, for the executor to refuse naming it.
+ */
+export function tenantOf(a: AssignmentWire, mode: SandboxMode): RunTenant {
+  const borrowed = a.borrowed ?? false;
+  const agentSays = mode === 'all' || (mode === 'borrowed' && borrowed);
+  const policy: unknown = a.sandbox ?? false;
+  // Not a boolean: passed on as is, so that the run is refused rather than run uncontained.
+  const sandbox = (typeof policy === 'boolean' ? policy || agentSays : policy) as boolean;
+  return { org: a.org_id ?? '', borrowed, sandbox, network: a.network ?? 'host' };
 }
 
 /** What the control plane last acknowledged for a run. */
@@ -135,10 +174,14 @@ export class Agent {
     this.log = o.logger ?? { info: () => undefined, warn: () => undefined };
   }
 
-  /** Recovers the executor's runs and the lease, then starts the loops. */
+  /** Recovers the executor's runs and the lease, says what containment it has, then starts the loops. */
   async start(): Promise<void> {
     this.lease = readLease(this.leasePath());
     for (const record of await this.o.executor.list()) this.recover(record);
+    const mode = this.o.sandbox ?? 'policy';
+    const containment = await this.o.executor.containment();
+    this.log.info(`suanli agent: containment (${this.o.executor.kind}): ${containment.available ? 'available' : 'not available'}: ${containment.detail}; --sandbox ${mode}`);
+    if (!containment.available && mode !== 'policy') this.log.warn(`suanli agent: --sandbox ${mode} asks to contain runs, and this ${this.o.executor.kind} executor cannot: those runs will fail`);
     this.loops = [this.forever('heartbeat', () => this.heartbeat(), this.o.heartbeatMs ?? 5000), this.forever('assignments', () => this.pollAssignments(), 0), this.forever('watch', () => this.watch(), this.o.watchMs ?? 500)];
   }
 
@@ -193,9 +236,10 @@ export class Agent {
   private async heartbeat(): Promise<void> {
     const capacity: Capacity[] = await this.o.executor.discover();
     const runs = [...this.runs.values()].filter((r) => r.fenced === undefined).map((r) => ({ job_id: r.jobId, attempt: r.attempt }));
+    const sandboxCapable = (await this.o.executor.containment()).available;
     const sentAt = Date.now();
     const site = await this.client.call<{ id: string; stop: StopWire[]; lease_s?: number | null; capacity_cut?: string[] }>('POST', '/agent/heartbeat', {
-      capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })), runs,
+      capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })), runs, sandbox_capable: sandboxCapable,
     });
     this.renewLease({ answeredAt: sentAt, leaseS: site.lease_s ?? null });
     const cut = (site.capacity_cut ?? []).join('; ');
@@ -234,11 +278,14 @@ export class Agent {
       gpusPerNode: part?.gpus_per_node ?? 0, nodes: part?.nodes ?? 1,
       workDir: `${this.o.workDir}/${id}`, logDir: `${this.o.workDir}/logs`,
       ...(a.span == null ? {} : { span: a.span }),
+      tenant: tenantOf(a, this.o.sandbox ?? 'policy'),
     };
     try {
       const handle = await this.o.executor.start(request);
       this.runs.set(id, { jobId: a.job_id, attempt: a.attempt, handle, reported: 'none' });
-      this.log.info(`suanli agent: started ${id}`);
+      const tenant = request.tenant;
+      const whose = tenant?.borrowed === true ? ` for ${tenant.org || 'another org'}` : '';
+      this.log.info(`suanli agent: started ${id}${whose}${tenant?.sandbox === true ? ` contained (network ${tenant.network})` : ''}`);
       return true;
     } catch (err) {
       // A request this site can never run: the job fails rather than coming back forever.

@@ -4,7 +4,13 @@ import { request as httpsRequest } from 'node:https';
 /** A request that reached no answer (network, TLS, timeout) or got a non-2xx one. */
 export class AgentHttpError extends Error {
   override readonly name = 'AgentHttpError';
-  constructor(message: string, readonly status: number | null, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    options?: { cause?: unknown },
+    /** The field the control plane's error names (`error.field` of a 4xx), if any. */
+    readonly field: string | null = null,
+  ) {
     super(message, options);
   }
 }
@@ -54,7 +60,7 @@ export class ControlPlaneClient {
             json = null;
           }
           if (status >= 200 && status < 300) resolve(json as T);
-          else reject(new AgentHttpError(`${method} ${url.pathname}: ${status} ${text.slice(0, 300)}`, status));
+          else reject(new AgentHttpError(`${method} ${url.pathname}: ${status} ${text.slice(0, 300)}`, status, undefined, errorField(json)));
         });
       });
       this.open.add(req);
@@ -69,4 +75,10 @@ export class ControlPlaneClient {
   abortAll(): void {
     for (const req of this.open) req.destroy(new Error('agent stopping'));
   }
+}
+
+/** `error.field` of the control plane's error body, or null. */
+function errorField(body: unknown): string | null {
+  const field = (body as { error?: { field?: unknown } } | null)?.error?.field;
+  return typeof field === 'string' ? field : null;
 }

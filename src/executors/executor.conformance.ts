@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isSuanliError } from '../model/errors.ts';
-import { FINAL_RUN_STATES, runId, type Executor, type RunHandle, type RunRequest, type RunState, type RunStatus } from './types.ts';
+import { FINAL_RUN_STATES, runId, type Executor, type RunHandle, type RunRequest, type RunState, type RunStatus, type RunTenant } from './types.ts';
 
 export interface ConformanceTarget {
   /** A new executor instance over the same engine and durable state; called again to play an agent restart. */
@@ -165,8 +165,37 @@ export function executorConformance(name: string, setup: (t: TestContext) => Con
     await refused({ command: [] }, 'run.command');
     await refused({ env: { CUDA_VISIBLE_DEVICES: '0' } }, 'run.env.CUDA_VISIBLE_DEVICES');
     await refused({ workDir: 'relative/dir' }, 'run.workDir');
+    await refused({ tenant: { ...borrowed, network: 'bridge' as RunTenant['network'] } }, 'run.tenant.network');
+  });
+
+  conformance('a borrowed run that need not be contained runs like any other', async (_target, _ex, runs) => {
+    const { handle } = await runs.start({ tenant: { ...borrowed, sandbox: false }, command: sh('echo "borrowed $SUANLI_RUN_ID"') });
+    await runs.waitFor(handle, ['succeeded']);
+    assert.match(await runs.log(handle), new RegExp(`borrowed ${handle.runId}`));
+  });
+
+  conformance('containment() says what it can do; a run that must be contained is contained, or refused naming run.tenant.sandbox', async (_target, ex, runs) => {
+    const containment = await ex.containment();
+    assert.equal(typeof containment.available, 'boolean');
+    assert.ok(containment.detail.length > 0, 'containment() explains itself');
+    assert.deepEqual(await ex.containment(), containment, 'the same answer when asked again');
+    // A work directory of its own: what it may write in (the local executor refuses a shared one). Network
+    // host: taking it away is not every engine's to do (Slurm refuses none), and each executor's tests try none.
+    const jobId = runs.nextJobId();
+    const request = runs.request({ jobId, workDir: join(runs.dir(), jobId), tenant: { ...borrowed, network: 'host' }, command: sh('echo "contained $SUANLI_RUN_ID on $SUANLI_NODE"') });
+    if (!containment.available) {
+      await assert.rejects(ex.start(request), (err: unknown) => isSuanliError(err) && err.code === 'invalid_input' && (err as { field?: string }).field === 'run.tenant.sandbox' && err.message.includes(containment.detail));
+      assert.ok(!(await ex.list()).some((r) => r.handle.runId === runId(request.jobId, request.attempt)), 'nothing was started');
+      return;
+    }
+    const { handle } = await runs.start(request);
+    await runs.waitFor(handle, ['succeeded']);
+    assert.match(await runs.log(handle), new RegExp(`contained ${handle.runId} on \\S+`));
   });
 }
+
+/** Another org's run, which the site's policy wants contained with no network. */
+const borrowed: RunTenant = { org: 'beta', borrowed: true, sandbox: true, network: 'none' };
 
 /** The runs one case starts, with unique job ids; cancelled when the case ends. */
 class Runs {
@@ -198,8 +227,13 @@ class Runs {
     return dir;
   }
 
+  /** A job id no other request of this case has. */
+  nextJobId(): string {
+    return `${this.id}-${this.count++}`;
+  }
+
   request(overrides: Partial<RunRequest>): RunRequest {
-    return { jobId: `${this.id}-${this.count++}`, attempt: 1, command: sh('true'), gpusPerNode: 1, nodes: 1, workDir: this.dir(), logDir: join(this.dir(), 'logs'), ...overrides };
+    return { jobId: this.nextJobId(), attempt: 1, command: sh('true'), gpusPerNode: 1, nodes: 1, workDir: this.dir(), logDir: join(this.dir(), 'logs'), ...overrides };
   }
 
   async start(overrides: Partial<RunRequest>): Promise<{ handle: RunHandle; request: RunRequest }> {
@@ -234,7 +268,7 @@ class Runs {
 }
 
 /** Polls until the run is in one of `states`; fails with its last status otherwise, or when it ends in another state. */
-async function waitFor(ex: Executor, handle: RunHandle, states: readonly RunState[], waitMs = 30_000): Promise<RunStatus> {
+export async function waitFor(ex: Executor, handle: RunHandle, states: readonly RunState[], waitMs = 30_000): Promise<RunStatus> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const status = await ex.status(handle);

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type { KubeConfig, V1Container, V1EnvVar } from '@kubernetes/client-node';
-import { FakeKubeApi, kubeConfig } from '../../test/support/fake-kube-api.ts';
-import { jobManifest, jobName, KubernetesExecutor } from './kubernetes.ts';
-import { runId, type RunRequest } from './types.ts';
+import { FakeKubeApi, kubeConfig, restrictedViolations } from '../../test/support/fake-kube-api.ts';
+import { checkNamespacePrefix, jobManifest, jobName, KubernetesExecutor, namespaceManifest, noNetworkPolicy, tenantNamespace } from './kubernetes.ts';
+import { runId, type RunRequest, type RunTenant } from './types.ts';
 
 const run = (overrides: Partial<RunRequest> = {}, gpuType: string | null = 'h100'): RunRequest => ({
   jobId: '42',
@@ -72,6 +72,34 @@ test('kubernetes manifest: Job names are DNS labels short enough for pod hostnam
   assert.throws(() => jobManifest(run({ jobId: 'no spaces' }), manifestOptions, []), /run\.jobId/);
 });
 
+const borrowed: RunTenant = { org: 'beta', borrowed: true, sandbox: true, network: 'none' };
+
+test('kubernetes manifest: a contained run’s pods pass the restricted Pod Security profile, mount no token and say their network; an own run’s do not', () => {
+  const pod = (r: RunRequest) => jobManifest(r, { ...manifestOptions, serviceAccountName: 'trainer' }, []).spec?.template;
+  const contained = pod(run({ tenant: borrowed }));
+  assert.deepEqual(restrictedViolations(JSON.parse(JSON.stringify(contained?.spec)) as Record<string, unknown>), []);
+  assert.deepEqual(contained?.spec?.securityContext, { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.deepEqual(contained?.spec?.containers[0]?.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.equal(contained?.spec?.automountServiceAccountToken, false);
+  assert.equal(contained?.spec?.serviceAccountName, undefined, 'not the site’s service account');
+  assert.equal(contained?.metadata?.labels?.['suanli.io/network'], 'none');
+  assert.equal(pod(run({ tenant: { ...borrowed, network: 'host' } }))?.metadata?.labels?.['suanli.io/network'], 'host');
+  const own = pod(run({ tenant: { ...borrowed, sandbox: false } }));
+  assert.ok(restrictedViolations(JSON.parse(JSON.stringify(own?.spec)) as Record<string, unknown>).length > 0, 'the check can fail');
+  assert.deepEqual([own?.spec?.serviceAccountName, own?.spec?.securityContext, own?.metadata?.labels?.['suanli.io/network']], ['trainer', undefined, undefined]);
+});
+
+test('kubernetes: a contained run’s namespace is <prefix>-<org>, a DNS label of at most 63 characters, its own for each org', () => {
+  assert.equal(tenantNamespace('suanli-borrowed', 'beta'), 'suanli-borrowed-beta');
+  const odd = ['Beta', 'beta.lab', 'b_eta', 'x'.repeat(63), '-'];
+  const names = odd.map((org) => tenantNamespace('suanli-borrowed', org));
+  for (const name of names) assert.ok(name.length <= 63 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name), name);
+  assert.equal(new Set([...names, 'suanli-borrowed-beta']).size, odd.length + 1, names.join(' '));
+  assert.equal(checkNamespacePrefix('lent', 'borrowed-namespace-prefix'), 'lent');
+  for (const bad of ['Suanli', '-x', 'x'.repeat(41), '']) assert.throws(() => checkNamespacePrefix(bad, 'borrowed-namespace-prefix'), /^InvalidInputError: borrowed-namespace-prefix: /);
+  assert.throws(() => new KubernetesExecutor({ kubeConfig: kubeConfig('http://127.0.0.1:1', 'x'), namespace: 'pool', image: 'x', borrowedNamespacePrefix: 'No' }), /kubernetes\.borrowedNamespacePrefix/);
+});
+
 const api = new FakeKubeApi();
 let kc: KubeConfig;
 before(async () => {
@@ -81,6 +109,10 @@ after(() => api.close());
 beforeEach(() => {
   api.requests.length = 0;
   api.jobs.clear();
+  api.namespaces.clear();
+  api.networkPolicies.clear();
+  api.denied.clear();
+  api.forbidden.clear();
   api.pods.length = 0;
   api.holdDeletions = false;
   api.nodes = [
@@ -189,7 +221,7 @@ test('kubernetes: a new instance lists the Jobs of its instance tag with their s
   api.requests.length = 0;
   const records = await executor('site-a').list();
   assert.deepEqual(records, [{ handle: a, status: { state: 'running', detail: 'Job suanli-42-1: 1 of 1 pods ready' } }]);
-  assert.equal(api.requests[0]?.query.labelSelector, 'app.kubernetes.io/managed-by=suanli,suanli.io/instance=site-a');
+  assert.equal(api.requests.find((r) => r.path.endsWith('/jobs'))?.query.labelSelector, 'app.kubernetes.io/managed-by=suanli,suanli.io/instance=site-a');
 });
 
 test('kubernetes: logTail reads the pods in rank order and returns the last bytes', async () => {
@@ -208,4 +240,82 @@ test('kubernetes: a refused token is unauthorized; an unreachable API server is 
   await assert.rejects(denied.discover(), (err: Error & { code?: string }) => err.code === 'unauthorized' && /401/.test(err.message));
   const nowhere = new KubernetesExecutor({ kubeConfig: kubeConfig('http://127.0.0.1:1', 'x'), namespace: 'pool', image: 'x' });
   await assert.rejects(nowhere.status({ runId: runId('42', 1), engineId: 'suanli-42-1' }), (err: Error & { code?: string }) => err.code === 'unavailable');
+  const unknown = await nowhere.containment();
+  assert.deepEqual([unknown.available, unknown.detail.startsWith('could not ask the API server what the agent may do')], [false, true], unknown.detail);
+});
+
+const containedExecutor = () => new KubernetesExecutor({ kubeConfig: kc, namespace: 'pool', image: 'ghcr.io/acme/train:1', instance: 'site-a', serviceAccountName: 'trainer' });
+
+test('kubernetes: containment() asks the API server what the agent may do, and says what a contained run gets', async () => {
+  const ex = containedExecutor();
+  const answer = await ex.containment();
+  assert.equal(answer.available, true, answer.detail);
+  assert.match(answer.detail, /namespace per org \(suanli-borrowed-<org>\) with Pod Security "restricted"/);
+  const reviews = api.requests.filter((r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews').map((r) => (r.body as { spec: { resourceAttributes: { verb: string; resource: string } } }).spec.resourceAttributes);
+  assert.deepEqual(reviews.map((a) => `${a.verb} ${a.resource}`).sort(), ['create jobs', 'create namespaces', 'create networkpolicies', 'get namespaces', 'list namespaces', 'list pods']);
+  api.requests.length = 0;
+  assert.deepEqual(await ex.containment(), answer);
+  assert.deepEqual(api.requests, [], 'kept once answered');
+});
+
+test('kubernetes: a contained run goes to its org’s namespace, made on first use with Pod Security restricted and a NetworkPolicy', async () => {
+  const ex = containedExecutor();
+  const handle = await ex.start(run({ tenant: borrowed }));
+  assert.deepEqual(handle, { runId: '42.1', engineId: 'suanli-borrowed-beta/suanli-42-1' });
+  const calls = api.mutations().filter((r) => !r.path.includes('selfsubjectaccessreviews'));
+  assert.deepEqual(calls.map((r) => `${r.method} ${r.path}`), ['POST /api/v1/namespaces', 'POST /apis/networking.k8s.io/v1/namespaces/suanli-borrowed-beta/networkpolicies', 'POST /apis/batch/v1/namespaces/suanli-borrowed-beta/jobs']);
+  assert.deepEqual(calls[0]?.body, JSON.parse(JSON.stringify(namespaceManifest('suanli-borrowed-beta', 'beta'))));
+  const labels = (calls[0]?.body as { metadata: { labels: Record<string, string> } }).metadata.labels;
+  assert.deepEqual([labels['pod-security.kubernetes.io/enforce'], labels['pod-security.kubernetes.io/enforce-version']], ['restricted', 'latest']);
+  assert.deepEqual(calls[1]?.body, JSON.parse(JSON.stringify(noNetworkPolicy('suanli-borrowed-beta'))));
+  assert.deepEqual((calls[1]?.body as { spec: unknown }).spec, { podSelector: { matchLabels: { 'suanli.io/network': 'none' } }, policyTypes: ['Ingress', 'Egress'] });
+  const job = calls[2]?.body as { metadata: { namespace: string }; spec: { template: { spec: Record<string, unknown> } } };
+  assert.equal(job.metadata.namespace, 'suanli-borrowed-beta');
+  assert.deepEqual(restrictedViolations(job.spec.template.spec), []);
+
+  api.requests.length = 0;
+  await ex.start(run({ jobId: '43', tenant: borrowed }));
+  assert.deepEqual(api.mutations().map((r) => r.path), ['/apis/batch/v1/namespaces/suanli-borrowed-beta/jobs'], 'the namespace is made once');
+  api.requests.length = 0;
+  assert.deepEqual(await containedExecutor().start(run({ tenant: borrowed })), handle, 'a new instance finds the same run');
+  assert.equal(api.jobs.size, 2);
+  assert.equal(api.namespaces.size, 1);
+  assert.deepEqual((await ex.start(run({ jobId: '44' }))).engineId, 'suanli-44-1', 'an own run stays in the executor’s namespace');
+});
+
+test('kubernetes: after a restart, list, status, logTail and cancel find contained runs in their namespaces', async () => {
+  const first = containedExecutor();
+  const contained = await first.start(run({ tenant: borrowed }));
+  const other = await first.start(run({ jobId: '45', tenant: { ...borrowed, org: 'gamma', network: 'host' } }));
+  const own = await first.start(run({ jobId: '46' }));
+  api.setJobStatus('suanli-42-1', { active: 1, ready: 1 });
+  api.addPod('suanli-42-1', 0, { log: 'contained line\n' });
+  const ex = containedExecutor();
+  const found = new Map((await ex.list()).map((r) => [r.handle.engineId, r.status.state]));
+  assert.deepEqual(Object.fromEntries(found), { 'suanli-46-1': 'pending', 'suanli-borrowed-beta/suanli-42-1': 'running', 'suanli-borrowed-gamma/suanli-45-1': 'pending' });
+  assert.equal((await ex.status(contained)).state, 'running');
+  assert.equal(await ex.logTail(contained, 100), 'contained line\n');
+  assert.equal(api.requests.find((r) => r.path.endsWith('/log'))?.path.startsWith('/api/v1/namespaces/suanli-borrowed-beta/pods/'), true);
+  await ex.cancel(contained);
+  assert.deepEqual(api.mutations().slice(-2).map((r) => `${r.method} ${r.path}`), ['PATCH /apis/batch/v1/namespaces/suanli-borrowed-beta/jobs/suanli-42-1', 'DELETE /apis/batch/v1/namespaces/suanli-borrowed-beta/jobs/suanli-42-1']);
+  assert.equal((await ex.status(contained)).state, 'cancelled');
+  assert.equal((await ex.status({ runId: other.runId, engineId: 'suanli-borrowed-beta/suanli-45-1' })).state, 'lost', 'a Job is looked for in its own namespace only');
+  assert.equal((await ex.status(own)).state, 'pending');
+  api.forbidden.add('GET /api/v1/namespaces');
+  assert.deepEqual((await ex.list()).map((r) => r.handle.engineId), ['suanli-46-1'], 'an agent that may not list namespaces still lists its own');
+});
+
+test('kubernetes: without the RBAC containment needs, or into a namespace someone else made, a contained run is refused', async () => {
+  api.denied.add('create namespaces');
+  const denied = containedExecutor();
+  const answer = await denied.containment();
+  assert.deepEqual([answer.available, answer.detail.startsWith('the agent may not create namespaces in every namespace (RBAC)')], [false, true], answer.detail);
+  await assert.rejects(denied.start(run({ tenant: borrowed })), (err: Error & { field?: string }) => err.field === 'run.tenant.sandbox' && err.message.includes('may not create namespaces'));
+  assert.equal((await denied.start(run({ jobId: '47' }))).engineId, 'suanli-47-1', 'own runs go on');
+  api.denied.clear();
+
+  api.namespaces.set('suanli-borrowed-beta', { metadata: { name: 'suanli-borrowed-beta', labels: { team: 'beta' } } });
+  await assert.rejects(containedExecutor().start(run({ tenant: borrowed })), (err: Error & { code?: string }) => err.code === 'rejected' && /namespace suanli-borrowed-beta exists without pod-security\.kubernetes\.io\/enforce=restricted/.test(err.message));
+  await assert.rejects(containedExecutor().start(run({ tenant: { ...borrowed, org: '' } })), (err: Error & { field?: string }) => err.field === 'run.tenant.org');
+  assert.deepEqual([...api.jobs.keys()], ['suanli-47-1'], 'no contained Job was created');
 });

@@ -89,15 +89,19 @@ test('local: runs outlive the process that started them; a new instance sees the
   }
 });
 
-test('local: cancel sends SIGTERM, then SIGKILL after the grace period', async () => {
+test('local: cancel sends SIGTERM once (a trap can checkpoint), then SIGKILL after the grace period', async () => {
   const { stateDir, request } = fixture('stubborn');
-  const ex = new LocalExecutor({ stateDir, inventory: gpus(1), killGraceMs: 300, pollMs: 50 });
+  const ex = new LocalExecutor({ stateDir, inventory: gpus(1), killGraceMs: 500, pollMs: 20 });
   try {
-    const handle = await ex.start(request("trap 'echo ignoring TERM' TERM; echo ready; while :; do sleep 0.1; done"));
+    // The trap starts a process of its own, as a checkpoint would: a second SIGTERM would stop it.
+    const handle = await ex.start(request("trap 'echo got TERM; sleep 0.2; echo checkpointed' TERM; echo ready; while :; do sleep 0.1; done"));
     while (!(await ex.logTail(handle, 100)).includes('ready')) await delay(20);
     await ex.cancel(handle);
     assert.equal((await ex.status(handle)).state, 'running', 'still stopping');
     await waitUntil(ex, handle, 'cancelled', 5000);
+    const log = await ex.logTail(handle, 1000);
+    assert.match(log, /got TERM\ncheckpointed\n/);
+    assert.equal(log.split('got TERM').length, 2, `one SIGTERM: ${log}`);
   } finally {
     await ex.close();
   }

@@ -18,10 +18,14 @@
  * alive; a run that does not fit the free GPUs waits (`pending`) and is started,
  * oldest first, as soon as it fits. GPUs are never given to two runs at once.
  *
+ * A run with `tenant.sandbox` runs contained, each rank in a bubblewrap sandbox
+ * (local-sandbox.ts says what it is made of); the run's work directory is then its
+ * own and the only one it may write in.
+ *
  * One executor instance per state directory at a time (the agent is one process).
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidInputError } from '../model/errors.ts';
@@ -29,9 +33,10 @@ import type { Capacity } from '../model/capacity.ts';
 import { capacityOf, checkCanEverFit, gpuTypeFromName, type EngineNode } from './capacity.ts';
 import { ExecutorError } from './errors.ts';
 import { readTail } from './log-file.ts';
+import { LocalSandbox, OUTSIDE_ENV, type LocalSandboxOptions } from './local-sandbox.ts';
 import { groupLeader, ProcessSnapshot, signalGroup, type GroupLeader } from './process-groups.ts';
-import { checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
-import { FINAL_RUN_STATES, SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+import { checkContainable, checkRunRequest, checkTailBytes, exitStatus, logPath, mustContain, runEnv } from './run-request.ts';
+import { FINAL_RUN_STATES, SUANLI_ENV, type Containment, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
 
 export interface LocalExecutorOptions {
   /** Directory for the durable state above; created if missing. */
@@ -45,8 +50,10 @@ export interface LocalExecutorOptions {
   readonly inventory?: readonly Capacity[];
   /** The nvidia-smi program to ask when there is no inventory (default `nvidia-smi` on PATH). */
   readonly nvidiaSmi?: string;
-  /** Whether commands inherit this process's environment (default true); PATH is always passed. */
+  /** Whether commands inherit this process's environment (default true); PATH is always passed. Contained runs never do. */
   readonly inheritEnv?: boolean;
+  /** How contained runs are built: what they must not see, and the bwrap program. */
+  readonly sandbox?: LocalSandboxOptions;
   /** How long cancelled processes have between SIGTERM and SIGKILL (default 10 s). */
   readonly killGraceMs?: number;
   /** How often to look at the runs: notice ends, start waiting runs (default 1 s). */
@@ -86,6 +93,12 @@ interface FinalFile {
 
 /** Runs each argv, records its exit status atomically, exits with it. $1 is the exit file. */
 const WRAPPER = 'exit_file=$1; shift; "$@"; code=$?; printf \'%s\\n\' "$code" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"; exit "$code"';
+/**
+ * The wrapper of a contained rank: the same, ignoring SIGTERM, as bwrap does after it
+ * (the command inside gets the default back): were either to die of a cancel's SIGTERM,
+ * the sandbox would be SIGKILLed before the command could checkpoint.
+ */
+const CONTAINED_WRAPPER = `trap '' TERM; ${WRAPPER}`;
 
 const ENGINE_ID = /^[A-Za-z0-9_-]+\.[0-9]+$/;
 const run$ = promisify(execFile);
@@ -94,6 +107,7 @@ export class LocalExecutor implements Executor {
   readonly kind = 'local';
   private readonly runsDir: string;
   private readonly killGraceMs: number;
+  private readonly sandbox: LocalSandbox;
   private nodeList: Promise<LocalNode[]> | undefined;
   /** Every state change goes through this chain: one at a time per instance. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -107,6 +121,7 @@ export class LocalExecutor implements Executor {
     this.runsDir = join(options.stateDir, 'runs');
     mkdirSync(this.runsDir, { recursive: true, mode: 0o700 });
     this.killGraceMs = options.killGraceMs ?? 10_000;
+    this.sandbox = new LocalSandbox(options.stateDir, options.sandbox);
     this.timer = setInterval(() => this.kick(), options.pollMs ?? 1000).unref();
   }
 
@@ -117,12 +132,14 @@ export class LocalExecutor implements Executor {
   async start(run: RunRequest): Promise<RunHandle> {
     const id = checkRunRequest(run);
     checkCanEverFit(run, await this.nodes(), 'this machine');
+    await checkContainable(run, this);
     return this.exclusive(async () => {
       const handle = { runId: id, engineId: id };
       const dir = join(this.runsDir, id);
       if (existsSync(join(dir, 'run.json'))) return handle;
-      mkdirSync(run.workDir, { recursive: true });
       mkdirSync(run.logDir, { recursive: true });
+      if (mustContain(run)) this.sandbox.claimWorkDir(run);
+      else mkdirSync(run.workDir, { recursive: true });
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file: LocalRunFile = { runId: id, request: run, logPath: logPath(run), acceptedAt: Date.now(), ranks: null };
       writeJson(join(dir, 'run.json'), file);
@@ -161,6 +178,11 @@ export class LocalExecutor implements Executor {
 
   async list(): Promise<RunRecord[]> {
     return this.exclusive(async () => [...(await this.refresh()).values()]);
+  }
+
+  /** bubblewrap, when it builds a working sandbox here (checked once per instance). */
+  containment(): Promise<Containment> {
+    return this.sandbox.containment();
   }
 
   async close(): Promise<void> {
@@ -228,6 +250,8 @@ export class LocalExecutor implements Executor {
       if (file.ranks === null && status.state === 'pending') waiting.push(file);
     }
     waiting.sort((a, b) => a.acceptedAt - b.acceptedAt || a.runId.localeCompare(b.runId));
+    // A new instance checks its sandbox before it launches runs an old one accepted.
+    if (waiting.some((file) => mustContain(file.request))) await this.sandbox.containment();
     for (const file of waiting) {
       const placement = allocate(file.request, nodes, held);
       if (placement === null) continue;
@@ -247,7 +271,7 @@ export class LocalExecutor implements Executor {
     if (existsSync(finalPath)) {
       const final = JSON.parse(readFileSync(finalPath, 'utf8')) as FinalFile;
       if (final.released) return final;
-      this.stop(alive, now - final.at > this.killGraceMs);
+      if (now - final.at > this.killGraceMs) this.signal(alive, 'SIGKILL');
       if (alive.length === 0) writeJson(finalPath, { ...final, released: true });
       return { status: final.status, released: alive.length === 0 };
     }
@@ -257,7 +281,7 @@ export class LocalExecutor implements Executor {
     let status: RunStatus | undefined;
     if (cancelledAt !== null) {
       if (alive.length === 0) status = { state: 'cancelled', detail: `${file.runId} cancelled` };
-      else this.stop(alive, now - cancelledAt > this.killGraceMs);
+      else if (now - cancelledAt > this.killGraceMs) this.signal(alive, 'SIGKILL');
     } else if (file.ranks === null) {
       const { nodes, gpusPerNode, gpuType } = file.request;
       return { status: { state: 'pending', detail: `waiting for ${nodes} node(s) with ${gpusPerNode} free ${gpuType === undefined ? '' : `${gpuType} `}GPUs` }, released: true };
@@ -279,13 +303,19 @@ export class LocalExecutor implements Executor {
       return { status: { state: 'running', detail }, released: false };
     }
     // Final: a gang does not outlive a failed rank, and nothing outlives its command (as Slurm's step end).
-    this.stop(alive, false);
+    this.signal(alive, 'SIGTERM');
     writeJson(finalPath, { status, at: now, released: alive.length === 0 } satisfies FinalFile);
     return { status, released: alive.length === 0 };
   }
 
-  private stop(ranks: readonly LocalRank[], hard: boolean): void {
-    for (const rank of ranks) if (rank.leader !== null) signalGroup(rank.leader.pid, hard ? 'SIGKILL' : 'SIGTERM');
+  /**
+   * Signals the ranks' process groups. A run is sent SIGTERM once (by `cancel`, or when
+   * it ends) and SIGKILL once its grace period is over, nothing in between: a command
+   * that traps SIGTERM to checkpoint must not see the processes it starts for that
+   * stopped by a second SIGTERM.
+   */
+  private signal(ranks: readonly LocalRank[], signal: 'SIGTERM' | 'SIGKILL'): void {
+    for (const rank of ranks) if (rank.leader !== null) signalGroup(rank.leader.pid, signal);
   }
 
   /** Spawns every rank and records them in the same synchronous step, so no restart can miss a spawned rank. */
@@ -293,11 +323,22 @@ export class LocalExecutor implements Executor {
     const run = file.request;
     const dir = join(this.runsDir, file.runId);
     const base = this.options.inheritEnv === false ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env;
+    const contained = mustContain(run);
     const ranks = placement.map(({ node, gpus }, rank): LocalRank => {
-      const env = { ...base, ...run.env, ...runEnv(run), [SUANLI_ENV.nodeRank]: String(rank), [SUANLI_ENV.nodeName]: node.name, CUDA_VISIBLE_DEVICES: gpus.join(',') };
+      const env = { ...run.env, ...runEnv(run), [SUANLI_ENV.nodeRank]: String(rank), [SUANLI_ENV.nodeName]: node.name, CUDA_VISIBLE_DEVICES: gpus.join(',') };
+      const exitFile = join(dir, `exit.${rank}`);
       const log = openSync(file.logPath, 'a');
       try {
-        const child = spawn('/bin/sh', ['-c', WRAPPER, 'suanli-run', join(dir, `exit.${rank}`), ...run.command], { cwd: run.workDir, env, detached: true, stdio: ['ignore', log, log] });
+        let spawned: { args: string[]; env: NodeJS.ProcessEnv };
+        try {
+          spawned = contained
+            ? { args: [CONTAINED_WRAPPER, 'suanli-run', exitFile, ...this.sandbox.rankArgv(run, { ...this.sandbox.baseEnv(run), ...env }, join(dir, `env.${rank}`))], env: OUTSIDE_ENV }
+            : { args: [WRAPPER, 'suanli-run', exitFile, ...run.command], env: { ...base, ...env } };
+        } catch (err) {
+          writeSync(log, `suanli: cannot start ${file.runId} rank ${rank}: ${err instanceof Error ? err.message : String(err)}\n`);
+          return { rank, node: node.name, gpus, leader: null };
+        }
+        const child = spawn('/bin/sh', ['-c', ...spawned.args], { cwd: run.workDir, env: spawned.env, detached: true, stdio: ['ignore', log, log] });
         child.on('error', () => undefined); // seen as a rank that could not start (no pid) or has no exit record
         child.on('exit', () => this.kick());
         child.unref();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { checkRunRequest, decodeTail, exitStatus, runEnv } from './run-request.ts';
-import type { RunRequest } from './types.ts';
+import { checkContainable, checkRunRequest, decodeTail, exitStatus, runEnv, shellQuote } from './run-request.ts';
+import type { RunRequest, RunTenant } from './types.ts';
 
 const ok: RunRequest = { jobId: 'job-7_a', attempt: 2, command: ['echo', 'hi'], env: { A_1: 'x' }, gpusPerNode: 0, nodes: 1, workDir: '/w', logDir: '/l' };
 
@@ -11,6 +12,27 @@ test('checkRunRequest returns the run id of a good request', () => {
   const part = { ...ok, span: { sites: ['acme-lab', 'beta-lab'], index: 1 } };
   assert.equal(checkRunRequest(part), 'job-7_a.2');
   assert.deepEqual(runEnv(part), { SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1', SUANLI_SPAN_SITES: 'acme-lab,beta-lab', SUANLI_SPAN_INDEX: '1' });
+});
+
+const tenant: RunTenant = { org: 'beta', borrowed: true, sandbox: true, network: 'none' };
+
+test('checkRunRequest takes a tenant, and an empty org from a control plane that did not say', () => {
+  assert.equal(checkRunRequest({ ...ok, tenant }), 'job-7_a.2');
+  assert.equal(checkRunRequest({ ...ok, tenant: { ...tenant, org: '' } }), 'job-7_a.2');
+});
+
+test('checkContainable refuses a run that must be contained where it cannot be, naming the org and why', async () => {
+  let asked = 0;
+  const executor = (available: boolean) => ({ kind: 'local', containment: () => Promise.resolve({ available, detail: available ? 'bubblewrap' : 'no bwrap on PATH' }).finally(() => asked++) });
+  await assert.rejects(
+    checkContainable({ ...ok, tenant }, executor(false)),
+    (err: { field?: string; message?: string }) => err.field === 'run.tenant.sandbox' && /beta's borrowed run must be contained, but the local executor cannot contain runs: no bwrap on PATH/.test(err.message ?? ''),
+  );
+  await checkContainable({ ...ok, tenant }, executor(true));
+  assert.equal(asked, 2);
+  await checkContainable({ ...ok, tenant: { ...tenant, sandbox: false } }, executor(false));
+  await checkContainable(ok, executor(false));
+  assert.equal(asked, 2, 'a run that need not be contained asks nothing');
 });
 
 test('checkRunRequest names the bad field and what it accepts', () => {
@@ -33,6 +55,11 @@ test('checkRunRequest names the bad field and what it accepts', () => {
     [{ span: { sites: ['a'], index: 0 } }, 'run.span.sites'],
     [{ span: { sites: ['a', 'b,c'], index: 0 } }, 'run.span.sites'],
     [{ span: { sites: ['a', 'b'], index: 2 } }, 'run.span.index'],
+    [{ tenant: { ...tenant, org: 'has space' } }, 'run.tenant.org'],
+    [{ tenant: { ...tenant, org: 'x'.repeat(64) } }, 'run.tenant.org'],
+    [{ tenant: { ...tenant, borrowed: 'yes' } }, 'run.tenant.borrowed'],
+    [{ tenant: { ...tenant, sandbox: 1 } }, 'run.tenant.sandbox'],
+    [{ tenant: { ...tenant, network: 'bridge' } }, 'run.tenant.network'],
   ];
   for (const [change, field] of bad) {
     assert.throws(() => checkRunRequest({ ...ok, ...change }), (err: { code?: string; field?: string; accepted?: string }) => err.code === 'invalid_input' && err.field === field && (err.accepted ?? '') !== '', field);
@@ -51,4 +78,10 @@ test('decodeTail drops a character cut in half at the start', () => {
   assert.equal(decodeTail(bytes.subarray(1)), '力 ok');
   assert.equal(decodeTail(bytes.subarray(3)), '力 ok');
   assert.equal(decodeTail(Buffer.alloc(0)), '');
+});
+
+test('shellQuote keeps every argument whole through sh', () => {
+  const args = ["it's", '$HOME', 'a b', '"q"', 'back\\slash', 'new\nline', '*', ''];
+  const out = spawnSync('/bin/sh', ['-c', `for a in ${args.map(shellQuote).join(' ')}; do printf '<%s>' "$a"; done`], { encoding: 'utf8' });
+  assert.equal(out.stdout, args.map((a) => `<${a}>`).join(''));
 });

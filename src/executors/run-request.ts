@@ -1,12 +1,15 @@
 // What every executor does the same way with a run: check the request, name its
-// log, build the SUANLI_* environment, and say what an exit status means.
+// log, build the SUANLI_* environment, refuse a run it must contain and cannot, and
+// say what an exit status means.
 import { isAbsolute, join } from 'node:path';
 import { constants } from 'node:os';
 import { InvalidInputError } from '../model/errors.ts';
-import { runId, SUANLI_ENV, type RunId, type RunRequest, type RunStatus } from './types.ts';
+import { runId, SUANLI_ENV, type Executor, type RunId, type RunRequest, type RunStatus } from './types.ts';
 
 const JOB_ID = /^[A-Za-z0-9_-]{1,48}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NETWORKS: readonly string[] = ['none', 'host'];
 
 /**
  * Throws InvalidInputError naming the first bad field of `run` (as `run.<field>`);
@@ -39,12 +42,40 @@ export function checkRunRequest(run: RunRequest): RunId {
     }
     if (!Number.isSafeInteger(index) || index < 0 || index >= sites.length) throw new InvalidInputError('run.span.index', `${String(index)} is not a position in run.span.sites`, `an integer from 0 to ${sites.length - 1}`);
   }
+  if (run.tenant !== undefined) {
+    const { org, borrowed, sandbox, network } = run.tenant;
+    if (typeof org !== 'string' || (org !== '' && !ORG.test(org))) {
+      throw new InvalidInputError('run.tenant.org', `${JSON.stringify(org)} is not an org id`, "1–63 of A-Z a-z 0-9 . _ - starting with a letter or digit, or '' when the control plane did not say");
+    }
+    if (typeof borrowed !== 'boolean') throw new InvalidInputError('run.tenant.borrowed', `${JSON.stringify(borrowed)} is not a boolean`, 'true or false');
+    if (typeof sandbox !== 'boolean') throw new InvalidInputError('run.tenant.sandbox', `${JSON.stringify(sandbox)} is not a boolean`, 'true or false');
+    if (!NETWORKS.includes(network)) throw new InvalidInputError('run.tenant.network', `${JSON.stringify(network)} is not a network`, NETWORKS.join(' or '));
+  }
   for (const field of ['workDir', 'logDir'] as const) {
     const dir = run[field];
     if (typeof dir !== 'string' || !isAbsolute(dir) || dir.includes('\0')) throw new InvalidInputError(`run.${field}`, `${JSON.stringify(dir)} is not an absolute path`, 'an absolute directory path');
   }
   return runId(run.jobId, run.attempt);
 }
+
+/** Whether the run must be contained (`tenant.sandbox`). */
+export const mustContain = (run: RunRequest): boolean => run.tenant?.sandbox === true;
+
+/**
+ * Throws InvalidInputError on `run.tenant.sandbox` when the run must be contained
+ * and `executor` cannot, quoting its `containment()`; executors call it in `start`
+ * before anything reaches the engine. Asks nothing for a run that need not be contained.
+ */
+export async function checkContainable(run: RunRequest, executor: Pick<Executor, 'kind' | 'containment'>): Promise<void> {
+  if (!mustContain(run)) return;
+  const containment = await executor.containment();
+  if (containment.available) return;
+  const whose = run.tenant?.borrowed === true ? `${run.tenant.org || 'another org'}'s borrowed run` : 'a run';
+  throw new InvalidInputError('run.tenant.sandbox', `${whose} must be contained, but the ${executor.kind} executor cannot contain runs: ${containment.detail}`, 'a site whose executor can contain runs (see suanli agent --help), or a run that need not be contained');
+}
+
+/** One word for sh: single-quoted, so nothing in it is expanded. */
+export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Where a run's log goes: `<logDir>/<runId>.log`. */
 export const logPath = (run: RunRequest): string => join(run.logDir, `${runId(run.jobId, run.attempt)}.log`);

@@ -70,13 +70,16 @@ export class SlurmRestClient {
   /**
    * One call; the reply whatever its HTTP status, except that no answer, an answer
    * that is not JSON and a refused login throw ExecutorError. An unknown path is a
-   * 404 with an empty body.
+   * 404 with an empty body. `asUser` acts for another user (`X-SLURM-USER-NAME`) with
+   * this client's token, which Slurm allows only when the token is root's or
+   * SlurmUser's; only over TCP with a JWT.
    */
-  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<SlurmReply<T>> {
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, asUser?: string): Promise<SlurmReply<T>> {
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (asUser !== undefined && this.options.url === undefined) throw new ExecutorError('slurm', 'rejected', `${method} ${path}: cannot act for user ${asUser} over a unix socket (rest_auth/local runs everything as slurmrestd's user)`);
     if (this.options.url !== undefined) {
       const token = typeof this.options.token === 'function' ? await this.options.token() : (this.options.token ?? '');
-      headers['x-slurm-user-name'] = this.options.user ?? '';
+      headers['x-slurm-user-name'] = asUser ?? this.options.user ?? '';
       // An empty token header is a 500 "Unspecified error" in 22.05; no header is a clear 401.
       if (token !== '') headers['x-slurm-user-token'] = token;
     }
@@ -110,8 +113,13 @@ export class SlurmRestClient {
   }
 
   /** Like `call`, but errors in the reply throw ExecutorError (`rejected`) quoting Slurm. */
-  async ok<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    return checked(await this.call<T>(method, path, body), `${method} ${path}`);
+  async ok<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, asUser?: string): Promise<T> {
+    return checked(await this.call<T>(method, path, body, asUser), `${method} ${path}${asUser === undefined ? '' : ` as ${asUser}`}`);
+  }
+
+  /** Whether calls go over TCP with a JWT (so `asUser` can work). */
+  get jwt(): boolean {
+    return this.options.url !== undefined;
   }
 
   private endpoint(): string {

@@ -19,15 +19,25 @@
  * Work and log directories must be on a filesystem both the agent and the compute
  * nodes see (the usual shared home or scratch): the agent creates them and reads
  * log tails; the job writes there.
+ *
+ * Contained runs (`tenant.sandbox`): the lender maps each org to a Slurm account,
+ * QOS and Unix user (`tenantMap`); such a run is submitted with its org's account and
+ * QOS, as its user (`X-SLURM-USER-NAME` with this executor's JWT, which must be
+ * root's or SlurmUser's to act for another user), its work directory and log file
+ * given to that user when the agent is root. Slurm cannot take a job's network away:
+ * a contained run whose network is `none` is refused.
  */
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chownSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { InvalidInputError } from '../model/errors.ts';
 import type { Capacity } from '../model/capacity.ts';
 import { capacityOf, checkCanEverFit, type EngineNode } from './capacity.ts';
 import { ExecutorError } from './errors.ts';
 import { readTail } from './log-file.ts';
-import { checkRunRequest, checkTailBytes, exitStatus, logPath, runEnv } from './run-request.ts';
+import { checkContainable, checkRunRequest, checkTailBytes, exitStatus, logPath, mustContain, runEnv, shellQuote } from './run-request.ts';
 import { API, checked, DB_API, hasError, SLURM_ERRORS, SlurmRestClient, type SlurmRestOptions } from './slurm-rest.ts';
-import { SUANLI_ENV, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
+import { SUANLI_ENV, type Containment, type Executor, type RunHandle, type RunId, type RunRecord, type RunRequest, type RunStatus } from './types.ts';
 
 export interface SlurmExecutorOptions extends SlurmRestOptions {
   /** The partition to run in and to discover (default: the cluster's default partition, and every node). */
@@ -46,6 +56,23 @@ export interface SlurmExecutorOptions extends SlurmRestOptions {
   readonly timeLimitMinutes?: number;
   /** Whether to ask accounting about jobs slurmctld no longer has (default true; answers nothing without slurmdbd). */
   readonly accounting?: boolean;
+  /** Who each org's contained runs are on this cluster (see `checkTenantMap`); without it, runs cannot be contained. */
+  readonly tenantMap?: SlurmTenantMap;
+}
+
+/** How one org's contained runs run on this cluster; what is absent is Slurm's default (the submitting user's). */
+export interface SlurmTenant {
+  /** The Slurm account the job is charged to. */
+  readonly account?: string;
+  readonly qos?: string;
+  /** The Unix user the job runs as. */
+  readonly user?: string;
+}
+
+/** The lender's map from org id to `SlurmTenant`; `default` for orgs it does not name. */
+export interface SlurmTenantMap {
+  readonly default?: SlurmTenant;
+  readonly orgs?: Readonly<Record<string, SlurmTenant>>;
 }
 
 /** The fields of a v0.0.38 job the executor reads. */
@@ -104,6 +131,10 @@ const RUNNING = new Set(['RUNNING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'RESIZ
 /** Node state flags that keep a node from taking work. */
 const UNUSABLE_FLAGS = new Set(['DRAIN', 'DRAINED', 'DRAINING', 'FAIL', 'FAILING', 'MAINTENANCE', 'NOT_RESPONDING', 'POWERED_DOWN', 'POWER_DOWN', 'POWERING_DOWN', 'REBOOT_ISSUED', 'RESERVED']);
 const USABLE_STATES = new Set(['idle', 'mixed', 'allocated', 'completing']);
+const TENANT_FIELDS: readonly (keyof SlurmTenant)[] = ['account', 'qos', 'user'];
+/** Slurm account and QOS names, Unix user names. */
+const SLURM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+const execFile$ = promisify(execFile);
 
 export class SlurmExecutor implements Executor {
   readonly kind = 'slurm';
@@ -111,10 +142,12 @@ export class SlurmExecutor implements Executor {
   private readonly instance: string;
   /** start() calls in flight, by run id: a concurrent second call joins the first. */
   private readonly starting = new Map<RunId, Promise<RunHandle>>();
+  private readonly tenantMap: SlurmTenantMap | undefined;
 
   constructor(private readonly options: SlurmExecutorOptions) {
     this.client = new SlurmRestClient(options);
     this.instance = options.instance ?? 'default';
+    this.tenantMap = options.tenantMap === undefined ? undefined : checkTenantMap(options.tenantMap, 'slurm.tenantMap', '', this.client.jwt);
   }
 
   async discover(): Promise<Capacity[]> {
@@ -163,19 +196,47 @@ export class SlurmExecutor implements Executor {
     return (await this.ourJobs()).map(({ job, comment }) => ({ handle: { runId: comment.run as RunId, engineId: String(job.job_id) }, status: slurmStatus(job) }));
   }
 
+  /** Available with a tenant map: contained runs get their org's account, QOS and user. */
+  containment(): Promise<Containment> {
+    const map = this.tenantMap;
+    const orgs = Object.keys(map?.orgs ?? {});
+    if (map === undefined || (orgs.length === 0 && map.default === undefined)) {
+      return Promise.resolve({ available: false, detail: 'no tenant map: the lender has not said which Slurm account, QOS and user each borrowing org runs as (suanli agent --tenant-map)' });
+    }
+    const orgsText = orgs.length === 0 ? 'no org by name' : `orgs ${orgs.join(', ')}`;
+    const defaultText = map.default === undefined ? 'no default (other orgs are refused)' : `default ${describeTenant(map.default)}`;
+    return Promise.resolve({ available: true, detail: `contained runs are submitted with their org's Slurm account and QOS, as its user (tenant map: ${orgsText}; ${defaultText}); network none is not available (a run that asks for it is refused)` });
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.starting.values());
   }
 
   private async submit(id: RunId, run: RunRequest): Promise<RunHandle> {
+    await checkContainable(run, this);
+    const tenant = mustContain(run) ? this.tenantOf(run) : undefined;
     checkCanEverFit(run, await this.nodes(true), this.options.partition === undefined ? 'Slurm' : `Slurm partition ${this.options.partition}`);
     const existing = (await this.ourJobs()).find(({ comment }) => comment.run === id);
     if (existing !== undefined) return { runId: id, engineId: String(existing.job.job_id) };
     mkdirSync(run.workDir, { recursive: true });
     mkdirSync(run.logDir, { recursive: true });
-    const reply = await this.client.ok<{ job_id?: number }>('POST', `${API}/job/submit`, submission(run, this.instance, this.options));
+    if (tenant?.user !== undefined) await giveToUser(run, tenant.user);
+    const reply = await this.client.ok<{ job_id?: number }>('POST', `${API}/job/submit`, submission(run, this.instance, this.options, tenant), tenant?.user);
     if (typeof reply.job_id !== 'number') throw new ExecutorError('slurm', 'unavailable', `submit of ${id} answered no job_id`);
     return { runId: id, engineId: String(reply.job_id) };
+  }
+
+  /** A contained run's account, QOS and user; InvalidInputError when the map has none for its org, or it wants no network. */
+  private tenantOf(run: RunRequest): SlurmTenant {
+    const org = run.tenant?.org ?? '';
+    if (run.tenant?.network === 'none') {
+      throw new InvalidInputError('run.tenant.network', `${org === '' ? 'this' : `${org}'s`} contained run must have no network, which the Slurm executor cannot enforce`, "network host for contained runs on this Slurm site (the site's policy), or a site that can take the network away");
+    }
+    const tenant = (org === '' ? undefined : this.tenantMap?.orgs?.[org]) ?? this.tenantMap?.default;
+    if (tenant === undefined) {
+      throw new InvalidInputError('run.tenant.org', `${org === '' ? 'the control plane did not say whose run this is' : `org ${org} is not in the Slurm tenant map`}, and the map has no default`, 'an org named in the tenant map, or a default entry');
+    }
+    return tenant;
   }
 
   /**
@@ -237,8 +298,58 @@ export class SlurmExecutor implements Executor {
   }
 }
 
-/** The submit body for a run: name, comment, resources, and the srun script (stack-notes §5 pitfall 9). */
-export function submission(run: RunRequest, instance: string, options: Pick<SlurmExecutorOptions, 'partition' | 'baseEnv' | 'timeLimitMinutes'> = {}): unknown {
+/**
+ * Checks a tenant map (from a file or the caller), throwing InvalidInputError on
+ * `field` naming the bad key (`orgs.beta.qos`) after `where` (e.g. the file's name).
+ * `canActForUsers`: slurmrestd is reached with a JWT (a unix socket's rest_auth/local
+ * runs every job as slurmrestd's user, so a map with users is refused there).
+ */
+export function checkTenantMap(value: unknown, field: string, where = '', canActForUsers = true): SlurmTenantMap {
+  const bad = (key: string, problem: string, accepted: string): never => {
+    throw new InvalidInputError(field, `${where}${key === '' ? '' : `${key}: `}${problem}`, accepted);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const tenant = (v: unknown, key: string): SlurmTenant => {
+    if (!isObject(v)) return bad(key, 'is not an object', '{ "account": "...", "qos": "...", "user": "..." }, every field optional');
+    for (const [name, item] of Object.entries(v)) {
+      if (!(TENANT_FIELDS as readonly string[]).includes(name)) bad(`${key}.${name}`, 'is not a field of a tenant', TENANT_FIELDS.join(', '));
+      if (typeof item !== 'string' || !SLURM_NAME.test(item)) bad(`${key}.${name}`, `${JSON.stringify(item)} is not a Slurm or Unix name`, '1–64 of A-Z a-z 0-9 . _ -, not starting with . or -');
+      if (name === 'user' && !canActForUsers) bad(`${key}.user`, 'names a user, but slurmrestd is reached over a unix socket (rest_auth/local runs every job as its own user)', 'slurmrestd over TCP with a JWT of root or SlurmUser, or a map without users');
+    }
+    return v; // every key a tenant field, every value a name: checked above
+  };
+  if (!isObject(value)) return bad('', 'is not a JSON object', '{ "default": { … }, "orgs": { "<org>": { … } } }');
+  for (const key of Object.keys(value)) if (key !== 'default' && key !== 'orgs') bad(key, 'is not a key of a tenant map', 'default, orgs');
+  const orgs = value.orgs === undefined || isObject(value.orgs) ? value.orgs : bad('orgs', 'is not an object', '{ "<org>": { "account": "...", "qos": "...", "user": "..." } }');
+  return {
+    ...(value.default === undefined ? {} : { default: tenant(value.default, 'default') }),
+    ...(orgs === undefined ? {} : { orgs: Object.fromEntries(Object.entries(orgs).map(([org, t]) => [org, tenant(t, `orgs.${org}`)])) }),
+  };
+}
+
+const describeTenant = (t: SlurmTenant): string => TENANT_FIELDS.filter((f) => t[f] !== undefined).map((f) => `${f} ${t[f] ?? ''}`).join(', ') || 'the submitting user’s defaults';
+
+/**
+ * Makes the run's work directory and log file its mapped user's, so the job can
+ * write them; only an agent running as root can (otherwise the shared filesystem
+ * must already let that user write there).
+ */
+async function giveToUser(run: RunRequest, user: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  let ids: number[];
+  try {
+    ids = await Promise.all(['-u', '-g'].map(async (flag) => Number((await execFile$('id', [flag, user])).stdout.trim())));
+  } catch (err) {
+    throw new ExecutorError('slurm', 'rejected', `the tenant map's user ${user} is not known on the agent's machine: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const [uid = -1, gid = -1] = ids;
+  chownSync(run.workDir, uid, gid);
+  closeSync(openSync(logPath(run), 'a'));
+  chownSync(logPath(run), uid, gid);
+}
+
+/** The submit body for a run: name, comment, resources, a contained run's account and QOS, and the srun script (stack-notes §5 pitfall 9). */
+export function submission(run: RunRequest, instance: string, options: Pick<SlurmExecutorOptions, 'partition' | 'baseEnv' | 'timeLimitMinutes'> = {}, tenant: SlurmTenant = {}): unknown {
   const id = checkRunRequest(run);
   const comment: SuanliComment = { suanli: instance, run: id, log: logPath(run) };
   const gpus = run.gpusPerNode === 0 ? {} : { gres: run.gpuType === undefined ? `gpu:${run.gpusPerNode}` : `gpu:${run.gpuType}:${run.gpusPerNode}` };
@@ -248,6 +359,8 @@ export function submission(run: RunRequest, instance: string, options: Pick<Slur
       name: jobName(id),
       comment: JSON.stringify(comment),
       ...(options.partition === undefined ? {} : { partition: options.partition }),
+      ...(tenant.account === undefined ? {} : { account: tenant.account }),
+      ...(tenant.qos === undefined ? {} : { qos: tenant.qos }),
       // An integer: 22.05 reads the documented [min, max] pair as 1 node.
       nodes: run.nodes,
       tasks_per_node: 1,
@@ -276,8 +389,6 @@ function waitStatus(exit: SlurmDbExit | undefined): number {
   if (exit?.status === 'SIGNALED') return (exit.signal?.signal_id ?? 0) & 0x7f;
   return (exit?.return_code ?? 0) << 8;
 }
-
-export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 function parseComment(comment: string | undefined | null): SuanliComment | null {
   if (typeof comment !== 'string' || !comment.startsWith('{')) return null;

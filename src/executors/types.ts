@@ -50,6 +50,40 @@ export interface RunRequest {
    * (SUANLI_SPAN_SITES, SUANLI_SPAN_INDEX).
    */
   readonly span?: { readonly sites: readonly string[]; readonly index: number };
+  /**
+   * Whose run this is, and whether it must be contained on this site. Absent: the
+   * site's own work, run as before. With `sandbox` true the executor contains the run
+   * (what that means per engine: `containment()` and README.md) or, when it cannot,
+   * `start` throws InvalidInputError on `run.tenant.sandbox` naming why — it never
+   * runs a run uncontained that should be contained. With `sandbox` false the run is
+   * started as any other, whoever's it is.
+   */
+  readonly tenant?: RunTenant;
+}
+
+/** The org behind a run and what the site's policy asks for it (see `RunRequest.tenant`). */
+export interface RunTenant {
+  /**
+   * The org whose job it is: 1–63 of `A-Z a-z 0-9 . _ -`, or '' when the control plane
+   * did not say (an older server). Executors that contain by org (Slurm accounts,
+   * Kubernetes namespaces) refuse a contained run they cannot map.
+   */
+  readonly org: string;
+  /** Another org's job on this site (borrowed GPUs). */
+  readonly borrowed: boolean;
+  /** Contain this run. */
+  readonly sandbox: boolean;
+  /** A contained run's network: `none` (a private loopback only) or the host's. Ignored when `sandbox` is false. */
+  readonly network: 'none' | 'host';
+}
+
+/**
+ * What an executor can do to contain a run, for the agent's logs and its heartbeat
+ * (`sandbox_capable`). `detail` says how in words ("bubblewrap 0.8.0: …") or why not.
+ */
+export interface Containment {
+  readonly available: boolean;
+  readonly detail: string;
 }
 
 /**
@@ -119,6 +153,7 @@ export const SUANLI_ENV = {
  * - Engine trouble (unreachable, refused) throws `ExecutorError`; a bad request
  *   throws `InvalidInputError` naming the field. A run's outcome is never thrown:
  *   it is a `RunStatus`.
+ * - A run with `tenant.sandbox` is contained or refused, never run as an own run.
  */
 export interface Executor {
   /** Which engine this is, for logs: `local`, `slurm`, `kubernetes`. */
@@ -158,6 +193,13 @@ export interface Executor {
 
   /** Every run of this executor the engine still knows, finished ones included (for recovery). */
   list(): Promise<RunRecord[]>;
+
+  /**
+   * Whether this executor can contain runs (`RunRequest.tenant.sandbox`), and how.
+   * Cheap after the first call (the answer is kept); never throws: a check that fails
+   * is `available: false` with the failure in `detail`.
+   */
+  containment(): Promise<Containment>;
 
   /** Stops this instance's background work. Runs keep going; a new instance finds them. */
   close(): Promise<void>;

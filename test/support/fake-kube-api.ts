@@ -1,12 +1,15 @@
 // A TEST DOUBLE for the Kubernetes API server. There is no Kubernetes cluster on the
 // machines Suanli is tested on, so the Kubernetes executor's HTTP calls go to this
-// small server instead: it stores Jobs, answers the few endpoints the executor uses
-// with objects shaped like a real API server's (kinds, lists, Status errors with
-// reason and code, JSON merge patch, foreground deletion), and records every request
-// for the tests to check. It schedules nothing and runs no pod: tests play the job
-// controller and the kubelet by setting Job status, pods and logs by hand. What this
-// cannot show (real scheduling, gang start, GPU device plugins) is listed in
-// src/executors/README.md.
+// small server instead: it stores Jobs (per namespace), namespaces and
+// NetworkPolicies, answers SelfSubjectAccessReviews (allowed unless `denied`), answers
+// the few endpoints the executor uses with objects shaped like a real API server's
+// (kinds, lists, Status errors with reason and code, JSON merge patch, foreground
+// deletion), and records every request for the tests to check. It schedules nothing,
+// runs no pod and admits everything: tests play the job controller and the kubelet
+// by setting Job status, pods and logs by hand, and check pod templates against the
+// restricted Pod Security profile with `restrictedViolations` (a subset of its rules).
+// What this cannot show (real scheduling, gang start, GPU device plugins, admission,
+// NetworkPolicy enforcement) is listed in src/executors/README.md.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -30,7 +33,15 @@ export interface FakeNode {
 
 export class FakeKubeApi {
   readonly requests: RecordedRequest[] = [];
+  /** Jobs by name (names are unique across namespaces here); each knows its namespace. */
   readonly jobs = new Map<string, Json>();
+  readonly namespaces = new Map<string, Json>();
+  /** NetworkPolicies by `<namespace>/<name>`. */
+  readonly networkPolicies = new Map<string, Json>();
+  /** SelfSubjectAccessReviews answered not allowed, as `<verb> <resource>`. */
+  readonly denied = new Set<string>();
+  /** Routes answered 403, as `<METHOD> <path>`. */
+  readonly forbidden = new Set<string>();
   readonly pods: Json[] = [];
   readonly logs = new Map<string, string>();
   nodes: FakeNode[] = [];
@@ -61,12 +72,13 @@ export class FakeKubeApi {
     job.status = status;
   }
 
-  /** Plays the job controller and kubelet: a pod of the Job at `index`, terminated with `exitCode` if given. */
+  /** Plays the job controller and kubelet: a pod of the Job at `index` (in the Job's namespace), terminated with `exitCode` if given. */
   addPod(jobName: string, index: number, options: { exitCode?: number; log?: string } = {}): void {
     const name = `${jobName}-${index}-x${this.version++}`;
     const terminated = options.exitCode === undefined ? undefined : { exitCode: options.exitCode, reason: options.exitCode === 0 ? 'Completed' : 'Error' };
+    const namespace = (this.jobs.get(jobName)?.metadata as Json | undefined)?.namespace;
     this.pods.push({
-      metadata: { name, labels: { 'suanli.io/job': jobName, 'batch.kubernetes.io/job-name': jobName }, annotations: { 'batch.kubernetes.io/job-completion-index': String(index) } },
+      metadata: { name, namespace, labels: { 'suanli.io/job': jobName, 'batch.kubernetes.io/job-name': jobName }, annotations: { 'batch.kubernetes.io/job-completion-index': String(index) } },
       status: { phase: terminated === undefined ? 'Running' : terminated.exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'run', ready: terminated === undefined, state: terminated === undefined ? { running: {} } : { terminated } }] },
     });
     if (options.log !== undefined) this.logs.set(name, options.log);
@@ -96,10 +108,36 @@ export class FakeKubeApi {
     };
     if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
     const route = `${req.method ?? ''} ${url.pathname}`;
+    if (this.forbidden.has(route)) return reply(403, status(403, 'Forbidden', `${route} is forbidden (the fake's forbidden list)`));
     const selector = url.searchParams.get('labelSelector') ?? '';
     let m: RegExpExecArray | null;
     if (route === 'GET /api/v1/nodes') return reply(200, list('NodeList', 'v1', this.nodes.map(nodeObject)));
-    if ((m = /^GET \/api\/v1\/namespaces\/[^/]+\/pods$/.exec(route))) return reply(200, list('PodList', 'v1', this.pods.filter((p) => matches(p, selector))));
+    if (route === 'POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+      const attributes = ((body as Json).spec as Json).resourceAttributes as Json;
+      return reply(201, { ...(body as Json), status: { allowed: !this.denied.has(`${String(attributes.verb)} ${String(attributes.resource)}`) } });
+    }
+    if (route === 'POST /api/v1/namespaces') {
+      const name = String(((body as Json).metadata as Json).name);
+      if (this.namespaces.has(name)) return reply(409, status(409, 'AlreadyExists', `namespaces "${name}" already exists`, name, 'namespaces', ''));
+      const stored = { ...(body as Json), metadata: { ...((body as Json).metadata as Json), uid: `uid-${this.version}`, resourceVersion: String(this.version++) }, status: { phase: 'Active' } };
+      this.namespaces.set(name, stored);
+      return reply(201, stored);
+    }
+    if (route === 'GET /api/v1/namespaces') return reply(200, list('NamespaceList', 'v1', [...this.namespaces.values()].filter((n) => matches(n, selector))));
+    if ((m = /^GET \/api\/v1\/namespaces\/([^/]+)$/.exec(route))) {
+      const found = this.namespaces.get(m[1] ?? '');
+      return found === undefined ? reply(404, status(404, 'NotFound', `namespaces "${m[1] ?? ''}" not found`, m[1], 'namespaces', '')) : reply(200, found);
+    }
+    if ((m = /^POST \/apis\/networking\.k8s\.io\/v1\/namespaces\/([^/]+)\/networkpolicies$/.exec(route))) {
+      const key = `${m[1] ?? ''}/${String(((body as Json).metadata as Json).name)}`;
+      if (this.networkPolicies.has(key)) return reply(409, status(409, 'AlreadyExists', `networkpolicies.networking.k8s.io "${key}" already exists`, key, 'networkpolicies', 'networking.k8s.io'));
+      this.networkPolicies.set(key, body as Json);
+      return reply(201, body);
+    }
+    if ((m = /^GET \/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(route))) {
+      const namespace = m[1];
+      return reply(200, list('PodList', 'v1', this.pods.filter((p) => matches(p, selector) && ((p.metadata as Json).namespace ?? namespace) === namespace)));
+    }
     if ((m = /^GET \/api\/v1\/namespaces\/[^/]+\/pods\/([^/]+)\/log$/.exec(route))) {
       const log = this.logs.get(m[1] ?? '') ?? '';
       const tail = Number(url.searchParams.get('tailLines') ?? Infinity);
@@ -115,10 +153,14 @@ export class FakeKubeApi {
       this.jobs.set(name, stored);
       return reply(201, stored);
     }
-    if (route.endsWith('/jobs') && req.method === 'GET') return reply(200, list('JobList', 'batch/v1', [...this.jobs.values()].filter((j) => matches(j, selector))));
-    if ((m = /^(GET|PATCH|DELETE) \/apis\/batch\/v1\/namespaces\/[^/]+\/jobs\/([^/]+)$/.exec(route))) {
-      const name = m[2] ?? '';
-      const job = this.jobs.get(name);
+    if ((m = /^GET \/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/.exec(route))) {
+      const namespace = m[1];
+      return reply(200, list('JobList', 'batch/v1', [...this.jobs.values()].filter((j) => matches(j, selector) && (j.metadata as Json).namespace === namespace)));
+    }
+    if ((m = /^(GET|PATCH|DELETE) \/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/.exec(route))) {
+      const name = m[3] ?? '';
+      const found = this.jobs.get(name);
+      const job = found !== undefined && (found.metadata as Json).namespace === m[2] ? found : undefined;
       if (job === undefined) return reply(404, status(404, 'NotFound', `jobs.batch "${name}" not found`, name));
       if (m[1] === 'GET') return reply(200, job);
       if (m[1] === 'PATCH') {
@@ -148,8 +190,37 @@ export function kubeConfig(server: string, token: string): KubeConfig {
 const list = (kind: string, apiVersion: string, items: readonly unknown[]) => ({ kind, apiVersion, metadata: { resourceVersion: '1' }, items });
 
 /** The API server's error body (a v1 Status). */
-function status(code: number, reason: string, message: string, name?: string): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(name === undefined ? {} : { details: { name, group: 'batch', kind: 'jobs' } }), code };
+function status(code: number, reason: string, message: string, name?: string, kind = 'jobs', group = 'batch'): Json {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(name === undefined ? {} : { details: { name, group, kind } }), code };
+}
+
+/**
+ * Why a pod spec would not be admitted under the restricted Pod Security profile
+ * (its rules on host namespaces, privilege, capabilities, hostPath and host ports,
+ * privilege escalation, non-root, seccomp); [] when it would. A subset of the
+ * profile, read from kubernetes.io/docs/concepts/security/pod-security-standards.
+ */
+export function restrictedViolations(pod: Json): string[] {
+  const out: string[] = [];
+  const podSecurity = (pod.securityContext ?? {}) as Json;
+  for (const key of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[key] === true) out.push(`${key}=true`);
+  if (((pod.volumes ?? []) as Json[]).some((v) => v.hostPath !== undefined)) out.push('hostPath volumes');
+  const seccomp = (context: Json) => (context.seccompProfile as Json | undefined)?.type;
+  for (const c of [...((pod.containers ?? []) as Json[]), ...((pod.initContainers ?? []) as Json[])]) {
+    const context = (c.securityContext ?? {}) as Json;
+    const name = String(c.name);
+    if (context.privileged === true) out.push(`${name}: privileged`);
+    if (context.allowPrivilegeEscalation !== false) out.push(`${name}: allowPrivilegeEscalation != false`);
+    const capabilities = (context.capabilities ?? {}) as Json;
+    if (!((capabilities.drop ?? []) as string[]).includes('ALL')) out.push(`${name}: capabilities.drop lacks ALL`);
+    if (((capabilities.add ?? []) as string[]).some((cap) => cap !== 'NET_BIND_SERVICE')) out.push(`${name}: capabilities.add beyond NET_BIND_SERVICE`);
+    if ((context.runAsNonRoot ?? podSecurity.runAsNonRoot) !== true) out.push(`${name}: runAsNonRoot != true`);
+    if ((context.runAsUser ?? podSecurity.runAsUser) === 0) out.push(`${name}: runAsUser=0`);
+    const profile = seccomp(context) ?? seccomp(podSecurity);
+    if (profile !== 'RuntimeDefault' && profile !== 'Localhost') out.push(`${name}: seccompProfile.type is not RuntimeDefault or Localhost`);
+    if (((c.ports ?? []) as Json[]).some((port) => port.hostPort !== undefined && port.hostPort !== 0)) out.push(`${name}: hostPort`);
+  }
+  return out;
 }
 
 function nodeObject(n: FakeNode): Json {
