@@ -2,7 +2,7 @@
 // fast timers) with one org, one site and that site's agent token: what the agent
 // tests run real agents against.
 import { join } from 'node:path';
-import { Agent } from '../../src/agent/agent.ts';
+import { Agent, type AgentLogger } from '../../src/agent/agent.ts';
 import { ControlPlaneClient } from '../../src/agent/control-plane-client.ts';
 import { LocalExecutor } from '../../src/executors/local.ts';
 import { buildServer, type ServerOptions } from '../../src/server/app.ts';
@@ -26,10 +26,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export class LivePool {
   private constructor(readonly app: Api, readonly store: Store, readonly url: string, readonly admin: string, readonly siteId: string, readonly agentToken: string, readonly client: ControlPlaneClient) {}
 
-  /** `capacity`: the site's as registered (its agent's heartbeats replace it with what the executor discovers). */
-  static async start(options: Partial<ServerOptions> = {}, ca?: Buffer, capacity = [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }]): Promise<LivePool> {
+  /**
+   * `capacity`: the site's as registered (its agent's heartbeats replace it with what the executor discovers).
+   * `configure`: called before the server listens (Fastify takes hooks only then): what a test adds to the control plane.
+   */
+  static async start(options: Partial<ServerOptions> = {}, ca?: Buffer, capacity = [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], configure?: (app: Api) => void): Promise<LivePool> {
     const store = await openStore({ memory: true });
     const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, ...options });
+    configure?.(app);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const admin = app.suanli.adminToken ?? '';
     const client = new ControlPlaneClient({ server: url, token: admin, ...(ca === undefined ? {} : { ca }) });
@@ -76,13 +80,23 @@ export class LivePool {
 }
 
 
+/** What a test may change of `localAgent`'s agent: its token and CA, the URL it reaches the server by (a proxy), its timers, its logger. */
+export interface LocalAgentExtra {
+  readonly ca?: Buffer;
+  readonly token?: string;
+  readonly server?: string;
+  readonly heartbeatMs?: number;
+  readonly killGraceMs?: number;
+  readonly logger?: AgentLogger;
+}
+
 /**
  * An agent for the pool's site (or, with `token`, another site's) with the local executor
  * (one node of 8 h100) on fast timers; `dir` holds its state and its runs. Not started.
  */
-export function localAgent(pool: LivePool, dir: string, extra: { ca?: Buffer; token?: string } = {}): { agent: Agent; executor: LocalExecutor } {
-  const { token = pool.agentToken, ...tls } = extra;
-  const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs: 500 });
-  const agent = new Agent({ server: pool.url, token, executor, workDir: dir, heartbeatMs: 300, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...tls });
+export function localAgent(pool: LivePool, dir: string, extra: LocalAgentExtra = {}): { agent: Agent; executor: LocalExecutor } {
+  const { token = pool.agentToken, server = pool.url, heartbeatMs = 300, killGraceMs = 500, ...rest } = extra;
+  const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 100, killGraceMs });
+  const agent = new Agent({ server, token, executor, workDir: dir, heartbeatMs, watchMs: 100, logEveryMs: 200, waitS: 2, maxBackoffMs: 500, ...rest });
   return { agent, executor };
 }
