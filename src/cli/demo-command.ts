@@ -318,6 +318,14 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
     if (stop.signal !== null) return;
     printIntro(note, url, adminToken, members);
     const agents = agentsFor(url, dataDir, members, io);
+    // Borrowed runs are sandboxed by default; on a machine without a working bubblewrap the sites let them run
+    // unsandboxed rather than lend nothing, and say so.
+    const containment = await (agents[0]?.executor.containment() ?? Promise.resolve({ available: true, detail: '' }));
+    if (containment.available) note('Borrowed runs are sandboxed on their lender\'s machine (bubblewrap): a read-only system, only their own directory writable, no network, nobody\'s user.');
+    else {
+      for (const m of members) await admin.call('PATCH', `/sites/${m.site.id}`, { share: { sandbox_borrowed: false } });
+      note(`Borrowed runs in this demo are NOT sandboxed: ${containment.detail}. Install bubblewrap (apt install bubblewrap) to see them contained.`);
+    }
     closers.add(async () => {
       const cancelled = await Promise.all(agents.map(async ({ agent, executor }) => {
         await agent.stop();
