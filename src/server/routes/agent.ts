@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Job, JobState, Placement, Site } from '../../store/types.ts';
+import type { Job, JobState, Placement, PlacementPart } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
@@ -121,17 +121,24 @@ function spanOfPlacement(p: Placement, siteId: string): { sites: string[]; index
 
 /**
  * The placed jobs with a part on the site not yet started, from the control plane's
- * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads),
- * with what the site's policy says of containing each (`site`: the agent's own).
+ * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads
+ * until there is one), with what the site's policy, as stored now, says of containing each.
  */
-async function assignments(cp: ControlPlane, site: Site): Promise<z.infer<typeof Assignment>[]> {
-  const out: z.infer<typeof Assignment>[] = [];
+async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<typeof Assignment>[]> {
+  const waiting: { job: Job; p: Placement; parts: PlacementPart[] }[] = [];
   for (const p of cp.active.currentPlacements().values()) {
-    const parts = onSite(p, site.id);
+    const parts = onSite(p, siteId);
     if (parts.length === 0) continue;
     const job = cp.active.get(p.jobId);
     // Running means acknowledged: the agent reported it started (for a job across sites, this site's part did).
     if (job?.state !== 'placed' || job.attempts !== p.attempt || parts.every((part) => part.startedAt !== undefined)) continue;
+    waiting.push({ job, p, parts });
+  }
+  if (waiting.length === 0) return [];
+  const site = await cp.store.getSite(siteId);
+  if (site === null) throw notFound('site', siteId);
+  const out: z.infer<typeof Assignment>[] = [];
+  for (const { job, p, parts } of waiting) {
     const borrowed = job.orgId !== site.orgId;
     const span = acrossSites(p) ? spanOfPlacement(p, site.id) : null;
     if (span !== null) await cp.sites.ensure(span.sites);
@@ -233,11 +240,9 @@ export function agentRoutes(app: Api): void {
     },
   }, async (req) => {
     const siteId = siteOf(accessOf(req));
-    const site = await store.getSite(siteId);
-    if (site === null) throw notFound('site', siteId);
     const deadline = performance.now() + req.query.wait * 1000;
     for (;;) {
-      const found = await assignments(cp, site);
+      const found = await assignments(cp, siteId);
       if (found.length > 0 || performance.now() >= deadline) return { site_id: siteId, assignments: found };
       await new Promise((r) => setTimeout(r, POLL_MS));
       // Shutting down (the store closes right after), or the agent went away: answer now, and read nothing more.
