@@ -94,7 +94,11 @@ export interface ServerOptions {
   readonly poolSampleMs?: number;
   /** …and how many samples are kept in memory (default 1440: a day at one a minute). */
   readonly poolHistorySize?: number;
-  /** Most requests one token may have under way at once; more are refused with 429 (default 16). */
+  /**
+   * Most requests one token may have under way at once; more are refused with 429 (default 128: a member
+   * submitting in bulk over many connections is not refused, and an agent's heavy requests have their own, lower
+   * limits, flood.ts).
+   */
   readonly maxRequestsInFlightPerToken?: number;
   /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
   readonly defaultQuota?: Partial<OrgQuota>;
@@ -177,7 +181,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   // Each token may have a bounded number of requests under way, in all and per operation: one member or agent
   // flooding the server with many connections gets 429s beyond it — before its bodies are even parsed — and every
   // other caller's requests keep their turn.
-  const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 16);
+  const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 128);
   app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
