@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
@@ -95,9 +95,9 @@ export interface ServerOptions {
   /** …and how many samples are kept in memory (default 1440: a day at one a minute). */
   readonly poolHistorySize?: number;
   /**
-   * Most requests one token may have under way at once; more are refused with 429 (default 128: a member
-   * submitting in bulk over many connections is not refused, and an agent's heavy requests have their own, lower
-   * limits, flood.ts).
+   * Most requests one token may have under way at once; more are refused with 429 (default 1024: a member
+   * submitting in bulk over many connections is not refused; the requests one caller can make heavy have their
+   * own, lower limits, flood.ts).
    */
   readonly maxRequestsInFlightPerToken?: number;
   /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
@@ -176,19 +176,20 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   await cp.sites.refresh();
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
+  app.decorateRequest('releaseSlot', null);
 
   // Authentication and the role check, before the body is even parsed; ownership is checked by the handlers.
   // Each token may have a bounded number of requests under way, in all and per operation: one member or agent
   // flooding the server with many connections gets 429s beyond it — before its bodies are even parsed — and every
   // other caller's requests keep their turn.
-  const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 128);
+  const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 1024);
   app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
     try {
       const principal = await cp.auth.authenticate(req.headers.authorization, req.ip);
-      const release = inFlight.take(principal.tokenId, operation);
-      reply.raw.once('close', release);
+      // Released when the answer has gone, or the caller went away (both hooks below; the release is idempotent).
+      req.releaseSlot = inFlight.take(principal.tokenId, operation);
       req.access = new Access(principal, operation);
     } catch (err) {
       const wait = retryAfterS(err);
@@ -199,6 +200,12 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       throw err;
     }
   });
+  const releaseSlot = (req: FastifyRequest) => {
+    req.releaseSlot?.();
+    return Promise.resolve();
+  };
+  app.addHook('onResponse', releaseSlot);
+  app.addHook('onRequestAbort', releaseSlot);
   app.setErrorHandler((err, req, reply) => {
     const e = sendError(reply, err);
     if (e.status >= 500) req.log.error({ err }, 'request failed');

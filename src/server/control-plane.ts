@@ -53,6 +53,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook on guarded routes. */
     access: Access | null;
+    /** Gives back the caller's slot among the requests under way (flood.ts), once the answer has gone. */
+    releaseSlot: (() => void) | null;
   }
 }
 

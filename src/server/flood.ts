@@ -19,12 +19,14 @@ export function dropUnreadBody(raw: IncomingMessage, reply: FastifyReply): void 
 }
 
 /**
- * Requests under way per token, in all and per operation. An agent's heartbeats and
- * reports come one at a time from an honest agent (its loops await each), so a few
- * at once is generous; they are the requests a hostile agent can make heavy.
+ * Requests under way per token, in all and per operation. The operations named here
+ * are those one caller can make heavy: an agent's heartbeats and reports (an honest
+ * agent sends them one at a time, its loops awaiting each) and a dry run (a rebuild
+ * of the scheduler's core). Everything else is bounded only by the total, a safety
+ * net that a bulk submitter over many connections stays under.
  */
 export class InFlight {
-  private static readonly PER_OPERATION: Partial<Record<Operation, number>> = { 'agent.heartbeat': 1, 'agent.report': 2 };
+  private static readonly PER_OPERATION: Partial<Record<Operation, number>> = { 'agent.heartbeat': 1, 'agent.report': 2, 'jobs.dry-run': 2 };
   private readonly held = new Map<string, number>();
 
   constructor(private readonly perToken: number) {}
