@@ -4,7 +4,8 @@
 // another process) with no flood, and while another process floods the server as fast
 // as it can with one of: an agent's heartbeats listing 30,000 runs (its site declares
 // 16,384 GPUs, so they are within its limit and fully checked), run reports for jobs
-// that are not its site's (each with a 64 KiB log), and sign-ins with wrong secrets.
+// that are not its site's (each with a 64 KiB log; from that site, whose allowance is
+// 16,384 a second, and from an 8-GPU site's agent), and sign-ins with wrong secrets.
 // Medians over SUANLI_BENCH_ROUNDS rounds (3) of SUANLI_BENCH_SECONDS (10) each.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,8 @@ export async function benchHostile(): Promise<void> {
     await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: 'hostile', name: 'Hostile' });
     const site = await api<{ id: string }>(server, 'POST', '/api/v1/sites', ADMIN, { name: 'hostile lab', org_id: 'hostile', capacity: [{ gpu_type: 'h100', nodes: 2048, gpus_per_node: 8 }] });
     const agent = (await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'agent', role: 'agent', org_id: 'hostile', site_id: site.id })).token;
+    const small = await api<{ id: string }>(server, 'POST', '/api/v1/sites', ADMIN, { name: 'hostile box', org_id: 'hostile', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] });
+    const smallAgent = (await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'box agent', role: 'agent', org_id: 'hostile', site_id: small.id })).token;
     const heartbeat = join(dir, 'heartbeat.json');
     writeFileSync(heartbeat, JSON.stringify({ runs: Array.from({ length: 30_000 }, (_, i) => ({ job_id: String(1_000_000 + i), attempt: 1 })) }));
     const reportFile = join(dir, 'report.json');
@@ -70,7 +73,8 @@ export async function benchHostile(): Promise<void> {
     const floods: Readonly<Record<string, Load | null>> = {
       'no flood': null,
       'heartbeats of 30,000 runs': { path: '/api/v1/agent/heartbeat', method: 'POST', token: agent, bodyFile: heartbeat, connections: 32 },
-      'reports for other sites’ jobs (64 KiB logs)': { path: '/api/v1/agent/reports', method: 'POST', token: agent, bodyFile: reportFile, connections: 32 },
+      'reports for other sites’ jobs (64 KiB logs), from the 16,384-GPU site': { path: '/api/v1/agent/reports', method: 'POST', token: agent, bodyFile: reportFile, connections: 32 },
+      'the same reports from an 8-GPU site': { path: '/api/v1/agent/reports', method: 'POST', token: smallAgent, bodyFile: reportFile, connections: 32 },
       'sign-ins with wrong secrets': { path: '/api/v1/whoami', method: 'GET', token: wrong, connections: 32 },
     };
     const honestLoad: Load = { path: '/api/v1/jobs?limit=1', method: 'GET', token: honest, connections: 4, rate: 100 };

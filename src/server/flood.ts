@@ -52,3 +52,31 @@ export class InFlight {
     };
   }
 }
+
+/**
+ * Token buckets by key whose rate is given at each take: a site's allowance follows
+ * what its org-admin declares. Real time (performance.now by default), not the
+ * server's clock: they bound real load. At most `maxKeys` keys; past that the ones
+ * whose buckets are full again are forgotten (a full bucket is what a new key has).
+ */
+export class RateByKey {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly now: () => number = () => performance.now(), private readonly maxKeys = 100_000) {}
+
+  /** Takes a token from `key`'s bucket, which refills at `perSecond` up to `burst`: 0 when taken, else the ms until one is. */
+  take(key: string, perSecond: number, burst: number): number {
+    const now = this.now();
+    const b = this.buckets.get(key);
+    const tokens = b === undefined ? burst : Math.min(burst, b.tokens + ((now - b.at) * perSecond) / 1000);
+    if (tokens < 1) {
+      this.buckets.set(key, { tokens, at: now });
+      return Math.ceil(((1 - tokens) * 1000) / perSecond);
+    }
+    if (this.buckets.size >= this.maxKeys && b === undefined) {
+      for (const [k, v] of this.buckets) if (v.tokens + ((now - v.at) * perSecond) / 1000 >= burst) this.buckets.delete(k);
+    }
+    this.buckets.set(key, { tokens: tokens - 1, at: now });
+    return 0;
+  }
+}

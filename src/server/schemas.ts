@@ -28,9 +28,10 @@ const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 /**
  * Text a program produced (a run's log, its executor's detail), which may hold any
  * character: kept, with what the store cannot hold shown as U+FFFD rather than
- * refused, so that one odd byte never stops a run's reports.
+ * refused, so that one odd byte never stops a run's reports. Only the last `keep`
+ * characters are kept (and looked at).
  */
-export const storableText = (max: number) => z.string().max(max).transform((s) => s.replace(UNSTORABLE, '\uFFFD'));
+export const storableText = (max: number, keep = max) => z.string().max(max).transform((s) => s.slice(-keep).replace(UNSTORABLE, '\uFFFD'));
 
 /**
  * A name people read in tables and titles (an org's, a site's, a job's, a token's):

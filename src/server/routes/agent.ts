@@ -1,10 +1,10 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Job, JobState, Placement, PlacementPart } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
-import { dropUnreadBody } from '../flood.ts';
+import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
 import { ApiError, errorBody, notFound } from '../errors.ts';
-import { TokenBuckets, type BucketRate } from '../token-buckets.ts';
 import type { Access } from '../permissions.ts';
 import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
@@ -35,13 +35,29 @@ const LOG_TAIL_CHARS = 4096;
 const MAX_RUNS_PER_HEARTBEAT = 100_000;
 const runsAllowed = (declaredGpus: number) => Math.max(64, 2 * declaredGpus);
 /**
- * Heartbeats per site: 10 at once, then one per 200 ms. An agent heartbeats every
- * few seconds (5 by default); a flood of them, each as heavy as its site allows
- * (tens of ms to check and answer at 30,000 runs), gets 429s past this, so one agent
- * can take at most a fifth or so of the server's time. Real time, not the server's
- * clock: it bounds real load.
+ * Heartbeats per site: 10 at once, then 5 a second. An agent heartbeats every few
+ * seconds (5 by default); a flood of them, each as heavy as its site allows (tens of
+ * ms to check and answer at 30,000 runs), gets 429s past this.
  */
-const HEARTBEATS: BucketRate = { burst: 10, refillMs: 200 };
+const HEARTBEATS = { perSecond: 5, burst: 10 } as const;
+/**
+ * Reports per site: as many a second as the site declares GPUs (20 at least), 5 s of
+ * them at once. An agent reports each run's start and end and its log every 5 s, and
+ * a site runs at most a run per GPU, so an honest site stays well under it.
+ */
+const reportRate = (declaredGpus: number) => ({ perSecond: Math.max(20, declaredGpus), burst: 5 * Math.max(20, declaredGpus) });
+
+/** Refuses (429, Retry-After) a request of the agent's site past its allowance, before its body is read. */
+async function withinRate(rates: RateByKey, req: FastifyRequest, reply: FastifyReply, what: string, rate: (siteId: string) => Promise<{ perSecond: number; burst: number }>): Promise<void> {
+  const siteId = accessOf(req).principal.siteId;
+  if (siteId === null) return;
+  const { perSecond, burst } = await rate(siteId);
+  const waitMs = rates.take(siteId, perSecond, burst);
+  if (waitMs === 0) return;
+  const err = new RateLimitedError(waitMs, `${what} of site "${siteId}" come faster than ${perSecond} a second`);
+  dropUnreadBody(req.raw, reply);
+  await reply.header('retry-after', String(err.retryAfterS)).code(err.status).send(errorBody(err));
+}
 
 export const AssignmentsQuery = z.strictObject({
   wait: z.coerce.number().min(0).max(MAX_WAIT_S).default(0).describe('seconds to wait for an assignment when there is none yet (long poll)'),
@@ -86,7 +102,7 @@ export const RunReportBody = z.strictObject({
   exit_code: z.number().int().nullable().optional(),
   reason: z.enum(['exit_code', 'cancelled_outside', 'engine']).optional().describe('why a failed run failed: its exit status, stopped outside Suanli, or ended by its engine'),
   detail: storableText(2000).optional(),
-  log_tail: storableText(64 * 1024).optional().describe("the end of the run's log; characters the store cannot hold (NUL, lone surrogates) become U+FFFD"),
+  log_tail: storableText(64 * 1024, LOG_TAIL_CHARS).optional().describe(`the end of the run's log, of which the last ${LOG_TAIL_CHARS} characters are kept; characters the store cannot hold (NUL, lone surrogates) become U+FFFD`),
 });
 export const RunReportResponse = z.object({
   /** Whether this report changed the job (false: a repeat, or too late). */
@@ -193,25 +209,19 @@ export function agentRoutes(app: Api): void {
     return Promise.resolve();
   });
 
-  const heartbeats = new TokenBuckets({ now: () => performance.now() }, HEARTBEATS, 100_000);
+  const heartbeats = new RateByKey();
+  const reports = new RateByKey();
+  const declaredGpus = async (siteId: string) => (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
   app.post('/api/v1/agent/heartbeat', {
     config: { operation: 'agent.heartbeat' },
     // Before the body is read: a site heartbeating far faster than any agent does is refused at once.
-    onRequest: async (req, reply) => {
-      const siteId = accessOf(req).principal.siteId;
-      const waitMs = siteId === null ? 0 : heartbeats.take(siteId);
-      if (waitMs > 0) {
-        const err = new RateLimitedError(waitMs, `heartbeats of site "${siteId ?? ''}" come faster than one per ${HEARTBEATS.refillMs} ms`);
-        dropUnreadBody(req.raw, reply);
-        await reply.header('retry-after', String(err.retryAfterS)).code(err.status).send(errorBody(err));
-      }
-    },
+    onRequest: (req, reply) => withinRate(heartbeats, req, reply, 'heartbeats', () => Promise.resolve(HEARTBEATS)),
     // Before the body is validated (30,000 runs cost tens of ms to check): a site's agent lists at most what its site can hold.
     preValidation: async (req) => {
       const runs = (req.body as { runs?: unknown } | null)?.runs;
       const siteId = accessOf(req).principal.siteId;
       if (!Array.isArray(runs) || siteId === null) return;
-      const gpus = (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
+      const gpus = await declaredGpus(siteId);
       if (runs.length > runsAllowed(gpus)) {
         throw new ApiError('invalid_request', `runs: ${runs.length.toLocaleString('en-US')} runs listed; a site of ${gpus.toLocaleString('en-US')} declared GPUs has at most ${runsAllowed(gpus).toLocaleString('en-US')} (a run has a GPU at least)`, { field: 'runs' });
       }
@@ -252,6 +262,7 @@ export function agentRoutes(app: Api): void {
 
   app.post('/api/v1/agent/reports', {
     config: { operation: 'agent.report' },
+    onRequest: (req, reply) => withinRate(reports, req, reply, 'reports', async (siteId) => reportRate(await declaredGpus(siteId))),
     schema: {
       tags, ...secured,
       summary: 'The state of one run (job, attempt) on the agent’s site, with the end of its log; a repeated or stale report changes no state',
@@ -272,13 +283,13 @@ export function agentRoutes(app: Api): void {
     }
     const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
     // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
-    if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail.slice(-LOG_TAIL_CHARS), clock.now());
+    if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail, clock.now());
     const detail = {
       site: siteId, attempt: b.attempt,
       ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
       ...(b.reason === undefined ? {} : { reason: b.reason }),
       ...(b.detail === undefined ? {} : { detail: b.detail }),
-      ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail.slice(-LOG_TAIL_CHARS) }),
+      ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail }),
     };
     let after: Job | null;
     const retry = b.state === 'failed' ? await retryOf(store, job) : null;
