@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 /** Layer order, lowest first; a layer may import only from layers listed before it. */
-const layers = ['model', 'plan', 'sched', 'sim', 'store', 'executors', 'server', 'agent', 'cli'];
+const layers = ['model', 'plan', 'sched', 'sim', 'ledger', 'store', 'executors', 'server', 'agent', 'cli'];
 /** Which layers each layer may NOT import (anything not below it; plan and sched are siblings). */
 const forbiddenFrom = (layer) => {
   const allowed = {
@@ -13,16 +13,17 @@ const forbiddenFrom = (layer) => {
     plan: ['model'],
     sched: ['model'],
     sim: ['model', 'plan', 'sched'],
-    store: ['model', 'plan', 'sched'],
+    ledger: ['model'],
+    store: ['model', 'plan', 'sched', 'ledger'],
     executors: ['model'],
-    server: ['model', 'plan', 'sched', 'sim', 'store', 'executors'],
-    agent: ['model', 'executors'],
+    server: ['model', 'plan', 'sched', 'sim', 'ledger', 'store', 'executors'],
+    agent: ['model', 'ledger', 'executors'],
     cli: layers.filter((l) => l !== 'cli'),
   }[layer];
   return layers.filter((l) => l !== layer && !allowed.includes(l));
 };
 
-const pureLayers = ['model', 'plan', 'sched', 'sim'];
+const pureLayers = ['model', 'plan', 'sched', 'sim', 'ledger'];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'bench/results/', '.suanli/', 'dist/', 'test-artifacts/'] },
@@ -49,8 +50,9 @@ export default tseslint.config(
             ),
             // The dashboard is a client of the API, like the CLI but in the browser: it reads only
             // the wire types of src/server/schemas.ts (type-only imports; see the web/ rule below),
-            // and shows server text through the same pure function as the CLI (src/model/text.ts).
-            { target: './web', from: './src', except: ['./server/schemas.ts', './model/text.ts'], message: 'web/ is a client of the API: it may import only the wire types of src/server/schemas.ts, and src/model/text.ts.' },
+            // shows server text through the same pure function as the CLI (src/model/text.ts), and
+            // verifies the ledger itself (src/ledger: signatures, proofs, checkpoints), trusting no server.
+            { target: './web', from: './src', except: ['./server/schemas.ts', './model/text.ts', './ledger'], message: 'web/ is a client of the API: it may import only the wire types of src/server/schemas.ts, src/model/text.ts and src/ledger.' },
             { target: './src', from: './web', message: 'src/ never imports the web dashboard; the server serves its build (src/server/dashboard.ts).' },
           ],
         },
@@ -85,7 +87,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os'], message: 'The dashboard runs in the browser: no Node built-ins.' },
-            { regex: '(^|/)src/(?!model/text\.ts$)', allowTypeImports: true, message: 'The dashboard bundles no server code: use `import type` for the wire types (src/model/text.ts, pure, is the one module it bundles).' },
+            { regex: '(^|/)src/(?!model/text\.ts$|ledger/)', allowTypeImports: true, message: 'The dashboard bundles no server code: use `import type` for the wire types (src/model/text.ts and src/ledger, pure, are the modules it bundles).' },
           ],
         },
       ],
