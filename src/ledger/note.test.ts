@@ -94,7 +94,7 @@ test("signing gives Go's exact note, and a key's new signature replaces its old 
   // Adding a signature to a note someone else signed keeps theirs first.
   const opened = open(`${TEXT}\n${ENOCH_SIG}`, [enoch]);
   assert.ok(opened.ok);
-  assert.equal(new TextDecoder().decode(signNote(opened.text, [signer], [...opened.verified, ...opened.unknown])), `${TEXT}\n${ENOCH_SIG}${PETER_SIG}`);
+  assert.equal(new TextDecoder().decode(signNote(opened.text, [signer], opened.signatures)), `${TEXT}\n${ENOCH_SIG}${PETER_SIG}`);
 });
 
 test('opening says which signatures verified and which keys are unknown (TestOpen)', () => {

@@ -67,13 +67,14 @@ export type NoteFailure = keyof typeof NOTE_FAILURES;
 
 /**
  * What opening a note found. Opened: the text, the signatures that verified (one per
- * key) and those from keys not given (kept, unchecked, for re-signing). Not opened:
+ * key), those from keys not given (unchecked), and both together in note order (what
+ * to keep when adding a signature: `signNote(text, [me], signatures)`). Not opened:
  * `malformed` names the line (1-based; the blank line before the signatures counts);
  * `bad_signature` and `ambiguous_key` name the key (`name+hash`); `unverified` still
  * carries the text and signatures, for a caller that wants to say whose they are.
  */
 export type NoteOpening =
-  | { readonly ok: true; readonly text: string; readonly verified: readonly NoteSignature[]; readonly unknown: readonly NoteSignature[] }
+  | { readonly ok: true; readonly text: string; readonly verified: readonly NoteSignature[]; readonly unknown: readonly NoteSignature[]; readonly signatures: readonly NoteSignature[] }
   | { readonly ok: false; readonly reason: 'malformed'; readonly line: number; readonly detail: string }
   | { readonly ok: false; readonly reason: 'bad_signature' | 'ambiguous_key'; readonly key: string; readonly detail: string }
   | { readonly ok: false; readonly reason: 'unverified'; readonly text: string; readonly unknown: readonly NoteSignature[]; readonly detail: string };
@@ -132,8 +133,8 @@ export function noteVerifier(verifierKey: string): NoteVerifier {
  * The signed note of `text` (which must end in a newline and hold no control character
  * but newlines): `existing` signature lines first — less any by a key among `signers`,
  * whose new signature replaces it — then one line per signer, in order (Go's note.Sign).
- * Adding a signature to a note someone else signed is `signNote(opening.text,
- * [me], [...opening.verified, ...opening.unknown])`.
+ * Adding a signature to a note someone else signed is `signNote(opening.text, [me],
+ * opening.signatures)`.
  */
 export function signNote(text: string, signers: readonly NoteSigner[], existing: readonly NoteSignature[] = []): Uint8Array {
   checkNoteText(text);
@@ -172,6 +173,7 @@ export function openNote(note: Uint8Array, verifiers: readonly NoteVerifier[]): 
   const { text, textBytes, signatures } = parsed;
   const verified: NoteSignature[] = [];
   const unknown: NoteSignature[] = [];
+  const kept: NoteSignature[] = [];
   const seenKeys = new Set<string>();
   const seenUnknown = new Set<string>();
   for (const sig of signatures) {
@@ -179,7 +181,10 @@ export function openNote(note: Uint8Array, verifiers: readonly NoteVerifier[]): 
     const matching = verifiers.filter((v) => v.name === sig.name && v.keyHash === sig.keyHash);
     if (matching.length === 0) {
       const line = `${sig.name} ${sig.base64}`;
-      if (!seenUnknown.has(line)) unknown.push(sig);
+      if (!seenUnknown.has(line)) {
+        unknown.push(sig);
+        kept.push(sig);
+      }
       seenUnknown.add(line);
       continue;
     }
@@ -188,9 +193,10 @@ export function openNote(note: Uint8Array, verifiers: readonly NoteVerifier[]): 
     seenKeys.add(id);
     if (!safeVerify(matching[0]!, textBytes, sig.signature)) return { ok: false, reason: 'bad_signature', key: id, detail: `invalid signature for key ${id}` };
     verified.push(sig);
+    kept.push(sig);
   }
   if (verified.length === 0) return { ok: false, reason: 'unverified', text, unknown, detail: 'note has no verifiable signatures' };
-  return { ok: true, text, verified, unknown };
+  return { ok: true, text, verified, unknown, signatures: kept };
 }
 
 // ---- parsing ---------------------------------------------------------------------
