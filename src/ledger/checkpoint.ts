@@ -12,7 +12,7 @@ import { InvalidInputError } from '../model/errors.ts';
 import { fromBase64, isCanonicalDecimal, isWellFormed, toBase64 } from './encoding.ts';
 import { cosignatureTime } from './cosignature.ts';
 import { HASH_SIZE } from './merkle.ts';
-import { checkNoteText, keyId, openNote, signNote, type NoteSignature, type NoteSigner, type NoteVerifier } from './note.ts';
+import { checkNoteText, keyId, NOTE_FAILURES, openNote, signNote, type NoteSignature, type NoteSigner, type NoteVerifier } from './note.ts';
 
 export interface Checkpoint {
   /** The log's identity, e.g. `suanli.example/ledger`: non-empty, one line. */
@@ -42,10 +42,11 @@ export interface CheckpointTrust {
   readonly cosigners?: readonly NoteVerifier[];
 }
 
+/** Why a checkpoint did not open: the note's own failures, then the checkpoint's. */
 export const CHECKPOINT_FAILURES = {
-  malformed_note: 'not a well-formed signed note',
-  bad_signature: "a known key's signature does not verify",
-  ambiguous_key: 'two trusted keys share a name and key hash',
+  malformed_note: NOTE_FAILURES.malformed,
+  bad_signature: NOTE_FAILURES.bad_signature,
+  ambiguous_key: NOTE_FAILURES.ambiguous_key,
   not_signed_by_log: "the log's key did not sign it",
   malformed_checkpoint: 'the text is not a checkpoint',
   wrong_origin: 'a checkpoint of another log',
