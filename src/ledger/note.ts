@@ -201,14 +201,21 @@ export function openNote(note: Uint8Array, verifiers: readonly NoteVerifier[]): 
 
 // ---- parsing ---------------------------------------------------------------------
 
-type ParsedNote = { readonly ok: true; readonly text: string; readonly textBytes: Uint8Array; readonly signatures: readonly NoteSignature[] };
-type Malformed = { readonly ok: false; readonly reason: 'malformed'; readonly line: number; readonly detail: string };
+/** A note split into its text and signature lines, nothing verified; or where it is malformed. */
+export type ParsedNote =
+  | { readonly ok: true; readonly text: string; readonly textBytes: Uint8Array; readonly signatures: readonly NoteSignature[] }
+  | { readonly ok: false; readonly reason: 'malformed'; readonly line: number; readonly detail: string };
+type Malformed = Extract<ParsedNote, { ok: false }>;
 
 const malformed = (line: number, detail: string): Malformed => ({ ok: false, reason: 'malformed', line, detail });
 
-/** A note split into text and signature lines, syntax checked, nothing verified. */
-function parseNote(note: unknown): ParsedNote | Malformed {
-  if (!(note instanceof Uint8Array)) return malformed(0, 'a note is bytes');
+/**
+ * The syntax of a note, checked; no signature is. The text of an unverified note must
+ * not be relied on: this is for choosing which keys to open it with (a usage record
+ * names its site, whose key then verifies it). Never throws.
+ */
+export function parseNote(note: Uint8Array): ParsedNote {
+  if (!((note as unknown) instanceof Uint8Array)) return malformed(0, 'a note is bytes');
   const whole = fromUtf8(note);
   if (whole === undefined) return malformed(lineOfBadUtf8(note), 'not valid UTF-8');
   const control = NOTE_CONTROL.exec(whole);
