@@ -1,12 +1,13 @@
 // `npm run bench [suite…]`: benchmark suites (default: all); tables on stdout, JSON under bench/results/.
 import { benchHostile } from './hostile.bench.ts';
+import { benchLedger } from './ledger.bench.ts';
 import { benchPlanner } from './planner.bench.ts';
 import { benchSched } from './sched.bench.ts';
 import { benchServe } from './serve.bench.ts';
 import { benchSimulate } from './simulate.bench.ts';
 import { benchStore } from './store.bench.ts';
 
-const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile };
+const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];
