@@ -58,9 +58,15 @@ describe('an agent with the local executor against a live control plane', () => 
     const end = done.events.find((e) => e.type === 'succeeded');
     assert.match(String(end?.detail.log_tail), /hi/);
     assert.equal(end?.detail.exit_code, 0);
-    const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
+    // The run's usage counts once the site's agent has signed its record (a heartbeat or two) and it is logged.
+    const ledger = await waitFor('the run in the ledger', async () => {
+      const l = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
+      return l.rows.some((r) => r.org_id === 'acme' && r.own_gpu_h > 0) ? l : undefined;
+    });
     assert.ok(JSON.stringify(ledger).includes('acme'), 'the ledger has the run');
-    assert.ok(ledger.rows.some((r) => r.org_id === 'acme' && r.own_gpu_h > 0), `own GPU time recorded: ${JSON.stringify(ledger.rows)}`);
+    const logged = await pool.client.call<{ entries: { note: string; writer: string }[] }>('GET', '/ledger/entries');
+    assert.equal(logged.entries.at(-1)?.writer, 'site', 'signed by the site’s agent');
+    assert.match(logged.entries.at(-1)?.note ?? '', new RegExp(`^job ${id}$`, 'm'));
   });
 
   test('a running job’s log tail reaches the control plane while it runs; suanli job logs prints it, --follow until the end', async () => {
@@ -256,6 +262,7 @@ describe('the agent protocol through inject', () => {
     const end = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0 })).body);
     const endAgain = RunReportResponse.parse((await report(agent, { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0 })).body);
     assert.deepEqual([end.applied, endAgain.applied, endAgain.current], [true, false, false]);
+    await s.app.suanli.usage.logAlone(Number.MAX_SAFE_INTEGER); // no agent here signs the records: the control plane logs them alone
     const ledger = LedgerResponse.parse((await s.req('GET', '/api/v1/ledger')).body);
     const own = ledger.rows.find((row) => row.org_id === 'acme' && row.gpu_type === 'h100');
     assert.equal(own?.own_gpu_h, (4 * 60) / 3600, 'one ledger entry, from the first report only');

@@ -28,13 +28,17 @@ describe('GET /api/v1/ledger/history', () => {
     const betaJob = await s.job('beta', 1);
     const acmeJob = await s.job('acme', 1);
     member = await s.token('member', 'beta');
-    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuH: number, at: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds: gpuH * 3600, at });
+    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuH: number, at: number): LedgerEntry => ({
+      jobId, attempt: 1, siteId, consumerOrgId, providerOrgId, gpuType, gpus: 1, startAt: at - gpuH * HOUR, at, gpuSeconds: gpuH * 3600, outcome: 'succeeded',
+    });
     await s.store.transition([], [
       entry(betaJob, acmeSite, 'beta', 'acme', 'h100', 4, day0 + 2 * HOUR + 5), // beta borrows acme's h100s at 02:00
       entry(betaJob, acmeSite, 'beta', 'acme', 'h100', 2, day0 + 2 * HOUR + 59 * 60_000),
       entry(acmeJob, acmeSite, 'acme', 'acme', 'h100', 1.5, day0 + 7 * HOUR), // acme on its own site
       entry(acmeJob, betaSite, 'acme', 'beta', 'a100', 3, day0 + DAY + 1), // the next day, acme borrows beta's a100s
     ]);
+    // Nothing counts until it is in the usage log: the control plane logs the entries alone (no agent signs here).
+    await s.app.suanli.usage.logAlone(Number.MAX_SAFE_INTEGER);
   });
   after(() => s.close());
 
@@ -103,6 +107,7 @@ describe('GET /api/v1/ledger/history', () => {
     await s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${job}/state`, { body: { state: 'running' } });
     s.clock.advance(45 * 60);
     await s.ok(JobResponse, 200, 'POST', `/api/v1/internal/jobs/${job}/state`, { body: { state: 'succeeded' } });
+    await s.app.suanli.usage.logAlone(Number.MAX_SAFE_INTEGER);
     const { points } = await s.ok(LedgerHistoryResponse, 200, 'GET', '/api/v1/ledger/history?bucket=hour&org=gamma');
     assert.equal(points.length, 1);
     const [p] = points;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { z } from 'zod';
 import { ErrorResponse, JobListResponse, OrgListResponse, SiteListResponse, TokenCreatedResponse } from '../src/server/schemas.ts';
+import { newKeyPair } from '../src/server/log-keys.ts';
 import { type Call, TestServer } from './support/server.ts';
 
 type Caller = 'admin' | 'org-admin' | 'member' | 'agent' | 'none';
@@ -63,6 +64,16 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   },
   'GET /api/v1/sites': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/sites?org=${org}` }) },
   'GET /api/v1/sites/{id}': { expect: row([OK, OK], [OK, 404], [OK, 404], [OK, 404]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/sites/${sites.get(org) ?? ''}` }) },
+  'GET /api/v1/sites/{id}/keys': { expect: row([OK, OK], [OK, 404], [OK, 404], [OK, 404]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/sites/${sites.get(org) ?? ''}/keys` }) },
+  'DELETE /api/v1/sites/{id}/keys/{key}': {
+    expect: row([OK, OK], [OK, 404], [403, 403], [403, 403]),
+    request: async (org) => {
+      const verifierKey = newKeyPair(`k${++fresh}`).verifierKey;
+      const key = verifierKey.split('+').slice(0, 2).join('+');
+      await s.store.addSiteKey({ siteId: sites.get(org) ?? '', keyHash: key, verifierKey, createdAt: 1 });
+      return { method: 'DELETE', url: `/api/v1/sites/${sites.get(org) ?? ''}/keys/${encodeURIComponent(key)}` };
+    },
+  },
   'PATCH /api/v1/sites/{id}': {
     expect: row([OK, OK], [OK, 404], [403, 403], [403, 403]),
     request: (org) => Promise.resolve({ method: 'PATCH', url: `/api/v1/sites/${sites.get(org) ?? ''}`, body: { name: `renamed ${++fresh}` } }),
@@ -115,6 +126,11 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   },
   'GET /api/v1/ledger': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger?org=${org}` }) },
   'GET /api/v1/ledger/history': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/history?bucket=hour&org=${org}` }) },
+  'GET /api/v1/ledger/checkpoint': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/checkpoint' }) },
+  'GET /api/v1/ledger/entries': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/entries?org=${org}` }) },
+  'GET /api/v1/ledger/proof/inclusion': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/inclusion?index=0&size=1' }) },
+  'GET /api/v1/ledger/proof/consistency': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/consistency?from=1&to=1' }) },
+  'GET /api/v1/ledger/keys': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/keys' }) },
   'GET /api/v1/whoami': { expect: row([OK, OK], [OK, OK], [OK, OK], [OK, OK]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/whoami' }) },
   'GET /api/v1/pool': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/pool' }) },
   'POST /api/v1/plan': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'POST', url: '/api/v1/plan', body: { kind: 'video', seconds: 2, width: 640, height: 480 } }) },
@@ -131,6 +147,10 @@ before(async () => {
   tokens.set('member', await s.token('member', OWN));
   tokens.set('agent', await s.token('agent', OWN, sites.get(OWN)));
   tokens.set('none', null);
+  // One record in the usage log, so that its proofs exist.
+  const job = await s.job(OWN, 1);
+  await s.store.transition([], [{ jobId: job, attempt: 1, siteId: sites.get(OWN) ?? '', consumerOrgId: OWN, providerOrgId: OWN, gpuType: 'h100', gpus: 1, startAt: 0, at: 1000, gpuSeconds: 1, outcome: 'succeeded' }]);
+  await s.app.suanli.usage.logAlone(Number.MAX_SAFE_INTEGER);
 });
 after(() => s.close());
 

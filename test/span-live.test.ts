@@ -81,9 +81,11 @@ describe('a job spanning two sites, live', () => {
     const tail = String(done.events.find((e) => e.type === 'succeeded')?.detail.log_tail);
     const own = `(${pool.siteId},beta:site-1|acme:site-1,${beta.siteId}|beta:site-1,${pool.siteId}|${beta.siteId},acme:site-1)`;
     assert.match(tail, new RegExp(`part [01] of ${own}$`, 'm'), tail);
-    const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
-    const of = (org: string) => ledger.rows.filter((r) => r.org_id === org).reduce((s, r) => s + r.contributed_gpu_h, 0);
-    assert.ok(of('acme') > 0 && of('beta') > 0, 'both owners contributed');
+    const of = (ledger: { rows: { org_id: string; contributed_gpu_h: number }[] }, org: string) => ledger.rows.filter((r) => r.org_id === org).reduce((s, r) => s + r.contributed_gpu_h, 0);
+    await waitFor('both owners’ contributions in the ledger (each site’s agent signs its part’s record)', async () => {
+      const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
+      return of(ledger, 'acme') > 0 && of(ledger, 'beta') > 0 ? true : undefined;
+    });
   });
 
   test('a site that never starts its part: after the co-allocation timeout the job is released on every site, and runs once that site is back', async () => {
@@ -132,8 +134,10 @@ describe('a job spanning two sites, live', () => {
     assert.equal(shrunk.events.find((e) => e.type === 'shrunk')?.detail.site, pool.siteId);
     await pool.until(own, 'succeeded');
     assert.ok((await acme.executor.list()).every((r) => !r.handle.runId.startsWith(`${big}.`) || r.status.state !== 'running'), "the big job's part on acme was stopped");
-    const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
-    assert.ok(ledger.rows.some((r) => r.org_id === 'acme' && r.contributed_gpu_h > 0), 'the part that left was accounted for');
+    await waitFor('the part that left accounted for', async () => {
+      const ledger = LedgerResponse.parse(await pool.client.call('GET', '/ledger'));
+      return ledger.rows.some((r) => r.org_id === 'acme' && r.contributed_gpu_h > 0) ? true : undefined;
+    });
   });
 
   test('a bad span is refused with 400 naming the field; nothing is stored', async () => {

@@ -40,6 +40,7 @@ import type { Executor, RunHandle, RunRecord, RunRequest, RunState, RunTenant } 
 import { runId, FINAL_RUN_STATES } from '../executors/types.ts';
 import type { Capacity } from '../model/capacity.ts';
 import { AgentHttpError, ControlPlaneClient, type ControlPlaneClientOptions } from './control-plane-client.ts';
+import { UsageSigner, type UsageReview, type UsageToSign } from './usage-signer.ts';
 
 export interface AgentLogger {
   info(message: string): void;
@@ -122,6 +123,17 @@ interface Watched {
   sentTailAt?: number;
 }
 
+/** What a heartbeat's answer says, of what the agent reads. */
+interface HeartbeatAnswer {
+  readonly id: string;
+  readonly stop: StopWire[];
+  readonly lease_s?: number | null;
+  readonly capacity_cut?: string[];
+  /** Usage records of this site's runs for its agent to sign (or refuse). */
+  readonly usage_to_sign?: UsageToSign[];
+  readonly site_key?: { readonly status: string; readonly detail: string };
+}
+
 interface StopWire {
   readonly job_id: string;
   readonly attempt: number;
@@ -162,6 +174,11 @@ export class Agent {
   private readonly log: AgentLogger;
   /** The site this agent's token is bound to, once the control plane has said. */
   siteId: string | null = null;
+  /** The site's record key and what this agent saw of its runs: it signs usage records against it (usage-signer.ts). */
+  private readonly usage: UsageSigner;
+  /** Signatures and refusals of the records the last heartbeat's answer asked for, sent with the next. */
+  private review: UsageReview = { signatures: [], refused: [] };
+  private keyStatus = 'active';
   /** The lease as last renewed (null before any heartbeat, here or by an earlier agent, was answered). */
   private lease: LeaseFile | null = null;
   /** What of its capacity the control plane last said counts for nothing (logged when it changes). */
@@ -171,6 +188,7 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ControlPlaneClient(o);
+    this.usage = new UsageSigner(join(o.workDir, 'site.key'));
     this.log = o.logger ?? { info: () => undefined, warn: () => undefined };
   }
 
@@ -238,10 +256,17 @@ export class Agent {
     const runs = [...this.runs.values()].filter((r) => r.fenced === undefined).map((r) => ({ job_id: r.jobId, attempt: r.attempt }));
     const sandboxCapable = (await this.o.executor.containment()).available;
     const sentAt = Date.now();
-    const site = await this.client.call<{ id: string; stop: StopWire[]; lease_s?: number | null; capacity_cut?: string[] }>('POST', '/agent/heartbeat', {
+    const review = this.review;
+    const site = await this.client.call<HeartbeatAnswer>('POST', '/agent/heartbeat', {
       capacity: capacity.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode })), runs, sandbox_capable: sandboxCapable,
+      site_key: this.usage.verifierKey, usage_signatures: review.signatures, usage_refused: review.refused,
     });
     this.renewLease({ answeredAt: sentAt, leaseS: site.lease_s ?? null });
+    // What this heartbeat carried is delivered; the records asked for now go with the next one.
+    this.review = await this.reviewUsage(site.usage_to_sign ?? []);
+    const keyStatus = site.site_key?.status ?? 'active';
+    if (keyStatus !== this.keyStatus && keyStatus !== 'active') this.log.warn(`suanli agent: the control plane does not take this site's record key (${keyStatus}): ${site.site_key?.detail ?? ''}`);
+    this.keyStatus = keyStatus;
     const cut = (site.capacity_cut ?? []).join('; ');
     if (cut !== this.capacityCut && cut !== '') this.log.warn(`suanli agent: the site's declared capacity bounds what counts of this report: ${cut}`);
     this.capacityCut = cut;
@@ -283,6 +308,7 @@ export class Agent {
     try {
       const handle = await this.o.executor.start(request);
       this.runs.set(id, { jobId: a.job_id, attempt: a.attempt, handle, reported: 'none' });
+      this.usage.assigned(id, a.parts.reduce((n, p) => n + p.gpus, 0));
       const tenant = request.tenant;
       const whose = tenant?.borrowed === true ? ` for ${tenant.org || 'another org'}` : '';
       this.log.info(`suanli agent: started ${id}${whose}${tenant?.sandbox === true ? ` contained (network ${tenant.network})` : ''}`);
@@ -333,6 +359,8 @@ export class Agent {
       this.log.info(`suanli agent: ${id} stopped (${run.stopReason ?? 'told to'})`);
     }
     const status = await this.o.executor.status(run.handle);
+    if (status.state !== 'pending') this.usage.started(id);
+    if (FINAL_RUN_STATES.has(status.state)) this.usage.ended(id);
     // A stopped run is not reported (the control plane has moved past it), unless the agent stopped it on its own.
     if (run.cancelling === true) {
       if (!FINAL_RUN_STATES.has(status.state)) return;
@@ -364,6 +392,13 @@ export class Agent {
     await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
     this.runs.delete(id);
     this.log.info(`suanli agent: ${id} ${state}`);
+  }
+
+  /** Signs or refuses the usage records the control plane asks for, against what this agent saw (and its executor knows). */
+  private async reviewUsage(items: readonly UsageToSign[]): Promise<UsageReview> {
+    if (items.length === 0) return { signatures: [], refused: [] };
+    const known = new Set([...this.runs.keys(), ...(await this.o.executor.list()).map((r) => r.handle.runId as string)]);
+    return this.usage.review(items, (id) => known.has(id));
   }
 
   /**

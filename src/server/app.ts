@@ -29,6 +29,8 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
 import { SchedulingLoop } from './scheduling-loop.ts';
 import { SiteDirectory } from './site-directory.ts';
+import { UsageLog } from './usage-log.ts';
+import { nativeSigner, newKeyPair, verifierKeyOf } from './log-keys.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
 
 /** Answers with the API's error body for whatever went wrong; returns the error as the API reported it. */
@@ -100,6 +102,18 @@ export interface ServerOptions {
    * own, lower limits, flood.ts).
    */
   readonly maxRequestsInFlightPerToken?: number;
+  /**
+   * The control plane's log key (`PRIVATE+KEY+…`, a signed-note signer key): it countersigns every usage record
+   * and signs the log's checkpoints. Absent: a new key for this process only (a pool of record keeps one:
+   * `suanli serve` keeps it in <data dir>/log.key, or takes SUANLI_LOG_KEY).
+   */
+  readonly logKey?: string;
+  /** The usage log's name, the first line of every checkpoint (default `suanli.local/ledger`). */
+  readonly ledgerOrigin?: string;
+  /** How often a checkpoint is signed while records arrive, and pending entries are looked at (ms, default 2000). */
+  readonly checkpointIntervalMs?: number;
+  /** An entry its site has not signed this long after it ended is logged by the control plane alone (ms, default 10 minutes). */
+  readonly usageAloneAfterMs?: number;
   /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
   readonly defaultQuota?: Partial<OrgQuota>;
 }
@@ -156,6 +170,8 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     ...(options.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: options.siteTimeoutMs }),
     coallocationTimeoutMs: options.coallocationTimeoutMs ?? 120_000,
   });
+  const sites = new SiteDirectory(store);
+  const logKey = options.logKey ?? newKeyPair('suanli-ledger').signerKey;
   const cp: ControlPlane = {
     store, clock, lifecycle, active, loop, metrics, scheduler,
     auth: new Authenticator(store, clock, options.auth),
@@ -168,7 +184,13 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
       intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
     }),
-    sites: new SiteDirectory(store),
+    sites,
+    usage: new UsageLog({
+      store, clock, logger: app.log, signer: nativeSigner(logKey), origin: options.ledgerOrigin ?? 'suanli.local/ledger',
+      labelOf: async (id) => (await sites.entry(id))?.label ?? id,
+      intervalMs: options.checkpointIntervalMs ?? 2000, aloneAfterMs: options.usageAloneAfterMs ?? 10 * 60_000,
+    }),
+    logVerifierKey: verifierKeyOf(logKey),
     siteWrites: new OrgSerializer(),
     quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
     leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
@@ -255,6 +277,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   await dashboardRoutes(app, options.webRoot);
 
   app.addHook('onReady', async () => {
+    await cp.usage.start(options.schedule !== false);
     if (options.schedule !== false) loop.start();
     // The first sample is in before the server answers, so the history is never empty.
     await cp.poolHistory.start();
@@ -267,6 +290,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.addHook('onClose', async () => {
     await cp.submissions.drain();
     await loop.stop();
+    await cp.usage.stop();
     await cp.poolHistory.stop();
   });
   return app;

@@ -13,6 +13,7 @@ import type { PoolHistory } from './pool-history.ts';
 import type { OrgSerializer, QuotaBook } from './quotas.ts';
 import type { SchedulingLoop } from './scheduling-loop.ts';
 import type { SiteDirectory } from './site-directory.ts';
+import type { UsageLog } from './usage-log.ts';
 import type { SubmissionBatcher } from './submission-batcher.ts';
 
 /** The parts of a running control plane that routes use; `app.suanli` on the Fastify instance. */
@@ -34,6 +35,10 @@ export interface ControlPlane {
   readonly poolHistory: PoolHistory;
   /** Every site's owner and the label other orgs see it by. */
   readonly sites: SiteDirectory;
+  /** The usage log: what the ledger counts, as signed records in a Merkle log with signed checkpoints. */
+  readonly usage: UsageLog;
+  /** The verifier key of the log's signing key, which members pin to check checkpoints and records. */
+  readonly logVerifierKey: string;
   /** Changes to one org's sites, one at a time (the quota check and the write together). */
   readonly siteWrites: OrgSerializer;
   /** Every org's quotas. */

@@ -1,5 +1,6 @@
+import { gpuSecondsOf } from '../ledger/usage-record.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Job, JobState, LedgerEntry, Placement, Store, Transition } from '../store/types.ts';
+import type { Job, JobState, LedgerEntry, Placement, Store, Transition, UsageOutcome } from '../store/types.ts';
 import type { ActiveJobs, ChangeOrigin } from './active-jobs.ts';
 import { ApiError } from './errors.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -10,16 +11,25 @@ export type Change = Omit<Transition, 'from'> & { readonly from: JobState };
 /**
  * GPU time a run used, for the ledger: one entry per placement part, GPU-seconds
  * from the run's start to `atMs`, consumed by the job's org and contributed by the
- * site's. A placement that never started used nothing. Parts on a site whose owner
- * is unknown (it cannot be: sites are never deleted) are left out.
+ * site's, ended so (`outcome`). A placement that never started used nothing. Parts on
+ * a site whose owner is unknown (it cannot be: sites are never deleted) are left out.
  */
-export function usage(job: Job, placement: Placement | null | undefined, ownerOf: (siteId: string) => string | undefined, atMs: number): LedgerEntry[] {
+export function usage(job: Job, placement: Placement | null | undefined, ownerOf: (siteId: string) => string | undefined, atMs: number, outcome: UsageOutcome): LedgerEntry[] {
   if (placement?.startedAt == null) return [];
-  const seconds = Math.max(0, (atMs - placement.startedAt) / 1000);
+  const startAt = Math.min(placement.startedAt, atMs);
   return placement.parts.flatMap((p) => {
     const provider = ownerOf(p.siteId);
-    return provider === undefined ? [] : [{ jobId: job.id, siteId: p.siteId, consumerOrgId: job.orgId, providerOrgId: provider, gpuType: p.gpuType, gpuSeconds: p.gpus * seconds, at: atMs }];
+    if (provider === undefined) return [];
+    return [{ jobId: job.id, attempt: placement.attempt, siteId: p.siteId, consumerOrgId: job.orgId, providerOrgId: provider, gpuType: p.gpuType, gpus: p.gpus, startAt, at: atMs, gpuSeconds: gpuSecondsOf(p.gpus, startAt, atMs), outcome }];
   });
+}
+
+/** How a run ended, for its usage record: the state its job moves to, or the event that requeued it. */
+export function outcomeOf(to: JobState, type: string): UsageOutcome {
+  if (to === 'succeeded' || to === 'failed' || to === 'cancelled') return to;
+  if (type === 'run_lost' || type === 'site_lost') return 'lost';
+  if (type === 'run_failed' || type === 'coallocation_failed') return 'failed';
+  return 'preempted';
 }
 
 /**
@@ -55,7 +65,7 @@ export class JobLifecycle {
         throw new ApiError('conflict', `job "${job.id}" is ${current.state}; it can become ${to} only from ${allowed.join(', ')}`, { field: 'state' });
       }
       const at = this.clock.now();
-      const ledger = current.state === 'running' ? await this.ledgerFor(current, at) : [];
+      const ledger = current.state === 'running' ? await this.ledgerFor(current, at, outcomeOf(to, type)) : [];
       const [after] = await this.apply([{ jobId: current.id, from: current.state, to, at, type, detail }], ledger);
       if (after != null) return after;
       const reread = await this.store.getJob(job.id);
@@ -75,7 +85,7 @@ export class JobLifecycle {
     for (let attempt = 0; attempt < 5 && current !== null; attempt++) {
       if (current.state !== 'placed' && current.state !== 'running') return null;
       const at = this.clock.now();
-      const ledger = current.state === 'running' ? await this.ledgerFor(current, at) : [];
+      const ledger = current.state === 'running' ? await this.ledgerFor(current, at, outcomeOf('preempted', type)) : [];
       const [, after] = await this.apply([
         { jobId: current.id, from: current.state, to: 'preempted', at, type, detail },
         { jobId: current.id, from: 'preempted', to: 'pending', at, type: 'requeued', diagnosis: null },
@@ -87,7 +97,7 @@ export class JobLifecycle {
     throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
   }
 
-  private async ledgerFor(job: Job, atMs: number): Promise<LedgerEntry[]> {
+  private async ledgerFor(job: Job, atMs: number, outcome: UsageOutcome): Promise<LedgerEntry[]> {
     const placements = await this.store.placements(job.id);
     const current = placements.reduce<Placement | null>((a, p) => (a === null || p.attempt > a.attempt ? p : a), null);
     const owners = new Map<string, string>();
@@ -95,6 +105,6 @@ export class JobLifecycle {
       const site = await this.store.getSite(part.siteId);
       if (site !== null) owners.set(site.id, site.orgId);
     }
-    return usage(job, current, (id) => owners.get(id), atMs);
+    return usage(job, current, (id) => owners.get(id), atMs, outcome);
   }
 }

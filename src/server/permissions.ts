@@ -45,6 +45,8 @@ export const PERMISSIONS = {
   /** The ledger per org over time: an org sees only its own points (no pool-wide series, see the ledger route). */
   'ledger.history': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** The usage log: checkpoints, proofs and keys for everyone who verifies; entries, an org its own (see the ledger route). */
+  'ledger.log': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** Every token may learn what it is (the dashboard shows and hides by role). */
   'tokens.whoami': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
   /** Pool-wide totals (by GPU type, by org, queues, history) for everyone the dashboard serves; site details only of the caller's org (see the pool route). */
@@ -81,6 +83,7 @@ export const ACTIONS = {
   'ledger.show': 'read the ledger',
   'ledger.history': "read the ledger's history",
   'plan.run': 'run the planner',
+  'ledger.log': 'read the usage log',
   'tokens.whoami': 'ask what it is',
   'pool.show': "read the pool's totals",
 } as const satisfies Record<Operation, string>;

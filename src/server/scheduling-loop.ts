@@ -5,7 +5,7 @@ import type { Decision, SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
 import type { Job, LedgerEntry, PlacementPart, Site, Store } from '../store/types.ts';
 import type { ActiveJobs } from './active-jobs.ts';
-import { usage, type Change, type JobLifecycle } from './job-lifecycle.ts';
+import { outcomeOf, usage, type Change, type JobLifecycle } from './job-lifecycle.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { jobSpec, placementParts, rebuildScheduler, siteMemory, type PoolSnapshot, type RebuiltScheduler, type SiteMemory } from './pool-snapshot.ts';
 import { diagnosisJson } from './schemas.ts';
@@ -232,7 +232,7 @@ export class SchedulingLoop {
     const placement = this.o.active.placement(jobId);
     if (job === undefined || placement === undefined) return false;
     const kept = placement.parts.filter((p) => !gone(p));
-    const ledger = usage(job, { ...placement, parts: placement.parts.filter(gone) }, (id) => owners.get(id), nowMs);
+    const ledger = usage(job, { ...placement, parts: placement.parts.filter(gone) }, (id) => owners.get(id), nowMs, 'shrunk');
     const ok = await this.o.store.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
     if (ok) this.o.active.partsChanged(job.id, kept, { at: nowMs, type: 'shrunk', detail });
     return ok;
@@ -278,7 +278,7 @@ export class SchedulingLoop {
       const ledger: LedgerEntry[] = [];
       const requeue = (job: Job, kind: 'preempt' | 'lost' | 'timeout', type: string, detail: Record<string, unknown>) => {
         if (job.state !== 'placed' && job.state !== 'running') return;
-        if (job.state === 'running') ledger.push(...usage(job, active.placement(job.id), (id) => owners.get(id), nowMs));
+        if (job.state === 'running') ledger.push(...usage(job, active.placement(job.id), (id) => owners.get(id), nowMs, outcomeOf('preempted', type)));
         changes.push({ jobId: job.id, from: job.state, to: 'preempted', at: nowMs, type, detail });
         changes.push({ jobId: job.id, from: 'preempted', to: 'pending', at: nowMs, type: 'requeued', diagnosis: null });
         kinds.push(kind, 'requeue');

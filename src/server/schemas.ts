@@ -4,7 +4,7 @@ import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Capacity, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -221,6 +221,12 @@ export const shareJson = (s: Share): z.infer<typeof SiteResponse>['share'] => ({
   sandbox_borrowed: s.sandboxBorrowed ?? SHARE_RULE_DEFAULTS.sandbox_borrowed,
   borrowed_network: s.borrowedNetwork ?? SHARE_RULE_DEFAULTS.borrowed_network,
 });
+
+export const SiteKeyParams = z.strictObject({ id: Id, key: text(1, 200).describe('the key as `<name>+<hash>`') });
+export const SiteKeysResponse = z.object({
+  keys: z.array(z.object({ key: z.string().describe('`<name>+<hash>`'), verifier_key: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() })),
+});
+export const siteKeyJson = (k: SiteKey): z.infer<typeof SiteKeysResponse>['keys'][number] => ({ key: k.keyHash, verifier_key: k.verifierKey, created_at: iso(k.createdAt), revoked_at: isoOrNull(k.revokedAt) });
 
 export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
 export const shareOf = (s: z.infer<typeof ShareBody>): Share => sharePatchOf(s) as Share;
@@ -478,6 +484,40 @@ export function ledgerJson(rows: readonly LedgerRow[], all: readonly LedgerRow[]
     pool: [...pool].map(([gpu_type, p]) => ({ gpu_type, ...p })),
   };
 }
+
+// --- the usage log (GET /api/v1/ledger/checkpoint, entries, proofs, keys) ----------------
+
+const Base64 = z.string().describe('base64');
+export const CheckpointQuery = z.strictObject({ size: z.coerce.number().int().min(1).optional().describe('a checkpoint of this size (default: the latest)') });
+export const CheckpointResponse = z.object({
+  origin: z.string().describe("the log's name, the checkpoint's first line"),
+  size: z.number(),
+  root: Base64.describe("the tree's root hash (RFC 9162)"),
+  note: z.string().describe('the checkpoint as a signed note (c2sp.org/tlog-checkpoint), signed by the log key'),
+  at: Timestamp,
+  log_key: z.string().describe("the log's verifier key, which members pin"),
+  cosignatures: z.array(z.object({ witness: z.string(), line: z.string(), at: Timestamp })).describe("witnesses' cosignature lines (c2sp.org/tlog-cosignature) on this checkpoint"),
+});
+export const LogEntriesQuery = z.strictObject({
+  from: z.coerce.number().int().min(0).default(0).describe('the first index'),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  org: Id.optional().describe("an admin may ask for one org's entries; others get their own org's"),
+});
+export const LogEntriesResponse = z.object({
+  entries: z.array(z.object({ index: z.number(), note: z.string().describe('the signed usage record: the leaf data, as UTF-8'), writer: z.enum(['site', 'control-plane']), logged_at: Timestamp })),
+  next: z.number().nullable().describe('pass as `from` for the next page; null on the last'),
+});
+export const InclusionQuery = z.strictObject({ index: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1) });
+export const ConsistencyQuery = z.strictObject({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) });
+export const ProofResponse = z.object({ hashes: z.array(Base64).describe('the proof (RFC 9162 §2.1.3 / §2.1.4), in order') });
+export const LogKeysResponse = z.object({
+  origin: z.string(),
+  log_key: z.string(),
+  sites: z.array(z.object({
+    site: z.string().describe("the site as its records name it (its neutral label, `<org>:site-<n>`)"), org_id: z.string(),
+    verifier_key: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable(),
+  })).describe("every site's keys, revoked ones too (they still verify the records they signed)"),
+});
 
 // --- health -------------------------------------------------------------------------------
 

@@ -91,7 +91,18 @@ export interface Database {
     gpu_type: string;
     gpu_seconds: number;
     at: number;
+    attempt: Defaulted<number>;
+    gpus: Defaulted<number>;
+    start_at: Defaulted<number>;
+    outcome: Defaulted<string>;
+    /** The usage log's index of this entry; null while it is pending. */
+    logged_idx: Defaulted<number | null>;
   };
+  log_entries: { idx: number; entry_id: number; note: string; writer: 'site' | 'control-plane'; logged_at: number };
+  log_nodes: { level: number; idx: number; hash: Uint8Array };
+  log_checkpoints: { size: number; note: string; at: number };
+  log_cosignatures: { size: number; witness: string; line: string; at: number };
+  site_keys: { site_id: string; key_hash: string; verifier_key: string; created_at: number; revoked_at: number | null };
 }
 
 const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
@@ -192,6 +203,44 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `alter table sites add column reported_capacity jsonb`,
     `alter table sites add column sandbox_capable boolean`,
     `create table org_quotas (org_id text primary key references orgs (id), quota jsonb not null)`,
+  ],
+  // The usage log: ledger entries count once logged as signed records in an append-only
+  // Merkle log (RFC 9162), kept as its entries and the hashes of its complete subtrees,
+  // with signed checkpoints, witnesses' cosignatures, and the sites' signing keys.
+  // Entries from before the log existed are logged by the server at its first start.
+  '0006-usage-log': [
+    `alter table ledger_entries add column attempt integer not null default 0`,
+    `alter table ledger_entries add column gpus integer not null default 0`,
+    `alter table ledger_entries add column start_at bigint not null default 0`,
+    `alter table ledger_entries add column outcome text not null default 'succeeded'`,
+    `alter table ledger_entries add column logged_idx bigint`,
+    // Entries booked before: one GPU, ending at \`at\`, starting so that their GPU-seconds are exact (to the ms).
+    `update ledger_entries set attempt = 1, gpus = 1, start_at = at - round(gpu_seconds * 1000)::bigint, gpu_seconds = round(gpu_seconds * 1000) / 1000.0`,
+    `create index ledger_entries_pending on ledger_entries (site_id, id) where logged_idx is null`,
+    `create table log_entries (
+      idx bigint primary key,
+      entry_id bigint not null unique references ledger_entries (id),
+      note text not null,
+      writer text not null check (writer in ('site', 'control-plane')),
+      logged_at bigint not null
+    )`,
+    `create table log_nodes (level smallint not null, idx bigint not null, hash bytea not null, primary key (level, idx))`,
+    `create table log_checkpoints (size bigint primary key, note text not null, at bigint not null)`,
+    `create table log_cosignatures (
+      size bigint not null references log_checkpoints (size),
+      witness text not null,
+      line text not null,
+      at bigint not null,
+      primary key (size, witness)
+    )`,
+    `create table site_keys (
+      site_id text not null references sites (id),
+      key_hash text not null,
+      verifier_key text not null,
+      created_at bigint not null,
+      revoked_at bigint,
+      primary key (site_id, key_hash)
+    )`,
   ],
 };
 

@@ -114,7 +114,7 @@ const CASES: Record<string, (db: Kysely<Database>, kind: Store['kind']) => Promi
     const ids = await jobs(store, TABLE_SIZE);
     await db.executeQuery(CompiledQuery.raw('analyze jobs'));
     const [one = '', ...hundred] = ids.slice(0, 101);
-    const ledger = (jobIds: readonly string[]) => jobIds.map((jobId) => ({ jobId, siteId: 'sa', consumerOrgId: 'a', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 60, at: 4000 }));
+    const ledger = (jobIds: readonly string[]) => jobIds.map((jobId) => ({ jobId, attempt: 1, siteId: 'sa', consumerOrgId: 'a', providerOrgId: 'a', gpuType: 'H100', gpus: 1, startAt: 3940, gpuSeconds: 60, at: 4000, outcome: 'succeeded' as const }));
     for (const [what, change] of [['place', place], ['start', start], ['finish', finish]] as const) {
       const single = await statements(() => store.transition([change(one, 1000)], what === 'finish' ? ledger([one]) : []));
       const batch = await statements(() => store.transition(hundred.map((id) => change(id, 1000)), what === 'finish' ? ledger(hundred) : []));

@@ -46,6 +46,17 @@ const conflict = (constraint: RegExp) => (err: unknown) => err instanceof StoreC
 
 const ids = (jobs: readonly { readonly id: string }[]) => jobs.map((j) => j.id);
 
+/** A ledger entry of `gpuSeconds` ending at `at` on one GPU (attempt 1, succeeded). */
+const usageEntry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number, at: number): LedgerEntry => ({
+  jobId, attempt: 1, siteId, consumerOrgId, providerOrgId, gpuType, gpus: 1, startAt: at - gpuSeconds * 1000, at, gpuSeconds, outcome: 'succeeded',
+});
+
+/** Logs every pending entry, as the server would, with stand-in notes and no subtree hashes. */
+async function logPending(store: Store, loggedAt = 9000): Promise<void> {
+  const pending = await store.pendingUsage({ endedBefore: Number.MAX_SAFE_INTEGER, limit: 10_000 });
+  await store.appendLog(await store.logSize(), pending.map((p) => ({ entryId: p.id, note: `record ${p.id}\n`, writer: 'control-plane' as const, loggedAt })), []);
+}
+
 const CASES: Record<string, (store: Store) => Promise<void>> = {
   'orgs: create, get, list in creation order; unknown is null': async (store) => {
     assert.deepEqual(await store.createOrg({ id: 'b', name: 'Org B', createdAt: 1 }), { id: 'b', name: 'Org B', createdAt: 1 });
@@ -377,7 +388,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await twoOrgs(store);
     const [id1 = '', id2 = ''] = await submit(store, 'b', 'j1', 'j2');
     const [j1, j2] = [await store.getJob(id1), await store.getJob(id2)];
-    const entry = (siteId: string): LedgerEntry => ({ jobId: id1, siteId, consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 3600, at: 2000 });
+    const entry = (siteId: string): LedgerEntry => usageEntry(id1, siteId, 'b', 'a', 'H100', 3600, 2000);
     await assert.rejects(store.transition([place(id1, 2000), place(id2, 2000)], [entry('sa'), entry('nowhere')]), conflict(/site_id/));
     assert.deepEqual(await store.getJob(id1), j1);
     assert.deepEqual(await store.getJob(id2), j2);
@@ -392,7 +403,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     const [j1 = '', j2 = '', j3 = ''] = await submit(store, 'b', 'j1', 'j2', 'j3');
     const outcomes = await Promise.allSettled([
       store.submitJobs([newJob('a', 'x1'), newJob('a', 'x2')]),
-      store.transition([place(j1, 2000)], [{ jobId: j1, siteId: 'nowhere', consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 1, at: 2000 }]),
+      store.transition([place(j1, 2000)], [usageEntry(j1, 'nowhere', 'b', 'a', 'H100', 1, 2000)]),
       store.transition([place(j2, 2000)]),
       store.submitJobs([newJob('a', 'y1'), newJob('nobody', 'y2')]),
       store.transition([{ jobId: j3, from: ['pending'], to: 'cancelled', at: 2000, type: 'cancelled' }]),
@@ -446,8 +457,9 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.updateParts(id, 2, acked, [part('sb')], { at: 2200, type: 'x', detail: {} }), false, 'no attempt 2');
     assert.equal(await store.updateParts('424242', 1, acked, [], { at: 2200, type: 'x', detail: {} }), false);
     assert.equal(await store.updateParts('junk', 1, acked, [], { at: 2200, type: 'x', detail: {} }), false);
-    const used: LedgerEntry = { jobId: id, siteId: 'sa', consumerOrgId: 'b', providerOrgId: 'a', gpuType: 'H100', gpuSeconds: 3600, at: 2300 };
+    const used = usageEntry(id, 'sa', 'b', 'a', 'H100', 3600, 2300);
     assert.equal(await store.updateParts(id, 1, acked, [part('sb')], { at: 2300, type: 'shrunk', detail: { site: 'sa' } }, [used]), true);
+    await logPending(store);
     const events = await store.events(id);
     assert.deepEqual(events.slice(-2).map((e) => [e.type, e.fromState, e.toState, e.detail]), [['part_started', 'placed', 'placed', { site: 'sa' }], ['shrunk', 'placed', 'placed', { site: 'sa' }]]);
     assert.equal((await store.ledger('b')).find((r) => r.orgId === 'b')?.consumedGpuH, 1);
@@ -469,17 +481,65 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(active.map((p) => [p.jobId, p.attempt, p.startedAt, p.endedAt]), [[placed, 1, null, null], [running, 1, 2001, null]]);
   },
 
+  'usage log: pending entries, appends at the end only, entries and nodes read back, checkpoints, cosignatures': async (store) => {
+    await twoOrgs(store);
+    const [aJob = '', bJob = ''] = await submit(store, 'a', 'a job', 'b job');
+    await store.transition([], [usageEntry(aJob, 'sa', 'a', 'a', 'H100', 60, 5000), usageEntry(bJob, 'sb', 'a', 'b', 'A100', 120, 6000), usageEntry(bJob, 'sa', 'a', 'a', 'H100', 30, 7000)]);
+    const pendingA = await store.pendingUsage({ siteId: 'sa', limit: 10 });
+    assert.deepEqual(pendingA.map((p) => [p.jobId, p.gpuSeconds, p.startAt, p.outcome]), [[aJob, 60, -55_000, 'succeeded'], [bJob, 30, -23_000, 'succeeded']]);
+    assert.deepEqual((await store.pendingUsage({ endedBefore: 6500, limit: 10 })).map((p) => p.at), [5000, 6000]);
+    const [first, second] = pendingA;
+    assert.ok(first !== undefined && second !== undefined);
+    const node = (level: number, index: number, byte: number) => ({ level, index, hash: new Uint8Array(32).fill(byte) });
+    await store.appendLog(0, [{ entryId: first.id, note: 'one\n', writer: 'site', loggedAt: 7100 }], [node(0, 0, 1)]);
+    await assert.rejects(store.appendLog(0, [{ entryId: second.id, note: 'two\n', writer: 'site', loggedAt: 7200 }], []), conflict(/log_entries_size/), 'not at the end: refused');
+    await assert.rejects(store.appendLog(1, [{ entryId: first.id, note: 'again\n', writer: 'site', loggedAt: 7200 }], []), conflict(/ledger_entries_logged_idx|entry_id/), 'an entry logged twice');
+    await store.appendLog(1, [{ entryId: second.id, note: 'two\n', writer: 'control-plane', loggedAt: 7300 }], [node(0, 1, 2), node(1, 0, 3)]);
+    assert.equal(await store.logSize(), 2);
+    assert.deepEqual(await store.pendingUsage({ siteId: 'sa', limit: 10 }), []);
+    assert.deepEqual((await store.logEntries(0, 5)).map((e) => [e.index, e.note, e.writer, e.loggedAt]), [[0, 'one\n', 'site', 7100], [1, 'two\n', 'control-plane', 7300]]);
+    assert.deepEqual((await store.logEntriesOf('b', 0, 10)).map((e) => e.index), [], 'b consumed and provided nothing logged yet');
+    assert.deepEqual((await store.logNodes([{ level: 1, index: 0 }, { level: 0, index: 1 }])).map((n) => [n.level, n.index, n.hash[0], n.hash.length]), [[1, 0, 3, 32], [0, 1, 2, 32]]);
+    await assert.rejects(store.logNodes([{ level: 2, index: 0 }]), conflict(/log_nodes/));
+    assert.deepEqual((await store.ledger('a')).map((r) => [r.gpuType, r.ownGpuH]), [['H100', 90 / 3600]], 'only logged entries count');
+
+    assert.equal(await store.checkpoint(), null);
+    await store.saveCheckpoint({ size: 1, note: 'cp1\n', at: 7150 });
+    await store.saveCheckpoint({ size: 2, note: 'cp2\n', at: 7350 });
+    await assert.rejects(store.saveCheckpoint({ size: 2, note: 'other\n', at: 7400 }), conflict(/log_checkpoints/), 'a size is checkpointed once');
+    assert.deepEqual(await store.checkpoint(), { size: 2, note: 'cp2\n', at: 7350 });
+    assert.deepEqual(await store.checkpoint(1), { size: 1, note: 'cp1\n', at: 7150 });
+    assert.equal(await store.addCosignature(2, 'w1', '— w1 AAAA\n', 7400), true);
+    assert.equal(await store.addCosignature(2, 'w1', '— w1 BBBB\n', 7500), true);
+    assert.equal(await store.addCosignature(3, 'w1', '— w1 CCCC\n', 7500), false, 'no such checkpoint');
+    assert.deepEqual(await store.cosignatures(2), [{ witness: 'w1', line: '— w1 BBBB\n', at: 7500 }]);
+  },
+
+  'site keys: added, listed per site, revoked once': async (store) => {
+    await twoOrgs(store);
+    await store.addSiteKey({ siteId: 'sa', keyHash: 'aabbccdd', verifierKey: 'sa+aabbccdd+AQ', createdAt: 100 });
+    await store.addSiteKey({ siteId: 'sb', keyHash: '11223344', verifierKey: 'sb+11223344+AQ', createdAt: 200 });
+    await assert.rejects(store.addSiteKey({ siteId: 'sa', keyHash: 'aabbccdd', verifierKey: 'x', createdAt: 300 }), conflict(/site_keys/));
+    assert.deepEqual((await store.siteKeys('sa')).map((k) => [k.keyHash, k.revokedAt]), [['aabbccdd', null]]);
+    assert.equal(await store.revokeSiteKey('sa', 'aabbccdd', 400), true);
+    assert.equal(await store.revokeSiteKey('sa', 'aabbccdd', 500), true);
+    assert.equal(await store.revokeSiteKey('sa', 'nope', 500), false);
+    assert.deepEqual((await store.siteKeys()).map((k) => [k.siteId, k.revokedAt]), [['sa', 400], ['sb', null]]);
+  },
+
   'ledger: contributed, consumed and own GPU-hours per org and GPU type': async (store) => {
     await twoOrgs(store);
     const [aJob = ''] = await submit(store, 'a', 'a job');
     const [bJob = ''] = await submit(store, 'b', 'b job');
-    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds, at: 5000 });
+    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number): LedgerEntry => usageEntry(jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds, 50_000);
     await store.transition([], [
       entry(bJob, 'sa', 'b', 'a', 'H100', 2 * 3600), // b used 2 h of a's H100s
       entry(bJob, 'sa', 'b', 'a', 'H100', 0.5 * 3600),
       entry(aJob, 'sa', 'a', 'a', 'H100', 3600), // a on its own site
       entry(aJob, 'sb', 'a', 'b', 'A100', 1800), // a used half an hour of b's A100s
     ]);
+    assert.deepEqual(await store.ledger(), [], 'entries count once they are in the usage log');
+    await logPending(store);
     const row = (orgId: string, gpuType: string, contributedGpuH: number, consumedGpuH: number, ownGpuH: number) => ({ orgId, gpuType, contributedGpuH, consumedGpuH, ownGpuH, creditsGpuH: contributedGpuH - consumedGpuH });
     const aRows = [row('a', 'A100', 0, 0.5, 0), row('a', 'H100', 2.5, 0, 1)];
     const bRows = [row('b', 'A100', 0.5, 0, 0), row('b', 'H100', 0, 2.5, 0)];
@@ -497,7 +557,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     const [upperJob = ''] = await submit(store, 'B', 'B job');
     const HOUR = 3_600_000;
     const day = (n: number) => n * 24 * HOUR;
-    const entry = (jobId: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuSeconds: number, at: number): LedgerEntry => ({ jobId, siteId, consumerOrgId, providerOrgId, gpuType, gpuSeconds, at });
+    const entry = usageEntry;
     await store.transition([], [
       entry(bJob, 'sa', 'b', 'a', 'H100', 2 * 3600, day(1) + 5 * HOUR), // day 1: b used 2 h of a's H100s
       entry(bJob, 'sa', 'b', 'a', 'A100', 3600, day(1) + 23 * HOUR), // and 1 h of another type, the same day
@@ -505,6 +565,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
       entry(aJob, 'sb', 'a', 'b', 'H100', 3 * 3600, day(3) - 1), // the last ms of day 2
       entry(upperJob, 'sb', 'B', 'b', 'H100', 3600, day(3)), // day 3
     ]);
+    await logPending(store);
     const point = (orgId: string, at: number, contributedGpuH: number, consumedGpuH: number, ownGpuH: number) => ({ orgId, at, contributedGpuH, consumedGpuH, ownGpuH });
     const daily = [
       point('a', day(1), 3, 0, 0.5), point('b', day(1), 0, 3, 0),

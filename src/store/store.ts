@@ -9,7 +9,10 @@ import {
   type JobEvent,
   type JobFilter,
   type JobState,
+  type Checkpoint,
   type LedgerEntry,
+  type LogEntry,
+  type LogNode,
   type LedgerPoint,
   type LedgerRow,
   type NewJob,
@@ -18,16 +21,19 @@ import {
   type Org,
   type OrgQuota,
   type PartsEvent,
+  type PendingUsage,
   type Placement,
   type PlacementPart,
   type Site,
   type SiteHealth,
+  type SiteKey,
   type SitePatch,
   type SiteReport,
   type Store,
   type SubmitResult,
   type Token,
   type Transition,
+  type UsageOutcome,
 } from './types.ts';
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
@@ -388,6 +394,120 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('job_events').selectAll().where('job_id', '=', key).orderBy('seq').execute()).map(toEvent);
   }
 
+  async pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number }): Promise<PendingUsage[]> {
+    let q = this.db.selectFrom('ledger_entries').selectAll().where('logged_idx', 'is', null);
+    if ('jobId' in query) q = q.where('job_id', '=', jobKey(query.jobId) ?? -1);
+    else q = 'siteId' in query ? q.where('site_id', '=', query.siteId) : q.where('at', '<', query.endedBefore);
+    return (await q.orderBy('id').limit(query.limit).execute()).map(toPending);
+  }
+
+  async appendLog(firstIndex: number, entries: readonly Omit<LogEntry, 'index'>[], nodes: readonly LogNode[]): Promise<void> {
+    if (entries.length === 0 && nodes.length === 0) return;
+    await conflicts(
+      this.db.transaction().execute(async (trx) => {
+        // One writer, no gaps: the log must end where this batch begins (the lock orders concurrent appends).
+        await sql`lock table log_entries in exclusive mode`.execute(trx);
+        const { n } = await trx.selectFrom('log_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        if (Number(n) !== firstIndex) throw new StoreConflictError(`the usage log holds ${n} entries, not ${firstIndex}: another writer appended`, 'log_entries_size');
+        for (const chunk of chunks(entries.map((e, i) => ({ ...e, idx: firstIndex + i })))) {
+          await trx.insertInto('log_entries').values(chunk.map((e) => ({ idx: e.idx, entry_id: e.entryId, note: e.note, writer: e.writer, logged_at: e.loggedAt }))).execute();
+          const { numUpdatedRows } = await trx
+            .updateTable('ledger_entries')
+            .set({ logged_idx: sql<number>`l.idx` })
+            .from(sql<{ idx: number; entry_id: number }>`(select idx, entry_id from log_entries where idx = any(${sql.val(chunk.map((e) => e.idx))}::bigint[]))`.as('l'))
+            .whereRef('ledger_entries.id', '=', sql.ref('l.entry_id'))
+            .where('ledger_entries.logged_idx', 'is', null)
+            .executeTakeFirst();
+          if (Number(numUpdatedRows) !== chunk.length) throw new StoreConflictError('a usage entry is unknown or in the log already', 'ledger_entries_logged_idx');
+        }
+        for (const chunk of chunks(nodes)) await trx.insertInto('log_nodes').values(chunk.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute();
+      }),
+    );
+  }
+
+  async logSize(): Promise<number> {
+    const { n } = await this.db.selectFrom('log_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(n);
+  }
+
+  async logEntries(from: number, to: number): Promise<LogEntry[]> {
+    return (await this.db.selectFrom('log_entries').selectAll().where('idx', '>=', from).where('idx', '<', to).orderBy('idx').execute()).map(toLogEntry);
+  }
+
+  async logEntriesOf(orgId: string, from: number, limit: number): Promise<LogEntry[]> {
+    const rows = await this.db
+      .selectFrom('log_entries')
+      .innerJoin('ledger_entries', 'ledger_entries.id', 'log_entries.entry_id')
+      .select(['log_entries.idx', 'log_entries.entry_id', 'log_entries.note', 'log_entries.writer', 'log_entries.logged_at'])
+      .where((eb) => eb.or([eb('ledger_entries.consumer_org_id', '=', orgId), eb('ledger_entries.provider_org_id', '=', orgId)]))
+      .where('log_entries.idx', '>=', from)
+      .orderBy('log_entries.idx')
+      .limit(limit)
+      .execute();
+    return rows.map(toLogEntry);
+  }
+
+  async logNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<LogNode[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('log_nodes')
+      .selectAll()
+      .where((eb) => eb.or(ids.map((id) => eb.and([eb('level', '=', id.level), eb('idx', '=', id.index)]))))
+      .execute();
+    const found = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
+    return ids.map((id) => {
+      const hash = found.get(`${id.level}/${id.index}`);
+      if (hash === undefined) throw new StoreConflictError(`no stored hash of the log's subtree at level ${id.level}, index ${id.index}`, 'log_nodes');
+      return { level: id.level, index: id.index, hash: new Uint8Array(hash) };
+    });
+  }
+
+  async saveCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    await conflicts(this.db.insertInto('log_checkpoints').values({ size: checkpoint.size, note: checkpoint.note, at: checkpoint.at }).execute());
+  }
+
+  async checkpoint(size?: number): Promise<Checkpoint | null> {
+    let q = this.db.selectFrom('log_checkpoints').selectAll();
+    q = size === undefined ? q.orderBy('size', 'desc').limit(1) : q.where('size', '=', size);
+    const row = await q.executeTakeFirst();
+    return row === undefined ? null : { size: Number(row.size), note: row.note, at: Number(row.at) };
+  }
+
+  async addCosignature(size: number, witness: string, line: string, at: number): Promise<boolean> {
+    if ((await this.checkpoint(size)) === null) return false;
+    await this.db
+      .insertInto('log_cosignatures')
+      .values({ size, witness, line, at })
+      .onConflict((oc) => oc.columns(['size', 'witness']).doUpdateSet({ line, at }))
+      .execute();
+    return true;
+  }
+
+  async cosignatures(size: number): Promise<{ witness: string; line: string; at: number }[]> {
+    const rows = await this.db.selectFrom('log_cosignatures').select(['witness', 'line', 'at']).where('size', '=', size).orderBy('witness').execute();
+    return rows.map((r) => ({ witness: r.witness, line: r.line, at: Number(r.at) }));
+  }
+
+  async addSiteKey(key: Omit<SiteKey, 'revokedAt'>): Promise<void> {
+    await conflicts(this.db.insertInto('site_keys').values({ site_id: key.siteId, key_hash: key.keyHash, verifier_key: key.verifierKey, created_at: key.createdAt }).execute());
+  }
+
+  async siteKeys(siteId?: string): Promise<SiteKey[]> {
+    let q = this.db.selectFrom('site_keys').selectAll().orderBy('created_at').orderBy('site_id').orderBy('key_hash');
+    if (siteId !== undefined) q = q.where('site_id', '=', siteId);
+    return (await q.execute()).map((r) => ({ siteId: r.site_id, keyHash: r.key_hash, verifierKey: r.verifier_key, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at) }));
+  }
+
+  async revokeSiteKey(siteId: string, keyHash: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('site_keys')
+      .set({ revoked_at: sql<number>`coalesce(revoked_at, ${at})` })
+      .where('site_id', '=', siteId)
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   async ledger(orgId?: string): Promise<LedgerRow[]> {
     // Sorted bytewise: the same order on PGlite and on any server, whatever its locale.
     const { rows } = await sql<{ org_id: string; gpu_type: string; contributed: number; consumed: number; own: number }>`
@@ -565,23 +685,23 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
 }
 
 /**
- * Each ledger entry as it counts for each org, as a subquery `per_org` (org_id, gpu_type,
+ * Each ledger entry in the usage log as it counts for each org, as a subquery `per_org` (org_id, gpu_type,
  * at, contributed, consumed, own): for its provider (contributed, or own when provider =
  * consumer) and, when the two differ, for its consumer (consumed). With `orgId`, only
  * that org's rows.
  */
 function perOrgEntries(orgId?: string) {
-  const provider = orgId === undefined ? sql`` : sql`where provider_org_id = ${orgId}`;
+  const provider = orgId === undefined ? sql`` : sql`and provider_org_id = ${orgId}`;
   const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
   return sql`(
     select provider_org_id as org_id, gpu_type, at,
       case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
       0::double precision as consumed,
       case when consumer_org_id = provider_org_id then gpu_seconds else 0 end as own
-    from ledger_entries ${provider}
+    from ledger_entries where logged_idx is not null ${provider}
     union all
     select consumer_org_id, gpu_type, at, 0, gpu_seconds, 0
-    from ledger_entries where consumer_org_id <> provider_org_id ${consumer}
+    from ledger_entries where logged_idx is not null and consumer_org_id <> provider_org_id ${consumer}
   ) as per_org`;
 }
 
@@ -593,11 +713,15 @@ async function insertLedger(trx: Kysely<Database>, ledger: readonly LedgerEntry[
       .values(
         chunk.map((e) => ({
           job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
+          attempt: e.attempt,
           site_id: e.siteId,
           consumer_org_id: e.consumerOrgId,
           provider_org_id: e.providerOrgId,
           gpu_type: e.gpuType,
+          gpus: e.gpus,
+          start_at: e.startAt,
           gpu_seconds: e.gpuSeconds,
+          outcome: e.outcome,
           at: e.at,
         })),
       )
@@ -708,6 +832,15 @@ const toJob = (r: JobRow): Job => ({
 
 const toPlacement = (r: Row<'placements'>): Placement => ({
   jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at, logTail: r.log_tail, logAt: r.log_at,
+});
+
+const toPending = (r: Row<'ledger_entries'>): PendingUsage => ({
+  id: Number(r.id), jobId: String(r.job_id), attempt: r.attempt, siteId: r.site_id, consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id,
+  gpuType: r.gpu_type, gpus: r.gpus, startAt: Number(r.start_at), at: Number(r.at), gpuSeconds: r.gpu_seconds, outcome: r.outcome as UsageOutcome,
+});
+
+const toLogEntry = (r: Pick<Row<'log_entries'>, 'idx' | 'entry_id' | 'note' | 'writer' | 'logged_at'>): LogEntry => ({
+  index: Number(r.idx), entryId: Number(r.entry_id), note: r.note, writer: r.writer, loggedAt: Number(r.logged_at),
 });
 
 const toEvent = (r: Row<'job_events'>): JobEvent => ({ jobId: String(r.job_id), seq: r.seq, at: r.at, type: r.type, fromState: r.from_state, toState: r.to_state, detail: r.detail });

@@ -243,15 +243,71 @@ export interface Transition {
   readonly diagnosis?: Readonly<Record<string, unknown>> | null;
 }
 
-/** GPU time one org's job used on one site: consumption for the job's org, contribution for the site's. */
+import type { RecordWriter, UsageOutcome } from '../ledger/usage-record.ts';
+
+export type { UsageOutcome } from '../ledger/usage-record.ts';
+
+/**
+ * GPU time one org's job used on one site, as the control plane saw it: consumption
+ * for the job's org, contribution for the site's. It counts in the ledger once it is
+ * in the usage log (`logUsage`), signed by the site's agent or, failing that, by the
+ * control plane alone; until then it is pending.
+ */
 export interface LedgerEntry {
   readonly jobId: string;
+  readonly attempt: number;
   readonly siteId: string;
   readonly consumerOrgId: string;
   readonly providerOrgId: string;
   readonly gpuType: string;
-  readonly gpuSeconds: number;
+  readonly gpus: number;
+  /** When the part started and ended (epoch ms); gpuSeconds = gpus × (at − startAt) / 1000. */
+  readonly startAt: number;
   readonly at: number;
+  readonly gpuSeconds: number;
+  readonly outcome: UsageOutcome;
+}
+
+/** A ledger entry not yet in the usage log, with its id. */
+export interface PendingUsage extends LedgerEntry {
+  readonly id: number;
+}
+
+/** Who vouches for a logged usage record: the site's agent signed it, or the control plane wrote it alone. */
+export type UsageWriter = RecordWriter;
+
+/** One entry of the usage log: its index, the pending entry it logs, and the signed note the log's leaf is. */
+export interface LogEntry {
+  readonly index: number;
+  readonly entryId: number;
+  /** The signed note (the record's text and its signatures): the bytes of the Merkle leaf, as UTF-8. */
+  readonly note: string;
+  readonly writer: UsageWriter;
+  readonly loggedAt: number;
+}
+
+/** The hash of a complete subtree of the log: leaves [index·2^level, (index+1)·2^level). */
+export interface LogNode {
+  readonly level: number;
+  readonly index: number;
+  readonly hash: Uint8Array;
+}
+
+/** A signed checkpoint of the log at `size`, and its witnesses' cosignature lines. */
+export interface Checkpoint {
+  readonly size: number;
+  readonly note: string;
+  readonly at: number;
+}
+
+/** A site's public key for signing usage records (a signed-note verifier key). */
+export interface SiteKey {
+  readonly siteId: string;
+  readonly keyHash: string;
+  /** `<name>+<hash>+<base64>`, the signed-note verifier key. */
+  readonly verifierKey: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
 }
 
 export interface LedgerRow {
@@ -331,10 +387,40 @@ export interface Store {
   /** Keeps the latest log tail of a job's attempt (replacing the last); false when there is no such placement. */
   setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean>;
 
-  /** Ledger totals per org and GPU type, optionally for one org only. */
+  /**
+   * Ledger entries of the site (or the job) not yet in the usage log, oldest first, at
+   * most `limit`; or every site's pending entries that ended before `endedBefore`.
+   */
+  pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number }): Promise<PendingUsage[]>;
+  /**
+   * Appends entries to the usage log at indices `firstIndex`, `firstIndex + 1`, … with
+   * the complete-subtree hashes they finish, in one transaction. The log must hold
+   * exactly `firstIndex` entries and each ledger entry must still be pending, else
+   * StoreConflictError and nothing is written: one writer, no gaps, no entry twice.
+   */
+  appendLog(firstIndex: number, entries: readonly Omit<LogEntry, 'index'>[], nodes: readonly LogNode[]): Promise<void>;
+  /** Entries in the log. */
+  logSize(): Promise<number>;
+  /** Log entries [from, to), in order. */
+  logEntries(from: number, to: number): Promise<LogEntry[]>;
+  /** Log entries that concern the org (as consumer or provider), from index `from`, at most `limit`. */
+  logEntriesOf(orgId: string, from: number, limit: number): Promise<LogEntry[]>;
+  /** The stored hashes of the complete subtrees asked for; a missing one is an error (StoreConflictError). */
+  logNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<LogNode[]>;
+  saveCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /** The checkpoint of the largest size, or of `size`; null when there is none. */
+  checkpoint(size?: number): Promise<Checkpoint | null>;
+  /** Keeps a witness's cosignature line of the checkpoint at `size` (its latest replaces an earlier one); false without that checkpoint. */
+  addCosignature(size: number, witness: string, line: string, at: number): Promise<boolean>;
+  cosignatures(size: number): Promise<{ witness: string; line: string; at: number }[]>;
+  addSiteKey(key: Omit<SiteKey, 'revokedAt'>): Promise<void>;
+  siteKeys(siteId?: string): Promise<SiteKey[]>;
+  revokeSiteKey(siteId: string, keyHash: string, at: number): Promise<boolean>;
+
+  /** Ledger totals per org and GPU type, from the entries in the usage log, optionally for one org only. */
   ledger(orgId?: string): Promise<LedgerRow[]>;
   /**
-   * The ledger over time: per org and bucket of `bucketMs` (a whole number of ms ≥ 1,
+   * The ledger over time, from the entries in the usage log: per org and bucket of `bucketMs` (a whole number of ms ≥ 1,
    * else InvalidInputError), the sums `ledger` would give for the entries booked
    * (`LedgerEntry.at`) in that bucket, over every GPU type. Only buckets an org has
    * entries in; with `orgId`, only that org's points. Sorted by bucket, then by org

@@ -42,7 +42,8 @@ export class TestServer {
     const store = await openStore({ memory: true });
     const clock = new ManualClock();
     // Passes commit everything they decide (no commit budget): what a pass does must not depend on how fast the store was.
-    const app = await buildServer({ store, clock, schedule: false, commitBudgetMs: Number.POSITIVE_INFINITY, ...options });
+    // No agent signs usage records here: the control plane logs them alone at the pass after they end (`pass`).
+    const app = await buildServer({ store, clock, schedule: false, commitBudgetMs: Number.POSITIVE_INFINITY, usageAloneAfterMs: 0, ...options });
     await app.ready();
     return new TestServer(app, store, clock, app.suanli.adminToken ?? options.adminToken ?? '');
   }
@@ -94,9 +95,11 @@ export class TestServer {
     return (await this.ok(ErrorResponse, status, method, url, call)).error;
   }
 
-  /** Runs one scheduling pass now. */
-  pass() {
-    return this.app.suanli.loop.runPass();
+  /** Runs one scheduling pass now, then what the usage log's timer would (log what no agent signs, checkpoint). */
+  async pass() {
+    const report = await this.app.suanli.loop.runPass();
+    await this.app.suanli.usage.tick();
+    return report;
   }
 
   // --- fixtures ---------------------------------------------------------------------------

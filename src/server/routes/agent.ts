@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Job, JobState, Placement, PlacementPart } from '../../store/types.ts';
+import type { Job, JobState, PendingUsage, Placement, PlacementPart } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
@@ -8,6 +8,10 @@ import { ApiError, errorBody, notFound } from '../errors.ts';
 import type { Access } from '../permissions.ts';
 import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
+import { fromBase64, readUint32, utf8 } from '../../ledger/encoding.ts';
+import { keyId, type NoteSignature, type NoteVerifier } from '../../ledger/note.ts';
+import { formatUsageRecord } from '../../ledger/usage-record.ts';
+import { nativeVerifier } from '../log-keys.ts';
 
 /**
  * The agent protocol: a site's agent connects out to the control plane with its
@@ -81,6 +85,10 @@ export const AssignmentsResponse = z.object({ site_id: z.string(), assignments: 
 const RunRef = z.strictObject({ job_id: z.string().min(1).max(128), attempt: z.number().int().min(1) });
 export const AgentHeartbeatBody = HeartbeatBody.extend({
   runs: z.array(RunRef).max(MAX_RUNS_PER_HEARTBEAT).optional().describe('the runs the agent has going; the answer says which of them to stop'),
+  site_key: z.string().min(1).max(300).optional().describe("the verifier key of the site's record key (a signed-note Ed25519 key): the first the site presents is taken; another only once its org-admin revoked the last"),
+  usage_signatures: z.array(z.strictObject({ id: z.number().int().min(1), signature: z.string().min(1).max(200).describe('base64(key hash ‖ Ed25519 signature) of the record text, as on a signed-note line') })).max(1000).optional()
+    .describe('signatures of usage records the last answer asked for'),
+  usage_refused: z.array(z.strictObject({ id: z.number().int().min(1), reason: storableText(500) })).max(1000).optional().describe('records the agent will not sign, and why'),
 });
 const Stop = z.object({
   job_id: z.string(), attempt: z.number(),
@@ -93,6 +101,8 @@ export const AgentHeartbeatResponse = SiteResponse.extend({
     'fencing: the agent must have stopped all its runs within this many seconds of sending the last heartbeat the control plane answered (after that the site may be marked lost and its jobs run elsewhere); null: no site timeout, no lease',
   ),
   capacity_cut: z.array(z.string()).describe('what of the reported capacity counts for nothing: more than the site declares, or a GPU type it does not declare'),
+  site_key: z.object({ status: z.enum(['active', 'refused', 'revoked', 'none']), detail: z.string() }).describe("what the control plane made of the site key the agent presented"),
+  usage_to_sign: z.array(z.object({ id: z.number(), record: z.string().describe('the usage record text (suanli/usage-record/v1)') })).describe("usage records of this site's runs for its agent to sign or refuse in the next heartbeat"),
 });
 
 export const RunReportBody = z.strictObject({
@@ -210,6 +220,8 @@ export function agentRoutes(app: Api): void {
   });
 
   const heartbeats = new RateByKey();
+  /** Usage entries a site refused to sign: not offered to it again (the control plane logs them alone when their time is up). */
+  const refusedUsage = new Set<number>();
   const reports = new RateByKey();
   const declaredGpus = async (siteId: string) => (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
   app.post('/api/v1/agent/heartbeat', {
@@ -235,7 +247,15 @@ export function agentRoutes(app: Api): void {
     const before = await store.getSite(id);
     if (before === null) throw notFound('site', id);
     const { site, cut } = await heartbeat(cp, before, req.body);
-    const answer: z.infer<typeof AgentHeartbeatResponse> = { ...siteJson(site), stop: stopsOf(cp, id, req.body.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut };
+    const b = req.body;
+    const key = await siteKey(cp, id, b.site_key);
+    if (key.verifier !== null && (b.usage_signatures?.length ?? 0) > 0) await logSigned(cp, id, key.verifier, b.usage_signatures ?? []);
+    for (const r of b.usage_refused ?? []) refusedUsage.add(r.id);
+    if ((b.usage_refused?.length ?? 0) > 0) app.log.warn({ site: id, refused: b.usage_refused }, 'a site refused to sign usage records: they are logged by the control plane alone');
+    const toSign = key.verifier === null ? [] : await usageToSign(cp, id, refusedUsage);
+    const answer: z.infer<typeof AgentHeartbeatResponse> = {
+      ...siteJson(site), stop: stopsOf(cp, id, b.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut, site_key: { status: key.status, detail: key.detail }, usage_to_sign: toSign,
+    };
     // Built here to the response schema (the type says so): sent without checking it again, which costs as much as
     // building it when a heartbeat lists tens of thousands of runs.
     return reply.serializer(JSON.stringify).send(answer);
@@ -336,6 +356,62 @@ async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: st
     return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
   }
   throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
+}
+
+/** Usage records offered to a site per heartbeat. */
+const USAGE_PER_HEARTBEAT = 100;
+
+/**
+ * The site's record key: the one it presents is taken when the site has none in force
+ * (trust on first use: the site's own agent token presents it); another is refused
+ * until the site's org-admin revokes the one in force. Returns the verifier of the key
+ * in force (null: none) and what became of the one presented.
+ */
+async function siteKey(cp: ControlPlane, siteId: string, presented: string | undefined): Promise<{ verifier: NoteVerifier | null; status: 'active' | 'refused' | 'revoked' | 'none'; detail: string }> {
+  const keys = await cp.store.siteKeys(siteId);
+  const inForce = keys.find((k) => k.revokedAt === null);
+  if (presented !== undefined && inForce === undefined) {
+    if (keys.some((k) => k.verifierKey === presented)) return { verifier: null, status: 'revoked', detail: 'this key was revoked by the site’s org-admin; start the agent with a new key' };
+    let verifier: NoteVerifier;
+    try {
+      verifier = nativeVerifier(presented);
+    } catch (err) {
+      throw new ApiError('invalid_request', `site_key: ${err instanceof Error ? err.message : String(err)}`, { field: 'site_key' });
+    }
+    await cp.store.addSiteKey({ siteId, keyHash: keyId(verifier.name, verifier.keyHash), verifierKey: presented, createdAt: cp.clock.now() });
+    return { verifier, status: 'active', detail: 'the site’s record key is now this one' };
+  }
+  if (inForce === undefined) return { verifier: null, status: 'none', detail: 'the site has no record key' };
+  let verifier: NoteVerifier;
+  try {
+    verifier = nativeVerifier(inForce.verifierKey);
+  } catch {
+    return { verifier: null, status: 'none', detail: `the site's record key ${inForce.keyHash} is not a key; its org-admin revokes it` };
+  }
+  if (presented === undefined || presented === inForce.verifierKey) return { verifier, status: 'active', detail: '' };
+  return { verifier, status: 'refused', detail: `the site’s record key is ${inForce.keyHash}; its org-admin revokes it before another is taken` };
+}
+
+/** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
+async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySet<number>): Promise<{ id: number; record: string }[]> {
+  const pending = (await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size })).filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
+  return Promise.all(pending.map(async (p) => ({ id: p.id, record: formatUsageRecord(await cp.usage.recordOf(p, 'site')) })));
+}
+
+/** Logs the pending entries of the site whose signatures verify under its key; the others are left pending (and logged alone in time). */
+async function logSigned(cp: ControlPlane, siteId: string, verifier: NoteVerifier, signed: readonly { id: number; signature: string }[]): Promise<void> {
+  const pending = new Map((await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT * 10 })).map((p) => [p.id, p]));
+  const items: { entry: PendingUsage; site: NoteSignature }[] = [];
+  for (const s of signed) {
+    const entry = pending.get(s.id);
+    const raw = fromBase64(s.signature);
+    if (entry === undefined || raw === undefined || raw.length < 5) continue;
+    const signature: NoteSignature = { name: verifier.name, keyHash: readUint32(raw), base64: s.signature, signature: raw.subarray(4) };
+    const text = formatUsageRecord(await cp.usage.recordOf(entry, 'site'));
+    if (signature.keyHash !== verifier.keyHash || !verifier.verify(utf8(text), signature.signature)) continue;
+    items.push({ entry, site: signature });
+  }
+  if (items.length > 0) await cp.usage.append(items);
 }
 
 /** The event of a failed run that was started again: counted against the job's `maxRetries`. */

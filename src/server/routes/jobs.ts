@@ -164,6 +164,8 @@ export function jobRoutes(app: Api): void {
     const job = accessOf(req).require('job', req.params.id, await store.getJob(req.params.id), owner);
     const to = req.body.state;
     const after = await lifecycle.move(job, to, BY_HAND[to], to === 'running' ? 'started' : to, { by: 'admin' });
+    // The admin's hand stands in for the site's agent: what the run used is logged now, as the control plane's alone.
+    if (to !== 'running') await cp.usage.logJobAlone(job.id);
     if (to !== 'running') loop.poke();
     return jobJson(after);
   });

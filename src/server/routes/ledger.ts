@@ -1,5 +1,12 @@
+import { toBase64 } from '../../ledger/encoding.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
-import { ErrorResponse, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson } from '../schemas.ts';
+import { ApiError, notFound } from '../errors.ts';
+import {
+  CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson,
+  LogEntriesQuery, LogEntriesResponse, LogKeysResponse, ProofResponse,
+} from '../schemas.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export function ledgerRoutes(app: Api): void {
   const { store } = app.suanli;
@@ -27,5 +34,69 @@ export function ledgerRoutes(app: Api): void {
     const org = accessOf(req).listOrg(req.query.org);
     const bucketS = LEDGER_BUCKET_S[req.query.bucket];
     return ledgerHistoryJson(bucketS, await store.ledgerHistory(bucketS * 1000, org));
+  });
+
+  // The usage log: what a member needs to check the ledger itself (`suanli ledger verify`) and what a witness cosigns.
+  const tags = ['ledger'];
+  const cp = app.suanli;
+  app.get('/api/v1/ledger/checkpoint', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: "The usage log's latest signed checkpoint (or the one of a given size), with its witnesses' cosignatures", querystring: CheckpointQuery, response: { 200: CheckpointResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const checkpoint = await store.checkpoint(req.query.size);
+    if (checkpoint === null) throw req.query.size === undefined ? new ApiError('not_found', 'the usage log has no checkpoint yet (no usage has been logged)') : notFound('checkpoint of size', String(req.query.size));
+    const root = checkpoint.note.split('\n')[2] ?? '';
+    const cosignatures = await store.cosignatures(checkpoint.size);
+    return {
+      origin: checkpoint.note.split('\n')[0] ?? '', size: checkpoint.size, root, note: checkpoint.note, at: iso(checkpoint.at), log_key: cp.logVerifierKey,
+      cosignatures: cosignatures.map((c) => ({ witness: c.witness, line: c.line, at: iso(c.at) })),
+    };
+  });
+
+  app.get('/api/v1/ledger/entries', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: "Entries of the usage log from an index: an org gets the records that concern it (as consumer or provider), the admin any org's or all", querystring: LogEntriesQuery, response: { 200: LogEntriesResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const q = req.query;
+    const org = accessOf(req).listOrg(q.org);
+    const entries = org === undefined ? await store.logEntries(q.from, q.from + q.limit) : await store.logEntriesOf(org, q.from, q.limit);
+    const last = entries.at(-1);
+    const full = org === undefined ? q.from + entries.length < cp.usage.length : entries.length === q.limit;
+    return { entries: entries.map((e) => ({ index: e.index, note: e.note, writer: e.writer, logged_at: iso(e.loggedAt) })), next: full && last !== undefined ? last.index + 1 : null };
+  });
+
+  const sizeCheck = (size: number, field: string) => {
+    if (size > cp.usage.length) throw new ApiError('invalid_request', `${field}: the usage log holds ${cp.usage.length} entries, not ${size}`, { field });
+  };
+  app.get('/api/v1/ledger/proof/inclusion', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: 'The inclusion proof of an entry in the log at a size (RFC 9162 §2.1.3)', querystring: InclusionQuery, response: { 200: ProofResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const { index, size } = req.query;
+    sizeCheck(size, 'query.size');
+    if (index >= size) throw new ApiError('invalid_request', `query.index: ${index} is not below the size ${size}`, { field: 'query.index' });
+    return { hashes: (await cp.usage.inclusionProof(index, size)).map(toBase64) };
+  });
+
+  app.get('/api/v1/ledger/proof/consistency', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: 'The consistency proof between two sizes of the log (RFC 9162 §2.1.4)', querystring: ConsistencyQuery, response: { 200: ProofResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const { from, to } = req.query;
+    sizeCheck(to, 'query.to');
+    if (from > to) throw new ApiError('invalid_request', `query.from: ${from} is more than query.to (${to})`, { field: 'query.from' });
+    return { hashes: (await cp.usage.consistencyProof(from, to)).map(toBase64) };
+  });
+
+  app.get('/api/v1/ledger/keys', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: "The log's key and every site's record-signing keys (revoked ones too), by the sites' labels", response: { 200: LogKeysResponse, '4xx': ErrorResponse } },
+  }, async () => {
+    const keys = await store.siteKeys();
+    const sites = await Promise.all(keys.map(async (k) => {
+      const entry = await cp.sites.entry(k.siteId);
+      return { site: entry?.label ?? k.siteId, org_id: entry?.orgId ?? '', verifier_key: k.verifierKey, created_at: iso(k.createdAt), revoked_at: k.revokedAt === null ? null : iso(k.revokedAt) };
+    }));
+    return { origin: cp.usage.origin, log_key: cp.logVerifierKey, sites };
   });
 }

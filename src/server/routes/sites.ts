@@ -5,7 +5,7 @@ import type { Capacity, Site, SitePatch, WanLink } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { checkSiteQuota } from '../quotas.ts';
-import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteKeyParams, SiteKeysResponse, siteKeyJson, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
@@ -74,6 +74,27 @@ export function siteRoutes(app: Api): void {
     await cp.sites.refresh();
     loop.poke();
     return siteJson(site);
+  });
+
+  app.delete('/api/v1/sites/:id/keys/:key', {
+    config: { operation: 'sites.update' },
+    schema: {
+      tags, ...secured, summary: "Revoke a site's record key (its org-admin): records it signed still verify; its agent must present a new key before its records are logged with its signature again",
+      params: SiteKeyParams, response: { 200: SiteKeysResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    const { id, key } = req.params;
+    accessOf(req).require('site', id, await store.getSite(id), owner);
+    if (!(await store.revokeSiteKey(id, key, clock.now()))) throw notFound('key', key);
+    return { keys: (await store.siteKeys(id)).map(siteKeyJson) };
+  });
+
+  app.get('/api/v1/sites/:id/keys', {
+    config: { operation: 'sites.show' },
+    schema: { tags, ...secured, summary: "A site's record keys, revoked ones too", params, response: { 200: SiteKeysResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    accessOf(req).require('site', req.params.id, await store.getSite(req.params.id), owner);
+    return { keys: (await store.siteKeys(req.params.id)).map(siteKeyJson) };
   });
 
   app.post('/api/v1/sites/:id/heartbeat', {
