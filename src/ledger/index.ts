@@ -19,3 +19,6 @@ export { USAGE_RECORD_FORMAT, USAGE_OUTCOMES, RECORD_WRITERS, RECORD_FAILURES, g
 export type { UsageRecord, UsageOutcome, RecordWriter, RecordKeys, RecordFailure, RecordRefusal, RecordOpening, CreditRow } from './usage-record.ts';
 
 export { toBase64, fromBase64, toHex, fromHex } from './encoding.ts';
+
+export { AUDIT_FAILURES, auditLedger, compareCredits, treeName } from './audit.ts';
+export type { LedgerTrust, TreeHead, AuditEntry, ListedSiteKey, ReportedCredit, LedgerAuditInput, AuditFailureReason, EntryRef, AuditFailure, CreditMismatch, LedgerAudit } from './audit.ts';
