@@ -3,9 +3,12 @@
 // status expected. Written out here independently of src/server/permissions.ts, so
 // that a change to the table shows up as a failing cell.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { z } from 'zod';
-import { ErrorResponse, JobListResponse, OrgListResponse, SiteListResponse, TokenCreatedResponse } from '../src/server/schemas.ts';
+import { ErrorResponse, JobListResponse, OrgListResponse, SiteListResponse, TokenCreatedResponse, WitnessResponse } from '../src/server/schemas.ts';
+import { cosignatureSigner, generateCosignerKey } from '../src/ledger/cosignature.ts';
+import { parseNote, signNote } from '../src/ledger/note.ts';
 import { newKeyPair } from '../src/server/log-keys.ts';
 import { type Call, TestServer } from './support/server.ts';
 
@@ -32,6 +35,15 @@ let s: TestServer;
 const sites = new Map<Org, string>();
 const tokens = new Map<Caller, string | null>();
 let fresh = 0;
+
+/** A new witness key; one registered for `org` (by the admin). */
+const witnessKey = () => generateCosignerKey(`witness-${++fresh}`, new Uint8Array(randomBytes(32)));
+const keyOf = (verifierKey: string) => verifierKey.split('+').slice(0, 2).join('+');
+async function registeredWitness(org: Org) {
+  const key = witnessKey();
+  await s.ok(WitnessResponse, 201, 'POST', '/api/v1/ledger/witnesses', { body: { verifier_key: key.verifierKey, org_id: org } });
+  return key;
+}
 
 /** Per endpoint: the request against an object of `org`, made afresh for each call where the call uses it up. */
 const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => Promise<Request> }>> = {
@@ -131,6 +143,26 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   'GET /api/v1/ledger/proof/inclusion': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/inclusion?index=0&size=1' }) },
   'GET /api/v1/ledger/proof/consistency': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/consistency?from=1&to=1' }) },
   'GET /api/v1/ledger/keys': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/keys' }) },
+  'GET /api/v1/ledger/witnesses': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/witnesses' }) },
+  'POST /api/v1/ledger/witnesses': {
+    expect: row([NEW, NEW], [NEW, 404], [NEW, 404], [403, 403]),
+    request: (org) => Promise.resolve({ method: 'POST', url: '/api/v1/ledger/witnesses', body: { verifier_key: witnessKey().verifierKey, org_id: org } }),
+  },
+  'DELETE /api/v1/ledger/witnesses/{key}': {
+    expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]),
+    request: async (org) => ({ method: 'DELETE', url: `/api/v1/ledger/witnesses/${encodeURIComponent(keyOf((await registeredWitness(org)).verifierKey))}` }),
+  },
+  'POST /api/v1/ledger/cosignatures': {
+    // A cosignature speaks for itself: any member may post one by any org's registered witness.
+    expect: row([NEW, NEW], [NEW, NEW], [NEW, NEW], [403, 403]),
+    request: async (org) => {
+      const { signerKey } = await registeredWitness(org);
+      const checkpoint = await s.store.checkpoint();
+      const parsed = parseNote(new TextEncoder().encode(checkpoint?.note ?? ''));
+      const cosigned = new TextDecoder().decode(signNote(parsed.ok ? parsed.text : '', [cosignatureSigner(signerKey, 1_800_000_000)]));
+      return { method: 'POST', url: '/api/v1/ledger/cosignatures', body: { size: checkpoint?.size, cosignature: cosigned.trimEnd().split('\n').at(-1) } };
+    },
+  },
   'GET /api/v1/whoami': { expect: row([OK, OK], [OK, OK], [OK, OK], [OK, OK]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/whoami' }) },
   'GET /api/v1/pool': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/pool' }) },
   'POST /api/v1/plan': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'POST', url: '/api/v1/plan', body: { kind: 'video', seconds: 2, width: 640, height: 480 } }) },

@@ -172,7 +172,8 @@ describe('a job spanning three sites loses one', () => {
   let dir: string;
   const running: { agent: Agent; executor: LocalExecutor }[] = [];
   before(async () => {
-    pool = await LivePool.start({ siteTimeoutMs: 1500 });
+    // Long enough that the agents still heartbeating never lose their lease (they stop their runs at half of it) on a loaded machine.
+    pool = await LivePool.start({ siteTimeoutMs: 4000 });
     dir = mkdtempSync(join(tmpdir(), 'suanli-span-lost-'));
   });
   after(async () => {

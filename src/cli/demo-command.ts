@@ -46,6 +46,8 @@ const TIMING = {
   /** Give up waiting for the agents, or for the workload, after this long. */
   sitesUpMs: 30_000,
   workloadMs: 180_000,
+  /** How long the agents get to sign the last runs' usage records before the ledger is shown. */
+  usageSignedMs: 15_000,
 } as const;
 
 /** The file that marks a directory as the demo's own, safe to wipe at the next start. */
@@ -191,6 +193,16 @@ function agentsFor(url: string, dataDir: string, members: readonly Enrolled[], i
     });
     return { agent, executor };
   });
+}
+
+/** Waits (a few seconds at most) until every usage record is in the usage log, signed by its site's agent. */
+async function usageLogged(app: Api, stop: { readonly signal: string | null }): Promise<void> {
+  const { store, usage } = app.suanli;
+  const deadline = Date.now() + TIMING.usageSignedMs;
+  while (stop.signal === null && Date.now() < deadline && (await store.pendingUsage({ endedBefore: Number.MAX_SAFE_INTEGER, limit: 1 })).length > 0) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await usage.checkpoint();
 }
 
 /** Submits the workload in DEMO_JOBS order, each job with its org's member token, as a member would. */
@@ -349,6 +361,8 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
     const view = tty ? statusView(note) : lineView(note);
     const end = await follow(admin, progress, view, tty ? TIMING.statusTickMs : TIMING.lineTickMs, stop);
     if (end === 'interrupted') return;
+    // A run's GPU-hours count once its site's agent has signed its usage record and it is logged (a heartbeat or two).
+    await usageLogged(app, stop);
     const ledger = await admin.call<Ledger>('GET', '/ledger');
     const outcome = { progress, ledger, orgIds: members.map((m) => m.member.orgId), elapsedS: (Date.now() - startMs) / 1000, timedOut: end === 'timeout' };
     if (o.json) {

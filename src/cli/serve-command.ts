@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { InvalidInputError } from '../model/errors.ts';
 import { POLICY_NAMES, policyByName, type PolicyName } from '../sched/policies/registry.ts';
@@ -25,6 +25,10 @@ export interface ServeOptions {
   readonly siteTimeoutMs?: number;
   /** Release a job placed across sites unless all its parts start within this long, ms. */
   readonly coallocationTimeoutMs?: number;
+  /** The log key (SUANLI_LOG_KEY); absent: the one kept in <data dir>/log.key, made there at the first start. */
+  readonly logKey?: string;
+  /** The usage log's name (--ledger-origin). */
+  readonly ledgerOrigin?: string;
   /** The addresses of reverse proxies to trust for X-Forwarded-For (failed sign-ins are limited per client address). */
   readonly trustProxy?: string[];
 }
@@ -49,11 +53,14 @@ export function shutdownSignal(): Promise<string> {
  */
 export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>): Promise<void> {
   // Loaded here, not at the top: the server and the store would slow every other command's start-up.
-  const [{ buildServer }, { openStore }] = await Promise.all([import('../server/app.ts'), import('../store/index.ts')]);
+  const [{ buildServer }, { openStore }, { keyFile, verifierKeyOf }] = await Promise.all([import('../server/app.ts'), import('../store/index.ts'), import('../server/log-keys.ts')]);
+  // The log key signs every checkpoint members pin: kept across restarts (a new key would be a new log to them).
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const logKey = o.logKey ?? keyFile(join(o.dataDir, 'log.key'), 'suanli-ledger').signerKey;
   const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
   try {
     const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }) });
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }), logKey, ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }) });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
@@ -61,6 +68,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
       const token = app.suanli.adminToken;
       if (token !== null) io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
       io.out(`suanli serve: listening on ${url} — dashboard ${url}/, API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
+      io.out(`suanli serve: ledger ${app.suanli.usage.origin}, log key ${verifierKeyOf(logKey)} (members pin it: suanli ledger verify)`);
       const signal = await until;
       io.out(`suanli serve: ${typeof signal === 'string' ? `${signal}, ` : ''}shutting down`);
     } finally {
@@ -94,6 +102,7 @@ export function serveCommand(io: Output): Command {
     .option('--tls-cert <file>', 'PEM certificate (chain): listen with HTTPS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--site-timeout <duration>', 'mark a site lost, and requeue its jobs, after this long without a heartbeat from its agent', '60s')
+    .option('--ledger-origin <name>', "the usage log's name, the first line of its checkpoints (default suanli.local/ledger; a pool's own, e.g. pool.example.org/ledger)")
     .option('--trust-proxy <addresses>', 'behind a reverse proxy: its addresses or CIDR ranges, comma-separated, whose X-Forwarded-For gives the client address (failed sign-ins are limited per client address); never on a server clients reach directly')
     .option('--coallocation-timeout <duration>', 'release a job placed across sites on all of them, and requeue it, unless every site starts its part within this long', '2m')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
@@ -101,6 +110,7 @@ export function serveCommand(io: Output): Command {
 Environment:
   DATABASE_URL          postgres://… — use a PostgreSQL ≥ 15 server instead of the embedded store
   SUANLI_ADMIN_TOKEN    the admin token to create on the first start (sl_<id>_<secret>); otherwise one is generated and printed once
+  SUANLI_LOG_KEY        the log key (PRIVATE+KEY+…) that signs the usage log's checkpoints; otherwise <data dir>/log.key, made at the first start
   SUANLI_METRICS_TOKEN  when set, /metrics answers only \`Authorization: Bearer <it>\` (Prometheus: authorization.credentials)
 
 Examples:
@@ -122,6 +132,8 @@ Examples:
         siteTimeoutMs: parse.duration('site-timeout', o.siteTimeout ?? '60s') * 1000,
         coallocationTimeoutMs: parse.duration('coallocation-timeout', o.coallocationTimeout ?? '2m') * 1000,
         ...(o.trustProxy === undefined ? {} : { trustProxy: parse.list('trust-proxy', o.trustProxy, (_flag, a) => a) }),
+        ...(process.env.SUANLI_LOG_KEY ? { logKey: process.env.SUANLI_LOG_KEY } : {}),
+        ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }),
       }, io, shutdownSignal());
     });
 }

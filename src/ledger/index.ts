@@ -14,6 +14,8 @@ export { CHECKPOINT_FAILURES, formatCheckpoint, parseCheckpoint, openCheckpoint,
 export type { Checkpoint, Cosignature, CheckpointTrust, CheckpointFailure, CheckpointOpening } from './checkpoint.ts';
 
 export { COSIGNATURE_TYPE, MAX_COSIGNATURE_TIME_S, cosignerKeyHash, cosignatureMessage, generateCosignerKey, cosignatureSigner, cosignatureVerifier, cosignatureTime } from './cosignature.ts';
+export { WITNESS_FAILURES, treeName, witnessProofNeeds, witnessVerdict } from './witness.ts';
+export type { CosignedTree, WitnessFailure, WitnessVerdict } from './witness.ts';
 
 export { USAGE_RECORD_FORMAT, USAGE_OUTCOMES, RECORD_WRITERS, RECORD_FAILURES, gpuSecondsOf, formatUsageRecord, parseUsageRecord, recordNote, openRecordNote, countersignRecordNote, credits } from './usage-record.ts';
 export type { UsageRecord, UsageOutcome, RecordWriter, RecordKeys, RecordFailure, RecordRefusal, RecordOpening, CreditRow } from './usage-record.ts';

@@ -26,6 +26,7 @@ import { planRoutes } from './routes/plan.ts';
 import { poolRoutes } from './routes/pool.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { witnessRoutes } from './routes/witnesses.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
 import { SchedulingLoop } from './scheduling-loop.ts';
 import { SiteDirectory } from './site-directory.ts';
@@ -271,6 +272,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   siteRoutes(app);
   jobRoutes(app);
   ledgerRoutes(app);
+  witnessRoutes(app);
   poolRoutes(app);
   planRoutes(app);
   agentRoutes(app);

@@ -47,6 +47,10 @@ export const PERMISSIONS = {
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** The usage log: checkpoints, proofs and keys for everyone who verifies; entries, an org its own (see the ledger route). */
   'ledger.log': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** Witnesses: any member registers its org's witness keys and revokes them; cosignatures are checked against a registered key, whoever posts them. */
+  'ledger.witness.register': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'ledger.witness.revoke': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  'ledger.cosign': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** Every token may learn what it is (the dashboard shows and hides by role). */
   'tokens.whoami': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
   /** Pool-wide totals (by GPU type, by org, queues, history) for everyone the dashboard serves; site details only of the caller's org (see the pool route). */
@@ -84,6 +88,9 @@ export const ACTIONS = {
   'ledger.history': "read the ledger's history",
   'plan.run': 'run the planner',
   'ledger.log': 'read the usage log',
+  'ledger.witness.register': 'register witness keys',
+  'ledger.witness.revoke': 'revoke witness keys',
+  'ledger.cosign': "cosign the usage log's checkpoints",
   'tokens.whoami': 'ask what it is',
   'pool.show': "read the pool's totals",
 } as const satisfies Record<Operation, string>;

@@ -489,6 +489,12 @@ export function ledgerJson(rows: readonly LedgerRow[], all: readonly LedgerRow[]
 
 const Base64 = z.string().describe('base64');
 export const CheckpointQuery = z.strictObject({ size: z.coerce.number().int().min(1).optional().describe('a checkpoint of this size (default: the latest)') });
+/** How many member orgs witnessed a checkpoint (routes/witnesses.ts). */
+export const WitnessSummary = z.object({
+  cosigned: z.number().describe('member orgs whose registered witness cosigned this checkpoint'),
+  registered: z.number().describe('member orgs with a registered witness'),
+  cosigned_by: z.array(z.string()).describe('those orgs, by id'),
+});
 export const CheckpointResponse = z.object({
   origin: z.string().describe("the log's name, the checkpoint's first line"),
   size: z.number(),
@@ -497,6 +503,7 @@ export const CheckpointResponse = z.object({
   at: Timestamp,
   log_key: z.string().describe("the log's verifier key, which members pin"),
   cosignatures: z.array(z.object({ witness: z.string(), line: z.string(), at: Timestamp })).describe("witnesses' cosignature lines (c2sp.org/tlog-cosignature) on this checkpoint"),
+  witnesses: WitnessSummary.describe('how many member orgs witnessed this checkpoint'),
 });
 export const LogEntriesQuery = z.strictObject({
   from: z.coerce.number().int().min(0).default(0).describe('the first index'),
@@ -517,6 +524,27 @@ export const LogKeysResponse = z.object({
     site: z.string().describe("the site as its records name it (its neutral label, `<org>:site-<n>`)"), org_id: z.string(),
     verifier_key: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable(),
   })).describe("every site's keys, revoked ones too (they still verify the records they signed)"),
+});
+
+// --- witnesses (/api/v1/ledger/witnesses, /api/v1/ledger/cosignatures) --------------------
+
+export const WitnessBody = z.strictObject({
+  verifier_key: text(1, 400).describe("the witness's cosigner verifier key, `<name>+<hash>+<base64(0x04 ‖ public key)>` (c2sp.org/tlog-cosignature)"),
+  org_id: Id.optional().describe("the witness's org: an admin names it; others register their own org's"),
+});
+export const WitnessKeyParams = z.strictObject({ key: text(1, 300).describe('the key as `<name>+<hash>`') });
+export const WitnessResponse = z.object({
+  key: z.string().describe('`<name>+<hash>`, as its cosignature lines name it'), name: z.string(), org_id: z.string(),
+  verifier_key: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable(),
+});
+export const WitnessListResponse = z.object({ witnesses: z.array(WitnessResponse).describe('every witness key, revoked ones too (they still verify what they cosigned)') });
+export const CosignatureBody = z.strictObject({
+  size: z.number().int().min(0).describe('the size of the checkpoint cosigned'),
+  cosignature: text(1, 1000).describe("the witness's signature line on that checkpoint: `— <name> <base64(key hash ‖ timestamp ‖ signature)>`"),
+});
+export const CosignatureResponse = z.object({
+  size: z.number(), witness: z.string().describe('`<name>+<hash>`'), org_id: z.string(),
+  cosigned_at: Timestamp.describe('when the witness says it cosigned'), witnesses: WitnessSummary,
 });
 
 // --- health -------------------------------------------------------------------------------

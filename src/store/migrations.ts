@@ -103,6 +103,7 @@ export interface Database {
   log_checkpoints: { size: number; note: string; at: number };
   log_cosignatures: { size: number; witness: string; line: string; at: number };
   site_keys: { site_id: string; key_hash: string; verifier_key: string; created_at: number; revoked_at: number | null };
+  witness_keys: { name: string; key_hash: string; org_id: string; verifier_key: string; created_at: number; revoked_at: number | null };
 }
 
 const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
@@ -240,6 +241,20 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
       created_at bigint not null,
       revoked_at bigint,
       primary key (site_id, key_hash)
+    )`,
+  ],
+  // Witnesses' cosigner keys, registered by their orgs' members: the control plane accepts
+  // cosignatures of its checkpoints by these keys, and counts them. A key (name and hash)
+  // is registered once, by one org; revoked, it stays, so that old cosignatures still verify.
+  '0007-witness-keys': [
+    `create table witness_keys (
+      name text not null,
+      key_hash text not null,
+      org_id text not null references orgs (id),
+      verifier_key text not null,
+      created_at bigint not null,
+      revoked_at bigint,
+      primary key (name, key_hash)
     )`,
   ],
 };

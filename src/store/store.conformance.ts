@@ -527,6 +527,22 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual((await store.siteKeys()).map((k) => [k.siteId, k.revokedAt]), [['sa', 400], ['sb', null]]);
   },
 
+  'witness keys: registered once per name and hash, by one org; listed per org; revoked once, and kept': async (store) => {
+    await twoOrgs(store);
+    await store.addWitnessKey({ name: 'witness.a', keyHash: 'aabbccdd', orgId: 'a', verifierKey: 'witness.a+aabbccdd+BA', createdAt: 100 });
+    await store.addWitnessKey({ name: 'witness.b', keyHash: '11223344', orgId: 'b', verifierKey: 'witness.b+11223344+BA', createdAt: 200 });
+    await store.addWitnessKey({ name: 'witness.a', keyHash: '55667788', orgId: 'a', verifierKey: 'witness.a+55667788+BA', createdAt: 50 });
+    await assert.rejects(store.addWitnessKey({ name: 'witness.a', keyHash: 'aabbccdd', orgId: 'b', verifierKey: 'x', createdAt: 300 }), conflict(/witness_keys_pkey/), 'one key, one org');
+    await assert.rejects(store.addWitnessKey({ name: 'w', keyHash: '00000000', orgId: 'nobody', verifierKey: 'x', createdAt: 300 }), conflict(/witness_keys_org_id/));
+    assert.deepEqual((await store.witnessKeys()).map((k) => [k.name, k.keyHash, k.orgId, k.createdAt]), [['witness.a', '55667788', 'a', 50], ['witness.a', 'aabbccdd', 'a', 100], ['witness.b', '11223344', 'b', 200]]);
+    assert.deepEqual((await store.witnessKeys('b')).map((k) => [k.verifierKey, k.revokedAt]), [['witness.b+11223344+BA', null]]);
+    assert.equal(await store.revokeWitnessKey('witness.a', 'aabbccdd', 400), true);
+    assert.equal(await store.revokeWitnessKey('witness.a', 'aabbccdd', 500), true, 'again: still true, the first time stays');
+    assert.equal(await store.revokeWitnessKey('witness.b', 'aabbccdd', 500), false, 'the hash of another name');
+    assert.deepEqual((await store.witnessKeys('a')).map((k) => [k.keyHash, k.revokedAt]), [['55667788', null], ['aabbccdd', 400]]);
+    await assert.rejects(store.addWitnessKey({ name: 'witness.a', keyHash: 'aabbccdd', orgId: 'a', verifierKey: 'witness.a+aabbccdd+BA', createdAt: 600 }), conflict(/witness_keys_pkey/), 'a revoked key is not registered again');
+  },
+
   'ledger: contributed, consumed and own GPU-hours per org and GPU type': async (store) => {
     await twoOrgs(store);
     const [aJob = ''] = await submit(store, 'a', 'a job');

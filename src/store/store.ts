@@ -34,6 +34,7 @@ import {
   type Token,
   type Transition,
   type UsageOutcome,
+  type WitnessKey,
 } from './types.ts';
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
@@ -503,6 +504,26 @@ export class KyselyStore implements Store {
       .updateTable('site_keys')
       .set({ revoked_at: sql<number>`coalesce(revoked_at, ${at})` })
       .where('site_id', '=', siteId)
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async addWitnessKey(key: Omit<WitnessKey, 'revokedAt'>): Promise<void> {
+    await conflicts(this.db.insertInto('witness_keys').values({ name: key.name, key_hash: key.keyHash, org_id: key.orgId, verifier_key: key.verifierKey, created_at: key.createdAt }).execute());
+  }
+
+  async witnessKeys(orgId?: string): Promise<WitnessKey[]> {
+    let q = this.db.selectFrom('witness_keys').selectAll().orderBy('created_at').orderBy('name').orderBy('key_hash');
+    if (orgId !== undefined) q = q.where('org_id', '=', orgId);
+    return (await q.execute()).map((r) => ({ name: r.name, keyHash: r.key_hash, orgId: r.org_id, verifierKey: r.verifier_key, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at) }));
+  }
+
+  async revokeWitnessKey(name: string, keyHash: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('witness_keys')
+      .set({ revoked_at: sql<number>`coalesce(revoked_at, ${at})` })
+      .where('name', '=', name)
       .where('key_hash', '=', keyHash)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;

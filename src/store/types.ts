@@ -310,6 +310,22 @@ export interface SiteKey {
   readonly revokedAt: number | null;
 }
 
+/**
+ * A witness's cosigner key (c2sp.org/tlog-cosignature), registered by a member of its
+ * org: the control plane accepts and counts cosignatures of the log's checkpoints by it.
+ */
+export interface WitnessKey {
+  /** The key's name, as its cosignature lines name it. */
+  readonly name: string;
+  /** The key hash, 8 hex digits: with the name, the key a cosignature line says signed it. */
+  readonly keyHash: string;
+  readonly orgId: string;
+  /** `<name>+<hash>+<base64>`, the cosigner verifier key. */
+  readonly verifierKey: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
 export interface LedgerRow {
   readonly orgId: string;
   readonly gpuType: string;
@@ -416,6 +432,12 @@ export interface Store {
   addSiteKey(key: Omit<SiteKey, 'revokedAt'>): Promise<void>;
   siteKeys(siteId?: string): Promise<SiteKey[]>;
   revokeSiteKey(siteId: string, keyHash: string, at: number): Promise<boolean>;
+  /** Registers a witness key; StoreConflictError (`witness_keys_pkey`) when its name and hash are registered already, revoked or not. */
+  addWitnessKey(key: Omit<WitnessKey, 'revokedAt'>): Promise<void>;
+  /** Witness keys, revoked ones too, oldest first; or one org's. */
+  witnessKeys(orgId?: string): Promise<WitnessKey[]>;
+  /** Revokes a witness key (the first revocation's time stays); false when there is no such key. */
+  revokeWitnessKey(name: string, keyHash: string, at: number): Promise<boolean>;
 
   /** Ledger totals per org and GPU type, from the entries in the usage log, optionally for one org only. */
   ledger(orgId?: string): Promise<LedgerRow[]>;

@@ -4,7 +4,11 @@
  * stack, and exits 2 for usage codes (the caller must change how they call) and 1
  * for the rest (the server refused, or could not be reached or understood).
  */
-export const CLIENT_ERROR_CODES = ['server_refused', 'server_unreachable', 'bad_response', 'not_logged_in', 'bad_config', 'nothing_to_do'] as const;
+export const CLIENT_ERROR_CODES = [
+  'server_refused', 'server_unreachable', 'bad_response', 'not_logged_in', 'bad_config', 'nothing_to_do',
+  // A witness's refusals: a checkpoint it does not cosign, and a split view (two checkpoints no one log can have).
+  'checkpoint_refused', 'split_view',
+] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 const USAGE: ReadonlySet<ClientErrorCode> = new Set(['not_logged_in', 'bad_config', 'nothing_to_do']);

@@ -5,6 +5,7 @@ import {
   CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson,
   LogEntriesQuery, LogEntriesResponse, LogKeysResponse, ProofResponse,
 } from '../schemas.ts';
+import { witnessSummary } from './witnesses.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -50,6 +51,7 @@ export function ledgerRoutes(app: Api): void {
     return {
       origin: checkpoint.note.split('\n')[0] ?? '', size: checkpoint.size, root, note: checkpoint.note, at: iso(checkpoint.at), log_key: cp.logVerifierKey,
       cosignatures: cosignatures.map((c) => ({ witness: c.witness, line: c.line, at: iso(c.at) })),
+      witnesses: await witnessSummary(store, cosignatures),
     };
   });
 
