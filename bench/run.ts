@@ -6,8 +6,9 @@ import { benchSched } from './sched.bench.ts';
 import { benchServe } from './serve.bench.ts';
 import { benchSimulate } from './simulate.bench.ts';
 import { benchStore } from './store.bench.ts';
+import { benchVerify } from './verify.bench.ts';
 
-const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger };
+const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];

@@ -141,6 +141,7 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   'GET /api/v1/ledger/checkpoint': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/checkpoint' }) },
   'GET /api/v1/ledger/entries': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/entries?org=${org}` }) },
   'GET /api/v1/ledger/proof/inclusion': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/inclusion?index=0&size=1' }) },
+  'GET /api/v1/ledger/proof/inclusions': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/inclusions?indices=0,0&size=1' }) },
   'GET /api/v1/ledger/proof/consistency': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/consistency?from=1&to=1' }) },
   'GET /api/v1/ledger/keys': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/keys' }) },
   'GET /api/v1/ledger/witnesses': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/witnesses' }) },

@@ -10,6 +10,7 @@ import {
 } from './merkle.ts';
 import { generateSignerKey, noteSigner, noteVerifier, signNote, type NoteSigner, type NoteVerifier } from './note.ts';
 import { credits, gpuSecondsOf, parseUsageRecord, recordNote, type UsageRecord } from './usage-record.ts';
+import { treeName } from './witness.ts';
 
 const HOUR = 3_600_000;
 const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -169,15 +170,47 @@ test('consistency with the last checkpoint verified: extended, unchanged, trunca
   const rewritten = honest('acme', NOTES.map((n, i) => (i === 2 ? logged({ ...RECORDS[2]!, gpus: 20, gpuSeconds: gpuSecondsOf(20, T0, T0 + 3 * HOUR + 7) }) : n)));
   const same = auditLedger({ ...rewritten.input, lastVerified: head(8) });
   assert.deepEqual(reasons(same), ['history_rewritten'], 'the rebuilt tree holds the new record, and the API counts it: only the pin sees the change');
-  assert.match(same.failures[0]!.detail, new RegExp(`^checkpoint size 8, root ${escape(toBase64(rewritten.tree.root()))} has the size of the last verified checkpoint but not its root \\(${escape(toBase64(tree.root()))}\\): history was rewritten$`));
+  assert.match(same.failures[0]!.detail, new RegExp(`^checkpoint ${escape(treeName(8, rewritten.tree.root()))} has the size of the last verified checkpoint but not its root \\(${escape(toBase64(tree.root()))}\\): history was rewritten$`));
 
   // A larger tree that does not extend the verified one: the rewritten history grew on.
   rewritten.tree.append(logged(record({ jobId: jobId('99') })));
   const grown = auditLedger({ ...rewritten.input, checkpoint: rewritten.tree.checkpoint(), lastVerified: head(8), consistencyProof: rewritten.tree.consistency(8) });
   assert.equal(grown.failures[0]?.reason, 'inconsistent');
-  assert.match(grown.failures[0]?.detail ?? '', new RegExp(`^checkpoint size 9, .* does not extend the last verified checkpoint \\(${escape(at(8))}\\): 8 → 9: the proof does not lead to the new root: the new tree does not extend the old one$`));
+  assert.match(grown.failures[0]?.detail ?? '', new RegExp(`^checkpoint size 9 \\(root .*\\) does not extend the last verified checkpoint, ${escape(at(8))}: 8 → 9: the proof does not lead to the new root: the new tree does not extend the old one$`));
   const noProof = auditLedger({ ...input, lastVerified: head(3) });
   assert.match(noProof.failures[0]!.detail, /0 hashes; 3 → 8 takes \d+/);
+});
+
+test('an entry verified at the last checkpoint must be listed again: a logged record is never taken back', () => {
+  const before = honest('acme', NOTES.slice(0, 5));
+  const last = auditLedger(before.input);
+  assert.deepEqual(last.entries.verifiedIndices, [0, 1, 2, 3, 4]);
+  const { input, tree } = honest();
+  const since = { lastVerified: { size: 5, rootHash: tree.root(5) }, consistencyProof: tree.consistency(5), verifiedBefore: last.entries.verifiedIndices };
+  assert.deepEqual(auditLedger({ ...input, ...since }).failures, [], 'all still listed, and more');
+  // Entry 2 dropped from the listing, and its credits from the API's figures: only the memory of it shows.
+  const withoutTwo = honest('acme', NOTES, {});
+  const hidden = auditLedger({ ...withoutTwo.input, ...since, entries: withoutTwo.input.entries.filter((e) => e.index !== 2), reported: reportedFor(RECORDS.filter((_, i) => i !== 2), 'acme') });
+  assert.deepEqual(reasons(hidden), ['record_gone']);
+  assert.equal(hidden.failures[0]!.detail, `entry #2, verified in checkpoint ${treeName(5, tree.root(5))}, is not among the entries the server lists now: a logged record was taken back`);
+  assert.deepEqual(hidden.failures[0]!.entry, { index: 2, jobId: null, attempt: null });
+});
+
+test('a record the control plane wrote alone where the site had a key in force and the run was not lost: unvouched, named', () => {
+  const keysSince = (ms: number, revokedAtMs: number | null = null): ListedSiteKey[] => SITE_KEYS.map((k) => ({ ...k, createdAtMs: ms, revokedAtMs }));
+  const invented = record({ jobId: jobId('77'), writer: 'control-plane' }); // succeeded on acme's site, which never signed it
+  const notes = [...NOTES, logged(invented)];
+  const { input } = honest('beta', notes, { siteKeys: keysSince(T0) });
+  const audit = auditLedger(input);
+  assert.deepEqual(reasons(audit), ['unvouched'], 'one failure: the invented run; the lost run written alone is expected');
+  assert.equal(audit.failures[0]!.detail, `entry #8 (job 77 attempt 1): written by the control plane alone, succeeded on site acme:site-1 at ${T0 + HOUR} ms, when the site had a record key in force and did not sign it: the site may never have run it`);
+  assert.deepEqual(audit.credits.mismatches, [], 'in the log and counted by the API: the credits agree');
+  // Where no site could have signed, the same record is only listed: no key yet, or the key revoked before the run ended.
+  for (const [siteKeys, log] of [[keysSince(T0 + 2 * HOUR), notes], [keysSince(T0, T0 + 1), [logged(invented)]], [SITE_KEYS, notes]] as const) {
+    const alone = auditLedger(honest('beta', log, { siteKeys }).input);
+    assert.deepEqual(alone.failures, [], JSON.stringify(siteKeys));
+    assert.ok(alone.entries.controlPlaneAlone.some((e) => e.index === log.length - 1));
+  }
 });
 
 test('each entry’s first failure names it: not in the tree, tampered, the site’s signature, the countersignature, another org’s, a run twice', () => {
@@ -195,7 +228,7 @@ test('each entry’s first failure names it: not in the tree, tampered, the site
 
   // The database's note edited after it was logged: its leaf hash is not in the tree.
   const edited = utf8(new TextDecoder().decode(NOTES[0]).replace('gpus 8', 'gpus 9'));
-  expect(NOTES, withEntry(0, { note: edited }), 'not_in_tree', /^entry #0 \(job 40 attempt 1\): not in the tree at checkpoint size 8, root .*: leaf 0 of 8: the proof leads to another root$/);
+  expect(NOTES, withEntry(0, { note: edited }), 'not_in_tree', /^entry #0 \(job 40 attempt 1\): not in the tree at checkpoint size 8 \(root .*\): leaf 0 of 8: the proof leads to another root$/);
   expect(NOTES, withEntry(1, { index: 9 }), 'not_in_tree', /^entry #9 \(job 41 attempt 1\): not in the tree .*: leaf 9 is not in a tree of 8 leaves$/);
   expect(NOTES, withEntry(1, { proof: [] }), 'not_in_tree', /leaf 1 of 8: the proof leads to another root|0 hashes; leaf 1 of 8 takes 3/);
   // Logged so (the tree holds it), but the text is not what the control plane signed.
@@ -327,7 +360,7 @@ test('a verifier the caller passes is what checks every signature', () => {
 // ---- helpers -------------------------------------------------------------------------------
 
 function treeNameOf(tree: TestLog, size: number): string {
-  return `size ${size}, root ${toBase64(tree.root(size))}`;
+  return treeName(size, tree.root(size));
 }
 
 function escape(s: string): string {

@@ -21,6 +21,7 @@ import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { equalBytes, toBase64 } from './encoding.ts';
 import { emptyRoot, HASH_SIZE, leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { keyId, noteVerifier, openNote, parseNote, type NoteSignature, type NoteVerifier } from './note.ts';
+import { treeName } from './witness.ts';
 import { credits, parseUsageRecord, type CreditRow, type UsageRecord } from './usage-record.ts';
 import { orgId } from '../model/ids.ts';
 
@@ -48,6 +49,8 @@ export interface AuditEntry {
 export interface ListedSiteKey {
   readonly site: string;
   readonly verifierKey: string;
+  /** When the control plane took it (epoch ms); absent: not known, and the key does not count as in force for any run. */
+  readonly createdAtMs?: number;
   /** When its org-admin revoked it (epoch ms), or null. */
   readonly revokedAtMs: number | null;
 }
@@ -68,6 +71,11 @@ export interface LedgerAuditInput {
   readonly checkpoint: Uint8Array;
   /** The last checkpoint this member verified (none at the first audit). */
   readonly lastVerified?: TreeHead | null;
+  /**
+   * The indices of the org's entries verified at `lastVerified`: each must be given again (a log only
+   * grows, so a record once in it stays). Absent: nothing to compare (the first audit).
+   */
+  readonly verifiedBefore?: readonly number[];
   /** The consistency proof from `lastVerified` to the checkpoint (none when the sizes are equal). */
   readonly consistencyProof?: readonly Uint8Array[];
   /** The org whose ledger this is. */
@@ -92,6 +100,8 @@ export const AUDIT_FAILURES = {
   site_signature: 'a record its site wrote has no valid signature by a key the server lists for that site',
   not_countersigned: "the control plane's countersignature is missing",
   not_orgs_record: 'the record concerns neither as consumer nor as provider the org being audited',
+  record_gone: 'an entry of the org verified at the last verified checkpoint is no longer among those the server lists',
+  unvouched: 'the control plane wrote alone a record of a run that did not end lost, at a site with a key in force then: the site did not sign it, and may never have run it',
   duplicate_run: 'a second record of the same run (job, attempt, site and GPU type): it would count twice',
   credits_mismatch: 'the credits the API reports differ from those the verified records add up to',
 } as const;
@@ -139,11 +149,13 @@ export interface LedgerAudit {
     readonly verified: number;
     /** Verified entries signed by their site. */
     readonly bySite: number;
+    /** The indices of the verified entries, ascending: what the next audit's `verifiedBefore` is. */
+    readonly verifiedIndices: readonly number[];
     /** Verified entries no site signed: the control plane wrote them alone (`writer control-plane`). Worth showing, not a failure. */
     readonly controlPlaneAlone: readonly EntryRef[];
   };
   readonly credits: {
-    /** The org's credits over the verified records (`credits`). */
+    /** The org's credits over the verified records and those the control plane wrote alone where the site should have signed (`unvouched`: in the log, counted by the API) (`credits`). */
     readonly recomputed: readonly CreditRow[];
     /** The API's rows for the org, as given. */
     readonly reported: readonly ReportedCredit[];
@@ -168,14 +180,14 @@ export function auditLedger(input: LedgerAuditInput): LedgerAudit {
   const entries: readonly unknown[] = Array.isArray(input?.entries) ? (input.entries as readonly unknown[]) : [];
   const reported = (Array.isArray(input?.reported) ? (input.reported as readonly unknown[]) : []).filter((r): r is ReportedCredit => isReportedRow(r) && (r.orgId === undefined || r.orgId === org));
   const unchecked = (consistency: LedgerAudit['consistency'] = 'unchecked'): LedgerAudit => ({
-    ok: false, org, checkpoint: null, consistency, entries: { checked: entries.length, verified: 0, bySite: 0, controlPlaneAlone: [] }, credits: { recomputed: [], reported, mismatches: [] }, failures,
+    ok: false, org, checkpoint: null, consistency, entries: { checked: entries.length, verified: 0, verifiedIndices: [], bySite: 0, controlPlaneAlone: [] }, credits: { recomputed: [], reported, mismatches: [] }, failures,
   });
   const verifierOf = typeof input?.verifierOf === 'function' ? input.verifierOf : noteVerifier;
 
   // 1. The checkpoint, with the pinned key.
   const log = verifierFrom(verifierOf, input?.trust?.logKey);
   if (log === undefined) {
-    failures.push({ reason: 'bad_trust', detail: `${AUDIT_FAILURES.bad_trust}: ${JSON.stringify(String(input?.trust?.logKey)).slice(0, 120)}` });
+    failures.push({ reason: 'bad_trust', detail: `${AUDIT_FAILURES.bad_trust}: ${typeof input?.trust?.logKey === 'string' ? JSON.stringify(input.trust.logKey).slice(0, 120) : 'not a key'}` });
     return unchecked();
   }
   const origin = typeof input.trust.origin === 'string' ? input.trust.origin : '';
@@ -195,6 +207,8 @@ export function auditLedger(input: LedgerAuditInput): LedgerAudit {
   const at = (e: unknown) => (isObject(e) && isCount(e.index) ? e.index : Number.POSITIVE_INFINITY);
   const ordered = entries.map((e, i) => ({ e, i, index: at(e) })).sort((a, b) => (a.index === b.index ? a.i - b.i : a.index < b.index ? -1 : 1));
   const verified: UsageRecord[] = [];
+  const verifiedIndices: number[] = [];
+  const unvouched: UsageRecord[] = [];
   const controlPlaneAlone: EntryRef[] = [];
   const firstOfRun = new Map<string, number>();
   let bySite = 0;
@@ -215,13 +229,30 @@ export function auditLedger(input: LedgerAuditInput): LedgerAudit {
       continue;
     }
     firstOfRun.set(run, ref.index);
+    // A record the control plane wrote alone is expected where no site could sign: the run was lost with its
+    // site, or the site had no key in force. Anywhere else the site was there to sign it, and did not.
+    const ring = keys.get(record.siteId);
+    if (!checked.siteSigned && record.outcome !== 'lost' && ring?.inForce.some((k) => k.fromMs <= record.endMs && record.endMs < k.untilMs) === true) {
+      failures.push({ reason: 'unvouched', detail: `${name(ref)}: written by the control plane alone, ${record.outcome} on site ${record.siteId} at ${record.endMs} ms, when the site had a record key in force and did not sign it: the site may never have run it`, entry: ref });
+      unvouched.push(record); // in the log all the same: the API counts it, and so do the credits compared
+      continue;
+    }
     verified.push(record);
+    verifiedIndices.push(ref.index);
     if (checked.siteSigned) bySite++;
     else controlPlaneAlone.push(ref);
   }
 
-  // 4. The credits of the verified records against the API's.
-  const recomputed = credits(verified, orgId(org));
+  // 4. The entries verified last time, still listed: a record once logged is never taken back.
+  if (consistency.status !== 'failed' && Array.isArray(input.verifiedBefore) && isObject(input.lastVerified) && isBytes(input.lastVerified.rootHash)) {
+    const listed = new Set(ordered.map((o) => o.index));
+    for (const index of input.verifiedBefore) {
+      if (isCount(index) && !listed.has(index)) failures.push({ reason: 'record_gone', detail: `entry #${index}, verified in checkpoint ${treeName(Number(input.lastVerified.size), input.lastVerified.rootHash)}, is not among the entries the server lists now: a logged record was taken back`, entry: { index, jobId: null, attempt: null } });
+    }
+  }
+
+  // 5. The credits of the verified records against the API's.
+  const recomputed = credits([...verified, ...unvouched], orgId(org));
   const mismatches = compareCredits(recomputed, reported, Math.max(entries.length, verified.length));
   for (const m of mismatches) {
     const diff = formatGpuH(Math.abs(m.reportedGpuH - m.recomputedGpuH));
@@ -231,15 +262,10 @@ export function auditLedger(input: LedgerAuditInput): LedgerAudit {
 
   return {
     ok: failures.length === 0, org, checkpoint, consistency: consistency.status,
-    entries: { checked: entries.length, verified: verified.length, bySite, controlPlaneAlone },
+    entries: { checked: entries.length, verified: verified.length, verifiedIndices, bySite, controlPlaneAlone },
     credits: { recomputed, reported, mismatches },
     failures,
   };
-}
-
-/** "size 1042, root 3q2+7w…=": how messages name a tree. */
-export function treeName(size: number, rootHash: Uint8Array): string {
-  return `size ${size}, root ${toBase64(rootHash)}`;
 }
 
 /** "entry #17 (job 4312 attempt 1)". */
@@ -261,15 +287,16 @@ function checkConsistency(checkpoint: Checkpoint, last: TreeHead | null, proof: 
   }
   if (last.size === 0) return equalBytes(last.rootHash, emptyRoot()) ? { status: 'extends' } : failed('inconsistent', `the last verified checkpoint (${before}) has not the empty tree's root`);
   const verdict = verifyConsistency(last.size, checkpoint.size, Array.isArray(proof) ? proof : [], last.rootHash, checkpoint.rootHash);
-  return verdict.ok ? { status: 'extends' } : failed('inconsistent', `checkpoint ${now} does not extend the last verified checkpoint (${before}): ${verdict.detail}`);
+  return verdict.ok ? { status: 'extends' } : failed('inconsistent', `checkpoint ${now} does not extend the last verified checkpoint, ${before}: ${verdict.detail}`);
 }
 
 // ---- entries --------------------------------------------------------------------------
 
-/** A site's usable keys: their verifiers, and when each was revoked. */
+/** A site's usable keys: their verifiers, when each was revoked, and the times each was in force (from its taking to its revocation). */
 interface SiteKeyring {
   readonly verifiers: readonly NoteVerifier[];
   readonly revokedAtMs: ReadonlyMap<string, number>;
+  readonly inForce: readonly { readonly fromMs: number; readonly untilMs: number }[];
 }
 
 /**
@@ -278,14 +305,17 @@ interface SiteKeyring {
  * control plane must not vouch for a site.
  */
 function siteVerifiers(listed: unknown, verifierOf: (key: string) => NoteVerifier, log: NoteVerifier): ReadonlyMap<string, SiteKeyring> {
-  const bySite = new Map<string, { verifiers: NoteVerifier[]; revokedAtMs: Map<string, number>; seen: Set<string> }>();
+  const bySite = new Map<string, { verifiers: NoteVerifier[]; revokedAtMs: Map<string, number>; inForce: { fromMs: number; untilMs: number }[]; seen: Set<string> }>();
   for (const k of Array.isArray(listed) ? (listed as unknown[]) : []) {
     if (!isObject(k) || typeof k.site !== 'string' || typeof k.verifierKey !== 'string') continue;
     const verifier = verifierFrom(verifierOf, k.verifierKey);
     if (verifier === undefined || (verifier.name === log.name && verifier.keyHash === log.keyHash)) continue;
     const id = keyId(verifier.name, verifier.keyHash);
     let ring = bySite.get(k.site);
-    if (ring === undefined) bySite.set(k.site, (ring = { verifiers: [], revokedAtMs: new Map(), seen: new Set() }));
+    if (ring === undefined) bySite.set(k.site, (ring = { verifiers: [], revokedAtMs: new Map(), inForce: [], seen: new Set() }));
+    if (typeof k.createdAtMs === 'number' && Number.isFinite(k.createdAtMs)) {
+      ring.inForce.push({ fromMs: k.createdAtMs, untilMs: typeof k.revokedAtMs === 'number' && Number.isFinite(k.revokedAtMs) ? k.revokedAtMs : Number.POSITIVE_INFINITY });
+    }
     if (typeof k.revokedAtMs === 'number' && Number.isFinite(k.revokedAtMs)) ring.revokedAtMs.set(id, Math.min(k.revokedAtMs, ring.revokedAtMs.get(id) ?? Number.POSITIVE_INFINITY));
     if (ring.seen.has(k.verifierKey)) continue;
     ring.seen.add(k.verifierKey);

@@ -22,5 +22,5 @@ export type { UsageRecord, UsageOutcome, RecordWriter, RecordKeys, RecordFailure
 
 export { toBase64, fromBase64, toHex, fromHex } from './encoding.ts';
 
-export { AUDIT_FAILURES, auditLedger, compareCredits, treeName } from './audit.ts';
+export { AUDIT_FAILURES, auditLedger, compareCredits } from './audit.ts';
 export type { LedgerTrust, TreeHead, AuditEntry, ListedSiteKey, ReportedCredit, LedgerAuditInput, AuditFailureReason, EntryRef, AuditFailure, CreditMismatch, LedgerAudit } from './audit.ts';

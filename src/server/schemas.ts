@@ -466,7 +466,10 @@ export const DryRunResponse = z.object({
 
 // --- the ledger ---------------------------------------------------------------------------
 
-export const LedgerQuery = z.strictObject({ org: Id.optional() });
+export const LedgerQuery = z.strictObject({
+  org: Id.optional(),
+  size: z.coerce.number().int().min(0).optional().describe("the ledger of the usage log's first `size` entries: as of its checkpoint of that size (default: every logged entry)"),
+});
 const LedgerRowResponse = z.object({ org_id: z.string(), gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number(), credits_gpu_h: z.number() });
 const PoolRowResponse = z.object({ gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number() });
 export const LedgerResponse = z.object({
@@ -515,6 +518,17 @@ export const LogEntriesResponse = z.object({
   next: z.number().nullable().describe('pass as `from` for the next page; null on the last'),
 });
 export const InclusionQuery = z.strictObject({ index: z.coerce.number().int().min(0), size: z.coerce.number().int().min(1) });
+/** Inclusion proofs asked for at once, at most (`GET /ledger/proof/inclusions`). */
+export const MAX_PROOFS_PER_REQUEST = 500;
+export const InclusionsQuery = z.strictObject({
+  indices: z.string().max(MAX_PROOFS_PER_REQUEST * 17).regex(new RegExp(`^(0|[1-9][0-9]{0,15})(,(0|[1-9][0-9]{0,15})){0,${MAX_PROOFS_PER_REQUEST - 1}}$`), `comma-separated entry indices, at most ${MAX_PROOFS_PER_REQUEST}`)
+    .describe(`the entries, comma-separated (at most ${MAX_PROOFS_PER_REQUEST})`),
+  size: z.coerce.number().int().min(1),
+});
+export const InclusionsResponse = z.object({
+  size: z.number(),
+  proofs: z.array(z.object({ index: z.number(), hashes: z.array(Base64) })).describe('one proof per index asked for, in that order (RFC 9162 §2.1.3)'),
+});
 export const ConsistencyQuery = z.strictObject({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) });
 export const ProofResponse = z.object({ hashes: z.array(Base64).describe('the proof (RFC 9162 §2.1.3 / §2.1.4), in order') });
 export const LogKeysResponse = z.object({

@@ -502,6 +502,8 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual((await store.logNodes([{ level: 1, index: 0 }, { level: 0, index: 1 }])).map((n) => [n.level, n.index, n.hash[0], n.hash.length]), [[1, 0, 3, 32], [0, 1, 2, 32]]);
     await assert.rejects(store.logNodes([{ level: 2, index: 0 }]), conflict(/log_nodes/));
     assert.deepEqual((await store.ledger('a')).map((r) => [r.gpuType, r.ownGpuH]), [['H100', 90 / 3600]], 'only logged entries count');
+    assert.deepEqual((await store.ledger('a', 1)).map((r) => [r.gpuType, r.ownGpuH]), [['H100', 60 / 3600]], 'as of the log at size 1: its first entry only');
+    assert.deepEqual(await store.ledger(undefined, 0), []);
 
     assert.equal(await store.checkpoint(), null);
     await store.saveCheckpoint({ size: 1, note: 'cp1\n', at: 7150 });

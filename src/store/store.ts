@@ -436,24 +436,36 @@ export class KyselyStore implements Store {
   }
 
   async logEntriesOf(orgId: string, from: number, limit: number): Promise<LogEntry[]> {
-    const rows = await this.db
-      .selectFrom('log_entries')
-      .innerJoin('ledger_entries', 'ledger_entries.id', 'log_entries.entry_id')
-      .select(['log_entries.idx', 'log_entries.entry_id', 'log_entries.note', 'log_entries.writer', 'log_entries.logged_at'])
-      .where((eb) => eb.or([eb('ledger_entries.consumer_org_id', '=', orgId), eb('ledger_entries.provider_org_id', '=', orgId)]))
-      .where('log_entries.idx', '>=', from)
-      .orderBy('log_entries.idx')
-      .limit(limit)
-      .execute();
+    // The log in index order, each entry's org looked up by its key (the lateral `limit 1` keeps the
+    // planner from hashing all the org's entries instead, which it would for every page): a page reads
+    // the log from `from` until `limit` entries match, so paging through the log reads it once.
+    const { rows } = await sql<Row<'log_entries'>>`
+      select l.idx, l.entry_id, l.note, l.writer, l.logged_at
+      from log_entries l
+      cross join lateral (
+        select 1 from ledger_entries e
+        where e.id = l.entry_id and (e.consumer_org_id = ${orgId} or e.provider_org_id = ${orgId})
+        limit 1
+      ) as concerns
+      where l.idx >= ${from}
+      order by l.idx
+      limit ${limit}`.execute(this.db);
     return rows.map(toLogEntry);
   }
 
   async logNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<LogNode[]> {
     if (ids.length === 0) return [];
+    // One `idx = any(…)` per level: an index scan each, some four times faster than one (level, idx) test per node.
+    const byLevel = new Map<number, number[]>();
+    for (const id of ids) {
+      const indexes = byLevel.get(id.level);
+      if (indexes === undefined) byLevel.set(id.level, [id.index]);
+      else indexes.push(id.index);
+    }
     const rows = await this.db
       .selectFrom('log_nodes')
       .selectAll()
-      .where((eb) => eb.or(ids.map((id) => eb.and([eb('level', '=', id.level), eb('idx', '=', id.index)]))))
+      .where((eb) => eb.or([...byLevel].map(([level, indexes]) => eb.and([eb('level', '=', level), eb('idx', '=', sql<number>`any(${sql.val(indexes)}::bigint[])`)]))))
       .execute();
     const found = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
     return ids.map((id) => {
@@ -529,11 +541,11 @@ export class KyselyStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
-  async ledger(orgId?: string): Promise<LedgerRow[]> {
+  async ledger(orgId?: string, logSize?: number): Promise<LedgerRow[]> {
     // Sorted bytewise: the same order on PGlite and on any server, whatever its locale.
     const { rows } = await sql<{ org_id: string; gpu_type: string; contributed: number; consumed: number; own: number }>`
       select org_id, gpu_type, sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
-      from ${perOrgEntries(orgId)}
+      from ${perOrgEntries(orgId, logSize)}
       group by org_id, gpu_type
       order by org_id collate "C", gpu_type collate "C"`.execute(this.db);
     return rows.map((r) => ({
@@ -711,18 +723,19 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
  * consumer) and, when the two differ, for its consumer (consumed). With `orgId`, only
  * that org's rows.
  */
-function perOrgEntries(orgId?: string) {
+function perOrgEntries(orgId?: string, logSize?: number) {
   const provider = orgId === undefined ? sql`` : sql`and provider_org_id = ${orgId}`;
   const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
+  const logged = logSize === undefined ? sql`logged_idx is not null` : sql`logged_idx < ${logSize}`;
   return sql`(
     select provider_org_id as org_id, gpu_type, at,
       case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
       0::double precision as consumed,
       case when consumer_org_id = provider_org_id then gpu_seconds else 0 end as own
-    from ledger_entries where logged_idx is not null ${provider}
+    from ledger_entries where ${logged} ${provider}
     union all
     select consumer_org_id, gpu_type, at, 0, gpu_seconds, 0
-    from ledger_entries where logged_idx is not null and consumer_org_id <> provider_org_id ${consumer}
+    from ledger_entries where ${logged} and consumer_org_id <> provider_org_id ${consumer}
   ) as per_org`;
 }
 

@@ -439,8 +439,11 @@ export interface Store {
   /** Revokes a witness key (the first revocation's time stays); false when there is no such key. */
   revokeWitnessKey(name: string, keyHash: string, at: number): Promise<boolean>;
 
-  /** Ledger totals per org and GPU type, from the entries in the usage log, optionally for one org only. */
-  ledger(orgId?: string): Promise<LedgerRow[]>;
+  /**
+   * Ledger totals per org and GPU type, from the entries in the usage log, optionally for one org only,
+   * and optionally from its first `logSize` entries only: the ledger as of the checkpoint of that size.
+   */
+  ledger(orgId?: string, logSize?: number): Promise<LedgerRow[]>;
   /**
    * The ledger over time, from the entries in the usage log: per org and bucket of `bucketMs` (a whole number of ms ≥ 1,
    * else InvalidInputError), the sums `ledger` would give for the entries booked

@@ -69,11 +69,16 @@ export async function readLogin(path: string): Promise<SavedLogin> {
 
 /** Saves a login, replacing the file atomically (a reader never sees half of it). */
 export async function writeLogin(path: string, login: Required<SavedLogin>): Promise<void> {
+  await writePrivateFile(path, `${JSON.stringify(login, null, 2)}\n`);
+}
+
+/** Writes a file only its owner can read (mode 0600, in a directory of mode 0700 if it makes one), replacing it atomically. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
   // The mode applies only when a file is created: make a new one, so the secret is never readable by others, even briefly.
   await rm(temporary, { force: true });
-  await writeFile(temporary, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
   try {
     await rename(temporary, path);
   } catch (err) {

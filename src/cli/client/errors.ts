@@ -2,12 +2,15 @@
  * What can go wrong talking to a control plane, as one error class with a closed
  * set of codes. `run` (main.ts) prints the message as `suanli: <message>`, with no
  * stack, and exits 2 for usage codes (the caller must change how they call) and 1
- * for the rest (the server refused, or could not be reached or understood).
+ * for the rest (the server refused, or could not be reached or understood, or what it
+ * showed did not verify: `not_verified`).
  */
 export const CLIENT_ERROR_CODES = [
   'server_refused', 'server_unreachable', 'bad_response', 'not_logged_in', 'bad_config', 'nothing_to_do',
   // A witness's refusals: a checkpoint it does not cosign, and a split view (two checkpoints no one log can have).
   'checkpoint_refused', 'split_view',
+  // A member's audit: what the server showed did not verify.
+  'not_verified',
 ] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 

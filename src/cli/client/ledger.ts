@@ -1,7 +1,14 @@
 import { Command } from 'commander';
-import type { LedgerResponse } from '../../server/schemas.ts';
+import { auditLedger, type AuditEntry, type EntryRef, type LedgerAudit, type ReportedCredit } from '../../ledger/audit.ts';
+import { fromBase64, toBase64, utf8 } from '../../ledger/encoding.ts';
+import { keyId, noteVerifier } from '../../ledger/note.ts';
+import { InvalidInputError } from '../../model/errors.ts';
+import { nativeVerifier } from '../../server/log-keys.ts';
+import type { CheckpointResponse, InclusionsResponse, LedgerResponse, LogEntriesResponse, LogKeysResponse, ProofResponse, WhoAmIResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
-import type { Wire } from './http.ts';
+import { ClientError } from './errors.ts';
+import type { ApiClient, Wire } from './http.ts';
+import { ledgerStatePath, readLedgerState, recordVerified, type LogPin, type VerifiedCheckpoint } from './ledger-state.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
 type Ledger = Wire<typeof LedgerResponse>;
@@ -18,13 +25,321 @@ function ledgerText(l: Ledger): string {
   return `${orgs}\n\npool-wide totals\n${pool}`;
 }
 
+/**
+ * `suanli ledger` shows the ledger as the server computes it (`show`, the default);
+ * `suanli ledger verify` checks it against the usage log instead of trusting it.
+ */
 export function ledgerCommand(io: ClientIo): Command {
-  return withConnection(new Command('ledger'))
-    .description('GPU-hours each org contributed to and consumed from the pool, per GPU type, and the credits that result (an org sees its own rows and pool-wide totals)')
+  const ledger = new Command('ledger')
+    .description("the ledger: GPU-hours each org contributed to and consumed from the pool, and the credits that result; `verify` checks it against the signed usage log")
+    .addHelpText('after', examples('suanli ledger', 'suanli ledger --org acme --json', 'suanli ledger verify'));
+  const show = withConnection(new Command('show'))
+    .description('GPU-hours each org contributed to and consumed from the pool, per GPU type, and the credits that result (an org sees its own rows and pool-wide totals); the default')
     .option('--org <org>', "only this org's rows")
-    .addHelpText('after', examples('suanli ledger', 'suanli ledger --org acme --json'))
+    .addHelpText('after', examples('suanli ledger', 'suanli ledger show --org acme --json'))
     .action(async (o: CommonFlags & { org?: string }) => {
       const l = await (await connect(o)).get<Ledger>('/ledger', { org: o.org });
       emit(io, o, l, () => ledgerText(l));
     });
+  // A default subcommand rather than an action on `ledger` itself: then `ledger verify --json` reaches verify's
+  // options (a parent with options of the same names would take them), and `suanli ledger --org x` still shows.
+  ledger.addCommand(show, { isDefault: true });
+  ledger.addCommand(verifyCommand(io));
+  return ledger;
+}
+
+// ---- suanli ledger verify ------------------------------------------------------------------
+
+type Checkpoint = Wire<typeof CheckpointResponse>;
+/** What did not hold: the audit's failures, and the CLI's own (the server showing another log key). */
+type Problem = { readonly reason: string; readonly detail: string; readonly entry?: EntryRef };
+type VerifyFlags = CommonFlags & { org?: string; logKey?: string };
+
+/** Entries per page (the server's most) and inclusion proofs per request (the server's most: MAX_PROOFS_PER_REQUEST). */
+const PAGE = 1000;
+const PROOFS_PER_REQUEST = 500;
+/** Proof requests in flight while the next page of entries is fetched. */
+const PROOF_REQUESTS_IN_FLIGHT = 4;
+/** Problems the table lists; --json lists them all. */
+const PROBLEMS_SHOWN = 12;
+/** Records written by the control plane alone that the table names. */
+const ALONE_SHOWN = 5;
+
+function verifyCommand(io: ClientIo): Command {
+  return withConnection(new Command('verify'))
+    .description("check the ledger yourself: the usage log's latest checkpoint against the pinned log key, its consistency with the last one you verified, every record of your org in it and signed, and the API's credits against those records; exit 0 when all holds, 1 naming what does not")
+    .option('--org <org>', 'the org whose ledger to verify (the admin must say; others verify their own)')
+    .option('--log-key <key>', "pin this log verifier key (as `suanli serve` prints it) instead of the one the server shows at the first verify")
+    .addHelpText('after', `
+The first verify of a server pins the log key it shows (and says so): compare it with
+the key the pool's operator published, or give it with --log-key. Later runs check the
+latest checkpoint against the pinned key and prove it extends the last one verified
+(kept in ledger-state.json beside the saved login). What this cannot check: that a run
+a site signed did real work; records the control plane wrote alone are listed.
+${examples(
+  'suanli ledger verify',
+  'suanli ledger verify --log-key "suanli-ledger+3f2a9c1e+AR1a…"   # pin the key the operator published',
+  'suanli ledger verify --org beta --json                        # the admin, for one org',
+)}`)
+    .action((o: VerifyFlags) => verify(io, o));
+}
+
+async function verify(io: ClientIo, o: VerifyFlags): Promise<void> {
+  const api = await connect(o);
+  const server = api.server;
+  const started = Date.now();
+  const progress = progressLine(io);
+
+  // 1. Whose ledger: the token's org, or the one the admin names.
+  const me = await api.get<Wire<typeof WhoAmIResponse>>('/whoami');
+  const org = o.org ?? me.org_id ?? undefined;
+  if (org === undefined) throw new InvalidInputError('org', 'the admin belongs to no org', "the org whose ledger to verify, e.g. --org acme");
+  const flagKey = o.logKey === undefined ? undefined : checkedLogKey(o.logKey);
+
+  // 2. The latest checkpoint, and the log it must be a checkpoint of: the pinned one.
+  const statePath = ledgerStatePath();
+  const saved = (await readLedgerState(statePath)).servers[server];
+  const checkpoint = await api.get<Checkpoint>('/ledger/checkpoint');
+  const nowIso = new Date().toISOString();
+  let pin: LogPin;
+  if (flagKey !== undefined) {
+    pin = saved?.pin.logKey === flagKey ? saved.pin : { origin: checkpoint.origin, logKey: flagKey, pinnedAt: nowIso };
+    if (saved !== undefined && saved.pin.logKey !== flagKey) io.err(`suanli: NOTE: the log key pinned for ${server} is replaced by --log-key: ${saved.pin.logKey} → ${flagKey}`);
+  } else if (saved !== undefined) {
+    pin = saved.pin;
+  } else {
+    pin = { origin: checkpoint.origin, logKey: checkpoint.log_key, pinnedAt: nowIso };
+    io.err(`suanli: NOTE: first verify of ${server}: pinned the log key it shows, ${checkpoint.log_key} (origin ${checkpoint.origin}). Compare it with the key the pool's operator published; from now on a checkpoint signed by any other key fails. --log-key pins a key you got elsewhere.`);
+  }
+  const problems: Problem[] = [];
+  if (checkpoint.log_key !== pin.logKey) problems.push({ reason: 'log_key_changed', detail: `the server shows the log key ${checkpoint.log_key}, not the pinned ${pin.logKey}: checkpoints are checked with the pinned key` });
+  const last = saved?.orgs[org];
+
+  // 3. Everything the audit checks, at the checkpoint's size.
+  const consistencyProof = last !== undefined && last.size >= 1 && last.size < checkpoint.size
+    ? (await api.get<Wire<typeof ProofResponse>>('/ledger/proof/consistency', { from: last.size, to: checkpoint.size })).hashes.map(hashBytes)
+    : undefined;
+  const reported = await api.get<Ledger>('/ledger', { org, size: checkpoint.size });
+  const entries = await fetchRecords(api, org, checkpoint.size, progress);
+  const keys = await api.get<Wire<typeof LogKeysResponse>>('/ledger/keys');
+  progress(`checking ${fmt.plural(entries.length, 'record')} of ${org}…`);
+
+  // 4. The audit (src/ledger/audit.ts), with Node's native Ed25519.
+  const audit = auditLedger({
+    trust: { origin: pin.origin, logKey: pin.logKey },
+    checkpoint: utf8(checkpoint.note),
+    lastVerified: last === undefined ? null : { size: last.size, rootHash: fromBase64(last.root) ?? new Uint8Array(0) },
+    ...(last === undefined ? {} : { verifiedBefore: last.indices }),
+    ...(consistencyProof === undefined ? {} : { consistencyProof }),
+    org, entries,
+    siteKeys: keys.sites.map((k) => ({ site: k.site, verifierKey: k.verifier_key, createdAtMs: Date.parse(k.created_at), revokedAtMs: k.revoked_at === null ? null : Date.parse(k.revoked_at) })),
+    reported: reported.rows.map((r): ReportedCredit => ({ orgId: r.org_id, gpuType: r.gpu_type, contributedGpuH: r.contributed_gpu_h, consumedGpuH: r.consumed_gpu_h, ownGpuH: r.own_gpu_h })),
+    verifierOf: nativeVerifier,
+  });
+  problems.push(...audit.failures);
+  progress(`checked ${fmt.plural(entries.length, 'record')} of ${org} in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);
+
+  // 5. Remember the checkpoint when it holds (signed by the pinned key, extending the last one), even if records failed.
+  let recorded: VerifiedCheckpoint | undefined;
+  if (audit.checkpoint !== null && audit.consistency !== 'failed' && checkpoint.log_key === pin.logKey) {
+    // The entries found gone stay remembered, so that they keep failing rather than pass from the next verify on.
+    const gone = audit.failures.flatMap((f) => (f.reason === 'record_gone' && f.entry !== undefined ? [f.entry.index] : []));
+    const indices = gone.length === 0 ? audit.entries.verifiedIndices : [...new Set([...audit.entries.verifiedIndices, ...gone])].sort((a, b) => a - b);
+    recorded = await recordVerified(statePath, server, org, pin, { size: audit.checkpoint.size, indices, root: toBase64(audit.checkpoint.rootHash), checkpointAt: checkpoint.at, verifiedAt: nowIso });
+  }
+
+  // 6. What holds, and what does not.
+  const report = { server, org, checkpoint, pin, last, audit, problems, firstUse: saved === undefined && flagKey === undefined, recorded };
+  emit(io, o, verifyJson(report), () => verifyText(report));
+  if (problems.length > 0) {
+    const [first] = problems;
+    throw new ClientError('not_verified', `the ledger of ${org} did not verify: ${first?.detail ?? ''}${problems.length > 1 ? ` (and ${fmt.plural(problems.length - 1, 'more problem')})` : ''}`);
+  }
+}
+
+/** The --log-key value as a verifier key; InvalidInputError naming the flag otherwise. */
+function checkedLogKey(key: string): string {
+  try {
+    noteVerifier(key.trim());
+  } catch (err) {
+    throw new InvalidInputError('log-key', err instanceof Error ? err.message.replace(/^verifierKey: /, '') : String(err), 'a signed-note verifier key, <name>+<hash>+<key>, as `suanli serve` prints it');
+  }
+  return key.trim();
+}
+
+/** A proof hash from the wire; anything that is not base64 becomes no bytes, which the audit refuses as a hash. */
+function hashBytes(b64: string): Uint8Array {
+  return fromBase64(b64) ?? new Uint8Array(0);
+}
+
+/**
+ * Every log entry below `size` that concerns `org`, with its inclusion proof at `size`:
+ * pages of entries one after the other, proofs for each page fetched meanwhile, a few
+ * requests at a time. A server that pages backwards is refused rather than followed.
+ */
+async function fetchRecords(api: ApiClient, org: string, size: number, progress: (line: string) => void): Promise<AuditEntry[]> {
+  const notes: { index: number; note: Uint8Array }[] = [];
+  const proofs = new Map<number, Uint8Array[]>();
+  const requests = new RequestPool(PROOF_REQUESTS_IN_FLIGHT);
+  const askProofs = (indices: number[]) => requests.run(async () => {
+    const got = await api.get<Wire<typeof InclusionsResponse>>('/ledger/proof/inclusions', { indices: indices.join(','), size });
+    const asked = new Set(indices);
+    for (const p of got.proofs) if (asked.has(p.index)) proofs.set(p.index, p.hashes.map(hashBytes));
+  });
+  let from = 0;
+  let pending: number[] = [];
+  for (;;) {
+    const page = await api.get<Wire<typeof LogEntriesResponse>>('/ledger/entries', { org, from, limit: PAGE });
+    let end = false;
+    for (const e of page.entries) {
+      if (!Number.isSafeInteger(e.index) || e.index < from) throw new ClientError('bad_response', `the server at ${api.server} sent entry ${e.index} on the page from ${from}: entries go forwards`);
+      if (e.index >= size) {
+        end = true; // logged after the checkpoint: not in the tree it signs
+        break;
+      }
+      notes.push({ index: e.index, note: utf8(e.note) });
+      pending.push(e.index);
+      from = e.index + 1;
+    }
+    for (; pending.length >= PROOFS_PER_REQUEST; pending = pending.slice(PROOFS_PER_REQUEST)) await askProofs(pending.slice(0, PROOFS_PER_REQUEST));
+    progress(`fetching ${org}'s records: ${fmt.count(notes.length)} (log entry ${fmt.count(Math.min(from, size))} of ${fmt.count(size)})`);
+    if (end || page.next === null || from >= size) break;
+    if (page.next < from) throw new ClientError('bad_response', `the server at ${api.server} sent next ${page.next} after entry ${from - 1}: entries go forwards`);
+    from = page.next;
+  }
+  if (pending.length > 0) await askProofs(pending);
+  await requests.drain();
+  return notes.map(({ index, note }) => ({ index, note, proof: proofs.get(index) ?? [] }));
+}
+
+/** At most `limit` requests at once: `run` waits for room, `drain` for the rest and throws the first failure. */
+class RequestPool {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { readonly error: unknown } | undefined;
+  constructor(private readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.raise();
+    const p: Promise<void> = task().catch((error: unknown) => {
+      this.failure ??= { error };
+    }).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    this.raise();
+  }
+
+  private raise(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+}
+
+/** One line redrawn on stderr when it is a terminal; nothing otherwise. */
+function progressLine(io: ClientIo): (line: string, last?: boolean) => void {
+  let drawn = 0;
+  return (line, last = false) => {
+    if (io.isTty !== true) return;
+    io.err(`\r${line.padEnd(drawn)}${last ? '\n' : ''}`);
+    drawn = last ? 0 : line.length;
+  };
+}
+
+// ---- the report -------------------------------------------------------------------------
+
+interface VerifyReport {
+  readonly server: string;
+  readonly org: string;
+  readonly checkpoint: Checkpoint;
+  readonly pin: LogPin;
+  readonly last: VerifiedCheckpoint | undefined;
+  readonly audit: LedgerAudit;
+  readonly problems: readonly Problem[];
+  readonly firstUse: boolean;
+  readonly recorded: VerifiedCheckpoint | undefined;
+}
+
+type Figures = Record<'contributed' | 'consumed' | 'own' | 'credits', number>;
+
+/** Per GPU type, the figures the verified records add up to and those the API reports (a missing row: zeros). */
+function creditsBoth(audit: LedgerAudit): { gpuType: string; log: Figures; api: Figures }[] {
+  const zero: Figures = { contributed: 0, consumed: 0, own: 0, credits: 0 };
+  const log = new Map(audit.credits.recomputed.map((r) => [r.gpuType, { contributed: r.contributedGpuH, consumed: r.consumedGpuH, own: r.ownGpuH, credits: r.creditsGpuH }]));
+  const api = new Map<string, Figures>();
+  for (const r of audit.credits.reported) {
+    const a = api.get(r.gpuType) ?? { ...zero };
+    api.set(r.gpuType, { contributed: a.contributed + r.contributedGpuH, consumed: a.consumed + r.consumedGpuH, own: a.own + r.ownGpuH, credits: a.credits + r.contributedGpuH - r.consumedGpuH });
+  }
+  return [...new Set([...log.keys(), ...api.keys()])].sort().map((gpuType) => ({ gpuType, log: log.get(gpuType) ?? zero, api: api.get(gpuType) ?? zero }));
+}
+
+function verifyJson(r: VerifyReport): unknown {
+  const { audit } = r;
+  const gpuH = (f: Figures) => ({ contributed_gpu_h: f.contributed, consumed_gpu_h: f.consumed, own_gpu_h: f.own, credits_gpu_h: f.credits });
+  const ref = (e: EntryRef) => ({ index: e.index, job_id: e.jobId, attempt: e.attempt });
+  return {
+    verified: r.problems.length === 0,
+    server: r.server,
+    org: r.org,
+    checkpoint: { origin: r.checkpoint.origin, size: r.checkpoint.size, root: r.checkpoint.root, at: r.checkpoint.at, signature_verified: audit.checkpoint !== null },
+    log_key: { pinned: r.pin.logKey, origin: r.pin.origin, pinned_at: r.pin.pinnedAt, pinned_now: r.firstUse, shown: r.checkpoint.log_key },
+    consistency: { status: audit.consistency, last_verified: r.last === undefined ? null : { size: r.last.size, root: r.last.root, verified_at: r.last.verifiedAt } },
+    records: {
+      checked: audit.entries.checked, verified: audit.entries.verified, by_site: audit.entries.bySite,
+      control_plane_alone: audit.entries.controlPlaneAlone.length, control_plane_alone_entries: audit.entries.controlPlaneAlone.map(ref),
+    },
+    credits: creditsBoth(audit).map((c) => ({ gpu_type: c.gpuType, recomputed: gpuH(c.log), reported: gpuH(c.api) })),
+    problems: r.problems.map((p) => ({ reason: p.reason, detail: p.detail, ...(p.entry === undefined ? {} : { entry: ref(p.entry) }) })),
+  };
+}
+
+function verifyText(r: VerifyReport): string {
+  const { audit, checkpoint: cp } = r;
+  const ok = r.problems.length === 0;
+  const logKeyName = (() => {
+    try {
+      const v = noteVerifier(r.pin.logKey);
+      return keyId(v.name, v.keyHash);
+    } catch {
+      return r.pin.logKey;
+    }
+  })();
+  const history = (() => {
+    switch (audit.consistency) {
+      case 'first': return 'first verify of this org here: nothing to compare yet';
+      case 'unchanged': return `unchanged since you verified it (${fmt.timestamp(r.last?.verifiedAt ?? null)})`;
+      case 'extends': return `extends the checkpoint you verified before (size ${fmt.count(r.last?.size ?? 0)}): proven`;
+      case 'failed': return 'does NOT extend the checkpoint you verified before';
+      case 'unchecked': return 'not checked (the checkpoint did not verify)';
+    }
+  })();
+  const e = audit.entries;
+  const alone = e.controlPlaneAlone;
+  const aloneNames = alone.slice(0, ALONE_SHOWN).map((x) => `#${x.index} (job ${x.jobId ?? '?'} attempt ${x.attempt ?? '?'})`).join(', ') + (alone.length > ALONE_SHOWN ? `, … ${fmt.count(alone.length - ALONE_SHOWN)} more` : '');
+  const head = fmt.sections(`ledger of ${r.org} on ${r.server}: ${ok ? 'verified' : `NOT verified (${fmt.plural(r.problems.length, 'problem')})`}`, [
+    ['checkpoint', [
+      ['size', `${fmt.count(cp.size)}, signed ${fmt.timestamp(cp.at)}`],
+      ['root', cp.root],
+      ['log key', `${logKeyName}${r.firstUse ? ' (pinned now, on first use)' : `, pinned ${fmt.timestamp(r.pin.pinnedAt)}`}: ${audit.checkpoint !== null ? 'signature verified' : 'signature NOT verified'}`],
+      ['history', history],
+    ]],
+    ['records', [
+      ['checked', `${fmt.count(e.checked)} of ${r.org} in the log, ${fmt.count(e.verified)} verified (in the tree, signed, counted once)`],
+      ['signed by site', fmt.count(e.bySite)],
+      ['control plane alone', alone.length === 0 ? '0' : `${fmt.count(alone.length)}, no site vouches for them: ${aloneNames}`],
+    ]],
+  ]);
+  const both = creditsBoth(audit);
+  const total = (pick: (c: (typeof both)[number]) => Figures): Figures => both.reduce((t, c) => { const f = pick(c); return { contributed: t.contributed + f.contributed, consumed: t.consumed + f.consumed, own: t.own + f.own, credits: t.credits + f.credits }; }, { contributed: 0, consumed: 0, own: 0, credits: 0 });
+  const row = (gpuType: string, from: string, f: Figures) => [gpuType, from, fmt.hours(f.contributed), fmt.hours(f.consumed), fmt.hours(f.own), fmt.hours(f.credits)];
+  const credits = both.length === 0 ? 'no GPU-hours for this org in the log' : fmt.columns([
+    ['GPU type', 'figures of', 'contributed', 'consumed', 'own use', 'credits'],
+    ...both.flatMap((c) => [row(c.gpuType, 'the records', c.log), row('', 'the API', c.api)]),
+    ...(both.length > 1 ? [row('all', 'the records', total((c) => c.log)), row('', 'the API', total((c) => c.api))] : []),
+  ]);
+  const shown = r.problems.slice(0, PROBLEMS_SHOWN).map((p) => `  ✗ ${p.detail}`);
+  const more = r.problems.length > PROBLEMS_SHOWN ? [`  … and ${fmt.plural(r.problems.length - PROBLEMS_SHOWN, 'more problem')} (--json lists them all)`] : [];
+  return [head, '', 'credits', credits, ...(ok ? [] : ['', 'what did not hold', ...shown, ...more])].join('\n');
 }

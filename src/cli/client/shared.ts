@@ -9,8 +9,8 @@ import { ApiClient } from './http.ts';
  * the server's JSON or a table, and help examples.
  */
 
-/** Where client commands print: results on `out`, notes for the person at the terminal on `err`. */
-export type ClientIo = Output & { err(text: string): void };
+/** Where client commands print: results on `out`, notes for the person at the terminal on `err`; `isTty`: whether `err` is a terminal (progress is drawn there). */
+export type ClientIo = Output & { err(text: string): void; isTty?: boolean };
 
 /** The flags every client command takes. */
 export interface CommonFlags extends ConnectionFlags {

@@ -2,8 +2,8 @@ import { toBase64 } from '../../ledger/encoding.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import {
-  CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson,
-  LogEntriesQuery, LogEntriesResponse, LogKeysResponse, ProofResponse,
+  CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, InclusionsQuery, InclusionsResponse, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson,
+  LogEntriesQuery, LogEntriesResponse, LogKeysResponse, MAX_PROOFS_PER_REQUEST, ProofResponse,
 } from '../schemas.ts';
 import { witnessSummary } from './witnesses.ts';
 
@@ -11,6 +11,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function ledgerRoutes(app: Api): void {
   const { store } = app.suanli;
+  const cp = app.suanli;
+  const sizeCheck = (size: number, field: string) => {
+    if (size > cp.usage.length) throw new ApiError('invalid_request', `${field}: the usage log holds ${cp.usage.length} entries, not ${size}`, { field });
+  };
   app.get('/api/v1/ledger', {
     config: { operation: 'ledger.show' },
     schema: {
@@ -20,7 +24,9 @@ export function ledgerRoutes(app: Api): void {
     },
   }, async (req) => {
     const org = accessOf(req).listOrg(req.query.org);
-    const all = await store.ledger();
+    const { size } = req.query;
+    if (size !== undefined) sizeCheck(size, 'query.size');
+    const all = await store.ledger(undefined, size);
     return ledgerJson(org === undefined ? all : all.filter((r) => r.orgId === org), all);
   });
   app.get('/api/v1/ledger/history', {
@@ -39,7 +45,6 @@ export function ledgerRoutes(app: Api): void {
 
   // The usage log: what a member needs to check the ledger itself (`suanli ledger verify`) and what a witness cosigns.
   const tags = ['ledger'];
-  const cp = app.suanli;
   app.get('/api/v1/ledger/checkpoint', {
     config: { operation: 'ledger.log' },
     schema: { tags, ...secured, summary: "The usage log's latest signed checkpoint (or the one of a given size), with its witnesses' cosignatures", querystring: CheckpointQuery, response: { 200: CheckpointResponse, '4xx': ErrorResponse } },
@@ -67,9 +72,6 @@ export function ledgerRoutes(app: Api): void {
     return { entries: entries.map((e) => ({ index: e.index, note: e.note, writer: e.writer, logged_at: iso(e.loggedAt) })), next: full && last !== undefined ? last.index + 1 : null };
   });
 
-  const sizeCheck = (size: number, field: string) => {
-    if (size > cp.usage.length) throw new ApiError('invalid_request', `${field}: the usage log holds ${cp.usage.length} entries, not ${size}`, { field });
-  };
   app.get('/api/v1/ledger/proof/inclusion', {
     config: { operation: 'ledger.log' },
     schema: { tags, ...secured, summary: 'The inclusion proof of an entry in the log at a size (RFC 9162 §2.1.3)', querystring: InclusionQuery, response: { 200: ProofResponse, '4xx': ErrorResponse } },
@@ -78,6 +80,19 @@ export function ledgerRoutes(app: Api): void {
     sizeCheck(size, 'query.size');
     if (index >= size) throw new ApiError('invalid_request', `query.index: ${index} is not below the size ${size}`, { field: 'query.index' });
     return { hashes: (await cp.usage.inclusionProof(index, size)).map(toBase64) };
+  });
+
+  app.get('/api/v1/ledger/proof/inclusions', {
+    config: { operation: 'ledger.log' },
+    schema: { tags, ...secured, summary: `The inclusion proofs of up to ${MAX_PROOFS_PER_REQUEST} entries in the log at one size: what a member checks its records with, in few requests`, querystring: InclusionsQuery, response: { 200: InclusionsResponse, '4xx': ErrorResponse } },
+  }, async (req) => {
+    const { size } = req.query;
+    sizeCheck(size, 'query.size');
+    const indices = req.query.indices.split(',').map(Number);
+    const beyond = indices.find((i) => i >= size);
+    if (beyond !== undefined) throw new ApiError('invalid_request', `query.indices: ${beyond} is not below the size ${size}`, { field: 'query.indices' });
+    const proofs = await cp.usage.inclusionProofs(indices, size);
+    return { size, proofs: indices.map((index, i) => ({ index, hashes: proofs[i]!.map(toBase64) })) };
   });
 
   app.get('/api/v1/ledger/proof/consistency', {
