@@ -29,10 +29,11 @@ export class LivePool {
   /**
    * `capacity`: the site's as registered (its agent's heartbeats replace it with what the executor discovers).
    * `configure`: called before the server listens (Fastify takes hooks only then): what a test adds to the control plane.
+   * `options.store`: the store to run on (closed with the pool); default a new one in memory.
    */
   static async start(options: Partial<ServerOptions> = {}, ca?: Buffer, capacity = [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], configure?: (app: Api) => void): Promise<LivePool> {
-    const store = await openStore({ memory: true });
-    const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, ...options });
+    const store = options.store ?? (await openStore({ memory: true }));
+    const app = await buildServer({ passIntervalMs: 100, passDebounceMs: 10, ...options, store });
     configure?.(app);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const admin = app.suanli.adminToken ?? '';
