@@ -14,7 +14,8 @@ interface DemoSummary {
   admin_token: string;
   jobs: { id: string; org_id: string; name: string; gpus: number; role: string | null; state: string; sites: string[]; diagnosis: { message: string; never: boolean } | null }[];
   sites: { id: string; org_id: string; gpus: number }[];
-  balances: { org_id: string; contributed_gpu_h: number; consumed_gpu_h: number }[];
+  balances: { org_id: string; contributed_gpu_h: number; consumed_gpu_h: number; credits_gpu_h: number }[];
+  ledger_verify: { org_id: string; verified: boolean; records: number; by_site: number; credits_gpu_h: number; problems: string[] }[];
 }
 
 interface Demo {
@@ -83,6 +84,14 @@ test('demo --exit-when-done --json: every job succeeds: the pooled job on anothe
   assert.ok(pooled.sites.every((id) => summary.sites.find((s) => s.id === id)?.org_id !== pooled.org_id), 'and ran on another member’s site');
   const balance = summary.balances.find((b) => b.org_id === pooled.org_id);
   assert.ok(balance !== undefined && balance.consumed_gpu_h > balance.contributed_gpu_h, `its org consumed more than it contributed: ${JSON.stringify(summary.balances)}`);
+
+  // The closing output: each member's own `suanli ledger verify` passes, every record signed by the site that ran it.
+  assert.deepEqual(summary.ledger_verify.map((v) => v.org_id), summary.balances.map((b) => b.org_id));
+  for (const v of summary.ledger_verify) {
+    assert.deepEqual([v.verified, v.problems], [true, []], v.org_id);
+    assert.ok(v.records > 0 && v.by_site === v.records, JSON.stringify(v));
+    assert.ok(Math.abs(v.credits_gpu_h - (summary.balances.find((b) => b.org_id === v.org_id)?.credits_gpu_h ?? NaN)) < 1e-9, JSON.stringify(v));
+  }
 
   assert.deepEqual(await processesIn(dir), []);
 });

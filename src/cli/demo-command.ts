@@ -9,7 +9,7 @@ import { FINAL_RUN_STATES, type Executor } from '../executors/types.ts';
 import { InvalidInputError } from '../model/errors.ts';
 import type { Api } from '../server/control-plane.ts';
 import { LOCK_FILE, lockDataDir } from '../store/data-dir-lock.ts';
-import { ownedGpus, poolSize, summaryJson, summaryText, WorkloadProgress, type DemoSite, type JobDetail, type JobListed, type Ledger, type ProgressLine } from './demo-report.ts';
+import { ownedGpus, poolSize, summaryJson, summaryText, WorkloadProgress, type DemoSite, type LedgerCheck, type JobDetail, type JobListed, type Ledger, type ProgressLine } from './demo-report.ts';
 import { DEMO_JOBS, DEMO_MEMBERS, DEMO_WAN, gpusOf, gpuTypesOf, jobArgv, type DemoJob, type DemoMember } from './demo-workload.ts';
 import * as fmt from './format.ts';
 import type { Output } from './plan-command.ts';
@@ -205,6 +205,23 @@ async function usageLogged(app: Api, stop: { readonly signal: string | null }): 
   await usage.checkpoint();
 }
 
+/** `suanli ledger verify` as each member runs it, with its member token, its ledger state in `<data dir>/members/<org>/`. */
+async function verifyEach(url: string, dataDir: string, members: readonly Enrolled[]): Promise<LedgerCheck[]> {
+  // Loaded here: the ledger's crypto would slow every other command's start-up.
+  const [{ verifyLedger }, { ApiClient }] = await Promise.all([import('./client/ledger.ts'), import('./client/http.ts')]);
+  const checks: LedgerCheck[] = [];
+  for (const m of members) {
+    const api = new ApiClient({ server: url, token: m.memberToken, serverFrom: 'the demo' });
+    const r = await verifyLedger(api, { statePath: join(dataDir, 'members', m.member.orgId, 'ledger-state.json') });
+    checks.push({
+      org: r.org, verified: r.problems.length === 0, checkpointSize: r.checkpoint.size, logKey: r.pin.logKey,
+      records: r.audit.entries.verified, bySite: r.audit.entries.bySite, controlPlaneAlone: r.audit.entries.controlPlaneAlone.length,
+      creditsGpuH: r.audit.credits.recomputed.reduce((n, c) => n + c.creditsGpuH, 0), problems: r.problems.map((p) => p.detail),
+    });
+  }
+  return checks;
+}
+
 /** Submits the workload in DEMO_JOBS order, each job with its org's member token, as a member would. */
 async function submitWorkload(url: string, members: readonly Enrolled[]): Promise<Submitted[]> {
   const submitted: Submitted[] = [];
@@ -364,7 +381,8 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
     // A run's GPU-hours count once its site's agent has signed its usage record and it is logged (a heartbeat or two).
     await usageLogged(app, stop);
     const ledger = await admin.call<Ledger>('GET', '/ledger');
-    const outcome = { progress, ledger, orgIds: members.map((m) => m.member.orgId), elapsedS: (Date.now() - startMs) / 1000, timedOut: end === 'timeout' };
+    const verified = await verifyEach(url, dataDir, members);
+    const outcome = { progress, ledger, orgIds: members.map((m) => m.member.orgId), elapsedS: (Date.now() - startMs) / 1000, timedOut: end === 'timeout', verified };
     if (o.json) {
       const connection = { server: url, docs: `${url}/api/v1/docs`, admin_token: adminToken, data_dir: dataDir, members: members.map((m) => ({ org_id: m.member.orgId, site_id: m.site.id, member_token: m.memberToken })) };
       io.out(JSON.stringify(summaryJson(outcome, connection), null, 2));
@@ -397,6 +415,7 @@ function printIntro(note: (s: string) => void, url: string, adminToken: string, 
   note(`  export SUANLI_SERVER=${url} SUANLI_TOKEN=${adminToken}`);
   note('  suanli job list; suanli job show 1; suanli ledger; suanli site list');
   note('  SUANLI_TOKEN=<a member token> suanli job list    # what one org sees');
+  note("  SUANLI_TOKEN=<a member token> suanli ledger verify   # check the org's credits against the signed usage log");
 }
 
 function printWorkload(note: (s: string) => void, submitted: readonly Submitted[], members: readonly Enrolled[]): void {

@@ -197,6 +197,24 @@ export interface DemoOutcome {
   readonly elapsedS: number;
   /** The demo stopped waiting before that (its deadline). */
   readonly timedOut: boolean;
+  /** `suanli ledger verify` as each member ran it at the end, in `orgIds` order. */
+  readonly verified: readonly LedgerCheck[];
+}
+
+/** One member's `suanli ledger verify`, as the summary shows it. */
+export interface LedgerCheck {
+  readonly org: string;
+  readonly verified: boolean;
+  readonly checkpointSize: number;
+  /** The log key the member pinned (on first use: the demo's first verify). */
+  readonly logKey: string;
+  readonly records: number;
+  readonly bySite: number;
+  readonly controlPlaneAlone: number;
+  /** The org's credits as its verified records add them up, GPU-hours. */
+  readonly creditsGpuH: number;
+  /** What did not hold, each naming its entry or checkpoint. */
+  readonly problems: readonly string[];
 }
 
 /** The summary as tables and sentences. */
@@ -241,7 +259,24 @@ export function summaryText(o: DemoOutcome): string {
     if (r.consumed_gpu_h > r.contributed_gpu_h) out.push(`${r.org_id} consumed more than it contributed: the pool ran its work on other members' GPUs.`);
     else if (r.contributed_gpu_h > r.consumed_gpu_h) out.push(`${r.org_id} contributed more than it consumed: its idle GPUs ran other members' work, and it holds the credits.`);
   }
+  out.push('', ...verifiedText(o.verified));
   return out.join('\n');
+}
+
+/** The summary's last words: each member's `suanli ledger verify`, and what failed if anything did. */
+function verifiedText(checks: readonly LedgerCheck[]): string[] {
+  const [first] = checks;
+  if (first === undefined) return [];
+  const all = checks.every((c) => c.verified);
+  return [
+    `suanli ledger verify, as each member runs it: every record of its org in the signed usage log (checkpoint size ${first.checkpointSize}, log key ${first.logKey.split('+').slice(0, 2).join('+')}), each site's signature, and the API's credits against them`,
+    fmt.columns([
+      ['org', 'ledger', 'records', 'signed by their site', 'by the control plane alone', 'credits'],
+      ...checks.map((c) => [c.org, c.verified ? 'verified' : 'NOT verified', String(c.records), String(c.bySite), String(c.controlPlaneAlone), fmt.hours(c.creditsGpuH)]),
+    ]),
+    ...checks.flatMap((c) => c.problems.map((p) => `  ✗ ${c.org}: ${p}`)),
+    all ? "No member has to take the operator's word for its credits: each checked them against the records that the sites which ran the work signed." : "A member's ledger did NOT verify: see above.",
+  ];
 }
 
 /** The summary as JSON (`--json`): the jobs as the API shows them, the ledger as it came, and per-org sums. */
@@ -258,5 +293,9 @@ export function summaryJson(o: DemoOutcome, connection: Record<string, unknown>)
     })),
     balances: balances(o.ledger, o.orgIds),
     ledger: o.ledger,
+    ledger_verify: o.verified.map((c) => ({
+      org_id: c.org, verified: c.verified, checkpoint_size: c.checkpointSize, log_key: c.logKey, records: c.records, by_site: c.bySite,
+      control_plane_alone: c.controlPlaneAlone, credits_gpu_h: c.creditsGpuH, problems: c.problems,
+    })),
   };
 }

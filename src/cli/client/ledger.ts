@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import { auditLedger, type AuditEntry, type EntryRef, type LedgerAudit, type ReportedCredit } from '../../ledger/audit.ts';
-import { fromBase64, toBase64, utf8 } from '../../ledger/encoding.ts';
+import { auditInput, fetchAuditEvidence, LedgerEvidenceError, treeToKeep, type LedgerGet } from '../../ledger/audit-evidence.ts';
+import { auditLedger, type EntryRef, type LedgerAudit } from '../../ledger/audit.ts';
 import { keyId, noteVerifier } from '../../ledger/note.ts';
 import { InvalidInputError } from '../../model/errors.ts';
 import { nativeVerifier } from '../../server/log-keys.ts';
-import type { CheckpointResponse, InclusionsResponse, LedgerResponse, LogEntriesResponse, LogKeysResponse, ProofResponse, WhoAmIResponse } from '../../server/schemas.ts';
+import type { CheckpointResponse, LedgerResponse, WhoAmIResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
 import { ClientError } from './errors.ts';
-import type { ApiClient, Wire } from './http.ts';
+import type { Wire } from './http.ts';
 import { ledgerStatePath, readLedgerState, recordVerified, type LogPin, type VerifiedCheckpoint } from './ledger-state.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
@@ -55,11 +55,6 @@ type Checkpoint = Wire<typeof CheckpointResponse>;
 type Problem = { readonly reason: string; readonly detail: string; readonly entry?: EntryRef };
 type VerifyFlags = CommonFlags & { org?: string; logKey?: string };
 
-/** Entries per page (the server's most) and inclusion proofs per request (the server's most: MAX_PROOFS_PER_REQUEST). */
-const PAGE = 1000;
-const PROOFS_PER_REQUEST = 500;
-/** Proof requests in flight while the next page of entries is fetched. */
-const PROOF_REQUESTS_IN_FLIGHT = 4;
 /** Problems the table lists; --json lists them all. */
 const PROBLEMS_SHOWN = 12;
 /** Records written by the control plane alone that the table names. */
@@ -85,10 +80,40 @@ ${examples(
 }
 
 async function verify(io: ClientIo, o: VerifyFlags): Promise<void> {
-  const api = await connect(o);
+  const report = await verifyLedger(await connect(o), { org: o.org, logKey: o.logKey, statePath: ledgerStatePath(), progress: progressLine(io), notice: (s) => io.err(`suanli: NOTE: ${s}`) });
+  emit(io, o, verifyJson(report), () => verifyText(report));
+  const { problems, org } = report;
+  if (problems.length > 0) {
+    const [first] = problems;
+    throw new ClientError('not_verified', `the ledger of ${org} did not verify: ${first?.detail ?? ''}${problems.length > 1 ? ` (and ${fmt.plural(problems.length - 1, 'more problem')})` : ''}`);
+  }
+}
+
+/** How `verifyLedger` runs: whose ledger, which key to pin, where the state is kept, and where progress and notices go. */
+export interface VerifyOptions {
+  /** The org whose ledger to verify (default: the token's). */
+  readonly org?: string | undefined;
+  /** A log verifier key to pin instead of the one the server shows at the first verify. */
+  readonly logKey?: string | undefined;
+  /** The ledger state file (`ledgerStatePath()` for the CLI). */
+  readonly statePath: string;
+  readonly progress?: (line: string, last?: boolean) => void;
+  /** What the member should know: a key pinned on first use, or replaced. */
+  readonly notice?: (text: string) => void;
+}
+
+/**
+ * What `suanli ledger verify` does, without printing: the latest checkpoint against the
+ * pinned key, its consistency with the last one verified, every record of the org with
+ * its inclusion proof and signatures, and the API's credits against them (the audit,
+ * src/ledger/audit.ts). The checkpoint is remembered when it holds. Throws only when
+ * the server cannot be asked (or the org is not said); what did not hold is the report's.
+ */
+export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<VerifyReport> {
   const server = api.server;
   const started = Date.now();
-  const progress = progressLine(io);
+  const progress = o.progress ?? (() => {});
+  const notice = o.notice ?? (() => {});
 
   // 1. Whose ledger: the token's org, or the one the admin names.
   const me = await api.get<Wire<typeof WhoAmIResponse>>('/whoami');
@@ -97,64 +122,49 @@ async function verify(io: ClientIo, o: VerifyFlags): Promise<void> {
   const flagKey = o.logKey === undefined ? undefined : checkedLogKey(o.logKey);
 
   // 2. The latest checkpoint, and the log it must be a checkpoint of: the pinned one.
-  const statePath = ledgerStatePath();
+  const { statePath } = o;
   const saved = (await readLedgerState(statePath)).servers[server];
   const checkpoint = await api.get<Checkpoint>('/ledger/checkpoint');
   const nowIso = new Date().toISOString();
   let pin: LogPin;
   if (flagKey !== undefined) {
     pin = saved?.pin.logKey === flagKey ? saved.pin : { origin: checkpoint.origin, logKey: flagKey, pinnedAt: nowIso };
-    if (saved !== undefined && saved.pin.logKey !== flagKey) io.err(`suanli: NOTE: the log key pinned for ${server} is replaced by --log-key: ${saved.pin.logKey} → ${flagKey}`);
+    if (saved !== undefined && saved.pin.logKey !== flagKey) notice(`the log key pinned for ${server} is replaced by --log-key: ${saved.pin.logKey} → ${flagKey}`);
   } else if (saved !== undefined) {
     pin = saved.pin;
   } else {
     pin = { origin: checkpoint.origin, logKey: checkpoint.log_key, pinnedAt: nowIso };
-    io.err(`suanli: NOTE: first verify of ${server}: pinned the log key it shows, ${checkpoint.log_key} (origin ${checkpoint.origin}). Compare it with the key the pool's operator published; from now on a checkpoint signed by any other key fails. --log-key pins a key you got elsewhere.`);
+    notice(`first verify of ${server}: pinned the log key it shows, ${checkpoint.log_key} (origin ${checkpoint.origin}). Compare it with the key the pool's operator published; from now on a checkpoint signed by any other key fails. --log-key pins a key you got elsewhere.`);
   }
   const problems: Problem[] = [];
   if (checkpoint.log_key !== pin.logKey) problems.push({ reason: 'log_key_changed', detail: `the server shows the log key ${checkpoint.log_key}, not the pinned ${pin.logKey}: checkpoints are checked with the pinned key` });
   const last = saved?.orgs[org];
 
-  // 3. Everything the audit checks, at the checkpoint's size.
-  const consistencyProof = last !== undefined && last.size >= 1 && last.size < checkpoint.size
-    ? (await api.get<Wire<typeof ProofResponse>>('/ledger/proof/consistency', { from: last.size, to: checkpoint.size })).hashes.map(hashBytes)
-    : undefined;
-  const reported = await api.get<Ledger>('/ledger', { org, size: checkpoint.size });
-  const entries = await fetchRecords(api, org, checkpoint.size, progress);
-  const keys = await api.get<Wire<typeof LogKeysResponse>>('/ledger/keys');
+  // 3. Everything the audit checks, at the checkpoint's size (src/ledger/audit-evidence.ts: the dashboard reads the same).
+  const get: LedgerGet = (path, query) => api.get<unknown>(path, query);
+  const evidence = await fetchAuditEvidence(get, {
+    org, size: checkpoint.size, last,
+    onProgress: (p) => progress(`fetching ${org}'s records: ${fmt.count(p.records)} (log entry ${fmt.count(p.scanned)} of ${fmt.count(p.size)})`),
+  }).catch((err: unknown) => {
+    throw err instanceof LedgerEvidenceError ? new ClientError('bad_response', `the server at ${server} answered ${err.message}`, { cause: err }) : err;
+  });
+  const { entries } = evidence;
   progress(`checking ${fmt.plural(entries.length, 'record')} of ${org}…`);
 
   // 4. The audit (src/ledger/audit.ts), with Node's native Ed25519.
-  const audit = auditLedger({
-    trust: { origin: pin.origin, logKey: pin.logKey },
-    checkpoint: utf8(checkpoint.note),
-    lastVerified: last === undefined ? null : { size: last.size, rootHash: fromBase64(last.root) ?? new Uint8Array(0) },
-    ...(last === undefined ? {} : { verifiedBefore: last.indices }),
-    ...(consistencyProof === undefined ? {} : { consistencyProof }),
-    org, entries,
-    siteKeys: keys.sites.map((k) => ({ site: k.site, verifierKey: k.verifier_key, createdAtMs: Date.parse(k.created_at), revokedAtMs: k.revoked_at === null ? null : Date.parse(k.revoked_at) })),
-    reported: reported.rows.map((r): ReportedCredit => ({ orgId: r.org_id, gpuType: r.gpu_type, contributedGpuH: r.contributed_gpu_h, consumedGpuH: r.consumed_gpu_h, ownGpuH: r.own_gpu_h })),
-    verifierOf: nativeVerifier,
-  });
+  const audit = auditLedger({ ...auditInput({ trust: { origin: pin.origin, logKey: pin.logKey }, org, last }, checkpoint.note, evidence), verifierOf: nativeVerifier });
   problems.push(...audit.failures);
   progress(`checked ${fmt.plural(entries.length, 'record')} of ${org} in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);
 
   // 5. Remember the checkpoint when it holds (signed by the pinned key, extending the last one), even if records failed.
   let recorded: VerifiedCheckpoint | undefined;
-  if (audit.checkpoint !== null && audit.consistency !== 'failed' && checkpoint.log_key === pin.logKey) {
-    // The entries found gone stay remembered, so that they keep failing rather than pass from the next verify on.
-    const gone = audit.failures.flatMap((f) => (f.reason === 'record_gone' && f.entry !== undefined ? [f.entry.index] : []));
-    const indices = gone.length === 0 ? audit.entries.verifiedIndices : [...new Set([...audit.entries.verifiedIndices, ...gone])].sort((a, b) => a - b);
-    recorded = await recordVerified(statePath, server, org, pin, { size: audit.checkpoint.size, indices, root: toBase64(audit.checkpoint.rootHash), checkpointAt: checkpoint.at, verifiedAt: nowIso });
+  const kept = treeToKeep(audit);
+  if (kept !== null && checkpoint.log_key === pin.logKey) {
+    recorded = await recordVerified(statePath, server, org, pin, { ...kept, checkpointAt: checkpoint.at, verifiedAt: nowIso });
   }
 
   // 6. What holds, and what does not.
-  const report = { server, org, checkpoint, pin, last, audit, problems, firstUse: saved === undefined && flagKey === undefined, recorded };
-  emit(io, o, verifyJson(report), () => verifyText(report));
-  if (problems.length > 0) {
-    const [first] = problems;
-    throw new ClientError('not_verified', `the ledger of ${org} did not verify: ${first?.detail ?? ''}${problems.length > 1 ? ` (and ${fmt.plural(problems.length - 1, 'more problem')})` : ''}`);
-  }
+  return { server, org, checkpoint, pin, last, audit, problems, firstUse: saved === undefined && flagKey === undefined, recorded };
 }
 
 /** The --log-key value as a verifier key; InvalidInputError naming the flag otherwise. */
@@ -165,76 +175,6 @@ function checkedLogKey(key: string): string {
     throw new InvalidInputError('log-key', err instanceof Error ? err.message.replace(/^verifierKey: /, '') : String(err), 'a signed-note verifier key, <name>+<hash>+<key>, as `suanli serve` prints it');
   }
   return key.trim();
-}
-
-/** A proof hash from the wire; anything that is not base64 becomes no bytes, which the audit refuses as a hash. */
-function hashBytes(b64: string): Uint8Array {
-  return fromBase64(b64) ?? new Uint8Array(0);
-}
-
-/**
- * Every log entry below `size` that concerns `org`, with its inclusion proof at `size`:
- * pages of entries one after the other, proofs for each page fetched meanwhile, a few
- * requests at a time. A server that pages backwards is refused rather than followed.
- */
-async function fetchRecords(api: ApiClient, org: string, size: number, progress: (line: string) => void): Promise<AuditEntry[]> {
-  const notes: { index: number; note: Uint8Array }[] = [];
-  const proofs = new Map<number, Uint8Array[]>();
-  const requests = new RequestPool(PROOF_REQUESTS_IN_FLIGHT);
-  const askProofs = (indices: number[]) => requests.run(async () => {
-    const got = await api.get<Wire<typeof InclusionsResponse>>('/ledger/proof/inclusions', { indices: indices.join(','), size });
-    const asked = new Set(indices);
-    for (const p of got.proofs) if (asked.has(p.index)) proofs.set(p.index, p.hashes.map(hashBytes));
-  });
-  let from = 0;
-  let pending: number[] = [];
-  for (;;) {
-    const page = await api.get<Wire<typeof LogEntriesResponse>>('/ledger/entries', { org, from, limit: PAGE });
-    let end = false;
-    for (const e of page.entries) {
-      if (!Number.isSafeInteger(e.index) || e.index < from) throw new ClientError('bad_response', `the server at ${api.server} sent entry ${e.index} on the page from ${from}: entries go forwards`);
-      if (e.index >= size) {
-        end = true; // logged after the checkpoint: not in the tree it signs
-        break;
-      }
-      notes.push({ index: e.index, note: utf8(e.note) });
-      pending.push(e.index);
-      from = e.index + 1;
-    }
-    for (; pending.length >= PROOFS_PER_REQUEST; pending = pending.slice(PROOFS_PER_REQUEST)) await askProofs(pending.slice(0, PROOFS_PER_REQUEST));
-    progress(`fetching ${org}'s records: ${fmt.count(notes.length)} (log entry ${fmt.count(Math.min(from, size))} of ${fmt.count(size)})`);
-    if (end || page.next === null || from >= size) break;
-    if (page.next < from) throw new ClientError('bad_response', `the server at ${api.server} sent next ${page.next} after entry ${from - 1}: entries go forwards`);
-    from = page.next;
-  }
-  if (pending.length > 0) await askProofs(pending);
-  await requests.drain();
-  return notes.map(({ index, note }) => ({ index, note, proof: proofs.get(index) ?? [] }));
-}
-
-/** At most `limit` requests at once: `run` waits for room, `drain` for the rest and throws the first failure. */
-class RequestPool {
-  private readonly running = new Set<Promise<void>>();
-  private failure: { readonly error: unknown } | undefined;
-  constructor(private readonly limit: number) {}
-
-  async run(task: () => Promise<void>): Promise<void> {
-    while (this.running.size >= this.limit) await Promise.race(this.running);
-    this.raise();
-    const p: Promise<void> = task().catch((error: unknown) => {
-      this.failure ??= { error };
-    }).finally(() => this.running.delete(p));
-    this.running.add(p);
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.running);
-    this.raise();
-  }
-
-  private raise(): void {
-    if (this.failure !== undefined) throw this.failure.error;
-  }
 }
 
 /** One line redrawn on stderr when it is a terminal; nothing otherwise. */
@@ -249,7 +189,7 @@ function progressLine(io: ClientIo): (line: string, last?: boolean) => void {
 
 // ---- the report -------------------------------------------------------------------------
 
-interface VerifyReport {
+export interface VerifyReport {
   readonly server: string;
   readonly org: string;
   readonly checkpoint: Checkpoint;
