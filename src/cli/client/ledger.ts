@@ -7,7 +7,7 @@ import { nativeVerifier } from '../../server/log-keys.ts';
 import type { CheckpointResponse, LedgerResponse, WhoAmIResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
 import { ClientError } from './errors.ts';
-import type { Wire } from './http.ts';
+import type { ApiClient, Wire } from './http.ts';
 import { ledgerStatePath, readLedgerState, recordVerified, type LogPin, type VerifiedCheckpoint } from './ledger-state.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
