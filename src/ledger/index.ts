@@ -24,3 +24,6 @@ export { toBase64, fromBase64, toHex, fromHex } from './encoding.ts';
 
 export { AUDIT_FAILURES, auditLedger, compareCredits } from './audit.ts';
 export type { LedgerTrust, TreeHead, AuditEntry, ListedSiteKey, ReportedCredit, LedgerAuditInput, AuditFailureReason, EntryRef, AuditFailure, CreditMismatch, LedgerAudit } from './audit.ts';
+
+export { ENTRIES_PER_PAGE, PROOFS_PER_REQUEST, LedgerEvidenceError, fetchAuditEvidence, auditInput, treeToKeep } from './audit-evidence.ts';
+export type { LedgerGet, VerifiedTree, EvidenceProgress, EvidenceRequest, AuditEvidence } from './audit-evidence.ts';
