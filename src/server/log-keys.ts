@@ -23,7 +23,7 @@ export function nativeSigner(signerKey: string): NoteSigner {
 /** A verifier for `<name>+<hash>+<key>` that checks with node:crypto. */
 export function nativeVerifier(verifierKey: string): NoteVerifier {
   const { name, keyHash } = noteVerifier(verifierKey);
-  const key: KeyObject = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, decodeVerifierKey(verifierKey).key]), format: 'der', type: 'spki' });
+  const key: KeyObject = createPublicKey({ key: verifierSpki(verifierKey), format: 'der', type: 'spki' });
   return {
     name, keyHash,
     verify: (text, signature) => {
@@ -34,6 +34,11 @@ export function nativeVerifier(verifierKey: string): NoteVerifier {
       }
     },
   };
+}
+
+/** The public key of a verifier key `<name>+<hash>+<key>` as SPKI DER, what node:crypto takes (anywhere, a worker thread too). */
+export function verifierSpki(verifierKey: string): Buffer {
+  return Buffer.concat([SPKI_PREFIX, decodeVerifierKey(verifierKey).key]);
 }
 
 /** A new note key pair named `name`, from 32 random bytes. */

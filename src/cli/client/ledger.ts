@@ -3,11 +3,11 @@ import { auditInput, fetchAuditEvidence, LedgerEvidenceError, treeToKeep, type L
 import { auditLedger, type EntryRef, type LedgerAudit } from '../../ledger/audit.ts';
 import { keyId, noteVerifier } from '../../ledger/note.ts';
 import { InvalidInputError } from '../../model/errors.ts';
-import { nativeVerifier } from '../../server/log-keys.ts';
 import type { CheckpointResponse, LedgerResponse, WhoAmIResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
 import { ClientError } from './errors.ts';
 import type { ApiClient, Wire } from './http.ts';
+import { precheckedVerifiers } from './signature-threads.ts';
 import { ledgerStatePath, readLedgerState, recordVerified, type LogPin, type VerifiedCheckpoint } from './ledger-state.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
@@ -151,8 +151,9 @@ export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<Ve
   const { entries } = evidence;
   progress(`checking ${fmt.plural(entries.length, 'record')} of ${org}…`);
 
-  // 4. The audit (src/ledger/audit.ts), with Node's native Ed25519.
-  const audit = auditLedger({ ...auditInput({ trust: { origin: pin.origin, logKey: pin.logKey }, org, last }, checkpoint.note, evidence), verifierOf: nativeVerifier });
+  // 4. The audit (src/ledger/audit.ts), with Node's native Ed25519, the signatures checked on every core beforehand.
+  const verifierOf = await precheckedVerifiers(entries.map((e) => e.note), [pin.logKey, ...evidence.siteKeys.map((k) => k.verifierKey)]);
+  const audit = auditLedger({ ...auditInput({ trust: { origin: pin.origin, logKey: pin.logKey }, org, last }, checkpoint.note, evidence), verifierOf });
   problems.push(...audit.failures);
   progress(`checked ${fmt.plural(entries.length, 'record')} of ${org} in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);
 
