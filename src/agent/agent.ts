@@ -265,7 +265,13 @@ export class Agent {
     // What this heartbeat carried is delivered; the records asked for now go with the next one.
     this.review = await this.reviewUsage(site.usage_to_sign ?? []);
     const keyStatus = site.site_key?.status ?? 'active';
-    if (keyStatus !== this.keyStatus && keyStatus !== 'active') this.log.warn(`suanli agent: the control plane does not take this site's record key (${keyStatus}): ${site.site_key?.detail ?? ''}`);
+    if (keyStatus === 'revoked') {
+      // The site's org-admin revoked the key (it may have leaked): a new one, taken at the next heartbeat.
+      const kept = this.usage.rotate();
+      this.log.warn(`suanli agent: the site's org-admin revoked its record key; made a new one (${this.usage.verifierKey}), the old one kept at ${kept}`);
+    } else if (keyStatus !== this.keyStatus && keyStatus !== 'active') {
+      this.log.warn(`suanli agent: the control plane does not take this site's record key (${keyStatus}): ${site.site_key?.detail ?? ''}`);
+    }
     this.keyStatus = keyStatus;
     const cut = (site.capacity_cut ?? []).join('; ');
     if (cut !== this.capacityCut && cut !== '') this.log.warn(`suanli agent: the site's declared capacity bounds what counts of this report: ${cut}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeSignerKey, generateSignerKey, noteSigner, parseNote, signNote, type NoteSigner } from '../ledger/note.ts';
 import { parseUsageRecord } from '../ledger/usage-record.ts';
@@ -38,20 +38,40 @@ export interface UsageReview {
 }
 
 export class UsageSigner {
-  readonly verifierKey: string;
-  private readonly signer: NoteSigner;
+  private key: { readonly signer: NoteSigner; readonly verifierKey: string };
   private readonly seen = new Map<string, Seen>();
 
   /** `keyPath`: where the site's key is kept (made there if absent). */
-  constructor(keyPath: string, private readonly toleranceMs = 60_000) {
+  constructor(private readonly keyPath: string, private readonly toleranceMs = 60_000) {
+    this.key = UsageSigner.load(keyPath);
+  }
+
+  /** The site's verifier key, which its heartbeats present. */
+  get verifierKey(): string {
+    return this.key.verifierKey;
+  }
+
+  /**
+   * A new key in place of one the site's org-admin revoked: the old file is kept beside
+   * it as `<key file>.revoked-<epoch ms>` (what it signed still verifies), and the new
+   * one is presented from the next heartbeat on. Returns where the old one went.
+   */
+  rotate(now = Date.now()): string {
+    const kept = `${this.keyPath}.revoked-${now}`;
+    renameSync(this.keyPath, kept);
+    this.key = UsageSigner.load(this.keyPath);
+    return kept;
+  }
+
+  /** The key at `keyPath`, made there (mode 0600) if absent. */
+  private static load(keyPath: string): { readonly signer: NoteSigner; readonly verifierKey: string } {
     if (!existsSync(keyPath)) {
       mkdirSync(dirname(keyPath), { recursive: true });
       writeFileSync(keyPath, `${generateSignerKey(SITE_KEY_NAME, new Uint8Array(randomBytes(32))).signerKey}\n`, { mode: 0o600, flag: 'wx' });
     }
     const signerKey = readFileSync(keyPath, 'utf8').trim();
-    this.signer = noteSigner(signerKey);
     const { name, key } = decodeSignerKey(signerKey);
-    this.verifierKey = generateSignerKey(name, key).verifierKey;
+    return { signer: noteSigner(signerKey), verifierKey: generateSignerKey(name, key).verifierKey };
   }
 
   /** The run was given `gpus` GPUs here. */
@@ -85,7 +105,7 @@ export class UsageSigner {
         out.refused.push({ id: item.id, reason: why });
         continue;
       }
-      const note = signNote(item.record, [this.signer]);
+      const note = signNote(item.record, [this.key.signer]);
       const parsed = parseNote(note);
       const signature = parsed.ok ? parsed.signatures.at(-1)?.base64 : undefined;
       if (signature === undefined) out.refused.push({ id: item.id, reason: 'the record could not be signed' });

@@ -6,7 +6,7 @@
 // must fail with a message naming the entry or the checkpoint. A split view (two
 // members shown two trees) is a witness's to catch: test/adversarial/witness.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -17,7 +17,7 @@ import { utf8 } from '../../src/ledger/encoding.ts';
 import { completedSubtreesFrom, completedSubtreesNeeds, leafHash, merkleTreeHash, type StoredNode } from '../../src/ledger/merkle.ts';
 import { noteSigner, signNote } from '../../src/ledger/note.ts';
 import type { Api } from '../../src/server/control-plane.ts';
-import { newKeyPair } from '../../src/server/log-keys.ts';
+import { nativeSigner, newKeyPair } from '../../src/server/log-keys.ts';
 import type { Database } from '../../src/store/migrations.ts';
 import type { LedgerEntry } from '../../src/store/types.ts';
 import { inProcess } from '../support/cli.ts';
@@ -251,6 +251,42 @@ describe('suanli ledger verify against a cheating control plane', () => {
     s.replay = old;
     const [problem] = failedWith(await verify('acme'), 'log_truncated');
     assert.match(problem!.detail, new RegExp(`^checkpoint size ${(old as { size: number }).size} \\(root .*\\) is smaller than the last verified checkpoint \\(size ${before.report.checkpoint.size} `));
+  });
+
+  test('a key rotated: revoked by its org-admin, the agent makes a new one; records under both verify, the old key signing anything later does not', async () => {
+    const cli = (...args: string[]) => inProcess([...args, '--server', s.pool.url, '--token', s.pool.admin, '--json']);
+    const listed = await cli('site', 'keys', s.pool.siteId);
+    assert.equal(listed.code, 0, listed.err);
+    const [old] = (JSON.parse(listed.out) as { keys: { key: string; revoked_at: string | null }[] }).keys;
+    assert.equal(old?.revoked_at, null);
+    const revoked = await cli('site', 'revoke-key', s.pool.siteId, old.key);
+    assert.equal(revoked.code, 0, revoked.err);
+    const keys = await waitFor('the agent presenting a new key', async () => {
+      const k = (JSON.parse((await cli('site', 'keys', s.pool.siteId)).out) as { keys: { key: string; revoked_at: string | null }[] }).keys;
+      return k.length === 2 ? k : undefined;
+    });
+    assert.deepEqual(keys.map((k) => [k.key === old.key, k.revoked_at === null]), [[true, false], [false, true]]);
+    await runs(['beta', 'acme']);
+    const both = await verify('beta');
+    assert.equal(both.code, 0, JSON.stringify(both.report.problems));
+    assert.equal(both.report.records.by_site, both.report.records.checked);
+
+    // Whoever holds the old key signs a run that ended after the revocation: it does not count.
+    const job = await submitAs(s.pool, 'beta', 1, ['true']);
+    await s.pool.until(job, 'succeeded');
+    await settled();
+    const oldKey = (await readdir(join(s.fleet.dir, 'acme-lab'))).find((f) => f.startsWith('site.key.revoked-'));
+    assert.ok(oldKey !== undefined, 'the agent kept its old key beside the new one');
+    const oldSigner = nativeSigner((await readFile(join(s.fleet.dir, 'acme-lab', oldKey), 'utf8')).trim());
+    await s.fleet.close();
+    await s.pool.store.transition([], [{ jobId: job, attempt: 2, siteId: s.pool.siteId, consumerOrgId: 'beta', providerOrgId: 'acme', gpuType: 'h100', gpus: 1, startAt: Date.now() - 1000, at: Date.now(), gpuSeconds: 1, outcome: 'succeeded' }]);
+    const [pending] = await s.pool.store.pendingUsage({ endedBefore: Number.MAX_SAFE_INTEGER, limit: 1 });
+    const usage = s.pool.app.suanli.usage;
+    const index = usage.length;
+    await usage.append([{ entry: pending!, site: await siteSignature(usage, pending!, oldSigner) }]);
+    await usage.checkpoint();
+    const [problem] = failedWith(await verify('beta'), 'site_signature', 'credits_mismatch');
+    assert.match(problem!.detail, new RegExp(`^entry #${index} \\(job ${job} attempt 2\\): signed by ${old.key.replace('+', '\\+')}, which site acme:site-1's org-admin revoked at \\d+ ms, before the run ended at \\d+ ms$`));
   });
 
   test('a record of an attempt the site never ran: its agent refuses to sign, and the record the control plane logs alone is named', async () => {

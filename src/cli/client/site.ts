@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { InvalidInputError } from '../../model/errors.ts';
-import type { SiteListResponse, SiteResponse } from '../../server/schemas.ts';
+import type { SiteKeysResponse, SiteListResponse, SiteResponse } from '../../server/schemas.ts';
 import * as fmt from '../format.ts';
 import * as parse from '../parse.ts';
 import { ClientError } from './errors.ts';
@@ -212,5 +212,34 @@ export function siteCommand(io: ClientIo): Command {
       emit(io, o, updated, () => siteDetail(updated));
     });
 
+  withConnection(site.command('keys'))
+    .description("list a site's record keys, revoked ones too: the keys its agent signs usage records with (the site's org-admin or the admin)")
+    .argument('<id>', 'site id')
+    .addHelpText('after', examples('suanli site keys acme-cluster-1a2b3c4d', 'suanli site keys acme-cluster-1a2b3c4d --json'))
+    .action(async (id: string, o: SiteFlags) => {
+      const body = await (await connect(o)).get<SiteKeys>(`${pathOf('sites', id)}/keys`);
+      emit(io, o, body, () => siteKeysTable(body));
+    });
+
+  withConnection(site.command('revoke-key'))
+    .description("revoke a site's record key (its org-admin): the records it signed before still verify; the site's agent then makes a new key and presents it, which is taken on its next heartbeat")
+    .argument('<id>', 'site id')
+    .argument('<key>', 'the key as `suanli site keys` names it, <name>+<hash>')
+    .addHelpText('after', examples('suanli site revoke-key acme-cluster-1a2b3c4d suanli-site+3a56194b'))
+    .action(async (id: string, key: string, o: SiteFlags) => {
+      const body = (await (await connect(o)).request<SiteKeys>('DELETE', `${pathOf('sites', id)}/keys/${encodeURIComponent(key)}`)).body;
+      emit(io, o, body, () => `revoked ${key} of site ${id}\n\n${siteKeysTable(body)}`);
+    });
+
   return site;
+}
+
+type SiteKeys = Wire<typeof SiteKeysResponse>;
+
+function siteKeysTable(k: SiteKeys): string {
+  if (k.keys.length === 0) return 'no record key yet: the site\'s agent presents one at its first heartbeat';
+  return fmt.columns([
+    ['key', 'taken', 'revoked', 'verifier key'],
+    ...k.keys.map((x) => [x.key, fmt.timestamp(x.created_at), fmt.timestamp(x.revoked_at), x.verifier_key]),
+  ]);
 }
