@@ -45,3 +45,17 @@ export function Field({ label, error, help, className, children }: {
     </div>
   );
 }
+
+/** The options of an org picker: `none` first (the empty value), then each org by id. */
+export function OrgOptions({ orgs, none }: { readonly orgs: readonly string[]; readonly none: string }) {
+  return (
+    <>
+      <option value="">{none}</option>
+      {orgs.map((o) => (
+        <option key={o} value={o}>
+          {o}
+        </option>
+      ))}
+    </>
+  );
+}

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import type { JobJson, JobListJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
+import { OrgOptions } from '../components/field.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
@@ -81,12 +82,7 @@ function JobFilterForm({ filter, orgs, onChange }: { readonly filter: JobFilter;
         <div className="field inline">
           <label htmlFor={`${id}-org`}>{t('jobs.filterOrg')}</label>
           <select id={`${id}-org`} value={filter.org ?? ''} onChange={(e) => onChange({ ...filter, org: e.target.value === '' ? null : e.target.value })}>
-            <option value="">{t('jobs.orgAll')}</option>
-            {orgs.map((o) => (
-              <option key={o} value={o}>
-                {o}
-              </option>
-            ))}
+            <OrgOptions orgs={orgs} none={t('jobs.orgAll')} />
           </select>
         </div>
       )}

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { DryRunJson, JobJson } from '../api/types.ts';
-import { Field } from '../components/field.tsx';
+import { Field, OrgOptions } from '../components/field.tsx';
 import { ErrorNote, Page } from '../components/page.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText } from '../i18n/labels.ts';
@@ -71,12 +71,7 @@ export function SubmitView() {
           <Field label={t('common.org')} error={errors.org}>
             {(props) => (
               <select {...props} required value={form.org} onChange={(e) => set('org', e.target.value)}>
-                <option value="">{t('submit.pickOrg')}</option>
-                {orgs.map((o) => (
-                  <option key={o} value={o}>
-                    {o}
-                  </option>
-                ))}
+                <OrgOptions orgs={orgs} none={t('submit.pickOrg')} />
               </select>
             )}
           </Field>
