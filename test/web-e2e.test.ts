@@ -2,7 +2,8 @@
 // (in-process, listening, on an in-memory store, its scheduling loop on timers) with
 // a site whose agent runs jobs through the local executor, driven in Debian's headless
 // Chromium. Signs in with the admin token, submits a job, watches it be placed and run
-// (and the pool's history record it), cancels it, and sees the ledger move; plans a
+// (and the pool's history record it), cancels it, and sees the ledger move and verifies
+// it in the browser (the signed usage log, audited by the page itself); plans a
 // video and a training run; loads a simulation report (and refuses a wrong file);
 // switches to Chinese; signs out; signs in as a member of one org. Screenshots of
 // each step go to test-artifacts/web/ (kept after the run, ignored by git).
@@ -87,6 +88,23 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     );
     assert.deepEqual(wrong, []);
   };
+  /**
+   * The ledger page's verification in the browser, verified again until the checkpoint it
+   * reads holds at least `records` records of the org (the log is checkpointed every 2 s);
+   * the figures it shows of them.
+   */
+  const verifiedRecords = async (records: number): Promise<string> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const figures = page.getByText(/^checked: \d+; verified: \d+; signed by their site: \d+$/);
+      await figures.waitFor();
+      const shown = await figures.innerText();
+      if (Number(/checked: (\d+)/.exec(shown)?.[1]) >= records || Date.now() > deadline) return shown;
+      const before = await figures.elementHandle();
+      await page.getByRole('button', { name: 'Verify again' }).click();
+      await before?.waitForElementState('hidden');
+    }
+  };
   /** Takes out of pageErrors the browser's own log lines of refused requests with `status`: a step that expects them calls this. */
   const expectRefusals = (status: number) => {
     const others = pageErrors.filter((e) => !e.includes(`status of ${status}`));
@@ -128,6 +146,9 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await nav('Ledger');
     await heading('Ledger');
     await page.getByText('The ledger is empty').waitFor();
+    // The usage log is checkpointed empty from the start; the admin chooses whose ledger to verify.
+    await page.getByText('Log entries at the latest checkpoint').waitFor();
+    assert.equal(await page.getByLabel('Org to verify').inputValue(), '', 'no org chosen yet');
     await shot('04-ledger-before');
   }));
 
@@ -230,6 +251,21 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await tablesWellFormed();
     await shot('10-ledger-after');
     await table.click();
+  }));
+
+  test('the ledger verified in the browser: the admin picks acme; its run is in the signed log, signed by its site, and adds up to the credits', inBrowser(async () => {
+    await page.getByLabel('Org to verify').selectOption('acme');
+    assert.equal(await verifiedRecords(1), 'checked: 1; verified: 1; signed by their site: 1');
+    const verdict = page.getByRole('status').filter({ hasText: 'Every record of acme' });
+    assert.match(await verdict.innerText(), /^Verified\s+Every record of acme up to this checkpoint is in the log and signed, and the credits the API reports add up to those records\.$/);
+    await page.getByText('This browser pinned the log key now, on its first verification of this server').waitFor();
+    const facts = await page.locator('dl.facts').last().innerText();
+    assert.match(facts, /Log key\s+[\w.-]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+/, 'the pinned key, to compare with the one the operator published');
+    assert.match(facts, /Checkpoint signature\s+verifies with the pinned key/);
+    assert.match(await page.locator('dl.facts').first().innerText(), /Log entries at the latest checkpoint\s+[1-9]\d*\s+Signed\s+.+\s+Witnessed by \(as the server reports\)\s+0 of 0 member orgs/);
+    const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('suanli:ledger:')));
+    assert.deepEqual(kept, [`suanli:ledger:${new URL(page.url()).origin}`], 'the pin and the tree verified, kept for this server');
+    await shot('10-ledger-verified');
   }));
 
   test('the sites view shows the site, its health and heartbeat', inBrowser(async () => {
@@ -384,6 +420,18 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.getByLabel('State').waitFor();
     assert.equal(await page.getByLabel('Org').count(), 0, 'no org filter');
     await shot('19-member-jobs');
+    assert.deepEqual(pageErrors, [], 'no console error or exception');
+  }));
+
+  test('a member verifies its own org’s ledger in the browser, against the log key pinned before', inBrowser(async () => {
+    await nav('Ledger');
+    await heading('Ledger');
+    assert.equal(await page.getByLabel('Org to verify').count(), 0, 'a member verifies its own org');
+    assert.match(await verifiedRecords(1), /^checked: 1; verified: 1; signed by their site: 1$/);
+    await page.getByRole('status').filter({ hasText: 'Every record of acme' }).getByText('Verified', { exact: true }).waitFor();
+    assert.equal(await page.getByText('pinned the log key now').count(), 0, 'the key pinned at the admin’s verification, in this browser');
+    assert.match(await page.locator('dl.facts').last().innerText(), /History\s+(unchanged since it was verified here|extends the checkpoint verified here before)/);
+    await shot('20-member-ledger-verified');
     assert.deepEqual(pageErrors, [], 'no console error or exception');
   }));
 });

@@ -3,7 +3,7 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgListResponse, PlanBody,
+  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgListResponse, PlanBody,
   PoolResponse, SiteListResponse, SiteResponse, TokenListResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
@@ -27,6 +27,8 @@ export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];
 export type LedgerHistoryJson = z.infer<typeof LedgerHistoryResponse>;
 export type LedgerPointJson = LedgerHistoryJson['points'][number];
+/** The usage log's latest signed checkpoint (GET /ledger/checkpoint), with how many member orgs witnessed it. */
+export type CheckpointJson = z.infer<typeof CheckpointResponse>;
 /** What GET /ledger/history sums by: `hour`, or `day` (UTC days). */
 export type { LedgerBucket };
 export type ApiErrorCode = z.infer<typeof ErrorResponse>['error']['code'];

@@ -1,6 +1,12 @@
 // Builders for the dashboard's tests: API answers as the server sends them, with only
 // what a test is about spelled out (`site('a', { h100: [2, 8] })`, `running('1', 'acme', [...])`).
-import type { JobDetailJson, JobJson, LedgerHistoryJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
+import { auditLedger, type AuditEntry, type LedgerAudit, type LedgerAuditInput } from '../../../src/ledger/audit.ts';
+import { formatCheckpoint } from '../../../src/ledger/checkpoint.ts';
+import { fromUtf8, toBase64 } from '../../../src/ledger/encoding.ts';
+import { leafHash, nodeHash } from '../../../src/ledger/merkle.ts';
+import { generateSignerKey, noteSigner, signNote } from '../../../src/ledger/note.ts';
+import { gpuSecondsOf, recordNote, type UsageRecord } from '../../../src/ledger/usage-record.ts';
+import type { CheckpointJson, JobDetailJson, JobJson, LedgerHistoryJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
 import planTrain from './fixtures/plan-train.json' with { type: 'json' };
 import planVideo from './fixtures/plan-video.json' with { type: 'json' };
 import simulate from './fixtures/simulate.json' with { type: 'json' };
@@ -88,3 +94,48 @@ export const LEDGER_HISTORY: LedgerHistoryJson = {
     { org_id: 'beta', at: '2026-11-26T00:00:00.000Z', contributed_gpu_h: 2, consumed_gpu_h: 0, own_gpu_h: 0, credits_gpu_h: 2 },
   ],
 };
+
+const HOUR_MS = 3_600_000;
+const LEDGER_ORIGIN = 'suanli.test/ledger';
+export const LOG_KEY = generateSignerKey('suanli-ledger', new Uint8Array(32).fill(1));
+const SITE_KEY = generateSignerKey('suanli-site', new Uint8Array(32).fill(2));
+
+/** A run of acme on its own site `acme-lab`, 2 h100 for an hour, written and signed by the site. */
+function usageRecord(patch: Partial<Omit<UsageRecord, 'gpuSeconds'>>): UsageRecord {
+  const base = {
+    jobId: '7' as UsageRecord['jobId'], attempt: 1, siteId: 'acme-lab' as UsageRecord['siteId'], consumerOrgId: 'acme' as UsageRecord['consumerOrgId'], providerOrgId: 'acme' as UsageRecord['providerOrgId'],
+    gpuType: 'h100', gpus: 2, startMs: Date.parse(AT), endMs: Date.parse(AT) + HOUR_MS, outcome: 'succeeded', writer: 'site', ...patch,
+  } as const;
+  return { ...base, gpuSeconds: gpuSecondsOf(base.gpus, base.startMs, base.endMs) };
+}
+
+/**
+ * A usage log of two records of acme — its own run signed by its site, and a run lost
+ * with the site that the control plane logged alone — audited as the dashboard audits
+ * it (`auditLedger`, the library's Ed25519), and its checkpoint as GET
+ * /ledger/checkpoint shows it (one of two member orgs witnessed it); `patch` changes
+ * the audit's input, `entries` picks which of the two entries it is given, repeats
+ * included.
+ */
+export function ledgerAudit(patch: Partial<LedgerAuditInput> = {}, entries: readonly number[] = [0, 1]): { readonly audit: LedgerAudit; readonly checkpoint: CheckpointJson } {
+  const log = noteSigner(LOG_KEY.signerKey);
+  const notes = [
+    recordNote(usageRecord({}), [noteSigner(SITE_KEY.signerKey), log]),
+    recordNote(usageRecord({ jobId: '8' as UsageRecord['jobId'], gpus: 1, endMs: Date.parse(AT) + HOUR_MS / 2, outcome: 'lost', writer: 'control-plane' }), [log]),
+  ] as const;
+  const [leaf0, leaf1] = [leafHash(notes[0]), leafHash(notes[1])];
+  const rootHash = nodeHash(leaf0, leaf1);
+  const note = signNote(formatCheckpoint({ origin: LEDGER_ORIGIN, size: 2, rootHash, extensions: [] }), [log]);
+  const given: AuditEntry[] = entries.map((i) => ({ index: i, note: notes[i === 0 ? 0 : 1], proof: [i === 0 ? leaf1 : leaf0] }));
+  const audit = auditLedger({
+    trust: { origin: LEDGER_ORIGIN, logKey: LOG_KEY.verifierKey }, checkpoint: note, org: 'acme', entries: given,
+    siteKeys: [{ site: 'acme-lab', verifierKey: SITE_KEY.verifierKey, createdAtMs: Date.parse(AT) - HOUR_MS, revokedAtMs: null }],
+    reported: [{ orgId: 'acme', gpuType: 'h100', contributedGpuH: 0, consumedGpuH: 0, ownGpuH: 2.5 }],
+    ...patch,
+  });
+  const checkpoint: CheckpointJson = {
+    origin: LEDGER_ORIGIN, size: 2, root: toBase64(rootHash), note: fromUtf8(note) ?? '', at: AT, log_key: LOG_KEY.verifierKey,
+    cosignatures: [], witnesses: { cosigned: 1, registered: 2, cosigned_by: ['beta'] },
+  };
+  return { audit, checkpoint };
+}

@@ -10,11 +10,12 @@ import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
-import { holding, job, LEDGER_HISTORY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
+import { verificationPanel } from '../model/ledger-verification.ts';
+import { holding, job, LEDGER_HISTORY, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
-import { BucketSwitch, Ledger, LedgerHistory, LedgerView } from './ledger-view.tsx';
+import { BucketSwitch, Ledger, LedgerHistory, LedgerVerification, LedgerView, VerificationResult } from './ledger-view.tsx';
 import { PlanFormView, PlanResult } from './plan-view.tsx';
 import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
@@ -103,6 +104,63 @@ test('the ledger page: the history and its switch wait for a ledger with rows', 
   const h = html('en', <SessionContext.Provider value={{ client, identity: MEMBER }}><LedgerView /></SessionContext.Provider>);
   assert.match(text(h), /The rows of acme, and the pool’s totals\. .* Loading/);
   assert.doesNotMatch(h, /Time step/, 'nothing loaded yet, so no history to switch');
+});
+
+test('the ledger page verifies in the browser: the admin chooses the org, a member verifies its own', () => {
+  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
+  const admin = text(html('en', <SessionContext.Provider value={{ client, identity: ADMIN }}><LedgerView /></SessionContext.Provider>));
+  assert.match(admin, /Verified in this browser .* Org to verify Choose an org to verify its ledger Reading the usage log’s latest checkpoint… Verify again/);
+  const member = html('zh-CN', <SessionContext.Provider value={{ client, identity: MEMBER }}><LedgerView /></SessionContext.Provider>);
+  assertNoRawKeys(member);
+  assert.match(text(member), /由本浏览器验证 .* 正在读取用量日志的最新检查点… 重新验证/);
+  assert.doesNotMatch(text(member), /要验证的组织/, 'a member verifies its own org: nothing to choose');
+});
+
+test('a verification as it goes: the checkpoint with its witnesses, the records read so far, then the verdict', () => {
+  const { audit, checkpoint } = ledgerAudit();
+  const pin = { origin: checkpoint.origin, logKey: checkpoint.log_key, pinnedAt: '2026-11-26T15:11:00.000Z' };
+  for (const locale of LOCALES) {
+    for (const v of [
+      { phase: 'none' }, { phase: 'records', checkpoint, progress: { records: 1234, scanned: 5000, size: 12_000 } }, { phase: 'checking', checkpoint, records: 1234 },
+      { phase: 'done', checkpoint, panel: null, unsaved: false }, { phase: 'failed', checkpoint, error: new Error('the network went away') },
+    ] as const) assertNoRawKeys(html(locale, <LedgerVerification verification={v} org="acme" />));
+  }
+  const reading = text(html('en', <LedgerVerification verification={{ phase: 'records', checkpoint, progress: { records: 1234, scanned: 5000, size: 12_000 } }} org="acme" />));
+  assert.match(reading, /Log entries at the latest checkpoint 2 Signed .* Witnessed by \(as the server reports\) 1 of 2 member orgs ?: beta/);
+  assert.match(reading, /Reading the records of acme: 1,234 so far \(log entry 5,000 of 12,000\)/);
+  assert.match(html('en', <LedgerVerification verification={{ phase: 'records', checkpoint, progress: { records: 1234, scanned: 5000, size: 12_000 } }} org="acme" />), /<progress aria-label="Log entries read" value="5000" max="12000">/);
+  assert.match(text(html('en', <LedgerVerification verification={{ phase: 'none' }} org="acme" />)), /The usage log has no checkpoint yet/);
+  assert.match(text(html('zh-CN', <LedgerVerification verification={{ phase: 'checking', checkpoint, records: 2 }} org="acme" />)), /正在检查 acme 的记录（记录数：2）…/);
+
+  const done = (first: boolean) => <LedgerVerification verification={{ phase: 'done', checkpoint, panel: verificationPanel(audit, { pin, firstUse: first, logKeyShown: checkpoint.log_key, last: undefined }), unsaved: false }} org="acme" />;
+  const en = text(html('en', done(true)));
+  assert.match(en, /Verified Every record of acme up to this checkpoint is in the log and signed/);
+  assert.match(en, /pinned the log key now, on its first verification of this server/);
+  assert.ok(en.includes(`Log key ${LOG_KEY.verifierKey}`), 'the pinned key, whole, to compare with the published one');
+  assert.match(en, /Checkpoint signature verifies with the pinned key History first verification of this org here/);
+  assert.match(en, /Records of acme checked: 2; verified: 2; signed by their site: 1/);
+  assert.match(en, /Written by the control plane alone, with no site’s signature .*: 1\. .* entry #1 \(job 8, attempt 1\)/);
+  assert.doesNotMatch(text(html('en', done(false))), /first verification of this server/);
+  assert.match(text(html('en', done(false))), /pinned Nov 26, 2026/);
+  const zh = html('zh-CN', done(true));
+  assertNoRawKeys(zh);
+  assert.match(text(zh), /已验证 截至此检查点，acme 的每条记录都在日志中且已签名/);
+});
+
+test('a ledger that does not verify says so, with the audit’s own words for what failed, twelve at most', () => {
+  const { audit, checkpoint } = ledgerAudit({}, Array.from({ length: 14 }, () => 0));
+  const pin = { origin: checkpoint.origin, logKey: checkpoint.log_key, pinnedAt: '2026-11-26T15:11:00.000Z' };
+  const panel = verificationPanel(audit, { pin, firstUse: false, logKeyShown: 'suanli-ledger+00000000+AQ==', last: undefined });
+  for (const locale of LOCALES) {
+    const h = html(locale, <VerificationResult panel={panel} />);
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<li>entry #0 \(job 7 attempt 1\): a second record/g) ?? []).length, 12, locale);
+  }
+  const en = text(html('en', <VerificationResult panel={panel} />));
+  assert.match(en, /Not verified What did not hold for acme: 15\./);
+  assert.match(en, /The server now shows another log key, suanli-ledger\+00000000\+AQ==: checkpoints are checked with the pinned one\./);
+  assert.match(en, /… and 2 more\./);
+  assert.match(text(html('zh-CN', <VerificationResult panel={panel} />)), /未通过验证 acme 未通过的检查：15 项。.*……另有 2 项。/);
 });
 
 test('the job list translates states and says why a job waits, in the chosen language', () => {
