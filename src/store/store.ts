@@ -408,8 +408,8 @@ export class KyselyStore implements Store {
       this.db.transaction().execute(async (trx) => {
         // One writer, no gaps: the log must end where this batch begins (the lock orders concurrent appends).
         await sql`lock table log_entries in exclusive mode`.execute(trx);
-        const { n } = await trx.selectFrom('log_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        if (Number(n) !== firstIndex) throw new StoreConflictError(`the usage log holds ${n} entries, not ${firstIndex}: another writer appended`, 'log_entries_size');
+        const n = await logLength(trx);
+        if (n !== firstIndex) throw new StoreConflictError(`the usage log holds ${n} entries, not ${firstIndex}: another writer appended`, 'log_entries_size');
         for (const chunk of chunks(entries.map((e, i) => ({ ...e, idx: firstIndex + i })))) {
           await trx.insertInto('log_entries').values(chunk.map((e) => ({ idx: e.idx, entry_id: e.entryId, note: e.note, writer: e.writer, logged_at: e.loggedAt }))).execute();
           const { numUpdatedRows } = await trx
@@ -427,8 +427,7 @@ export class KyselyStore implements Store {
   }
 
   async logSize(): Promise<number> {
-    const { n } = await this.db.selectFrom('log_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(n);
+    return logLength(this.db);
   }
 
   async logEntries(from: number, to: number): Promise<LogEntry[]> {
@@ -878,3 +877,12 @@ const toLogEntry = (r: Pick<Row<'log_entries'>, 'idx' | 'entry_id' | 'note' | 'w
 });
 
 const toEvent = (r: Row<'job_events'>): JobEvent => ({ jobId: String(r.job_id), seq: r.seq, at: r.at, type: r.type, fromState: r.from_state, toState: r.to_state, detail: r.detail });
+
+/**
+ * The usage log's length: its last index + 1, read from the primary key's index (the log
+ * has no gaps: appendLog refuses them), where count(*) would read every row at every append.
+ */
+async function logLength(db: Kysely<Database>): Promise<number> {
+  const { last } = await db.selectFrom('log_entries').select((eb) => eb.fn.max<number | null>('idx').as('last')).executeTakeFirstOrThrow();
+  return last === null ? 0 : Number(last) + 1;
+}
