@@ -1,6 +1,7 @@
 // `npm run bench [suite…]`: benchmark suites (default: all); tables on stdout, JSON under bench/results/.
 import { benchHostile } from './hostile.bench.ts';
 import { benchLedger } from './ledger.bench.ts';
+import { benchLedgerAppend } from './ledger-append.bench.ts';
 import { benchPlanner } from './planner.bench.ts';
 import { benchSched } from './sched.bench.ts';
 import { benchServe } from './serve.bench.ts';
@@ -8,7 +9,7 @@ import { benchSimulate } from './simulate.bench.ts';
 import { benchStore } from './store.bench.ts';
 import { benchVerify } from './verify.bench.ts';
 
-const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify };
+const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify, 'ledger-append': benchLedgerAppend };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];

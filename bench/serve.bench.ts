@@ -9,22 +9,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { report, type BenchResult } from './harness.ts';
+import { report, summarize, type BenchResult } from './harness.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const ADMIN = `sl_bench_${'b'.repeat(40)}`;
-const SECONDS = Number(process.env.SUANLI_BENCH_SECONDS ?? 10);
+export const SECONDS = Number(process.env.SUANLI_BENCH_SECONDS ?? 10);
 /** Rounds of each load (saturating, then at the target rate); the figures are their medians. */
-const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 3);
+export const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 3);
 
 export interface Server {
   readonly url: string;
   readonly child: ChildProcess;
 }
 
+/** SUANLI_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
+const PROFILE = process.env.SUANLI_BENCH_PROFILE;
+
 export function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
   const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '' };
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = PROFILE === undefined || PROFILE === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -48,7 +52,7 @@ export async function api<T>(server: Server, method: string, path: string, token
   return (await res.json()) as T;
 }
 
-interface Cannon {
+export interface Cannon {
   readonly requests: { readonly average: number };
   readonly latency: { readonly p50: number; readonly p99: number };
   readonly '2xx': number;
@@ -57,11 +61,20 @@ interface Cannon {
 }
 
 /** One autocannon run submitting jobs; `rate` caps requests per second (latencies then correct for coordinated omission). */
-async function cannon(server: Server, token: string, seconds: number, connections: number, rate?: number): Promise<Cannon> {
+export async function cannon(server: Server, token: string, seconds: number, connections: number, rate?: number): Promise<Cannon> {
   const body = JSON.stringify({ name: 'bench', gpus: 1, estimate_s: 3600 });
   const args = [join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-H', `authorization=Bearer ${token}`, '-b', body, '-j', '-n', ...(rate === undefined ? [] : ['-R', String(rate)]), `${server.url}/api/v1/jobs`];
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as Cannon;
+}
+
+/** Submissions a second, p50 and p99 of autocannon runs at `connections`: medians over the runs. */
+export function submissionFigures(what: string, connections: number, runs: readonly Cannon[]): BenchResult[] {
+  return [
+    summarize(`${what} (${connections} connections) submissions/s`, 'req/s', runs.map((r) => r.requests.average)),
+    summarize(`${what} p50`, 'ms', runs.map((r) => r.latency.p50)),
+    summarize(`${what} p99`, 'ms', runs.map((r) => r.latency.p99)),
+  ];
 }
 
 /** Jobs the store holds for `org`, counted page by page. */
@@ -76,19 +89,28 @@ async function countJobs(server: Server, org: string): Promise<number> {
   return n;
 }
 
+/**
+ * A busy pool on `server`: an org allowed any number of queued jobs, its one site of
+ * 512 GPUs all held by one placed job, and a member token of the org. Submissions then
+ * queue behind the filler, and each pass diagnoses the newcomers.
+ */
+export async function busyPool(server: Server): Promise<{ readonly org: string; readonly token: string }> {
+  const org = `bench-${Date.now()}`;
+  await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
+  // Each round adds tens of thousands of waiting jobs: far over an org's default quota of queued jobs.
+  await api(server, 'PATCH', `/api/v1/orgs/${org}/quota`, ADMIN, { queued_jobs: 100_000_000 });
+  await api(server, 'POST', '/api/v1/sites', ADMIN, { name: 'bench', org_id: org, capacity: [{ gpu_type: 'h100', nodes: 64, gpus_per_node: 8 }] });
+  const { token } = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'bench', role: 'member', org_id: org });
+  const filler = await api<{ id: string }>(server, 'POST', '/api/v1/jobs', token, { name: 'filler', gpus: 512, estimate_s: 86_400 });
+  while ((await api<{ state: string }>(server, 'GET', `/api/v1/jobs/${filler.id}`, token)).state !== 'placed') await new Promise((r) => setTimeout(r, 50));
+  return { org, token };
+}
+
 async function benchStore(label: string, databaseUrl: string | undefined): Promise<BenchResult[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'suanli-bench-'));
   try {
     let server = await startServer(dataDir, databaseUrl);
-    const org = `bench-${Date.now()}`;
-    await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
-    // Each round adds tens of thousands of waiting jobs: far over an org's default quota of queued jobs.
-    await api(server, 'PATCH', `/api/v1/orgs/${org}/quota`, ADMIN, { queued_jobs: 100_000_000 });
-    // A busy pool: one job holds every GPU, so submissions queue behind it, and each pass diagnoses the newcomers.
-    await api(server, 'POST', '/api/v1/sites', ADMIN, { name: 'bench', org_id: org, capacity: [{ gpu_type: 'h100', nodes: 64, gpus_per_node: 8 }] });
-    const { token } = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'bench', role: 'member', org_id: org });
-    const filler = await api<{ id: string }>(server, 'POST', '/api/v1/jobs', token, { name: 'filler', gpus: 512, estimate_s: 86_400 });
-    while ((await api<{ state: string }>(server, 'GET', `/api/v1/jobs/${filler.id}`, token)).state !== 'placed') await new Promise((r) => setTimeout(r, 50));
+    const { org, token } = await busyPool(server);
     const warm = await cannon(server, token, 2, 16);
     const saturate: Cannon[] = [];
     const target: Cannon[] = [];
@@ -112,19 +134,11 @@ async function benchStore(label: string, databaseUrl: string | undefined): Promi
     const ok = before >= told && before <= told + inFlight && after === before;
     console.log(`${label}: ${told} submissions acknowledged (warm-up and filler included, up to ${inFlight} more in flight at the ends); the store held ${before} of the org's jobs, ${after} after SIGKILL and restart${ok ? '' : ' — MISMATCH'}`);
     // Each round also grows the queue the passes diagnose: later rounds run against more jobs.
-    const over = (name: string, unit: string, values: readonly number[]): BenchResult => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return { name: `${label}: ${name}`, unit, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN, rounds: sorted.length };
-    };
     return [
-      over('saturating (32 connections) submissions/s', 'req/s', saturate.map((r) => r.requests.average)),
-      over('saturating p50', 'ms', saturate.map((r) => r.latency.p50)),
-      over('saturating p99', 'ms', saturate.map((r) => r.latency.p99)),
-      over('at 2,000/s (64 connections) submissions/s', 'req/s', target.map((r) => r.requests.average)),
-      over('at 2,000/s p50', 'ms', target.map((r) => r.latency.p50)),
-      over('at 2,000/s p99', 'ms', target.map((r) => r.latency.p99)),
-      over('non-2xx or errors, all rounds', 'count', [runs.reduce((n, r) => n + r.non2xx + r.errors, 0)]),
-    ];
+      ...submissionFigures('saturating', 32, saturate),
+      ...submissionFigures('at 2,000/s', 64, target),
+      summarize('non-2xx or errors, all rounds', 'count', [runs.reduce((n, r) => n + r.non2xx + r.errors, 0)]),
+    ].map((r) => ({ ...r, name: `${label}: ${r.name}` }));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

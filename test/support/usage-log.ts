@@ -28,7 +28,12 @@ export async function enrollSiteKey(store: Store, siteId: string, verifierKey: s
 
 /** The signature line `signer` makes over the record of a pending entry, as an agent returns it. */
 export async function siteSignature(usage: UsageLog, entry: PendingUsage, signer: NoteSigner): Promise<NoteSignature> {
-  const signature = signer.sign(utf8(formatUsageRecord(await usage.recordOf(entry, 'site'))));
+  return recordSignature(signer, formatUsageRecord(await usage.recordOf(entry, 'site')));
+}
+
+/** The signature line `signer` makes over a usage record's text (its `base64` is what a heartbeat's usage_signatures carry). */
+export function recordSignature(signer: NoteSigner, record: string): NoteSignature {
+  const signature = signer.sign(utf8(record));
   return { name: signer.name, keyHash: signer.keyHash, base64: toBase64(concatBytes(uint32Bytes(signer.keyHash), signature)), signature };
 }
 
