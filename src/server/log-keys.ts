@@ -13,18 +13,39 @@ import { decodeSignerKey, decodeVerifierKey, generateSignerKey, noteSigner, note
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** A signer for `PRIVATE+KEY+…` that signs with node:crypto. */
-export function nativeSigner(signerKey: string): NoteSigner {
-  const { name, keyHash } = noteSigner(signerKey); // checks the key and its hash
-  const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, decodeSignerKey(signerKey).key]), format: 'der', type: 'pkcs8' });
-  return { name, keyHash, sign: (text) => new Uint8Array(sign(null, text, key)) };
+/** A note signer whose signatures can also be made off the event loop, on libuv's thread pool. */
+export interface NativeSigner extends NoteSigner {
+  signAsync(text: Uint8Array): Promise<Uint8Array>;
 }
 
-/** A verifier for `<name>+<hash>+<key>` that checks with node:crypto. */
-export function nativeVerifier(verifierKey: string): NoteVerifier {
+/** A note verifier that can also check off the event loop, on libuv's thread pool. */
+export interface NativeVerifier extends NoteVerifier {
+  verifyAsync(text: Uint8Array, signature: Uint8Array): Promise<boolean>;
+}
+
+/** A signer for `PRIVATE+KEY+…` that signs with node:crypto. */
+export function nativeSigner(signerKey: string): NativeSigner {
+  const { name, keyHash } = noteSigner(signerKey); // checks the key and its hash
+  const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, decodeSignerKey(signerKey).key]), format: 'der', type: 'pkcs8' });
+  return {
+    name, keyHash,
+    sign: (text) => new Uint8Array(sign(null, text, key)),
+    signAsync: (text) => new Promise((resolve, reject) => sign(null, text, key, (err, signature) => (err === null ? resolve(new Uint8Array(signature)) : reject(err)))),
+  };
+}
+
+/** Verifiers made, by verifier key: a key's KeyObject is made once (a site's key serves every heartbeat). */
+const verifiers = new Map<string, NativeVerifier>();
+/** Verifiers kept at most; beyond, the cache starts again (keys come and go with sites). */
+const VERIFIERS_KEPT = 10_000;
+
+/** A verifier for `<name>+<hash>+<key>` that checks with node:crypto; throws as `noteVerifier` for a key it cannot read. */
+export function nativeVerifier(verifierKey: string): NativeVerifier {
+  const cached = verifiers.get(verifierKey);
+  if (cached !== undefined) return cached;
   const { name, keyHash } = noteVerifier(verifierKey);
   const key: KeyObject = createPublicKey({ key: verifierSpki(verifierKey), format: 'der', type: 'spki' });
-  return {
+  const made: NativeVerifier = {
     name, keyHash,
     verify: (text, signature) => {
       try {
@@ -33,7 +54,18 @@ export function nativeVerifier(verifierKey: string): NoteVerifier {
         return false;
       }
     },
+    verifyAsync: (text, signature) => new Promise((resolve) => {
+      if (signature.length !== 64) return resolve(false);
+      try {
+        verify(null, text, key, signature, (err, ok) => resolve(err === null && ok));
+      } catch {
+        resolve(false);
+      }
+    }),
   };
+  if (verifiers.size >= VERIFIERS_KEPT) verifiers.clear();
+  verifiers.set(verifierKey, made);
+  return made;
 }
 
 /** The public key of a verifier key `<name>+<hash>+<key>` as SPKI DER, what node:crypto takes (anywhere, a worker thread too). */

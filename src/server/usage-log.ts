@@ -10,6 +10,7 @@ import { formatUsageRecord, type UsageRecord } from '../ledger/usage-record.ts';
 import { jobId, orgId, siteId } from '../model/ids.ts';
 import type { Clock } from '../model/clock.ts';
 import type { LogNode, PendingUsage, Store, UsageWriter } from '../store/types.ts';
+import type { NativeSigner } from './log-keys.ts';
 
 /**
  * The usage log: every ledger entry counts in the ledger once it is logged here, as a
@@ -29,8 +30,8 @@ export interface UsageLogOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: FastifyBaseLogger;
-  /** The control plane's log key: it countersigns every record and signs every checkpoint. */
-  readonly signer: NoteSigner;
+  /** The control plane's log key: it countersigns every record and signs every checkpoint (off the event loop when it can). */
+  readonly signer: NoteSigner & Partial<Pick<NativeSigner, 'signAsync'>>;
   /** The checkpoints' origin line: the log's name. */
   readonly origin: string;
   /** How a site is named in the records (its neutral label, the same every org sees). */
@@ -39,6 +40,13 @@ export interface UsageLogOptions {
   readonly intervalMs: number;
   /** An entry its site has not signed after this long (from its end), ms, is logged by the control plane alone. */
   readonly aloneAfterMs: number;
+}
+
+/** An entry to log: its site's signature over its record's text, or null (the control plane's alone); the text when known. */
+export interface UsageItem {
+  readonly entry: PendingUsage;
+  readonly site: NoteSignature | null;
+  readonly text?: string;
 }
 
 const nodeKey = (n: NodeId) => `${n.level}/${n.index}`;
@@ -92,9 +100,10 @@ export class UsageLog {
 
   /**
    * Logs entries: each with its site's signature over its record's text (`site`), or
-   * none (the control plane alone). One at a time: a call waits for the one before.
+   * none (the control plane alone); `text`, that record's text when the caller has it
+   * (it checked the site's signature over it). One at a time: a call waits for the one before.
    */
-  append(items: readonly { readonly entry: PendingUsage; readonly site: NoteSignature | null }[]): Promise<void> {
+  append(items: readonly UsageItem[]): Promise<void> {
     const run = this.chain.then(() => this.appendNow(items));
     this.chain = run.catch(() => undefined);
     return run;
@@ -182,17 +191,23 @@ export class UsageLog {
     this.edge = new Map((await this.o.store.logNodes(treeRootNeeds(this.size))).map((n) => [nodeKey(n), n.hash]));
   }
 
-  private async appendNow(items: readonly { readonly entry: PendingUsage; readonly site: NoteSignature | null }[]): Promise<void> {
+  private async appendNow(items: readonly UsageItem[]): Promise<void> {
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH);
+      // The texts, and the log's countersignatures over them made off the event loop (the thread pool's),
+      // before the synchronous part: the notes, the leaves and the hashes they finish.
+      const texts = await Promise.all(batch.map(async ({ entry, site, text }) => text ?? formatUsageRecord(await this.recordOf(entry, site === null ? 'control-plane' : 'site'))));
+      const { signAsync } = this.o.signer;
+      const countersigned = signAsync === undefined ? undefined : await Promise.all(texts.map((t) => signAsync(utf8(t))));
       const entries = [];
       const nodes: LogNode[] = [];
       const edge = new Map(this.edge);
       const at = this.o.clock.now();
       for (const [i, { entry, site }] of batch.entries()) {
         const writer: UsageWriter = site === null ? 'control-plane' : 'site';
-        const text = formatUsageRecord(await this.recordOf(entry, writer));
-        const note = signNote(text, [this.o.signer], site === null ? [] : [site]);
+        const text = texts[i]!;
+        const made = countersigned?.[i];
+        const note = signNote(text, [made === undefined ? this.o.signer : { ...this.o.signer, sign: () => made }], site === null ? [] : [site]);
         const index = this.size + i;
         const added = completedSubtreesFrom(index, leafHash(note), completedSubtreesNeeds(index).map((n) => {
           const hash = edge.get(nodeKey(n));

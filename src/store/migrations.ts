@@ -257,6 +257,8 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
       primary key (name, key_hash)
     )`,
   ],
+  // What the usage log's timer asks every few seconds: the pending entries that ended before a time.
+  '0008-pending-usage-by-end': [`create index ledger_entries_pending_at on ledger_entries (at) where logged_idx is null`],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

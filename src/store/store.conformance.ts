@@ -490,6 +490,9 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual((await store.pendingUsage({ endedBefore: 6500, limit: 10 })).map((p) => p.at), [5000, 6000]);
     const [first, second] = pendingA;
     assert.ok(first !== undefined && second !== undefined);
+    const sbEntry = (await store.pendingUsage({ siteId: 'sb', limit: 10 }))[0]!.id;
+    assert.deepEqual((await store.pendingUsage({ siteId: 'sa', ids: [second.id, sbEntry, 999_999, first.id] })).map((p) => p.id), [first.id, second.id], "by id: the site's own, pending, oldest first");
+    assert.deepEqual(await store.pendingUsage({ siteId: 'sa', ids: [] }), []);
     const node = (level: number, index: number, byte: number) => ({ level, index, hash: new Uint8Array(32).fill(byte) });
     await store.appendLog(0, [{ entryId: first.id, note: 'one\n', writer: 'site', loggedAt: 7100 }], [node(0, 0, 1)]);
     await assert.rejects(store.appendLog(0, [{ entryId: second.id, note: 'two\n', writer: 'site', loggedAt: 7200 }], []), conflict(/log_entries_size/), 'not at the end: refused');

@@ -395,8 +395,12 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('job_events').selectAll().where('job_id', '=', key).orderBy('seq').execute()).map(toEvent);
   }
 
-  async pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number }): Promise<PendingUsage[]> {
+  async pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number } | { readonly siteId: string; readonly ids: readonly number[] }): Promise<PendingUsage[]> {
     let q = this.db.selectFrom('ledger_entries').selectAll().where('logged_idx', 'is', null);
+    if ('ids' in query) {
+      if (query.ids.length === 0) return [];
+      return (await q.where('site_id', '=', query.siteId).where('id', '=', sql<number>`any(${sql.val(query.ids)}::bigint[])`).orderBy('id').execute()).map(toPending);
+    }
     if ('jobId' in query) q = q.where('job_id', '=', jobKey(query.jobId) ?? -1);
     else q = 'siteId' in query ? q.where('site_id', '=', query.siteId) : q.where('at', '<', query.endedBefore);
     return (await q.orderBy('id').limit(query.limit).execute()).map(toPending);
@@ -415,8 +419,11 @@ export class KyselyStore implements Store {
           const { numUpdatedRows } = await trx
             .updateTable('ledger_entries')
             .set({ logged_idx: sql<number>`l.idx` })
-            .from(sql<{ idx: number; entry_id: number }>`(select idx, entry_id from log_entries where idx = any(${sql.val(chunk.map((e) => e.idx))}::bigint[]))`.as('l'))
+            .from(sql<{ idx: number; entry_id: number }>`(select unnest(${sql.val(chunk.map((e) => e.idx))}::bigint[]) as idx, unnest(${sql.val(chunk.map((e) => e.entryId))}::bigint[]) as entry_id)`.as('l'))
             .whereRef('ledger_entries.id', '=', sql.ref('l.entry_id'))
+            // The ids again, as an index condition: embedded PGlite keeps no statistics (no autovacuum, no
+            // analyze), and without it the planner hashes every pending entry to find these.
+            .where('ledger_entries.id', '=', sql<number>`any(${sql.val(chunk.map((e) => e.entryId))}::bigint[])`)
             .where('ledger_entries.logged_idx', 'is', null)
             .executeTakeFirst();
           if (Number(numUpdatedRows) !== chunk.length) throw new StoreConflictError('a usage entry is unknown or in the log already', 'ledger_entries_logged_idx');

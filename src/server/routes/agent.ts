@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Job, JobState, PendingUsage, Placement, PlacementPart } from '../../store/types.ts';
+import type { Job, JobState, Placement, PlacementPart } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
@@ -9,9 +9,10 @@ import type { Access } from '../permissions.ts';
 import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
 import { fromBase64, readUint32, utf8 } from '../../ledger/encoding.ts';
-import { keyId, type NoteSignature, type NoteVerifier } from '../../ledger/note.ts';
+import { keyId, type NoteSignature } from '../../ledger/note.ts';
 import { formatUsageRecord } from '../../ledger/usage-record.ts';
-import { nativeVerifier } from '../log-keys.ts';
+import { nativeVerifier, type NativeVerifier } from '../log-keys.ts';
+import type { UsageItem } from '../usage-log.ts';
 
 /**
  * The agent protocol: a site's agent connects out to the control plane with its
@@ -367,12 +368,12 @@ const USAGE_PER_HEARTBEAT = 100;
  * until the site's org-admin revokes the one in force. Returns the verifier of the key
  * in force (null: none) and what became of the one presented.
  */
-async function siteKey(cp: ControlPlane, siteId: string, presented: string | undefined): Promise<{ verifier: NoteVerifier | null; status: 'active' | 'refused' | 'revoked' | 'none'; detail: string }> {
+async function siteKey(cp: ControlPlane, siteId: string, presented: string | undefined): Promise<{ verifier: NativeVerifier | null; status: 'active' | 'refused' | 'revoked' | 'none'; detail: string }> {
   const keys = await cp.store.siteKeys(siteId);
   const inForce = keys.find((k) => k.revokedAt === null);
   if (presented !== undefined && inForce === undefined) {
     if (keys.some((k) => k.verifierKey === presented)) return { verifier: null, status: 'revoked', detail: 'this key was revoked by the site’s org-admin; start the agent with a new key' };
-    let verifier: NoteVerifier;
+    let verifier: NativeVerifier;
     try {
       verifier = nativeVerifier(presented);
     } catch (err) {
@@ -382,7 +383,7 @@ async function siteKey(cp: ControlPlane, siteId: string, presented: string | und
     return { verifier, status: 'active', detail: 'the site’s record key is now this one' };
   }
   if (inForce === undefined) return { verifier: null, status: 'none', detail: 'the site has no record key' };
-  let verifier: NoteVerifier;
+  let verifier: NativeVerifier;
   try {
     verifier = nativeVerifier(inForce.verifierKey);
   } catch {
@@ -399,18 +400,19 @@ async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySe
 }
 
 /** Logs the pending entries of the site whose signatures verify under its key; the others are left pending (and logged alone in time). */
-async function logSigned(cp: ControlPlane, siteId: string, verifier: NoteVerifier, signed: readonly { id: number; signature: string }[]): Promise<void> {
-  const pending = new Map((await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT * 10 })).map((p) => [p.id, p]));
-  const items: { entry: PendingUsage; site: NoteSignature }[] = [];
-  for (const s of signed) {
+async function logSigned(cp: ControlPlane, siteId: string, verifier: NativeVerifier, signed: readonly { id: number; signature: string }[]): Promise<void> {
+  // The entries signed, by id (not a page of the site's pending ones to search), each signature checked off the event loop.
+  const pending = new Map((await cp.store.pendingUsage({ siteId, ids: signed.map((s) => s.id) })).map((p) => [p.id, p]));
+  const checked = await Promise.all(signed.map(async (s): Promise<UsageItem | null> => {
     const entry = pending.get(s.id);
     const raw = fromBase64(s.signature);
-    if (entry === undefined || raw === undefined || raw.length < 5) continue;
+    if (entry === undefined || raw === undefined || raw.length < 5) return null;
     const signature: NoteSignature = { name: verifier.name, keyHash: readUint32(raw), base64: s.signature, signature: raw.subarray(4) };
     const text = formatUsageRecord(await cp.usage.recordOf(entry, 'site'));
-    if (signature.keyHash !== verifier.keyHash || !verifier.verify(utf8(text), signature.signature)) continue;
-    items.push({ entry, site: signature });
-  }
+    if (signature.keyHash !== verifier.keyHash || !(await verifier.verifyAsync(utf8(text), signature.signature))) return null;
+    return { entry, site: signature, text };
+  }));
+  const items = checked.filter((c) => c !== null);
   if (items.length > 0) await cp.usage.append(items);
 }
 
