@@ -49,6 +49,8 @@ export interface EvidenceRequest {
   readonly last?: VerifiedTree | undefined;
   /** Called after each page of entries. */
   readonly onProgress?: (progress: EvidenceProgress) => void;
+  /** Called with each page's record notes as they arrive (the CLI starts checking their signatures meanwhile). */
+  readonly onNotes?: (notes: readonly Uint8Array[]) => void;
 }
 
 /** The audit's input that comes from the server besides the checkpoint. */
@@ -113,7 +115,7 @@ export function treeToKeep(audit: LedgerAudit): VerifiedTree | null {
  * pages of entries one after the other, proofs for each page read meanwhile, a few
  * requests at a time. A server that pages backwards is refused rather than followed.
  */
-async function fetchRecords(get: LedgerGet, { org, size, onProgress }: EvidenceRequest): Promise<AuditEntry[]> {
+async function fetchRecords(get: LedgerGet, { org, size, onProgress, onNotes }: EvidenceRequest): Promise<AuditEntry[]> {
   const notes: { index: number; note: Uint8Array }[] = [];
   const proofs = new Map<number, readonly Uint8Array[]>();
   const requests = new RequestPool(PROOF_REQUESTS_IN_FLIGHT);
@@ -130,6 +132,7 @@ async function fetchRecords(get: LedgerGet, { org, size, onProgress }: EvidenceR
     const what = `GET /ledger/entries of ${org} from ${from}`;
     const page = await get('/ledger/entries', { org, from, limit: ENTRIES_PER_PAGE });
     let end = false;
+    const read = notes.length;
     for (const e of listOf(page, 'entries', what)) {
       const index = isObject(e) ? e.index : undefined;
       if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < from) throw new LedgerEvidenceError(what, `entry ${JSON.stringify(index) ?? 'without an index'} on the page from ${from}: entries go forwards`);
@@ -141,6 +144,7 @@ async function fetchRecords(get: LedgerGet, { org, size, onProgress }: EvidenceR
       pending.push(index);
       from = index + 1;
     }
+    onNotes?.(notes.slice(read).map((n) => n.note));
     for (; pending.length >= PROOFS_PER_REQUEST; pending = pending.slice(PROOFS_PER_REQUEST)) await askProofs(pending.slice(0, PROOFS_PER_REQUEST));
     onProgress?.({ records: notes.length, scanned: Math.min(from, size), size });
     const next = isObject(page) ? page.next : undefined;

@@ -62,16 +62,19 @@ export function fromBase64(s: string): Uint8Array | undefined {
   if (s.length % 4 !== 0) return undefined;
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((s.length / 4) * 3 - pad);
+  const value = (i: number, padding: boolean): number => {
+    const code = s.charCodeAt(i);
+    if (padding && code === 0x3d) return 0; // '=' in the padding
+    return code < 128 ? (B64_VALUE[code] ?? -1) : -1;
+  };
   let o = 0;
   for (let i = 0; i < s.length; i += 4) {
     const last = i + 4 === s.length;
-    const values = [0, 1, 2, 3].map((j) => {
-      const code = s.charCodeAt(i + j);
-      if (last && j >= 4 - pad && code === 0x3d) return 0; // '=' in the padding
-      return code < 128 ? (B64_VALUE[code] ?? -1) : -1;
-    });
-    if (values.some((v) => v < 0)) return undefined;
-    const [a = 0, b = 0, c = 0, d = 0] = values;
+    const a = value(i, false);
+    const b = value(i + 1, false);
+    const c = value(i + 2, last && pad === 2);
+    const d = value(i + 3, last && pad >= 1);
+    if ((a | b | c | d) < 0) return undefined;
     const n = (a << 18) | (b << 12) | (c << 6) | d;
     if (last && pad === 2 && (n & 0xffff) !== 0) return undefined;
     if (last && pad === 1 && (n & 0xff) !== 0) return undefined;

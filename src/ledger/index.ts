@@ -3,7 +3,7 @@
 // in, bytes out. The same code runs in the server, the agent, the CLI and the browser.
 // This is the public surface; helpers the files share among themselves are not in it.
 export { HASH_SIZE, PROOF_FAILURES, leafHash, nodeHash, emptyRoot, merkleTreeHash } from './merkle.ts';
-export { completedSubtreesNeeds, completedSubtreesFrom, treeRootNeeds, treeRootFrom, inclusionProofNeeds, inclusionProofFrom, consistencyProofNeeds, consistencyProofFrom } from './merkle.ts';
+export { completedSubtreesNeeds, completedSubtreesFrom, treeRootNeeds, treeRootFrom, inclusionProofNeeds, inclusionProofFrom, inclusionProofsFrom, consistencyProofNeeds, consistencyProofFrom } from './merkle.ts';
 export { verifyInclusion, verifyConsistency } from './merkle.ts';
 export type { NodeId, StoredNode, ProofFailure, ProofVerdict } from './merkle.ts';
 

@@ -8,7 +8,7 @@ import {
   consistencyProofFrom,
   consistencyProofNeeds,
   emptyRoot,
-  inclusionProofFrom,
+  inclusionProofFrom, inclusionProofsFrom,
   inclusionProofNeeds,
   leafHash,
   merkleTreeHash,
@@ -338,6 +338,9 @@ test('property: on trees of up to 70,000 leaves, proofs from stored subtrees ver
       const index = pickIndex % size;
       const proof = inclusionProofFrom(index, size, read(inclusionProofNeeds(index, size)));
       assert.deepEqual(verifyInclusion(index, size, nodeAt({ level: 0, index }), proof, root), { ok: true });
+      // Many proofs at once share their folded ranges: the same proofs, in the order asked.
+      const indices = [index, (index * 7919) % size, size - 1, index];
+      assert.deepEqual(inclusionProofsFrom(indices, size, nodeAt), indices.map((i) => inclusionProofFrom(i, size, read(inclusionProofNeeds(i, size)))));
       const oldSize = 1 + (pickOld % size);
       const oldRoot = treeRootFrom(oldSize, read(treeRootNeeds(oldSize)));
       const consistency = consistencyProofFrom(oldSize, size, read(consistencyProofNeeds(oldSize, size)));

@@ -130,6 +130,28 @@ export function inclusionProofFrom(index: number, size: number, hashes: readonly
   return proofFromPlan(plan, hashes);
 }
 
+/**
+ * The inclusion proofs of leaves `indices` in one tree of `size` leaves, each as
+ * `inclusionProofFrom` gives it, from `hashOf` (the hash of each node
+ * `inclusionProofNeeds` names for them): a range the proofs share, the right edge's
+ * above all, is folded once rather than once a proof.
+ */
+export function inclusionProofsFrom(indices: readonly number[], size: number, hashOf: (node: NodeId) => Uint8Array): Uint8Array[][] {
+  const folded = new Map<string, Uint8Array>();
+  return indices.map((index) => inclusionPlan(index, size).map(([lo, hi]) => {
+    const key = `${lo}:${hi}`;
+    let hash = folded.get(key);
+    if (hash === undefined) {
+      const needs = rangeNodes(lo, hi);
+      const hashes = needs.map(hashOf);
+      checkHashes(needs, hashes);
+      hash = foldRange(hashes, 0, hashes.length);
+      folded.set(key, hash);
+    }
+    return hash;
+  }));
+}
+
 // ---- consistency ---------------------------------------------------------------
 
 /** The complete subtrees a consistency proof from the tree of `oldSize` leaves to the tree of `newSize` is made of. */
@@ -300,7 +322,7 @@ function proofFromPlan(plan: readonly Range[], hashes: readonly Uint8Array[]): U
 function rangeNodes(lo: number, hi: number): NodeId[] {
   const nodes: NodeId[] = [];
   while (lo < hi) {
-    let level = 0;
+    let level = 31 - Math.clz32(Math.min(hi - lo, 0xffffffff)); // ⌊log₂⌋ of the width, up to 2³² at once
     while (2 ** (level + 1) <= hi - lo) level++;
     const width = 2 ** level;
     nodes.push({ level, index: lo / width });

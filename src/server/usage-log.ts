@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { formatCheckpoint } from '../ledger/checkpoint.ts';
 import { utf8 } from '../ledger/encoding.ts';
 import {
-  completedSubtreesFrom, completedSubtreesNeeds, consistencyProofFrom, consistencyProofNeeds, inclusionProofFrom, inclusionProofNeeds, leafHash, treeRootFrom, treeRootNeeds,
+  completedSubtreesFrom, completedSubtreesNeeds, consistencyProofFrom, consistencyProofNeeds, inclusionProofFrom, inclusionProofNeeds, inclusionProofsFrom, leafHash, treeRootFrom, treeRootNeeds,
   type NodeId,
 } from '../ledger/merkle.ts';
 import { signNote, type NoteSignature, type NoteSigner } from '../ledger/note.ts';
@@ -168,7 +168,7 @@ export class UsageLog {
     const needs = indices.map((index) => inclusionProofNeeds(index, size));
     const unique = new Map(needs.flat().map((n) => [nodeKey(n), n]));
     const stored = new Map((await this.o.store.logNodes([...unique.values()])).map((n) => [nodeKey(n), n.hash]));
-    return indices.map((index, i) => inclusionProofFrom(index, size, needs[i]!.map((n) => stored.get(nodeKey(n))!)));
+    return inclusionProofsFrom(indices, size, (n) => stored.get(nodeKey(n))!);
   }
 
   /** The consistency proof from the log at `oldSize` to the log at `newSize`. */

@@ -7,7 +7,7 @@ import type { CheckpointResponse, LedgerResponse, WhoAmIResponse } from '../../s
 import * as fmt from '../format.ts';
 import { ClientError } from './errors.ts';
 import type { ApiClient, Wire } from './http.ts';
-import { precheckedVerifiers } from './signature-threads.ts';
+import { SignatureChecks } from './signature-threads.ts';
 import { ledgerStatePath, readLedgerState, recordVerified, type LogPin, type VerifiedCheckpoint } from './ledger-state.ts';
 import { connect, emit, examples, withConnection, type ClientIo, type CommonFlags } from './shared.ts';
 
@@ -142,8 +142,11 @@ export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<Ve
 
   // 3. Everything the audit checks, at the checkpoint's size (src/ledger/audit-evidence.ts: the dashboard reads the same).
   const get: LedgerGet = (path, query) => api.get<unknown>(path, query);
+  // The records' signatures checked on every core while the rest arrives: by the pinned log key and the sites' keys as listed now.
+  const listed = (await api.get<{ sites?: { verifier_key?: unknown }[] }>('/ledger/keys')).sites ?? [];
+  const signatures = new SignatureChecks([pin.logKey, ...listed.flatMap((k) => (typeof k.verifier_key === 'string' ? [k.verifier_key] : []))]);
   const evidence = await fetchAuditEvidence(get, {
-    org, size: checkpoint.size, last,
+    org, size: checkpoint.size, last, onNotes: (notes) => signatures.add(notes),
     onProgress: (p) => progress(`fetching ${org}'s records: ${fmt.count(p.records)} (log entry ${fmt.count(p.scanned)} of ${fmt.count(p.size)})`),
   }).catch((err: unknown) => {
     throw err instanceof LedgerEvidenceError ? new ClientError('bad_response', `the server at ${server} answered ${err.message}`, { cause: err }) : err;
@@ -152,7 +155,7 @@ export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<Ve
   progress(`checking ${fmt.plural(entries.length, 'record')} of ${org}…`);
 
   // 4. The audit (src/ledger/audit.ts), with Node's native Ed25519, the signatures checked on every core beforehand.
-  const verifierOf = await precheckedVerifiers(entries.map((e) => e.note), [pin.logKey, ...evidence.siteKeys.map((k) => k.verifierKey)]);
+  const verifierOf = await signatures.verifierOf();
   const audit = auditLedger({ ...auditInput({ trust: { origin: pin.origin, logKey: pin.logKey }, org, last }, checkpoint.note, evidence), verifierOf });
   problems.push(...audit.failures);
   progress(`checked ${fmt.plural(entries.length, 'record')} of ${org} in ${((Date.now() - started) / 1000).toFixed(1)} s`, true);

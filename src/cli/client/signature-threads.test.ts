@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { utf8 } from '../../ledger/encoding.ts';
 import { keyId, noteVerifier, openNote, signNote } from '../../ledger/note.ts';
 import { nativeSigner, newKeyPair } from '../../server/log-keys.ts';
-import { precheckedVerifiers } from './signature-threads.ts';
+import { SignatureChecks } from './signature-threads.ts';
 
 const SITE = newKeyPair('suanli-site');
 const LOG = newKeyPair('suanli-ledger');
@@ -22,7 +22,12 @@ test('on threads, each signature checked for its own text: valid ones verify, a 
   const copied = utf8(new TextDecoder().decode(signed[7]).replace('record 7\n', 'record 7777\n'));
   const stranger = signNote('record x\n', [nativeSigner(OTHER.signerKey), nativeSigner(LOG.signerKey)]);
   const all = [...signed, copied, stranger];
-  const verifierOf = await precheckedVerifiers(all, [SITE.verifierKey, LOG.verifierKey, 'not a key'], 2);
+  const checks = new SignatureChecks([SITE.verifierKey, LOG.verifierKey, 'not a key'], 2);
+  // As pages arrive: the first alone is too few for threads, the rest starts them.
+  checks.add(all.slice(0, 100));
+  checks.add(all.slice(100, 1200));
+  checks.add(all.slice(1200));
+  const verifierOf = await checks.verifierOf();
   const keys = [verifierOf(SITE.verifierKey), verifierOf(LOG.verifierKey)];
   for (const note of signed.slice(0, 50)) assert.deepEqual(openNote(note, keys).ok, true);
   const opened = openNote(copied, keys);
@@ -38,7 +43,9 @@ test('on threads, each signature checked for its own text: valid ones verify, a 
 
 test('a few signatures are checked where they are asked for, with the same answers', async () => {
   const signed = notes(10);
-  const verifierOf = await precheckedVerifiers(signed, [SITE.verifierKey, LOG.verifierKey]);
+  const checks = new SignatureChecks([SITE.verifierKey, LOG.verifierKey]);
+  checks.add(signed);
+  const verifierOf = await checks.verifierOf();
   for (const note of signed) assert.equal(openNote(note, [verifierOf(SITE.verifierKey), verifierOf(LOG.verifierKey)]).ok, true);
   const broken = utf8(new TextDecoder().decode(signed[0]).replace('record 0', 'record 9'));
   assert.equal(openNote(broken, [verifierOf(SITE.verifierKey)]).ok, false);
