@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeSignerKey, generateSignerKey, noteSigner, parseNote, signNote, type NoteSigner } from '../ledger/note.ts';
@@ -23,6 +23,9 @@ interface Seen {
   endedAt?: number;
   gpus?: number;
 }
+
+/** The DER prefix of an Ed25519 private key's 32-byte seed in PKCS #8 (RFC 8410). */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /** Runs remembered after they end (the oldest forgotten first): well beyond what the control plane asks to sign. */
 const REMEMBERED = 10_000;
@@ -71,7 +74,12 @@ export class UsageSigner {
     }
     const signerKey = readFileSync(keyPath, 'utf8').trim();
     const { name, key } = decodeSignerKey(signerKey);
-    return { signer: noteSigner(signerKey), verifierKey: generateSignerKey(name, key).verifierKey };
+    // The library checks the key and names it; node:crypto signs, some twenty times faster than the pure Ed25519 (a site
+    // signs every run it ran). The same PKCS #8 wrapping of the seed as the control plane's log key (src/server/log-keys.ts).
+    const pure = noteSigner(signerKey);
+    const native = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, key]), format: 'der', type: 'pkcs8' });
+    const signer: NoteSigner = { name: pure.name, keyHash: pure.keyHash, sign: (text) => new Uint8Array(sign(null, text, native)) };
+    return { signer, verifierKey: generateSignerKey(name, key).verifierKey };
   }
 
   /** The run was given `gpus` GPUs here. */
