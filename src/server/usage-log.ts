@@ -58,6 +58,8 @@ export class UsageLog {
   /** The hashes of the complete subtrees on the log's right edge: what the next append needs. */
   private edge = new Map<string, Uint8Array>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** The append not started yet, which calls join. */
+  private next: { items: UsageItem[]; done: Promise<void> } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private checkpointed = 0;
   private hasCheckpoint = false;
@@ -104,9 +106,23 @@ export class UsageLog {
    * (it checked the site's signature over it). One at a time: a call waits for the one before.
    */
   append(items: readonly UsageItem[]): Promise<void> {
-    const run = this.chain.then(() => this.appendNow(items));
-    this.chain = run.catch(() => undefined);
-    return run;
+    // Calls that arrive while an append runs are logged together in the next one: one transaction (and one
+    // commit to disk) for what several heartbeats carried, rather than one each.
+    const next = this.next ?? this.startNext();
+    next.items.push(...items);
+    return next.done;
+  }
+
+  /** The append the calls arriving now join: it starts when the ones before it are done. */
+  private startNext(): { items: UsageItem[]; done: Promise<void> } {
+    const items: UsageItem[] = [];
+    const done = this.chain.then(() => {
+      this.next = null; // from here on, calls join the append after this one
+      return this.appendNow([...new Map(items.map((i) => [i.entry.id, i])).values()]); // an entry given twice, logged once
+    });
+    this.chain = done.catch(() => undefined);
+    this.next = { items, done };
+    return this.next;
   }
 
   /** Logs, alone, every pending entry that ended more than `aloneAfterMs` ago; then signs a checkpoint if the log grew. */
