@@ -49,6 +49,8 @@ export interface EvidenceRequest {
   readonly last?: VerifiedTree | undefined;
   /** Called after each page of entries. */
   readonly onProgress?: (progress: EvidenceProgress) => void;
+  /** Called with the sites' keys, read before the records. */
+  readonly onSiteKeys?: (keys: readonly ListedSiteKey[]) => void;
   /** Called with each page's record notes as they arrive (the CLI starts checking their signatures meanwhile). */
   readonly onNotes?: (notes: readonly Uint8Array[]) => void;
 }
@@ -73,7 +75,7 @@ export class LedgerEvidenceError extends Error {
 /**
  * The evidence for auditing `org` at the checkpoint of `size`, in order: the
  * consistency proof (when the last verified tree is smaller and not empty), the
- * credits as of that size (GET /ledger?size=), the records with their proofs, the keys.
+ * credits as of that size (GET /ledger?size=), the keys, the records with their proofs.
  */
 export async function fetchAuditEvidence(get: LedgerGet, request: EvidenceRequest): Promise<AuditEvidence> {
   const { org, size, last } = request;
@@ -81,8 +83,9 @@ export async function fetchAuditEvidence(get: LedgerGet, request: EvidenceReques
     ? hashesOf(await get('/ledger/proof/consistency', { from: last.size, to: size }), `GET /ledger/proof/consistency from ${last.size} to ${size}`)
     : undefined;
   const reported = reportedOf(await get('/ledger', { org, size }));
-  const entries = await fetchRecords(get, request);
   const siteKeys = siteKeysOf(await get('/ledger/keys', {}));
+  request.onSiteKeys?.(siteKeys);
+  const entries = await fetchRecords(get, request);
   return { ...(consistencyProof === undefined ? {} : { consistencyProof }), entries, siteKeys, reported };
 }
 

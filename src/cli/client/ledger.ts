@@ -142,11 +142,12 @@ export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<Ve
 
   // 3. Everything the audit checks, at the checkpoint's size (src/ledger/audit-evidence.ts: the dashboard reads the same).
   const get: LedgerGet = (path, query) => api.get<unknown>(path, query);
-  // The records' signatures checked on every core while the rest arrives: by the pinned log key and the sites' keys as listed now.
-  const listed = (await api.get<{ sites?: { verifier_key?: unknown }[] }>('/ledger/keys')).sites ?? [];
-  const signatures = new SignatureChecks([pin.logKey, ...listed.flatMap((k) => (typeof k.verifier_key === 'string' ? [k.verifier_key] : []))]);
+  // The records' signatures checked on every core while the rest arrives: by the pinned log key and the sites' keys.
+  let signatures = new SignatureChecks([pin.logKey]);
   const evidence = await fetchAuditEvidence(get, {
-    org, size: checkpoint.size, last, onNotes: (notes) => signatures.add(notes),
+    org, size: checkpoint.size, last,
+    onSiteKeys: (keys) => (signatures = new SignatureChecks([pin.logKey, ...keys.map((k) => k.verifierKey)])),
+    onNotes: (notes) => signatures.add(notes),
     onProgress: (p) => progress(`fetching ${org}'s records: ${fmt.count(p.records)} (log entry ${fmt.count(p.scanned)} of ${fmt.count(p.size)})`),
   }).catch((err: unknown) => {
     throw err instanceof LedgerEvidenceError ? new ClientError('bad_response', `the server at ${server} answered ${err.message}`, { cause: err }) : err;
