@@ -6,7 +6,7 @@
 // must fail with a message naming the entry or the checkpoint. A split view (two
 // members shown two trees) is a witness's to catch: test/adversarial/witness.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -168,6 +168,23 @@ describe('suanli ledger verify against a cheating control plane', () => {
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /^ledger of beta on .*: verified$/m);
     assert.match(text.out, /unchanged since you verified it/);
+  });
+
+  test('bad input: a --log-key that is no key, a ledger state that is not one, an admin without --org: exit 2 naming it, nothing written', async () => {
+    const badKey = await inProcess(['ledger', 'verify', '--server', s.pool.url, '--token', s.tokens.beta, '--log-key', 'suanli-ledger+0000+nope']);
+    assert.equal(badKey.code, 2, badKey.err);
+    assert.match(badKey.err, /^suanli: --log-key: /);
+    const state = join(s.dir, 'broken', 'ledger-state.json');
+    await mkdir(join(s.dir, 'broken'), { recursive: true });
+    await writeFile(state, '{"version": 1, "servers": {"x": 3}}');
+    process.env.SUANLI_CONFIG = join(s.dir, 'broken', 'config.json');
+    const broken = await inProcess(['ledger', 'verify', '--server', s.pool.url, '--token', s.tokens.beta]).finally(() => delete process.env.SUANLI_CONFIG);
+    assert.equal(broken.code, 2, broken.err);
+    assert.ok(broken.err.includes(`the ledger state ${state} is not what \`suanli ledger verify\` writes`), broken.err);
+    assert.equal(await readFile(state, 'utf8'), '{"version": 1, "servers": {"x": 3}}', 'left as it was');
+    const admin = await inProcess(['ledger', 'verify', '--server', s.pool.url, '--token', s.pool.admin]);
+    assert.equal(admin.code, 2, admin.err);
+    assert.match(admin.err, /^suanli: --org: /);
   });
 
   test('a record tampered with in the database: its note no longer in the tree; the credits edited: the GPU type named', async () => {
