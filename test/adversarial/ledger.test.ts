@@ -270,6 +270,20 @@ describe('suanli ledger verify against a cheating control plane', () => {
     assert.match(problem!.detail, new RegExp(`^checkpoint size ${(old as { size: number }).size} \\(root .*\\) is smaller than the last verified checkpoint \\(size ${before.report.checkpoint.size} `));
   });
 
+  test("a hostile site's agent refusing another site's records: that site is still asked to sign them", async () => {
+    await s.fleet.close(); // acme's agent gone: its heartbeats are made here, by hand
+    const [job] = await entriesOf('beta');
+    await s.pool.store.transition([], [{ jobId: job!.job_id, attempt: 9, siteId: s.pool.siteId, consumerOrgId: 'beta', providerOrgId: 'acme', gpuType: 'h100', gpus: 1, startAt: Date.now() - 1000, at: Date.now(), gpuSeconds: 1, outcome: 'succeeded' }]);
+    const [pending] = await s.pool.store.pendingUsage({ siteId: s.pool.siteId, limit: 1 });
+    const hostile = await s.pool.addSite('beta', 'beta lab');
+    const refused = await send(s.pool, hostile.token, 'POST', '/agent/heartbeat', { usage_refused: [{ id: pending!.id, reason: 'never ran here' }] });
+    assert.equal(refused.status, 200, JSON.stringify(refused.body));
+    const acmeKey = (await send<{ keys: { verifier_key: string }[] }>(s.pool, s.pool.admin, 'GET', `/sites/${s.pool.siteId}/keys`)).body.keys[0]!.verifier_key;
+    const asked = await send<{ usage_to_sign: { id: number }[] }>(s.pool, s.pool.agentToken, 'POST', '/agent/heartbeat', { site_key: acmeKey });
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+    assert.deepEqual(asked.body.usage_to_sign.map((u) => u.id), [pending!.id]);
+  });
+
   test('a key rotated: revoked by its org-admin, the agent makes a new one; records under both verify, the old key signing anything later does not', async () => {
     const cli = (...args: string[]) => inProcess([...args, '--server', s.pool.url, '--token', s.pool.admin, '--json']);
     const listed = await cli('site', 'keys', s.pool.siteId);

@@ -221,8 +221,11 @@ export function agentRoutes(app: Api): void {
   });
 
   const heartbeats = new RateByKey();
-  /** Usage entries a site refused to sign: not offered to it again (the control plane logs them alone when their time is up). */
-  const refusedUsage = new Set<number>();
+  /**
+   * Usage entries each site refused to sign: not offered to that site again (the control plane logs them alone when
+   * their time is up). Per site, so that what one agent says never keeps another site from being asked.
+   */
+  const refusedUsage = new Map<string, Set<number>>();
   const reports = new RateByKey();
   const declaredGpus = async (siteId: string) => (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
   app.post('/api/v1/agent/heartbeat', {
@@ -251,9 +254,9 @@ export function agentRoutes(app: Api): void {
     const b = req.body;
     const key = await siteKey(cp, id, b.site_key);
     if (key.verifier !== null && (b.usage_signatures?.length ?? 0) > 0) await logSigned(cp, id, key.verifier, b.usage_signatures ?? []);
-    for (const r of b.usage_refused ?? []) refusedUsage.add(r.id);
+    if ((b.usage_refused?.length ?? 0) > 0) noteRefused(refusedUsage, id, (b.usage_refused ?? []).map((r) => r.id));
     if ((b.usage_refused?.length ?? 0) > 0) app.log.warn({ site: id, refused: b.usage_refused }, 'a site refused to sign usage records: they are logged by the control plane alone');
-    const toSign = key.verifier === null ? [] : await usageToSign(cp, id, refusedUsage);
+    const toSign = key.verifier === null ? [] : await usageToSign(cp, id, refusedUsage.get(id) ?? NONE_REFUSED);
     const answer: z.infer<typeof AgentHeartbeatResponse> = {
       ...siteJson(site), stop: stopsOf(cp, id, b.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut, site_key: { status: key.status, detail: key.detail }, usage_to_sign: toSign,
     };
@@ -391,6 +394,21 @@ async function siteKey(cp: ControlPlane, siteId: string, presented: string | und
   }
   if (presented === undefined || presented === inForce.verifierKey) return { verifier, status: 'active', detail: '' };
   return { verifier, status: 'refused', detail: `the site’s record key is ${inForce.keyHash}; its org-admin revokes it before another is taken` };
+}
+
+const NONE_REFUSED: ReadonlySet<number> = new Set();
+/** Refusals remembered per site, at most; the oldest are forgotten first (offered again, and refused again). */
+const REFUSALS_KEPT = 10_000;
+
+/** Remembers that `siteId`'s agent refused `ids`. */
+function noteRefused(refused: Map<string, Set<number>>, siteId: string, ids: readonly number[]): void {
+  let mine = refused.get(siteId);
+  if (mine === undefined) refused.set(siteId, (mine = new Set()));
+  for (const id of ids) mine.add(id);
+  for (const id of mine) {
+    if (mine.size <= REFUSALS_KEPT) break;
+    mine.delete(id);
+  }
 }
 
 /** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
