@@ -570,6 +570,19 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(await store.ledger('nobody'), []);
   },
 
+  'transition: a run ends once — ledger entries of a move that did not apply are not written (two agents reporting the end at once)': async (store) => {
+    await twoOrgs(store);
+    const [job = '', other = ''] = await submit(store, 'a', 'spans two sites', 'another');
+    await store.transition([place(job, 1000), start(job, 1100)]);
+    const end = (at: number): Transition => ({ jobId: job, from: ['running'], to: 'succeeded', at, type: 'succeeded' });
+    const usage = (at: number) => [usageEntry(job, 'sa', 'a', 'a', 'H100', 60, at), usageEntry(job, 'sb', 'a', 'b', 'A100', 60, at)];
+    const [first, second] = await Promise.all([store.transition([end(9000)], usage(9000)), store.transition([end(9001)], usage(9001))]);
+    assert.equal([first?.[0], second?.[0]].filter((j) => j !== null).length, 1, 'one of the two moves applied');
+    // Entries of a job no transition names are written as given.
+    await store.transition([end(9002)], [...usage(9002), usageEntry(other, 'sb', 'a', 'b', 'A100', 30, 9002)]);
+    const pending = await store.pendingUsage({ endedBefore: Number.MAX_SAFE_INTEGER, limit: 100 });
+    assert.deepEqual(pending.map((p) => [p.jobId, p.siteId]).sort(), [[job, 'sa'], [job, 'sb'], [other, 'sb']].sort(), 'the run’s usage once, the other job’s as given');
+  },
   'ledgerHistory: the ledger per org and time bucket, over GPU types, sorted by bucket then org': async (store) => {
     await twoOrgs(store);
     await store.createOrg({ id: 'B', name: 'Org B upper', createdAt: 3 }); // sorts before 'b' bytewise, after it in most locales

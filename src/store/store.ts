@@ -310,7 +310,10 @@ export class KyselyStore implements Store {
             for (const { index, job } of await moveJobs(trx, chunk)) after[index] = job;
           }
         }
-        await insertLedger(trx, ledger);
+        // A run's usage is written by the move that ended it: not again by one that lost the race to end it.
+        const named = new Set(changes.map((c) => c.jobId));
+        const moved = new Set(changes.filter((_, i) => after[i] !== null).map((c) => c.jobId));
+        await insertLedger(trx, ledger.filter((e) => !named.has(e.jobId) || moved.has(e.jobId)));
         return after;
       }),
     );

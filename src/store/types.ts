@@ -383,8 +383,10 @@ export interface Store {
   activeJobs(): Promise<Job[]>;
   /**
    * Applies the transitions in one transaction, each only if its job is in one of
-   * its `from` states, appending one event per applied transition. Returns, per
-   * transition, the job after it, or null when it did not apply.
+   * its `from` states, appending one event per applied transition; and writes the
+   * `ledger` entries, those of a job that a transition names only if one of its
+   * transitions applied (a run ends once, however many report its end at once).
+   * Returns, per transition, the job after it, or null when it did not apply.
    */
   transition(changes: readonly Transition[], ledger?: readonly LedgerEntry[]): Promise<(Job | null)[]>;
   /** Updates waiting jobs' diagnoses without events (they change every pass). */

@@ -49,6 +49,30 @@ describe('a run that prints a NUL byte', () => {
   });
 });
 
+describe('a run ends once, however many report its end at once', () => {
+  const scene = liveScene({ agents: [] });
+
+  // Attack: an agent reports its run's end many times at once, hoping each report that
+  // races the others bills the run again. Before the fix each report that lost the race
+  // to end the run still wrote its own ledger entries: the lender was credited, and the
+  // borrower charged, several times for one run.
+  test('concurrent reports that a run succeeded: one move applies, and one usage entry is written', async () => {
+    const { pool } = scene;
+    const beta = await orgSite(pool, 'beta', [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }]);
+    const id = await submitAs(pool, 'beta', 8, ['true'], { gpu_types: ['a100'] });
+    await pool.until(id, 'placed');
+    const report = (state: string) => send(pool, beta.token, 'POST', '/agent/reports', { job_id: id, attempt: 1, state });
+    assert.equal((await report('running')).status, 200);
+    // As many at once as the site's allowance of reports takes (the rest are 429s).
+    const ends = (await Promise.all(Array.from({ length: 20 }, () => report('succeeded')))).filter((e) => e.status !== 429);
+    assert.ok(ends.length >= 2, `several raced: ${ends.length}`);
+    assert.deepEqual(ends.map((e) => e.status), ends.map(() => 200));
+    assert.equal(ends.filter((e) => RunReportResponse.parse(e.body).applied).length, 1, 'one report ended the run');
+    const usage = await pool.store.pendingUsage({ jobId: id, limit: 100 });
+    assert.equal(usage.length, 1, `one usage entry for the one run: ${JSON.stringify(usage)}`);
+  });
+});
+
 describe('one refused report does not hold up the others', () => {
   /** The job whose reports the control plane refuses, and each report it refused. */
   let refusedJob = '';
