@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -13,16 +12,18 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
+import type { PGliteSession } from './pglite-thread.ts';
 
 /**
  * Kysely on embedded PGlite: PostgreSQL's SQL, adapter and introspection over one
- * in-process session. PGlite has exactly one session, so the driver hands out its
- * single connection to one holder at a time: a transaction keeps it from BEGIN to
- * COMMIT, and nobody else's statement can land inside it.
+ * session (PGlite itself, or PGlite in a thread of its own: pglite-thread.ts). PGlite
+ * has exactly one session, so the driver hands out its single connection to one holder
+ * at a time: a transaction keeps it from BEGIN to COMMIT, and nobody else's statement
+ * can land inside it.
  */
 export class PGliteDialect implements Dialect {
   /** Kysely owns `pglite` from now on: destroying the Kysely instance closes it. */
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteSession) {}
 
   createAdapter(): DialectAdapter {
     return new PostgresAdapter();
@@ -44,7 +45,7 @@ class PGliteDriver implements Driver {
   private released: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
 
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteSession) {}
 
   async init(): Promise<void> {
     await this.pglite.waitReady;
@@ -94,7 +95,7 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(readonly pglite: PGlite) {}
+  constructor(readonly pglite: PGliteSession) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.pglite.query<R>(query.sql, [...query.parameters]);

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './dialect-pglite.ts';
+import { openPGliteThread, type PGliteThreadOptions } from './pglite-thread.ts';
 import { migrate, type Database } from './migrations.ts';
 import { KyselyStore } from './store.ts';
 import type { Store } from './types.ts';
@@ -69,8 +70,16 @@ async function migrated(db: Kysely<Database>, kind: Store['kind'], release: () =
 
 // Both drivers read bigint columns (epoch milliseconds, ids) as JS numbers: they fit a double.
 
-async function openPGlite(options: { dataDir: string } | { loadDataDir: Blob }): Promise<Kysely<Database>> {
-  return new Kysely<Database>({ dialect: new PGliteDialect(await PGlite.create({ ...options, parsers: { [pgliteTypes.INT8]: Number } })) });
+/** PGlite in a thread of its own (pglite-thread.ts), open once this resolves. */
+async function openPGlite(options: PGliteThreadOptions): Promise<Kysely<Database>> {
+  const session = openPGliteThread(options);
+  try {
+    await session.waitReady;
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  return new Kysely<Database>({ dialect: new PGliteDialect(session) });
 }
 
 function postgresPool(connectionString: string): pg.Pool {
@@ -83,20 +92,20 @@ function postgresPool(connectionString: string): pg.Pool {
   return pool;
 }
 
-let template: Promise<Blob> | undefined;
+let template: Promise<ArrayBuffer> | undefined;
 
 /**
  * An empty, migrated in-memory database as a tarball, made once per process: each
  * memory store starts from a copy (under a second) instead of running initdb and the
  * migrations again (seconds). Holds about 40 MB for the life of the process.
  */
-function memoryTemplate(): Promise<Blob> {
+function memoryTemplate(): Promise<ArrayBuffer> {
   template ??= (async () => {
     const pglite = await PGlite.create();
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     try {
       await migrate(db);
-      return await pglite.dumpDataDir('none');
+      return await (await pglite.dumpDataDir('none')).arrayBuffer();
     } finally {
       await db.destroy();
       if (!pglite.closed) await pglite.close();

@@ -330,7 +330,7 @@ export class KyselyStore implements Store {
     // One statement per chunk: the entries travel as one JSON parameter, their ids also as an
     // array, which the planner sizes and looks up in the primary key. (Joined on the JSON
     // alone, it guesses 100 rows and reads the whole table: 13 ms at 20k jobs.) Chunks, with a
-    // turn of the event loop between them, because embedded PGlite runs on this thread.
+    // turn of the event loop between them: other statements (submissions) have the session in between.
     for (let i = 0; i < given.length; i += DIAGNOSES_PER_STATEMENT) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       const chunk = given.slice(i, i + DIAGNOSES_PER_STATEMENT);

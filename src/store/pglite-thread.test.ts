@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { openPGliteThread } from './pglite-thread.ts';
+
+const run = promisify(execFile);
+
+test('PGlite in its thread: rows and parameters as in this thread (bigint as numbers, bytea as bytes), errors with their PostgreSQL fields, statements in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
+  const db = openPGliteThread({ dataDir: dir });
+  try {
+    await db.waitReady;
+    await db.query('create table t (id bigint primary key, b bytea, s text)', []);
+    const inserted = await db.query('insert into t values ($1, $2, $3), ($4, $5, $6)', [9007199254740991, new Uint8Array([0, 1, 255]), 'ä', 2, new Uint8Array(), null]);
+    assert.equal(inserted.affectedRows, 2);
+    const { rows } = await db.query<{ id: number; b: Uint8Array; s: string | null }>('select * from t order by id', []);
+    assert.deepEqual(rows.map((r) => [r.id, [...r.b], r.s]), [[2, [], null], [9007199254740991, [0, 1, 255], 'ä']]);
+    // Issued at once, answered in order.
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => db.query<{ n: number }>('select $1::int as n', [i])));
+    assert.deepEqual(answers.map((a) => a.rows[0]?.n), Array.from({ length: 50 }, (_, i) => i));
+    await assert.rejects(db.query('insert into t values ($1)', [2]), (err: Error & { code?: string; constraint?: string }) => {
+      assert.equal(err.code, '23505');
+      assert.equal(err.constraint, 't_pkey');
+      return true;
+    });
+    await assert.rejects(db.query('selec 1', []), /syntax error/);
+    await db.close();
+    await db.close(); // twice is once
+    await assert.rejects(db.query('select 1', []), /thread has ended/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a directory PGlite cannot open: waitReady says why, and so does every statement', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
+  try {
+    const file = join(dir, 'not-a-directory');
+    writeFileSync(file, 'x');
+    const db = openPGliteThread({ dataDir: join(file, 'data') });
+    await assert.rejects(db.waitReady, /ENOTDIR|not a directory|ENOENT/i);
+    await assert.rejects(db.query('select 1', []), /ENOTDIR|not a directory|ENOENT|ended/i);
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the thread keeps the process alive while a statement is out, and not once none is (a store left open does not hang a command)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
+  try {
+    // Nothing else keeps the script's process alive while pg_sleep runs; and it never closes the database.
+    const script = join(dir, 'script.mts');
+    writeFileSync(script, `import { openPGliteThread } from ${JSON.stringify(join(import.meta.dirname, 'pglite-thread.ts'))};
+const db = openPGliteThread({ dataDir: ${JSON.stringify(join(dir, 'data'))} });
+await db.waitReady;
+const { rows } = await db.query('select pg_sleep(0.3), 42 as answer', []);
+console.log(JSON.stringify(rows[0].answer));
+`);
+    const begin = performance.now();
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 });
+    assert.equal(stdout.trim(), '42');
+    assert.ok(performance.now() - begin < 50_000, 'the process ended by itself');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
