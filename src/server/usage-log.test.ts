@@ -11,13 +11,24 @@ import { UsageLog } from './usage-log.ts';
 
 const LOG = newKeyPair('suanli-ledger');
 
+/** A store in memory with one org, its site s1 and one job of its. */
+async function oneJob(): Promise<{ store: Store; jobId: string }> {
+  const store = await openStore({ memory: true });
+  await store.createOrg({ id: 'acme', name: 'Acme', createdAt: 0 });
+  await store.createSite({ id: 's1', orgId: 'acme', name: 's1', capacity: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pricePerGpuHour: null, share: { lendFraction: 1, reclaim: false, reclaimNoticeS: 0 }, wanLinks: [], createdAt: 0 });
+  const [job] = await store.submitJobs([{ orgId: 'acme', name: 'j', demand: { gpus: 1, gpuTypes: ['h100'], gang: true, estimateS: 60, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null }, submittedBy: 't', submittedAt: 0, idempotencyKey: null }]);
+  return { store, jobId: job!.job.id };
+}
+
+/** The usage of the job's attempts `from`…`to` on s1, one GPU-second each: pending ledger entries. */
+const runsOf = (jobId: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({
+  jobId, attempt: from + i, siteId: 's1', consumerOrgId: 'acme', providerOrgId: 'acme', gpuType: 'h100', gpus: 1, startAt: 0, at: 1000, gpuSeconds: 1, outcome: 'succeeded' as const,
+}));
+
 test('appends that arrive while one runs are logged together, in one transaction, each entry once; the tree is the same', async () => {
-  const store: Store = await openStore({ memory: true });
+  const { store, jobId } = await oneJob();
   try {
-    await store.createOrg({ id: 'acme', name: 'Acme', createdAt: 0 });
-    await store.createSite({ id: 's1', orgId: 'acme', name: 's1', capacity: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pricePerGpuHour: null, share: { lendFraction: 1, reclaim: false, reclaimNoticeS: 0 }, wanLinks: [], createdAt: 0 });
-    const [job] = await store.submitJobs([{ orgId: 'acme', name: 'j', demand: { gpus: 1, gpuTypes: ['h100'], gang: true, estimateS: 60, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null }, submittedBy: 't', submittedAt: 0, idempotencyKey: null }]);
-    await store.transition([], Array.from({ length: 9 }, (_, i) => ({ jobId: job!.job.id, attempt: i + 1, siteId: 's1', consumerOrgId: 'acme', providerOrgId: 'acme', gpuType: 'h100', gpus: 1, startAt: 0, at: 1000, gpuSeconds: 1, outcome: 'succeeded' as const })));
+    await store.transition([], runsOf(jobId, 1, 9));
     let transactions = 0;
     const counting: Store = new Proxy(store, {
       get: (t, k): unknown => (k === 'appendLog' ? (...a: Parameters<Store['appendLog']>) => (transactions++, t.appendLog(...a)) : Reflect.get(t, k)),
@@ -37,6 +48,37 @@ test('appends that arrive while one runs are logged together, in one transaction
     assert.equal(new Set(entries.map((e) => e.entryId)).size, 9, 'each entry once');
     for (const e of entries) assert.ok(openNote(utf8(e.note), [nativeVerifier(LOG.verifierKey)]).ok, 'countersigned by the log key');
     assert.deepEqual(await usage.root(9), merkleTreeHash(entries.map((e) => leafHash(utf8(e.note)))));
+    await usage.stop();
+  } finally {
+    await store.close();
+  }
+});
+
+test('an entry logged meanwhile (alone, its time up) does not keep the others of its append out of the log; one given again while its append runs is logged once', async () => {
+  const { store, jobId } = await oneJob();
+  try {
+    await store.transition([], runsOf(jobId, 1, 6));
+    const usage = new UsageLog({ store, clock: { now: () => 5000 }, logger: pino({ level: 'silent' }), signer: nativeSigner(LOG.signerKey), origin: 'test/log', labelOf: (id) => Promise.resolve(id), intervalMs: 60_000, aloneAfterMs: 60_000 });
+    await usage.start(false);
+    const pending = await store.pendingUsage({ siteId: 's1', limit: 100 });
+    const alone = (from: number, to: number) => pending.slice(from, to).map((entry) => ({ entry, site: null }));
+    // Entry 2 is logged (as a site's stale offer would be, after the control plane logged it alone); then all six are given.
+    await usage.append(alone(1, 2));
+    await usage.append(alone(0, 6));
+    assert.equal(usage.length, 6);
+    let entries = await store.logEntries(0, 100);
+    assert.deepEqual(entries.map((e) => e.entryId).sort((a, b) => a - b), pending.map((p) => p.id), 'every entry logged, once');
+    // Given again while its append runs, and again after: once (the second call joins nothing; the third finds it logged).
+    await store.transition([], runsOf(jobId, 7, 7));
+    const [late] = await store.pendingUsage({ siteId: 's1', limit: 100 });
+    const running = usage.append([{ entry: late!, site: null }]);
+    await new Promise((r) => setImmediate(r));
+    await Promise.all([running, usage.append([{ entry: late!, site: null }])]);
+    await usage.append([{ entry: late!, site: null }]);
+    entries = await store.logEntries(0, 100);
+    assert.equal(entries.length, 7);
+    assert.equal(usage.length, 7);
+    assert.deepEqual(await usage.root(7), merkleTreeHash(entries.map((e) => leafHash(utf8(e.note)))));
     await usage.stop();
   } finally {
     await store.close();

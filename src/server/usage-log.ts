@@ -58,6 +58,8 @@ export class UsageLog {
   /** The hashes of the complete subtrees on the log's right edge: what the next append needs. */
   private edge = new Map<string, Uint8Array>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** The entries in an append not finished yet (started or not). */
+  private readonly appending = new Set<number>();
   /** The append not started yet, which calls join. */
   private next: { items: UsageItem[]; done: Promise<void> } | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -109,7 +111,13 @@ export class UsageLog {
     // Calls that arrive while an append runs are logged together in the next one: one transaction (and one
     // commit to disk) for what several heartbeats carried, rather than one each.
     const next = this.next ?? this.startNext();
-    next.items.push(...items);
+    // An entry given twice (twice in one call, or again while its append runs) is logged once: the store
+    // would refuse the second, and with it the whole append it joined.
+    for (const item of items) {
+      if (this.appending.has(item.entry.id)) continue;
+      this.appending.add(item.entry.id);
+      next.items.push(item);
+    }
     return next.done;
   }
 
@@ -118,7 +126,10 @@ export class UsageLog {
     const items: UsageItem[] = [];
     const done = this.chain.then(() => {
       this.next = null; // from here on, calls join the append after this one
-      return this.appendNow([...new Map(items.map((i) => [i.entry.id, i])).values()]); // an entry given twice, logged once
+      return this.appendNow(items);
+    }).finally(() => {
+      // Logged (the store's pending entries leave them out from now on), or not (pending still, to be given again).
+      for (const item of items) this.appending.delete(item.entry.id);
     });
     this.chain = done.catch(() => undefined);
     this.next = { items, done };
@@ -210,41 +221,50 @@ export class UsageLog {
   private async appendNow(items: readonly UsageItem[]): Promise<void> {
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH);
-      // The texts, and the log's countersignatures over them made off the event loop (the thread pool's),
-      // before the synchronous part: the notes, the leaves and the hashes they finish.
-      const texts = await Promise.all(batch.map(async ({ entry, site, text }) => text ?? formatUsageRecord(await this.recordOf(entry, site === null ? 'control-plane' : 'site'))));
-      const { signAsync } = this.o.signer;
-      const countersigned = signAsync === undefined ? undefined : await Promise.all(texts.map((t) => signAsync(utf8(t))));
-      const entries = [];
-      const nodes: LogNode[] = [];
-      const edge = new Map(this.edge);
-      const at = this.o.clock.now();
-      for (const [i, { entry, site }] of batch.entries()) {
-        const writer: UsageWriter = site === null ? 'control-plane' : 'site';
-        const text = texts[i]!;
-        const made = countersigned?.[i];
-        const note = signNote(text, [made === undefined ? this.o.signer : { ...this.o.signer, sign: () => made }], site === null ? [] : [site]);
-        const index = this.size + i;
-        const added = completedSubtreesFrom(index, leafHash(note), completedSubtreesNeeds(index).map((n) => {
-          const hash = edge.get(nodeKey(n));
-          if (hash === undefined) throw new Error(`the usage log's right edge has no hash at level ${n.level}, index ${n.index}`);
-          return hash;
-        }));
-        for (const n of added) edge.set(nodeKey(n), n.hash);
-        nodes.push(...added);
-        entries.push({ entryId: entry.id, note: new TextDecoder().decode(note), writer, loggedAt: at });
-      }
       try {
-        await this.o.store.appendLog(this.size, entries, nodes);
+        await this.appendBatch(batch);
       } catch (err) {
-        // Another writer, or an entry logged meanwhile: start again from the store's view.
+        // Another writer, or an entry logged meanwhile (alone, its time up, after its site was asked to sign it):
+        // start again from the store's view, with the entries still pending, once.
         await this.load();
-        throw err;
+        const pending = new Set((await this.o.store.pendingUsage({ ids: batch.map((i) => i.entry.id) })).map((p) => p.id));
+        const rest = batch.filter((i) => pending.has(i.entry.id));
+        if (rest.length === batch.length) throw err;
+        if (rest.length > 0) await this.appendBatch(rest);
       }
-      this.size += batch.length;
-      const keep = new Set(treeRootNeeds(this.size).map(nodeKey));
-      this.edge = new Map([...edge].filter(([k]) => keep.has(k)));
     }
+  }
+
+  /** Appends `batch` (at most BATCH entries), in one store transaction. */
+  private async appendBatch(batch: readonly UsageItem[]): Promise<void> {
+    // The texts, and the log's countersignatures over them made off the event loop (the thread pool's),
+    // before the synchronous part: the notes, the leaves and the hashes they finish.
+    const texts = await Promise.all(batch.map(async ({ entry, site, text }) => text ?? formatUsageRecord(await this.recordOf(entry, site === null ? 'control-plane' : 'site'))));
+    const { signAsync } = this.o.signer;
+    const countersigned = signAsync === undefined ? undefined : await Promise.all(texts.map((t) => signAsync(utf8(t))));
+    const entries = [];
+    const nodes: LogNode[] = [];
+    const edge = new Map(this.edge);
+    const at = this.o.clock.now();
+    for (const [i, { entry, site }] of batch.entries()) {
+      const writer: UsageWriter = site === null ? 'control-plane' : 'site';
+      const text = texts[i]!;
+      const made = countersigned?.[i];
+      const note = signNote(text, [made === undefined ? this.o.signer : { ...this.o.signer, sign: () => made }], site === null ? [] : [site]);
+      const index = this.size + i;
+      const added = completedSubtreesFrom(index, leafHash(note), completedSubtreesNeeds(index).map((n) => {
+        const hash = edge.get(nodeKey(n));
+        if (hash === undefined) throw new Error(`the usage log's right edge has no hash at level ${n.level}, index ${n.index}`);
+        return hash;
+      }));
+      for (const n of added) edge.set(nodeKey(n), n.hash);
+      nodes.push(...added);
+      entries.push({ entryId: entry.id, note: new TextDecoder().decode(note), writer, loggedAt: at });
+    }
+    await this.o.store.appendLog(this.size, entries, nodes);
+    this.size += batch.length;
+    const keep = new Set(treeRootNeeds(this.size).map(nodeKey));
+    this.edge = new Map([...edge].filter(([k]) => keep.has(k)));
   }
 
   private schedule(): void {

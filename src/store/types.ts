@@ -408,9 +408,9 @@ export interface Store {
   /**
    * Ledger entries of the site (or the job) not yet in the usage log, oldest first, at
    * most `limit`; or every site's pending entries that ended before `endedBefore`; or those
-   * of the site among `ids` (what its agent signed).
+   * among `ids` (of the site, when given: what its agent signed).
    */
-  pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number } | { readonly siteId: string; readonly ids: readonly number[] }): Promise<PendingUsage[]>;
+  pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number } | { readonly siteId?: string; readonly ids: readonly number[] }): Promise<PendingUsage[]>;
   /**
    * Appends entries to the usage log at indices `firstIndex`, `firstIndex + 1`, … with
    * the complete-subtree hashes they finish, in one transaction. The log must hold

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Job, JobState, Placement, PlacementPart } from '../../store/types.ts';
+import type { Job, JobState, PendingUsage, Placement, PlacementPart } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
@@ -226,6 +226,12 @@ export function agentRoutes(app: Api): void {
    * their time is up). Per site, so that what one agent says never keeps another site from being asked.
    */
   const refusedUsage = new Map<string, Set<number>>();
+  /**
+   * What each site's agent was last asked to sign: the entries and their record texts. Its signatures are checked
+   * against the text it was shown, which is neither read nor formatted again (a signature of anything else is read
+   * from the store, as after a restart).
+   */
+  const offeredUsage = new Map<string, Map<number, Offered>>();
   const reports = new RateByKey();
   const declaredGpus = async (siteId: string) => (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
   app.post('/api/v1/agent/heartbeat', {
@@ -253,12 +259,14 @@ export function agentRoutes(app: Api): void {
     const { site, cut } = await heartbeat(cp, before, req.body);
     const b = req.body;
     const key = await siteKey(cp, id, b.site_key);
-    if (key.verifier !== null && (b.usage_signatures?.length ?? 0) > 0) await logSigned(cp, id, key.verifier, b.usage_signatures ?? []);
+    if (key.verifier !== null && (b.usage_signatures?.length ?? 0) > 0) await logSigned(cp, id, key.verifier, b.usage_signatures ?? [], offeredUsage.get(id));
     if ((b.usage_refused?.length ?? 0) > 0) noteRefused(refusedUsage, id, (b.usage_refused ?? []).map((r) => r.id));
     if ((b.usage_refused?.length ?? 0) > 0) app.log.warn({ site: id, refused: b.usage_refused }, 'a site refused to sign usage records: they are logged by the control plane alone');
     const toSign = key.verifier === null ? [] : await usageToSign(cp, id, refusedUsage.get(id) ?? NONE_REFUSED);
+    offeredUsage.set(id, new Map(toSign.map((o) => [o.entry.id, o])));
     const answer: z.infer<typeof AgentHeartbeatResponse> = {
-      ...siteJson(site), stop: stopsOf(cp, id, b.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut, site_key: { status: key.status, detail: key.detail }, usage_to_sign: toSign,
+      ...siteJson(site), stop: stopsOf(cp, id, b.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut, site_key: { status: key.status, detail: key.detail },
+      usage_to_sign: toSign.map((o) => ({ id: o.entry.id, record: o.text })),
     };
     // Built here to the response schema (the type says so): sent without checking it again, which costs as much as
     // building it when a heartbeat lists tens of thousands of runs.
@@ -411,24 +419,44 @@ function noteRefused(refused: Map<string, Set<number>>, siteId: string, ids: rea
   }
 }
 
-/** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
-async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySet<number>): Promise<{ id: number; record: string }[]> {
-  const pending = (await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size })).filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
-  return Promise.all(pending.map(async (p) => ({ id: p.id, record: formatUsageRecord(await cp.usage.recordOf(p, 'site')) })));
+/** A pending entry offered to its site's agent to sign, and its record's text as offered. */
+interface Offered {
+  readonly entry: PendingUsage;
+  readonly text: string;
 }
 
-/** Logs the pending entries of the site whose signatures verify under its key; the others are left pending (and logged alone in time). */
-async function logSigned(cp: ControlPlane, siteId: string, verifier: NativeVerifier, signed: readonly { id: number; signature: string }[]): Promise<void> {
-  // The entries signed, by id (not a page of the site's pending ones to search), each signature checked off the event loop.
-  const pending = new Map((await cp.store.pendingUsage({ siteId, ids: signed.map((s) => s.id) })).map((p) => [p.id, p]));
+/** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
+async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySet<number>): Promise<Offered[]> {
+  const pending = (await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size })).filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
+  return Promise.all(pending.map(async (entry) => ({ entry, text: formatUsageRecord(await cp.usage.recordOf(entry, 'site')) })));
+}
+
+/**
+ * Logs the pending entries of the site whose signatures verify under its key; the others are left pending (and
+ * logged alone in time). `offered`: what the site was last asked to sign, which its signatures are taken from
+ * (once: a signature sent again is read from the store, which knows whether it is logged by then).
+ */
+async function logSigned(cp: ControlPlane, siteId: string, verifier: NativeVerifier, signed: readonly { id: number; signature: string }[], offered: Map<number, Offered> | undefined): Promise<void> {
+  const known = new Map<number, Offered>();
+  for (const s of signed) {
+    const o = offered?.get(s.id);
+    if (o === undefined) continue;
+    known.set(s.id, o);
+    offered?.delete(s.id);
+  }
+  // The others by id (not a page of the site's pending ones to search).
+  const others = signed.filter((s) => !known.has(s.id)).map((s) => s.id);
+  for (const entry of others.length === 0 ? [] : await cp.store.pendingUsage({ siteId, ids: others })) {
+    known.set(entry.id, { entry, text: formatUsageRecord(await cp.usage.recordOf(entry, 'site')) });
+  }
+  // Each signature checked off the event loop.
   const checked = await Promise.all(signed.map(async (s): Promise<UsageItem | null> => {
-    const entry = pending.get(s.id);
+    const o = known.get(s.id);
     const raw = fromBase64(s.signature);
-    if (entry === undefined || raw === undefined || raw.length < 5) return null;
+    if (o === undefined || raw === undefined || raw.length < 5) return null;
     const signature: NoteSignature = { name: verifier.name, keyHash: readUint32(raw), base64: s.signature, signature: raw.subarray(4) };
-    const text = formatUsageRecord(await cp.usage.recordOf(entry, 'site'));
-    if (signature.keyHash !== verifier.keyHash || !(await verifier.verifyAsync(utf8(text), signature.signature))) return null;
-    return { entry, site: signature, text };
+    if (signature.keyHash !== verifier.keyHash || !(await verifier.verifyAsync(utf8(o.text), signature.signature))) return null;
+    return { entry: o.entry, site: signature, text: o.text };
   }));
   const items = checked.filter((c) => c !== null);
   if (items.length > 0) await cp.usage.append(items);
