@@ -142,11 +142,12 @@ export async function verifyLedger(api: ApiClient, o: VerifyOptions): Promise<Ve
 
   // 3. Everything the audit checks, at the checkpoint's size (src/ledger/audit-evidence.ts: the dashboard reads the same).
   const get: LedgerGet = (path, query) => api.get<unknown>(path, query);
-  // The records' signatures checked on every core while the rest arrives: by the pinned log key and the sites' keys.
-  let signatures = new SignatureChecks([pin.logKey]);
+  // The records' site signatures checked on every core while the rest arrives (their countersignatures the audit
+  // takes by inclusion: the checkpoint that holds them is signed with the same key).
+  let signatures = new SignatureChecks([]);
   const evidence = await fetchAuditEvidence(get, {
     org, size: checkpoint.size, last,
-    onSiteKeys: (keys) => (signatures = new SignatureChecks([pin.logKey, ...keys.map((k) => k.verifierKey)])),
+    onSiteKeys: (keys) => (signatures = new SignatureChecks(keys.map((k) => k.verifierKey))),
     onNotes: (notes) => signatures.add(notes),
     onProgress: (p) => progress(`fetching ${org}'s records: ${fmt.count(p.records)} (log entry ${fmt.count(p.scanned)} of ${fmt.count(p.size)})`),
   }).catch((err: unknown) => {

@@ -7,7 +7,7 @@ import { nativeVerifier, verifierSpki } from '../../server/log-keys.ts';
 /**
  * The Ed25519 signatures of many notes checked on every core while they arrive, before
  * an audit reads them: what makes `suanli ledger verify` of 100,000 records take
- * seconds rather than a minute, two signatures a record being most of its work. The
+ * seconds rather than a minute, a site's signature a record being most of its work. The
  * audit stays as it is (pure, one thread): it gets a `verifierOf` whose verifiers
  * answer from these results when they hold one for the same key, signature and text
  * bytes, and check natively otherwise. Nothing is trusted that was not checked: a
