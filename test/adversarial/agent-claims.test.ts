@@ -214,7 +214,10 @@ describe('fencing: a site cut off from the control plane stops its runs before t
     assert.ok(last < answeredAt + LEASE_MS && last < lostAt, `the recovered run stopped within the lease, before A was lost: ${figures}`);
 
     proxy.heal();
-    await up(pool.siteId);
+    // What the agent said since its restart, should A not come up (seen once, under the whole suite's load).
+    await up(pool.siteId).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; the restarted agent said: ${JSON.stringify(logged.slice(since).slice(-20))}`, { cause: err });
+    });
     const lost = await waitFor("A's report of the fenced run", () => Promise.resolve(reports.find((r) => r.body.job_id === job && r.body.attempt === 1 && r.body.state === 'lost')));
     assert.deepEqual([lost.status, (lost.answer as { applied: boolean }).applied], [200, false]);
     assert.equal((await pool.job(job)).events.filter((e) => e.type === 'run_lost').length, 0);
