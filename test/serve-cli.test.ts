@@ -2,52 +2,14 @@
 // the admin token; a second server cannot open the same data directory; SIGTERM
 // and SIGINT close it cleanly; a restart keeps the tokens and prints none.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { BIN, suanli } from './support/cli.ts';
-
-interface Running {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly url: string;
-  /** Everything printed on stdout so far. */
-  out(): string;
-  /** Sends the signal; resolves with the exit code and all stdout. */
-  stop(signal: NodeJS.Signals): Promise<{ code: number | null; out: string }>;
-}
-
-async function serve(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env: { ...process.env, DATABASE_URL: '', SUANLI_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearInterval(timer);
-        resolve(m[1]);
-      }
-    }, 20);
-    void exited.then((code) => {
-      clearInterval(timer);
-      reject(new Error(`serve exited ${code ?? 'by a signal'} before listening: ${out}${err}`));
-    });
-  });
-  return {
-    child, url, out: () => out,
-    stop: async (signal) => {
-      child.kill(signal);
-      return { code: await exited, out };
-    },
-  };
-}
+import { serve } from './support/serve.ts';
 
 let dir = '';
 before(async () => {

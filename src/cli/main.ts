@@ -71,13 +71,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-const isMain = import.meta.url === `file://${process.argv[1] ?? ''}` || process.argv[1]?.endsWith('/bin/suanli.js') === true;
-if (isMain) {
+/** The `suanli` command in this process (bin/suanli.js calls it): the exit code is set, not forced, so output drains. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   // A reader that stops early (`suanli job list | head`) closes the pipe: that ends the output, it is not a failure.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     process.exit(0);
   });
-  const code = await run(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY, outIsTty: process.stdout.isTTY });
-  process.exitCode = code;
+  process.exitCode = await run(argv, { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(s.startsWith('\r') ? s : `${s}\n`), isTty: process.stderr.isTTY, outIsTty: process.stdout.isTTY });
 }
+
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) await main();
