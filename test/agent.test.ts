@@ -43,7 +43,8 @@ describe('an agent with the local executor against a live control plane', () => 
   test('heartbeats make the site up with the capacity the executor discovered', async () => {
     const site = await waitFor('site up', async () => {
       const s = SiteResponse.parse(await pool.client.call('GET', `/sites/${pool.siteId}`));
-      return s.health === 'up' && s.reported_capacity !== null ? s : undefined;
+      // The agent knows its site once the answer to the heartbeat that made it up arrives: a moment after the store does.
+      return s.health === 'up' && s.reported_capacity !== null && agent.siteId !== null ? s : undefined;
     });
     assert.deepEqual(site.reported_capacity, [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }]);
     assert.equal(agent.siteId, pool.siteId);

@@ -211,8 +211,11 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     if (operation === undefined) return;
     try {
       const principal = await cp.auth.authenticate(req.headers.authorization, req.ip);
-      // Released when the answer has gone, or the caller went away (both hooks below; the release is idempotent).
-      req.releaseSlot = inFlight.take(principal.tokenId, operation);
+      // Released when the answer has gone, or the caller went away (the hooks below, and the connection's close: a
+      // connection reset while the handler runs fires neither hook, and left the slot taken for good). Idempotent.
+      const release = inFlight.take(principal.tokenId, operation);
+      req.releaseSlot = release;
+      reply.raw.once('close', release);
       req.access = new Access(principal, operation);
     } catch (err) {
       const wait = retryAfterS(err);

@@ -3,6 +3,7 @@
 // with the local executor. Each attack is stated as the member would try it; each
 // test holds the fix that makes it fail harmlessly, and fails without it.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { AgentHeartbeatResponse, RunReportResponse } from '../../src/server/routes/agent.ts';
@@ -70,6 +71,42 @@ describe('a run ends once, however many report its end at once', () => {
     assert.equal(ends.filter((e) => RunReportResponse.parse(e.body).applied).length, 1, 'one report ended the run');
     const usage = await pool.store.pendingUsage({ jobId: id, limit: 100 });
     assert.equal(usage.length, 1, `one usage entry for the one run: ${JSON.stringify(usage)}`);
+  });
+});
+
+describe('a caller that goes away mid-request gives its slot back', () => {
+  /** Heartbeats of the site named here wait this long in their handler: long enough to hang up on. */
+  let slowSite = '';
+  const scene = liveScene({
+    agents: [],
+    configure: (app) => {
+      app.addHook('preHandler', async (req: FastifyRequest) => {
+        if (req.url === '/api/v1/agent/heartbeat' && req.access?.principal.siteId === slowSite) await new Promise((r) => setTimeout(r, 300));
+      });
+    },
+  });
+
+  // Attack (or a flaky link, as a proxy that resets connections): an agent's heartbeat is
+  // cut off while the control plane handles it. Before the fix the request's slot in the
+  // token's allowance of heartbeats under way (one) was never given back: every later
+  // heartbeat was a 429 "1 requests under way", and the site stayed lost for good.
+  test('a heartbeat whose connection is reset while it is handled: the next heartbeats are answered', async () => {
+    const { pool } = scene;
+    const beta = await orgSite(pool, 'beta', [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }]);
+    slowSite = beta.siteId;
+    for (let round = 0; round < 3; round++) {
+      const body = JSON.stringify({ capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], runs: [] });
+      const { port } = new URL(pool.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST /api/v1/agent/heartbeat HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${beta.token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      await new Promise((r) => setTimeout(r, 100)); // in the handler now
+      socket.resetAndDestroy();
+      await new Promise((r) => setTimeout(r, 400)); // the handler done, its answer to nobody
+    }
+    slowSite = '';
+    const next = await send(pool, beta.token, 'POST', '/agent/heartbeat', { capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], runs: [] });
+    assert.equal(next.status, 200, JSON.stringify(next.body));
   });
 });
 
