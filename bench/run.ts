@@ -1,4 +1,5 @@
 // `npm run bench [suite…]`: benchmark suites (default: all); tables on stdout, JSON under bench/results/.
+import { benchCli } from './cli.bench.ts';
 import { benchHostile } from './hostile.bench.ts';
 import { benchLedger } from './ledger.bench.ts';
 import { benchLedgerAppend } from './ledger-append.bench.ts';
@@ -9,7 +10,7 @@ import { benchSimulate } from './simulate.bench.ts';
 import { benchStore } from './store.bench.ts';
 import { benchVerify } from './verify.bench.ts';
 
-const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify, 'ledger-append': benchLedgerAppend };
+const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify, 'ledger-append': benchLedgerAppend, cli: benchCli };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];

@@ -1,13 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { isSuanliError } from '../model/errors.ts';
 import { visibleLine, visibleText } from '../model/text.ts';
-import { agentCommand } from './agent-command.ts';
-import { clientCommands, isClientError } from './client/index.ts';
-import { demoCommand } from './demo-command.ts';
-import { experimentCommand } from './experiment-command.ts';
-import { planCommand, type Output } from './plan-command.ts';
-import { serveCommand } from './serve-command.ts';
-import { simulateCommand } from './simulate-command.ts';
+import { isClientError } from './client/errors.ts';
+import type { Output } from './plan-command.ts';
 
 /** Exit codes: 0 ok, 1 failure (the server refused or cannot be reached, or a bug), 2 bad input or usage. */
 export const EXIT_USAGE = 2;
@@ -15,7 +10,23 @@ export const EXIT_USAGE = 2;
 /** Where the CLI prints: results on `out`, notes on `err`; `isTty` and `outIsTty` say whether stderr and stdout are terminals (progress is drawn differently there). */
 export type CliIo = Output & { err(text: string): void; isTty?: boolean; outIsTty?: boolean };
 
-export function buildProgram(io: CliIo): Command {
+/**
+ * The top-level commands, in the order help lists them, each with the module that
+ * defines it, loaded only when the command line names it (or help lists them all):
+ * `suanli --version` loads none, `suanli plan …` only the planner's.
+ */
+const COMMANDS: readonly { readonly names: readonly string[]; readonly load: (io: CliIo) => Promise<Command[]> }[] = [
+  { names: ['plan'], load: async (io) => [(await import('./plan-command.ts')).planCommand(io)] },
+  { names: ['simulate'], load: async (io) => [(await import('./simulate-command.ts')).simulateCommand(io)] },
+  { names: ['experiment'], load: async (io) => [(await import('./experiment-command.ts')).experimentCommand(io)] },
+  { names: ['serve'], load: async (io) => [(await import('./serve-command.ts')).serveCommand(io)] },
+  { names: ['agent'], load: async (io) => [(await import('./agent-command.ts')).agentCommand(io)] },
+  { names: ['demo'], load: async (io) => [(await import('./demo-command.ts')).demoCommand(io)] },
+  { names: ['login', 'logout', 'org', 'token', 'site', 'job', 'ledger'], load: async (io) => (await import('./client/index.ts')).clientCommands(io) },
+];
+
+/** The program for `argv`: with the command it names, or all of them when it names none it knows (help, or a typo to suggest for). */
+export async function buildProgram(io: CliIo, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('suanli')
     .description('Suanli (算力) pools GPUs scattered across many organizations into one compute commons.')
     .version('0.1.0')
@@ -26,13 +37,10 @@ Examples:
   suanli plan compare                     # 100,000 Chinese characters vs a 640×480 video
   suanli plan sweep --seconds 4,6,60,600,3600
   suanli plan video --model hunyuanvideo --size 1280x720 --frames 129 --gpus 8`);
-  program.addCommand(planCommand(io));
-  program.addCommand(simulateCommand(io));
-  program.addCommand(experimentCommand(io));
-  program.addCommand(serveCommand(io));
-  program.addCommand(agentCommand(io));
-  program.addCommand(demoCommand(io));
-  for (const cmd of clientCommands(io)) program.addCommand(cmd);
+  const named = argv.find((a) => !a.startsWith('-'));
+  const versionOnly = named === undefined && argv.some((a) => a === '-V' || a === '--version');
+  const wanted = versionOnly ? [] : COMMANDS.filter((c) => named !== undefined && c.names.includes(named));
+  for (const group of wanted.length > 0 || versionOnly ? wanted : COMMANDS) for (const cmd of await group.load(io)) program.addCommand(cmd);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride();
   return program;
@@ -44,7 +52,7 @@ Examples:
  * stack trace. Anything else is a bug: its stack goes to stderr, exit code 1.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   // Subcommands do not inherit output settings: give every command the caller's streams.
   const output = { writeOut: (s: string) => io.out(s.replace(/\n$/, '')), writeErr: (s: string) => io.err(s.replace(/\n$/, '')) };
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
