@@ -294,6 +294,10 @@ export class SchedulingLoop {
         const job = active.get(d.job.spec.id);
         if (job === undefined) continue;
         if (d.kind === 'start') {
+          // A start decided in an earlier pass and committed only now (the budget carried it over) reads the job's
+          // allocation as the core holds it now: none, if a later decision preempted it meanwhile. That start is
+          // stale (the core has the job queued again); committing it placed the job on no site at all.
+          if ((d.job.allocation?.parts.length ?? 0) === 0) continue;
           const across = (d.job.allocation?.parts.length ?? 0) > 1 ? { efficiency: d.job.allocation?.efficiency ?? 1, wan_gbps: d.job.allocation?.wan?.gbps ?? 0 } : {};
           changes.push({ jobId: job.id, from: 'pending', to: 'placed', at: nowMs, type: 'placed', placement: placementParts(core, d.job), detail: { policy: core.sched.profile.name, ...across } });
           kinds.push('start');

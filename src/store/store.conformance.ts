@@ -354,11 +354,12 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     );
   },
 
-  'transition: a placement comes with a move to placed, and only then': async (store) => {
+  'transition: a placement comes with a move to placed, and only then, with one part or more': async (store) => {
     await twoOrgs(store);
     const [id = ''] = await submit(store, 'a', 'j');
     const before = await store.getJob(id);
     await assert.rejects(store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 1, type: 'placed' }]), { code: 'invalid_input' });
+    await assert.rejects(store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 1, type: 'placed', placement: [] }]), { code: 'invalid_input', field: 'placement', message: /no parts/ });
     await assert.rejects(store.transition([{ jobId: id, from: ['pending'], to: 'running', at: 1, type: 'started', placement: [part('sa')] }]), { code: 'invalid_input' });
     assert.deepEqual(await store.getJob(id), before);
   },

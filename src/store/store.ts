@@ -789,6 +789,9 @@ function checkPlacement(change: Transition): void {
   if (change.to === 'placed' && change.placement === undefined) {
     throw new InvalidInputError('placement', `job ${change.jobId} moves to placed without a placement`, 'the placement parts with every move to placed');
   }
+  if (change.to === 'placed' && change.placement?.length === 0) {
+    throw new InvalidInputError('placement', `job ${change.jobId} moves to placed on no site: its placement has no parts`, 'a placement of one part or more');
+  }
   if (change.to !== 'placed' && change.placement !== undefined) {
     throw new InvalidInputError('placement', `job ${change.jobId} moves to ${change.to} with a placement`, 'a placement only with a move to placed');
   }
