@@ -1,9 +1,10 @@
 // The command as a user starts it (issue 16's targets): `suanli --version` cold start
 // (≤ 150 ms) and the 125K-job Helios Venus FIFO replay through the CLI end to end
-// (≤ 1.5 s), each a fresh `node bin/suanli.js` process running the compiled code (run
-// `npm run build` first: a checkout whose src/ is newer than its build runs the
-// sources through tsx, which the bench reports). Bare `node -e 0` is measured beside
-// them: the floor any Node command starts from here. Needs ../shared/data for the replay.
+// (≤ 1.5 s; the default, which compares siloed and pooled in two replays, is shown
+// too). Each is a fresh `node bin/suanli.js` process running the compiled code: run
+// `npm run build` first, or a checkout whose src/ is newer than its build runs the
+// sources through tsx. Bare `node -e 0` is measured beside them: the floor any Node
+// command starts from here. Needs ../shared/data for the replay.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,8 @@ export function benchCli(rounds = 5): void {
   results.push(milliseconds('suanli --version, cold start (target ≤ 150 ms)', () => node([BIN, '--version']), rounds));
   if (existsSync(VENUS)) {
     const replay = [BIN, 'simulate', '--trace', VENUS, '--format', 'helios', '--policy', 'fifo', '--json'];
-    results.push(milliseconds('suanli simulate, Helios Venus 125K jobs, FIFO, end to end (target ≤ 1.5 s)', () => node(replay), Math.min(rounds, 3)));
+    results.push(milliseconds('suanli simulate, Helios Venus 125K jobs, one FIFO replay (--compare pooled), end to end (target ≤ 1.5 s)', () => node([...replay, '--compare', 'pooled']), Math.min(rounds, 3)));
+    results.push(milliseconds('suanli simulate, the same with its default --compare siloed,pooled (two replays)', () => node(replay), Math.min(rounds, 3)));
   } else {
     console.log(`skipped the Helios Venus replay: ${VENUS} is absent (see shared/data/README.md for the public source)`);
   }
