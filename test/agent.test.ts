@@ -131,6 +131,16 @@ describe('an agent with the local executor against a live control plane', () => 
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(readFileSync(marker, 'utf8'), 'run\n');
   });
+
+  test('/metrics tells where the time from submission to running went: placed, received by the agent, running', async () => {
+    const id = await pool.submit(['true']);
+    await pool.until(id, 'succeeded');
+    const text = await (await fetch(`${pool.url}/metrics`)).text();
+    for (const stage of ['placed', 'received', 'running']) {
+      const count = Number(new RegExp(`^suanli_dispatch_seconds_count\\{stage="${stage}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      assert.ok(count >= 1, `stage ${stage}: ${count} observations\n${text.split('\n').filter((l) => l.startsWith('suanli_dispatch')).join('\n')}`);
+    }
+  });
 });
 
 describe('agent restarts and repeated reports', () => {

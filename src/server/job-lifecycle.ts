@@ -48,6 +48,7 @@ export class JobLifecycle {
       const c = changes[i];
       if (job === null || c === undefined) return;
       this.metrics.transitions.inc({ from: c.from, to: c.to });
+      if (c.to === 'placed' && job.attempts === 1) this.metrics.dispatchSeconds.observe({ stage: 'placed' }, Math.max(0, c.at - job.submittedAt) / 1000);
       this.active.applied(job, c, origin);
     });
     return results;

@@ -35,6 +35,17 @@ export class ServerMetrics {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
     registers: [this.publicRegistry],
   });
+  /**
+   * Where the time from a submission to its run goes, per stage: `placed` (submitted → first placed), `received`
+   * (placed → its site's agent was handed it) and `running` (handed → the agent reported it running).
+   */
+  readonly dispatchSeconds = new Histogram({
+    name: 'suanli_dispatch_seconds',
+    help: 'Time from a job\'s submission to its run, per stage: placed (submitted to first placed), received (placed to handed to its site\'s agent), running (handed to reported running).',
+    labelNames: ['stage'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.publicRegistry],
+  });
   /** Every series: the public ones and the detail. The same metric objects, so always current. */
   readonly fullRegistry = Registry.merge([this.publicRegistry, this.detailRegistry]);
 

@@ -233,6 +233,8 @@ export function agentRoutes(app: Api): void {
    */
   const offeredUsage = new Map<string, Map<number, Offered>>();
   const reports = new RateByKey();
+  /** When each run (job and attempt) was first handed to an agent, ms: until it is reported running (the dispatch metrics). */
+  const handedAt = new Map<string, number>();
   const declaredGpus = async (siteId: string) => (cp.sites.known(siteId) ?? (await cp.sites.entry(siteId)))?.gpus ?? 0;
   app.post('/api/v1/agent/heartbeat', {
     config: { operation: 'agent.heartbeat' },
@@ -285,6 +287,7 @@ export function agentRoutes(app: Api): void {
     const deadline = performance.now() + req.query.wait * 1000;
     for (;;) {
       const found = await assignments(cp, siteId);
+      if (found.length > 0) noteHanded(cp, handedAt, found);
       if (found.length > 0 || performance.now() >= deadline) return { site_id: siteId, assignments: found };
       await new Promise((r) => setTimeout(r, POLL_MS));
       // Shutting down (the store closes right after), or the agent went away: answer now, and read nothing more.
@@ -342,6 +345,7 @@ export function agentRoutes(app: Api): void {
     }
     // The same path as the admin's hand: the scheduling loop learns of freed GPUs through a pass.
     if (after !== null && b.state !== 'running') loop.poke();
+    if (after?.state === 'running' && job.state === 'placed') noteRunning(cp, handedAt, job.id, b.attempt);
     const now = after ?? (await store.getJob(job.id)) ?? job;
     return { applied: after !== null, current: current(now), state: now.state };
   });
@@ -368,6 +372,34 @@ async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: st
     return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
   }
   throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
+}
+
+/** Runs whose handing to an agent is remembered, at most: the oldest are forgotten first (a run that never starts). */
+const HANDED_KEPT = 100_000;
+
+/** Notes when each run in `found` was first handed to an agent, and how long after its placement (the `received` stage). */
+function noteHanded(cp: ControlPlane, handedAt: Map<string, number>, found: readonly { job_id: string; attempt: number }[]): void {
+  const now = cp.clock.now();
+  for (const a of found) {
+    const key = `${a.job_id}:${a.attempt}`;
+    if (handedAt.has(key)) continue;
+    handedAt.set(key, now);
+    const placedAt = cp.active.placement(a.job_id)?.placedAt;
+    if (placedAt !== undefined) cp.metrics.dispatchSeconds.observe({ stage: 'received' }, Math.max(0, now - placedAt) / 1000);
+  }
+  for (const key of handedAt.keys()) {
+    if (handedAt.size <= HANDED_KEPT) break;
+    handedAt.delete(key);
+  }
+}
+
+/** A run reported running: how long after it was handed to its agent (the `running` stage). */
+function noteRunning(cp: ControlPlane, handedAt: Map<string, number>, jobId: string, attempt: number): void {
+  const key = `${jobId}:${attempt}`;
+  const at = handedAt.get(key);
+  if (at === undefined) return;
+  handedAt.delete(key);
+  cp.metrics.dispatchSeconds.observe({ stage: 'running' }, Math.max(0, cp.clock.now() - at) / 1000);
 }
 
 /** Usage records offered to a site per heartbeat. */
