@@ -9,8 +9,17 @@ import { openPGliteThread } from './pglite-thread.ts';
 
 const run = promisify(execFile);
 
-test('PGlite in its thread: rows and parameters as in this thread (bigint as numbers, bytea as bytes), errors with their PostgreSQL fields, statements in order', async () => {
+/** Runs `fn` in a new temporary directory, removed after. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('PGlite in its thread: rows and parameters as in this thread (bigint as numbers, bytea as bytes), errors with their PostgreSQL fields, statements in order', () => inTempDir(async (dir) => {
   const db = openPGliteThread({ dataDir: dir });
   try {
     await db.waitReady;
@@ -32,40 +41,30 @@ test('PGlite in its thread: rows and parameters as in this thread (bigint as num
     await db.close(); // twice is once
     await assert.rejects(db.query('select 1', []), /thread has ended/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a directory PGlite cannot open: waitReady says why, and so does every statement', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
-  try {
-    const file = join(dir, 'not-a-directory');
-    writeFileSync(file, 'x');
-    const db = openPGliteThread({ dataDir: join(file, 'data') });
-    await assert.rejects(db.waitReady, /ENOTDIR|not a directory|ENOENT/i);
-    await assert.rejects(db.query('select 1', []), /ENOTDIR|not a directory|ENOENT|ended/i);
     await db.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
-});
+}));
 
-test('the thread keeps the process alive while a statement is out, and not once none is (a store left open does not hang a command)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'suanli-pglite-thread-'));
-  try {
-    // Nothing else keeps the script's process alive while pg_sleep runs; and it never closes the database.
-    const script = join(dir, 'script.mts');
-    writeFileSync(script, `import { openPGliteThread } from ${JSON.stringify(join(import.meta.dirname, 'pglite-thread.ts'))};
+test('a directory PGlite cannot open: waitReady says why, and so does every statement', () => inTempDir(async (dir) => {
+  const file = join(dir, 'not-a-directory');
+  writeFileSync(file, 'x');
+  const db = openPGliteThread({ dataDir: join(file, 'data') });
+  await assert.rejects(db.waitReady, /ENOTDIR|not a directory|ENOENT/i);
+  await assert.rejects(db.query('select 1', []), /ENOTDIR|not a directory|ENOENT|ended/i);
+  await db.close();
+}));
+
+test('the thread keeps the process alive while a statement is out, and not once none is (a store left open does not hang a command)', () => inTempDir(async (dir) => {
+  // Nothing else keeps the script's process alive while pg_sleep runs; and it never closes the database.
+  const script = join(dir, 'script.mts');
+  writeFileSync(script, `import { openPGliteThread } from ${JSON.stringify(join(import.meta.dirname, 'pglite-thread.ts'))};
 const db = openPGliteThread({ dataDir: ${JSON.stringify(join(dir, 'data'))} });
 await db.waitReady;
 const { rows } = await db.query('select pg_sleep(0.3), 42 as answer', []);
 console.log(JSON.stringify(rows[0].answer));
 `);
-    const begin = performance.now();
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 });
-    assert.equal(stdout.trim(), '42');
-    assert.ok(performance.now() - begin < 50_000, 'the process ended by itself');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  const begin = performance.now();
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 });
+  assert.equal(stdout.trim(), '42');
+  assert.ok(performance.now() - begin < 50_000, 'the process ended by itself');
+}));

@@ -457,10 +457,13 @@ interface Offered {
   readonly text: string;
 }
 
+/** A pending entry with its record's text, as its site's agent is asked to sign it. */
+const offerOf = async (cp: ControlPlane, entry: PendingUsage): Promise<Offered> => ({ entry, text: formatUsageRecord(await cp.usage.recordOf(entry, 'site')) });
+
 /** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
 async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySet<number>): Promise<Offered[]> {
   const pending = (await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size })).filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
-  return Promise.all(pending.map(async (entry) => ({ entry, text: formatUsageRecord(await cp.usage.recordOf(entry, 'site')) })));
+  return Promise.all(pending.map((entry) => offerOf(cp, entry)));
 }
 
 /**
@@ -479,7 +482,7 @@ async function logSigned(cp: ControlPlane, siteId: string, verifier: NativeVerif
   // The others by id (not a page of the site's pending ones to search).
   const others = signed.filter((s) => !known.has(s.id)).map((s) => s.id);
   for (const entry of others.length === 0 ? [] : await cp.store.pendingUsage({ siteId, ids: others })) {
-    known.set(entry.id, { entry, text: formatUsageRecord(await cp.usage.recordOf(entry, 'site')) });
+    known.set(entry.id, await offerOf(cp, entry));
   }
   // Each signature checked off the event loop.
   const checked = await Promise.all(signed.map(async (s): Promise<UsageItem | null> => {
