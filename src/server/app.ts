@@ -7,7 +7,7 @@ import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
 import type { OrgQuota, Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
-import { InFlight, dropUnreadBody } from './flood.ts';
+import { HandlersUnderWay, InFlight, dropUnreadBody } from './flood.ts';
 import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
 import type { Api, ControlPlane } from './control-plane.ts';
 import { dashboardRoutes } from './dashboard.ts';
@@ -206,6 +206,14 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   // flooding the server with many connections gets 429s beyond it — before its bodies are even parsed — and every
   // other caller's requests keep their turn.
   const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 1024);
+  // Every route's handler, counted until it settles: the store is closed after the server, and after them.
+  const handlers = new HandlersUnderWay();
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: unknown, req, reply) {
+      return handlers.track(handler.call(this as never, req, reply));
+    } as typeof handler;
+  });
   app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;
     if (operation === undefined) return;
@@ -291,8 +299,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     closing = true;
     return Promise.resolve();
   });
-  // Answer every submission already accepted before stopping the loop; the store is the caller's to close.
+  // Answer every submission already accepted before stopping the loop, and let every handler finish (one whose
+  // caller went away too); the store is the caller's to close.
   app.addHook('onClose', async () => {
+    await handlers.idle();
     await cp.submissions.drain();
     await loop.stop();
     await cp.usage.stop();

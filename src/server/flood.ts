@@ -80,3 +80,29 @@ export class RateByKey {
     return 0;
   }
 }
+
+/**
+ * Route handlers under way, whatever became of their connections: a handler goes on
+ * after its caller went away (an agent stopping aborts its requests), and the server
+ * must not close the store under it. `idle()` resolves once none is under way.
+ */
+export class HandlersUnderWay {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  /** Counts `result` (a handler's return value) until it settles; returns it. */
+  track<T>(result: T): T {
+    if (!(result instanceof Promise)) return result;
+    this.count++;
+    const done = () => {
+      if (--this.count > 0) return;
+      for (const w of this.waiters.splice(0)) w();
+    };
+    result.then(done, done);
+    return result;
+  }
+
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+}

@@ -7,7 +7,8 @@ import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { AgentHeartbeatResponse, RunReportResponse } from '../../src/server/routes/agent.ts';
-import { waitFor } from '../support/live-pool.ts';
+import { openStore } from '../../src/store/index.ts';
+import { LivePool, waitFor } from '../support/live-pool.ts';
 import { liveScene, orgSite, send, submitAs } from '../support/hostile.ts';
 
 type Report = { job_id: string; attempt: number; state: string; log_tail?: string; detail?: string };
@@ -107,6 +108,48 @@ describe('a caller that goes away mid-request gives its slot back', () => {
     slowSite = '';
     const next = await send(pool, beta.token, 'POST', '/agent/heartbeat', { capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], runs: [] });
     assert.equal(next.status, 200, JSON.stringify(next.body));
+  });
+});
+
+describe('the store outlives every handler, even one whose caller went away', () => {
+  // Attack (or an agent stopping: it aborts its requests): a heartbeat is cut off while
+  // the control plane handles it, and the server is shut down meanwhile. Before the fix
+  // the server closed as soon as no connection was open, and the caller closed the store
+  // under the handler, which went on to use it ("the driver has already been destroyed").
+  test('app.close() resolves only after a heartbeat handler whose connection was reset has finished with the store', async () => {
+    const inner = await openStore({ memory: true });
+    let slowSite = '';
+    let closed = false;
+    const late: string[] = [];
+    // The store as the server sees it: getSite of the slow site takes 300 ms; any call after close is noted.
+    const store = new Proxy(inner, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (key === 'getSite' && args[0] === slowSite) await new Promise((r) => setTimeout(r, 300));
+          if (closed) late.push(String(key));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const pool = await LivePool.start({ store });
+    try {
+      const beta = await orgSite(pool, 'beta', [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }]);
+      slowSite = beta.siteId;
+      const body = JSON.stringify({ capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }], runs: [] });
+      const socket = connect(Number(new URL(pool.url).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST /api/v1/agent/heartbeat HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${beta.token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      await new Promise((r) => setTimeout(r, 100)); // in the handler now, waiting on getSite
+      socket.resetAndDestroy();
+      await pool.app.close();
+      closed = true;
+      await new Promise((r) => setTimeout(r, 500)); // what the handler would still do
+      assert.deepEqual(late, [], 'no store call after the server closed');
+    } finally {
+      await inner.close();
+    }
   });
 });
 
