@@ -357,6 +357,84 @@ describe('stops through heartbeats', () => {
   });
 });
 
+describe('dispatch by events, not by polling', () => {
+  let s: TestServer;
+  let agent: string;
+  before(async () => {
+    s = await TestServer.start();
+    await s.org('acme');
+    agent = await s.token('agent', 'acme', await s.site('acme'));
+    await s.ok(SiteResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: agent, body: {} });
+  });
+  after(() => s.close());
+  const poll = (wait: number) => s.req('GET', `/api/v1/agent/assignments?wait=${wait}`, { token: agent });
+  type Polled = { assignments: { job_id: string }[]; stop: { job_id: string; attempt: number; after_s: number; reason: string }[] };
+  /** A long poll already waiting when `act` runs; how long after `act` it was answered, and with what. */
+  const answerTo = async (act: () => Promise<unknown>): Promise<{ ms: number; body: Polled }> => {
+    const waiting = poll(10);
+    await new Promise((r) => setTimeout(r, 50)); // the poll is waiting now
+    const t0 = performance.now();
+    await act();
+    const r = await waiting;
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return { ms: performance.now() - t0, body: r.body as Polled };
+  };
+
+  // A waiting long poll looks again by itself only once a second: answered sooner, it was woken by the placement.
+  test('a waiting long poll is answered the moment its site gets a placement; a run handed out is not offered again until its re-offer time', async () => {
+    let id = '';
+    const { ms, body } = await answerTo(async () => {
+      id = await s.job('acme', 1, { command: ['true'] });
+      await s.pass();
+    });
+    assert.deepEqual(body.assignments.map((a) => a.job_id), [id]);
+    assert.ok(ms < 500, `answered ${ms.toFixed(0)} ms after the placement`);
+    // The agent started it: the next poll waits rather than handing it over again…
+    assert.deepEqual(((await poll(0)).body as Polled).assignments, []);
+    // …until its re-offer time passes without its report (the answer may have been lost).
+    s.clock.advance(6);
+    assert.deepEqual(((await poll(0)).body as Polled).assignments.map((a) => a.job_id), [id]);
+    await s.req('POST', '/api/v1/agent/reports', { token: agent, body: { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0 } });
+  });
+
+  test('a run the control plane moved past (cancelled) is named to stop in the waiting long poll at once', async () => {
+    const id = await s.job('acme', 1, { command: ['sleep', '60'] });
+    await s.pass();
+    await s.req('POST', '/api/v1/agent/reports', { token: agent, body: { job_id: id, attempt: 1, state: 'running' } });
+    const { ms, body } = await answerTo(() => s.req('POST', `/api/v1/jobs/${id}/cancel`));
+    assert.deepEqual(body.stop, [{ job_id: id, attempt: 1, after_s: 0, reason: 'the job is cancelled' }]);
+    assert.ok(ms < 500, `answered ${ms.toFixed(0)} ms after the cancel`);
+    assert.deepEqual(((await poll(0)).body as Polled).stop, [], 'told once (heartbeats name it again while the agent lists it)');
+  });
+
+  // The agent's watch loop and its executor's poll both look only every 10 s here: a run reported started and
+  // ended within seconds was reported because the agent woke its watch loop (the run started; the executor saw it exit).
+  test('an agent reports a run started and ended as they happen, not at its next round', async () => {
+    const pool = await LivePool.start();
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const executor = new LocalExecutor({ stateDir: join(dir, 'state'), inventory: [{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }], pollMs: 10_000 });
+    const started = new Agent({ server: pool.url, token: pool.agentToken, executor, workDir: dir, heartbeatMs: 300, watchMs: 10_000, waitS: 5 });
+    try {
+      await started.start();
+      await waitFor('the agent connected', () => Promise.resolve(started.siteId ?? undefined));
+      await new Promise((r) => setTimeout(r, 200)); // its first watch round done: the next is 10 s away
+      const t0 = Date.now();
+      const id = await pool.submit(['sh', '-c', 'sleep 2']);
+      await waitFor(`job ${id} running`, async () => ((await pool.job(id)).state === 'running' ? true : undefined), 5000);
+      assert.ok(Date.now() - t0 < 1500, `running after ${Date.now() - t0} ms`);
+      await waitFor(`job ${id} succeeded`, async () => ((await pool.job(id)).state === 'succeeded' ? true : undefined), 8000);
+      assert.ok(Date.now() - t0 < 4000, `succeeded after ${Date.now() - t0} ms`);
+      const events = (await pool.job(id)).events.map((e) => e.type);
+      assert.deepEqual(events.filter((t) => t === 'started' || t === 'succeeded'), ['started', 'succeeded']);
+    } finally {
+      await started.stop();
+      await executor.close();
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the control plane restarted while an agent runs a job', () => {
   test('the agent reconnects, the run finishes once and is reported, and new work runs', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'suanli-cp-'));
@@ -364,7 +442,7 @@ describe('the control plane restarted while an agent runs a job', () => {
     const adminToken = 'sl_restart_0123456789abcdef0123456789abcdef';
     const open = async (port: number) => {
       const store = await openStore({ dataDir });
-      const app = await buildServer({ store, passIntervalMs: 100, passDebounceMs: 10, adminToken });
+      const app = await buildServer({ store, passIntervalMs: 100, adminToken });
       await app.listen({ host: '127.0.0.1', port });
       return { app, store, port: (app.server.address() as { port: number }).port };
     };

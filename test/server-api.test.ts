@@ -11,9 +11,11 @@ import {
   TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
   SHARE_RULE_DEFAULTS,
 } from '../src/server/schemas.ts';
+import { systemClock } from '../src/server/app.ts';
 import { toApiError } from '../src/server/errors.ts';
 import { StoreConflictError } from '../src/store/types.ts';
 import { TestServer } from './support/server.ts';
+import { waitFor } from './support/live-pool.ts';
 
 const OpenApi = z.object({ openapi: z.string(), paths: z.record(z.string(), z.record(z.string(), z.object({ security: z.unknown().optional(), requestBody: z.unknown().optional() }))) });
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -427,7 +429,7 @@ describe('first start and the timed loop', () => {
   });
 
   test('with the loop on its timers, a submitted job is placed without anyone asking for a pass', async () => {
-    const s = await TestServer.start({ schedule: true, passIntervalMs: 50, passDebounceMs: 5 });
+    const s = await TestServer.start({ schedule: true, passIntervalMs: 50 });
     try {
       await s.org('acme');
       await s.site('acme');
@@ -438,6 +440,31 @@ describe('first start and the timed loop', () => {
         state = (await s.ok(JobResponse, 200, 'GET', `/api/v1/jobs/${id}`)).state;
       }
       assert.equal(state, 'placed');
+    } finally {
+      await s.close();
+    }
+  });
+
+  // Event-driven: the submission itself asks for a pass, which runs at once on an idle pool (no debounce, and
+  // the timer's next pass is a minute away). A pool that waited 200 ms before each pass placed it after 200 ms at least.
+  test('on an idle pool a submission is placed at once, not at the next timed pass', async () => {
+    const s = await TestServer.start({ schedule: true, passIntervalMs: 60_000, clock: systemClock });
+    try {
+      await s.org('acme');
+      await s.site('acme');
+      await new Promise((r) => setTimeout(r, 300)); // the first pass (at start) long done: the pool is idle
+      const lags: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = await s.job('acme', 1);
+        const placed = await waitFor(`job ${id} placed`, async () => {
+          const j = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`);
+          return j.state === 'placed' ? j : undefined;
+        }, 5000);
+        const at = placed.events.find((e) => e.type === 'placed')?.at ?? '';
+        lags.push(Date.parse(at) - Date.parse(placed.submitted_at));
+      }
+      lags.sort((x, y) => x - y);
+      assert.ok((lags[2] ?? Infinity) < 100, `median submission → placed ${lags[2]} ms (all: ${lags.join(', ')})`);
     } finally {
       await s.close();
     }

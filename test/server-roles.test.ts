@@ -111,6 +111,15 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
       return { method: 'POST', url: '/api/v1/agent/reports', body: { job_id: id, attempt: 1, state: 'running' } };
     },
   },
+  // A batch is answered 200 with an answer per report: another org's run is that report's own 404.
+  'POST /api/v1/agent/reports/batch': {
+    expect: row([403, 403], [403, 403], [403, 403], [OK, OK]),
+    request: async (org) => {
+      const id = await s.job(org, 1);
+      await s.app.suanli.lifecycle.apply([{ jobId: id, from: 'pending', to: 'placed', at: s.clock.now(), type: 'placed', placement: [{ siteId: sites.get(org) ?? '', gpuType: 'h100', gpus: 1, nodes: 1 }] }]);
+      return { method: 'POST', url: '/api/v1/agent/reports/batch', body: { reports: [{ job_id: id, attempt: 1, state: 'running' }] } };
+    },
+  },
   'POST /api/v1/jobs': {
     expect: row([NEW, NEW], [NEW, 404], [NEW, 404], [403, 403]),
     request: (org) => Promise.resolve({ method: 'POST', url: '/api/v1/jobs', body: { org_id: org, gpus: 1, estimate_s: 60 } }),

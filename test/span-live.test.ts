@@ -73,7 +73,7 @@ describe('a job spanning two sites, live', () => {
     const placed = running.events.find((e) => e.type === 'placed');
     assert.ok(Number(placed?.detail.efficiency) > 0.95, `efficiency ${String(placed?.detail.efficiency)}`);
     const starts = running.events.filter((e) => e.type === 'part_started').map((e) => (e.detail.waiting_for as string[]).length);
-    assert.deepEqual(starts, [1, 0], "each site's start is recorded: the first waits for the other, the last makes the job run");
+    assert.deepEqual(starts, [1, 0], `each site start is recorded: the first waits for the other, the last makes the job run: ${JSON.stringify(running.events)}`);
     assert.deepEqual(running.span, { replica_gpus: 8, sync_bytes: 1e9, outer_step_s: 100, hidden_s: 0, min_efficiency: 0.5, max_single_site_wait_s: 0 });
     const done = await pool.until(id, 'succeeded');
     // Each part's run knows the job's sites and its own place among them, to meet its peers: its own site by its id,

@@ -52,6 +52,11 @@ class FakeControlPlane {
           this.reports.push(body);
           return reply(200, { applied: true, current: true });
         }
+        if (req.url === '/api/v1/agent/reports/batch') {
+          const reports = body.reports as Record<string, unknown>[];
+          this.reports.push(...reports);
+          return reply(200, { results: reports.map(() => ({ applied: true, current: true })) });
+        }
         return reply(404, { error: { code: 'not_found', message: req.url ?? '' } });
       });
     });

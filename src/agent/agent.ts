@@ -5,11 +5,13 @@
  *    going; the answer names the runs to stop (now, or when an owner's notice ends);
  * 2. assignments: long-polls the jobs placed on the site and starts each through the
  *    executor as run `${jobId}.${attempt}` — the executor is idempotent on run ids, so
- *    an assignment delivered twice (or again after a restart) runs once;
- * 3. watch: every `watchMs`, each run's status, reported per (job, attempt) until its
+ *    an assignment delivered twice (or again after a restart) runs once. The answer
+ *    also names runs to stop as soon as the control plane moved past them;
+ * 3. watch: every `watchMs`, and at once when a run starts or the executor says one
+ *    changed (`onChange`), each run's status, reported per (job, attempt) until its
  *    final state is acknowledged, with the log's new lines every `logEveryMs` while it
- *    runs. Reports are idempotent on the server, so a report sent again after a lost
- *    answer changes nothing.
+ *    runs. A round's reports go in one request (report-batcher.ts). Reports are
+ *    idempotent on the server, so a report sent again after a lost answer changes nothing.
  * On start the agent recovers the executor's runs (`executor.list()`) and reports them
  * again, and logs what its executor can do to contain runs; on stop it leaves them
  * running for the next agent.
@@ -40,6 +42,7 @@ import type { Executor, RunHandle, RunRecord, RunRequest, RunState, RunTenant } 
 import { runId, FINAL_RUN_STATES } from '../executors/types.ts';
 import type { Capacity } from '../model/capacity.ts';
 import { AgentHttpError, ControlPlaneClient, type ControlPlaneClientOptions } from './control-plane-client.ts';
+import { ReportBatcher } from './report-batcher.ts';
 import { UsageSigner, type UsageReview, type UsageToSign } from './usage-signer.ts';
 
 export interface AgentLogger {
@@ -150,6 +153,9 @@ interface LeaseFile {
   readonly answeredAt: number;
   readonly leaseS: number | null;
 }
+/** The agent's loops. */
+const LOOPS = ['heartbeat', 'assignments', 'watch'] as const;
+type LoopName = (typeof LOOPS)[number];
 const RUN_ID = /^([A-Za-z0-9_-]+)\.([0-9]+)$/;
 
 /** A 4xx other than 408 and 429 (sending again may help those): the control plane will never take this request as it is. */
@@ -167,10 +173,14 @@ function readLease(path: string): LeaseFile | null {
 
 export class Agent {
   private readonly client: ControlPlaneClient;
+  /** Reports go through it: those made together (a watch round's) share one request. */
+  private readonly reports: ReportBatcher;
   private readonly runs = new Map<string, Watched>();
   private stopping = false;
   private loops: Promise<void>[] = [];
-  private readonly wakers = new Set<() => void>();
+  /** Per loop, what ends its sleep now; and the loops woken while not asleep (their next sleep ends at once). */
+  private readonly wakers = new Map<LoopName, Set<() => void>>();
+  private readonly woken = new Set<LoopName>();
   private readonly log: AgentLogger;
   /** The site this agent's token is bound to, once the control plane has said. */
   siteId: string | null = null;
@@ -188,6 +198,7 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ControlPlaneClient(o);
+    this.reports = new ReportBatcher(this.client);
     this.usage = new UsageSigner(join(o.workDir, 'site.key'));
     this.log = o.logger ?? { info: () => undefined, warn: () => undefined };
   }
@@ -200,6 +211,8 @@ export class Agent {
     const containment = await this.o.executor.containment();
     this.log.info(`suanli agent: containment (${this.o.executor.kind}): ${containment.available ? 'available' : 'not available'}: ${containment.detail}; --sandbox ${mode}`);
     if (!containment.available && mode !== 'policy') this.log.warn(`suanli agent: --sandbox ${mode} asks to contain runs, and this ${this.o.executor.kind} executor cannot: those runs will fail`);
+    // A run that ends is reported at once when the executor says so (and at the watch loop's next round anyway).
+    this.o.executor.onChange?.(() => this.wake('watch'));
     this.loops = [this.forever('heartbeat', () => this.heartbeat(), this.o.heartbeatMs ?? 5000), this.forever('assignments', () => this.pollAssignments(), 0), this.forever('watch', () => this.watch(), this.o.watchMs ?? 500)];
   }
 
@@ -207,7 +220,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopping = true;
     this.client.abortAll();
-    this.wake();
+    for (const loop of LOOPS) this.wake(loop);
     await Promise.all(this.loops);
   }
 
@@ -223,7 +236,7 @@ export class Agent {
   }
 
   /** Runs `step` until stopped, `everyMs` apart; a failing step waits longer each time (up to maxBackoffMs). */
-  private async forever(name: string, step: () => Promise<void>, everyMs: number): Promise<void> {
+  private async forever(name: LoopName, step: () => Promise<void>, everyMs: number): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
       try {
@@ -234,20 +247,24 @@ export class Agent {
         failures++;
         if (failures === 1 || failures % 10 === 0) this.log.warn(`suanli agent: ${name}: ${err instanceof Error ? err.message : String(err)} (retrying)`);
       }
-      await this.sleep(failures === 0 ? everyMs : Math.min(this.o.maxBackoffMs ?? 10_000, 200 * 2 ** Math.min(failures, 10)));
+      await this.sleep(name, failures === 0 ? everyMs : Math.min(this.o.maxBackoffMs ?? 10_000, 200 * 2 ** Math.min(failures, 10)));
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping || ms <= 0) return Promise.resolve();
+  /** Sleeps `ms` in loop `name`, or less if the loop is woken (or was, since its last sleep). */
+  private sleep(name: LoopName, ms: number): Promise<void> {
+    if (this.woken.delete(name) || this.stopping || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
+      let mine = this.wakers.get(name);
+      if (mine === undefined) this.wakers.set(name, (mine = new Set()));
+      const set = mine;
       const done = () => {
         clearTimeout(timer);
-        this.wakers.delete(done);
+        set.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wakers.add(done);
+      set.add(done);
     });
   }
 
@@ -278,23 +295,38 @@ export class Agent {
     this.capacityCut = cut;
     if (this.siteId === null) this.log.info(`suanli agent: connected as site ${site.id} (${this.o.executor.kind} executor)`);
     this.siteId = site.id;
-    for (const s of site.stop) {
+    this.stopWhenTold(site.stop);
+  }
+
+  /**
+   * Runs the control plane said to stop (a heartbeat's answer, or a long poll's as soon
+   * as it moved past them): each is cancelled by the watch loop when its notice ends,
+   * which is woken then.
+   */
+  private stopWhenTold(stops: readonly StopWire[]): void {
+    let now = false;
+    for (const s of stops) {
       const run = this.runs.get(runId(s.job_id, s.attempt));
       if (run === undefined || run.stopAt !== undefined) continue;
       run.stopAt = Date.now() + s.after_s * 1000;
       run.stopReason = s.reason;
       this.log.info(`suanli agent: ${run.handle.runId}: ${s.reason}; stopping it${s.after_s > 0 ? ` in ${Math.ceil(s.after_s)} s (notice)` : ''}`);
+      if (s.after_s > 0) setTimeout(() => this.wake('watch'), s.after_s * 1000).unref();
+      else now = true;
     }
-    if (site.stop.length > 0) this.wake();
+    if (now) this.wake('watch');
   }
 
   private async pollAssignments(): Promise<void> {
     const wait = this.o.waitS ?? 25;
-    const { assignments } = await this.client.call<{ assignments: AssignmentWire[] }>('GET', `/agent/assignments?wait=${wait}`, undefined, (wait + 30) * 1000);
+    const { assignments, stop } = await this.client.call<{ assignments: AssignmentWire[]; stop?: StopWire[] }>('GET', `/agent/assignments?wait=${wait}`, undefined, (wait + 30) * 1000);
+    this.stopWhenTold(stop ?? []);
     let started = 0;
     for (const a of assignments) if (await this.begin(a)) started++;
+    // What started is reported running by the watch loop, woken for it now rather than at its next round.
+    if (started > 0) this.wake('watch');
     // Offered again until reported running: runs waiting in the engine for GPUs would make every poll return at once.
-    if (assignments.length > 0 && started === 0) await this.sleep(this.o.watchMs ?? 500);
+    if (assignments.length > 0 && started === 0) await this.sleep('assignments', this.o.watchMs ?? 500);
   }
 
   /** Starts an assignment's run unless this agent already watches it (the executor would not start it twice anyway); true when it was new. */
@@ -327,9 +359,11 @@ export class Agent {
     }
   }
 
-  /** Cuts every sleep short (the watch loop has stops to carry out). */
-  private wake(): void {
-    for (const wake of [...this.wakers]) wake();
+  /** Cuts the loop's sleep short (the watch loop has runs to report, or stops to carry out); asleep or not, it goes round once more now. */
+  private wake(name: LoopName): void {
+    const sleeping = this.wakers.get(name);
+    if (sleeping === undefined || sleeping.size === 0) this.woken.add(name);
+    else for (const wake of [...sleeping]) wake();
   }
 
   /**
@@ -340,17 +374,12 @@ export class Agent {
    */
   private async watch(): Promise<void> {
     const fence = this.fenceReason();
-    let failure: Error | null = null;
-    for (const [id, run] of this.runs) {
-      if (this.stopping) return;
-      try {
-        await this.watchRun(id, run, fence);
-      } catch (err) {
-        failure ??= err instanceof Error ? err : new Error(`${id}: ${JSON.stringify(err)}`);
-      }
-    }
+    // Every run at once: their reports go together (report-batcher.ts), and one run's executor call or report
+    // that fails holds up no other.
+    const outcomes = await Promise.allSettled([...this.runs].map(([id, run]) => (this.stopping ? Promise.resolve() : this.watchRun(id, run, fence))));
+    const failed = outcomes.find((o) => o.status === 'rejected');
     // The loop backs off (and logs) as for any failed step, once every run had its turn.
-    if (failure !== null) throw failure;
+    if (failed !== undefined) throw failed.reason instanceof Error ? failed.reason : new Error(JSON.stringify(failed.reason));
   }
 
   private async watchRun(id: string, run: Watched, fence: string | null): Promise<void> {
@@ -459,7 +488,7 @@ export class Agent {
    * the run's later reports. Unreachable, or the server failing: thrown, retried later.
    */
   private async report(jobId: string, attempt: number, body: Record<string, unknown>): Promise<{ applied: boolean; current: boolean }> {
-    const send = (b: Record<string, unknown>) => this.client.call<{ applied: boolean; current: boolean }>('POST', '/agent/reports', { job_id: jobId, attempt, ...b });
+    const send = (b: Record<string, unknown>) => this.reports.report({ job_id: jobId, attempt, ...b });
     try {
       return await send(body);
     } catch (err) {

@@ -32,7 +32,6 @@ export type DemoIo = Output & { err(text: string): void; isTty?: boolean; outIsT
  */
 const TIMING = {
   passIntervalMs: 300,
-  passDebounceMs: 20,
   heartbeatMs: 500,
   watchMs: 200,
   longPollS: 5,
@@ -336,7 +335,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo, until: Promise<string>
     const store = await openStore({ dataDir: join(dataDir, 'store') });
     closers.add(() => store.close());
     if (stop.signal !== null) return;
-    const app = await buildServer({ store, passIntervalMs: TIMING.passIntervalMs, passDebounceMs: TIMING.passDebounceMs, logger: { level: 'warn', stream: process.stderr } });
+    const app = await buildServer({ store, passIntervalMs: TIMING.passIntervalMs, logger: { level: 'warn', stream: process.stderr } });
     closers.add(() => app.close());
     const url = await listen(app, o.port, note);
     const adminToken = app.suanli.adminToken ?? '';

@@ -116,6 +116,9 @@ export class LocalExecutor implements Executor {
   private readonly settled = new Map<string, RunRecord>();
   /** A background check is queued: more kicks add nothing. */
   private kicked = false;
+  /** A child exited since the last check: the listeners hear of it after the next one. */
+  private exited = false;
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.runsDir = join(options.stateDir, 'runs');
@@ -185,7 +188,12 @@ export class LocalExecutor implements Executor {
     return this.sandbox.containment();
   }
 
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
   async close(): Promise<void> {
+    this.listeners.clear();
     clearInterval(this.timer);
     await this.chain;
   }
@@ -194,9 +202,12 @@ export class LocalExecutor implements Executor {
   private kick(): void {
     if (this.kicked) return;
     this.kicked = true;
-    this.exclusive(() => {
+    this.exclusive(async () => {
       this.kicked = false;
-      return this.refresh();
+      const exited = this.exited;
+      this.exited = false;
+      await this.refresh();
+      if (exited) for (const listener of [...this.listeners]) listener();
     }).catch(() => undefined);
   }
 
@@ -340,7 +351,10 @@ export class LocalExecutor implements Executor {
         }
         const child = spawn('/bin/sh', ['-c', ...spawned.args], { cwd: run.workDir, env: spawned.env, detached: true, stdio: ['ignore', log, log] });
         child.on('error', () => undefined); // seen as a rank that could not start (no pid) or has no exit record
-        child.on('exit', () => this.kick());
+        child.on('exit', () => {
+          this.exited = true;
+          this.kick();
+        });
         child.unref();
         return { rank, node: node.name, gpus, leader: child.pid === undefined ? null : groupLeader(child.pid) };
       } finally {

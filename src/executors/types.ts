@@ -201,6 +201,13 @@ export interface Executor {
    */
   containment(): Promise<Containment>;
 
+  /**
+   * Optional: calls `listener` soon after a run's state may have changed (a process
+   * exited), so that the agent reports it at once rather than at its next poll. A hint
+   * only: `status` still finds every change, and engines without it are polled.
+   */
+  onChange?(listener: () => void): void;
+
   /** Stops this instance's background work. Runs keep going; a new instance finds them. */
   close(): Promise<void>;
 }

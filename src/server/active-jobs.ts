@@ -20,6 +20,54 @@ const ENDED_RUNS_KEPT = 100_000;
 
 const runKey = (jobId: string, attempt: number) => `${jobId}.${attempt}`;
 
+/** Runs to stop kept per site until its agent's long poll takes them, at most (the oldest forgotten first: its heartbeats name them too). */
+const STOPS_KEPT = 10_000;
+
+/**
+ * Wakes what waits for news of a site: its agent's long poll, when the site gets a
+ * placement or one of its runs must stop. Each site has a count of rings, so that a
+ * waiter that read it before looking misses no ring that came in between.
+ */
+export class SiteBell {
+  private readonly rings = new Map<string, number>();
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private everyone = 0;
+
+  /** How many times the site's bell rang so far (pass it to `wait`). */
+  count(siteId: string): number {
+    return (this.rings.get(siteId) ?? 0) + this.everyone;
+  }
+
+  ring(siteId: string): void {
+    this.rings.set(siteId, (this.rings.get(siteId) ?? 0) + 1);
+    for (const wake of [...(this.waiting.get(siteId) ?? [])]) wake();
+  }
+
+  /** Rings every site's bell (the mirror was reloaded, or the server is closing). */
+  ringAll(): void {
+    this.everyone++;
+    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
+  }
+
+  /** Resolves when the site's bell rings after it had rung `seen` times (at once if it has since), or after `ms`. */
+  wait(siteId: string, seen: number, ms: number): Promise<void> {
+    if (this.count(siteId) !== seen) return Promise.resolve();
+    return new Promise((resolve) => {
+      let set = this.waiting.get(siteId);
+      if (set === undefined) this.waiting.set(siteId, (set = new Set()));
+      const mine = set;
+      const wake = () => {
+        clearTimeout(timer);
+        mine.delete(wake);
+        if (mine.size === 0 && this.waiting.get(siteId) === mine) this.waiting.delete(siteId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      mine.add(wake);
+    });
+  }
+}
+
 /** An ISO time in an event's detail (`stop_at`) as epoch ms; null when absent. */
 function stopAtOf(detail: Readonly<Record<string, unknown>> | undefined): number | null {
   const at = typeof detail?.stop_at === 'string' ? Date.parse(detail.stop_at) : Number.NaN;
@@ -55,6 +103,10 @@ export class ActiveJobs {
   private readonly queued = new Map<string, number>();
   /** Jobs that arrived while a reload was reading: the reads may predate them. */
   private arrivedDuringReload: Job[] | null = null;
+  /** Per site, the runs its agent must stop that its long poll has not taken yet (by run key). */
+  private readonly stopsDue = new Map<string, Map<string, { jobId: string; attempt: number }>>();
+  /** Rung for a site when it gets a placement or a run of it must stop. */
+  readonly bell = new SiteBell();
 
   async reload(store: Store): Promise<void> {
     this.arrivedDuringReload = [];
@@ -73,6 +125,7 @@ export class ActiveJobs {
     } finally {
       this.arrivedDuringReload = null;
     }
+    this.bell.ringAll();
   }
 
   /** Jobs just committed by a submission (a repeated idempotent submission is ignored). */
@@ -90,7 +143,10 @@ export class ActiveJobs {
     if (origin === 'other') this.changed = true;
     const current = this.placements.get(job.id);
     if (current !== undefined && job.state !== 'placed' && job.state !== 'running') {
-      this.remember(job.id, current.attempt, { sites: new Set(current.parts.map((p) => p.siteId)), state: job.state, reason: endedReason(job, change), stopAtMs: stopAtOf(change.detail) });
+      const sites = new Set(current.parts.map((p) => p.siteId));
+      this.remember(job.id, current.attempt, { sites, state: job.state, reason: endedReason(job, change), stopAtMs: stopAtOf(change.detail) });
+      // A run that ended as its agent reported (succeeded, failed) is over there already; any other end is news to its sites.
+      if (job.state !== 'succeeded' && job.state !== 'failed') this.stopOn(sites, job.id, current.attempt);
     }
     if (FINAL_STATES.has(job.state)) {
       this.drop(job.id);
@@ -98,7 +154,11 @@ export class ActiveJobs {
       return;
     }
     this.put(job);
-    if (change.to === 'placed') this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts: change.placement ?? [], placedAt: change.at, startedAt: null, endedAt: null, logTail: null, logAt: null });
+    if (change.to === 'placed') {
+      const parts = change.placement ?? [];
+      this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts, placedAt: change.at, startedAt: null, endedAt: null, logTail: null, logAt: null });
+      for (const siteId of new Set(parts.map((p) => p.siteId))) this.bell.ring(siteId);
+    }
     else if (change.to === 'running' && current !== undefined) this.placements.set(job.id, { ...current, startedAt: change.at });
     else if (job.state !== 'placed' && job.state !== 'running') this.placements.delete(job.id);
   }
@@ -111,6 +171,7 @@ export class ActiveJobs {
     if (left.size > 0) {
       const why = typeof event?.detail.why === 'string' ? event.detail.why : (event?.type ?? 'shrunk');
       this.remember(id, current.attempt, { sites: left, state: this.jobs.get(id)?.state ?? 'running', reason: `the job shrank: this site's part was reclaimed (${why})`, stopAtMs: stopAtOf(event?.detail) });
+      this.stopOn(left, id, current.attempt);
     }
     this.placements.set(id, { ...current, parts });
   }
@@ -118,6 +179,25 @@ export class ActiveJobs {
   /** What this server knows of a run it moved past (recently: the oldest are forgotten), if anything. */
   endedRun(jobId: string, attempt: number): EndedRun | undefined {
     return this.ended.get(runKey(jobId, attempt));
+  }
+
+  /** The runs the site's agent must stop that its long poll has not taken yet; taken, they are not given again (its heartbeats name them too). */
+  takeStops(siteId: string): { jobId: string; attempt: number }[] {
+    const due = this.stopsDue.get(siteId);
+    if (due === undefined) return [];
+    this.stopsDue.delete(siteId);
+    return [...due.values()];
+  }
+
+  /** The run (job, attempt) must stop on these sites: news for their long polls. */
+  private stopOn(sites: ReadonlySet<string>, jobId: string, attempt: number): void {
+    for (const siteId of sites) {
+      let due = this.stopsDue.get(siteId);
+      if (due === undefined) this.stopsDue.set(siteId, (due = new Map<string, { jobId: string; attempt: number }>()));
+      due.set(runKey(jobId, attempt), { jobId, attempt });
+      if (due.size > STOPS_KEPT) due.delete(due.keys().next().value as string);
+      this.bell.ring(siteId);
+    }
   }
 
   /** Jobs of the org waiting to be placed. */

@@ -57,10 +57,8 @@ export interface ServerOptions {
   readonly backfill?: boolean;
   /** A job placed across sites is released and requeued unless all its parts start within this long (ms, default 120,000). */
   readonly coallocationTimeoutMs?: number;
-  /** A scheduling pass runs at least this often (ms, default 1000)… */
+  /** A scheduling pass runs at least this often (ms, default 1000), and at once after a submission, a cancel or a run's end. */
   readonly passIntervalMs?: number;
-  /** …and this long after a submission or a cancel (ms, default 200). */
-  readonly passDebounceMs?: number;
   /** How long one pass's commit should hold the store (ms, default 25), and most decisions it commits (default 1000); see SchedulingLoopOptions. */
   readonly commitBudgetMs?: number;
   readonly maxDecisionsPerPass?: number;
@@ -162,16 +160,16 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const metrics = new ServerMetrics();
   const active = new ActiveJobs();
   await active.reload(store);
-  const lifecycle = new JobLifecycle(store, clock, metrics, active);
+  const sites = new SiteDirectory(store);
+  const lifecycle = new JobLifecycle(store, clock, metrics, active, (ids) => sites.owners(ids));
   const scheduler = { policy: options.policy ?? 'fair-share', backfill: options.backfill ?? false };
   const loop = new SchedulingLoop({
     store, clock, lifecycle, active, metrics, logger: app.log, scheduler,
-    intervalMs: options.passIntervalMs ?? 1000, debounceMs: options.passDebounceMs ?? 200,
+    intervalMs: options.passIntervalMs ?? 1000,
     commitBudgetMs: options.commitBudgetMs ?? 25, maxDecisionsPerPass: options.maxDecisionsPerPass ?? 1000, reloadIntervalMs: options.reloadIntervalMs ?? 30 * 60_000,
     ...(options.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: options.siteTimeoutMs }),
     coallocationTimeoutMs: options.coallocationTimeoutMs ?? 120_000,
   });
-  const sites = new SiteDirectory(store);
   const logKey = options.logKey ?? newKeyPair('suanli-ledger').signerKey;
   const cp: ControlPlane = {
     store, clock, lifecycle, active, loop, metrics, scheduler,
@@ -210,9 +208,9 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const handlers = new HandlersUnderWay();
   app.addHook('onRoute', (route) => {
     const handler = route.handler;
-    route.handler = function (this: unknown, req, reply) {
-      return handlers.track(handler.call(this as never, req, reply));
-    } as typeof handler;
+    route.handler = function (req, reply) {
+      return handlers.track(handler.call(this, req, reply));
+    };
   });
   app.addHook('onRequest', async (req, reply) => {
     const operation = req.routeOptions.config.operation;

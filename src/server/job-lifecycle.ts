@@ -38,7 +38,14 @@ export function outcomeOf(to: JobState, type: string): UsageOutcome {
  * updated for those that applied, and a ledger entry whenever a job leaves `running`.
  */
 export class JobLifecycle {
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly metrics: ServerMetrics, private readonly active: ActiveJobs) {}
+  /** `owners`: the org owning each of the given sites (the site directory, which caches them). */
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly metrics: ServerMetrics,
+    private readonly active: ActiveJobs,
+    private readonly owners: (siteIds: Iterable<string>) => Promise<ReadonlyMap<string, string>>,
+  ) {}
 
   /** Applies the changes in one transaction; per change, the job after it, or null when its job was no longer in `from`. */
   async apply(changes: readonly Change[], ledger: readonly LedgerEntry[] = [], origin: ChangeOrigin = 'other'): Promise<(Job | null)[]> {
@@ -98,14 +105,11 @@ export class JobLifecycle {
     throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
   }
 
+  /** The usage of the job's current run, from the mirror's placement (the store's, should the mirror not have it). */
   private async ledgerFor(job: Job, atMs: number, outcome: UsageOutcome): Promise<LedgerEntry[]> {
-    const placements = await this.store.placements(job.id);
-    const current = placements.reduce<Placement | null>((a, p) => (a === null || p.attempt > a.attempt ? p : a), null);
-    const owners = new Map<string, string>();
-    for (const part of current?.parts ?? []) {
-      const site = await this.store.getSite(part.siteId);
-      if (site !== null) owners.set(site.id, site.orgId);
-    }
+    const mirrored = this.active.placement(job.id);
+    const current = mirrored?.attempt === job.attempts ? mirrored : (await this.store.placements(job.id)).reduce<Placement | null>((a, p) => (a === null || p.attempt > a.attempt ? p : a), null);
+    const owners = await this.owners((current?.parts ?? []).map((p) => p.siteId));
     return usage(job, current, (id) => owners.get(id), atMs, outcome);
   }
 }

@@ -18,10 +18,8 @@ export interface SchedulingLoopOptions {
   readonly metrics: ServerMetrics;
   readonly logger: FastifyBaseLogger;
   readonly scheduler: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>;
-  /** A pass runs at least this often, ms. */
+  /** A pass runs at least this often, ms (besides the passes `poke` asks for). */
   readonly intervalMs: number;
-  /** A pass runs this long after a `poke` (a submission, a cancel), ms, so that a burst makes one pass. */
-  readonly debounceMs: number;
   /**
    * How long one pass's commit should hold the store, ms: while it runs, every
    * submission waits (embedded, the whole process does). A pass commits as many of
@@ -86,8 +84,13 @@ export class SchedulingLoop {
   private current: Promise<PassReport> | null = null;
   private next: Promise<PassReport> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private pokeTimer: NodeJS.Timeout | null = null;
-  private pokeDue = 0;
+  /** Cancels the pass a `poke` asked for and that has not begun; null when none is due. */
+  private cancelPoke: (() => void) | null = null;
+  /** A poke came while a pass ran: another follows it. */
+  private pokedDuring = false;
+  /** When the last pass ended (performance.now()) and how long it took, ms: the next one waits as long after it. */
+  private lastEndedAt = -Infinity;
+  private lastPassMs = 0;
   private stopped = true;
   private core: LiveCore | null = null;
   private memory: ReadonlyMap<string, SiteMemory> = new Map();
@@ -122,27 +125,49 @@ export class SchedulingLoop {
     this.schedule(0);
   }
 
-  /** Asks for a pass within `delayMs` (debounced: one timer, the earliest wins): something changed that may let a job start. */
-  poke(delayMs = this.o.debounceMs): void {
-    if (this.stopped) return;
-    const due = performance.now() + delayMs;
-    if (this.pokeTimer !== null) {
-      if (due >= this.pokeDue) return;
-      clearTimeout(this.pokeTimer);
+  /**
+   * Something changed that may let a job start (a submission, a run's end, a cancel):
+   * asks for a pass. On an idle pool it runs at once — in the event loop's next turn,
+   * so that what arrives in this one joins it; while a pass runs, one more follows it
+   * for all that arrived meanwhile. No pass begins sooner after the last one than that
+   * one took: under load the loop holds the store at most half the time, and
+   * submissions keep their turn between passes (as they do within one, by the commit budget).
+   */
+  poke(): void {
+    if (this.stopped || this.cancelPoke !== null) return;
+    if (this.current !== null) {
+      this.pokedDuring = true;
+      return;
     }
-    this.pokeDue = due;
-    this.pokeTimer = setTimeout(() => {
-      this.pokeTimer = null;
+    const run = () => {
+      this.cancelPoke = null;
       this.runPass().catch(() => undefined); // logged by the pass
-    }, delayMs);
-    this.pokeTimer.unref();
+    };
+    const delayMs = this.lastEndedAt + this.lastPassMs - performance.now();
+    if (delayMs <= 0) {
+      const immediate = setImmediate(run);
+      this.cancelPoke = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(run, delayMs);
+      timer.unref();
+      this.cancelPoke = () => clearTimeout(timer);
+    }
   }
 
   /** Runs a pass now, or right after the one under way. Resolves when it has committed. */
   runPass(): Promise<PassReport> {
     if (this.current === null) {
+      const startedAt = performance.now();
+      this.cancelPoke?.();
+      this.cancelPoke = null;
       this.current = this.pass().finally(() => {
         this.current = null;
+        this.lastEndedAt = performance.now();
+        this.lastPassMs = this.lastEndedAt - startedAt;
+        if (this.pokedDuring) {
+          this.pokedDuring = false;
+          this.poke();
+        }
       });
       return this.current;
     }
@@ -158,9 +183,10 @@ export class SchedulingLoop {
   /** Stops the timers and waits for a pass under way. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of [this.timer, this.pokeTimer]) if (t !== null) clearTimeout(t);
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    this.pokeTimer = null;
+    this.cancelPoke?.();
+    this.cancelPoke = null;
     await this.next?.catch(() => undefined);
     await this.current?.catch(() => undefined);
   }
@@ -332,7 +358,7 @@ export class SchedulingLoop {
         this.backlog = [];
         if (results.includes(null) || stale) this.reloadNeeded = true;
         this.poke();
-      } else if (this.backlog.length > 0) this.poke(0);
+      } else if (this.backlog.length > 0) this.poke();
 
       // 5. diagnoses of the jobs still waiting, where they changed, and the queue per org. After a full pass every
       //    queued job may have a new diagnosis; after another, only those that arrived (the others were not tried),

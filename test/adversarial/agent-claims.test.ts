@@ -122,7 +122,14 @@ describe('fencing: a site cut off from the control plane stops its runs before t
     server: { siteTimeoutMs: LEASE_MS },
     configure: (app) => {
       app.addHook('onSend', async (req, reply, payload) => {
-        if (req.url === '/api/v1/agent/reports') reports.push({ body: req.body as (typeof reports)[number]['body'], status: reply.statusCode, answer: typeof payload === 'string' ? JSON.parse(payload) : null });
+        const answer: unknown = typeof payload === 'string' ? JSON.parse(payload) : null;
+        if (req.url === '/api/v1/agent/reports') reports.push({ body: req.body as (typeof reports)[number]['body'], status: reply.statusCode, answer });
+        // A batch: each report with its own answer.
+        if (req.url === '/api/v1/agent/reports/batch') {
+          const batch = (req.body as { reports: (typeof reports)[number]['body'][] }).reports;
+          const results = (answer as { results?: unknown[] } | null)?.results ?? [];
+          batch.forEach((body, i) => reports.push({ body, status: reply.statusCode, answer: results[i] ?? null }));
+        }
         return payload;
       });
     },

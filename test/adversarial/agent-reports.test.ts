@@ -75,6 +75,39 @@ describe('a run ends once, however many report its end at once', () => {
   });
 });
 
+describe('a batch of reports is no way around the rules of single reports', () => {
+  const scene = liveScene({ agents: [] });
+
+  // Attack: an agent packs another site's run, and hundreds of repeats of its own, into batches (one request
+  // each, as far as the request rate goes), hoping the batch route checks less than the single one.
+  test("another site's run is that report's 404; repeats that move nothing are 429s past the site's report rate, and the rest apply", async () => {
+    const { pool } = scene;
+    const beta = await orgSite(pool, 'beta', [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }]);
+    const mine = await submitAs(pool, 'beta', 8, ['true'], { gpu_types: ['a100'] });
+    const theirs = await pool.submit(['true'], 1);
+    await pool.until(mine, 'placed');
+    await pool.until(theirs, 'placed');
+    type Result = { applied?: boolean; status?: number; error?: { code: string } };
+    const batch = async (reports: Record<string, unknown>[]) => {
+      const r = await send<{ results: Result[] }>(pool, beta.token, 'POST', '/agent/reports/batch', { reports });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.results;
+    };
+    const [own, other] = await batch([{ job_id: mine, attempt: 1, state: 'running' }, { job_id: theirs, attempt: 1, state: 'running' }]);
+    assert.equal(own?.applied, true);
+    assert.deepEqual([other?.status, other?.error?.code], [404, 'not_found']);
+    assert.equal((await pool.job(theirs)).state, 'placed', "the other site's job is untouched");
+    // 8 declared GPUs: 20 reports a second, 100 at once, of those that move no run forward.
+    const repeats = await batch(Array.from({ length: 256 }, () => ({ job_id: mine, attempt: 1, state: 'running', log_tail: 'again' })));
+    const limited = repeats.filter((r) => r.status === 429).length;
+    assert.ok(limited >= 256 - 110 && limited <= 256 - 90, `${limited} of 256 repeats refused`);
+    assert.equal(repeats.filter((r) => r.applied === true).length, 0, 'a repeat applies nothing');
+    const [end] = await batch([{ job_id: mine, attempt: 1, state: 'succeeded', exit_code: 0 }]);
+    assert.equal(end?.applied, true, 'a report that moves the run forward is never refused for the rate');
+    assert.deepEqual(await send(pool, beta.token, 'POST', '/agent/reports/batch', { reports: [] }).then((r) => r.status), 400);
+  });
+});
+
 describe('a caller that goes away mid-request gives its slot back', () => {
   /** Heartbeats of the site named here wait this long in their handler: long enough to hang up on. */
   let slowSite = '';
@@ -159,13 +192,33 @@ describe('one refused report does not hold up the others', () => {
   const refused: Report[] = [];
   // The control plane refuses every report of one run (as it would refuse what a run
   // wrote that it cannot take), with a 400.
+  // In a batch, its reports are taken out before the handler and answered with that 400 in their places after.
+  const refusal = { error: { code: 'invalid_request', message: 'refused by the test' } };
+  const refusedAt = new WeakMap<FastifyRequest, number[]>();
   const scene = liveScene({
     configure: (app) => {
       app.addHook('preHandler', async (req: FastifyRequest, reply) => {
+        if (req.url === '/api/v1/agent/reports/batch') {
+          const batch = req.body as { reports: Report[] };
+          const at = batch.reports.flatMap((r, i) => (r.job_id === refusedJob ? [i] : []));
+          if (at.length === 0) return;
+          refused.push(...at.map((i) => batch.reports[i] as Report));
+          refusedAt.set(req, at);
+          batch.reports = batch.reports.filter((r) => r.job_id !== refusedJob);
+          if (batch.reports.length === 0) await reply.send({ results: [] });
+          return;
+        }
         const body = req.body as Report | undefined;
         if (req.url !== '/api/v1/agent/reports' || body?.job_id !== refusedJob) return;
         refused.push(body);
-        await reply.code(400).send({ error: { code: 'invalid_request', message: 'refused by the test' } });
+        await reply.code(400).send(refusal);
+      });
+      app.addHook('onSend', async (req, _reply, payload) => {
+        const at = refusedAt.get(req);
+        if (at === undefined || typeof payload !== 'string') return payload;
+        const results = (JSON.parse(payload) as { results: unknown[] }).results;
+        for (const i of at) results.splice(i, 0, { status: 400, ...refusal });
+        return JSON.stringify({ results });
       });
     },
   });

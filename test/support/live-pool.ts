@@ -33,7 +33,7 @@ export class LivePool {
    */
   static async start(options: Partial<ServerOptions> = {}, ca?: Buffer, capacity = [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], configure?: (app: Api) => void): Promise<LivePool> {
     const store = options.store ?? (await openStore({ memory: true }));
-    const app = await buildServer({ passIntervalMs: 100, passDebounceMs: 10, ...options, store });
+    const app = await buildServer({ passIntervalMs: 100, ...options, store });
     configure?.(app);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const admin = app.suanli.adminToken ?? '';

@@ -4,7 +4,7 @@ import type { Job, JobState, PendingUsage, Placement, PlacementPart } from '../.
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
-import { ApiError, errorBody, notFound } from '../errors.ts';
+import { ApiError, errorBody, notFound, toApiError } from '../errors.ts';
 import type { Access } from '../permissions.ts';
 import { ErrorResponse, HeartbeatBody, SHARE_RULE_DEFAULTS, SiteResponse, siteJson, storableText } from '../schemas.ts';
 import { heartbeat } from './sites.ts';
@@ -27,8 +27,12 @@ import type { UsageItem } from '../usage-log.ts';
 
 /** Longest a long poll waits, seconds. */
 const MAX_WAIT_S = 60;
-/** How often a long poll looks for new placements, ms. */
-const POLL_MS = 100;
+/**
+ * A long poll is answered the moment its site's bell rings (a placement on it, a run of
+ * it to stop); it also looks this often anyway, ms: a safety net, and how soon it
+ * notices that its caller went away.
+ */
+const RECHECK_MS = 1000;
 /** Most log bytes kept with a report (in the job's event). */
 const LOG_TAIL_CHARS = 4096;
 /**
@@ -81,7 +85,15 @@ export const Assignment = z.object({
   sandbox: z.boolean().describe("the site's policy requires this run to be sandboxed"),
   network: z.enum(['none', 'host']).describe('the network a sandboxed run gets: none (a private loopback) or the host’s'),
 });
-export const AssignmentsResponse = z.object({ site_id: z.string(), assignments: z.array(Assignment) });
+const Stop = z.object({
+  job_id: z.string(), attempt: z.number(),
+  after_s: z.number().describe('seconds of notice left: stop the run now (0) or this much later (an owner reclaiming its GPUs with notice)'),
+  reason: z.string(),
+});
+export const AssignmentsResponse = z.object({
+  site_id: z.string(), assignments: z.array(Assignment),
+  stop: z.array(Stop).describe('runs of the site to stop, told as soon as the control plane moved past them (heartbeats name them too)'),
+});
 
 const RunRef = z.strictObject({ job_id: z.string().min(1).max(128), attempt: z.number().int().min(1) });
 export const AgentHeartbeatBody = HeartbeatBody.extend({
@@ -90,11 +102,6 @@ export const AgentHeartbeatBody = HeartbeatBody.extend({
   usage_signatures: z.array(z.strictObject({ id: z.number().int().min(1), signature: z.string().min(1).max(200).describe('base64(key hash ‖ Ed25519 signature) of the record text, as on a signed-note line') })).max(1000).optional()
     .describe('signatures of usage records the last answer asked for'),
   usage_refused: z.array(z.strictObject({ id: z.number().int().min(1), reason: storableText(500) })).max(1000).optional().describe('records the agent will not sign, and why'),
-});
-const Stop = z.object({
-  job_id: z.string(), attempt: z.number(),
-  after_s: z.number().describe('seconds of notice left: stop the run now (0) or this much later (an owner reclaiming its GPUs with notice)'),
-  reason: z.string(),
 });
 export const AgentHeartbeatResponse = SiteResponse.extend({
   stop: z.array(Stop).describe('runs of the site that are no longer their job’s current attempt'),
@@ -115,12 +122,22 @@ export const RunReportBody = z.strictObject({
   detail: storableText(2000).optional(),
   log_tail: storableText(64 * 1024, LOG_TAIL_CHARS).optional().describe(`the end of the run's log, of which the last ${LOG_TAIL_CHARS} characters are kept; characters the store cannot hold (NUL, lone surrogates) become U+FFFD`),
 });
+/** Most reports one batch carries. */
+const MAX_REPORTS_PER_BATCH = 256;
+export const RunReportBatchBody = z.strictObject({
+  reports: z.array(RunReportBody).min(1).max(MAX_REPORTS_PER_BATCH).describe('reports of runs on the agent’s site, applied in order (a run’s `running` before its end)'),
+});
 export const RunReportResponse = z.object({
   /** Whether this report changed the job (false: a repeat, or too late). */
   applied: z.boolean(),
   /** Whether the attempt is still the job's current one and not finished: false tells the agent to stop the run. */
   current: z.boolean(),
   state: z.string(),
+});
+
+export const RunReportBatchResponse = z.object({
+  results: z.array(z.union([RunReportResponse, ErrorResponse.extend({ status: z.number().describe('the HTTP status /agent/reports would have answered this report with') })]))
+    .describe('per report, in order: its answer as /agent/reports gives it, or its error (`{status, error: {code, message, field?}}`: 404 not the site’s run, 429 too many reports that move no run forward)'),
 });
 
 /** Where each reported state may come from, and what the job becomes. */
@@ -147,18 +164,28 @@ function spanOfPlacement(p: Placement, siteId: string): { sites: string[]; index
 }
 
 /**
- * The placed jobs with a part on the site not yet started, from the control plane's
- * in-memory mirror of the active jobs (a long poll asks every 100 ms: no store reads
- * until there is one), with what the site's policy, as stored now, says of containing each.
+ * A run handed to the agent is offered again only after this long, ms, if it has not
+ * been reported running by then (the answer that carried it may have been lost). Sooner,
+ * every long poll would return at once with the run the agent just started.
  */
-async function assignments(cp: ControlPlane, siteId: string): Promise<z.infer<typeof Assignment>[]> {
+const REOFFER_MS = 5000;
+
+/**
+ * The placed jobs with a part on the site not yet started, and not handed to the
+ * agent within REOFFER_MS, from the control plane's in-memory mirror of the active jobs
+ * (no store reads until there is one), with what the site's policy, as stored now,
+ * says of containing each.
+ */
+async function assignments(cp: ControlPlane, siteId: string, handedAt: ReadonlyMap<string, number>): Promise<z.infer<typeof Assignment>[]> {
   const waiting: { job: Job; p: Placement; parts: PlacementPart[] }[] = [];
+  const now = cp.clock.now();
   for (const p of cp.active.currentPlacements().values()) {
     const parts = onSite(p, siteId);
     if (parts.length === 0) continue;
     const job = cp.active.get(p.jobId);
     // Running means acknowledged: the agent reported it started (for a job across sites, this site's part did).
     if (job?.state !== 'placed' || job.attempts !== p.attempt || parts.every((part) => part.startedAt !== undefined)) continue;
+    if (now - (handedAt.get(handedKey(siteId, job.id, p.attempt)) ?? -Infinity) < REOFFER_MS) continue;
     waiting.push({ job, p, parts });
   }
   if (waiting.length === 0) return [];
@@ -212,11 +239,12 @@ function isCurrentRun(cp: ControlPlane, jobId: string, attempt: number, siteId: 
 
 export function agentRoutes(app: Api): void {
   const cp = app.suanli;
-  const { store, clock, loop, lifecycle } = cp;
+  const { store } = cp;
   const tags = ['agent'];
   let closing = false;
   app.addHook('preClose', () => {
     closing = true;
+    cp.active.bell.ringAll(); // long polls answer now
     return Promise.resolve();
   });
 
@@ -286,12 +314,15 @@ export function agentRoutes(app: Api): void {
     const siteId = siteOf(accessOf(req));
     const deadline = performance.now() + req.query.wait * 1000;
     for (;;) {
-      const found = await assignments(cp, siteId);
-      if (found.length > 0) noteHanded(cp, handedAt, found);
-      if (found.length > 0 || performance.now() >= deadline) return { site_id: siteId, assignments: found };
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      const rung = cp.active.bell.count(siteId);
+      const found = await assignments(cp, siteId, handedAt);
+      if (found.length > 0) noteHanded(cp, handedAt, siteId, found);
+      const stop = stopsOf(cp, siteId, cp.active.takeStops(siteId).map((r) => ({ job_id: r.jobId, attempt: r.attempt })));
+      const left = deadline - performance.now();
+      if (found.length > 0 || stop.length > 0 || left <= 0) return { site_id: siteId, assignments: found, stop };
+      await cp.active.bell.wait(siteId, rung, Math.min(left, RECHECK_MS));
       // Shutting down (the store closes right after), or the agent went away: answer now, and read nothing more.
-      if (closing || req.raw.destroyed) return { site_id: siteId, assignments: [] };
+      if (closing || req.raw.destroyed) return { site_id: siteId, assignments: [], stop: [] };
     }
   });
 
@@ -303,52 +334,95 @@ export function agentRoutes(app: Api): void {
       summary: 'The state of one run (job, attempt) on the agent’s site, with the end of its log; a repeated or stale report changes no state',
       body: RunReportBody, response: { 200: RunReportResponse, '4xx': ErrorResponse },
     },
+  }, (req) => applyReport(cp, siteOf(accessOf(req)), req.body, handedAt));
+
+  /**
+   * Per site, the reports of a batch that move no run forward (a repeat, a stale attempt, a log tail): each costs
+   * one of these, at the site's report rate. Reports that move a run forward are bounded by the runs placed on the
+   * site, and cost nothing here.
+   */
+  const idleReports = new RateByKey();
+  app.post('/api/v1/agent/reports/batch', {
+    config: { operation: 'agent.report' },
+    onRequest: (req, reply) => withinRate(reports, req, reply, 'reports', async (siteId) => reportRate(await declaredGpus(siteId))),
+    schema: {
+      tags, ...secured,
+      summary: 'Reports of many runs on the agent’s site in one request, applied in order; each answered as by /agent/reports, or with its own error',
+      body: RunReportBatchBody, response: { 200: RunReportBatchResponse, '4xx': ErrorResponse },
+    },
   }, async (req) => {
     const siteId = siteOf(accessOf(req));
-    const b = req.body;
-    // Answered from memory unless the run is current: an agent may report only on attempts placed on its site now.
-    const job = cp.active.get(b.job_id);
-    const placement = job === undefined ? undefined : cp.active.placement(job.id);
-    if (job === undefined || placement === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) {
-      const ended = cp.active.endedRun(b.job_id, b.attempt);
-      // A run this site had, that has moved on: nothing to apply (a repeat, or too late), and nothing written.
-      if (ended?.sites.has(siteId) === true) return { applied: false, current: false, state: job?.state ?? ended.state };
-      // Another site's job (or attempt), or one this server does not know of, is answered as if it did not exist.
-      throw notFound('job', b.job_id);
+    const rate = reportRate(await declaredGpus(siteId));
+    const results: z.infer<typeof RunReportBatchResponse>['results'] = [];
+    for (const b of req.body.reports) {
+      try {
+        if (!movesForward(cp, siteId, b) && idleReports.take(siteId, rate.perSecond, rate.burst) > 0) {
+          throw new RateLimitedError(1000, `reports of site "${siteId}" that move no run forward come faster than ${rate.perSecond} a second`);
+        }
+        results.push(await applyReport(cp, siteId, b, handedAt));
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.status >= 500) throw err;
+        results.push({ status: e.status, ...errorBody(e) });
+      }
     }
-    const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
-    // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
-    if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail, clock.now());
-    const detail = {
-      site: siteId, attempt: b.attempt,
-      ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
-      ...(b.reason === undefined ? {} : { reason: b.reason }),
-      ...(b.detail === undefined ? {} : { detail: b.detail }),
-      ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail }),
-    };
-    let after: Job | null;
-    const retry = b.state === 'failed' ? await retryOf(store, job) : null;
-    if (acrossSites(placement) && job.state === 'placed' && b.state === 'running') {
-      after = await startPart(cp, job, b.attempt, siteId, detail);
-    } else if (acrossSites(placement) && job.state === 'placed') {
-      // All or nothing: a part that ends (failed, lost, even succeeded) before every site started its own
-      // did not train with its peers; the job is released on every site and queued again.
-      after = await lifecycle.requeue(job, 'coallocation_failed', { ...detail, part_state: b.state });
-    } else if (b.state === 'lost') {
-      // The run vanished: the job goes back to the queue, as when its site is lost.
-      after = await lifecycle.requeue(job, 'run_lost', detail);
-    } else if (retry !== null) {
-      after = await lifecycle.requeue(job, RUN_FAILED, { ...detail, retry: `${retry.next} of ${retry.max}` });
-    } else {
-      const r = REPORTED[b.state];
-      after = await moveIfAllowed(lifecycle, job, b.state, r.from, r.type, detail);
-    }
-    // The same path as the admin's hand: the scheduling loop learns of freed GPUs through a pass.
-    if (after !== null && b.state !== 'running') loop.poke();
-    if (after?.state === 'running' && job.state === 'placed') noteRunning(cp, handedAt, job.id, b.attempt);
-    const now = after ?? (await store.getJob(job.id)) ?? job;
-    return { applied: after !== null, current: current(now), state: now.state };
+    return { results };
   });
+}
+
+/** Whether the report would move its run forward (from the mirror): a run of the site's, current, in a state the report may come from. */
+function movesForward(cp: ControlPlane, siteId: string, b: z.infer<typeof RunReportBody>): boolean {
+  const job = cp.active.get(b.job_id);
+  if (job === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) return false;
+  return b.state === 'lost' ? true : REPORTED[b.state].from.includes(job.state);
+}
+
+/** Applies one report of the agent's site (see RunReportBody); 404 for a run that is not the site's. */
+async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof RunReportBody>, handedAt: Map<string, number>): Promise<z.infer<typeof RunReportResponse>> {
+  const { store, clock, lifecycle, loop } = cp;
+  // Answered from memory unless the run is current: an agent may report only on attempts placed on its site now.
+  const job = cp.active.get(b.job_id);
+  const placement = job === undefined ? undefined : cp.active.placement(job.id);
+  if (job === undefined || placement === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) {
+    const ended = cp.active.endedRun(b.job_id, b.attempt);
+    // A run this site had, that has moved on: nothing to apply (a repeat, or too late), and nothing written.
+    if (ended?.sites.has(siteId) === true) return { applied: false, current: false, state: job?.state ?? ended.state };
+    // Another site's job (or attempt), or one this server does not know of, is answered as if it did not exist.
+    throw notFound('job', b.job_id);
+  }
+  const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
+  // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
+  if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail, clock.now());
+  const detail = {
+    site: siteId, attempt: b.attempt,
+    ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
+    ...(b.reason === undefined ? {} : { reason: b.reason }),
+    ...(b.detail === undefined ? {} : { detail: b.detail }),
+    ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail }),
+  };
+  let after: Job | null;
+  const retry = b.state === 'failed' ? await retryOf(store, job) : null;
+  if (acrossSites(placement) && job.state === 'placed' && b.state === 'running') {
+    after = await startPart(cp, job, b.attempt, siteId, detail);
+  } else if (acrossSites(placement) && job.state === 'placed') {
+    // All or nothing: a part that ends (failed, lost, even succeeded) before every site started its own
+    // did not train with its peers; the job is released on every site and queued again.
+    after = await lifecycle.requeue(job, 'coallocation_failed', { ...detail, part_state: b.state });
+  } else if (b.state === 'lost') {
+    // The run vanished: the job goes back to the queue, as when its site is lost.
+    after = await lifecycle.requeue(job, 'run_lost', detail);
+  } else if (retry !== null) {
+    after = await lifecycle.requeue(job, RUN_FAILED, { ...detail, retry: `${retry.next} of ${retry.max}` });
+  } else {
+    const r = REPORTED[b.state];
+    after = await moveIfAllowed(lifecycle, job, b.state, r.from, r.type, detail);
+  }
+  // The same path as the admin's hand: the scheduling loop learns of freed GPUs through a pass.
+  if (after !== null && b.state !== 'running') loop.poke();
+  // Its part on this site started (for a job across sites, perhaps before the others').
+  if (after !== null && b.state === 'running' && job.state === 'placed') noteRunning(cp, handedAt, siteId, job.id, b.attempt);
+  const now = after ?? (await store.getJob(job.id)) ?? job;
+  return { applied: after !== null, current: current(now), state: now.state };
 }
 
 /**
@@ -376,14 +450,19 @@ async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: st
 
 /** Runs whose handing to an agent is remembered, at most: the oldest are forgotten first (a run that never starts). */
 const HANDED_KEPT = 100_000;
+/** A run's part on one site: what is handed to that site's agent (a job across sites is handed to each). */
+const handedKey = (siteId: string, jobId: string, attempt: number) => `${siteId} ${jobId}:${attempt}`;
 
 /** Notes when each run in `found` was first handed to an agent, and how long after its placement (the `received` stage). */
-function noteHanded(cp: ControlPlane, handedAt: Map<string, number>, found: readonly { job_id: string; attempt: number }[]): void {
+function noteHanded(cp: ControlPlane, handedAt: Map<string, number>, siteId: string, found: readonly { job_id: string; attempt: number }[]): void {
   const now = cp.clock.now();
   for (const a of found) {
-    const key = `${a.job_id}:${a.attempt}`;
-    if (handedAt.has(key)) continue;
+    const key = handedKey(siteId, a.job_id, a.attempt);
+    const first = !handedAt.has(key);
+    // Last handed now (re-offered REOFFER_MS after this); the `received` stage counts from the first time.
+    handedAt.delete(key);
     handedAt.set(key, now);
+    if (!first) continue;
     const placedAt = cp.active.placement(a.job_id)?.placedAt;
     if (placedAt !== undefined) cp.metrics.dispatchSeconds.observe({ stage: 'received' }, Math.max(0, now - placedAt) / 1000);
   }
@@ -394,8 +473,8 @@ function noteHanded(cp: ControlPlane, handedAt: Map<string, number>, found: read
 }
 
 /** A run reported running: how long after it was handed to its agent (the `running` stage). */
-function noteRunning(cp: ControlPlane, handedAt: Map<string, number>, jobId: string, attempt: number): void {
-  const key = `${jobId}:${attempt}`;
+function noteRunning(cp: ControlPlane, handedAt: Map<string, number>, siteId: string, jobId: string, attempt: number): void {
+  const key = handedKey(siteId, jobId, attempt);
   const at = handedAt.get(key);
   if (at === undefined) return;
   handedAt.delete(key);
