@@ -407,6 +407,40 @@ describe('dispatch by events, not by polling', () => {
     assert.deepEqual(((await poll(0)).body as Polled).stop, [], 'told once (heartbeats name it again while the agent lists it)');
   });
 
+  // A batch's common reports are committed together (one transaction); the rest one at a time, as single reports.
+  test('a batch: a start and an end of one run apply in order, a repeat keeps the log, a failure with a retry left requeues', async () => {
+    const quick = await s.job('acme', 1, { command: ['true'] });
+    const retried = await s.job('acme', 1, { command: ['false'], max_retries: 1 });
+    const long = await s.job('acme', 1, { command: ['sleep', '60'] });
+    await s.pass();
+    await s.req('POST', '/api/v1/agent/reports', { token: agent, body: { job_id: long, attempt: 1, state: 'running' } });
+    s.clock.advance(30);
+    const r = await s.req('POST', '/api/v1/agent/reports/batch', {
+      token: agent,
+      body: {
+        reports: [
+          { job_id: quick, attempt: 1, state: 'running' },
+          { job_id: retried, attempt: 1, state: 'running' },
+          { job_id: long, attempt: 1, state: 'running', log_tail: 'step 7\n' },
+          { job_id: quick, attempt: 1, state: 'succeeded', exit_code: 0, log_tail: 'done\n' },
+          { job_id: retried, attempt: 1, state: 'failed', exit_code: 1, reason: 'exit_code' },
+        ],
+      },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const results = (r.body as { results: { applied: boolean; current: boolean; state: string }[] }).results;
+    assert.deepEqual(results.map((x) => [x.applied, x.current, x.state]), [[true, true, 'running'], [true, true, 'running'], [false, true, 'running'], [true, false, 'succeeded'], [true, false, 'pending']]);
+    const done = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${quick}`);
+    assert.deepEqual([done.state, done.placements[0]?.log_tail, done.events.map((e) => e.type).slice(-2)], ['succeeded', 'done\n', ['started', 'succeeded']]);
+    assert.equal((await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${long}`)).placements[0]?.log_tail, 'step 7\n');
+    const again = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${retried}`);
+    assert.deepEqual(again.events.filter((e) => e.type === 'run_failed').map((e) => e.detail.retry), ['1 of 1']);
+    // One usage entry for the run that ended, none for the one still running.
+    assert.deepEqual((await s.store.pendingUsage({ jobId: quick, limit: 10 })).length, 1);
+    assert.deepEqual((await s.store.pendingUsage({ jobId: long, limit: 10 })).length, 0);
+    await s.req('POST', `/api/v1/jobs/${long}/cancel`);
+  });
+
   // The agent's watch loop and its executor's poll both look only every 10 s here: a run reported started and
   // ended within seconds was reported because the agent woke its watch loop (the run started; the executor saw it exit).
   test('an agent reports a run started and ended as they happen, not at its next round', async () => {

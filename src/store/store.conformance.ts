@@ -433,17 +433,21 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await store.setDiagnoses(new Map());
   },
 
-  'setLogTail: the newest tail of an attempt replaces the last; unknown attempts and jobs are refused': async (store) => {
+  'setLogTails: the newest tail of an attempt replaces the last, the last given wins; unknown attempts and jobs are refused': async (store) => {
     await twoOrgs(store);
-    const [id = ''] = await submit(store, 'a', 'placed');
-    await store.transition([place(id, 2000)]);
+    const [id = '', other = ''] = await submit(store, 'a', 'placed', 'other');
+    await store.transition([place(id, 2000), place(other, 2000)]);
+    const tail = (jobId: string, attempt: number, text: string, at: number) => ({ jobId, attempt, tail: text, at });
     assert.equal((await store.placements(id))[0]?.logTail, null);
-    assert.equal(await store.setLogTail(id, 1, 'step 1\n', 3000), true);
-    assert.equal(await store.setLogTail(id, 1, 'step 1\nstep 2\n', 4000), true);
+    assert.deepEqual(await store.setLogTails([tail(id, 1, 'step 1\n', 3000)]), [true]);
+    assert.deepEqual(
+      await store.setLogTails([tail(id, 1, 'step 1\nstep 2\n', 4000), tail(id, 2, 'x', 5000), tail('424242', 1, 'x', 5000), tail('junk', 1, 'x', 5000), tail(other, 1, 'a', 4000), tail(other, 1, 'b', 4500)]),
+      [true, false, false, false, true, true],
+      'no attempt 2, no job 424242, no job "junk"',
+    );
     assert.deepEqual((await store.placements(id)).map((p) => [p.logTail, p.logAt]), [['step 1\nstep 2\n', 4000]]);
-    assert.equal(await store.setLogTail(id, 2, 'x', 5000), false, 'no attempt 2');
-    assert.equal(await store.setLogTail('424242', 1, 'x', 5000), false);
-    assert.equal(await store.setLogTail('junk', 1, 'x', 5000), false);
+    assert.deepEqual((await store.placements(other)).map((p) => [p.logTail, p.logAt]), [['b', 4500]], 'the last given wins');
+    assert.deepEqual(await store.setLogTails([]), []);
   },
 
   'updateParts: compare and set on the current placement, with an event and ledger entries in one transaction': async (store) => {

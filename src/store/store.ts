@@ -20,6 +20,7 @@ import {
   type NewToken,
   type Org,
   type OrgQuota,
+  type LogTail,
   type PartsEvent,
   type PendingUsage,
   type Placement,
@@ -368,11 +369,24 @@ export class KyselyStore implements Store {
     );
   }
 
-  async setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean> {
-    const key = jobKey(jobId);
-    if (key === null) return false;
-    const r = await this.db.updateTable('placements').set({ log_tail: tail, log_at: at }).where('job_id', '=', key).where('attempt', '=', attempt).executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+  async setLogTails(tails: readonly LogTail[]): Promise<boolean[]> {
+    // The last tail given for each attempt, in one statement (an update joining one row twice would keep either).
+    const last = new Map<string, { i: number; job_id: number; attempt: number; tail: string; at: number }>();
+    tails.forEach((t, i) => {
+      const key = jobKey(t.jobId);
+      if (key !== null) last.set(`${key}.${t.attempt}`, { i, job_id: key, attempt: t.attempt, tail: t.tail, at: t.at });
+    });
+    const rows = [...last.values()];
+    if (rows.length === 0) return tails.map(() => false);
+    const { rows: updated } = await sql<{ i: number }>`
+      update placements p set log_tail = t.tail, log_at = t.at
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(i int, job_id bigint, attempt int, tail text, at bigint)
+      where p.job_id = t.job_id and p.attempt = t.attempt and p.job_id = ${anyOf(rows.map((r) => r.job_id))}
+      returning t.i`.execute(this.db);
+    const done = new Set(updated.map((r) => Number(r.i)));
+    const keyOf = (t: LogTail) => `${jobKey(t.jobId) ?? ''}.${t.attempt}`;
+    const doneKeys = new Set(rows.filter((r) => done.has(r.i)).map((r) => `${r.job_id}.${r.attempt}`));
+    return tails.map((t) => doneKeys.has(keyOf(t)));
   }
 
   async placements(jobId: string): Promise<Placement[]> {

@@ -197,6 +197,14 @@ export interface PlacementPart {
 }
 
 /** An event that changes no state: it records what happened to a placement's parts. */
+/** The newest lines of a run's log (job, attempt), as its agent sent them at `at`. */
+export interface LogTail {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly tail: string;
+  readonly at: number;
+}
+
 export interface PartsEvent {
   readonly at: number;
   readonly type: string;
@@ -402,8 +410,11 @@ export interface Store {
    * ledger entries, in one transaction. False, changing nothing, otherwise.
    */
   updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger?: readonly LedgerEntry[]): Promise<boolean>;
-  /** Keeps the latest log tail of a job's attempt (replacing the last); false when there is no such placement. */
-  setLogTail(jobId: string, attempt: number, tail: string, at: number): Promise<boolean>;
+  /**
+   * Keeps the latest log tail of each job's attempt given (replacing the last; the last given wins), in one
+   * statement; per tail, false when there is no such placement.
+   */
+  setLogTails(tails: readonly LogTail[]): Promise<boolean[]>;
 
   /**
    * Ledger entries of the site (or the job) not yet in the usage log, oldest first, at

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Job, JobState, PendingUsage, Placement, PlacementPart } from '../../store/types.ts';
+import type { Job, JobState, LedgerEntry, LogTail, PendingUsage, Placement, PlacementPart } from '../../store/types.ts';
+import { outcomeOf, usage, type Change } from '../job-lifecycle.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { dropUnreadBody, RateByKey } from '../flood.ts';
 import { RateLimitedError } from '../auth.ts';
@@ -353,19 +354,22 @@ export function agentRoutes(app: Api): void {
   }, async (req) => {
     const siteId = siteOf(accessOf(req));
     const rate = reportRate(await declaredGpus(siteId));
-    const results: z.infer<typeof RunReportBatchResponse>['results'] = [];
-    for (const b of req.body.reports) {
-      try {
-        if (!movesForward(cp, siteId, b) && idleReports.take(siteId, rate.perSecond, rate.burst) > 0) {
-          throw new RateLimitedError(1000, `reports of site "${siteId}" that move no run forward come faster than ${rate.perSecond} a second`);
-        }
-        results.push(await applyReport(cp, siteId, b, handedAt));
-      } catch (err) {
-        const e = toApiError(err);
-        if (e.status >= 500) throw err;
-        results.push({ status: e.status, ...errorBody(e) });
-      }
-    }
+    // Those past the rate are answered 429 and go no further.
+    const refused = req.body.reports.map((b) => !movesForward(cp, siteId, b) && idleReports.take(siteId, rate.perSecond, rate.burst) > 0);
+    const taken = req.body.reports.filter((_, i) => refused[i] !== true);
+    // The owners of the runs' sites, for their usage (known from here on).
+    await cp.sites.ensure(taken.flatMap((b) => cp.active.placement(b.job_id)?.parts.map((p) => p.siteId) ?? []));
+    const answers = await applyReports(cp, siteId, taken, handedAt);
+    let next = 0;
+    const results: z.infer<typeof RunReportBatchResponse>['results'] = req.body.reports.map((_, i) => {
+      const outcome: ReportOutcome | undefined = refused[i] === true
+        ? { error: new RateLimitedError(1000, `reports of site "${siteId}" that move no run forward come faster than ${rate.perSecond} a second`) }
+        : answers[next++];
+      if (outcome !== undefined && 'answer' in outcome) return outcome.answer;
+      const e = toApiError(outcome?.error);
+      if (e.status >= 500) throw outcome?.error;
+      return { status: e.status, ...errorBody(e) };
+    });
     return { results };
   });
 }
@@ -375,6 +379,99 @@ function movesForward(cp: ControlPlane, siteId: string, b: z.infer<typeof RunRep
   const job = cp.active.get(b.job_id);
   if (job === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) return false;
   return b.state === 'lost' ? true : REPORTED[b.state].from.includes(job.state);
+}
+
+/** What a report's event says. */
+const reportDetail = (siteId: string, b: Report) => ({
+  site: siteId, attempt: b.attempt,
+  ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
+  ...(b.reason === undefined ? {} : { reason: b.reason }),
+  ...(b.detail === undefined ? {} : { detail: b.detail }),
+  ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail }),
+});
+
+type Report = z.infer<typeof RunReportBody>;
+type ReportResult = z.infer<typeof RunReportResponse>;
+/** A report's answer, or what was thrown for it. */
+type ReportOutcome = { readonly answer: ReportResult } | { readonly error: unknown };
+
+/**
+ * Applies a batch's reports of the agent's site, in order; per report its answer, or the error thrown for it. The
+ * common ones go together: the reports of a run of this site alone (not across sites) that start it, end it
+ * (succeeded, or failed with no retry to make) or repeat that it runs — their log tails in one statement, their
+ * moves and usage in one transaction, as a scheduling pass commits its decisions. Any other report (a part of a
+ * job across sites, a lost run, a failure to retry, a run not current), every other report of its run, and any
+ * whose job changed meanwhile go one at a time, as single reports do.
+ */
+async function applyReports(cp: ControlPlane, siteId: string, reports: readonly Report[], handedAt: Map<string, number>): Promise<ReportOutcome[]> {
+  const at = cp.clock.now();
+  const byRun = new Map<string, number[]>();
+  reports.forEach((b, i) => {
+    const key = `${b.job_id}.${b.attempt}`;
+    byRun.set(key, [...(byRun.get(key) ?? []), i]);
+  });
+  const changes: Change[] = [];
+  const ledger: LedgerEntry[] = [];
+  const tails: LogTail[] = [];
+  /** Per report taken together: the change it made (an index into changes), or none (a repeat of `running`). */
+  const together = new Map<number, number | null>();
+  for (const indices of byRun.values()) {
+    const first = reports[indices[0] ?? -1];
+    const job = first === undefined ? undefined : cp.active.get(first.job_id);
+    const placement = job === undefined ? undefined : cp.active.placement(job.id);
+    if (first === undefined || job === undefined || placement === undefined || acrossSites(placement) || !isCurrentRun(cp, first.job_id, first.attempt, siteId)) continue;
+    // The run's reports in order, from its state now: at most a start, then at most an end, and repeats of `running` while it runs.
+    let state: JobState = job.state;
+    let startedAt = placement.startedAt;
+    const moves: { i: number; change: Change | null }[] = [];
+    for (const i of indices) {
+      const b = reports[i];
+      if (b === undefined) break;
+      const ends = b.state === 'succeeded' || (b.state === 'failed' && (job.demand.maxRetries ?? 0) === 0);
+      if (b.state === 'running' && state === 'running') moves.push({ i, change: null });
+      else if (b.state === 'running' && state === 'placed') {
+        moves.push({ i, change: { jobId: job.id, from: 'placed', to: 'running', at, type: REPORTED.running.type, detail: reportDetail(siteId, b) } });
+        state = 'running';
+        startedAt = at;
+      } else if (ends && (state === 'placed' || state === 'running') && (b.state === 'succeeded' || b.state === 'failed')) {
+        const to: JobState = b.state;
+        moves.push({ i, change: { jobId: job.id, from: state, to, at, type: REPORTED[b.state].type, detail: reportDetail(siteId, b) } });
+        if (state === 'running') ledger.push(...usage(job, { ...placement, startedAt }, (id) => cp.sites.known(id)?.orgId, at, outcomeOf(to, to)));
+        state = to;
+      } else {
+        moves.length = 0; // a report the fast way does not take: the whole run goes one report at a time
+        break;
+      }
+    }
+    if (moves.length === 0) continue;
+    for (const { i, change } of moves) {
+      together.set(i, change === null ? null : changes.push(change) - 1);
+      const b = reports[i];
+      if (b?.log_tail !== undefined) tails.push({ jobId: job.id, attempt: b.attempt, tail: b.log_tail, at });
+    }
+  }
+  if (tails.length > 0) await cp.store.setLogTails(tails);
+  const after = await cp.lifecycle.apply(changes, ledger);
+  const out: ReportOutcome[] = [];
+  for (const [i, b] of reports.entries()) {
+    const taken = together.get(i);
+    const moved = taken === undefined || taken === null ? undefined : after[taken];
+    if (taken === null) {
+      const job = cp.active.get(b.job_id);
+      if (job !== undefined && job.state === 'running' && job.attempts === b.attempt) {
+        out.push({ answer: { applied: false, current: true, state: job.state } });
+        continue;
+      }
+    } else if (moved != null) {
+      if (b.state === 'running') noteRunning(cp, handedAt, siteId, b.job_id, b.attempt);
+      else cp.loop.poke();
+      out.push({ answer: { applied: true, current: moved.attempts === b.attempt && (moved.state === 'placed' || moved.state === 'running'), state: moved.state } });
+      continue;
+    }
+    // Not taken together, or its job changed meanwhile: as a single report.
+    out.push(await applyReport(cp, siteId, b, handedAt).then((answer) => ({ answer }), (error: unknown) => ({ error })));
+  }
+  return out;
 }
 
 /** Applies one report of the agent's site (see RunReportBody); 404 for a run that is not the site's. */
@@ -392,14 +489,8 @@ async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof R
   }
   const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
   // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
-  if (b.log_tail !== undefined) await store.setLogTail(job.id, b.attempt, b.log_tail, clock.now());
-  const detail = {
-    site: siteId, attempt: b.attempt,
-    ...(b.exit_code === undefined ? {} : { exit_code: b.exit_code }),
-    ...(b.reason === undefined ? {} : { reason: b.reason }),
-    ...(b.detail === undefined ? {} : { detail: b.detail }),
-    ...(b.log_tail === undefined ? {} : { log_tail: b.log_tail }),
-  };
+  if (b.log_tail !== undefined) await store.setLogTails([{ jobId: job.id, attempt: b.attempt, tail: b.log_tail, at: clock.now() }]);
+  const detail = reportDetail(siteId, b);
   let after: Job | null;
   const retry = b.state === 'failed' ? await retryOf(store, job) : null;
   if (acrossSites(placement) && job.state === 'placed' && b.state === 'running') {
