@@ -74,7 +74,8 @@ async function startPool(): Promise<SuanliPool> {
   const site = await api<{ id: string }>(server, 'POST', '/api/v1/sites', ADMIN, { name: 'acme lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: GPUS.nodes, gpus_per_node: GPUS.gpusPerNode }] });
   const token = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id });
   const member = await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'member', role: 'member', org_id: 'acme' });
-  const agent = spawn(process.execPath, [join(ROOT, 'bin', 'suanli.js'), 'agent', '--server', server.url, '--token', token.token, '--gpus', `h100:${GPUS.nodes}x${GPUS.gpusPerNode}`, '--work-dir', join(dir, 'agent')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = process.env.SUANLI_BENCH_PROFILE === undefined || process.env.SUANLI_BENCH_PROFILE === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.SUANLI_BENCH_PROFILE];
+  const agent = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'suanli.js'), 'agent', '--server', server.url, '--token', token.token, '--gpus', `h100:${GPUS.nodes}x${GPUS.gpusPerNode}`, '--work-dir', join(dir, 'agent')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await until('the agent to connect', async () => (await api<{ last_heartbeat_at: string | null }>(server, 'GET', `/api/v1/sites/${site.id}`, ADMIN)).last_heartbeat_at !== null, 100, 30_000);
   return { server, member: member.token, agent, dir };
 }
@@ -166,7 +167,8 @@ export async function benchLive(): Promise<void> {
   results.push(summarize('bare: sh -c true spawned/s (24 in flight)', 'jobs/s', bare));
 
   const slurmRounds: Throughput[] = [];
-  const missing = slurmMissing();
+  // SUANLI_BENCH_SKIP_SLURM=1: Suanli alone (while working on it; the figures to report have Slurm beside them).
+  const missing = process.env.SUANLI_BENCH_SKIP_SLURM === '1' ? 'SUANLI_BENCH_SKIP_SLURM=1' : slurmMissing();
   if (missing !== undefined) console.log(`live: Slurm left out: ${missing}`);
   else {
     const slurm = await startSlurm(GPUS);

@@ -119,13 +119,32 @@ export class LocalExecutor implements Executor {
   /** A child exited since the last check: the listeners hear of it after the next one. */
   private exited = false;
   private readonly listeners = new Set<() => void>();
+  /**
+   * The last check's records, while nothing has changed since — no child of this instance exited, no run was
+   * started or cancelled — and for at most `pollMs` (runs of an earlier instance are no children of this one:
+   * their ends are seen by the next check). Statuses asked for together (an agent's round) cost one check.
+   */
+  private fresh: { readonly at: number; readonly records: Map<string, RunRecord> } | null = null;
+  private readonly pollMs: number;
+  /** Pids of ranks this instance spawned whose exit it has not seen: alive, with no need to look. */
+  private readonly children = new Set<number>();
+  /**
+   * The run ids in the state directory as of its last listing, and those started since by this instance: a check
+   * looks at these, and lists the directory again only now and then (the timer's checks, `list`, a status asked
+   * of a run it does not know), as only another instance adds runs behind its back.
+   */
+  private readonly known = new Set<string>();
+  private listed = false;
+  /** Log directories made already (a run's log goes where its request says; an agent's all go to one). */
+  private readonly logDirs = new Set<string>();
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.runsDir = join(options.stateDir, 'runs');
     mkdirSync(this.runsDir, { recursive: true, mode: 0o700 });
     this.killGraceMs = options.killGraceMs ?? 10_000;
     this.sandbox = new LocalSandbox(options.stateDir, options.sandbox);
-    this.timer = setInterval(() => this.kick(), options.pollMs ?? 1000).unref();
+    this.pollMs = options.pollMs ?? 1000;
+    this.timer = setInterval(() => this.kick(true), this.pollMs).unref();
   }
 
   async discover(): Promise<Capacity[]> {
@@ -140,12 +159,16 @@ export class LocalExecutor implements Executor {
       const handle = { runId: id, engineId: id };
       const dir = join(this.runsDir, id);
       if (existsSync(join(dir, 'run.json'))) return handle;
-      mkdirSync(run.logDir, { recursive: true });
+      if (!this.logDirs.has(run.logDir)) {
+        mkdirSync(run.logDir, { recursive: true });
+        this.logDirs.add(run.logDir); // every run of an agent logs to the same one
+      }
       if (mustContain(run)) this.sandbox.claimWorkDir(run);
       else mkdirSync(run.workDir, { recursive: true });
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file: LocalRunFile = { runId: id, request: run, logPath: logPath(run), acceptedAt: Date.now(), ranks: null };
       writeJson(join(dir, 'run.json'), file);
+      this.known.add(id);
       await this.refresh();
       return handle;
     });
@@ -154,7 +177,8 @@ export class LocalExecutor implements Executor {
   async status(handle: RunHandle): Promise<RunStatus> {
     const dir = this.runDir(handle);
     return this.exclusive(async () => {
-      const record = (await this.refresh()).get(handle.engineId);
+      // A run the last check did not see (another instance started it since) is looked for anew.
+      const record = (await this.current()).get(handle.engineId) ?? (await this.refresh(true)).get(handle.engineId);
       return record?.handle.runId === handle.runId ? record.status : { state: 'lost', detail: `no local run ${handle.runId} in ${dir}` };
     });
   }
@@ -180,7 +204,7 @@ export class LocalExecutor implements Executor {
   }
 
   async list(): Promise<RunRecord[]> {
-    return this.exclusive(async () => [...(await this.refresh()).values()]);
+    return this.exclusive(async () => [...(await this.refresh(true)).values()]);
   }
 
   /** bubblewrap, when it builds a working sandbox here (checked once per instance). */
@@ -199,14 +223,14 @@ export class LocalExecutor implements Executor {
   }
 
   /** Looks at the runs soon (a child exited, or the poll timer fired); errors wait for the next call. */
-  private kick(): void {
+  private kick(list = false): void {
     if (this.kicked) return;
     this.kicked = true;
     this.exclusive(async () => {
       this.kicked = false;
       const exited = this.exited;
       this.exited = false;
-      await this.refresh();
+      await this.refresh(list);
       if (exited) for (const listener of [...this.listeners]) listener();
     }).catch(() => undefined);
   }
@@ -235,16 +259,20 @@ export class LocalExecutor implements Executor {
    * left behind; (2) count the GPUs held; (3) start waiting runs, oldest first, that
    * fit the free GPUs. Only ever called inside `exclusive`.
    */
-  private async refresh(): Promise<Map<string, RunRecord>> {
+  private async refresh(list = false): Promise<Map<string, RunRecord>> {
     const nodes = await this.nodes();
-    // One /proc scan per check, and none when no run has processes to look at.
+    // At most one /proc scan per check, and none when no run has processes to look at.
     let snapshot: ProcessSnapshot | undefined;
-    const procs = () => (snapshot ??= new ProcessSnapshot());
+    const procs = () => (snapshot ??= new ProcessSnapshot(this.children));
     const now = Date.now();
     const records = new Map<string, RunRecord>();
     const held = new Map<string, Set<number>>();
     const waiting: LocalRunFile[] = [];
-    for (const id of readdirSync(this.runsDir).filter((d) => ENGINE_ID.test(d))) {
+    if (list || !this.listed) {
+      for (const id of readdirSync(this.runsDir)) if (ENGINE_ID.test(id)) this.known.add(id);
+      this.listed = true;
+    }
+    for (const id of this.known) {
       const settled = this.settled.get(id);
       if (settled !== undefined) {
         records.set(id, settled);
@@ -270,7 +298,14 @@ export class LocalExecutor implements Executor {
       for (const rank of ranks) hold(held, rank.node, rank.gpus);
       records.set(file.runId, { handle: { runId: file.runId, engineId: file.runId }, status: { state: 'running', detail: `started on ${describe(ranks)}` } });
     }
+    this.fresh = { at: performance.now(), records };
     return records;
+  }
+
+  /** The last check's records while they stand (see `fresh`), else a new check's. Only ever called inside `exclusive`. */
+  private current(): Promise<Map<string, RunRecord>> {
+    const fresh = this.fresh;
+    return fresh !== null && performance.now() - fresh.at < this.pollMs ? Promise.resolve(fresh.records) : this.refresh();
   }
 
   /** A run's status now, and whether its GPUs are free; records and enforces outcomes (see refresh). */
@@ -351,7 +386,10 @@ export class LocalExecutor implements Executor {
         }
         const child = spawn('/bin/sh', ['-c', ...spawned.args], { cwd: run.workDir, env: spawned.env, detached: true, stdio: ['ignore', log, log] });
         child.on('error', () => undefined); // seen as a rank that could not start (no pid) or has no exit record
+        if (child.pid !== undefined) this.children.add(child.pid);
         child.on('exit', () => {
+          if (child.pid !== undefined) this.children.delete(child.pid);
+          this.fresh = null;
           this.exited = true;
           this.kick();
         });

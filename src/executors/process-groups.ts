@@ -45,24 +45,20 @@ export function groupLeader(pid: number): GroupLeader {
   return { pid, startTicks: hasProc ? (procStat(pid)?.startTicks ?? null) : null };
 }
 
+/** Zombies (and dead processes) count as gone: PID 1 may reap late, and a zombie holds no GPU. */
+const gone = (stat: ProcStat | null) => stat === null || stat.state === 'Z' || stat.state === 'X';
+
 /**
- * A snapshot of live process groups, taken once per check so that many runs cost one
- * /proc scan. A zombie counts as gone: PID 1 may reap late, and a zombie holds no GPU.
+ * Which process groups are alive, for one check. Most groups are settled by one
+ * signal 0 to the group and one read of the leader's /proc stat; only a group whose
+ * leader is gone or a zombie needs a scan of /proc (its other members), taken at
+ * most once per check and only then — a scan costs a read per process on the machine.
  */
 export class ProcessSnapshot {
-  private readonly groups = new Set<number>();
-  private readonly starts = new Map<number, number>();
+  private groups: Set<number> | null = null;
 
-  constructor() {
-    if (!hasProc) return;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const stat = procStat(entry);
-      if (stat === null || stat.state === 'Z' || stat.state === 'X') continue;
-      this.groups.add(stat.pgrp);
-      this.starts.set(Number(entry), stat.startTicks);
-    }
-  }
+  /** `children`: pids of leaders this process spawned and has not yet seen exit (alive: nothing to look at). */
+  constructor(private readonly children: ReadonlySet<number> = new Set()) {}
 
   /**
    * Whether any process of `leader`'s group is alive. A live process with the
@@ -70,10 +66,27 @@ export class ProcessSnapshot {
    * group is gone (the kernel does not reuse a pid while its group has members).
    */
   alive(leader: GroupLeader): boolean {
-    if (!hasProc) return signalGroup(leader.pid, 0);
-    const start = this.starts.get(leader.pid);
-    if (start !== undefined && leader.startTicks !== null && start !== leader.startTicks) return false;
-    return this.groups.has(leader.pid);
+    if (this.children.has(leader.pid)) return true;
+    // No process at all in the group (ESRCH): gone, whatever /proc would say.
+    if (!signalGroup(leader.pid, 0)) return false;
+    if (!hasProc) return true;
+    const stat = procStat(leader.pid);
+    if (stat !== null && leader.startTicks !== null && stat.startTicks !== leader.startTicks) return false;
+    if (!gone(stat)) return true;
+    return this.scan().has(leader.pid);
+  }
+
+  /** The groups with a live member, from one scan of /proc. */
+  private scan(): Set<number> {
+    if (this.groups !== null) return this.groups;
+    const groups = new Set<number>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = procStat(entry);
+      if (!gone(stat) && stat !== null) groups.add(stat.pgrp);
+    }
+    this.groups = groups;
+    return groups;
   }
 }
 

@@ -54,6 +54,9 @@ export interface PassReport {
   readonly seconds: number;
 }
 
+/** How long passes asked for by pokes take the sites the last pass read, ms (their heartbeat times, which tell a silent site, are that old at most). */
+const SITES_KEPT_MS = 1000;
+
 /** The core kept between passes while the store changes only by arrivals, and the sites it was built from. */
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
@@ -91,6 +94,14 @@ export class SchedulingLoop {
   /** When the last pass ended (performance.now()) and how long it took, ms: the next one waits as long after it. */
   private lastEndedAt = -Infinity;
   private lastPassMs = 0;
+  /**
+   * The sites as the last pass read them (performance.now() of the read), for the passes a poke asks for: under a
+   * stream of submissions those follow one another, and the sites change far less often. Every pass of the timer,
+   * every pass run by hand, and the next pass after `sitesChanged` read them again.
+   */
+  private sites: { readonly at: number; readonly list: Site[] } | null = null;
+  /** Diagnoses not yet written: passes that take the sites they kept leave them for the next pass that reads the sites. */
+  private unwritten = new Map<string, Record<string, unknown>>();
   private stopped = true;
   private core: LiveCore | null = null;
   private memory: ReadonlyMap<string, SiteMemory> = new Map();
@@ -141,7 +152,7 @@ export class SchedulingLoop {
     }
     const run = () => {
       this.cancelPoke = null;
-      this.runPass().catch(() => undefined); // logged by the pass
+      this.runPass(false).catch(() => undefined); // logged by the pass
     };
     const delayMs = this.lastEndedAt + this.lastPassMs - performance.now();
     if (delayMs <= 0) {
@@ -154,8 +165,18 @@ export class SchedulingLoop {
     }
   }
 
-  /** Runs a pass now, or right after the one under way. Resolves when it has committed. */
-  runPass(): Promise<PassReport> {
+  /** A site changed in a way that may change what can be placed (capacity, health, policy): the next pass reads them all again, and comes at once. */
+  sitesChanged(): void {
+    this.sites = null;
+    this.poke();
+  }
+
+  /**
+   * Runs a pass now, or right after the one under way. Resolves when it has committed. `readSites`: read the sites
+   * from the store (default), rather than take those the last pass read unless they changed or are a second old.
+   */
+  runPass(readSites = true): Promise<PassReport> {
+    if (readSites) this.sites = null;
     if (this.current === null) {
       const startedAt = performance.now();
       this.cancelPoke?.();
@@ -270,7 +291,9 @@ export class SchedulingLoop {
     try {
       const nowMs = clock.now();
       // 1. the snapshot
-      const sites = await this.markSilentSitesLost(await store.listSites(), nowMs);
+      const kept = this.sites !== null && performance.now() - this.sites.at < SITES_KEPT_MS ? this.sites.list : null;
+      const sites = await this.markSilentSitesLost(kept ?? (await store.listSites()), nowMs);
+      this.sites = { at: kept === null ? performance.now() : (this.sites?.at ?? 0), list: sites };
       if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
       const { arrived, changed } = active.takeChanges();
       // 2. the core: rebuilt, or kept with the arrivals added
@@ -378,9 +401,17 @@ export class SchedulingLoop {
         const json = diagnosisJson(d);
         if (job.diagnosis?.message !== json.message) diagnoses.set(id, json);
       }
-      // The store writes them in chunks, letting requests in between.
-      await store.setDiagnoses(diagnoses);
-      for (const [id, d] of diagnoses) active.diagnosed(id, d);
+      // The mirror has them at once; the store (in chunks, letting requests in between) with the next pass that
+      // reads the sites, within a second: under a stream of submissions a pass per arrival wrote one each.
+      for (const [id, d] of diagnoses) {
+        active.diagnosed(id, d);
+        this.unwritten.set(id, d);
+      }
+      if (kept === null && this.unwritten.size > 0) {
+        const writing = this.unwritten;
+        this.unwritten = new Map();
+        await store.setDiagnoses(writing);
+      }
       this.memory = siteMemory(core);
       const seconds = (performance.now() - t0) / 1000;
       metrics.recordPass(seconds, this.waiting, core.sched.state.sites.map((s, i) => ({ site: core.poolSites[i]?.site.id ?? '', gpuType: core.poolSites[i]?.gpuType ?? '', gpus: s.total - s.free })));
@@ -389,6 +420,7 @@ export class SchedulingLoop {
       return report;
     } catch (err) {
       this.core = null;
+      this.sites = null;
       this.reloadNeeded = true;
       logger.error({ err }, 'scheduling pass failed');
       throw err;

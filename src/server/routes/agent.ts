@@ -56,6 +56,12 @@ const HEARTBEATS = { perSecond: 5, burst: 10 } as const;
  * a site runs at most a run per GPU, so an honest site stays well under it.
  */
 const reportRate = (declaredGpus: number) => ({ perSecond: Math.max(20, declaredGpus), burst: 5 * Math.max(20, declaredGpus) });
+/**
+ * Batches of reports per site: 100 a second, 200 at once. An agent sends one batch at a time (the next when the last
+ * is answered): as many as a second's worth of round trips when its runs are short and many. What a batch may cost
+ * is bounded per report (those that move no run forward, by `reportRate`; the others, by the runs placed on the site).
+ */
+const BATCHES = { perSecond: 100, burst: 200 } as const;
 
 /** Refuses (429, Retry-After) a request of the agent's site past its allowance, before its body is read. */
 async function withinRate(rates: RateByKey, req: FastifyRequest, reply: FastifyReply, what: string, rate: (siteId: string) => Promise<{ perSecond: number; burst: number }>): Promise<void> {
@@ -343,9 +349,10 @@ export function agentRoutes(app: Api): void {
    * site, and cost nothing here.
    */
   const idleReports = new RateByKey();
+  const batches = new RateByKey();
   app.post('/api/v1/agent/reports/batch', {
     config: { operation: 'agent.report' },
-    onRequest: (req, reply) => withinRate(reports, req, reply, 'reports', async (siteId) => reportRate(await declaredGpus(siteId))),
+    onRequest: (req, reply) => withinRate(batches, req, reply, 'batches of reports', () => Promise.resolve(BATCHES)),
     schema: {
       tags, ...secured,
       summary: 'Reports of many runs on the agent’s site in one request, applied in order; each answered as by /agent/reports, or with its own error',

@@ -32,7 +32,7 @@ export function siteRoutes(app: Api): void {
       return store.createSite({ id, orgId, name: b.name, capacity, pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks, createdAt: clock.now() });
     });
     await cp.sites.refresh();
-    loop.poke();
+    loop.sitesChanged();
     return reply.code(201).send(siteJson(site));
   });
 
@@ -72,7 +72,7 @@ export function siteRoutes(app: Api): void {
     });
     if (site === null) throw notFound('site', id);
     await cp.sites.refresh();
-    loop.poke();
+    loop.sitesChanged();
     return siteJson(site);
   });
 
@@ -142,7 +142,7 @@ export async function heartbeat(cp: ControlPlane, before: Site, body: z.infer<ty
   await cp.store.heartbeat(before.id, cp.clock.now(), report);
   if (before.health !== 'up') await cp.store.setSiteHealth(before.id, 'up');
   const changed = (capacity !== undefined && !sameCapacity(capacity, before.reportedCapacity)) || (body.sandbox_capable !== undefined && body.sandbox_capable !== before.sandboxCapable);
-  if (changed || before.health !== 'up') cp.loop.poke();
+  if (changed || before.health !== 'up') cp.loop.sitesChanged();
   const site: Site = { ...before, health: 'up', lastHeartbeatAt: cp.clock.now(), ...(capacity === undefined ? {} : { reportedCapacity: capacity }), ...(body.sandbox_capable === undefined ? {} : { sandboxCapable: body.sandbox_capable }) };
   return { site, cut: bounded?.cut ?? [] };
 }
