@@ -471,6 +471,31 @@ describe('first start and the timed loop', () => {
   });
 });
 
+describe('a start the commit budget carried over, whose job a later decision preempted', () => {
+  // One decision committed per pass: the borrower's second start waits in the backlog while the owner's
+  // reclaim, decided by the next pass, preempts it in the core. Committing that start as it stood then placed
+  // the job on no site at all (its allocation, read at commit, was none); the loop now skips it.
+  test('is skipped: no pass fails, and no job is placed without parts', async () => {
+    const s = await TestServer.start({ maxDecisionsPerPass: 1 });
+    try {
+      await s.org('owner');
+      await s.org('borrower');
+      await s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 0 } });
+      const a = await s.job('borrower', 4, { gpu_types: ['h100'], preemptible: true });
+      const b = await s.job('borrower', 4, { gpu_types: ['h100'], preemptible: true });
+      const first = await s.pass();
+      assert.equal(first.started, 1, 'the budget commits one start; the other waits in the backlog');
+      const owner = await s.job('owner', 8, { gpu_types: ['h100'] });
+      for (let i = 0; i < 6; i++) await s.pass(); // rejects if a pass fails (the store refuses a placement without parts)
+      const jobs = await Promise.all([a, b, owner].map((id) => s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`)));
+      for (const j of jobs) for (const p of j.placements) assert.ok(p.parts.length > 0, `job ${j.id} attempt ${p.attempt} placed on no site`);
+      assert.equal(jobs.flatMap((j) => j.events).filter((e) => e.type === 'site_lost').length, 0, 'no site was lost');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('the loop keeps its core between passes, and rebuilds it from the store when it must', () => {
   let s: TestServer;
   before(async () => {
