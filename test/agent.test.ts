@@ -469,6 +469,90 @@ describe('dispatch by events, not by polling', () => {
   });
 });
 
+describe('GPUs follow what the agent confirms', () => {
+  // An owner reclaims its lent GPUs with notice. The borrower's job is requeued at once, but its run goes on until the
+  // notice ends: its GPUs are not the owner's until the site's agent says the run stopped. Before, the control
+  // plane counted them free at once and placed the owner's job on GPUs still busy (an agent held runs for 81 of 64).
+  test("a reclaimed borrower's GPUs stay busy until its agent reports it stopped (or heartbeats without it); then the owner's job is placed", async () => {
+    const s = await TestServer.start();
+    try {
+      await s.org('owner');
+      await s.org('borrower');
+      const lent = await s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 120 } });
+      const ownerAgent = await s.token('agent', 'owner', lent);
+      const report = (body: Record<string, unknown>) => s.req('POST', '/api/v1/agent/reports', { token: ownerAgent, body });
+      const state = async (id: string) => (await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`)).state;
+      await s.ok(AgentHeartbeatResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: ownerAgent, body: {} }); // the site has an agent
+      const reclaimed = async () => {
+        const borrowed = await s.job('borrower', 8, { command: ['sleep', '600'], gpu_types: ['h100'], preemptible: true });
+        await s.pass();
+        assert.equal((await report({ job_id: borrowed, attempt: 1, state: 'running' })).status, 200);
+        const owned = await s.job('owner', 8, { command: ['true'], gpu_types: ['h100'] });
+        await s.pass();
+        assert.equal(await state(borrowed), 'pending', 'the borrower is requeued at once');
+        for (let i = 0; i < 3; i++) await s.pass();
+        assert.equal(await state(owned), 'pending', "the owner waits: the borrower's run has not stopped yet");
+        return { borrowed, owned };
+      };
+
+      const first = await reclaimed();
+      assert.equal((await report({ job_id: first.owned, attempt: 1, state: 'stopped' })).status, 404, 'a run never placed here');
+      const stopped = RunReportResponse.parse((await report({ job_id: first.borrowed, attempt: 1, state: 'stopped' })).body);
+      assert.deepEqual([stopped.applied, stopped.current], [true, false]);
+      assert.equal(RunReportResponse.parse((await report({ job_id: first.borrowed, attempt: 1, state: 'stopped' })).body).applied, false, 'once');
+      await s.pass();
+      assert.equal(await state(first.owned), 'placed', 'the GPUs are free: the owner has them');
+      await report({ job_id: first.owned, attempt: 1, state: 'succeeded', exit_code: 0 });
+      await s.req('POST', `/api/v1/jobs/${first.borrowed}/cancel`);
+
+      // An agent that heartbeats without the run has stopped it (or never had it) too.
+      s.clock.advance(3600); // past the owner's reclaim rate limit
+      const second = await reclaimed();
+      assert.equal((await report({ job_id: second.owned, attempt: 1, state: 'stopped' })).status, 404);
+      await s.ok(AgentHeartbeatResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: ownerAgent, body: { runs: [{ job_id: second.borrowed, attempt: 1 }] } });
+      await s.pass();
+      assert.equal(await state(second.owned), 'pending', 'listed: still stopping');
+      await s.ok(AgentHeartbeatResponse, 200, 'POST', '/api/v1/agent/heartbeat', { token: ownerAgent, body: { runs: [] } });
+      await s.pass();
+      assert.equal(await state(second.owned), 'placed');
+    } finally {
+      await s.close();
+    }
+  });
+
+  // Live, with a real agent: the stop reaches it in its long poll, it stops the run when the notice ends (to the
+  // millisecond), says so, and the owner's job is placed on the GPUs freed and started: never before the notice
+  // ends (the site's runs never exceed its GPUs), and within 100 ms of it.
+  test("an owner's reclaim with a 1 s notice: the owner's job starts after the borrower stopped, within the notice plus 100 ms", async () => {
+    const pool = await LivePool.start({ passIntervalMs: 60_000 });
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-agent-'));
+    const { agent: started, executor } = localAgent(pool, dir, { heartbeatMs: 5000, killGraceMs: 2000 });
+    try {
+      await pool.client.call('PATCH', `/sites/${pool.siteId}`, { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 1 } });
+      await pool.client.call('POST', '/orgs', { id: 'beta', name: 'Beta' });
+      await started.start();
+      await waitFor('the agent connected', () => Promise.resolve(started.siteId ?? undefined));
+      const borrowed = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'b', org_id: 'beta', gpus: 8, estimate_s: 600, command: ['sleep', '60'], preemptible: true })).id;
+      await pool.until(borrowed, 'running');
+      const owned = await pool.submit(['sleep', '5'], 8);
+      const running = await pool.until(owned, 'running');
+      const at = (type: string, events: readonly { type: string; at: string }[]) => Date.parse(events.find((e) => e.type === type)?.at ?? '');
+      const preempted = (await pool.job(borrowed)).events.find((e) => e.type === 'preempted');
+      const stopAt = Date.parse(String(preempted?.detail.stop_at));
+      const placed = at('placed', running.events);
+      const start = at('started', running.events);
+      assert.ok(placed >= stopAt, `the owner's job was placed ${stopAt - placed} ms before the borrower's notice ended`);
+      assert.ok(start - stopAt <= 100, `the owner's job started ${start - stopAt} ms after the notice ended`);
+    } finally {
+      await started.stop();
+      for (const r of await executor.list()) await executor.cancel(r.handle);
+      await executor.close();
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the control plane restarted while an agent runs a job', () => {
   test('the agent reconnects, the run finishes once and is reported, and new work runs', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'suanli-cp-'));

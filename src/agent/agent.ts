@@ -399,7 +399,9 @@ export class Agent {
     // A stopped run is not reported (the control plane has moved past it), unless the agent stopped it on its own.
     if (run.cancelling === true) {
       if (!FINAL_RUN_STATES.has(status.state)) return;
+      // Stopped on its own (fenced): lost. Stopped as told: said so, and the control plane counts its GPUs free.
       if (run.fenced !== undefined) await this.report(run.jobId, run.attempt, { state: 'lost', detail: `stopped by its agent: ${run.fenced}` });
+      else await this.report(run.jobId, run.attempt, { state: 'stopped', detail: status.detail });
       this.runs.delete(id);
       return;
     }

@@ -1,4 +1,4 @@
-import { FINAL_STATES, type Job, type JobState, type PartsEvent, type Placement, type Store, type Transition } from '../store/types.ts';
+import { FINAL_STATES, type Job, type JobState, type PartsEvent, type Placement, type PlacementPart, type Store, type Transition } from '../store/types.ts';
 
 /** Who made a change: the scheduling loop (its core already knows) or anything else (a cancel, an agent's report). */
 export type ChangeOrigin = 'scheduler' | 'other';
@@ -14,6 +14,24 @@ export interface EndedRun {
   readonly reason: string;
   readonly stopAtMs: number | null;
 }
+
+/**
+ * A run this server moved past (preempted, cancelled, requeued, or shrunk off some of its sites) while it ran, whose
+ * agents have not yet confirmed they stopped it: its GPUs on those sites are still busy, and the scheduler counts
+ * them so (pool-snapshot.ts) until each site's agent reports it stopped, or heartbeats without it, or the site is lost.
+ */
+export interface StoppingRun {
+  /** The job as it was when the run was moved past (what the scheduler restores the held GPUs as). */
+  readonly job: Job;
+  readonly attempt: number;
+  /** The run's parts on the sites that have not confirmed yet. */
+  readonly parts: readonly PlacementPart[];
+  /** When it started, epoch ms. */
+  readonly startedAt: number;
+}
+
+/** Events of a requeue that an agent's report of the run's end caused (routes/agent.ts): the reporting site's part is over. */
+const ENDS_REPORTED: ReadonlySet<string> = new Set(['run_lost', 'run_failed', 'coallocation_failed']);
 
 /** Ended runs remembered (the oldest forgotten first): far more than agents hold on to between heartbeats. */
 const ENDED_RUNS_KEPT = 100_000;
@@ -107,6 +125,8 @@ export class ActiveJobs {
   private readonly stopsDue = new Map<string, Map<string, { jobId: string; attempt: number }>>();
   /** Rung for a site when it gets a placement or a run of it must stop. */
   readonly bell = new SiteBell();
+  /** Runs moved past while they ran, not yet confirmed stopped on all their sites, by run key. */
+  private readonly stopping = new Map<string, StoppingRun>();
 
   async reload(store: Store): Promise<void> {
     this.arrivedDuringReload = [];
@@ -145,8 +165,15 @@ export class ActiveJobs {
     if (current !== undefined && job.state !== 'placed' && job.state !== 'running') {
       const sites = new Set(current.parts.map((p) => p.siteId));
       this.remember(job.id, current.attempt, { sites, state: job.state, reason: endedReason(job, change), stopAtMs: stopAtOf(change.detail) });
-      // A run that ended as its agent reported (succeeded, failed) is over there already; any other end is news to its sites.
-      if (job.state !== 'succeeded' && job.state !== 'failed') this.stopOn(sites, job.id, current.attempt);
+      // A run that ended as its agent reported (succeeded, failed) is over there already; any other end is news to its
+      // sites, and a run that ran holds its GPUs until they confirm it stopped.
+      if (job.state !== 'succeeded' && job.state !== 'failed') {
+        this.stopOn(sites, job.id, current.attempt);
+        // A site whose agent reported the run's end there (lost, failed, a part that ended early) holds nothing; nor
+        // does one lost (its agent fenced its runs) or too small now (the GPUs are not counted anyway).
+        const reportedBy = ENDS_REPORTED.has(change.type) ? change.detail?.site : undefined;
+        if (change.type !== 'site_lost') this.holdUntilStopped(job, current.attempt, current.parts.filter((p) => p.siteId !== reportedBy), current.startedAt);
+      }
     }
     if (FINAL_STATES.has(job.state)) {
       this.drop(job.id);
@@ -172,6 +199,8 @@ export class ActiveJobs {
       const why = typeof event?.detail.why === 'string' ? event.detail.why : (event?.type ?? 'shrunk');
       this.remember(id, current.attempt, { sites: left, state: this.jobs.get(id)?.state ?? 'running', reason: `the job shrank: this site's part was reclaimed (${why})`, stopAtMs: stopAtOf(event?.detail) });
       this.stopOn(left, id, current.attempt);
+      const job = this.jobs.get(id);
+      if (job !== undefined) this.holdUntilStopped(job, current.attempt, current.parts.filter((p) => left.has(p.siteId)), current.startedAt);
     }
     this.placements.set(id, { ...current, parts });
   }
@@ -179,6 +208,44 @@ export class ActiveJobs {
   /** What this server knows of a run it moved past (recently: the oldest are forgotten), if anything. */
   endedRun(jobId: string, attempt: number): EndedRun | undefined {
     return this.ended.get(runKey(jobId, attempt));
+  }
+
+  /** Runs moved past while they ran whose GPUs are still busy: not yet confirmed stopped on some of their sites. */
+  stoppingRuns(): StoppingRun[] {
+    return [...this.stopping.values()];
+  }
+
+  /**
+   * The site's agent confirmed the run stopped (it reported so, or heartbeated without it, or the site is lost):
+   * its GPUs there are free. True when that released any (the scheduler's core must be rebuilt).
+   */
+  stopped(jobId: string, attempt: number, siteId: string): boolean {
+    const key = runKey(jobId, attempt);
+    const run = this.stopping.get(key);
+    if (run === undefined || !run.parts.some((p) => p.siteId === siteId)) return false;
+    const parts = run.parts.filter((p) => p.siteId !== siteId);
+    if (parts.length === 0) this.stopping.delete(key);
+    else this.stopping.set(key, { ...run, parts });
+    this.changed = true;
+    return true;
+  }
+
+  /** Whether the run holds GPUs on the site until its agent confirms it stopped. */
+  stoppingOn(jobId: string, attempt: number, siteId: string): boolean {
+    return this.stopping.get(runKey(jobId, attempt))?.parts.some((p) => p.siteId === siteId) === true;
+  }
+
+  /** The runs holding GPUs on the site until its agent confirms they stopped. */
+  stoppingOnSite(siteId: string): { jobId: string; attempt: number }[] {
+    return [...this.stopping.values()].filter((r) => r.parts.some((p) => p.siteId === siteId)).map((r) => ({ jobId: r.job.id, attempt: r.attempt }));
+  }
+
+  private holdUntilStopped(job: Job, attempt: number, parts: readonly PlacementPart[], startedAt: number | null): void {
+    if (startedAt === null || parts.length === 0) return; // never ran: nothing runs to stop
+    const key = runKey(job.id, attempt);
+    const before = this.stopping.get(key);
+    this.stopping.set(key, { job, attempt, parts: [...(before?.parts ?? []), ...parts.filter((p) => !(before?.parts ?? []).some((q) => q.siteId === p.siteId && q.gpuType === p.gpuType))], startedAt });
+    if (this.stopping.size > STOPS_KEPT) this.stopping.delete(this.stopping.keys().next().value as string);
   }
 
   /** The runs the site's agent must stop that its long poll has not taken yet; taken, they are not given again (its heartbeats name them too). */
@@ -238,8 +305,8 @@ export class ActiveJobs {
   }
 
   /** All active jobs, in submission order, and the placements of those placed or running. */
-  snapshot(): { jobs: Job[]; placements: ReadonlyMap<string, Placement> } {
-    return { jobs: [...this.jobs.values()], placements: this.placements };
+  snapshot(): { jobs: Job[]; placements: ReadonlyMap<string, Placement>; stopping: StoppingRun[] } {
+    return { jobs: [...this.jobs.values()], placements: this.placements, stopping: this.stoppingRuns() };
   }
 
   /** The current placements of the placed and running jobs, by job id (live: read it, do not keep it). */

@@ -6,6 +6,7 @@ import type { WanLinkSpec } from '../model/span.ts';
 import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
 import type { Capacity, Job, Placement, PlacementPart, Site, WanLink } from '../store/types.ts';
+import type { StoppingRun } from './active-jobs.ts';
 
 /**
  * The bridge between the durable state and the pure scheduler core: a snapshot of
@@ -19,6 +20,8 @@ export interface PoolSnapshot {
   readonly jobs: readonly Job[];
   /** The current placement of each placed or running job. */
   readonly placements: ReadonlyMap<string, Placement>;
+  /** Runs moved past whose agents have not confirmed they stopped: their GPUs are busy still. */
+  readonly stopping?: readonly StoppingRun[];
 }
 
 /** What the core cannot rebuild from the store but must not forget between passes: per pool site. */
@@ -114,12 +117,13 @@ export function jobSpec(job: Pick<Job, 'id' | 'orgId' | 'demand' | 'submittedAt'
 /**
  * Rebuilds the core from a snapshot: 1. the pool from the sites; 2. each placed or
  * running job restored on its site, oldest placement first (so the rebuilt layout
- * follows the real one); 3. the pending jobs submitted in submission order;
- * 4. the site memory of earlier passes put back.
+ * follows the real one); 3. the GPUs of runs being stopped held; 4. the pending jobs
+ * submitted in submission order; 5. the site memory of earlier passes put back.
  */
 export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'policy'>, memory: ReadonlyMap<string, SiteMemory> = new Map(), extraOrgs: readonly string[] = []): RebuiltScheduler {
   const { pool, poolSites } = poolOf(snapshot.sites);
-  const sched = new Scheduler(pool, options, [...snapshot.jobs.map((j) => j.orgId), ...extraOrgs]);
+  const stopping = snapshot.stopping ?? [];
+  const sched = new Scheduler(pool, options, [...snapshot.jobs.map((j) => j.orgId), ...stopping.map((r) => r.job.orgId), ...extraOrgs]);
   const indexOf = new Map(poolSites.map((p, i) => [poolSiteId(p.site.id, p.gpuType), i]));
   const records = new Map<string, JobRecord>();
   const unrestored: Job[] = [];
@@ -144,6 +148,20 @@ export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<Schedu
       records.set(job.id, record);
       if (lost.length > 0) shrunk.push({ job, lost });
     }
+  }
+  // A run being stopped holds its GPUs until its agent confirms: each part stands as a job of its own that the core
+  // neither preempts nor reports on (it is in no record the driver reads), restored after the real placements.
+  // A site no agent ever heartbeated for runs nothing to stop (its runs were moved by hand).
+  const withAgent = new Set(snapshot.sites.filter((s) => s.lastHeartbeatAt !== null).map((s) => s.id));
+  for (const run of stopping) {
+    // One site each: no span (a part alone forms no ring).
+    const { span, ...single } = run.job.demand;
+    const spec = jobSpec({ ...run.job, demand: single });
+    void span;
+    run.parts.forEach((part, i) => {
+      const site = indexOf.get(poolSiteId(part.siteId, part.gpuType));
+      if (site !== undefined && withAgent.has(part.siteId)) sched.restore({ ...spec, id: jobId(`${run.job.id}.${run.attempt}~stopping.${i}`), gpus: part.gpus, preemptible: false }, [{ site, gpus: part.gpus }], run.startedAt / 1000);
+    });
   }
   for (const job of snapshot.jobs) if (job.state === 'pending') records.set(job.id, sched.submit(jobSpec(job)));
 

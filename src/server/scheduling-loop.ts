@@ -243,6 +243,8 @@ export class SchedulingLoop {
       const silent = site.health === 'up' && site.lastHeartbeatAt !== null && nowMs - site.lastHeartbeatAt > timeout;
       if (silent && (await this.o.store.setSiteHealth(site.id, 'lost'))) {
         this.o.logger.warn({ site: site.id, lastHeartbeatAt: site.lastHeartbeatAt }, 'site silent: marked lost');
+        // Its agent has stopped every run by now (fencing): what it was told to stop holds nothing any more.
+        for (const r of this.o.active.stoppingOnSite(site.id)) this.o.active.stopped(r.jobId, r.attempt, site.id);
         out.push({ ...site, health: 'lost' });
       } else out.push(site);
     }

@@ -123,7 +123,7 @@ export const AgentHeartbeatResponse = SiteResponse.extend({
 export const RunReportBody = z.strictObject({
   job_id: z.string().min(1).max(128),
   attempt: z.number().int().min(1),
-  state: z.enum(['running', 'succeeded', 'failed', 'lost']),
+  state: z.enum(['running', 'succeeded', 'failed', 'lost', 'stopped']).describe('stopped: a run the control plane said to stop has stopped (its GPUs are free again)'),
   exit_code: z.number().int().nullable().optional(),
   reason: z.enum(['exit_code', 'cancelled_outside', 'engine']).optional().describe('why a failed run failed: its exit status, stopped outside Suanli, or ended by its engine'),
   detail: storableText(2000).optional(),
@@ -301,6 +301,13 @@ export function agentRoutes(app: Api): void {
     if ((b.usage_refused?.length ?? 0) > 0) app.log.warn({ site: id, refused: b.usage_refused }, 'a site refused to sign usage records: they are logged by the control plane alone');
     const toSign = key.verifier === null ? [] : await usageToSign(cp, id, refusedUsage.get(id) ?? NONE_REFUSED);
     offeredUsage.set(id, new Map(toSign.map((o) => [o.entry.id, o])));
+    // A run holding GPUs until this site confirms it stopped, that the agent does not list, has stopped (or never ran there).
+    if (b.runs !== undefined) {
+      const listed = new Set(b.runs.map((r) => `${r.job_id}.${r.attempt}`));
+      let released = false;
+      for (const r of cp.active.stoppingOnSite(id)) if (!listed.has(`${r.jobId}.${r.attempt}`)) released = cp.active.stopped(r.jobId, r.attempt, id) || released;
+      if (released) cp.loop.poke();
+    }
     const answer: z.infer<typeof AgentHeartbeatResponse> = {
       ...siteJson(site), stop: stopsOf(cp, id, b.runs ?? []), lease_s: cp.leaseS, capacity_cut: cut, site_key: { status: key.status, detail: key.detail },
       usage_to_sign: toSign.map((o) => ({ id: o.entry.id, record: o.text })),
@@ -383,6 +390,7 @@ export function agentRoutes(app: Api): void {
 
 /** Whether the report would move its run forward (from the mirror): a run of the site's, current, in a state the report may come from. */
 function movesForward(cp: ControlPlane, siteId: string, b: z.infer<typeof RunReportBody>): boolean {
+  if (b.state === 'stopped') return cp.active.stoppingOn(b.job_id, b.attempt, siteId);
   const job = cp.active.get(b.job_id);
   if (job === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) return false;
   return b.state === 'lost' ? true : REPORTED[b.state].from.includes(job.state);
@@ -486,6 +494,17 @@ async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof R
   const { store, clock, lifecycle, loop } = cp;
   // Answered from memory unless the run is current: an agent may report only on attempts placed on its site now.
   const job = cp.active.get(b.job_id);
+  if (b.state === 'stopped') {
+    // A run told to stop has: the GPUs it held until now are free (the next pass may give them to the job waiting).
+    const ended = cp.active.endedRun(b.job_id, b.attempt);
+    if (ended?.sites.has(siteId) !== true) {
+      if (isCurrentRun(cp, b.job_id, b.attempt, siteId)) throw new ApiError('conflict', `run ${b.job_id}.${b.attempt} was not told to stop: report how it ended (succeeded, failed, lost)`, { field: 'state' });
+      throw notFound('job', b.job_id);
+    }
+    const released = cp.active.stopped(b.job_id, b.attempt, siteId);
+    if (released) loop.poke();
+    return { applied: released, current: false, state: job?.state ?? ended.state };
+  }
   const placement = job === undefined ? undefined : cp.active.placement(job.id);
   if (job === undefined || placement === undefined || !isCurrentRun(cp, b.job_id, b.attempt, siteId)) {
     const ended = cp.active.endedRun(b.job_id, b.attempt);
