@@ -54,6 +54,8 @@ describe('a job spanning two sites, live', () => {
   });
   afterEach(async () => {
     await cancelAll();
+    // The runs cancelled hold their GPUs until their agents say they stopped: let them, before the agents go.
+    await waitFor('the cancelled runs stopped', () => Promise.resolve(pool.app.suanli.active.stoppingRuns().length === 0 ? true : undefined), 10_000);
     await stopAgents();
   });
   after(async () => {
