@@ -238,8 +238,11 @@ describe('suanli ledger verify against a cheating control plane', () => {
   test('a rewritten history (the same size, another root): caught by the member who verified before', async () => {
     const before = await verify('beta');
     assert.equal(before.code, 0);
-    const [target] = await entriesOf('acme');
-    await s.db.updateTable('log_entries').set({ note: target!.note.replace(/^gpus 1$/m, 'gpus 2') }).where('idx', '=', target!.idx).execute();
+    // A record of acme's own run, which beta's verify does not read (the log's order is the order runs ended in).
+    const betas = new Set((await entriesOf('beta')).map((e) => e.idx));
+    const target = (await entriesOf('acme')).find((e) => !betas.has(e.idx));
+    assert.ok(target !== undefined, 'a record of acme alone');
+    await s.db.updateTable('log_entries').set({ note: target.note.replace(/^gpus 1$/m, 'gpus 2') }).where('idx', '=', target.idx).execute();
     await rebuildTree();
     const [problem] = failedWith(await verify('beta'), 'history_rewritten');
     const size = before.report.checkpoint.size;
