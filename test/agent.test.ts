@@ -502,6 +502,8 @@ describe('GPUs follow what the agent confirms', () => {
       assert.equal(RunReportResponse.parse((await report({ job_id: first.borrowed, attempt: 1, state: 'stopped' })).body).applied, false, 'once');
       await s.pass();
       assert.equal(await state(first.owned), 'placed', 'the GPUs are free: the owner has them');
+      const notTold = await report({ job_id: first.owned, attempt: 1, state: 'stopped' });
+      assert.deepEqual([notTold.status, (notTold.body as { error: { field: string } }).error.field], [409, 'state'], 'a current run was not told to stop');
       await report({ job_id: first.owned, attempt: 1, state: 'succeeded', exit_code: 0 });
       await s.req('POST', `/api/v1/jobs/${first.borrowed}/cancel`);
 
