@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Agent } from '../src/agent/agent.ts';
+import { AgentHttpError } from '../src/agent/control-plane-client.ts';
 import type { LocalExecutor } from '../src/executors/local.ts';
 import { SIMULATE_REPORT_TEXT, VIDEO_PLAN } from '../web/src/model/test-data.ts';
 import { buildDashboard, chromiumMissing, launchChromium, skipWithoutChromium } from './support/browser.ts';
-import { LivePool, localAgent } from './support/live-pool.ts';
+import { LivePool, localAgent, waitFor } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
 const missing = chromiumMissing();
@@ -89,21 +90,27 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     assert.deepEqual(wrong, []);
   };
   /**
-   * The ledger page's verification in the browser, verified again until the checkpoint it
-   * reads holds at least `records` records of the org (the log is checkpointed every 2 s);
-   * the figures it shows of them.
+   * Waits until the usage log's latest checkpoint holds every record of acme logged so far
+   * (the log is checkpointed every 2 s), so that the page's next verification reads them
+   * all at once: a verification repeated would no longer be this browser's first.
    */
-  const verifiedRecords = async (records: number): Promise<string> => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const figures = page.getByText(/^checked: \d+; verified: \d+; signed by their site: \d+$/);
-      await figures.waitFor();
-      const shown = await figures.innerText();
-      if (Number(/checked: (\d+)/.exec(shown)?.[1]) >= records || Date.now() > deadline) return shown;
-      const before = await figures.elementHandle();
-      await page.getByRole('button', { name: 'Verify again' }).click();
-      await before?.waitForElementState('hidden');
-    }
+  const acmeCheckpointed = (p: LivePool) =>
+    waitFor('a checkpoint holding all of acme\'s records', async () => {
+      const { entries } = await p.client.call<{ entries: { index: number }[] }>('GET', '/ledger/entries?org=acme&from=0');
+      const last = entries.at(-1);
+      if (last === undefined) return undefined;
+      // 404 until the first checkpoint is signed.
+      const checkpoint = await p.client.call<{ size: number }>('GET', '/ledger/checkpoint').catch((err: unknown) => {
+        if (err instanceof AgentHttpError && err.status === 404) return { size: 0 };
+        throw err;
+      });
+      return checkpoint.size > last.index ? true : undefined;
+    });
+  /** The figures the ledger page's verification in the browser shows of the records it checked. */
+  const verifiedRecords = async (): Promise<string> => {
+    const figures = page.getByText(/^checked: \d+; verified: \d+; signed by their site: \d+$/);
+    await figures.waitFor();
+    return figures.innerText();
   };
   /** Takes out of pageErrors the browser's own log lines of refused requests with `status`: a step that expects them calls this. */
   const expectRefusals = (status: number) => {
@@ -253,9 +260,10 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await table.click();
   }));
 
-  test('the ledger verified in the browser: the admin picks acme; its run is in the signed log, signed by its site, and adds up to the credits', inBrowser(async () => {
+  test('the ledger verified in the browser: the admin picks acme; its run is in the signed log, signed by its site, and adds up to the credits', inBrowser(async (p) => {
+    await acmeCheckpointed(p);
     await page.getByLabel('Org to verify').selectOption('acme');
-    assert.equal(await verifiedRecords(1), 'checked: 1; verified: 1; signed by their site: 1');
+    assert.equal(await verifiedRecords(), 'checked: 1; verified: 1; signed by their site: 1');
     const verdict = page.getByRole('status').filter({ hasText: 'Every record of acme' });
     assert.match(await verdict.innerText(), /^Verified\s+Every record of acme up to this checkpoint is in the log and signed, and the credits the API reports add up to those records\.$/);
     await page.getByText('This browser pinned the log key now, on its first verification of this server').waitFor();
@@ -423,11 +431,12 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     assert.deepEqual(pageErrors, [], 'no console error or exception');
   }));
 
-  test('a member verifies its own org’s ledger in the browser, against the log key pinned before', inBrowser(async () => {
+  test('a member verifies its own org’s ledger in the browser, against the log key pinned before', inBrowser(async (p) => {
+    await acmeCheckpointed(p);
     await nav('Ledger');
     await heading('Ledger');
     assert.equal(await page.getByLabel('Org to verify').count(), 0, 'a member verifies its own org');
-    assert.match(await verifiedRecords(1), /^checked: 1; verified: 1; signed by their site: 1$/);
+    assert.match(await verifiedRecords(), /^checked: 1; verified: 1; signed by their site: 1$/);
     await page.getByRole('status').filter({ hasText: 'Every record of acme' }).getByText('Verified', { exact: true }).waitFor();
     assert.equal(await page.getByText('pinned the log key now').count(), 0, 'the key pinned at the admin’s verification, in this browser');
     assert.match(await page.locator('dl.facts').last().innerText(), /History\s+(unchanged since it was verified here|extends the checkpoint verified here before)/);
