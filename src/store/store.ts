@@ -277,17 +277,20 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Set-based: a few statements per batch, not per change. Recipe, in one transaction:
-   * 1. lock every job the batch moves, in id order, before moving any: two batches that
-   *    share jobs then queue on a server instead of deadlocking. (NO KEY UPDATE is the
-   *    lock an UPDATE takes; it lets other transactions insert rows that reference the job.)
-   * 2. split the changes into rounds: a job's k-th change goes into round k, so a round
+   * Set-based: one statement per batch, not per change (moveJobs). Recipe:
+   * 1. split the changes into rounds: a job's k-th change goes into round k, so a round
    *    moves each job at most once and each job's changes still apply in input order
-   *    (the only order the contract can see: different jobs share no rows);
-   * 3. per round, one guarded UPDATE moves the jobs that are in one of their `from` states,
-   *    then a statement each, for the moves that applied, ends, inserts and starts their
-   *    placements and appends their events (moveJobs);
-   * 4. the ledger entries, ROWS_PER_INSERT per statement.
+   *    (the only order the contract can see: different jobs share no rows); a round of
+   *    more than ROWS_PER_INSERT changes is split again;
+   * 2. each piece is one statement that locks its jobs, moves them, and writes what
+   *    follows from the moves (moveJobs); the last one also writes the ledger entries;
+   * 3. on the embedded database one statement is the whole transition: it has one session,
+   *    so no one can move a job between the lock and the rest of the statement. Anything
+   *    else runs in a transaction that first locks every job the batch moves, in id order,
+   *    in a statement of its own: two batches that share jobs then queue on a server instead
+   *    of deadlocking, and each later statement's snapshot sees what the batch before it
+   *    wrote. (NO KEY UPDATE is the lock an UPDATE takes; it lets other transactions insert
+   *    rows that reference the job.)
    */
   async transition(changes: readonly Transition[], ledger: readonly LedgerEntry[] = []): Promise<(Job | null)[]> {
     for (const change of changes) checkPlacement(change);
@@ -301,21 +304,27 @@ export class KyselyStore implements Store {
       movesOf.set(id, round + 1);
       (rounds[round] ??= []).push({ index, id, change });
     });
+    const pieces = rounds.flatMap((round) => [...chunks(round)]);
+    if (pieces.length === 0) pieces.push([]); // the ledger alone
+    const named = changes.map((c) => jobKey(c.jobId) ?? -1);
+    const run = async (db: Kysely<Database>) => {
+      const after: (Job | null)[] = changes.map(() => null);
+      const moved = new Set<number>();
+      for (const [i, piece] of pieces.entries()) {
+        const last = i === pieces.length - 1;
+        for (const { index, job } of await moveJobs(db, piece, last ? { entries: ledger, named, movedBefore: [...moved] } : null)) {
+          after[index] = job;
+          moved.add(Number(job.id));
+        }
+      }
+      return after;
+    };
+    if (pieces.length === 1 && this.kind === 'pglite') return conflicts(run(this.db));
     return conflicts(
       this.db.transaction().execute(async (trx) => {
         const keys = [...movesOf.keys()].sort((a, b) => a - b);
         if (keys.length > 0) await trx.selectFrom('jobs').select('id').where('id', '=', anyOf(keys)).orderBy('id').forNoKeyUpdate().execute();
-        const after: (Job | null)[] = changes.map(() => null);
-        for (const round of rounds) {
-          for (const chunk of chunks(round)) {
-            for (const { index, job } of await moveJobs(trx, chunk)) after[index] = job;
-          }
-        }
-        // A run's usage is written by the move that ended it: not again by one that lost the race to end it.
-        const named = new Set(changes.map((c) => c.jobId));
-        const moved = new Set(changes.filter((_, i) => after[i] !== null).map((c) => c.jobId));
-        await insertLedger(trx, ledger.filter((e) => !named.has(e.jobId) || moved.has(e.jobId)));
-        return after;
+        return run(trx);
       }),
     );
   }
@@ -363,7 +372,7 @@ export class KyselyStore implements Store {
         await sql`
           insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
           select ${key}, coalesce((select max(seq) from job_events where job_id = ${key}), 0) + 1, ${event.at}, ${event.type}, ${job.state}, ${job.state}, ${JSON.stringify(event.detail)}::jsonb`.execute(trx);
-        await insertLedger(trx, ledger);
+        if (ledger.length > 0) await sql`${ledgerInsert(ledger)}`.execute(trx);
         return true;
       }),
     );
@@ -622,97 +631,104 @@ interface Move {
   readonly change: Transition;
 }
 
+/** The ledger entries a transition writes with its last statement (see `transition`). */
+interface LedgerWrite {
+  readonly entries: readonly LedgerEntry[];
+  /** The job keys the transition's changes name (-1: a change that names no job). */
+  readonly named: readonly number[];
+  /** Jobs that earlier statements of the same transition moved. */
+  readonly movedBefore: readonly number[];
+}
+
 /**
- * Moves inside the caller's transaction, which holds the jobs' locks; at most one move
- * per job. Each job changes only if its state is in its move's `from`; then, for the
- * moves that applied, the placements follow (Transition's contract) and an event
- * records each move. Returns the moves that applied, with the job after each.
+ * One statement: locks the moves' jobs in id order (without waiting when the caller holds
+ * the locks already), moves each job whose state is in its move's `from` (at most one move
+ * per job), and, for the moves that applied, writes what follows (Transition's contract):
+ * - the placement held ends when the job leaves placed/running or gets a new one; a new
+ *   placement is inserted with the move to placed; a move to running starts the current one;
+ * - diagnoses: a given one is stored; without one, a job kept waiting keeps its last, and
+ *   any other move clears it;
+ * - an event per move;
+ * - with `ledger`, its entries, except those of a named job that no move of the transition
+ *   moved: a run's usage is written by the move that ended it, not again by one that lost
+ *   the race to end it.
+ * Every part reads the snapshot the statement started with, so each reads the jobs as the
+ * lock left them (`locked`: the row as locked, the newest). The moves travel as one JSON
+ * parameter (PGlite parses one large parameter faster than many small ones) and their ids
+ * as an array, which the planner looks up in the primary keys. Returns the moves that
+ * applied, with each job after its move.
  */
-async function moveJobs(trx: Kysely<Database>, moves: readonly Move[]): Promise<{ index: number; job: Job }[]> {
+async function moveJobs(db: Kysely<Database>, moves: readonly Move[], ledger: LedgerWrite | null): Promise<{ index: number; job: Job }[]> {
   const input = moves.map(({ index, id, change }) => ({
     move: index,
     id,
     from_states: change.from,
     to_state: change.to,
     at: change.at,
-    with_placement: change.placement !== undefined,
+    parts: change.placement ?? null,
+    type: change.type,
+    detail: change.detail ?? {},
+    keeps: change.diagnosis === undefined && change.to === 'pending',
+    given: change.diagnosis ?? null,
   }));
-  // The moves travel as one JSON parameter (PGlite parses one large parameter faster than
-  // many small ones) and their ids as an array, which the planner looks up in the primary key.
-  // PostgreSQL 15 has no RETURNING OLD: `prior`, the same row joined again, reads the
-  // state the job leaves, for the event (the lock keeps anyone else from moving it).
-  const { rows } = await sql<Row<'jobs'> & { move: number; left_state: JobState }>`
-    update jobs set
-      state = m.to_state,
-      updated_at = m.at,
-      attempts = jobs.attempts + case when m.with_placement then 1 else 0 end
-    from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-        as m (move integer, id bigint, from_states text[], to_state text, at bigint, with_placement boolean),
-      jobs as prior
-    where jobs.id = ${anyOf(moves.map((m) => m.id))} and jobs.id = m.id and prior.id = m.id and jobs.state = any(m.from_states)
-    returning jobs.*, m.move, prior.state as left_state`.execute(trx);
-  if (rows.length === 0) return [];
-
-  const changeOf = new Map(moves.map((m) => [m.index, m.change]));
-  const moved = rows.map((row) => {
-    const change = changeOf.get(row.move);
-    if (!change) throw new Error(`transition: the update returned move ${row.move}, which it was not given (a bug)`);
-    return { row, change };
-  });
-  const ids = (which: (m: (typeof moved)[number]) => boolean) => moved.filter(which).map((m) => m.row.id);
-
-  // Each job's updated_at now holds the time of its move: when its placement ended or started.
-  const ending = ids(({ row, change }) => HOLDING_PLACEMENT.has(row.left_state) && (change.placement !== undefined || !HOLDING_PLACEMENT.has(change.to)));
-  if (ending.length > 0) {
-    await trx
-      .updateTable('placements')
-      .from('jobs')
-      .set((eb) => ({ ended_at: eb.ref('jobs.updated_at') }))
-      .whereRef('placements.job_id', '=', 'jobs.id')
-      .where('jobs.id', '=', anyOf(ending))
-      .where('placements.ended_at', 'is', null)
-      .execute();
-  }
-  const placing = moved.flatMap(({ row, change }) => (change.placement === undefined ? [] : [{ job_id: row.id, attempt: row.attempts, parts: JSON.stringify(change.placement), placed_at: change.at }]));
-  if (placing.length > 0) await trx.insertInto('placements').values(placing).execute();
-  const starting = ids(({ change }) => change.to === 'running');
-  if (starting.length > 0) {
-    await trx
-      .updateTable('placements')
-      .from('jobs')
-      .set((eb) => ({ started_at: eb.fn.coalesce('placements.started_at', 'jobs.updated_at') }))
-      .whereRef('placements.job_id', '=', 'jobs.id')
-      .whereRef('placements.attempt', '=', 'jobs.attempts')
-      .where('jobs.id', '=', anyOf(starting))
-      .execute();
-  }
-  const diagnosisOf = await moveDiagnoses(trx, moved);
-  const events = moved.map(({ row, change }) => ({ job_id: row.id, at: change.at, type: change.type, from_state: row.left_state, to_state: change.to, detail: change.detail ?? {} }));
-  // One move per job per statement, so each event reads its job's last seq unchanged.
-  await sql`
-    insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
-    select e.job_id, coalesce((select max(seq) from job_events earlier where earlier.job_id = e.job_id), 0) + 1, e.at, e.type, e.from_state, e.to_state, e.detail
-    from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e (job_id bigint, at bigint, type text, from_state text, to_state text, detail jsonb)`.execute(trx);
-  return moved.map(({ row }) => ({ index: row.move, job: toJob({ ...row, diagnosis: diagnosisOf.get(row.id) ?? null }) }));
-}
-
-/**
- * The diagnoses after the moves (Transition's contract): a given one is stored; without
- * one, a job kept waiting keeps its last, and any other move clears it. Returns each
- * moved job's diagnosis after, by job id (absent: none).
- */
-async function moveDiagnoses(trx: Kysely<Database>, moved: readonly { row: Row<'jobs'> & { left_state: JobState }; change: Transition }[]): Promise<Map<number, Record<string, unknown>>> {
-  const keeps = (m: (typeof moved)[number]) => m.change.diagnosis === undefined && m.change.to === 'pending';
-  const clearing = moved.filter((m) => !keeps(m)).map((m) => m.row.id);
-  if (clearing.length > 0) await trx.deleteFrom('job_diagnoses').where('job_id', '=', anyOf(clearing)).execute();
-  const given = moved.flatMap((m) => (m.change.diagnosis == null ? [] : [{ job_id: m.row.id, diagnosis: JSON.stringify(m.change.diagnosis) }]));
-  if (given.length > 0) await trx.insertInto('job_diagnoses').values(given).execute();
-  const after = new Map<number, Record<string, unknown>>(moved.flatMap((m) => (m.change.diagnosis == null ? [] : [[m.row.id, { ...m.change.diagnosis }] as const])));
-  const kept = moved.filter(keeps).map((m) => m.row.id);
-  if (kept.length > 0) {
-    for (const row of await trx.selectFrom('job_diagnoses').selectAll().where('job_id', '=', anyOf(kept)).execute()) after.set(row.job_id, row.diagnosis);
-  }
-  return after;
+  const ids = anyOf(moves.map((m) => m.id));
+  const holding = sql.join([...HOLDING_PLACEMENT].map((s) => sql.lit(s)));
+  const entries = ledger?.entries ?? [];
+  const { rows } = await sql<Row<'jobs'> & { move: number; diagnosis: Record<string, unknown> | null }>`
+    with m as materialized (
+      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+        as m (move integer, id bigint, from_states text[], to_state text, at bigint, parts jsonb, type text, detail jsonb, keeps boolean, given jsonb)
+    ),
+    locked as materialized (
+      select id, state from jobs where id = ${ids} order by id for no key update
+    ),
+    moved as (
+      update jobs set
+        state = m.to_state,
+        updated_at = m.at,
+        attempts = jobs.attempts + case when m.parts is null then 0 else 1 end
+      from m, locked
+      where jobs.id = ${ids} and jobs.id = m.id and locked.id = m.id and locked.state = any(m.from_states)
+      returning jobs.*, m.move, locked.state as left_state, m.parts, m.type, m.detail, m.keeps, m.given
+    ),
+    ended as (
+      update placements set ended_at = moved.updated_at
+      from moved
+      where placements.job_id = ${ids} and placements.job_id = moved.id and placements.ended_at is null
+        and moved.left_state in (${holding}) and (moved.parts is not null or moved.state not in (${holding}))
+    ),
+    placed as (
+      insert into placements (job_id, attempt, parts, placed_at)
+      select id, attempts, parts, updated_at from moved where parts is not null
+    ),
+    started as (
+      update placements set started_at = coalesce(placements.started_at, moved.updated_at)
+      from moved
+      where placements.job_id = ${ids} and placements.job_id = moved.id and placements.attempt = moved.attempts and moved.state = 'running'
+    ),
+    cleared as (
+      delete from job_diagnoses
+      where job_id = ${ids} and job_id in (select id from moved where not keeps and given is null)
+    ),
+    diagnosed as (
+      insert into job_diagnoses (job_id, diagnosis)
+      select id, given from moved where given is not null
+      on conflict (job_id) do update set diagnosis = excluded.diagnosis
+    ),
+    events as (
+      insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
+      select id, coalesce((select max(seq) from job_events earlier where earlier.job_id = moved.id), 0) + 1, updated_at, type, left_state, state, detail
+      from moved
+    ),
+    usage as (
+      ${ledgerInsert(entries)}
+      where l.job_id <> all(${sql.val(ledger?.named ?? [])}::bigint[])
+        or l.job_id = any(${sql.val(ledger?.movedBefore ?? [])}::bigint[])
+        or l.job_id in (select id from moved)
+    )
+    select moved.*, case when moved.given is not null then moved.given when moved.keeps then kept.diagnosis end as diagnosis
+    from moved left join job_diagnoses kept on kept.job_id = ${ids} and kept.job_id = moved.id`.execute(db);
+  return rows.map((row) => ({ index: row.move, job: toJob(row) }));
 }
 
 /**
@@ -774,28 +790,29 @@ function perOrgEntries(orgId?: string, logSize?: number) {
   ) as per_org`;
 }
 
-/** Ledger entries, ROWS_PER_INSERT per statement. */
-async function insertLedger(trx: Kysely<Database>, ledger: readonly LedgerEntry[]): Promise<void> {
-  for (const chunk of chunks(ledger)) {
-    await trx
-      .insertInto('ledger_entries')
-      .values(
-        chunk.map((e) => ({
-          job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
-          attempt: e.attempt,
-          site_id: e.siteId,
-          consumer_org_id: e.consumerOrgId,
-          provider_org_id: e.providerOrgId,
-          gpu_type: e.gpuType,
-          gpus: e.gpus,
-          start_at: e.startAt,
-          gpu_seconds: e.gpuSeconds,
-          outcome: e.outcome,
-          at: e.at,
-        })),
-      )
-      .execute();
-  }
+/**
+ * `insert into ledger_entries … from jsonb_to_recordset(entries) as l`: the entries as one
+ * JSON parameter, whatever their count; a caller may add a `where` on `l`.
+ */
+function ledgerInsert(ledger: readonly LedgerEntry[]) {
+  const rows = ledger.map((e) => ({
+    job_id: jobKey(e.jobId) ?? -1, // -1 names no job: the foreign key rejects it
+    attempt: e.attempt,
+    site_id: e.siteId,
+    consumer_org_id: e.consumerOrgId,
+    provider_org_id: e.providerOrgId,
+    gpu_type: e.gpuType,
+    gpus: e.gpus,
+    start_at: e.startAt,
+    gpu_seconds: e.gpuSeconds,
+    outcome: e.outcome,
+    at: e.at,
+  }));
+  return sql`
+    insert into ledger_entries (job_id, attempt, site_id, consumer_org_id, provider_org_id, gpu_type, gpus, start_at, gpu_seconds, outcome, at)
+    select l.job_id, l.attempt, l.site_id, l.consumer_org_id, l.provider_org_id, l.gpu_type, l.gpus, l.start_at, l.gpu_seconds, l.outcome, l.at
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as l (job_id bigint, attempt integer, site_id text, consumer_org_id text, provider_org_id text, gpu_type text, gpus integer, start_at bigint, gpu_seconds double precision, outcome text, at bigint)`;
 }
 
 /** A placement comes with a move to 'placed' and only then: a placed job without one could never run. */
