@@ -45,6 +45,38 @@ test('PGlite in its thread: rows and parameters as in this thread (bigint as num
   }
 }));
 
+test('a statement run again runs prepared, and answers as the first time: rows, parameters, errors, transactions; a table changed under it fails once, then runs', () => inTempDir(async (dir) => {
+  const db = openPGliteThread({ dataDir: dir });
+  try {
+    await db.waitReady;
+    await db.query('create table t (id bigint primary key, b bytea, s text)', []);
+    const insert = 'insert into t values ($1, $2, $3) returning id';
+    const select = 'select * from t where id = any($1::bigint[]) order by id';
+    for (let i = 1; i <= 4; i++) {
+      const inserted = await db.query<{ id: number }>(insert, [9007199254740986 + i, new Uint8Array([i, 255]), i % 2 === 0 ? null : `ä${i}`]);
+      assert.deepEqual([inserted.affectedRows, inserted.rows], [1, [{ id: 9007199254740986 + i }]], `insert ${i}`);
+      const { rows } = await db.query<{ id: number; b: Uint8Array; s: string | null }>(select, [[9007199254740986 + i]]);
+      assert.deepEqual(rows.map((r) => [r.id, [...r.b], r.s]), [[9007199254740986 + i, [i, 255], i % 2 === 0 ? null : `ä${i}`]], `select ${i}`);
+    }
+    await assert.rejects(db.query(insert, [9007199254740987, new Uint8Array(), null]), (err: Error & { code?: string; constraint?: string }) => {
+      assert.equal(err.code, '23505');
+      assert.equal(err.constraint, 't_pkey');
+      return true;
+    });
+    // In a transaction, rolled back: the prepared insert's row is gone.
+    await db.query('begin', []);
+    await db.query(insert, [1, new Uint8Array(), 'x']);
+    await db.query('rollback', []);
+    assert.deepEqual((await db.query(select, [[1]])).rows, []);
+    await db.query('alter table t add column n int', []);
+    await assert.rejects(db.query(select, [[1]]), /cached plan must not change result type/);
+    const again = await db.query<{ id: number; n: number | null }>(select, [[9007199254740987]]);
+    assert.deepEqual(again.rows.map((r) => [r.id, r.n]), [[9007199254740987, null]]);
+  } finally {
+    await db.close();
+  }
+}));
+
 test('a directory PGlite cannot open: waitReady says why, and so does every statement', () => inTempDir(async (dir) => {
   const file = join(dir, 'not-a-directory');
   writeFileSync(file, 'x');

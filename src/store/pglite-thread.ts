@@ -87,11 +87,26 @@ function databaseError(fields: Record<string, unknown>): Error {
   return Object.assign(err, fields);
 }
 
+/** Statements kept prepared at most (the least recently used is closed first). */
+const MAX_PREPARED = 256;
+/** Texts counted before the count starts again. */
+const MAX_SEEN = 10_000;
+/** Longer texts are not prepared (nor counted): a statement that long is one of many rows, seldom repeated. */
+const MAX_TEXT = 16_384;
+/** What is prepared: statements that read or write rows (not transaction control, not DDL). */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
 /**
  * The thread's whole program (plain JavaScript: a thread does not load TypeScript). It
  * opens PGlite (bigint columns read as JS numbers, as the PostgreSQL driver's), answers
  * the first message once open, then each statement in turn: its rows, or its error's
  * fields. A `close` message closes the database; the caller then ends the thread.
+ *
+ * A statement text seen a second time is prepared as a named statement, and then runs
+ * as one Bind/Execute/Sync exchange with PostgreSQL: PGlite's `query` parses, describes
+ * and plans every statement anew in six exchanges, which at a few hundred jobs a second
+ * was most of this thread's time. PostgreSQL re-plans a prepared statement itself when
+ * what it reads changes, and after five runs keeps a generic plan when that is no worse.
  */
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -108,6 +123,62 @@ const opened = (async () => {
   const where = o.dataDir !== undefined ? { dataDir: o.dataDir } : { loadDataDir: new Blob([o.loadDataDir]) };
   return PGlite.create({ ...where, parsers: { [types.INT8]: Number } });
 })();
+const statements = (async () => {
+  const { protocol, parse } = await import(workerData.module);
+  const { serialize } = protocol;
+  const concat = (parts) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  /** By text: the named statement, its parameters' types and its rows' description; in order of last use. */
+  const prepared = new Map();
+  /** How often each text not prepared was seen (cleared when large). */
+  const seen = new Map();
+  let names = 0;
+  const prepare = async (db, text) => {
+    if (prepared.size >= ${MAX_PREPARED}) {
+      const [oldest, { name }] = prepared.entries().next().value;
+      prepared.delete(oldest);
+      await db.execProtocol(concat([serialize.close({ type: 'S', name }), serialize.sync()]));
+    }
+    const name = 'suanli_' + names++;
+    const { messages } = await db.execProtocol(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]));
+    const statement = {
+      name,
+      types: messages.find((m) => m.name === 'parameterDescription')?.dataTypeIDs ?? [],
+      rows: messages.filter((m) => m.name === 'rowDescription'),
+    };
+    prepared.set(text, statement);
+    return statement;
+  };
+  return async (db, text, params) => {
+    let statement = prepared.get(text);
+    if (statement !== undefined) {
+      prepared.delete(text);
+      prepared.set(text, statement);
+    } else if (text.length <= ${MAX_TEXT} && ${PREPARABLE}.test(text)) {
+      const times = (seen.get(text) ?? 0) + 1;
+      if (seen.size >= ${MAX_SEEN}) seen.clear();
+      seen.set(text, times);
+      if (times >= 2) statement = await prepare(db, text);
+    }
+    if (statement === undefined) return db.query(text, params);
+    const values = params.map((v, i) => (v === null || v === undefined ? null : (db.serializers[statement.types[i]] ?? String)(v)));
+    try {
+      const { messages } = await db.execProtocol(concat([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]));
+      return parse.parseResults([...statement.rows, ...messages], db.parsers)[0];
+    } catch (err) {
+      // A table it reads changed its columns: PostgreSQL will not run it again; prepared anew, the text runs next time.
+      if (err?.code === '0A000' && prepared.delete(text)) await db.execProtocol(concat([serialize.close({ type: 'S', name: statement.name }), serialize.sync()]));
+      throw err;
+    }
+  };
+})();
 let queue = Promise.resolve();
 parentPort.on('message', (m) => {
   queue = queue.then(async () => {
@@ -119,7 +190,7 @@ parentPort.on('message', (m) => {
       } else if (m.sql === undefined) {
         parentPort.postMessage({ id: m.id });
       } else {
-        const r = await db.query(m.sql, m.params);
+        const r = await (await statements)(db, m.sql, m.params);
         parentPort.postMessage({ id: m.id, rows: r.rows, affectedRows: r.affectedRows });
       }
     } catch (err) {
