@@ -83,6 +83,21 @@ interface LocalRunFile {
   readonly ranks: readonly LocalRank[] | null;
 }
 
+/**
+ * What this instance knows of a run that has not settled: read from its directory once
+ * (a run of an earlier instance), or made by `start`. Only this instance writes its
+ * files while it runs, so what it wrote is what they hold.
+ */
+interface LocalRun {
+  file: LocalRunFile;
+  /** run.json holds `file` (false only inside `start`: a run launched at once is written once, with its ranks). */
+  saved: boolean;
+  /** When `cancel` asked (the `cancelled` file), or null. */
+  cancelledAt: number | null;
+  /** final.json, or null. */
+  final: FinalFile | null;
+}
+
 /** final.json */
 interface FinalFile {
   readonly status: RunStatus;
@@ -91,8 +106,12 @@ interface FinalFile {
   readonly released: boolean;
 }
 
-/** Runs each argv, records its exit status atomically, exits with it. $1 is the exit file. */
-const WRAPPER = 'exit_file=$1; shift; "$@"; code=$?; printf \'%s\\n\' "$code" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"; exit "$code"';
+/**
+ * Runs each argv, records its exit status, exits with it. $1 is the exit file. The record
+ * is one short write (the shell's printf writes its line at once) and counts only once its
+ * line is whole (readExit): no temporary file and no `mv`, a process fewer per rank.
+ */
+const WRAPPER = 'exit_file=$1; shift; "$@"; code=$?; printf \'%s\\n\' "$code" > "$exit_file"; exit "$code"';
 /**
  * The wrapper of a contained rank: the same, ignoring SIGTERM, as bwrap does after it
  * (the command inside gets the default back): were either to die of a cancel's SIGTERM,
@@ -114,6 +133,8 @@ export class LocalExecutor implements Executor {
   private readonly timer: NodeJS.Timeout;
   /** Final runs whose processes are all gone never change: cached by run id. */
   private readonly settled = new Map<string, RunRecord>();
+  /** Runs not settled, by id: see LocalRun. */
+  private readonly runs = new Map<string, LocalRun>();
   /** A background check is queued: more kicks add nothing. */
   private kicked = false;
   /** A child exited since the last check: the listeners hear of it after the next one. */
@@ -158,7 +179,7 @@ export class LocalExecutor implements Executor {
     return this.exclusive(async () => {
       const handle = { runId: id, engineId: id };
       const dir = join(this.runsDir, id);
-      if (existsSync(join(dir, 'run.json'))) return handle;
+      if (this.runs.has(id) || this.settled.has(id) || existsSync(join(dir, 'run.json'))) return handle;
       if (!this.logDirs.has(run.logDir)) {
         mkdirSync(run.logDir, { recursive: true });
         this.logDirs.add(run.logDir); // every run of an agent logs to the same one
@@ -166,10 +187,18 @@ export class LocalExecutor implements Executor {
       if (mustContain(run)) this.sandbox.claimWorkDir(run);
       else mkdirSync(run.workDir, { recursive: true });
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file: LocalRunFile = { runId: id, request: run, logPath: logPath(run), acceptedAt: Date.now(), ranks: null };
-      writeJson(join(dir, 'run.json'), file);
+      const local: LocalRun = { file: { runId: id, request: run, logPath: logPath(run), acceptedAt: Date.now(), ranks: null }, saved: false, cancelledAt: null, final: null };
+      this.runs.set(id, local);
       this.known.add(id);
-      await this.refresh();
+      try {
+        await this.refresh(); // launches it when its GPUs are free, and writes run.json then
+      } finally {
+        // Accepted, to be launched when its GPUs free up (or by the next check, had this one failed).
+        if (!local.saved) {
+          writeJson(join(dir, 'run.json'), local.file);
+          local.saved = true;
+        }
+      }
       return handle;
     });
   }
@@ -188,10 +217,13 @@ export class LocalExecutor implements Executor {
     await this.exclusive(async () => {
       const record = (await this.refresh()).get(handle.engineId);
       if (record === undefined || FINAL_RUN_STATES.has(record.status.state)) return;
-      writeFileSync(join(dir, 'cancelled'), `${Date.now()}\n`);
-      const file = readRunFile(dir);
+      const local = this.run(handle.engineId);
+      if (local === null) return;
+      const at = Date.now();
+      writeFileSync(join(dir, 'cancelled'), `${at}\n`);
+      local.cancelledAt = at;
       const procs = new ProcessSnapshot();
-      for (const rank of file.ranks ?? []) if (rank.leader !== null && procs.alive(rank.leader)) signalGroup(rank.leader.pid, 'SIGTERM');
+      for (const rank of local.file.ranks ?? []) if (rank.leader !== null && procs.alive(rank.leader)) signalGroup(rank.leader.pid, 'SIGTERM');
       await this.refresh();
     });
   }
@@ -199,8 +231,8 @@ export class LocalExecutor implements Executor {
   async logTail(handle: RunHandle, bytes: number): Promise<string> {
     checkTailBytes(bytes);
     const dir = this.runDir(handle);
-    if (!existsSync(join(dir, 'run.json'))) return '';
-    return readTail(readRunFile(dir).logPath, bytes);
+    const file = this.runs.get(handle.engineId)?.file ?? (existsSync(join(dir, 'run.json')) ? readRunFile(dir) : null);
+    return file === null ? '' : readTail(file.logPath, bytes);
   }
 
   async list(): Promise<RunRecord[]> {
@@ -267,7 +299,7 @@ export class LocalExecutor implements Executor {
     const now = Date.now();
     const records = new Map<string, RunRecord>();
     const held = new Map<string, Set<number>>();
-    const waiting: LocalRunFile[] = [];
+    const waiting: LocalRun[] = [];
     if (list || !this.listed) {
       for (const id of readdirSync(this.runsDir)) if (ENGINE_ID.test(id)) this.known.add(id);
       this.listed = true;
@@ -278,23 +310,27 @@ export class LocalExecutor implements Executor {
         records.set(id, settled);
         continue;
       }
-      const dir = join(this.runsDir, id);
-      if (!existsSync(join(dir, 'run.json'))) continue; // being created by start
-      const file = readRunFile(dir);
-      const { status, released } = this.observe(dir, file, procs, now);
+      const local = this.run(id);
+      if (local === null) continue; // being created by another instance
+      const { file } = local;
+      const { status, released } = this.observe(join(this.runsDir, id), local, procs, now);
       const record = { handle: { runId: file.runId, engineId: id }, status };
       records.set(id, record);
       if (!released) for (const rank of file.ranks ?? []) hold(held, rank.node, rank.gpus);
-      else if (FINAL_RUN_STATES.has(status.state)) this.settled.set(id, record);
-      if (file.ranks === null && status.state === 'pending') waiting.push(file);
+      else if (FINAL_RUN_STATES.has(status.state)) {
+        this.settled.set(id, record);
+        this.runs.delete(id);
+      }
+      if (file.ranks === null && status.state === 'pending') waiting.push(local);
     }
-    waiting.sort((a, b) => a.acceptedAt - b.acceptedAt || a.runId.localeCompare(b.runId));
+    waiting.sort((a, b) => a.file.acceptedAt - b.file.acceptedAt || a.file.runId.localeCompare(b.file.runId));
     // A new instance checks its sandbox before it launches runs an old one accepted.
-    if (waiting.some((file) => mustContain(file.request))) await this.sandbox.containment();
-    for (const file of waiting) {
+    if (waiting.some((w) => mustContain(w.file.request))) await this.sandbox.containment();
+    for (const local of waiting) {
+      const { file } = local;
       const placement = allocate(file.request, nodes, held);
       if (placement === null) continue;
-      const ranks = this.launch(file, placement);
+      const ranks = this.launch(local, placement);
       for (const rank of ranks) hold(held, rank.node, rank.gpus);
       records.set(file.runId, { handle: { runId: file.runId, engineId: file.runId }, status: { state: 'running', detail: `started on ${describe(ranks)}` } });
     }
@@ -308,21 +344,40 @@ export class LocalExecutor implements Executor {
     return fresh !== null && performance.now() - fresh.at < this.pollMs ? Promise.resolve(fresh.records) : this.refresh();
   }
 
+  /** The run with id `id`: as this instance knows it, else read from its directory (null: not there, or settled). */
+  private run(id: string): LocalRun | null {
+    const known = this.runs.get(id);
+    if (known !== undefined) return known;
+    if (this.settled.has(id)) return null;
+    const dir = join(this.runsDir, id);
+    if (!existsSync(join(dir, 'run.json'))) return null;
+    const finalPath = join(dir, 'final.json');
+    const local: LocalRun = {
+      file: readRunFile(dir),
+      saved: true,
+      cancelledAt: readNumber(join(dir, 'cancelled')),
+      final: existsSync(finalPath) ? (JSON.parse(readFileSync(finalPath, 'utf8')) as FinalFile) : null,
+    };
+    this.runs.set(id, local);
+    return local;
+  }
+
   /** A run's status now, and whether its GPUs are free; records and enforces outcomes (see refresh). */
-  private observe(dir: string, file: LocalRunFile, procs: () => ProcessSnapshot, now: number): { status: RunStatus; released: boolean } {
+  private observe(dir: string, local: LocalRun, procs: () => ProcessSnapshot, now: number): { status: RunStatus; released: boolean } {
+    const { file, cancelledAt } = local;
     const finalPath = join(dir, 'final.json');
     const ranks = file.ranks ?? [];
     const alive = ranks.filter((r) => r.leader !== null && procs().alive(r.leader));
-    const cancelledAt = readNumber(join(dir, 'cancelled'));
-    if (existsSync(finalPath)) {
-      const final = JSON.parse(readFileSync(finalPath, 'utf8')) as FinalFile;
+    if (local.final !== null) {
+      const final = local.final;
       if (final.released) return final;
       if (now - final.at > this.killGraceMs) this.signal(alive, 'SIGKILL');
-      if (alive.length === 0) writeJson(finalPath, { ...final, released: true });
+      if (alive.length === 0) this.finish(local, finalPath, { ...final, released: true });
       return { status: final.status, released: alive.length === 0 };
     }
-    // Exit records are read after the process snapshot: the wrapper writes its record before it exits, so a rank seen gone already has its record.
-    const exits = ranks.map((r) => readNumber(join(dir, `exit.${r.rank}`)));
+    // Exit records are read after the process snapshot, of ranks seen gone: the wrapper writes its record before it
+    // exits, so a rank seen gone already has its record. (A rank alive counts as not ended, whatever it wrote.)
+    const exits = ranks.map((r) => (alive.includes(r) ? null : readExit(join(dir, `exit.${r.rank}`))));
     const where = (r: LocalRank) => `${file.runId} rank ${r.rank} on ${r.node}`;
     let status: RunStatus | undefined;
     if (cancelledAt !== null) {
@@ -350,8 +405,14 @@ export class LocalExecutor implements Executor {
     }
     // Final: a gang does not outlive a failed rank, and nothing outlives its command (as Slurm's step end).
     this.signal(alive, 'SIGTERM');
-    writeJson(finalPath, { status, at: now, released: alive.length === 0 } satisfies FinalFile);
+    this.finish(local, finalPath, { status, at: now, released: alive.length === 0 });
     return { status, released: alive.length === 0 };
+  }
+
+  /** Records the run's outcome, on disk and here. */
+  private finish(local: LocalRun, finalPath: string, final: FinalFile): void {
+    writeJson(finalPath, final);
+    local.final = final;
   }
 
   /**
@@ -365,7 +426,8 @@ export class LocalExecutor implements Executor {
   }
 
   /** Spawns every rank and records them in the same synchronous step, so no restart can miss a spawned rank. */
-  private launch(file: LocalRunFile, placement: readonly { node: LocalNode; gpus: readonly number[] }[]): LocalRank[] {
+  private launch(local: LocalRun, placement: readonly { node: LocalNode; gpus: readonly number[] }[]): LocalRank[] {
+    const { file } = local;
     const run = file.request;
     const dir = join(this.runsDir, file.runId);
     const base = this.options.inheritEnv === false ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env;
@@ -399,7 +461,9 @@ export class LocalExecutor implements Executor {
         closeSync(log);
       }
     });
-    writeJson(join(dir, 'run.json'), { ...file, ranks } satisfies LocalRunFile);
+    local.file = { ...file, ranks };
+    writeJson(join(dir, 'run.json'), local.file);
+    local.saved = true;
     return ranks;
   }
 }
@@ -476,11 +540,21 @@ function readRunFile(dir: string): LocalRunFile {
   }
 }
 
-/** A number written by the wrapper or by cancel; null when the file is not there. */
+/** A number written by cancel; null when the file is not there. */
 function readNumber(path: string): number | null {
   try {
     const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A rank's exit status as its wrapper wrote it: null until the file holds a whole line (see WRAPPER). */
+function readExit(path: string): number | null {
+  try {
+    const line = /^(-?[0-9]+)\n$/.exec(readFileSync(path, 'utf8'));
+    return line === null ? null : Number(line[1]);
   } catch {
     return null;
   }
