@@ -67,6 +67,21 @@ test('local: a run whose processes vanish without an exit status is lost, and it
   }
 });
 
+test('local: an exit record cut short (no whole line) is no record: the run is lost, not succeeded', async () => {
+  const { stateDir, request } = fixture('cut');
+  const ex = new LocalExecutor({ stateDir, inventory: gpus(1), pollMs: 100 });
+  try {
+    const req = request('true');
+    // As if the wrapper had been killed in the middle of writing "0\n": the "0" without its line end, then the whole group gone.
+    const exitFile = join(stateDir, 'runs', runId(req.jobId, req.attempt), 'exit.0');
+    const handle = await ex.start({ ...req, command: ['/bin/sh', '-c', `printf 0 > ${exitFile}; kill -KILL 0`] });
+    const lost = await waitUntil(ex, handle, 'lost');
+    assert.match(lost.detail, /vanished without an exit status/);
+  } finally {
+    await ex.close();
+  }
+});
+
 test('local: runs outlive the process that started them; a new instance sees them end', async () => {
   const { stateDir, request } = fixture('orphan');
   const script = `
