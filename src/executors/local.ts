@@ -10,7 +10,10 @@
  * - `exit.<rank>`: the command's exit status, written by the `sh` wrapper that runs
  *   it (so it is recorded even when no executor is alive to see the exit);
  * - `cancelled`: written by `cancel` before it signals the processes;
- * - `final.json`: the outcome once observed, so it never changes again.
+ * - `final.json`: the outcome once observed, so it never changes again — unless the
+ *   exit records alone say it (every rank ended with its record, nothing of the run
+ *   was left running, no cancel): then they are the record, and a new instance reads
+ *   the same outcome from them.
  * A rank whose process group vanished without an exit record, and without a cancel,
  * is `lost`.
  *
@@ -405,8 +408,12 @@ export class LocalExecutor implements Executor {
     }
     // Final: a gang does not outlive a failed rank, and nothing outlives its command (as Slurm's step end).
     this.signal(alive, 'SIGTERM');
-    this.finish(local, finalPath, { status, at: now, released: alive.length === 0 });
-    return { status, released: alive.length === 0 };
+    const released = alive.length === 0;
+    const final = { status, at: now, released };
+    // The common end (see the header) writes no file: the exit records say it already.
+    if (released && cancelledAt === null && exits.every((e) => e !== null)) local.final = final;
+    else this.finish(local, finalPath, final);
+    return { status, released };
   }
 
   /** Records the run's outcome, on disk and here. */
