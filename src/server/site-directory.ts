@@ -9,7 +9,8 @@ import type { Site, Store } from '../store/types.ts';
  * org's sites in the order they were registered. Labels never change, as sites are
  * never deleted and the order is fixed; so the directory only grows, and a lookup
  * of an id it does not know reloads it once. It also knows each site's declared GPUs
- * (what bounds its agent's heartbeats), refreshed whenever a site changes.
+ * (what bounds its agent's heartbeats) and share policy (what a borrowed run handed to
+ * its agent must keep to), refreshed whenever a site changes.
  */
 export interface SiteEntry {
   readonly orgId: string;
@@ -17,6 +18,8 @@ export interface SiteEntry {
   readonly label: string;
   /** GPUs its org-admin declares (as of the last refresh: after every create and update of a site). */
   readonly gpus: number;
+  /** Its share policy (as of the last refresh, as `gpus`). */
+  readonly share: Site['share'];
 }
 
 /** Ids the API gives sites (routes/sites.ts): a slug of the name and 8 hex digits. */
@@ -25,12 +28,28 @@ const SITE_ID = /[a-z0-9][a-z0-9-]*-[0-9a-f]{8}/g;
 export class SiteDirectory {
   private entries = new Map<string, SiteEntry>();
   private loading: Promise<void> | null = null;
+  /** A read to start once the one under way is done. */
+  private queued: Promise<void> | null = null;
 
   constructor(private readonly store: Store) {}
 
-  /** Reads every site again (after one is created; at most one read at a time). */
+  /**
+   * Reads every site again (after one is created or changed). One read at a time: asked while one is under way,
+   * which may have read before the change that asks, it reads once more after that one (once, however many ask).
+   */
   refresh(): Promise<void> {
-    this.loading ??= this.store
+    if (this.loading === null) return this.load();
+    this.queued ??= this.loading
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.load();
+      });
+    return this.queued;
+  }
+
+  private load(): Promise<void> {
+    this.loading = this.store
       .listSites()
       .then((sites) => {
         this.entries = labelled(sites);
@@ -102,7 +121,7 @@ export function labelled(sites: readonly Site[]): Map<string, SiteEntry> {
   for (const s of [...sites].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))) {
     const n = (counts.get(s.orgId) ?? 0) + 1;
     counts.set(s.orgId, n);
-    out.set(s.id, { orgId: s.orgId, label: `${s.orgId}:site-${n}`, gpus: s.capacity.reduce((g, c) => g + c.nodes * c.gpusPerNode, 0) });
+    out.set(s.id, { orgId: s.orgId, label: `${s.orgId}:site-${n}`, gpus: s.capacity.reduce((g, c) => g + c.nodes * c.gpusPerNode, 0), share: s.share });
   }
   return out;
 }

@@ -196,12 +196,12 @@ async function assignments(cp: ControlPlane, siteId: string, handedAt: ReadonlyM
     waiting.push({ job, p, parts });
   }
   if (waiting.length === 0) return [];
-  const site = await cp.store.getSite(siteId);
-  if (site === null) throw notFound('site', siteId);
+  const site = await cp.sites.entry(siteId);
+  if (site === undefined) throw notFound('site', siteId);
   const out: z.infer<typeof Assignment>[] = [];
   for (const { job, p, parts } of waiting) {
     const borrowed = job.orgId !== site.orgId;
-    const span = acrossSites(p) ? spanOfPlacement(p, site.id) : null;
+    const span = acrossSites(p) ? spanOfPlacement(p, siteId) : null;
     if (span !== null) await cp.sites.ensure(span.sites);
     out.push({
       job_id: job.id, attempt: p.attempt, command: job.demand.command === null ? null : [...job.demand.command],
