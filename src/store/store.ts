@@ -200,9 +200,8 @@ export class KyselyStore implements Store {
   /**
    * Recipe:
    * 1. one row per distinct (org, idempotency key): a key repeated inside the batch names one job;
-   * 2. one statement per ROWS_PER_INSERT rows inserts the jobs, ON CONFLICT DO NOTHING (a key an
-   *    earlier submission took inserts nothing), and a 'submitted' event (seq 1) per job created.
-   *    One statement is atomic by itself; a larger batch runs its statements in one transaction;
+   * 2. one statement inserts the jobs, ON CONFLICT DO NOTHING (a key an earlier submission took
+   *    inserts nothing), and a 'submitted' event (seq 1) per job created: atomic by itself;
    * 3. the jobs whose keys earlier submissions took are read back, so every input gets its job.
    */
   async submitJobs(jobs: readonly NewJob[]): Promise<SubmitResult[]> {
@@ -223,12 +222,7 @@ export class KyselyStore implements Store {
       rows.push(job);
     }
 
-    const insertAll = async (db: Kysely<Database>) => {
-      const byRow: (Job | undefined)[] = [];
-      for (const chunk of chunks(rows)) byRow.push(...(await insertJobs(db, chunk)));
-      return byRow;
-    };
-    const byRow = await conflicts(rows.length <= ROWS_PER_INSERT ? insertAll(this.db) : this.db.transaction().execute(insertAll));
+    const byRow = await conflicts(insertJobs(this.db, rows));
     const createdRows = new Set(byRow.flatMap((job, row) => (job ? [row] : [])));
 
     // Jobs are never deleted, so a taken key's job is there to read once the insert is done.
@@ -744,27 +738,28 @@ const jobsWithDiagnoses = (db: Kysely<Database>) =>
     .select(sql<Record<string, unknown> | null>`case when jobs.state = 'pending' then job_diagnoses.diagnosis end`.as('diagnosis'));
 
 /**
- * Inserts `rows` as pending jobs with their 'submitted' events, in one statement.
- * Returns, per row, the job created, or undefined when its idempotency key was taken.
+ * Inserts `rows` as pending jobs with their 'submitted' events, in one statement: the rows as
+ * one JSON parameter, so that the text is the same whatever their count (and runs prepared,
+ * pglite-thread.ts), inserted in their order. Returns, per row, the job created, or undefined
+ * when its idempotency key was taken.
  */
 async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promise<(Job | undefined)[]> {
-  const inserted = await db
-    .with('inserted', (db) =>
-      db
-        .insertInto('jobs')
-        .values(rows.map((j) => ({ org_id: j.orgId, name: j.name, state: 'pending' as const, demand: JSON.stringify(j.demand), submitted_by: j.submittedBy, submitted_at: j.submittedAt, updated_at: j.submittedAt, idempotency_key: j.idempotencyKey })))
-        .onConflict((oc) => oc.columns(['org_id', 'idempotency_key']).doNothing())
-        .returningAll(),
+  const input = rows.map((j, i) => ({ i, org_id: j.orgId, name: j.name, demand: j.demand, submitted_by: j.submittedBy, submitted_at: j.submittedAt, idempotency_key: j.idempotencyKey }));
+  const { rows: inserted } = await sql<Row<'jobs'>>`
+    with inserted as (
+      insert into jobs (org_id, name, state, demand, submitted_by, submitted_at, updated_at, idempotency_key)
+      select j.org_id, j.name, 'pending', j.demand, j.submitted_by, j.submitted_at, j.submitted_at, j.idempotency_key
+      from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+        as j (i integer, org_id text, name text, demand jsonb, submitted_by text, submitted_at bigint, idempotency_key text)
+      order by j.i
+      on conflict (org_id, idempotency_key) do nothing
+      returning *
+    ),
+    submitted as (
+      insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
+      select id, 1, submitted_at, 'submitted', null, state, '{}'::jsonb from inserted
     )
-    .with('submitted', (db) =>
-      db
-        .insertInto('job_events')
-        .columns(['job_id', 'seq', 'at', 'type', 'from_state', 'to_state', 'detail'])
-        .expression((eb) => eb.selectFrom('inserted').select(['id', sql<number>`1`.as('seq'), 'submitted_at', sql<string>`'submitted'`.as('type'), sql<null>`null::text`.as('from_state'), 'state', sql<string>`'{}'::jsonb`.as('detail')])),
-    )
-    .selectFrom('inserted')
-    .selectAll()
-    .execute();
+    select * from inserted`.execute(db);
   return matchInserted(rows, inserted).map((row) => row && toJob({ ...row, diagnosis: null }));
 }
 
@@ -853,7 +848,7 @@ function slot(orgId: string, idempotencyKey: string | null): string | null {
 
 /**
  * Which input row each inserted job row belongs to (undefined: its key was taken).
- * Identity ids follow the VALUES order, and only keyed rows can be skipped, so the
+ * Identity ids follow the insert's order (its rows' order), and only keyed rows can be skipped, so the
  * keyless rows take the keyless jobs in id order and keyed rows match by key.
  */
 function matchInserted(rows: readonly NewJob[], inserted: readonly Row<'jobs'>[]): (Row<'jobs'> | undefined)[] {
