@@ -153,9 +153,10 @@ export class LocalExecutor implements Executor {
   /** Pids of ranks this instance spawned whose exit it has not seen: alive, with no need to look. */
   private readonly children = new Set<number>();
   /**
-   * The run ids in the state directory as of its last listing, and those started since by this instance: a check
-   * looks at these, and lists the directory again only now and then (the timer's checks, `list`, a status asked
-   * of a run it does not know), as only another instance adds runs behind its back.
+   * The ids of runs not settled, in the state directory as of its last listing, and those started since by this
+   * instance: a check looks at these (a settled run never changes: its cost does not grow with the runs that were),
+   * and lists the directory again only now and then (the timer's checks, `list`, a status asked of a run it does
+   * not know), as only another instance adds runs behind its back.
    */
   private readonly known = new Set<string>();
   private listed = false;
@@ -210,7 +211,7 @@ export class LocalExecutor implements Executor {
     const dir = this.runDir(handle);
     return this.exclusive(async () => {
       // A run the last check did not see (another instance started it since) is looked for anew.
-      const record = (await this.current()).get(handle.engineId) ?? (await this.refresh(true)).get(handle.engineId);
+      const record = this.recordIn(await this.current(), handle.engineId) ?? this.recordIn(await this.refresh(true), handle.engineId);
       return record?.handle.runId === handle.runId ? record.status : { state: 'lost', detail: `no local run ${handle.runId} in ${dir}` };
     });
   }
@@ -218,7 +219,7 @@ export class LocalExecutor implements Executor {
   async cancel(handle: RunHandle): Promise<void> {
     const dir = this.runDir(handle);
     await this.exclusive(async () => {
-      const record = (await this.refresh()).get(handle.engineId);
+      const record = this.recordIn(await this.refresh(), handle.engineId);
       if (record === undefined || FINAL_RUN_STATES.has(record.status.state)) return;
       const local = this.run(handle.engineId);
       if (local === null) return;
@@ -239,7 +240,7 @@ export class LocalExecutor implements Executor {
   }
 
   async list(): Promise<RunRecord[]> {
-    return this.exclusive(async () => [...(await this.refresh(true)).values()]);
+    return this.exclusive(async () => [...(await this.refresh(true)).values(), ...this.settled.values()]);
   }
 
   /** bubblewrap, when it builds a working sandbox here (checked once per instance). */
@@ -292,7 +293,8 @@ export class LocalExecutor implements Executor {
    * The recipe of every check, in this order: (1) observe each run against one
    * snapshot of live processes, recording outcomes and stopping what a finished run
    * left behind; (2) count the GPUs held; (3) start waiting runs, oldest first, that
-   * fit the free GPUs. Only ever called inside `exclusive`.
+   * fit the free GPUs. Returns the records of the runs not settled (the others: `settled`). Only ever called
+   * inside `exclusive`.
    */
   private async refresh(list = false): Promise<Map<string, RunRecord>> {
     const nodes = await this.nodes();
@@ -304,26 +306,23 @@ export class LocalExecutor implements Executor {
     const held = new Map<string, Set<number>>();
     const waiting: LocalRun[] = [];
     if (list || !this.listed) {
-      for (const id of readdirSync(this.runsDir)) if (ENGINE_ID.test(id)) this.known.add(id);
+      for (const id of readdirSync(this.runsDir)) if (ENGINE_ID.test(id) && !this.settled.has(id)) this.known.add(id);
       this.listed = true;
     }
     for (const id of this.known) {
-      const settled = this.settled.get(id);
-      if (settled !== undefined) {
-        records.set(id, settled);
-        continue;
-      }
       const local = this.run(id);
       if (local === null) continue; // being created by another instance
       const { file } = local;
       const { status, released } = this.observe(join(this.runsDir, id), local, procs, now);
       const record = { handle: { runId: file.runId, engineId: id }, status };
-      records.set(id, record);
-      if (!released) for (const rank of file.ranks ?? []) hold(held, rank.node, rank.gpus);
-      else if (FINAL_RUN_STATES.has(status.state)) {
+      if (released && FINAL_RUN_STATES.has(status.state)) {
         this.settled.set(id, record);
         this.runs.delete(id);
+        this.known.delete(id);
+        continue;
       }
+      records.set(id, record);
+      if (!released) for (const rank of file.ranks ?? []) hold(held, rank.node, rank.gpus);
       if (file.ranks === null && status.state === 'pending') waiting.push(local);
     }
     waiting.sort((a, b) => a.file.acceptedAt - b.file.acceptedAt || a.file.runId.localeCompare(b.file.runId));
@@ -341,7 +340,12 @@ export class LocalExecutor implements Executor {
     return records;
   }
 
-  /** The last check's records while they stand (see `fresh`), else a new check's. Only ever called inside `exclusive`. */
+  /** A run's record: in a check's records (runs not settled), or settled. */
+  private recordIn(records: ReadonlyMap<string, RunRecord>, id: string): RunRecord | undefined {
+    return records.get(id) ?? this.settled.get(id);
+  }
+
+  /** The last check's records (of runs not settled) while they stand (see `fresh`), else a new check's. Only ever called inside `exclusive`. */
   private current(): Promise<Map<string, RunRecord>> {
     const fresh = this.fresh;
     return fresh !== null && performance.now() - fresh.at < this.pollMs ? Promise.resolve(fresh.records) : this.refresh();
