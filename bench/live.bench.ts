@@ -6,7 +6,8 @@
 //   local executor, each in its own process, submissions over HTTP;
 // with the bare ceiling beside them (Node spawning `sh -c true`, 24 in flight), and,
 // on an idle pool, submit → running one job at a time (from the job's own events).
-// Each figure is the median of SUANLI_BENCH_ROUNDS rounds (3).
+// Each figure is the median of SUANLI_BENCH_ROUNDS rounds (3), after a warm-up of a fifth
+// as many jobs through each system.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { ADMIN, api, ROOT, ROUNDS, startServer, stop, type Server } from './serv
 import { slurmMissing, startSlurm, type Slurm } from '../test/support/slurm.ts';
 
 const JOBS = Number(process.env.SUANLI_BENCH_LIVE_JOBS ?? 1000);
+/** Jobs run through each system before its rounds, not measured: a warm start (code compiled, statements prepared, caches filled). */
+const WARM_UP_JOBS = Math.ceil(JOBS / 5);
 /** Submit → running samples on an idle pool, per round. */
 const IDLE_SAMPLES = 100;
 const GPUS = { nodes: 3, gpusPerNode: 8 } as const;
@@ -158,6 +161,8 @@ async function idleLatencies(pool: SuanliPool, n: number): Promise<{ latencies: 
   return { latencies: out, stages };
 }
 
+const roundText = (t: Throughput | undefined) => (t === undefined ? '' : `${t.submittedPerS.toFixed(0)} submitted/s, ${t.donePerS.toFixed(0)} done/s`);
+
 const percentile = (xs: readonly number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 export async function benchLive(): Promise<void> {
@@ -173,7 +178,11 @@ export async function benchLive(): Promise<void> {
   else {
     const slurm = await startSlurm(GPUS);
     try {
-      for (let r = 0; r < ROUNDS; r++) slurmRounds.push(await slurmRound(slurm, JOBS));
+      await slurmRound(slurm, WARM_UP_JOBS);
+      for (let r = 0; r < ROUNDS; r++) {
+        slurmRounds.push(await slurmRound(slurm, JOBS));
+        console.log(`live: Slurm round ${r + 1}: ${roundText(slurmRounds[r])}`);
+      }
     } finally {
       await slurm.stop();
     }
@@ -185,8 +194,10 @@ export async function benchLive(): Promise<void> {
   const p99s: number[] = [];
   const stageMeans = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
   try {
+    await suanliRound(pool, WARM_UP_JOBS);
     for (let r = 0; r < ROUNDS; r++) {
       suanliRounds.push(await suanliRound(pool, JOBS));
+      console.log(`live: Suanli round ${r + 1}: ${roundText(suanliRounds[r])}`);
       await sleep(500);
       const idle = await idleLatencies(pool, IDLE_SAMPLES);
       p50s.push(percentile(idle.latencies, 50));
