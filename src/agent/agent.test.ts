@@ -29,7 +29,11 @@ test('tenantOf: the policy’s sandbox, or the agent’s mode; absent fields are
 class FakeControlPlane {
   readonly heartbeats: Record<string, unknown>[] = [];
   readonly reports: Record<string, unknown>[] = [];
+  /** The reports of each batch request, in order. */
+  readonly batches: Record<string, unknown>[][] = [];
   assignments: AssignmentWire[] = [];
+  /** Without the batch route, as a control plane from before it. */
+  noBatchRoute = false;
   private server: Server | undefined;
 
   async start(): Promise<string> {
@@ -52,12 +56,13 @@ class FakeControlPlane {
           this.reports.push(body);
           return reply(200, { applied: true, current: true });
         }
-        if (req.url === '/api/v1/agent/reports/batch') {
+        if (req.url === '/api/v1/agent/reports/batch' && !this.noBatchRoute) {
           const reports = body.reports as Record<string, unknown>[];
           this.reports.push(...reports);
+          this.batches.push(reports);
           return reply(200, { results: reports.map(() => ({ applied: true, current: true })) });
         }
-        return reply(404, { error: { code: 'not_found', message: req.url ?? '' } });
+        return reply(404, { error: { code: 'not_found', message: `no route ${req.method ?? ''} ${req.url ?? ''}` } });
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -73,7 +78,8 @@ class FakeControlPlane {
 class RecordingExecutor implements Executor {
   readonly kind = 'recording';
   readonly started: RunRequest[] = [];
-  constructor(private readonly canContain: boolean) {}
+  /** `status`: what every run is said to be (running, unless a test says otherwise). */
+  constructor(private readonly canContain: boolean, private readonly status$: RunStatus = { state: 'running', detail: 'recorded' }) {}
   discover(): Promise<Capacity[]> {
     return Promise.resolve([{ gpuType: 'h100', nodes: 1, gpusPerNode: 8 }]);
   }
@@ -84,7 +90,7 @@ class RecordingExecutor implements Executor {
     return { runId: id, engineId: id };
   }
   status(): Promise<RunStatus> {
-    return Promise.resolve({ state: 'running', detail: 'recorded' });
+    return Promise.resolve(this.status$);
   }
   cancel(): Promise<void> {
     return Promise.resolve();
@@ -108,11 +114,12 @@ after(async () => {
   for (const stop of running) await stop();
 });
 
-async function agentWith(options: { canContain: boolean; sandbox?: SandboxMode; assignments?: AssignmentWire[] }) {
+async function agentWith(options: { canContain: boolean; sandbox?: SandboxMode; assignments?: AssignmentWire[]; status?: RunStatus; noBatchRoute?: boolean }) {
   const plane = new FakeControlPlane();
   plane.assignments = [...(options.assignments ?? [])];
+  plane.noBatchRoute = options.noBatchRoute ?? false;
   const server = await plane.start();
-  const executor = new RecordingExecutor(options.canContain);
+  const executor = new RecordingExecutor(options.canContain, options.status);
   const logs: string[] = [];
   const agent = new Agent({
     server, token: 'sl_agent', executor, workDir: '/tmp/suanli-agent-unit', heartbeatMs: 30, watchMs: 30, waitS: 0, maxBackoffMs: 50,
@@ -179,4 +186,20 @@ test('each run is started with its tenant; one that must be contained where the 
   await until('the two others started', () => (unable.executor.started.length === 2 ? true : undefined));
   assert.deepEqual(unable.executor.started.map((r) => r.jobId), ['own', 'lent'], 'with --sandbox policy, a borrowed run the policy does not ask to contain runs as any other');
   await unable.stop();
+});
+
+test('a run that ended before its start was reported: its start and its end go in one batch, in that order; to a control plane without batches, one at a time in that order', async () => {
+  const assignments: AssignmentWire[] = [{ job_id: 'quick', attempt: 1, command: ['true'], parts: [{ gpu_type: 'h100', gpus: 1, nodes: 1, gpus_per_node: 1 }] }];
+  const ended: RunStatus = { state: 'succeeded', detail: 'done at once' };
+  const batched = await agentWith({ canContain: true, assignments, status: ended });
+  const batch = await until('the run reported', () => batched.plane.batches.find((b) => b.some((r) => r.job_id === 'quick')));
+  assert.deepEqual(batch.filter((r) => r.job_id === 'quick').map((r) => r.state), ['running', 'succeeded'], 'one batch: the start, then the end');
+  await until('the run forgotten', () => (batched.logs.includes('suanli agent: quick.1 succeeded') ? true : undefined));
+  assert.equal(batched.plane.reports.filter((r) => r.job_id === 'quick').length, 2, 'each once');
+  await batched.stop();
+
+  const single = await agentWith({ canContain: true, assignments, status: ended, noBatchRoute: true });
+  await until('the run reported', () => (single.logs.includes('suanli agent: quick.1 succeeded') ? true : undefined));
+  assert.deepEqual(single.plane.reports.filter((r) => r.job_id === 'quick').map((r) => r.state), ['running', 'succeeded']);
+  await single.stop();
 });

@@ -410,23 +410,33 @@ export class Agent {
       if (state === 'cancelled') this.runs.delete(id);
       return;
     }
-    if (run.reported === 'none') {
-      const r = await this.report(run.jobId, run.attempt, { state: 'running', detail: status.detail });
+    const ended = FINAL_RUN_STATES.has(state);
+    let end: Record<string, unknown> | null = null;
+    if (ended) {
+      const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
+      const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
+      end = { state, ...failure, detail: status.detail, log_tail: tail };
+    }
+    // A run that ended before its start was reported: the start and the end made together, so that they go in one
+    // batch, which the control plane applies in one transaction (one request, not two in turn).
+    const start = run.reported === 'none' ? this.report(run.jobId, run.attempt, { state: 'running', detail: status.detail }) : null;
+    const finish = end === null ? null : this.report(run.jobId, run.attempt, end);
+    finish?.catch(() => undefined); // awaited below, unless the start fails first
+    if (start !== null) {
+      const r = await start;
       run.reported = 'running';
       if (!r.current) {
         // A recovered run the control plane has moved past: stop it if it still runs, and forget it.
-        if (FINAL_RUN_STATES.has(state)) this.runs.delete(id);
+        if (ended) this.runs.delete(id);
         else await this.abandon(id, run);
         return;
       }
     }
-    if (!FINAL_RUN_STATES.has(state)) {
+    if (finish === null) {
       await this.sendTail(run);
       return;
     }
-    const tail = await this.o.executor.logTail(run.handle, LOG_TAIL_BYTES);
-    const failure = status.state === 'failed' ? { exit_code: status.exitCode, reason: status.reason } : { exit_code: state === 'succeeded' ? 0 : null };
-    await this.report(run.jobId, run.attempt, { state, ...failure, detail: status.detail, log_tail: tail });
+    await finish;
     this.runs.delete(id);
     this.log.info(`suanli agent: ${id} ${state}`);
   }

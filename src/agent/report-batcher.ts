@@ -22,18 +22,26 @@ const MAX_BATCH = 256;
  * and a busy one sends hundreds per request. Each report's promise settles with its
  * own answer, or its own error as an AgentHttpError (the status and field of its
  * entry), so that callers treat it as the answer to a single report. A control plane
- * without the batch route (an older one) gets single reports from then on.
+ * without the batch route (an older one) gets single reports from then on, one at a
+ * time in the order they were made.
  */
 export class ReportBatcher {
   private waiting: Queued[] = [];
   private sending = false;
   private flushQueued = false;
   private single = false;
+  /** Single reports' queue (see `report`). */
+  private inTurn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly client: ControlPlaneClient) {}
 
   report(body: Record<string, unknown>): Promise<ReportAnswer> {
-    if (this.single) return this.client.call<ReportAnswer>('POST', '/agent/reports', body);
+    if (this.single) {
+      // One at a time, in the order made, as in a batch: a run's start is applied before its end.
+      const answer = this.inTurn.then(() => this.client.call<ReportAnswer>('POST', '/agent/reports', body));
+      this.inTurn = answer.catch(() => undefined);
+      return answer;
+    }
     return new Promise((resolve, reject) => {
       this.waiting.push({ report: body, resolve, reject });
       if (this.sending || this.flushQueued) return;
