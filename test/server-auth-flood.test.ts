@@ -104,7 +104,7 @@ test('during a flood from one address, a known-good token keeps answering quickl
   assert.ok(failures <= 20 + Math.ceil(SECONDS / 3) + 1, `${failures} failures verified: the burst and its refill`);
 });
 
-test('with the limits lifted (a flood from many addresses) and the cache off, a known-good token re-verified each time does not wait behind the flood', async () => {
+test('with the limits lifted (a flood from many addresses) and the cache off, a known-good token checked again at every request never waits behind the flood’s scrypts, with the line or without', async () => {
   // One scrypt's time on this machine now, for the figures printed.
   const scrypts: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -116,12 +116,13 @@ test('with the limits lifted (a flood from many addresses) and the cache off, a 
   const options = { cacheTtlMs: 0, failuresPerSource: unlimited, failuresPerTokenId: unlimited };
   const lined = await flood(options);
   report(`no limits, no cache, ${UNPROVEN_CONCURRENCY} unproven at once (one scrypt alone: ${percentile(scrypts.sort((a, b) => a - b), 0.5).toFixed(1)} ms)`, lined);
-  // The same flood with no line: the known-good scrypt waits behind the flood's in libuv's pool.
+  // With no line, the flood's scrypts fill libuv's pool: a known-good check that needed one would wait behind them all.
   const unlined = await flood({ ...options, unprovenConcurrency: Number.POSITIVE_INFINITY, unprovenQueue: 0 });
-  report('no limits, no cache, no line (for comparison)', unlined);
-  assert.deepEqual([...lined.statuses], [200]);
-  assert.ok(lined.latencies.length >= 5, 'the known-good client got answers all along');
-  const p99 = percentile(lined.latencies, 0.99);
-  assert.ok(p99 < 1000, `p99 ${p99.toFixed(1)} ms`);
-  assert.ok(p99 < percentile(unlined.latencies, 0.5) / 2, `p99 ${p99.toFixed(1)} ms with the line, not even twice as quick as the median without`);
+  report('no limits, no cache, no line', unlined);
+  for (const [how, f] of [['with the line', lined], ['without', unlined]] as const) {
+    assert.deepEqual([...f.statuses], [200], how);
+    assert.ok(f.latencies.length >= 5, `${how}: the known-good client got answers all along`);
+    const p99 = percentile(f.latencies, 0.99);
+    assert.ok(p99 < 1000, `${how}: p99 ${p99.toFixed(1)} ms`);
+  }
 });

@@ -173,7 +173,7 @@ describe('limits on failed sign-ins', () => {
     assert.equal((await signIn(s, target.bearer, '10.3.1.1')).status, 200, 'a token back for the id: the right secret gets in');
   });
 
-  test('a known-good bearer is never refused, even with its id and its address flooded and its cache expired; it is re-verified', async () => {
+  test('a known-good bearer is never refused, even with its id and its address flooded and its cache expired; it is checked again without a scrypt', async () => {
     const good = await member(s, 'good');
     assert.equal((await signIn(s, good.bearer, '10.4.0.1')).status, 200);
     s.clock.advance(61); // past the verification cache's minute
@@ -184,14 +184,32 @@ describe('limits on failed sign-ins', () => {
     const unproven = await member(s, 'unproven');
     assert.equal((await signIn(s, unproven.bearer, '10.4.0.1')).status, 429, 'a right token that never verified is limited like any');
     const before = lookups.count;
+    const scrypts = s.app.suanli.auth.secretChecks();
     const a = await signIn(s, good.bearer, '10.4.0.1');
     assert.equal(a.status, 200, a.text);
-    assert.equal(lookups.count - before, 1, 're-verified: one lookup (and scrypt)');
+    assert.equal(lookups.count - before, 1, 'checked again: one lookup…');
+    assert.equal(s.app.suanli.auth.secretChecks(), scrypts, '…and no scrypt');
     assert.equal((await signIn(s, good.bearer, '10.4.7.7')).status, 200, 'from anywhere');
     assert.equal(lookups.count - before, 1, 'and cached again');
     await s.ok(TokenResponse, 200, 'DELETE', `/api/v1/tokens/${good.id}`);
     assert.equal((await signIn(s, good.bearer, '10.4.0.1')).status, 429, 'revoked: known good no more, so limited again');
     assert.equal((await signIn(s, good.bearer, '10.4.8.8')).status, 429, 'and its id is still flooded');
+  });
+
+  test('a known-good bearer whose token was revoked behind this server’s back (another process) is refused once its cache entry expires, and is known good no more', async () => {
+    const good = await member(s, 'elsewhere');
+    assert.equal((await signIn(s, good.bearer, '10.6.0.1')).status, 200);
+    const scrypts = s.app.suanli.auth.secretChecks();
+    // Revoked in the store directly, as another replica's API would: this server's cache is not told.
+    assert.ok(await s.store.revokeToken(good.id, s.clock.now()));
+    assert.equal((await signIn(s, good.bearer, '10.6.0.1')).status, 200, 'trusted for up to the cache’s minute');
+    s.clock.advance(61);
+    const refused = await signIn(s, good.bearer, '10.6.0.1');
+    assert.deepEqual([refused.status, refused.code], [401, 'unauthorized'], refused.text);
+    assert.equal(s.app.suanli.auth.secretChecks(), scrypts, 'seen from the store read alone');
+    // Known good no more: the next try is an unproven one, which costs a scrypt (and counts as a failure).
+    assert.equal((await signIn(s, good.bearer, '10.6.0.1')).status, 401);
+    assert.equal(s.app.suanli.auth.secretChecks(), scrypts + 1);
   });
 });
 

@@ -93,7 +93,10 @@ export async function bootstrapAdminToken(store: Store, clock: Clock, given?: st
 export interface AuthenticatorOptions {
   /** Most verified tokens remembered (oldest forgotten first). */
   readonly cacheSize?: number;
-  /** How long a verification is trusted, ms: bounds how late a revocation made by another server process is seen. */
+  /**
+   * How long a verification is trusted without a look at the store, ms: bounds how late a revocation made by another
+   * server process is seen. The look is one store read, never a second scrypt (see Authenticator, 3).
+   */
   readonly cacheTtlMs?: number;
   /** Failed sign-ins allowed per source address (`req.ip`); default FAILURES_PER_SOURCE. */
   readonly failuresPerSource?: BucketRate;
@@ -203,9 +206,12 @@ let dummyHash: Promise<string> | undefined;
  *    nothing. A token is taken from both buckets before verifying and given back
  *    when the sign-in succeeds: concurrent guesses cannot overrun the limit.
  * 3. A bearer that verified here before is "known good" (its SHA-256, in a bounded
- *    set): the limits never refuse it, so a flood of wrong tokens on its id or from
- *    its address cannot lock it out, and it is re-verified with scrypt like any
- *    other once its cache entry expires.
+ *    set, with the hash its token's row held): the limits never refuse it, so a flood
+ *    of wrong tokens on its id or from its address cannot lock it out. Once its cache
+ *    entry expires it is checked again with one store read and no scrypt: its secret
+ *    matched that row's hash, so only the row can have changed (revoked, or not the
+ *    same row). So verified tokens never come back as a storm of scrypts when their
+ *    cache entries expire together (every agent's, a minute after a restart).
  * 4. Bearers not known good are verified `unprovenConcurrency` at a time (see
  *    UNPROVEN_CONCURRENCY), `unprovenQueue` more waiting, the rest refused 429: a
  *    flood's scrypts never hold every core nor every thread, and a known-good
@@ -213,8 +219,10 @@ let dummyHash: Promise<string> | undefined;
  */
 export class Authenticator {
   private readonly verified = new Map<string, Verified>();
-  /** SHA-256 of a bearer that verified → its token id, oldest first. */
-  private readonly knownGood = new Map<string, string>();
+  /** SHA-256 of a bearer that verified → its token's id and the secret hash its row held, oldest first. */
+  private readonly knownGood = new Map<string, KnownGood>();
+  /** Secrets checked with scrypt since start (see `secretChecks`). */
+  private scrypts = 0;
   private readonly inFlight = new Map<string, Promise<Principal>>();
   private readonly sources: TokenBuckets;
   private readonly tokenIds: TokenBuckets;
@@ -250,12 +258,15 @@ export class Authenticator {
     const pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
     const forgets = this.forgets;
-    const verifying = (this.knownGood.has(key) ? this.reverify(key, bearer) : this.verifyUnproven(bearer, source)).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, verifying);
-    const principal = await verifying;
+    const known = this.knownGood.get(key);
+    const verifying = (known !== undefined ? this.reverify(key, known) : this.verifyUnproven(bearer, source)).finally(() => this.inFlight.delete(key));
+    const shared = verifying.then((v) => v.principal);
+    shared.catch(() => undefined); // its failure is this call's to throw; a concurrent caller sees it too
+    this.inFlight.set(key, shared);
+    const { principal, secretHash } = await verifying;
     if (forgets === this.forgets) {
       remember(this.verified, key, { principal, expiresAt: now + this.cacheTtlMs }, this.cacheSize);
-      remember(this.knownGood, key, principal.tokenId, this.knownGoodSize);
+      remember(this.knownGood, key, { tokenId: principal.tokenId, secretHash }, this.knownGoodSize);
     }
     return principal;
   }
@@ -264,7 +275,12 @@ export class Authenticator {
   forget(tokenId: string): void {
     this.forgets++;
     for (const [key, v] of this.verified) if (v.principal.tokenId === tokenId) this.verified.delete(key);
-    for (const [key, id] of this.knownGood) if (id === tokenId) this.knownGood.delete(key);
+    for (const [key, k] of this.knownGood) if (k.tokenId === tokenId) this.knownGood.delete(key);
+  }
+
+  /** How many secrets were checked with scrypt since start: known-good bearers are not, whatever their cache. */
+  secretChecks(): number {
+    return this.scrypts;
   }
 
   /** How many source addresses and token ids have failures tracked, and bearers are known good (all bounded). */
@@ -272,17 +288,20 @@ export class Authenticator {
     return { sources: this.sources.size, tokenIds: this.tokenIds.size, knownGood: this.knownGood.size };
   }
 
-  /** A known-good bearer: no limit, no queue. One that fails now (revoked elsewhere) is known good no more. */
-  private async reverify(key: string, bearer: string): Promise<Principal> {
-    try {
-      return await this.verify(bearer);
-    } catch (err) {
+  /**
+   * A known-good bearer: no limit, no queue, no scrypt: its token's row, read again, must be unrevoked and hold the
+   * same secret hash. One that fails now (revoked elsewhere) is known good no more.
+   */
+  private async reverify(key: string, known: KnownGood): Promise<{ principal: Principal; secretHash: string }> {
+    const found = await this.store.findToken(known.tokenId);
+    if (found === null || found.token.revokedAt !== null || found.secretHash !== known.secretHash) {
       this.knownGood.delete(key);
-      throw err;
+      throw unknownOrRevoked();
     }
+    return { principal: principalOf(found.token), secretHash: found.secretHash };
   }
 
-  private async verifyUnproven(bearer: string, source: string): Promise<Principal> {
+  private async verifyUnproven(bearer: string, source: string): Promise<{ principal: Principal; secretHash: string }> {
     const id = PLAUSIBLE_TOKEN.exec(bearer)?.[1];
     if (id === undefined) throw new ApiError('unauthorized', `header.authorization: malformed token; expected ${TOKEN_ACCEPTED}`, { field: 'header.authorization' });
     const sourceWait = this.sources.take(source);
@@ -293,15 +312,15 @@ export class Authenticator {
       throw new RateLimitedError(idWait, 'too many failed sign-ins for this token');
     }
     // The tokens taken pay for a failure; a success, or a turn refused by the queue, gives them back.
-    let principal: Principal;
+    let verified: { principal: Principal; secretHash: string };
     try {
-      principal = await this.unproven.run(() => this.verify(bearer));
+      verified = await this.unproven.run(() => this.verify(bearer));
     } catch (err) {
       if (retryAfterS(err) !== undefined) this.giveBack(source, id);
       throw err;
     }
     this.giveBack(source, id);
-    return principal;
+    return verified;
   }
 
   private giveBack(source: string, id: string): void {
@@ -310,13 +329,23 @@ export class Authenticator {
   }
 
   /** One store read and one scrypt for every plausible token, usable or not. */
-  private async verify(bearer: string): Promise<Principal> {
+  private async verify(bearer: string): Promise<{ principal: Principal; secretHash: string }> {
     const [, id = '', secret = ''] = PLAUSIBLE_TOKEN.exec(bearer) ?? [];
     const found = id === '' ? null : await this.store.findToken(id);
     const usable = found !== null && found.token.revokedAt === null && parseBearer(bearer) !== null ? found : null;
+    this.scrypts++;
     const matches = await verifySecret(secret, usable?.secretHash ?? (await (dummyHash ??= hashSecret(randomBytes(24).toString('hex')))));
-    if (usable === null || !matches) throw new ApiError('unauthorized', 'header.authorization: unknown or revoked token', { field: 'header.authorization' });
-    const t = usable.token;
-    return { tokenId: t.id, role: t.role, orgId: t.orgId, siteId: t.siteId };
+    if (usable === null || !matches) throw unknownOrRevoked();
+    return { principal: principalOf(usable.token), secretHash: usable.secretHash };
   }
 }
+
+/** A bearer that verified here: its token, and the secret hash its row held then. */
+interface KnownGood {
+  readonly tokenId: string;
+  readonly secretHash: string;
+}
+
+const unknownOrRevoked = () => new ApiError('unauthorized', 'header.authorization: unknown or revoked token', { field: 'header.authorization' });
+
+const principalOf = (t: Token): Principal => ({ tokenId: t.id, role: t.role, orgId: t.orgId, siteId: t.siteId });
