@@ -89,8 +89,8 @@ function databaseError(fields: Record<string, unknown>): Error {
 
 /** Statements kept prepared at most (the least recently used is closed first). */
 const MAX_PREPARED = 256;
-/** Texts counted before the count starts again. */
-const MAX_SEEN = 10_000;
+/** Texts counted before the count starts again (at most MAX_SEEN × MAX_TEXT characters kept: 16 M). */
+const MAX_SEEN = 1000;
 /** Longer texts are not prepared (nor counted): a statement that long is one of many rows, seldom repeated. */
 const MAX_TEXT = 16_384;
 /** What is prepared: statements that read or write rows (not transaction control, not DDL). */
@@ -146,6 +146,7 @@ const statements = (async () => {
       prepared.delete(oldest);
       await db.execProtocol(concat([serialize.close({ type: 'S', name }), serialize.sync()]));
     }
+    seen.delete(text);
     const name = 'suanli_' + names++;
     const { messages } = await db.execProtocol(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]));
     const statement = {
