@@ -318,13 +318,18 @@ describe('the agent protocol through inject', () => {
   });
 });
 
+/** Orgs `owner` and `borrower`; the owner's site of 8 h100 lent to all, reclaimed with 120 s of notice. Returns its id. */
+async function lendingOwner(s: TestServer): Promise<string> {
+  await s.org('owner');
+  await s.org('borrower');
+  return s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 120 } });
+}
+
 describe('stops through heartbeats', () => {
   test('a borrower reclaimed with notice is stopped when the notice ends; a cancelled run at once; another site’s run without a word', async () => {
     const s = await TestServer.start();
     try {
-      await s.org('owner');
-      await s.org('borrower');
-      const lent = await s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 120 } });
+      const lent = await lendingOwner(s);
       await s.site('borrower', 1, 8, 'a100');
       const ownerAgent = await s.token('agent', 'owner', lent);
       const heartbeat = async (runs: { job_id: string; attempt: number }[]) =>
@@ -476,9 +481,7 @@ describe('GPUs follow what the agent confirms', () => {
   test("a reclaimed borrower's GPUs stay busy until its agent reports it stopped (or heartbeats without it); then the owner's job is placed", async () => {
     const s = await TestServer.start();
     try {
-      await s.org('owner');
-      await s.org('borrower');
-      const lent = await s.site('owner', 1, 8, 'h100', { share: { lend_fraction: 1, reclaim: true, reclaim_notice_s: 120 } });
+      const lent = await lendingOwner(s);
       const ownerAgent = await s.token('agent', 'owner', lent);
       const report = (body: Record<string, unknown>) => s.req('POST', '/api/v1/agent/reports', { token: ownerAgent, body });
       const state = async (id: string) => (await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${id}`)).state;

@@ -161,7 +161,6 @@ test('a larger H never lowers utilization', () => {
 });
 
 function withoutOverlap({ overlap, ...rest }: SpanRequest): SpanRequest {
-  void overlap;
   return rest;
 }
 

@@ -157,7 +157,6 @@ export function rebuildScheduler(snapshot: PoolSnapshot, options: Partial<Schedu
     // One site each: no span (a part alone forms no ring).
     const { span, ...single } = run.job.demand;
     const spec = jobSpec({ ...run.job, demand: single });
-    void span;
     run.parts.forEach((part, i) => {
       const site = indexOf.get(poolSiteId(part.siteId, part.gpuType));
       if (site !== undefined && withAgent.has(part.siteId)) sched.restore({ ...spec, id: jobId(`${run.job.id}.${run.attempt}~stopping.${i}`), gpus: part.gpus, preemptible: false }, [{ site, gpus: part.gpus }], run.startedAt / 1000);
