@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { newTokenSecret } from '../src/server/auth.ts';
+import { issueToken, newTokenSecret } from '../src/server/auth.ts';
 import type { ServerOptions } from '../src/server/app.ts';
 import { ErrorResponse, TokenCreatedResponse, TokenResponse } from '../src/server/schemas.ts';
 import { TestServer } from './support/server.ts';
@@ -39,7 +39,7 @@ const wrongSecret = (bearer: string): string => bearer.replace(/_[^_]+$/, `_${ra
 /** A token that does not exist (a random id). */
 const unknownBearer = (): string => newTokenSecret().bearer;
 
-/** Counts the store's token lookups (each one is followed by a scrypt). */
+/** Counts the store's token lookups (each one is followed by a hash check). */
 function countLookups(s: TestServer): { count: number } {
   const counter = { count: 0 };
   const findToken = s.store.findToken.bind(s.store);
@@ -54,6 +54,12 @@ function countLookups(s: TestServer): { count: number } {
 async function member(s: TestServer, name = 'm'): Promise<{ id: string; bearer: string }> {
   const t = await s.ok(TokenCreatedResponse, 201, 'POST', '/api/v1/tokens', { body: { name, role: 'member', org_id: 'acme' } });
   return { id: t.id, bearer: t.token };
+}
+
+/** A member token whose secret someone chose (as SUANLI_ADMIN_TOKEN's is): kept with scrypt, checked in the line. */
+async function chosen(s: TestServer, name: string): Promise<{ id: string; bearer: string }> {
+  const { token, bearer } = await issueToken(s.store, s.clock, { role: 'member', orgId: 'acme', siteId: null, name }, newTokenSecret().bearer);
+  return { id: token.id, bearer };
 }
 
 async function server(options: Partial<ServerOptions> = {}): Promise<TestServer> {
@@ -207,19 +213,22 @@ describe('limits on failed sign-ins', () => {
     const refused = await signIn(s, good.bearer, '10.6.0.1');
     assert.deepEqual([refused.status, refused.code], [401, 'unauthorized'], refused.text);
     assert.equal(s.app.suanli.auth.secretChecks(), scrypts, 'seen from the store read alone');
-    // Known good no more: the next try is an unproven one, which costs a scrypt (and counts as a failure).
+    // Known good no more: the next try is checked from scratch (a server-made secret: a SHA-256, no scrypt).
+    const before = lookups.count;
     assert.equal((await signIn(s, good.bearer, '10.6.0.1')).status, 401);
-    assert.equal(s.app.suanli.auth.secretChecks(), scrypts + 1);
+    assert.equal(lookups.count - before, 1);
+    assert.equal(s.app.suanli.auth.secretChecks(), scrypts);
   });
 });
 
 describe('the queue of verifications', () => {
-  test('unproven bearers are verified one at a time here, two more wait, the rest are a 429; a known-good bearer skips the line', async () => {
+  test('scrypt checks (secrets someone chose) are made one at a time here, two more wait, the rest are a 429; a known-good bearer skips the line', async () => {
     const s = await server({ auth: { unprovenConcurrency: 1, unprovenQueue: 2, cacheTtlMs: 0 } });
     try {
       const good = await member(s, 'good');
       assert.equal((await signIn(s, good.bearer, '10.5.0.1')).status, 200);
-      const wrong = Array.from({ length: 6 }, (_, i) => signIn(s, unknownBearer(), `10.5.1.${i}`));
+      const targets = await Promise.all(Array.from({ length: 6 }, (_, i) => chosen(s, `chosen-${i}`)));
+      const wrong = targets.map((t, i) => signIn(s, wrongSecret(t.bearer), `10.5.1.${i}`));
       const known = signIn(s, good.bearer, '10.5.0.1');
       const answers = await Promise.all(wrong);
       const k = await known;
@@ -233,6 +242,25 @@ describe('the queue of verifications', () => {
       assert.ok(k.at < lastWrong, `the known-good re-verification (cache off) ran beside the queue, not after it: ${(lastWrong - k.at).toFixed(1)} ms ahead`);
       // A 429 from the full queue costs the address nothing: 20 more failures are still allowed from one of them.
       for (let i = 0; i < 20; i++) assert.equal((await signIn(s, unknownBearer(), '10.5.1.5')).status, 401, `failure ${i + 1}`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the first checks of many server-made tokens at once take no scrypt and never wait in the line: none is refused', async () => {
+    const s = await server({ auth: { unprovenConcurrency: 1, unprovenQueue: 2 } });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => member(s, `agent-${i}`)));
+      const scrypts = s.app.suanli.auth.secretChecks();
+      const answers = await Promise.all(tokens.map((t, i) => signIn(s, t.bearer, `10.7.${i >> 8}.${i & 255}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      assert.equal(s.app.suanli.auth.secretChecks(), scrypts);
+      const stored = await s.store.findToken(tokens[0]?.id ?? '');
+      assert.match(stored?.secretHash ?? '', /^sha256\$[A-Za-z0-9_-]{43}$/, 'kept as its SHA-256');
+      const mine = await chosen(s, 'chosen');
+      assert.match((await s.store.findToken(mine.id))?.secretHash ?? '', /^scrypt\$/, 'a chosen secret is kept with scrypt');
+      assert.equal((await signIn(s, mine.bearer, '10.7.9.9')).status, 200);
+      assert.equal(s.app.suanli.auth.secretChecks(), scrypts + 1);
     } finally {
       await s.close();
     }

@@ -9,8 +9,13 @@ import { type BucketRate, TokenBuckets } from './token-buckets.ts';
 
 /**
  * Bearer tokens: `sl_<id>_<secret>`. The id finds the token's row; the secret is
- * random (crypto.randomBytes) and stored only as an scrypt hash with its own salt.
- * The full token is shown once, when it is created.
+ * stored only as a hash. A secret the server made (crypto.randomBytes, 192 bits) is
+ * kept as its SHA-256: no one can guess such a secret, so a slow hash would only make
+ * every first check cost tens of ms (a thousand agents reconnecting after a restart
+ * queued for half a minute, past their leases). A secret someone chose (the first
+ * admin token, SUANLI_ADMIN_TOKEN) may be guessable: it is kept as an scrypt hash
+ * with its own salt, and checked in the line below. The full token is shown once,
+ * when it is created.
  */
 const TOKEN_FORMAT = /^sl_([0-9a-z]{4,64})_([0-9A-Za-z]{32,256})$/;
 const TOKEN_ACCEPTED = 'sl_<id>_<secret>: id of 4–64 lower-case letters or digits, secret of 32–256 letters or digits';
@@ -31,20 +36,31 @@ function scryptAsync(secret: string, salt: Buffer, keyLength: number, cost: { N:
   });
 }
 
-/** `scrypt$N$r$p$salt$hash` (base64url); the parameters travel with the hash so they can change later. */
-export async function hashSecret(secret: string): Promise<string> {
+/**
+ * How a secret is kept: `scrypt$N$r$p$salt$hash` (base64url; the parameters travel with the hash so they can
+ * change later) for one someone chose, `sha256$hash` (base64url) for one the server made (`madeHere`).
+ */
+export async function hashSecret(secret: string, madeHere = false): Promise<string> {
+  if (madeHere) return `sha256$${sha256(secret).toString('base64url')}`;
   const salt = randomBytes(SCRYPT.saltBytes);
   const key = await scryptAsync(secret, salt, SCRYPT.keyLength, SCRYPT);
   return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Whether checking a secret against `stored` is slow by design (scrypt): such checks wait their turn (Authenticator, 4). */
+export const isSlowHash = (stored: string): boolean => stored.startsWith('scrypt$');
+
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme === 'sha256' && n !== undefined) return equalBytes(sha256(secret), Buffer.from(n, 'base64url'));
   if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const key = await scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  return equalBytes(await scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p) }), expected);
 }
+
+const equalBytes = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 
 /** A fresh token id and secret, and the bearer string made of them. */
 export function newTokenSecret(): { id: string; secret: string; bearer: string } {
@@ -70,11 +86,15 @@ export interface TokenFields {
   readonly name: string;
 }
 
-/** Creates a token in the store and returns it with the bearer string, which exists nowhere else afterwards. */
-export async function issueToken(store: Store, clock: Clock, fields: TokenFields, bearer = newTokenSecret().bearer): Promise<{ token: Token; bearer: string }> {
+/**
+ * Creates a token in the store and returns it with the bearer string, which exists nowhere else afterwards. `given`:
+ * a bearer someone chose (its secret kept with scrypt); by default a new one (kept with SHA-256).
+ */
+export async function issueToken(store: Store, clock: Clock, fields: TokenFields, given?: string): Promise<{ token: Token; bearer: string }> {
+  const bearer = given ?? newTokenSecret().bearer;
   const parsed = parseBearer(bearer);
   if (parsed === null) throw new InvalidInputError('token', 'not a token', TOKEN_ACCEPTED);
-  const token = await store.createToken({ id: parsed.id, ...fields, secretHash: await hashSecret(parsed.secret), createdAt: clock.now() });
+  const token = await store.createToken({ id: parsed.id, ...fields, secretHash: await hashSecret(parsed.secret, given === undefined), createdAt: clock.now() });
   return { token, bearer };
 }
 
@@ -187,8 +207,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V, max: number): v
   if (map.size > max) map.delete(map.keys().next().value as string);
 }
 
-/** A hash of a random secret, made once: what a sign-in for no usable token is checked against, so that it costs one scrypt too. */
-let dummyHash: Promise<string> | undefined;
+/** What a sign-in for no usable token is checked against, so that it costs what a wrong secret of a server-made token costs. */
+const DUMMY_HASH = `sha256$${sha256(randomBytes(24).toString('hex')).toString('base64url')}`;
 
 /**
  * Turns an Authorization header into a Principal. scrypt is slow by design, so
@@ -197,9 +217,11 @@ let dummyHash: Promise<string> | undefined;
  * revoked through `forget`. Concurrent first uses of one token share one scrypt.
  *
  * Against a hostile caller:
- * 1. Every plausible token costs one scrypt, whether its id exists, is revoked or
- *    its secret is wrong (the last two against a fixed dummy hash), and gets the
- *    same 401: neither the answer nor its time tells which ids exist.
+ * 1. Every plausible token costs one store read and one hash check, whether its id
+ *    exists, is revoked or its secret is wrong (the first two against a fixed dummy
+ *    SHA-256), and gets the same 401: neither the answer nor its time tells which
+ *    server-made tokens exist. (A wrong secret for the one token someone chose, the
+ *    first admin's, costs an scrypt: its id is the one such a check tells of.)
  * 2. Failures are limited per source address and per token id (token buckets on
  *    the injected clock, TokenBuckets); past the limit a sign-in is refused with a
  *    429 and Retry-After before any store read or scrypt, so a flood costs almost
@@ -212,10 +234,10 @@ let dummyHash: Promise<string> | undefined;
  *    matched that row's hash, so only the row can have changed (revoked, or not the
  *    same row). So verified tokens never come back as a storm of scrypts when their
  *    cache entries expire together (every agent's, a minute after a restart).
- * 4. Bearers not known good are verified `unprovenConcurrency` at a time (see
+ * 4. Checks that need an scrypt are made `unprovenConcurrency` at a time (see
  *    UNPROVEN_CONCURRENCY), `unprovenQueue` more waiting, the rest refused 429: a
- *    flood's scrypts never hold every core nor every thread, and a known-good
- *    bearer's re-verification never waits behind them.
+ *    flood's scrypts never hold every core nor every thread, and no other check
+ *    (a known-good bearer's, a server-made token's first) ever waits behind them.
  */
 export class Authenticator {
   private readonly verified = new Map<string, Verified>();
@@ -314,7 +336,7 @@ export class Authenticator {
     // The tokens taken pay for a failure; a success, or a turn refused by the queue, gives them back.
     let verified: { principal: Principal; secretHash: string };
     try {
-      verified = await this.unproven.run(() => this.verify(bearer));
+      verified = await this.verify(bearer);
     } catch (err) {
       if (retryAfterS(err) !== undefined) this.giveBack(source, id);
       throw err;
@@ -328,13 +350,20 @@ export class Authenticator {
     this.tokenIds.giveBack(id);
   }
 
-  /** One store read and one scrypt for every plausible token, usable or not. */
+  /**
+   * One store read and one hash check for every plausible token, usable or not: a SHA-256 at once, an scrypt (a
+   * secret someone chose) in the line.
+   */
   private async verify(bearer: string): Promise<{ principal: Principal; secretHash: string }> {
     const [, id = '', secret = ''] = PLAUSIBLE_TOKEN.exec(bearer) ?? [];
     const found = id === '' ? null : await this.store.findToken(id);
     const usable = found !== null && found.token.revokedAt === null && parseBearer(bearer) !== null ? found : null;
-    this.scrypts++;
-    const matches = await verifySecret(secret, usable?.secretHash ?? (await (dummyHash ??= hashSecret(randomBytes(24).toString('hex')))));
+    const stored = usable?.secretHash ?? DUMMY_HASH;
+    let matches: boolean;
+    if (isSlowHash(stored)) {
+      matches = await this.unproven.run(() => verifySecret(secret, stored));
+      this.scrypts++;
+    } else matches = await verifySecret(secret, stored);
     if (usable === null || !matches) throw unknownOrRevoked();
     return { principal: principalOf(usable.token), secretHash: usable.secretHash };
   }
