@@ -6,12 +6,13 @@ import { benchLedgerAppend } from './ledger-append.bench.ts';
 import { benchLive } from './live.bench.ts';
 import { benchPlanner } from './planner.bench.ts';
 import { benchSched } from './sched.bench.ts';
+import { benchScale } from './scale.bench.ts';
 import { benchServe } from './serve.bench.ts';
 import { benchSimulate } from './simulate.bench.ts';
 import { benchStore } from './store.bench.ts';
 import { benchVerify } from './verify.bench.ts';
 
-const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify, 'ledger-append': benchLedgerAppend, cli: benchCli, live: benchLive };
+const suites: Record<string, () => void | Promise<void>> = { planner: benchPlanner, sched: benchSched, simulate: benchSimulate, store: benchStore, serve: benchServe, hostile: benchHostile, ledger: benchLedger, verify: benchVerify, 'ledger-append': benchLedgerAppend, cli: benchCli, live: benchLive, scale: benchScale };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(suites)) {
   const run = suites[name];

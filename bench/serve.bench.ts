@@ -25,10 +25,11 @@ export interface Server {
 /** SUANLI_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
 const PROFILE = process.env.SUANLI_BENCH_PROFILE;
 
-export function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+/** `extra`: more `suanli serve` options. */
+export function startServer(dataDir: string, databaseUrl: string | undefined, extra: readonly string[] = []): Promise<Server> {
   const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '' };
   const profile = PROFILE === undefined || PROFILE === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
-  const child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
