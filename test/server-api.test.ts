@@ -11,6 +11,7 @@ import {
   TokenCreatedResponse, TokenListResponse, TokenResponse, WhoAmIResponse,
   SHARE_RULE_DEFAULTS,
 } from '../src/server/schemas.ts';
+import { RunReportBatchResponse } from '../src/server/routes/agent.ts';
 import { systemClock } from '../src/server/app.ts';
 import { toApiError } from '../src/server/errors.ts';
 import { StoreConflictError } from '../src/store/types.ts';
@@ -392,14 +393,14 @@ describe('runs, preemption, lost sites and the ledger', () => {
     const job = await s.job('acme', 2);
     await s.pass();
     assert.equal((await show(job)).state, 'placed');
-    await s.store.setSiteHealth(acmeSite, 'lost');
+    await s.app.suanli.sites.setSiteHealth(acmeSite, 'lost');
     assert.equal((await s.pass()).requeued, 1);
     const after = await show(job);
     assert.equal(after.state, 'pending');
     assert.equal(after.events.at(-2)?.type, 'site_lost');
     await s.pass();
     assert.match((await show(job)).diagnosis?.message ?? '', /^0\/0 sites fit/);
-    await s.store.setSiteHealth(acmeSite, 'up');
+    await s.app.suanli.sites.setSiteHealth(acmeSite, 'up');
     await s.pass();
     const again = await show(job);
     assert.deepEqual([again.state, again.attempts], ['placed', 2]);
@@ -524,6 +525,24 @@ describe('the loop keeps its core between passes, and rebuilds it from the store
     assert.deepEqual(passes.map((p) => p.rebuilt), [false, false, false]);
     for (const id of ids) assert.equal(await state(id), 'placed');
     for (const id of ids) await s.ok(JobResponse, 200, 'POST', `/api/v1/jobs/${id}/cancel`);
+  });
+
+  test('runs started and ended by their agents keep the core: the GPUs an ended run frees go to the next job in the next pass', async () => {
+    const site = (await s.ok(SiteListResponse, 200, 'GET', '/api/v1/sites')).sites[0]?.id ?? '';
+    const agent = await s.token('agent', 'acme', site);
+    const report = (id: string, state: string) => s.ok(RunReportBatchResponse, 200, 'POST', '/api/v1/agent/reports/batch', { token: agent, body: { reports: [{ job_id: id, attempt: 1, state }] } });
+    await s.pass();
+    const first = await s.job('acme', 8);
+    const second = await s.job('acme', 8);
+    assert.deepEqual([(await s.pass()).started, await state(first)], [1, 'placed']);
+    await report(first, 'running');
+    const running = await s.pass();
+    assert.deepEqual([running.started, running.waiting, running.rebuilt], [0, 1, false]);
+    await report(first, 'succeeded');
+    const after = await s.pass();
+    assert.deepEqual([after.started, after.rebuilt], [1, false]);
+    assert.equal(await state(second), 'placed');
+    await s.ok(JobResponse, 200, 'POST', `/api/v1/jobs/${second}/cancel`);
   });
 
   test('a job changed behind the server’s back is not placed; the mirror is reloaded and the GPUs go to another job', async () => {

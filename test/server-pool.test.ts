@@ -58,10 +58,10 @@ describe('GET /api/v1/pool', () => {
   });
 
   test('a lost site’s free GPUs are unavailable, not idle', async () => {
-    await s.store.setSiteHealth(betaSite, 'lost');
+    await s.app.suanli.sites.setSiteHealth(betaSite, 'lost');
     const pool = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
     assert.deepEqual(pool.orgs.find((o) => o.org_id === 'beta'), { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 0, unavailable: 12, queued_jobs: 0, queued_gpus: 0 });
-    await s.store.setSiteHealth(betaSite, 'up');
+    await s.app.suanli.sites.setSiteHealth(betaSite, 'up');
   });
 
   test('the history: a sample at start, then one per interval, the newest kept', async () => {

@@ -99,6 +99,44 @@ function endedReason(job: Job, change: Pick<Transition, 'type' | 'detail'>): str
   return typeof why === 'string' ? `the job was preempted: ${why}` : `the job was requeued (${change.type})`;
 }
 
+/** Placements by job id, also indexed by the sites they have parts on (a site's long poll looks at its own). */
+class PlacementsBySite extends Map<string, Placement> {
+  private readonly bySite = new Map<string, Map<string, Placement>>();
+
+  override set(jobId: string, p: Placement): this {
+    this.unindex(jobId);
+    super.set(jobId, p);
+    for (const part of p.parts) {
+      let on = this.bySite.get(part.siteId);
+      if (on === undefined) this.bySite.set(part.siteId, (on = new Map<string, Placement>()));
+      on.set(jobId, p);
+    }
+    return this;
+  }
+
+  override delete(jobId: string): boolean {
+    this.unindex(jobId);
+    return super.delete(jobId);
+  }
+
+  override clear(): void {
+    this.bySite.clear();
+    super.clear();
+  }
+
+  onSite(siteId: string): Iterable<Placement> {
+    return this.bySite.get(siteId)?.values() ?? [];
+  }
+
+  private unindex(jobId: string): void {
+    for (const part of this.get(jobId)?.parts ?? []) {
+      const on = this.bySite.get(part.siteId);
+      on?.delete(jobId);
+      if (on?.size === 0) this.bySite.delete(part.siteId);
+    }
+  }
+}
+
 /**
  * The jobs not yet in a final state and their current placements, mirrored in
  * memory so that a scheduling pass need not read them all from the store: loaded
@@ -113,8 +151,10 @@ function endedReason(job: Job, change: Pick<Transition, 'type' | 'detail'>): str
  */
 export class ActiveJobs {
   private readonly jobs = new Map<string, Job>();
-  private readonly placements = new Map<string, Placement>();
+  private readonly placements = new PlacementsBySite();
   private arrived: Job[] = [];
+  /** Jobs whose runs ended as their agents reported, since the last takeChanges. */
+  private finished: string[] = [];
   private changed = true;
   private readonly ended = new Map<string, EndedRun>();
   /** Pending jobs per org: what the queued-jobs quota counts. */
@@ -160,8 +200,15 @@ export class ActiveJobs {
 
   /** A transition that applied, and the job after it. */
   applied(job: Job, change: Pick<Transition, 'to' | 'at' | 'placement' | 'type' | 'detail'>, origin: ChangeOrigin): void {
-    if (origin === 'other') this.changed = true;
     const current = this.placements.get(job.id);
+    if (origin === 'other') {
+      // Its agent says a run started: the core has held the job as running since it placed it. Its agent says a
+      // run ended: the core frees its GPUs (nothing holds them: the run is over there). Anything else rebuilds it.
+      if (change.to === 'running' && current !== undefined) {
+        // nothing for the core
+      } else if ((job.state === 'succeeded' || job.state === 'failed') && current !== undefined) this.finished.push(job.id);
+      else this.changed = true;
+    }
     if (current !== undefined && job.state !== 'placed' && job.state !== 'running') {
       const sites = new Set(current.parts.map((p) => p.siteId));
       this.remember(job.id, current.attempt, { sites, state: job.state, reason: endedReason(job, change), stopAtMs: stopAtOf(change.detail) });
@@ -313,15 +360,29 @@ export class ActiveJobs {
     return this.placements;
   }
 
+  /** How many jobs are active. */
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  /** The current placements with a part on the site (live: read it, do not keep it): O(those), not O(all). */
+  placementsOn(siteId: string): Iterable<Placement> {
+    return this.placements.onSite(siteId);
+  }
+
   /** The current placement of a placed or running job. */
   placement(id: string): Placement | undefined {
     return this.placements.get(id);
   }
 
-  /** What happened since the last call: the jobs that arrived, and whether anything else changed. */
-  takeChanges(): { arrived: Job[]; changed: boolean } {
-    const out = { arrived: this.arrived, changed: this.changed };
+  /**
+   * What happened since the last call: the jobs that arrived, those whose runs ended as their agents reported
+   * (their GPUs free at once), and whether anything else changed.
+   */
+  takeChanges(): { arrived: Job[]; finished: string[]; changed: boolean } {
+    const out = { arrived: this.arrived, finished: this.finished, changed: this.changed };
     this.arrived = [];
+    this.finished = [];
     this.changed = false;
     return out;
   }

@@ -30,8 +30,8 @@ import { witnessRoutes } from './routes/witnesses.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
 import { SchedulingLoop } from './scheduling-loop.ts';
 import { SiteDirectory } from './site-directory.ts';
-import { UsageLog } from './usage-log.ts';
-import { nativeSigner, newKeyPair, verifierKeyOf } from './log-keys.ts';
+import { PendingBySite, UsageLog } from './usage-log.ts';
+import { nativeSigner, newKeyPair, SiteKeyBook, verifierKeyOf } from './log-keys.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
 
 /** Answers with the API's error body for whatever went wrong; returns the error as the API reported it. */
@@ -161,10 +161,11 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const active = new ActiveJobs();
   await active.reload(store);
   const sites = new SiteDirectory(store);
-  const lifecycle = new JobLifecycle(store, clock, metrics, active, (ids) => sites.owners(ids));
+  const pendingUsage = new PendingBySite();
+  const lifecycle = new JobLifecycle(store, clock, metrics, active, (ids) => sites.owners(ids), (entries) => pendingUsage.written(entries));
   const scheduler = { policy: options.policy ?? 'fair-share', backfill: options.backfill ?? false };
   const loop = new SchedulingLoop({
-    store, clock, lifecycle, active, metrics, logger: app.log, scheduler,
+    store, sites, clock, lifecycle, active, metrics, logger: app.log, scheduler,
     intervalMs: options.passIntervalMs ?? 1000,
     commitBudgetMs: options.commitBudgetMs ?? 25, maxDecisionsPerPass: options.maxDecisionsPerPass ?? 1000, reloadIntervalMs: options.reloadIntervalMs ?? 30 * 60_000,
     ...(options.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: options.siteTimeoutMs }),
@@ -189,6 +190,8 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       labelOf: async (id) => (await sites.entry(id))?.label ?? id,
       intervalMs: options.checkpointIntervalMs ?? 2000, aloneAfterMs: options.usageAloneAfterMs ?? 10 * 60_000,
     }),
+    pendingUsage,
+    siteKeys: new SiteKeyBook(store),
     logVerifierKey: verifierKeyOf(logKey),
     siteWrites: new OrgSerializer(),
     quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
@@ -305,6 +308,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     await loop.stop();
     await cp.usage.stop();
     await cp.poolHistory.stop();
+    await cp.sites.writeTimes();
   });
   return app;
 }

@@ -13,7 +13,8 @@ import type { PoolHistory } from './pool-history.ts';
 import type { OrgSerializer, QuotaBook } from './quotas.ts';
 import type { SchedulingLoop } from './scheduling-loop.ts';
 import type { SiteDirectory } from './site-directory.ts';
-import type { UsageLog } from './usage-log.ts';
+import type { PendingBySite, UsageLog } from './usage-log.ts';
+import type { SiteKeyBook } from './log-keys.ts';
 import type { SubmissionBatcher } from './submission-batcher.ts';
 
 /** The parts of a running control plane that routes use; `app.suanli` on the Fastify instance. */
@@ -37,6 +38,10 @@ export interface ControlPlane {
   readonly sites: SiteDirectory;
   /** The usage log: what the ledger counts, as signed records in a Merkle log with signed checkpoints. */
   readonly usage: UsageLog;
+  /** Which sites may have usage entries waiting for their agent's signature. */
+  readonly pendingUsage: PendingBySite;
+  /** Each site's record keys (every heartbeat checks its site's). */
+  readonly siteKeys: SiteKeyBook;
   /** The verifier key of the log's signing key, which members pin to check checkpoints and records. */
   readonly logVerifierKey: string;
   /** Changes to one org's sites, one at a time (the quota check and the write together). */

@@ -1,6 +1,6 @@
 import { gpuSecondsOf } from '../ledger/usage-record.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Job, JobState, LedgerEntry, Placement, Store, Transition, UsageOutcome } from '../store/types.ts';
+import type { Job, JobState, LedgerEntry, PartsEvent, Placement, PlacementPart, Store, Transition, UsageOutcome } from '../store/types.ts';
 import type { ActiveJobs, ChangeOrigin } from './active-jobs.ts';
 import { ApiError } from './errors.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -33,24 +33,29 @@ export function outcomeOf(to: JobState, type: string): UsageOutcome {
 }
 
 /**
- * Every job state change the server makes goes through here: one store
- * transaction per call, the transitions counter bumped and the active-jobs mirror
- * updated for those that applied, and a ledger entry whenever a job leaves `running`.
+ * Every job state change the server makes goes through here, and every change of a
+ * placement's parts: one store transaction per call, the transitions counter bumped
+ * and the active-jobs mirror updated for those that applied, and a ledger entry
+ * whenever a job leaves `running` (or a part of a running job is dropped).
  */
 export class JobLifecycle {
-  /** `owners`: the org owning each of the given sites (the site directory, which caches them). */
+  /**
+   * `owners`: the org owning each of the given sites (the site directory, which caches them). `onUsage`: told of
+   * ledger entries written (each waits for its site's signature: UsagePending).
+   */
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly metrics: ServerMetrics,
     private readonly active: ActiveJobs,
     private readonly owners: (siteIds: Iterable<string>) => Promise<ReadonlyMap<string, string>>,
+    private readonly onUsage: (entries: readonly LedgerEntry[]) => void = () => undefined,
   ) {}
 
   /** Applies the changes in one transaction; per change, the job after it, or null when its job was no longer in `from`. */
   async apply(changes: readonly Change[], ledger: readonly LedgerEntry[] = [], origin: ChangeOrigin = 'other'): Promise<(Job | null)[]> {
     if (changes.length === 0) return [];
-    const results = await this.store.transition(changes.map((c) => ({ ...c, from: [c.from] })), ledger);
+    const results = await this.store.transition(changes.map((c) => ({ ...c, from: [c.from] })), ledger).finally(() => this.onUsage(ledger));
     results.forEach((job, i) => {
       const c = changes[i];
       if (job === null || c === undefined) return;
@@ -103,6 +108,17 @@ export class JobLifecycle {
     }
     if (current === null) throw new ApiError('not_found', `job "${job.id}" not found`);
     throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
+  }
+
+  /**
+   * The parts of the job's current placement become `parts` if they are still `expected` (compare and set), with
+   * `event` and `ledger` (the usage of parts dropped from a running job), and the mirror follows. False when the job
+   * or its placement changed meanwhile.
+   */
+  async updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger: readonly LedgerEntry[] = []): Promise<boolean> {
+    const ok = await this.store.updateParts(jobId, attempt, expected, parts, event, ledger).finally(() => this.onUsage(ledger));
+    if (ok) this.active.partsChanged(jobId, [...parts], event);
+    return ok;
   }
 
   /** The usage of the job's current run, from the mirror's placement (the store's, should the mirror not have it). */

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { SiteKey, Store } from '../store/types.ts';
 import { decodeSignerKey, decodeVerifierKey, generateSignerKey, noteSigner, noteVerifier, type NoteSigner, type NoteVerifier } from '../ledger/note.ts';
 
 /**
@@ -93,4 +94,42 @@ export function keyFile(path: string, name: string): { signerKey: string; create
 export function verifierKeyOf(signerKey: string): string {
   const { name, key } = decodeSignerKey(signerKey);
   return generateSignerKey(name, key).verifierKey;
+}
+
+/**
+ * Each site's record keys as the store holds them, read once per site and kept: every heartbeat asks for its
+ * site's. This server is their only writer (a key taken at a heartbeat, one revoked through the API), and both
+ * writes go through here, which forgets the site's keys once the write is done (a read under way may be older).
+ */
+export class SiteKeyBook {
+  private readonly bySite = new Map<string, Promise<SiteKey[]>>();
+
+  constructor(private readonly store: Pick<Store, 'siteKeys' | 'addSiteKey' | 'revokeSiteKey'>) {}
+
+  /** The site's keys, revoked ones too. */
+  of(siteId: string): Promise<SiteKey[]> {
+    let keys = this.bySite.get(siteId);
+    if (keys === undefined) {
+      keys = this.store.siteKeys(siteId);
+      this.bySite.set(siteId, keys);
+      keys.catch(() => this.bySite.delete(siteId));
+    }
+    return keys;
+  }
+
+  async add(key: Omit<SiteKey, 'revokedAt'>): Promise<void> {
+    try {
+      await this.store.addSiteKey(key);
+    } finally {
+      this.bySite.delete(key.siteId);
+    }
+  }
+
+  async revoke(siteId: string, keyHash: string, at: number): Promise<boolean> {
+    try {
+      return await this.store.revokeSiteKey(siteId, keyHash, at);
+    } finally {
+      this.bySite.delete(siteId);
+    }
+  }
 }

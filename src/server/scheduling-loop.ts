@@ -12,6 +12,8 @@ import { diagnosisJson } from './schemas.ts';
 
 export interface SchedulingLoopOptions {
   readonly store: Store;
+  /** Where passes read the sites and mark silent ones lost (default: the store); the server's SiteDirectory, which holds the newest heartbeat times. */
+  readonly sites?: Pick<Store, 'listSites' | 'setSiteHealth'>;
   readonly clock: Clock;
   readonly lifecycle: JobLifecycle;
   readonly active: ActiveJobs;
@@ -57,6 +59,9 @@ export interface PassReport {
 /** How long passes asked for by pokes take the sites the last pass read, ms (their heartbeat times, which tell a silent site, are that old at most). */
 const SITES_KEPT_MS = 1000;
 
+/** Jobs a kept core may hold beyond twice the active ones (it keeps the ended ones too) before it is rebuilt. */
+const KEPT_JOBS_SLACK = 10_000;
+
 /** The core kept between passes while the store changes only by arrivals, and the sites it was built from. */
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
@@ -68,8 +73,9 @@ const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s
  * pass, as a recipe:
  * 1. read the sites from the store and the active jobs from their mirror;
  * 2. rebuild the core from that snapshot (pool-snapshot.ts) — or, when nothing but
- *    new submissions changed since the last pass, keep it and submit those: a
- *    rebuild costs O(active jobs), and under a stream of submissions that would be
+ *    new submissions and runs ended by their agents changed since the last pass,
+ *    keep it, submit those and free the GPUs of these: a rebuild costs O(sites +
+ *    active jobs), and under a stream of submissions and reports that would be
  *    every pass, while the kept core is the one a rebuild would give;
  * 3. run one pass of the core at the clock's `now`;
  * 4. commit its decisions in one transaction: a start places the job; a preemption
@@ -116,14 +122,17 @@ export class SchedulingLoop {
   /** The diagnosis last stored per job, by identity: the core reuses one object while a job's diagnosis stands. */
   private stored = new WeakMap<JobRecord, Diagnosis>();
 
+  private readonly siteSource: Pick<Store, 'listSites' | 'setSiteHealth'>;
+
   /** `o.active` must have been loaded from the store. */
   constructor(private readonly o: SchedulingLoopOptions) {
     this.loadedAt = o.clock.now();
+    this.siteSource = o.sites ?? o.store;
   }
 
   /** What the next pass would start from (the dry run rebuilds a core of its own from it). */
   async snapshot(): Promise<PoolSnapshot> {
-    return { sites: await this.o.store.listSites(), ...this.o.active.snapshot() };
+    return { sites: await this.siteSource.listSites(), ...this.o.active.snapshot() };
   }
 
   /** The site memory the next pass starts from. */
@@ -241,7 +250,7 @@ export class SchedulingLoop {
     const out: Site[] = [];
     for (const site of sites) {
       const silent = site.health === 'up' && site.lastHeartbeatAt !== null && nowMs - site.lastHeartbeatAt > timeout;
-      if (silent && (await this.o.store.setSiteHealth(site.id, 'lost'))) {
+      if (silent && (await this.siteSource.setSiteHealth(site.id, 'lost'))) {
         this.o.logger.warn({ site: site.id, lastHeartbeatAt: site.lastHeartbeatAt }, 'site silent: marked lost');
         // Its agent has stopped every run by now (fencing): what it was told to stop holds nothing any more.
         for (const r of this.o.active.stoppingOnSite(site.id)) this.o.active.stopped(r.jobId, r.attempt, site.id);
@@ -282,9 +291,7 @@ export class SchedulingLoop {
     if (job === undefined || placement === undefined) return false;
     const kept = placement.parts.filter((p) => !gone(p));
     const ledger = usage(job, { ...placement, parts: placement.parts.filter(gone) }, (id) => owners.get(id), nowMs, 'shrunk');
-    const ok = await this.o.store.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
-    if (ok) this.o.active.partsChanged(job.id, kept, { at: nowMs, type: 'shrunk', detail });
-    return ok;
+    return this.o.lifecycle.updateParts(job.id, placement.attempt, placement.parts, kept, { at: nowMs, type: 'shrunk', detail }, ledger);
   }
 
   private async pass(): Promise<PassReport> {
@@ -294,17 +301,21 @@ export class SchedulingLoop {
       const nowMs = clock.now();
       // 1. the snapshot
       const kept = this.sites !== null && performance.now() - this.sites.at < SITES_KEPT_MS ? this.sites.list : null;
-      const sites = await this.markSilentSitesLost(kept ?? (await store.listSites()), nowMs);
+      const sites = await this.markSilentSitesLost(kept ?? (await this.siteSource.listSites()), nowMs);
       this.sites = { at: kept === null ? performance.now() : (this.sites?.at ?? 0), list: sites };
       if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
-      const { arrived, changed } = active.takeChanges();
-      // 2. the core: rebuilt, or kept with the arrivals added
+      const { arrived, finished, changed } = active.takeChanges();
+      // 2. the core: rebuilt, or kept with the arrivals added and the ended runs' GPUs freed
       const key = sitesKey(sites);
       let core = this.core;
       let unrestored: readonly Job[] = [];
       let shrunkByLoss: RebuiltScheduler['shrunk'] = [];
       let rebuilt = false;
-      if (core === null || changed || core.sitesKey !== key) {
+      const ended = core === null ? [] : finished.map((id) => core?.records.get(id));
+      // A run the core does not hold as running (outgrown: its view is off), or a core grown far past the jobs active (it keeps every job it
+      // was given), is rebuilt rather than kept.
+      const outgrown = ended.some((r) => r?.phase !== 'running') || (core !== null && core.sched.state.jobs.length > 2 * active.size + KEPT_JOBS_SLACK);
+      if (core === null || changed || outgrown || core.sitesKey !== key) {
         const fresh = rebuildScheduler({ sites, ...active.snapshot() }, this.o.scheduler, this.memory);
         core = { ...fresh, sitesKey: key };
         unrestored = fresh.unrestored;
@@ -313,12 +324,17 @@ export class SchedulingLoop {
         this.stored = new WeakMap();
         this.backlog = [];
       } else {
+        for (const r of ended) {
+          if (r === undefined) continue;
+          core.sched.finish(r, nowMs / 1000);
+          core.records.delete(r.spec.id);
+        }
         for (const job of arrived) if (job.state === 'pending' && !core.records.has(job.id)) core.records.set(job.id, core.sched.submit(jobSpec(job)));
       }
       this.core = core;
       // 3. one pass. A kept core tries only the jobs that arrived since the last pass, unless a time-based
       //    trigger is due (Scheduler.pass: GPUs freed or a site back would also widen it, but those rebuild the core).
-      const full = rebuilt || nowMs / 1000 >= core.sched.wakeAt;
+      const full = rebuilt || ended.length > 0 || nowMs / 1000 >= core.sched.wakeAt;
       this.backlog.push(...core.sched.pass(nowMs / 1000));
 
       // 4. its decisions (the backlog first, as many as the budget allows), committed together

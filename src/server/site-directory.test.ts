@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { openStore } from '../store/index.ts';
 import type { Site, Store } from '../store/types.ts';
 import { SiteDirectory } from './site-directory.ts';
 
@@ -34,4 +35,50 @@ test('a refresh asked while a read is under way reads once more after it: a chan
   await Promise.all([second, third]);
   assert.deepEqual([directory.known('lab-0000000a')?.gpus, directory.known('lab-0000000a')?.share.sandboxBorrowed], [16, false]);
   assert.equal(reads.length, 2);
+});
+
+test('a heartbeat that changes nothing but the time writes nothing at once; the times of all sites go in one write; one that changes the report is written at once', async () => {
+  const store = await openStore({ memory: true });
+  try {
+    await store.createOrg({ id: 'acme', name: 'Acme', createdAt: 0 });
+    for (const id of ['a-0000000a', 'b-0000000b']) await store.createSite({ ...site(id, 8, false), createdAt: 0 });
+    const writes: string[] = [];
+    for (const name of ['heartbeat', 'touchSites', 'setSiteHealth'] as const) {
+      const real = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        writes.push(name);
+        return real(...args);
+      };
+    }
+    const directory = new SiteDirectory(store);
+    const fresh = [await directory.site('a-0000000a'), await directory.site('b-0000000b')];
+    const [a, b] = (await Promise.all(fresh.map((s) => directory.heartbeat(s as Site, 500, {})))).map((h) => h.site);
+    assert.ok(a !== undefined && b !== undefined);
+    assert.deepEqual([fresh[0]?.health, a.health, writes], ['unknown', 'up', ['setSiteHealth', 'setSiteHealth']], 'a first heartbeat brings its site up, in the store at once');
+    writes.length = 0;
+    const { site: after, changed } = await directory.heartbeat(a, 1000, {});
+    assert.equal(changed, false);
+    await directory.heartbeat(b, 1100, {});
+    assert.deepEqual(writes, [], 'nothing written yet');
+    assert.equal(after.lastHeartbeatAt, 1000);
+    assert.deepEqual((await directory.listSites()).map((s) => s.lastHeartbeatAt), [1000, 1100], 'the loop reads the newest times');
+    assert.equal((await store.getSite('a-0000000a'))?.lastHeartbeatAt, null);
+    assert.equal(directory.withLiveness((await store.getSite('a-0000000a')) as Site).lastHeartbeatAt, 1000, 'what the API shows');
+    await directory.writeTimes();
+    assert.deepEqual(writes, ['touchSites'], 'both sites in one write');
+    assert.deepEqual([(await store.getSite('a-0000000a'))?.lastHeartbeatAt, (await store.getSite('b-0000000b'))?.lastHeartbeatAt], [1000, 1100]);
+    const reported = [{ gpuType: 'h100', nodes: 1, gpusPerNode: 4 }];
+    assert.equal((await directory.heartbeat(after, 2000, { capacity: reported })).changed, true);
+    assert.deepEqual(writes, ['touchSites', 'heartbeat'], 'a new report is written at once');
+    assert.deepEqual((await store.getSite('a-0000000a'))?.reportedCapacity, reported);
+    assert.equal(await directory.setSiteHealth('a-0000000a', 'lost'), true);
+    assert.equal((await directory.site('a-0000000a'))?.health, 'lost');
+    const { site: back, changed: backChanged } = await directory.heartbeat((await directory.site('a-0000000a')) as Site, 3000, { capacity: reported });
+    assert.equal(backChanged, true, 'the same report, but the site is back');
+    assert.deepEqual([back.health, (await store.getSite('a-0000000a'))?.health], ['up', 'up'], 'a lost site is back at its next heartbeat, in the store too');
+    await directory.refresh();
+    assert.equal((await directory.site('a-0000000a'))?.lastHeartbeatAt, 3000, 'a read of the store never moves a time back');
+  } finally {
+    await store.close();
+  }
 });

@@ -1,4 +1,4 @@
-import type { Site, Store } from '../store/types.ts';
+import type { Site, SiteReport, Store } from '../store/types.ts';
 
 /**
  * Who owns each site, and the neutral label other orgs know it by.
@@ -25,11 +25,32 @@ export interface SiteEntry {
 /** Ids the API gives sites (routes/sites.ts): a slug of the name and 8 hex digits. */
 const SITE_ID = /[a-z0-9][a-z0-9-]*-[0-9a-f]{8}/g;
 
+/** Heartbeat times are written to the store this often, ms, all sites' in one statement. */
+const LIVENESS_WRITE_MS = 1000;
+
+/**
+ * Also the server's view of the sites themselves: every row as last read, with what this
+ * server wrote since (it is the store's only writer). A heartbeat that changes nothing but
+ * the site's time costs no store statement: the time is kept here, and written with every
+ * other site's each second (`touchSites`); one that changes what the site reports, or
+ * brings a site back, is written at once. The scheduling loop reads the sites from here
+ * (`listSites`, `setSiteHealth`: the store's own signatures), so the times it judges
+ * silence by are the newest. After a restart the store's times are at most a second old.
+ */
 export class SiteDirectory {
   private entries = new Map<string, SiteEntry>();
+  /** Every site as last read, with what this server wrote since, in the store's order (created_at, id). */
+  private rows = new Map<string, Site>();
+  private loaded = false;
   private loading: Promise<void> | null = null;
   /** A read to start once the one under way is done. */
   private queued: Promise<void> | null = null;
+  /** Sites written while a read was under way: what that read says of them may be older than what is here. */
+  private writtenDuringLoad = new Set<string>();
+  /** Heartbeat times not yet in the store. */
+  private unwritten = new Map<string, number>();
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly store: Store) {}
 
@@ -49,15 +70,92 @@ export class SiteDirectory {
   }
 
   private load(): Promise<void> {
+    this.writtenDuringLoad = new Set();
     this.loading = this.store
       .listSites()
       .then((sites) => {
+        const rows = new Map<string, Site>();
+        for (const read of sites) {
+          const mine = this.rows.get(read.id);
+          // What this server wrote during the read wins; a heartbeat time never moves back.
+          const site = mine !== undefined && this.writtenDuringLoad.has(read.id) ? { ...read, health: mine.health, reportedCapacity: mine.reportedCapacity, sandboxCapable: mine.sandboxCapable } : read;
+          rows.set(read.id, { ...site, lastHeartbeatAt: latest(read.lastHeartbeatAt, mine?.lastHeartbeatAt ?? null) });
+        }
+        this.rows = rows;
         this.entries = labelled(sites);
+        this.loaded = true;
       })
       .finally(() => {
         this.loading = null;
       });
     return this.loading;
+  }
+
+  /** The site as this server knows it now (reads the sites again once for an id not seen yet); undefined when there is none. */
+  async site(siteId: string): Promise<Site | undefined> {
+    if (!this.rows.has(siteId)) await this.refresh();
+    return this.rows.get(siteId);
+  }
+
+  /** `site` with its newest heartbeat time (one kept here, not yet written): what a read of the store shows, a second late. */
+  withLiveness(site: Site): Site {
+    const at = this.rows.get(site.id)?.lastHeartbeatAt ?? null;
+    return at === null || (site.lastHeartbeatAt ?? -Infinity) >= at ? site : { ...site, lastHeartbeatAt: at };
+  }
+
+  /** The sites (of one org), as the store lists them, with what this server knows since. */
+  async listSites(orgId?: string): Promise<Site[]> {
+    if (!this.loaded) await this.refresh();
+    const all = [...this.rows.values()];
+    return orgId === undefined ? all : all.filter((s) => s.orgId === orgId);
+  }
+
+  /** Sets a site's health, in the store and here. */
+  async setSiteHealth(siteId: string, health: Site['health']): Promise<boolean> {
+    const ok = await this.store.setSiteHealth(siteId, health);
+    if (ok) this.note(siteId, { health });
+    return ok;
+  }
+
+  /**
+   * A heartbeat of `before` at `at` with what it reported: what it changes of the site (a report, the site back up)
+   * is written now; its time, with every site's each second. Returns the site after, and whether it changed beyond
+   * its time (what can be placed on it may have).
+   */
+  async heartbeat(before: Site, at: number, report: SiteReport): Promise<{ site: Site; changed: boolean }> {
+    const reported = (report.capacity !== undefined && JSON.stringify(report.capacity) !== JSON.stringify(before.reportedCapacity)) || (report.sandboxCapable !== undefined && report.sandboxCapable !== before.sandboxCapable);
+    if (reported) await this.store.heartbeat(before.id, at, report);
+    else this.unwritten.set(before.id, at);
+    if (before.health !== 'up') await this.store.setSiteHealth(before.id, 'up');
+    this.timer ??= setTimeout(() => void this.writeTimes(), LIVENESS_WRITE_MS).unref();
+    const site = this.note(before.id, { health: 'up', lastHeartbeatAt: latest(at, before.lastHeartbeatAt), ...(report.capacity === undefined ? {} : { reportedCapacity: report.capacity }), ...(report.sandboxCapable === undefined ? {} : { sandboxCapable: report.sandboxCapable }) });
+    return { site: site ?? before, changed: reported || before.health !== 'up' };
+  }
+
+  /** Writes the heartbeat times kept here (at once; then none is pending). */
+  writeTimes(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const times = [...this.unwritten].map(([siteId, at]) => ({ siteId, at }));
+    this.unwritten = new Map();
+    if (times.length === 0) return this.writing;
+    // One write at a time; a failed one is tried again with the next (the times stay newest-wins).
+    this.writing = this.writing.then(() => this.store.touchSites(times)).then(
+      () => undefined,
+      () => {
+        for (const t of times) if (!this.unwritten.has(t.siteId)) this.unwritten.set(t.siteId, t.at);
+      },
+    );
+    return this.writing;
+  }
+
+  private note(siteId: string, change: Partial<Pick<Site, 'health' | 'lastHeartbeatAt' | 'reportedCapacity' | 'sandboxCapable'>>): Site | undefined {
+    const row = this.rows.get(siteId);
+    if (row === undefined) return undefined;
+    const after = { ...row, ...change };
+    this.rows.set(siteId, after);
+    if (this.loading !== null) this.writtenDuringLoad.add(siteId);
+    return after;
   }
 
   /** The site's owner and label; reloads once for an id not seen yet; undefined for a site that does not exist. */
@@ -113,6 +211,8 @@ export class SiteDirectory {
     }
   }
 }
+
+const latest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /** Every site's entry: labels count each org's sites in registration order (listSites' order). */
 export function labelled(sites: readonly Site[]): Map<string, SiteEntry> {

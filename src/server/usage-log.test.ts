@@ -7,7 +7,7 @@ import { openNote } from '../ledger/note.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { nativeSigner, nativeVerifier, newKeyPair } from './log-keys.ts';
-import { UsageLog } from './usage-log.ts';
+import { PendingBySite, UsageLog } from './usage-log.ts';
 
 const LOG = newKeyPair('suanli-ledger');
 
@@ -83,4 +83,28 @@ test('an entry logged meanwhile (alone, its time up) does not keep the others of
   } finally {
     await store.close();
   }
+});
+
+test('a site known to have no pending usage is not read again until an entry of it is written; a read that overlapped a write proves nothing', async () => {
+  const pending = new PendingBySite();
+  let reads = 0;
+  const none = () => {
+    reads++;
+    return Promise.resolve([] as number[]);
+  };
+  assert.deepEqual(await pending.read('s1', none), []);
+  assert.deepEqual(await pending.read('s1', none), []);
+  assert.equal(reads, 1, 'the second heartbeat reads nothing');
+  pending.written([{ siteId: 's2' }]);
+  await pending.read('s1', none);
+  assert.equal(reads, 1, 'another site’s entry changes nothing here');
+  pending.written([{ siteId: 's1' }]);
+  assert.deepEqual(await pending.read('s1', () => Promise.resolve([7])), [7], 'read again once an entry of it is written');
+  let answer: (found: number[]) => void = () => undefined;
+  const slow = pending.read('s1', () => new Promise<number[]>((resolve) => (answer = resolve)));
+  pending.written([{ siteId: 's1' }]); // written while that read was out: it may have missed it
+  answer([]);
+  await slow;
+  await pending.read('s1', none);
+  assert.equal(reads, 2, 'so the next heartbeat reads again');
 });

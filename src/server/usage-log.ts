@@ -49,6 +49,35 @@ export interface UsageItem {
   readonly text?: string;
 }
 
+/**
+ * Which sites may have usage entries waiting for their agent's signature. Every heartbeat offers its site's agent
+ * those entries; read from the store at every heartbeat (a thousand sites: two hundred reads a second) they are
+ * mostly none. A site is known to have none once a read found none and no entry of it was written since (entries
+ * are written by JobLifecycle, which tells `written`); after a restart every site is read once.
+ */
+export class PendingBySite {
+  private readonly none = new Set<string>();
+  /** Entries written per site since start: a read that overlapped a write proves nothing. */
+  private readonly writes = new Map<string, number>();
+
+  /** Ledger entries were written (or may have been: a transaction that failed tells too). */
+  written(entries: readonly { readonly siteId: string }[]): void {
+    for (const e of entries) {
+      this.none.delete(e.siteId);
+      this.writes.set(e.siteId, (this.writes.get(e.siteId) ?? 0) + 1);
+    }
+  }
+
+  /** The site's pending entries by `read`, or none without a read when the site is known to have none. */
+  async read<T>(siteId: string, read: () => Promise<readonly T[]>): Promise<readonly T[]> {
+    if (this.none.has(siteId)) return [];
+    const before = this.writes.get(siteId) ?? 0;
+    const found = await read();
+    if (found.length === 0 && (this.writes.get(siteId) ?? 0) === before) this.none.add(siteId);
+    return found;
+  }
+}
+
 const nodeKey = (n: NodeId) => `${n.level}/${n.index}`;
 /** Entries logged per batch (one store transaction each). */
 const BATCH = 1000;

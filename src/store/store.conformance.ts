@@ -134,6 +134,12 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.heartbeat('sa2', 700, { sandboxCapable: false }), true);
     assert.deepEqual([(await store.getSite('sa2'))?.reportedCapacity, (await store.getSite('sa2'))?.sandboxCapable], [reported, false], 'a report without capacity keeps the last one');
     assert.equal(await store.heartbeat('nowhere', 600), false);
+    assert.equal(await store.touchSites([{ siteId: 'sa2', at: 900 }, { siteId: 'nowhere', at: 900 }]), 1, 'many at once; unknown sites skipped');
+    assert.equal((await store.getSite('sa2'))?.lastHeartbeatAt, 900);
+    assert.deepEqual([(await store.getSite('sa2'))?.reportedCapacity, (await store.getSite('sa2'))?.sandboxCapable], [reported, false], 'only the time');
+    assert.equal(await store.touchSites([{ siteId: 'sa2', at: 800 }]), 1);
+    assert.equal((await store.getSite('sa2'))?.lastHeartbeatAt, 900, 'a time never moves back');
+    assert.equal(await store.touchSites([]), 0);
 
     assert.equal(await store.setSiteHealth('sa2', 'up'), true);
     assert.equal((await store.getSite('sa2'))?.health, 'up');

@@ -192,6 +192,17 @@ export class KyselyStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
+  async touchSites(times: readonly { readonly siteId: string; readonly at: number }[]): Promise<number> {
+    if (times.length === 0) return 0;
+    // One statement whatever the count: the times as one JSON parameter, the ids also as an array for the primary key.
+    const { rows } = await sql<{ id: string }>`
+      update sites s set last_heartbeat_at = greatest(coalesce(s.last_heartbeat_at, t.at), t.at)
+      from jsonb_to_recordset(${JSON.stringify(times.map((t) => ({ id: t.siteId, at: t.at })))}::jsonb) as t(id text, at bigint)
+      where s.id = t.id and s.id = any(${times.map((t) => t.siteId)}::text[])
+      returning s.id`.execute(this.db);
+    return rows.length;
+  }
+
   async setSiteHealth(id: string, health: SiteHealth): Promise<boolean> {
     const result = await this.db.updateTable('sites').set({ health }).where('id', '=', id).executeTakeFirst();
     return result.numUpdatedRows > 0n;

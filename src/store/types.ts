@@ -381,6 +381,11 @@ export interface Store {
   updateSite(id: string, patch: SitePatch): Promise<Site | null>;
   /** Records that the site's agent reported at `at`, with what it reported (kept apart from the declared capacity). */
   heartbeat(id: string, at: number, report?: SiteReport): Promise<boolean>;
+  /**
+   * Records many sites' heartbeat times at once (what the server keeps in memory and writes in batches); a time never
+   * moves back, and unknown sites are skipped. Resolves with how many sites were updated.
+   */
+  touchSites(times: readonly { readonly siteId: string; readonly at: number }[]): Promise<number>;
   setSiteHealth(id: string, health: SiteHealth): Promise<boolean>;
 
   /** All in one transaction, in order; a batch is how the server commits many submissions at once. */

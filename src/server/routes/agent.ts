@@ -186,7 +186,7 @@ const REOFFER_MS = 5000;
 async function assignments(cp: ControlPlane, siteId: string, handedAt: ReadonlyMap<string, number>): Promise<z.infer<typeof Assignment>[]> {
   const waiting: { job: Job; p: Placement; parts: PlacementPart[] }[] = [];
   const now = cp.clock.now();
-  for (const p of cp.active.currentPlacements().values()) {
+  for (const p of cp.active.placementsOn(siteId)) {
     const parts = onSite(p, siteId);
     if (parts.length === 0) continue;
     const job = cp.active.get(p.jobId);
@@ -246,7 +246,6 @@ function isCurrentRun(cp: ControlPlane, jobId: string, attempt: number, siteId: 
 
 export function agentRoutes(app: Api): void {
   const cp = app.suanli;
-  const { store } = cp;
   const tags = ['agent'];
   let closing = false;
   app.addHook('preClose', () => {
@@ -291,8 +290,8 @@ export function agentRoutes(app: Api): void {
     },
   }, async (req, reply) => {
     const id = siteOf(accessOf(req));
-    const before = await store.getSite(id);
-    if (before === null) throw notFound('site', id);
+    const before = await cp.sites.site(id);
+    if (before === undefined) throw notFound('site', id);
     const { site, cut } = await heartbeat(cp, before, req.body);
     const b = req.body;
     const key = await siteKey(cp, id, b.site_key);
@@ -557,8 +556,7 @@ async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: st
     if (onSite(placement, siteId).every((part) => part.startedAt !== undefined)) return null;
     const parts = placement.parts.map((part) => (part.siteId === siteId && part.startedAt === undefined ? { ...part, startedAt: at } : part));
     const waiting = [...new Set(parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId))];
-    if (!(await cp.store.updateParts(job.id, attempt, placement.parts, parts, { at, type: 'part_started', detail: { ...detail, waiting_for: waiting } }))) continue;
-    cp.active.partsChanged(job.id, parts, { at, type: 'part_started', detail });
+    if (!(await cp.lifecycle.updateParts(job.id, attempt, placement.parts, parts, { at, type: 'part_started', detail: { ...detail, waiting_for: waiting } }))) continue;
     if (waiting.length > 0) return current;
     return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
   }
@@ -608,7 +606,7 @@ const USAGE_PER_HEARTBEAT = 100;
  * in force (null: none) and what became of the one presented.
  */
 async function siteKey(cp: ControlPlane, siteId: string, presented: string | undefined): Promise<{ verifier: NativeVerifier | null; status: 'active' | 'refused' | 'revoked' | 'none'; detail: string }> {
-  const keys = await cp.store.siteKeys(siteId);
+  const keys = await cp.siteKeys.of(siteId);
   const inForce = keys.find((k) => k.revokedAt === null);
   if (presented !== undefined && inForce === undefined) {
     if (keys.some((k) => k.verifierKey === presented)) return { verifier: null, status: 'revoked', detail: 'this key was revoked by the site’s org-admin; start the agent with a new key' };
@@ -618,7 +616,7 @@ async function siteKey(cp: ControlPlane, siteId: string, presented: string | und
     } catch (err) {
       throw new ApiError('invalid_request', `site_key: ${err instanceof Error ? err.message : String(err)}`, { field: 'site_key' });
     }
-    await cp.store.addSiteKey({ siteId, keyHash: keyId(verifier.name, verifier.keyHash), verifierKey: presented, createdAt: cp.clock.now() });
+    await cp.siteKeys.add({ siteId, keyHash: keyId(verifier.name, verifier.keyHash), verifierKey: presented, createdAt: cp.clock.now() });
     return { verifier, status: 'active', detail: 'the site’s record key is now this one' };
   }
   if (inForce === undefined) return { verifier: null, status: 'none', detail: 'the site has no record key' };
@@ -658,7 +656,8 @@ const offerOf = async (cp: ControlPlane, entry: PendingUsage): Promise<Offered> 
 
 /** The site's pending usage entries, as records for its agent to sign (the ones it refused left out). */
 async function usageToSign(cp: ControlPlane, siteId: string, refused: ReadonlySet<number>): Promise<Offered[]> {
-  const pending = (await cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size })).filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
+  const found = await cp.pendingUsage.read(siteId, () => cp.store.pendingUsage({ siteId, limit: USAGE_PER_HEARTBEAT + refused.size }));
+  const pending = found.filter((p) => !refused.has(p.id)).slice(0, USAGE_PER_HEARTBEAT);
   return Promise.all(pending.map((entry) => offerOf(cp, entry)));
 }
 

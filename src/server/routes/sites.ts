@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { boundCapacity } from '../../model/capacity.ts';
-import type { Capacity, Site, SitePatch, WanLink } from '../../store/types.ts';
+import type { Site, SitePatch, WanLink } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { checkSiteQuota } from '../quotas.ts';
@@ -41,13 +41,13 @@ export function siteRoutes(app: Api): void {
     schema: { tags, ...secured, summary: "List sites (an org sees its own)", querystring: OrgQuery, response: { 200: SiteListResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const sites = await store.listSites(accessOf(req).listOrg(req.query.org));
-    return { sites: sites.map(siteJson) };
+    return { sites: sites.map((site) => siteJson(cp.sites.withLiveness(site))) };
   });
 
   app.get('/api/v1/sites/:id', {
     config: { operation: 'sites.show' },
     schema: { tags, ...secured, summary: 'Show a site (an agent: its own site only)', params, response: { 200: SiteResponse, '4xx': ErrorResponse } },
-  }, async (req) => siteJson(accessOf(req).require('site', req.params.id, await store.getSite(req.params.id), owner)));
+  }, async (req) => siteJson(cp.sites.withLiveness(accessOf(req).require('site', req.params.id, await store.getSite(req.params.id), owner))));
 
   app.patch('/api/v1/sites/:id', {
     config: { operation: 'sites.update' },
@@ -85,8 +85,8 @@ export function siteRoutes(app: Api): void {
   }, async (req) => {
     const { id, key } = req.params;
     accessOf(req).require('site', id, await store.getSite(id), owner);
-    if (!(await store.revokeSiteKey(id, key, clock.now()))) throw notFound('key', key);
-    return { keys: (await store.siteKeys(id)).map(siteKeyJson) };
+    if (!(await cp.siteKeys.revoke(id, key, clock.now()))) throw notFound('key', key);
+    return { keys: (await cp.siteKeys.of(id)).map(siteKeyJson) };
   });
 
   app.get('/api/v1/sites/:id/keys', {
@@ -94,7 +94,7 @@ export function siteRoutes(app: Api): void {
     schema: { tags, ...secured, summary: "A site's record keys, revoked ones too", params, response: { 200: SiteKeysResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     accessOf(req).require('site', req.params.id, await store.getSite(req.params.id), owner);
-    return { keys: (await store.siteKeys(req.params.id)).map(siteKeyJson) };
+    return { keys: (await cp.siteKeys.of(req.params.id)).map(siteKeyJson) };
   });
 
   app.post('/api/v1/sites/:id/heartbeat', {
@@ -102,7 +102,7 @@ export function siteRoutes(app: Api): void {
     schema: { tags, ...secured, summary: "An agent reports that its site is alive (and, optionally, the capacity it discovered)", params, body: HeartbeatBody, response: { 200: SiteResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const id = req.params.id;
-    const before = accessOf(req).require('site', id, await store.getSite(id), owner);
+    const before = accessOf(req).require('site', id, (await cp.sites.site(id)) ?? null, owner);
     return siteJson((await heartbeat(cp, before, req.body)).site);
   });
 }
@@ -139,12 +139,7 @@ export async function heartbeat(cp: ControlPlane, before: Site, body: z.infer<ty
   const bounded = body.capacity === undefined ? undefined : boundCapacity(capacityOf(body.capacity), before.capacity);
   const capacity = bounded?.capacity;
   const report = { ...(capacity === undefined ? {} : { capacity }), ...(body.sandbox_capable === undefined ? {} : { sandboxCapable: body.sandbox_capable }) };
-  await cp.store.heartbeat(before.id, cp.clock.now(), report);
-  if (before.health !== 'up') await cp.store.setSiteHealth(before.id, 'up');
-  const changed = (capacity !== undefined && !sameCapacity(capacity, before.reportedCapacity)) || (body.sandbox_capable !== undefined && body.sandbox_capable !== before.sandboxCapable);
-  if (changed || before.health !== 'up') cp.loop.sitesChanged();
-  const site: Site = { ...before, health: 'up', lastHeartbeatAt: cp.clock.now(), ...(capacity === undefined ? {} : { reportedCapacity: capacity }), ...(body.sandbox_capable === undefined ? {} : { sandboxCapable: body.sandbox_capable }) };
+  const { site, changed } = await cp.sites.heartbeat(before, cp.clock.now(), report);
+  if (changed) cp.loop.sitesChanged();
   return { site, cut: bounded?.cut ?? [] };
 }
-
-const sameCapacity = (a: readonly Capacity[], b: readonly Capacity[] | null): boolean => b !== null && JSON.stringify(a) === JSON.stringify(b);
