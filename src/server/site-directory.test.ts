@@ -82,3 +82,19 @@ test('a heartbeat that changes nothing but the time writes nothing at once; the 
     await store.close();
   }
 });
+
+test('a site just created is added without reading every site again, with its org’s next label; one that would not sort last has them all read again', async () => {
+  let reads = 0;
+  let stored = [site('a-0000000a', 8, false)];
+  const store = { listSites: () => (reads++, Promise.resolve(stored)) } as unknown as Store;
+  const directory = new SiteDirectory(store);
+  await directory.refresh();
+  const b = { ...site('b-0000000b', 8, false), createdAt: 2 };
+  stored = [...stored, b];
+  await directory.added(b);
+  assert.deepEqual([reads, directory.known('b-0000000b')?.label, (await directory.listSites()).map((s) => s.id)], [1, 'acme:site-2', ['a-0000000a', 'b-0000000b']]);
+  const early = { ...site('c-0000000c', 8, false), createdAt: 1 }; // created before b, committed after it
+  stored = [stored[0] as Site, early, b];
+  await directory.added(early);
+  assert.deepEqual([reads, directory.known('c-0000000c')?.label, directory.known('b-0000000b')?.label], [2, 'acme:site-2', 'acme:site-3'], 'read again: the labels follow the store’s order');
+});

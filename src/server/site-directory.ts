@@ -91,6 +91,22 @@ export class SiteDirectory {
     return this.loading;
   }
 
+  /**
+   * A site this server just created: added as it is, without reading every site again (a pool of thousands of sites
+   * registered one by one read them all at each), its label its org's next one — unless it does not sort after every
+   * site known (the store's order: created_at, then id), when all are read again.
+   */
+  async added(site: Site): Promise<void> {
+    const last = [...this.rows.values()].at(-1);
+    if (!this.loaded || this.loading !== null || (last !== undefined && (last.createdAt > site.createdAt || (last.createdAt === site.createdAt && last.id > site.id)))) {
+      await this.refresh();
+      return;
+    }
+    const n = [...this.entries.values()].filter((e) => e.orgId === site.orgId).length + 1;
+    this.rows.set(site.id, site);
+    this.entries.set(site.id, entryOf(site, `${site.orgId}:site-${n}`));
+  }
+
   /** The site as this server knows it now (reads the sites again once for an id not seen yet); undefined when there is none. */
   async site(siteId: string): Promise<Site | undefined> {
     if (!this.rows.has(siteId)) await this.refresh();
@@ -214,6 +230,8 @@ export class SiteDirectory {
 
 const latest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
+const entryOf = (s: Site, label: string): SiteEntry => ({ orgId: s.orgId, label, gpus: s.capacity.reduce((g, c) => g + c.nodes * c.gpusPerNode, 0), share: s.share });
+
 /** Every site's entry: labels count each org's sites in registration order (listSites' order). */
 export function labelled(sites: readonly Site[]): Map<string, SiteEntry> {
   const counts = new Map<string, number>();
@@ -221,7 +239,7 @@ export function labelled(sites: readonly Site[]): Map<string, SiteEntry> {
   for (const s of [...sites].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))) {
     const n = (counts.get(s.orgId) ?? 0) + 1;
     counts.set(s.orgId, n);
-    out.set(s.id, { orgId: s.orgId, label: `${s.orgId}:site-${n}`, gpus: s.capacity.reduce((g, c) => g + c.nodes * c.gpusPerNode, 0), share: s.share });
+    out.set(s.id, entryOf(s, `${s.orgId}:site-${n}`));
   }
   return out;
 }

@@ -31,7 +31,7 @@ export function siteRoutes(app: Api): void {
       checkSiteQuota(orgId, await cp.quotas.of(orgId), await store.listSites(orgId), capacity, 'capacity');
       return store.createSite({ id, orgId, name: b.name, capacity, pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks, createdAt: clock.now() });
     });
-    await cp.sites.refresh();
+    await cp.sites.added(site);
     loop.sitesChanged();
     return reply.code(201).send(siteJson(site));
   });
