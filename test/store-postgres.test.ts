@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import { openDatabase, openStore, storeFromEnv } from '../src/store/index.ts';
+import { isFencedError } from '../src/store/types.ts';
 import { storeConformance } from '../src/store/store.conformance.ts';
 import { storeCostConformance } from '../src/store/store-cost.conformance.ts';
 import { postgresMissing, skipWithoutPostgres, startPostgres, type Postgres } from './support/postgres.ts';
@@ -27,6 +29,59 @@ if (missing !== undefined) {
   storeCostConformance('PostgreSQL 15', async () => {
     if (!server) throw new Error('PostgreSQL did not start');
     return openDatabase({ databaseUrl: await server.createDatabase(`case_${++databases}`) });
+  });
+
+  test('replicas: a write of a replica that does not hold the leader lease is refused (fenced), whatever the table; one that holds it writes; other sessions are not fenced', async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    const url = await server.createDatabase('fence');
+    const [a, b, plain] = [await openStore({ databaseUrl: url, replica: 'a' }), await openStore({ databaseUrl: url, replica: 'b' }), await openStore({ databaseUrl: url })];
+    try {
+      const org = (id: string) => ({ id, name: id, createdAt: 0 });
+      await plain.createOrg(org('tools')); // no replica: not fenced
+      const refused = await a.createOrg(org('before')).then(() => 'written', (err: unknown) => err);
+      assert.ok(isFencedError(refused), `no lease yet: ${String(refused)}`);
+      assert.equal((await a.takeLease('a', 'http://a', 60_000)).holder, 'a');
+      await a.createOrg(org('acme'));
+      assert.ok(isFencedError(await b.createOrg(org('rival')).then(() => 'written', (err: unknown) => err)), 'b does not hold it');
+      assert.ok(isFencedError(await b.heartbeat('nowhere', 1).then(() => 'written', (err: unknown) => err)), 'an update too, even of no row');
+      assert.deepEqual((await plain.listOrgs()).map((o) => o.id).sort(), ['acme', 'tools']);
+      // a's lease runs out; b takes it over: from then on a's writes are refused, b's are not.
+      assert.equal(await a.renewLease('a', 1), true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await b.takeLease('b', 'http://b', 60_000)).epoch, 2);
+      assert.ok(isFencedError(await a.createOrg(org('late')).then(() => 'written', (err: unknown) => err)), 'the deposed leader cannot commit');
+      await b.createOrg(org('beta'));
+    } finally {
+      await Promise.all([a.close(), b.close(), plain.close()]);
+    }
+  });
+
+  test('replicas: a takeover waits for a write the old holder checked before it; one held past the lease (a paused process, mid-transaction) has its sessions ended', async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    const url = await server.createDatabase('fence_wait');
+    const { db } = await openDatabase({ databaseUrl: url, replica: 'a' });
+    const b = await openStore({ databaseUrl: url, replica: 'b' });
+    const a = await openStore({ databaseUrl: url, replica: 'a' });
+    try {
+      await a.takeLease('a', 'http://a', 300);
+      // A transaction of a's that wrote (its fence check holds the lock shared), then stalls past the lease.
+      let release: () => void = () => undefined;
+      const stalled = db.transaction().execute(async (trx) => {
+        await sql`insert into orgs (id, name, created_at) values ('stalled', 'stalled', 0)`.execute(trx);
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      stalled.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const t0 = performance.now();
+      const taken = await b.takeLease('b', 'http://b', 60_000);
+      assert.equal(taken.holder, 'b', 'taken once the stalled session was ended');
+      assert.ok(performance.now() - t0 >= 1500, 'after the lock timeout');
+      release();
+      await assert.rejects(stalled, 'its transaction did not commit');
+      assert.equal((await b.listOrgs()).some((o) => o.id === 'stalled'), false);
+    } finally {
+      await Promise.all([a.close(), b.close(), db.destroy()]);
+    }
   });
 
   test('storeFromEnv: DATABASE_URL wins over the data directory', async () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './dialect-pglite.ts';
 import { openPGliteThread, type PGliteThreadOptions } from './pglite-thread.ts';
-import { migrate, type Database } from './migrations.ts';
+import { migrate, REPLICA_APP, type Database } from './migrations.ts';
 import { KyselyStore } from './store.ts';
 import type { Store } from './types.ts';
 
@@ -13,7 +13,11 @@ import type { Store } from './types.ts';
  * Where the store lives: embedded PGlite in a directory (created if missing; one
  * process at a time), PGlite in memory (tests), or a PostgreSQL server.
  */
-export type StoreOptions = { readonly dataDir: string } | { readonly memory: true } | { readonly databaseUrl: string };
+/**
+ * Where the store is. `replica`: this process is one of several `suanli serve` replicas on the server, with this id:
+ * its sessions are named for the fence (migrations.ts, 0009), so its writes need the leader lease.
+ */
+export type StoreOptions = { readonly dataDir: string } | { readonly memory: true } | { readonly databaseUrl: string; readonly replica?: string };
 
 /** A migrated database, ready for a KyselyStore, and how to close what opening it took. */
 export interface OpenDatabase {
@@ -36,7 +40,7 @@ export function storeFromEnv(options: { readonly dataDir: string }, env: NodeJS.
 
 /** What openStore does below the Store: tests use it to share one database across many stores. */
 export async function openDatabase(options: StoreOptions): Promise<OpenDatabase> {
-  if ('databaseUrl' in options) return migrated(new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(options.databaseUrl) }) }), 'postgres');
+  if ('databaseUrl' in options) return migrated(new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(options.databaseUrl, options.replica) }) }), 'postgres');
   if ('memory' in options) return migrated(await openPGlite({ loadDataDir: await memoryTemplate() }), 'pglite');
   mkdirSync(options.dataDir, { recursive: true });
   const unlock = lockDataDir(options.dataDir);
@@ -82,13 +86,16 @@ async function openPGlite(options: PGliteThreadOptions): Promise<Kysely<Database
   return new Kysely<Database>({ dialect: new PGliteDialect(session) });
 }
 
-function postgresPool(connectionString: string): pg.Pool {
+function postgresPool(connectionString: string, replica: string | undefined): pg.Pool {
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, Number);
-  const pool = new pg.Pool({ connectionString, types });
+  const pool = new pg.Pool({ connectionString, types, ...(replica === undefined ? {} : { application_name: `${REPLICA_APP}${replica}` }) });
   // An idle connection the server dropped (a restart) is discarded by the pool, and the
   // next query opens a new one; without a listener the 'error' event would end the process.
   pool.on('error', () => {});
+  // Likewise a connection in use that the server ends (a restart, or a takeover ending a deposed replica's
+  // sessions): the statement under way fails with the error, which is enough; unheard, it would end the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -104,7 +104,14 @@ export interface Database {
   log_cosignatures: { size: number; witness: string; line: string; at: number };
   site_keys: { site_id: string; key_hash: string; verifier_key: string; created_at: number; revoked_at: number | null };
   witness_keys: { name: string; key_hash: string; org_id: string; verifier_key: string; created_at: number; revoked_at: number | null };
+  leader_lease: { name: string; holder: string; url: string; epoch: number; expires_at: number };
 }
+
+/** The application_name prefix of a replica's sessions: what the fence knows it by (the holder id follows). */
+export const REPLICA_APP = 'suanli-replica:';
+
+/** The advisory lock key of the leader lease: writes of replicas take it shared, a takeover exclusively. */
+export const LEASE_LOCK = 7_827_455_401;
 
 const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
   '0001-initial': [
@@ -215,7 +222,7 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `alter table ledger_entries add column start_at bigint not null default 0`,
     `alter table ledger_entries add column outcome text not null default 'succeeded'`,
     `alter table ledger_entries add column logged_idx bigint`,
-    // Entries booked before: one GPU, ending at \`at\`, starting so that their GPU-seconds are exact (to the ms).
+    // Entries booked before: one GPU, ending at 'at', starting so that their GPU-seconds are exact (to the ms).
     `update ledger_entries set attempt = 1, gpus = 1, start_at = at - round(gpu_seconds * 1000)::bigint, gpu_seconds = round(gpu_seconds * 1000) / 1000.0`,
     `create index ledger_entries_pending on ledger_entries (site_id, id) where logged_idx is null`,
     `create table log_entries (
@@ -259,6 +266,50 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
   ],
   // What the usage log's timer asks every few seconds: the pending entries that ended before a time.
   '0008-pending-usage-by-end': [`create index ledger_entries_pending_at on ledger_entries (at) where logged_idx is null`],
+  // Replicas (several 'suanli serve' on one server): the leader holds this lease, renewed
+  // every second, its expiry on the database's clock. Fencing: a replica's sessions are named
+  // 'suanli-replica:<holder>' (application_name), and every write statement of such a
+  // session, to any table, first checks that its holder still holds the lease — under a
+  // shared advisory lock that a takeover takes exclusively, so a write checked before a
+  // takeover commits before it. A deposed leader (killed, or paused past its lease and
+  // resumed) can never commit. Other sessions (the embedded store, tools) are not fenced.
+  '0009-leader-lease': [
+    `create table leader_lease (
+      name text primary key,
+      holder text not null,
+      url text not null,
+      epoch bigint not null,
+      expires_at bigint not null
+    )`,
+    `create function suanli_fence() returns trigger language plpgsql as $$
+    declare
+      app text := current_setting('application_name', true);
+    begin
+      if app is null or app not like 'suanli-replica:%' then
+        return null;
+      end if;
+      perform pg_advisory_xact_lock_shared(7827455401); -- LEASE_LOCK
+      if not exists (select 1 from leader_lease where name = 'leader' and holder = substr(app, 16)) then
+        raise exception using errcode = 'SLF01', message = 'fenced: replica ' || substr(app, 16) || ' does not hold the leader lease';
+      end if;
+      return null;
+    end $$`,
+    `create trigger fence before insert or update or delete on orgs for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on sites for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on tokens for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on jobs for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on job_events for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on placements for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on job_diagnoses for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on ledger_entries for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on log_entries for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on log_nodes for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on log_checkpoints for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on log_cosignatures for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on site_keys for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on witness_keys for each statement execute function suanli_fence()`,
+    `create trigger fence before insert or update or delete on org_quotas for each statement execute function suanli_fence()`,
+  ],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

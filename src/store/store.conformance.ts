@@ -148,6 +148,22 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.setSiteHealth('nowhere', 'up'), false);
   },
 
+  'leader lease: the first taker holds it; another takes it only once it expired (epoch + 1); a deposed holder cannot renew': async (store) => {
+    assert.equal(await store.lease(), null, 'none ever taken');
+    const first = await store.takeLease('a', 'http://a', 60_000);
+    assert.deepEqual([first.holder, first.url, first.epoch], ['a', 'http://a', 1]);
+    assert.ok(first.expiresAt > Date.now() + 50_000, 'expires on the database clock, ttl from now');
+    const refused = await store.takeLease('b', 'http://b', 60_000);
+    assert.deepEqual([refused.holder, refused.epoch], ['a', 1], 'held: the lease as it stands');
+    assert.equal(await store.renewLease('a', 1), true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const taken = await store.takeLease('b', 'http://b', 60_000);
+    assert.deepEqual([taken.holder, taken.url, taken.epoch], ['b', 'http://b', 2], 'expired: taken over, the fencing token one more');
+    assert.equal(await store.renewLease('a', 60_000), false, 'the old holder holds it no more');
+    assert.equal(await store.renewLease('b', 60_000), true);
+    assert.deepEqual((await store.lease())?.holder, 'b');
+  },
+
   'org quotas: none set at first; set, merged, removed with null; an unknown org is false': async (store) => {
     await twoOrgs(store);
     assert.deepEqual(await store.orgQuota('a'), {});

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { InvalidInputError } from '../model/errors.ts';
-import type { Database } from './migrations.ts';
+import { LEASE_LOCK, REPLICA_APP, type Database } from './migrations.ts';
 import {
   FINAL_STATES,
   JOB_STATES,
@@ -9,6 +9,7 @@ import {
   type JobEvent,
   type JobFilter,
   type JobState,
+  type Lease,
   type Checkpoint,
   type LedgerEntry,
   type LogEntry,
@@ -201,6 +202,41 @@ export class KyselyStore implements Store {
       where s.id = t.id and s.id = any(${times.map((t) => t.siteId)}::text[])
       returning s.id`.execute(this.db);
     return rows.length;
+  }
+
+  async takeLease(holder: string, url: string, ttlMs: number): Promise<Lease> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          await sql`set local lock_timeout = '2s'`.execute(trx);
+          await sql`select pg_advisory_xact_lock(${LEASE_LOCK})`.execute(trx);
+          const { rows } = await sql<LeaseRow>`
+            insert into leader_lease (name, holder, url, epoch, expires_at) values ('leader', ${holder}, ${url}, 1, ${DB_NOW_MS} + ${ttlMs})
+            on conflict (name) do update set holder = excluded.holder, url = excluded.url, epoch = leader_lease.epoch + 1, expires_at = excluded.expires_at
+              where leader_lease.expires_at < ${DB_NOW_MS}
+            returning holder, url, epoch, expires_at`.execute(trx);
+          const row = rows[0] ?? (await trx.selectFrom('leader_lease').select(['holder', 'url', 'epoch', 'expires_at']).where('name', '=', 'leader').executeTakeFirstOrThrow());
+          return toLease(row);
+        });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== '55P03' || tries > 0) throw err;
+        // The lock stays held: a holder mid-transaction. Past its lease (a paused process), its sessions are ended.
+        const { rows } = await sql<{ holder: string }>`select holder from leader_lease where name = 'leader' and expires_at < ${DB_NOW_MS}`.execute(this.db);
+        const stale = rows[0]?.holder;
+        if (stale === undefined) throw err;
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${`${REPLICA_APP}${stale}`} and pid <> pg_backend_pid()`.execute(this.db);
+      }
+    }
+  }
+
+  async renewLease(holder: string, ttlMs: number): Promise<boolean> {
+    const { rows } = await sql`update leader_lease set expires_at = ${DB_NOW_MS} + ${ttlMs} where name = 'leader' and holder = ${holder} returning 1`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  async lease(): Promise<Lease | null> {
+    const row = await this.db.selectFrom('leader_lease').select(['holder', 'url', 'epoch', 'expires_at']).where('name', '=', 'leader').executeTakeFirst();
+    return row === undefined ? null : toLease(row);
   }
 
   async setSiteHealth(id: string, health: SiteHealth): Promise<boolean> {
@@ -896,6 +932,11 @@ async function conflicts<T>(change: Promise<T>): Promise<T> {
 const toOrg = (r: Row<'orgs'>): Org => ({ id: r.id, name: r.name, createdAt: r.created_at });
 
 const toToken = (r: Row<'tokens'>): Token => ({ id: r.id, role: r.role, orgId: r.org_id, siteId: r.site_id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at });
+
+type LeaseRow = { holder: string; url: string; epoch: number | string; expires_at: number | string };
+const toLease = (r: LeaseRow): Lease => ({ holder: r.holder, url: r.url, epoch: Number(r.epoch), expiresAt: Number(r.expires_at) });
+/** Now on the database's clock, epoch ms: what lease expiries are judged by (replicas' own clocks may differ). */
+const DB_NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 const toSite = (r: Row<'sites'>): Site => ({
   id: r.id,

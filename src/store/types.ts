@@ -386,6 +386,19 @@ export interface Store {
    * moves back, and unknown sites are skipped. Resolves with how many sites were updated.
    */
   touchSites(times: readonly { readonly siteId: string; readonly at: number }[]): Promise<number>;
+
+  /**
+   * Takes the leader lease for `holder` (reachable at `url`) for `ttlMs` when no one holds it or its holder let it
+   * expire (by the database's clock), under the lock every fenced write takes shared: a write the old holder checked
+   * before commits before this. If that lock is held past a few seconds by a holder whose lease expired (a paused
+   * process, mid-transaction), that holder's sessions are ended. Resolves with the lease as it stands after, held by
+   * `holder` or not.
+   */
+  takeLease(holder: string, url: string, ttlMs: number): Promise<Lease>;
+  /** Extends `holder`'s lease to `ttlMs` from now (the database's clock); false when it holds it no more. */
+  renewLease(holder: string, ttlMs: number): Promise<boolean>;
+  /** The lease as it stands; null when none was ever taken. */
+  lease(): Promise<Lease | null>;
   setSiteHealth(id: string, health: SiteHealth): Promise<boolean>;
 
   /** All in one transaction, in order; a batch is how the server commits many submissions at once. */
@@ -481,6 +494,25 @@ export interface Store {
  * value of the key that broke it (`acme`). The message is the database's own text,
  * for logs; the API says it in its own words (src/server/errors.ts).
  */
+/**
+ * Whether `err` is a write refused because this replica no longer holds the leader lease
+ * (another took it over: this one was paused or cut off past its lease). Nothing of the
+ * write happened. (The fence is a trigger of the schema: migrations.ts, 0009.)
+ */
+export const isFencedError = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 'SLF01';
+
+/** The leader lease among replicas (several `suanli serve` on one PostgreSQL server). */
+export interface Lease {
+  /** The replica that holds it (its id, random per process). */
+  readonly holder: string;
+  /** Where the other replicas reach it (they forward requests there). */
+  readonly url: string;
+  /** The fencing token: one more at every change of holder. */
+  readonly epoch: number;
+  /** Until when it holds, epoch ms on the database's clock. */
+  readonly expiresAt: number;
+}
+
 export class StoreConflictError extends Error {
   override readonly name = 'StoreConflictError';
   constructor(message: string, readonly constraint: string, readonly value?: string) {
