@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -31,6 +32,10 @@ export interface ServeOptions {
   readonly ledgerOrigin?: string;
   /** The addresses of reverse proxies to trust for X-Forwarded-For (failed sign-ins are limited per client address). */
   readonly trustProxy?: string[];
+  /** On PostgreSQL: how long the leader lease holds without renewal, ms (replicas). */
+  readonly leaseMs?: number;
+  /** On PostgreSQL: where the other replicas reach this one (default: the URL it listens on). */
+  readonly advertiseUrl?: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -57,16 +62,22 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
   // The log key signs every checkpoint members pin: kept across restarts (a new key would be a new log to them).
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const logKey = o.logKey ?? keyFile(join(o.dataDir, 'log.key'), 'suanli-ledger').signerKey;
-  const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : { dataDir: o.dataDir });
+  // On a server, every process is a replica: it leads (one at a time, by a lease in the store) or forwards to the leader.
+  const replica = o.databaseUrl === undefined ? undefined : { id: randomBytes(6).toString('hex'), leaseMs: o.leaseMs ?? 5000 };
+  const store = await openStore(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl, ...(replica === undefined ? {} : { replica: replica.id }) } : { dataDir: o.dataDir });
   try {
     const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }), logKey, ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }) });
+    const adminTokenLine = (token: string) => io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(replica === undefined ? {} : { replica, onAdminToken: adminTokenLine }), ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }), logKey, ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }) });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
-      // The token comes first: whoever waits for the URL line has it by then.
+      // The token comes first: whoever waits for the URL line has it by then (a replica's first leader prints it).
+      await app.suanli.replica?.start(o.advertiseUrl ?? url);
       const token = app.suanli.adminToken;
-      if (token !== null) io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
+      if (token !== null) adminTokenLine(token);
+      const leadership = app.suanli.replica;
+      if (leadership !== null) io.out(`suanli serve: replica ${leadership.id}, ${leadership.role === 'leader' ? 'leading' : `following the leader at ${leadership.lease?.url ?? '(none yet)'}`} (lease ${(leadership.options.leaseMs / 1000).toString()} s)`);
       io.out(`suanli serve: listening on ${url} — dashboard ${url}/, API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
       io.out(`suanli serve: ledger ${app.suanli.usage.origin}, log key ${verifierKeyOf(logKey)} (members pin it: suanli ledger verify)`);
       const signal = await until;
@@ -84,6 +95,20 @@ export function portFrom(text: string): number {
   const port = parse.wholeNumber('port', text);
   if (port > 65_535) throw new InvalidInputError('port', `${port} is not a TCP port`, 'an integer from 0 to 65535 (0: any free port)');
   return port;
+}
+
+/** --advertise-url: an http(s) origin (scheme, host, port) that the other replicas can reach. */
+function advertiseUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || url.pathname !== '/' || url.search !== '') {
+    throw new InvalidInputError('advertise-url', `"${text}" is not an http(s) origin`, 'scheme, host and port only, such as http://cp-2.internal:8040');
+  }
+  return url.origin;
 }
 
 function tlsOptions(cert: string | undefined, key: string | undefined): { tlsCert?: string; tlsKey?: string } {
@@ -104,6 +129,8 @@ export function serveCommand(io: Output): Command {
     .option('--site-timeout <duration>', 'mark a site lost, and requeue its jobs, after this long without a heartbeat from its agent', '60s')
     .option('--ledger-origin <name>', "the usage log's name, the first line of its checkpoints (default suanli.local/ledger; a pool's own, e.g. pool.example.org/ledger)")
     .option('--trust-proxy <addresses>', 'behind a reverse proxy: its addresses or CIDR ranges, comma-separated, whose X-Forwarded-For gives the client address (failed sign-ins are limited per client address); never on a server clients reach directly')
+    .option('--lease <duration>', 'on PostgreSQL (replicas): how long the leader lease holds without renewal; another replica leads within about this long after the leader dies', '5s')
+    .option('--advertise-url <url>', 'on PostgreSQL (replicas): where the other replicas reach this one (default: the URL it listens on)')
     .option('--coallocation-timeout <duration>', 'release a job placed across sites on all of them, and requeue it, unless every site starts its part within this long', '2m')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .addHelpText('after', `
@@ -116,7 +143,9 @@ Environment:
 Examples:
   suanli serve
   suanli serve --host 0.0.0.0 --port 8040 --data-dir /var/lib/suanli
-  DATABASE_URL=postgres://suanli@db/suanli suanli serve --policy fair-share --pass-interval 0.5`)
+  DATABASE_URL=postgres://suanli@db/suanli suanli serve --policy fair-share --pass-interval 0.5
+  # replicas: the same command on several machines, with the same SUANLI_LOG_KEY; one leads, the others forward to it
+  DATABASE_URL=postgres://suanli@db/suanli SUANLI_LOG_KEY=… suanli serve --host 0.0.0.0 --advertise-url http://cp-2.internal:8040 --lease 5s`)
     .action(async (o: Record<string, string>) => {
       await serve({
         host: o.host ?? '127.0.0.1',
@@ -134,6 +163,8 @@ Examples:
         ...(o.trustProxy === undefined ? {} : { trustProxy: parse.list('trust-proxy', o.trustProxy, (_flag, a) => a) }),
         ...(process.env.SUANLI_LOG_KEY ? { logKey: process.env.SUANLI_LOG_KEY } : {}),
         ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }),
+        leaseMs: parse.duration('lease', o.lease ?? '5s') * 1000,
+        ...(o.advertiseUrl === undefined ? {} : { advertiseUrl: advertiseUrl(o.advertiseUrl) }),
       }, io, shutdownSignal());
     });
 }

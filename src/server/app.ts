@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest, type Fa
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Clock } from '../model/clock.ts';
 import type { PolicyName } from '../sched/policies/registry.ts';
-import type { OrgQuota, Store } from '../store/types.ts';
+import { isFencedError, type OrgQuota, type Store } from '../store/types.ts';
 import { ActiveJobs } from './active-jobs.ts';
 import { HandlersUnderWay, InFlight, dropUnreadBody } from './flood.ts';
 import { Authenticator, bearerOf, bootstrapAdminToken, retryAfterS, type AuthenticatorOptions } from './auth.ts';
@@ -30,6 +30,9 @@ import { witnessRoutes } from './routes/witnesses.ts';
 import { ErrorResponse, HealthResponse } from './schemas.ts';
 import { SchedulingLoop } from './scheduling-loop.ts';
 import { SiteDirectory } from './site-directory.ts';
+import { utf8 } from '../ledger/encoding.ts';
+import { noteVerifier, openNote } from '../ledger/note.ts';
+import { forwardable, Leadership, type ReplicaOptions } from './replication.ts';
 import { PendingBySite, UsageLog } from './usage-log.ts';
 import { nativeSigner, newKeyPair, SiteKeyBook, verifierKeyOf } from './log-keys.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
@@ -115,6 +118,14 @@ export interface ServerOptions {
   readonly usageAloneAfterMs?: number;
   /** The quotas of an org the admin set none for (default DEFAULT_ORG_QUOTA, quotas.ts); those given replace the defaults'. */
   readonly defaultQuota?: Partial<OrgQuota>;
+  /**
+   * One of several replicas on a PostgreSQL server (replication.ts; the store must have been opened with the same
+   * id as `replica`). Nothing of the leader's runs until `app.suanli.replica.start(url)` wins the lease; until then,
+   * API requests are forwarded to the leader. The admin token of a first start is made by the first leader and
+   * given to `onAdminToken`.
+   */
+  readonly replica?: ReplicaOptions;
+  readonly onAdminToken?: (token: string) => void;
 }
 
 /**
@@ -179,7 +190,8 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       active.arrive(created);
       loop.poke();
     }),
-    adminToken: await bootstrapAdminToken(store, clock, options.adminToken),
+    adminToken: options.replica === undefined ? await bootstrapAdminToken(store, clock, options.adminToken) : null,
+    replica: null,
     poolHistory: new PoolHistory({
       read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
       intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
@@ -198,6 +210,26 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
   };
   await cp.sites.refresh();
+  const leadership = options.replica === undefined ? null : new Leadership(store, options.replica, {
+    elected: async () => {
+      // Every replica must sign with the log's one key: members pinned it, and a checkpoint under another is a fork.
+      const last = await store.checkpoint();
+      if (last !== null && !openNote(utf8(last.note), [noteVerifier(cp.logVerifierKey)]).ok) {
+        throw new Error(`the usage log's checkpoints are signed by another log key than this replica's (${cp.logVerifierKey}): give every replica the same SUANLI_LOG_KEY`);
+      }
+      await active.reload(store);
+      await sites.refresh();
+      const token = await bootstrapAdminToken(store, clock, options.adminToken);
+      if (token !== null) options.onAdminToken?.(token);
+      await cp.usage.start(options.schedule !== false);
+      if (options.schedule !== false) loop.start();
+    },
+    deposed: async () => {
+      await loop.stop();
+      await cp.usage.stop();
+    },
+  }, app.log);
+  (cp as { replica: Leadership | null }).replica = leadership;
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
   app.decorateRequest('releaseSlot', null);
@@ -209,6 +241,14 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 1024);
   // Every route's handler, counted until it settles: the store is closed after the server, and after them.
   const handlers = new HandlersUnderWay();
+  // A replica that does not lead forwards API requests to the leader, before anything else looks at them.
+  if (leadership !== null) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (leadership.serving || !forwardable(req.url)) return;
+      leadership.forward(req, reply);
+      return reply;
+    });
+  }
   app.addHook('onRoute', (route) => {
     const handler = route.handler;
     route.handler = function (req, reply) {
@@ -242,6 +282,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.addHook('onResponse', releaseSlot);
   app.addHook('onRequestAbort', releaseSlot);
   app.setErrorHandler((err, req, reply) => {
+    if (isFencedError(err)) {
+      leadership?.fenced();
+      void reply.header('retry-after', '1');
+    }
     const e = sendError(reply, err);
     if (e.status >= 500) req.log.error({ err }, 'request failed');
   });
@@ -265,8 +309,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.get('/healthz', { schema: { tags: ['system'], summary: 'The process is up', response: { 200: HealthResponse } } }, () => Promise.resolve({ status: 'ok' }));
   app.get('/readyz', { schema: { tags: ['system'], summary: 'Ready to serve: the store is open and answers', response: { 200: HealthResponse, 503: ErrorResponse } } }, async (_req, reply) => {
     const ready = !closing && (await store.countTokens().then(() => true, () => false));
-    if (ready) return { status: 'ready' };
-    return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : 'the store does not answer')));
+    const replica = leadership === null ? {} : { replica: { id: leadership.id, role: leadership.role, leader: leadership.lease?.url ?? null, epoch: leadership.lease?.epoch ?? null } };
+    // A follower serves by forwarding: it is ready once some replica leads.
+    if (ready && (leadership === null || leadership.serving || (leadership.lease !== null && leadership.lease.holder !== leadership.id))) return { status: 'ready', ...replica };
+    return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : !ready ? 'the store does not answer' : 'no replica leads yet')));
   });
   // Pool totals for anyone when there is no metrics token; every series, per org and per site, only for its bearer when there is.
   const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
@@ -291,8 +337,11 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   await dashboardRoutes(app, options.webRoot);
 
   app.addHook('onReady', async () => {
-    await cp.usage.start(options.schedule !== false);
-    if (options.schedule !== false) loop.start();
+    // A replica starts these when it leads.
+    if (leadership === null) {
+      await cp.usage.start(options.schedule !== false);
+      if (options.schedule !== false) loop.start();
+    }
     // The first sample is in before the server answers, so the history is never empty.
     await cp.poolHistory.start();
   });
@@ -303,6 +352,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   // Answer every submission already accepted before stopping the loop, and let every handler finish (one whose
   // caller went away too); the store is the caller's to close.
   app.addHook('onClose', async () => {
+    await leadership?.stop();
     await handlers.idle();
     await cp.submissions.drain();
     await loop.stop();

@@ -15,6 +15,7 @@ import type { SchedulingLoop } from './scheduling-loop.ts';
 import type { SiteDirectory } from './site-directory.ts';
 import type { PendingBySite, UsageLog } from './usage-log.ts';
 import type { SiteKeyBook } from './log-keys.ts';
+import type { Leadership } from './replication.ts';
 import type { SubmissionBatcher } from './submission-batcher.ts';
 
 /** The parts of a running control plane that routes use; `app.suanli` on the Fastify instance. */
@@ -48,6 +49,8 @@ export interface ControlPlane {
   readonly siteWrites: OrgSerializer;
   /** Every org's quotas. */
   readonly quotas: QuotaBook;
+  /** One of several replicas (replication.ts); null for a single server. */
+  readonly replica: Leadership | null;
   /** Fencing: seconds after its last answered heartbeat by which an agent must have stopped its runs (the site timeout); null without one. */
   readonly leaseS: number | null;
 }

@@ -1,7 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isSuanliError } from '../model/errors.ts';
-import type { StoreConflictError } from '../store/types.ts';
+import { isFencedError, type StoreConflictError } from '../store/types.ts';
 
 /**
  * The API's error vocabulary: a closed set of codes, each with one HTTP status.
@@ -121,6 +121,7 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(err.code === 'not_found' ? 'not_found' : 'invalid_request', err.message, { ...(field === undefined ? {} : { field }), cause: err });
   }
   if (err instanceof Error && err.name === 'StoreConflictError') return storeConflict(err as StoreConflictError);
+  if (isFencedError(err)) return new ApiError('unavailable', 'this replica no longer leads: another took over; try again', { cause: err });
   const fe = err as Partial<FastifyError>;
   if (typeof fe.code === 'string' && fe.code in FASTIFY_CODES) {
     const code = FASTIFY_CODES[fe.code] as ApiErrorCode;

@@ -563,7 +563,12 @@ export const CosignatureResponse = z.object({
 
 // --- health -------------------------------------------------------------------------------
 
-export const HealthResponse = z.object({ status: z.string() });
+export const HealthResponse = z.object({
+  status: z.string(),
+  replica: z.object({
+    id: z.string(), role: z.enum(['follower', 'electing', 'leader']), leader: z.string().nullable().describe('where the leader is reached'), epoch: z.number().nullable().describe('the lease’s fencing token'),
+  }).optional().describe('one of several replicas on a PostgreSQL server: which one this is, and which leads'),
+});
 
 // --- the pool (GET /api/v1/pool) ----------------------------------------------------------
 // Pool-wide aggregates every role but an agent may read: totals by GPU type and by org

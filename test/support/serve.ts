@@ -13,9 +13,9 @@ export interface Running {
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; out: string }>;
 }
 
-/** Starts `suanli serve` on `dataDir` (`bin`: the command's entry point, the checkout's by default). */
-export async function serve(dataDir: string, env: Record<string, string> = {}, bin = BIN): Promise<Running> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { env: { ...process.env, DATABASE_URL: '', SUANLI_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `suanli serve` on `dataDir` (`bin`: the command's entry point, the checkout's by default; `args`: more options). */
+export async function serve(dataDir: string, env: Record<string, string> = {}, bin = BIN, args: readonly string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args], { env: { ...process.env, DATABASE_URL: '', SUANLI_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
