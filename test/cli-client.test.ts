@@ -302,6 +302,29 @@ describe('suanli as a client of a real control plane', () => {
     await fails(1, new RegExp(`^suanli: cannot reach the Suanli server at http://127\\.0\\.0\\.1:${port} \\(connection refused\\); is \`suanli serve\` running there\\? \\(the server comes from --server\\)`), 'org', 'list', '--server', `127.0.0.1:${port}`, '--token', s.admin);
   });
 
+  test('several servers (replicas): one that does not answer is passed over for the next; a write that may have reached one is not sent again', async () => {
+    const port = await closedPort();
+    const both = `127.0.0.1:${port},${url}`;
+    const listed = await inProcess(['org', 'list', '--json', '--server', both, '--token', s.admin]);
+    assert.equal(listed.code, 0, listed.err);
+    assert.ok(Array.isArray((JSON.parse(listed.out) as { orgs: unknown[] }).orgs));
+    // Refused outright (nothing listens): a submission is passed over too, as it reached no server.
+    const made = await inProcess(['org', 'create', 'Replicated', '--id', 'replicated', '--server', both, '--token', s.admin]);
+    assert.equal(made.code, 0, made.err);
+    // One that takes the request and drops the connection may have done the work: a read goes on to the next, a write does not.
+    const dropper = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    try {
+      const dropping = `127.0.0.1:${(dropper.address() as { port: number }).port},${url}`;
+      assert.equal((await inProcess(['org', 'list', '--server', dropping, '--token', s.admin])).code, 0, 'a read');
+      await fails(1, /^suanli: cannot reach the Suanli server at http:\/\/127\.0\.0\.1:\d+ /, 'org', 'create', 'Dropped', '--id', 'dropped', '--server', dropping, '--token', s.admin);
+      assert.equal((await inProcess(['org', 'show', 'dropped', '--server', url, '--token', s.admin])).code, 1, 'and it was not sent to the next');
+    } finally {
+      dropper.close();
+    }
+    await fails(2, /^suanli: --server: "127\.0\.0\.1:1,not a url" is not an http\(s\) URL/, 'org', 'list', '--server', '127.0.0.1:1,not a url', '--token', s.admin);
+  });
+
   test('flags override the variables, which override the saved login; a saved token goes only to its own server', async () => {
     try {
       process.env.SUANLI_TOKEN = 'sl_nobody00_0123456789abcdef0123456789abcdef';

@@ -16,7 +16,7 @@ export class AgentHttpError extends Error {
 }
 
 export interface ControlPlaneClientOptions {
-  /** `http://host:port` or `https://host:port`. */
+  /** `http://host:port` or `https://host:port`; several, comma-separated, for replicas of one control plane. */
   readonly server: string;
   /** The site's agent token. */
   readonly token: string;
@@ -30,17 +30,50 @@ export interface ControlPlaneClientOptions {
  * without, to the system's CAs. node:https keeps it free of new dependencies.
  */
 export class ControlPlaneClient {
-  private readonly base: URL;
+  private readonly bases: URL[];
+  /** The replica requests go to, until one fails to answer. */
+  private current = 0;
+  private aborted = false;
   private readonly open = new Set<ClientRequest>();
 
   constructor(private readonly o: ControlPlaneClientOptions) {
-    this.base = new URL(o.server);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new AgentHttpError(`--server ${o.server}: not an http(s) URL`, null);
+    this.bases = o.server.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        throw new AgentHttpError(`--server ${s}: not an http(s) URL`, null);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentHttpError(`--server ${s}: not an http(s) URL`, null);
+      return url;
+    });
+    if (this.bases.length === 0) throw new AgentHttpError('--server: no URL given', null);
   }
 
-  /** One request under /api/v1; resolves with the JSON body of a 2xx answer. */
-  call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
-    const url = new URL(`/api/v1${path}`, this.base);
+  /** The control plane (replica) requests go to now. */
+  get server(): string {
+    return this.bases[this.current]?.origin ?? '';
+  }
+
+  /**
+   * One request under /api/v1; resolves with the JSON body of a 2xx answer. With several servers (replicas), a
+   * request no server answered, or answered 502–504 (a replica between leaders), goes to the next, once each; the
+   * agent protocol takes a request delivered twice (every report and heartbeat is idempotent).
+   */
+  async call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await this.once<T>(this.bases[this.current] ?? (this.bases[0] as URL), method, path, body, timeoutMs);
+      } catch (err) {
+        const status = err instanceof AgentHttpError ? err.status : 0;
+        if (this.aborted || tried >= this.bases.length || !(status === null || status === 502 || status === 503 || status === 504)) throw err;
+        this.current = (this.current + 1) % this.bases.length;
+      }
+    }
+  }
+
+  private once<T>(base: URL, method: 'GET' | 'POST' | 'PATCH', path: string, body: unknown, timeoutMs: number): Promise<T> {
+    const url = new URL(`/api/v1${path}`, base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.o.token}` };
     if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -73,6 +106,7 @@ export class ControlPlaneClient {
 
   /** Aborts every request under way (a long poll, on stop). */
   abortAll(): void {
+    this.aborted = true;
     for (const req of this.open) req.destroy(new Error('agent stopping'));
   }
 }

@@ -82,7 +82,7 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 export function agentCommand(io: Output & { err(text: string): void }): Command {
   return new Command('agent')
     .description("run a site's agent: connects out to the control plane with the site's agent token, reports the site's capacity, and runs the jobs placed on it through an executor")
-    .requiredOption('--server <url>', 'the control plane, http(s)://host:port')
+    .requiredOption('--server <url>', 'the control plane, http(s)://host:port; several, comma-separated, for its replicas (the agent moves on when one does not answer)')
     .requiredOption('--token <token>', "the site's agent token (or SUANLI_AGENT_TOKEN)", process.env.SUANLI_AGENT_TOKEN)
     .option('--executor <kind>', `how runs are started: ${EXECUTORS.join(', ')}`, 'local')
     .option('--gpus <list>', 'local: the GPUs to declare, e.g. h100:8 or h100:2x8,a100:4 (default: nvidia-smi)')
@@ -103,6 +103,7 @@ export function agentCommand(io: Output & { err(text: string): void }): Command 
     .addHelpText('after', `
 Examples:
   suanli agent --server https://pool.example.org:8040 --token sl_… --ca ca.pem --gpus h100:8
+  suanli agent --server https://cp-1.example.org:8040,https://cp-2.example.org:8040 --token sl_… --gpus h100:8
   suanli agent --server https://pool.example.org:8040 --token sl_… --executor slurm --slurmrestd http://login1:6820 --partition gpu
   suanli agent --server https://pool.example.org:8040 --token sl_… --executor kubernetes --namespace research --image nvcr.io/nvidia/pytorch:24.05-py3
 

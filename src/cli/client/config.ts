@@ -104,6 +104,15 @@ export async function removeLogin(path: string): Promise<boolean> {
  * /api/v1 or a trailing slash); undefined when it is not an http(s) URL.
  */
 export function normalizeServer(text: string): string | undefined {
+  // Several, comma-separated: replicas of one control plane (ApiClient tries the next when one does not answer).
+  if (text.includes(',')) {
+    const each = text.split(',').map((part) => normalizeOne(part));
+    return each.some((x) => x === undefined) ? undefined : each.join(',');
+  }
+  return normalizeOne(text);
+}
+
+function normalizeOne(text: string): string | undefined {
   const trimmed = text.trim();
   let url: URL;
   try {
@@ -115,7 +124,7 @@ export function normalizeServer(text: string): string | undefined {
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}`;
 }
 
-const SERVER_ACCEPTED = 'an http(s) URL such as http://127.0.0.1:8040';
+const SERVER_ACCEPTED = 'an http(s) URL such as http://127.0.0.1:8040 (replicas: several, comma-separated)';
 
 /** The --server flag's value as a base URL; a bad one is an InvalidInputError naming the flag. */
 export function serverFlag(text: string): string {

@@ -31,9 +31,31 @@ export class ApiClient {
     return this.connection.server;
   }
 
-  /** One request; resolves with the status and JSON body of any 2xx answer. */
+  /**
+   * One request; resolves with the status and JSON body of any 2xx answer. With several servers (replicas of one
+   * control plane), one that does not answer, or answers 502–504 (between leaders), is passed over for the next.
+   */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
-    const url = new URL(`${this.server}/api/v1${path}`);
+    const servers = this.server.split(',');
+    for (const [i, server] of servers.entries()) {
+      try {
+        return await this.requestOf<T>(server, method, path, options);
+      } catch (err) {
+        if (!(err instanceof ClientError) || i === servers.length - 1) throw err;
+        // A request that may have done its work before the answer was lost is not sent again (a second job), unless
+        // it is a read or carries an idempotency key; one that never reached a server, or that a replica answered
+        // 503 (no leader now), is.
+        const status = err.refusal?.status;
+        const safe = method === 'GET' || options.headers?.['idempotency-key'] !== undefined;
+        const passOver = err.code === 'server_unreachable' ? safe || neverConnected(err) : status === 503 || (safe && (status === 502 || status === 504));
+        if (!passOver) throw err;
+      }
+    }
+    throw new ClientError('server_unreachable', 'no server given');
+  }
+
+  private async requestOf<T>(server: string, method: string, path: string, options: RequestOptions): Promise<{ status: number; body: T }> {
+    const url = new URL(`${server}/api/v1${path}`);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.connection.token}`, ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -48,20 +70,20 @@ export class ApiClient {
         text = await res.text();
       }
     } catch (err) {
-      throw new ClientError('server_unreachable', `cannot reach the Suanli server at ${this.server} (${whyUnreachable(err)}); is \`suanli serve\` running there? (the server comes from ${this.connection.serverFrom})`, { cause: err });
+      throw new ClientError('server_unreachable', `cannot reach the Suanli server at ${server} (${whyUnreachable(err)}); is \`suanli serve\` running there? (the server comes from ${this.connection.serverFrom})`, { cause: err });
     }
     let body: unknown;
     try {
       body = text === '' ? null : JSON.parse(text);
     } catch (err) {
-      throw new ClientError('bad_response', `the server at ${this.server} answered ${method} ${url.pathname} with ${status} and a body that is not JSON; is it a Suanli control plane?`, { cause: err });
+      throw new ClientError('bad_response', `the server at ${server} answered ${method} ${url.pathname} with ${status} and a body that is not JSON; is it a Suanli control plane?`, { cause: err });
     }
     if (status >= 200 && status < 300) return { status, body: body as T };
     const e = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
     if (typeof e?.code === 'string' && typeof e.message === 'string') {
       throw refused({ status, code: e.code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) });
     }
-    throw new ClientError('bad_response', `the server at ${this.server} answered ${method} ${url.pathname} with ${status} and no Suanli error; is it a Suanli control plane?`);
+    throw new ClientError('bad_response', `the server at ${server} answered ${method} ${url.pathname} with ${status} and no Suanli error; is it a Suanli control plane?`);
   }
 
   async get<T>(path: string, query?: RequestOptions['query']): Promise<T> {
@@ -71,6 +93,15 @@ export class ApiClient {
   async post<T>(path: string, body: unknown = {}, headers?: RequestOptions['headers']): Promise<T> {
     return (await this.request<T>('POST', path, { body, ...(headers === undefined ? {} : { headers }) })).body;
   }
+}
+
+/** Whether the error (or one it was caused by) says no connection was made: the request reached no server. */
+function neverConnected(err: unknown): boolean {
+  for (let e: unknown = err; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return true;
+  }
+  return false;
 }
 
 /** `/jobs/<id>` with the id escaped: ids come from users and must not change the path. */
