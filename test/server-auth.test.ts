@@ -247,12 +247,12 @@ describe('the queue of verifications', () => {
     }
   });
 
-  test('the first checks of many server-made tokens at once take no scrypt and never wait in the line: none is refused', async () => {
+  test('the first checks of many server-made tokens at once, from one address (agents behind a NAT, or a replica forwarding), take no scrypt and never wait in the line: none is refused', async () => {
     const s = await server({ auth: { unprovenConcurrency: 1, unprovenQueue: 2 } });
     try {
-      const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => member(s, `agent-${i}`)));
+      const tokens = await Promise.all(Array.from({ length: 300 }, (_, i) => member(s, `agent-${i}`)));
       const scrypts = s.app.suanli.auth.secretChecks();
-      const answers = await Promise.all(tokens.map((t, i) => signIn(s, t.bearer, `10.7.${i >> 8}.${i & 255}`)));
+      const answers = await Promise.all(tokens.map((t) => signIn(s, t.bearer, '10.7.0.1')));
       assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
       assert.equal(s.app.suanli.auth.secretChecks(), scrypts);
       const stored = await s.store.findToken(tokens[0]?.id ?? '');
@@ -261,6 +261,19 @@ describe('the queue of verifications', () => {
       assert.match((await s.store.findToken(mine.id))?.secretHash ?? '', /^scrypt\$/, 'a chosen secret is kept with scrypt');
       assert.equal((await signIn(s, mine.bearer, '10.7.9.9')).status, 200);
       assert.equal(s.app.suanli.auth.secretChecks(), scrypts + 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a flood of wrong tokens at once from one address: they wait in its line, exactly its 20 failures are checked, the rest are a 429', async () => {
+    const s = await server();
+    try {
+      const answers = await Promise.all(Array.from({ length: 400 }, () => signIn(s, unknownBearer(), '10.8.0.1')));
+      const checked = answers.filter((a) => a.status === 401).length;
+      assert.equal(answers.filter((a) => a.status === 429).length, 400 - checked);
+      assert.equal(checked, 20);
+      assert.equal((await signIn(s, unknownBearer(), '10.8.0.1')).status, 429, 'and the address is out of failures');
     } finally {
       await s.close();
     }

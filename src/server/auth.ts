@@ -156,6 +156,9 @@ export const FAILURES_PER_TOKEN_ID: BucketRate = { burst: 10, refillMs: 6000 };
  */
 export const UNPROVEN_CONCURRENCY = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
 
+/** Checks of bearers not known good that may wait in one address's line (one is checked at a time); more are a 429. */
+const SOURCE_LINE = 10_000;
+
 /** A 429 `rate_limited`; `retryAfterS` (whole seconds, ≥ 1) is for the Retry-After header. */
 export class RateLimitedError extends ApiError {
   readonly retryAfterS: number;
@@ -179,6 +182,11 @@ class TaskQueue {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly concurrency: number, private readonly queue: number) {}
+
+  /** Nothing running, nothing waiting. */
+  get idle(): boolean {
+    return this.running === 0 && this.waiting.length === 0;
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running < this.concurrency) this.running++;
@@ -243,6 +251,8 @@ export class Authenticator {
   private readonly verified = new Map<string, Verified>();
   /** SHA-256 of a bearer that verified → its token's id and the secret hash its row held, oldest first. */
   private readonly knownGood = new Map<string, KnownGood>();
+  /** Per source address with checks under way: their line (one at a time). */
+  private readonly sourceLines = new Map<string, TaskQueue>();
   /** Secrets checked with scrypt since start (see `secretChecks`). */
   private scrypts = 0;
   private readonly inFlight = new Map<string, Promise<Principal>>();
@@ -326,29 +336,40 @@ export class Authenticator {
   private async verifyUnproven(bearer: string, source: string): Promise<{ principal: Principal; secretHash: string }> {
     const id = PLAUSIBLE_TOKEN.exec(bearer)?.[1];
     if (id === undefined) throw new ApiError('unauthorized', `header.authorization: malformed token; expected ${TOKEN_ACCEPTED}`, { field: 'header.authorization' });
-    const sourceWait = this.sources.take(source);
-    if (sourceWait > 0) throw new RateLimitedError(sourceWait, 'too many failed sign-ins from this address');
     const idWait = this.tokenIds.take(id);
-    if (idWait > 0) {
-      this.sources.giveBack(source);
-      throw new RateLimitedError(idWait, 'too many failed sign-ins for this token');
-    }
-    // The tokens taken pay for a failure; a success, or a turn refused by the queue, gives them back.
-    let verified: { principal: Principal; secretHash: string };
+    if (idWait > 0) throw new RateLimitedError(idWait, 'too many failed sign-ins for this token');
+    // From one address, one check at a time, the rest in line (many agents behind one address, a NAT or a replica
+    // forwarding, sign in at once after a restart: they wait their turn, a few ms, rather than being refused for
+    // failures they did not make). Each takes one of the address's failures when its turn comes, and gives it back
+    // when it succeeds, as every guess always did: however many guesses come at once, no more fail than allowed.
+    let line = this.sourceLines.get(source);
+    if (line === undefined) this.sourceLines.set(source, (line = new TaskQueue(1, SOURCE_LINE)));
+    const mine = line;
     try {
-      verified = await this.verify(bearer);
+      const verified = await mine.run(async () => {
+        const sourceWait = this.sources.take(source);
+        if (sourceWait > 0) throw new RateLimitedError(sourceWait, 'too many failed sign-ins from this address');
+        try {
+          const v = await this.verify(bearer);
+          this.sources.giveBack(source);
+          return v;
+        } catch (err) {
+          // A turn refused by the scrypt line costs the address nothing; a failure, one.
+          if (retryAfterS(err) !== undefined) this.sources.giveBack(source);
+          throw err;
+        }
+      });
+      this.tokenIds.giveBack(id);
+      return verified;
     } catch (err) {
-      if (retryAfterS(err) !== undefined) this.giveBack(source, id);
+      // A refusal (the address out of failures, a line full) is not a failure of this id.
+      if (retryAfterS(err) !== undefined) this.tokenIds.giveBack(id);
       throw err;
+    } finally {
+      if (mine.idle) this.sourceLines.delete(source);
     }
-    this.giveBack(source, id);
-    return verified;
   }
 
-  private giveBack(source: string, id: string): void {
-    this.sources.giveBack(source);
-    this.tokenIds.giveBack(id);
-  }
 
   /**
    * One store read and one hash check for every plausible token, usable or not: a SHA-256 at once, an scrypt (a
