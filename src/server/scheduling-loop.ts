@@ -12,8 +12,12 @@ import { diagnosisJson } from './schemas.ts';
 
 export interface SchedulingLoopOptions {
   readonly store: Store;
-  /** Where passes read the sites and mark silent ones lost (default: the store); the server's SiteDirectory, which holds the newest heartbeat times. */
-  readonly sites?: Pick<Store, 'listSites' | 'setSiteHealth'>;
+  /**
+   * Where passes read the sites and mark silent ones lost (default: the store); the server's SiteDirectory, which
+   * holds the newest heartbeat times, and whose `version` changes whenever anything a placement depends on does (so
+   * a pass need not compare every site's fields to know whether to rebuild the core).
+   */
+  readonly sites?: SiteSource;
   readonly clock: Clock;
   readonly lifecycle: JobLifecycle;
   readonly active: ActiveJobs;
@@ -43,6 +47,8 @@ export interface SchedulingLoopOptions {
   readonly coallocationTimeoutMs: number;
 }
 
+export type SiteSource = Pick<Store, 'listSites' | 'setSiteHealth'> & { readonly version?: () => number };
+
 export interface PassReport {
   /** Decisions committed (a decision whose job changed meanwhile is not). */
   readonly started: number;
@@ -65,7 +71,7 @@ const KEPT_JOBS_SLACK = 10_000;
 /** The core kept between passes while the store changes only by arrivals, and the sites it was built from. */
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
-/** What about the sites the core depends on: a change to any of it rebuilds the core. */
+/** What about the sites the core depends on: a change to any of it rebuilds the core (a source without a version). */
 const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.reportedCapacity, s.sandboxCapable, s.share, s.wanLinks]));
 
 /**
@@ -105,7 +111,7 @@ export class SchedulingLoop {
    * stream of submissions those follow one another, and the sites change far less often. Every pass of the timer,
    * every pass run by hand, and the next pass after `sitesChanged` read them again.
    */
-  private sites: { readonly at: number; readonly list: Site[] } | null = null;
+  private sites: { readonly at: number; readonly list: Site[]; readonly key: string } | null = null;
   /** Diagnoses not yet written: passes that take the sites they kept leave them for the next pass that reads the sites. */
   private unwritten = new Map<string, Record<string, unknown>>();
   private stopped = true;
@@ -122,7 +128,7 @@ export class SchedulingLoop {
   /** The diagnosis last stored per job, by identity: the core reuses one object while a job's diagnosis stands. */
   private stored = new WeakMap<JobRecord, Diagnosis>();
 
-  private readonly siteSource: Pick<Store, 'listSites' | 'setSiteHealth'>;
+  private readonly siteSource: SiteSource;
 
   /** `o.active` must have been loaded from the store. */
   constructor(private readonly o: SchedulingLoopOptions) {
@@ -300,13 +306,15 @@ export class SchedulingLoop {
     try {
       const nowMs = clock.now();
       // 1. the snapshot
-      const kept = this.sites !== null && performance.now() - this.sites.at < SITES_KEPT_MS ? this.sites.list : null;
-      const sites = await this.markSilentSitesLost(kept ?? (await this.siteSource.listSites()), nowMs);
-      this.sites = { at: kept === null ? performance.now() : (this.sites?.at ?? 0), list: sites };
+      const kept = this.sites !== null && performance.now() - this.sites.at < SITES_KEPT_MS ? this.sites : null;
+      // The source's version, read before its sites: a change after the read shows as a newer version next time.
+      const version = kept === null ? this.siteSource.version?.() : undefined;
+      const sites = await this.markSilentSitesLost(kept?.list ?? (await this.siteSource.listSites()), nowMs);
+      const key = kept?.key ?? (version === undefined ? sitesKey(sites) : `v${version}`);
+      this.sites = { at: kept?.at ?? performance.now(), list: sites, key };
       if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
       const { arrived, finished, changed } = active.takeChanges();
       // 2. the core: rebuilt, or kept with the arrivals added and the ended runs' GPUs freed
-      const key = sitesKey(sites);
       let core = this.core;
       let unrestored: readonly Job[] = [];
       let shrunkByLoss: RebuiltScheduler['shrunk'] = [];

@@ -56,8 +56,14 @@ test('a heartbeat that changes nothing but the time writes nothing at once; the 
     assert.ok(a !== undefined && b !== undefined);
     assert.deepEqual([fresh[0]?.health, a.health, writes], ['unknown', 'up', ['setSiteHealth', 'setSiteHealth']], 'a first heartbeat brings its site up, in the store at once');
     writes.length = 0;
+    const version = directory.version();
     const { site: after, changed } = await directory.heartbeat(a, 1000, {});
     assert.equal(changed, false);
+    assert.equal((await directory.heartbeat(b, 1050, { capacity: b.reportedCapacity ?? [], sandboxCapable: b.sandboxCapable ?? false })).changed, true, 'b’s first report');
+    const reportedB = (await directory.site('b-0000000b')) as Site;
+    assert.equal((await directory.heartbeat(reportedB, 1060, { capacity: [...(reportedB.reportedCapacity ?? [])], sandboxCapable: false })).changed, false, 'the same report again');
+    assert.equal(directory.version(), version + 1, 'the version moved for the new report only, not for times');
+    writes.length = 0;
     await directory.heartbeat(b, 1100, {});
     assert.deepEqual(writes, [], 'nothing written yet');
     assert.equal(after.lastHeartbeatAt, 1000);

@@ -50,6 +50,8 @@ export class SiteDirectory {
   /** Heartbeat times not yet in the store. */
   private unwritten = new Map<string, number>();
   private writing: Promise<void> = Promise.resolve();
+  /** Bumped whenever anything of a site but its heartbeat time may have changed (what the scheduling loop's core depends on). */
+  private changes = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly store: Store) {}
@@ -84,6 +86,7 @@ export class SiteDirectory {
         this.rows = rows;
         this.entries = labelled(sites);
         this.loaded = true;
+        this.changes++;
       })
       .finally(() => {
         this.loading = null;
@@ -105,6 +108,7 @@ export class SiteDirectory {
     const n = [...this.entries.values()].filter((e) => e.orgId === site.orgId).length + 1;
     this.rows.set(site.id, site);
     this.entries.set(site.id, entryOf(site, `${site.orgId}:site-${n}`));
+    this.changes++;
   }
 
   /** The site as this server knows it now (reads the sites again once for an id not seen yet); undefined when there is none. */
@@ -117,6 +121,11 @@ export class SiteDirectory {
   withLiveness(site: Site): Site {
     const at = this.rows.get(site.id)?.lastHeartbeatAt ?? null;
     return at === null || (site.lastHeartbeatAt ?? -Infinity) >= at ? site : { ...site, lastHeartbeatAt: at };
+  }
+
+  /** Changes whenever anything of a site but its heartbeat time may have: the scheduling loop rebuilds its core then. */
+  version(): number {
+    return this.changes;
   }
 
   /** The sites (of one org), as the store lists them, with what this server knows since. */
@@ -144,7 +153,9 @@ export class SiteDirectory {
     else this.unwritten.set(before.id, at);
     if (before.health !== 'up') await this.store.setSiteHealth(before.id, 'up');
     this.timer ??= setTimeout(() => void this.writeTimes(), LIVENESS_WRITE_MS).unref();
-    const site = this.note(before.id, { health: 'up', lastHeartbeatAt: latest(at, before.lastHeartbeatAt), ...(report.capacity === undefined ? {} : { reportedCapacity: report.capacity }), ...(report.sandboxCapable === undefined ? {} : { sandboxCapable: report.sandboxCapable }) });
+    // The report is kept only when it changed: the same one again leaves the site (and the version) as it was.
+    const kept = reported ? { ...(report.capacity === undefined ? {} : { reportedCapacity: report.capacity }), ...(report.sandboxCapable === undefined ? {} : { sandboxCapable: report.sandboxCapable }) } : {};
+    const site = this.note(before.id, { health: 'up', lastHeartbeatAt: latest(at, before.lastHeartbeatAt), ...kept });
     return { site: site ?? before, changed: reported || before.health !== 'up' };
   }
 
@@ -170,6 +181,7 @@ export class SiteDirectory {
     if (row === undefined) return undefined;
     const after = { ...row, ...change };
     this.rows.set(siteId, after);
+    if (after.health !== row.health || after.reportedCapacity !== row.reportedCapacity || after.sandboxCapable !== row.sandboxCapable) this.changes++;
     if (this.loading !== null) this.writtenDuringLoad.add(siteId);
     return after;
   }
