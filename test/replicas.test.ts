@@ -7,12 +7,13 @@
 // runs twice, and the agent carries on by itself. The figures are printed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { newKeyPair } from '../src/server/log-keys.ts';
 import { BIN } from './support/cli.ts';
+import { FailoverClient } from './support/failover-client.ts';
 import { postgresMissing, skipWithoutPostgres, startPostgres, type Postgres } from './support/postgres.ts';
 import { serve, type Running } from './support/serve.ts';
 
@@ -51,10 +52,9 @@ if (missing !== undefined) {
     let agent: ChildProcess | null = null;
     let agentLog = '';
     const logKey = newKeyPair('suanli-ledger').signerKey;
-    const ran = join(mkdtempSync(join(tmpdir(), 'suanli-replicas-ran-')), 'ran');
-    /** Idempotency key → job id, for every submission acknowledged. */
-    const acked = new Map<string, string>();
-    let submitted = 0;
+    const ranDir = mkdtempSync(join(tmpdir(), 'suanli-replicas-ran-'));
+    const ran = join(ranDir, 'ran');
+    let client: FailoverClient;
 
     const tmp = (what: string) => {
       const d = mkdtempSync(join(tmpdir(), `suanli-replicas-${what}-`));
@@ -74,47 +74,6 @@ if (missing !== undefined) {
       const leading = states.filter((s) => s.ready?.replica?.role === 'leader');
       return leading.length === 1 && leading[0] !== undefined ? { replica: leading[0].r, epoch: leading[0].ready?.replica?.epoch ?? 0 } : null;
     };
-    /** One API call through the live replicas, each in turn until one answers other than 5xx or not at all. */
-    const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> => {
-      for (let round = 0; round < 100; round++) {
-        for (const r of live()) {
-          try {
-            const res = await fetch(`${r.running.url}/api/v1${path}`, {
-              method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-              ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(5000),
-            });
-            if (res.status < 500) return { status: res.status, json: await res.json() };
-          } catch {
-            // not answering: the next one
-          }
-        }
-        await sleep(200);
-      }
-      throw new Error(`${method} ${path}: no replica answered`);
-    };
-    /** Submits one job with an idempotency key, through whichever replica answers; resolves when acknowledged. */
-    const submit = async (): Promise<void> => {
-      const key = `job-${++submitted}`;
-      const { status, json } = await call('POST', '/jobs', { name: key, org_id: 'acme', gpus: 1, estimate_s: 60, command: ['sh', '-c', `echo "$SUANLI_RUN_ID" >> ${ran}; sleep 0.2`] }, { 'idempotency-key': key });
-      assert.ok(status === 201 || status === 200, `${key}: ${status} ${JSON.stringify(json)}`);
-      const id = (json as { id: string }).id;
-      if (acked.has(key)) assert.equal(acked.get(key), id, 'a retried key names its first job');
-      acked.set(key, id);
-    };
-    /** Submits `n` jobs, `width` at a time; `during` runs once `at` of them are acknowledged. */
-    const burst = async (n: number, at: number, during: () => Promise<void>): Promise<void> => {
-      let started = 0;
-      let done = 0;
-      let fired: Promise<void> | null = null;
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        while (started < n) {
-          started++;
-          await submit();
-          if (++done === at) fired = during();
-        }
-      }));
-      await fired;
-    };
     /** Waits until the new leader is another than `old`; resolves with the seconds it took from `since`. */
     const newLeader = async (old: number, since: number): Promise<{ replica: Replica; epoch: number; seconds: number }> => {
       for (;;) {
@@ -124,28 +83,11 @@ if (missing !== undefined) {
         await sleep(50);
       }
     };
-    /** Every acknowledged job succeeded; none stored twice; no run ran twice. */
-    const allRanOnce = async (what: string): Promise<void> => {
-      const ids = new Set(acked.values());
-      assert.equal(ids.size, acked.size, `${what}: every key its own job`);
-      const deadline = performance.now() + 120_000;
-      for (;;) {
-        const states = await Promise.all([...ids].map(async (id) => ((await call('GET', `/jobs/${id}`)).json as { state: string }).state));
-        if (states.every((s) => s === 'succeeded')) break;
-        if (performance.now() > deadline) assert.fail(`${what}: not all succeeded: ${JSON.stringify(states.filter((s) => s !== 'succeeded'))}\n${agentLog.slice(-2000)}`);
-        await sleep(500);
-      }
-      const listed = await call('GET', '/jobs?org=acme&limit=500&state=succeeded');
-      assert.equal((listed.json as { jobs: unknown[] }).jobs.length, ids.size, `${what}: the store holds each acknowledged job once, and no other`);
-      const runs = readFileSync(ran, 'utf8').trim().split('\n');
-      assert.equal(new Set(runs).size, runs.length, `${what}: no run (job, attempt) ran twice: ${runs.length} runs`);
-      assert.equal(runs.length, ids.size, `${what}: each job ran once`);
-    };
-
     before(async () => {
       pg = await startPostgres();
       databaseUrl = await pg.createDatabase('replicas');
-      writeFileSync(ran, '');
+      client = new FailoverClient(() => live().map((r) => r.running.url), ADMIN, 'acme', ran);
+      const call = client.call.bind(client);
       await startReplica('a');
       await startReplica('b');
       await startReplica('c');
@@ -164,14 +106,14 @@ if (missing !== undefined) {
       agent?.kill('SIGTERM');
       await Promise.all(live().map((r) => r.running.stop('SIGTERM')));
       await pg?.stop();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      for (const d of [...dirs, ranDir]) rmSync(d, { recursive: true, force: true });
     });
 
     test('the leader killed (SIGKILL) during a submission burst: another leads within 10 s; no acknowledged job lost or stored twice; no run twice; the agent carries on', async () => {
       const before = await leader();
       assert.ok(before !== null);
       let failover = 0;
-      await burst(120, 40, async () => {
+      await client.burst(120, 40, async () => {
         const t0 = performance.now();
         before.replica.running.child.kill('SIGKILL');
         before.replica.alive = false;
@@ -180,7 +122,7 @@ if (missing !== undefined) {
         console.log(`leader ${before.replica.name} killed: ${next.replica.name} leads after ${next.seconds.toFixed(2)} s (epoch ${before.epoch} → ${next.epoch})`);
       });
       assert.ok(failover > 0 && failover < 10, `a new leader within 10 s: ${failover.toFixed(2)} s`);
-      await allRanOnce('after the leader was killed');
+      await client.allRanOnce('after the leader was killed', () => agentLog);
     });
 
     test('a follower killed: the leader stays, and the jobs go on', async () => {
@@ -188,11 +130,12 @@ if (missing !== undefined) {
       assert.ok(current !== null);
       const follower = live().find((r) => r !== current.replica);
       assert.ok(follower !== undefined);
-      await burst(30, 10, async () => {
+      await client.burst(30, 10, () => {
         follower.running.child.kill('SIGKILL');
         follower.alive = false;
+        return Promise.resolve();
       });
-      await allRanOnce('after a follower was killed');
+      await client.allRanOnce('after a follower was killed', () => agentLog);
       assert.equal((await leader())?.epoch, current.epoch, 'the same leader');
     });
 
@@ -201,7 +144,7 @@ if (missing !== undefined) {
       const paused = await leader();
       assert.ok(paused !== null);
       let resumedRole = '';
-      await burst(60, 20, async () => {
+      await client.burst(60, 20, async () => {
         const t0 = performance.now();
         paused.replica.running.child.kill('SIGSTOP');
         const next = await newLeader(paused.epoch, t0);
@@ -213,7 +156,7 @@ if (missing !== undefined) {
         resumedRole = (await readyz(paused.replica.running.url))?.replica?.role ?? 'no answer';
       });
       assert.equal(resumedRole, 'follower', 'the resumed leader knows it was deposed');
-      await allRanOnce('after the leader was paused and resumed');
+      await client.allRanOnce('after the leader was paused and resumed', () => agentLog);
     });
   });
 }

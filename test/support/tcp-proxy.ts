@@ -13,7 +13,7 @@ export class TcpProxy {
   /** `http://127.0.0.1:<port>` once listening. */
   url = '';
 
-  private constructor(private readonly target: URL) {
+  private constructor(private target: URL) {
     this.server = createServer((client) => this.accept(client));
   }
 
@@ -38,6 +38,12 @@ export class TcpProxy {
   heal(): void {
     this.mode = null;
     this.dropAll();
+  }
+
+  /** Forwards new connections to `target` from now on (what a virtual IP does when a standby is promoted); open ones are dropped. */
+  retarget(target: string): void {
+    this.target = new URL(target);
+    this.heal();
   }
 
   async close(): Promise<void> {
