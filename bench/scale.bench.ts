@@ -5,6 +5,9 @@
 // and end in batches; 20 submissions a second of 1–16 GPUs running 20–120 s. After a warm-up
 // (every agent connected: its token's first check), a measured window of SUANLI_BENCH_SCALE_SECONDS
 // (90). Sizes: SUANLI_BENCH_SCALE_SITES (200,1000,5000); SUANLI_BENCH_ROUNDS rounds of each (1).
+// With SUANLI_BENCH_DATABASE_URL, on that PostgreSQL server, and SUANLI_BENCH_SCALE_REPLICAS (1)
+// replicas of `suanli serve` on it: agents and submissions spread over them round-robin (the
+// followers forward to the leader), the server CPU being all replicas' together.
 //
 // Per size: heartbeat, submission and report-batch latency (p50 / p99 / max, from the client);
 // placement → agent (the job's placed_at to the long poll's answer arriving); the server's CPU
@@ -16,12 +19,14 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageSigner } from '../src/agent/usage-signer.ts';
+import { newKeyPair } from '../src/server/log-keys.ts';
 import { report, summarize, type BenchResult } from './harness.ts';
 import { ADMIN, api, startServer, stop, type Server } from './serve.bench.ts';
 
 const SIZES = (process.env.SUANLI_BENCH_SCALE_SITES ?? '200,1000,5000').split(',').map(Number);
 const SECONDS = Number(process.env.SUANLI_BENCH_SCALE_SECONDS ?? 90);
 const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 1);
+const REPLICAS = Number(process.env.SUANLI_BENCH_SCALE_REPLICAS ?? 1);
 const ORGS = 20;
 const HEARTBEAT_MS = 5000;
 const SUBMISSIONS_PER_S = 20;
@@ -257,27 +262,31 @@ interface RoundFigures {
 
 async function round(sites: number, databaseUrl: string | undefined): Promise<RoundFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'suanli-scale-'));
-  let server: Server | null = null;
+  const servers: Server[] = [];
   const agents: EmulatedAgent[] = [];
   try {
-    server = await startServer(dataDir, databaseUrl, ['--site-timeout', '15s']);
-    const url = new URL(server.url);
+    const logKey = newKeyPair('suanli-ledger').signerKey;
+    for (let r = 0; r < (databaseUrl === undefined ? 1 : REPLICAS); r++) servers.push(await startServer(join(dataDir, `r${r}`), databaseUrl, ['--site-timeout', '15s'], { SUANLI_LOG_KEY: logKey }));
+    const server = servers[0] as Server;
+    const urls = servers.map((s) => new URL(s.url));
     const t0 = performance.now();
-    const orgs = Array.from({ length: ORGS }, (_, i) => `org${String(i + 1).padStart(2, '0')}`);
+    // Names of this round's own (a PostgreSQL database keeps the rounds before).
+    const tag = Date.now().toString(36);
+    const orgs = Array.from({ length: ORGS }, (_, i) => `o${tag}-${String(i + 1).padStart(2, '0')}`);
     const members = await inParallel(orgs, 4, async (org) => {
-      await api(server as Server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
-      await api(server as Server, 'PATCH', `/api/v1/orgs/${org}/quota`, ADMIN, { sites: 100_000, nodes: 10_000_000, gpus: 100_000_000, queued_jobs: 1_000_000 });
-      return (await api<{ token: string }>(server as Server, 'POST', '/api/v1/tokens', ADMIN, { name: 'member', role: 'member', org_id: org })).token;
+      await api(server, 'POST', '/api/v1/orgs', ADMIN, { id: org, name: org });
+      await api(server, 'PATCH', `/api/v1/orgs/${org}/quota`, ADMIN, { sites: 100_000, nodes: 10_000_000, gpus: 100_000_000, queued_jobs: 1_000_000 });
+      return (await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: 'member', role: 'member', org_id: org })).token;
     });
     const keys = mkdtempSync(join(tmpdir(), 'suanli-scale-keys-'));
     const tokens = await inParallel(Array.from({ length: sites }, (_, i) => i), 8, async (i) => {
       const org = orgs[i % ORGS] ?? 'org01';
-      const site = await api<{ id: string }>(server as Server, 'POST', '/api/v1/sites', ADMIN, { name: `s${i}`, org_id: org, capacity: [{ gpu_type: 'h100', nodes: 8, gpus_per_node: 8 }] });
-      return (await api<{ token: string }>(server as Server, 'POST', '/api/v1/tokens', ADMIN, { name: `agent-${i}`, role: 'agent', org_id: org, site_id: site.id })).token;
+      const site = await api<{ id: string }>(server, 'POST', '/api/v1/sites', ADMIN, { name: `s${i}`, org_id: org, capacity: [{ gpu_type: 'h100', nodes: 8, gpus_per_node: 8 }] });
+      return (await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: `agent-${i}`, role: 'agent', org_id: org, site_id: site.id })).token;
     });
     const setupS = (performance.now() - t0) / 1000;
     const m: Measure = { on: false, heartbeat: new Samples(), report: new Samples(), submit: new Samples(), received: new Map(), twice: 0 };
-    for (const [i, token] of tokens.entries()) agents.push(new EmulatedAgent(url, token, new UsageSigner(join(keys, `site-${i}.key`)), m));
+    for (const [i, token] of tokens.entries()) agents.push(new EmulatedAgent(urls[i % urls.length] as URL, token, new UsageSigner(join(keys, `site-${i}.key`)), m));
     rmSync(keys, { recursive: true, force: true });
     const t1 = performance.now();
     for (const a of agents) a.start();
@@ -285,8 +294,9 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
     while (agents.some((a) => !a.connected)) await sleep(200);
     const connectS = (performance.now() - t1) / 1000;
     await sleep(HEARTBEAT_MS);
-    const pid = server.child.pid ?? 0;
-    const cpu0 = cpuSeconds(pid);
+    const pids = servers.map((s) => s.child.pid ?? 0);
+    const cpuOfServers = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const cpu0 = cpuOfServers();
     const own0 = process.cpuUsage();
     const w0 = performance.now();
     m.on = true;
@@ -304,7 +314,7 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
       const gpus = [1, 2, 4, 8, 16][Math.floor(rand() * 5)] ?? 1;
       const seconds = 20 + Math.floor(rand() * 101);
       const s0 = performance.now();
-      inFlight.push(call<{ id: string }>(url, 'POST', '/api/v1/jobs', members[org] ?? '', { name: 'scale', gpus, estimate_s: seconds, command: ['sleep', String(seconds)] }).then(
+      inFlight.push(call<{ id: string }>(urls[n % urls.length] as URL, 'POST', '/api/v1/jobs', members[org] ?? '', { name: 'scale', gpus, estimate_s: seconds, command: ['sleep', String(seconds)] }).then(
         (a) => {
           if (a.status === 201) {
             m.submit.add(performance.now() - s0);
@@ -317,14 +327,14 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
     await Promise.all(inFlight);
     const windowS = (performance.now() - w0) / 1000;
     m.on = false;
-    const serverCpu = (cpuSeconds(pid) - cpu0) / windowS;
+    const serverCpu = (cpuOfServers() - cpu0) / windowS;
     const own = process.cpuUsage(own0);
     const benchCpu = (own.user + own.system) / 1e6 / windowS;
     for (const a of agents) a.halt();
     // Placement → agent, from each job's placement time (same machine, same clock).
     const dispatch = new Samples();
     await inParallel([...m.received], 8, async ([id, { at, attempt }]) => {
-      const job = await api<{ placements?: { attempt: number; placed_at: string }[] }>(server as Server, 'GET', `/api/v1/jobs/${id}`, ADMIN);
+      const job = await api<{ placements?: { attempt: number; placed_at: string }[] }>(server, 'GET', `/api/v1/jobs/${id}`, ADMIN);
       const placedAt = Date.parse(job.placements?.find((p) => p.attempt === attempt)?.placed_at ?? '');
       if (Number.isFinite(placedAt)) dispatch.add(at - placedAt);
     });
@@ -334,7 +344,7 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
     return { heartbeat: m.heartbeat, submit: m.submit, report: m.report, dispatch, serverCpu, benchCpu, lost, twice: m.twice, setupS, connectS };
   } finally {
     for (const a of agents) a.halt();
-    if (server !== null) await stop(server, 'SIGTERM');
+    for (const s of servers) await stop(s, 'SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -343,7 +353,7 @@ const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFix
 
 export async function benchScale(): Promise<void> {
   const databaseUrl = process.env.SUANLI_BENCH_DATABASE_URL;
-  const store = databaseUrl === undefined || databaseUrl === '' ? 'embedded PGlite' : 'PostgreSQL';
+  const store = databaseUrl === undefined || databaseUrl === '' ? 'embedded PGlite' : `PostgreSQL, ${REPLICAS} replica${REPLICAS === 1 ? '' : 's'}`;
   const results: BenchResult[] = [];
   const rows: string[][] = [];
   for (const sites of SIZES) {
@@ -368,6 +378,6 @@ export async function benchScale(): Promise<void> {
     rows.push([String(sites), (sites * 64).toLocaleString('en-US'), `${ms(hb50)} / ${ms(hb99)} (max ${ms(hbMax)})`, ms(sub99), ms(rep99), ms(dis99), `${(cpu * 100).toFixed(0)}%`, `${(bench * 100).toFixed(0)}%`, String(errors), `${lost} / ${twice}`]);
   }
   const head = ['sites', 'GPUs', 'heartbeat p50 / p99', 'submission p99', 'report p99', 'placement → agent p99', 'server CPU', 'emulator CPU', 'errors', 'lost / twice'];
-  console.log(`\n${store}, one replica, ${SECONDS} s at ${SUBMISSIONS_PER_S} submissions/s (medians of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}):\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
+  console.log(`\n${store}, ${SECONDS} s at ${SUBMISSIONS_PER_S} submissions/s (medians of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}):\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
   report('scale', results);
 }

@@ -25,9 +25,9 @@ export interface Server {
 /** SUANLI_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
 const PROFILE = process.env.SUANLI_BENCH_PROFILE;
 
-/** `extra`: more `suanli serve` options. */
-export function startServer(dataDir: string, databaseUrl: string | undefined, extra: readonly string[] = []): Promise<Server> {
-  const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '' };
+/** `extra`: more `suanli serve` options; `env`: more variables. */
+export function startServer(dataDir: string, databaseUrl: string | undefined, extra: readonly string[] = [], moreEnv: Readonly<Record<string, string>> = {}): Promise<Server> {
+  const env = { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, DATABASE_URL: databaseUrl ?? '', ...moreEnv };
   const profile = PROFILE === undefined || PROFILE === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
   const child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'suanli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

@@ -183,33 +183,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     coallocationTimeoutMs: options.coallocationTimeoutMs ?? 120_000,
   });
   const logKey = options.logKey ?? newKeyPair('suanli-ledger').signerKey;
-  const cp: ControlPlane = {
-    store, clock, lifecycle, active, loop, metrics, scheduler,
-    auth: new Authenticator(store, clock, options.auth),
-    submissions: new SubmissionBatcher(store, metrics, (created) => {
-      active.arrive(created);
-      loop.poke();
-    }),
-    adminToken: options.replica === undefined ? await bootstrapAdminToken(store, clock, options.adminToken) : null,
-    replica: null,
-    poolHistory: new PoolHistory({
-      read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
-      intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
-    }),
-    sites,
-    usage: new UsageLog({
-      store, clock, logger: app.log, signer: nativeSigner(logKey), origin: options.ledgerOrigin ?? 'suanli.local/ledger',
-      labelOf: async (id) => (await sites.entry(id))?.label ?? id,
-      intervalMs: options.checkpointIntervalMs ?? 2000, aloneAfterMs: options.usageAloneAfterMs ?? 10 * 60_000,
-    }),
-    pendingUsage,
-    siteKeys: new SiteKeyBook(store),
-    logVerifierKey: verifierKeyOf(logKey),
-    siteWrites: new OrgSerializer(),
-    quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
-    leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
-  };
-  await cp.sites.refresh();
+  // Its hooks run once the lease is won, after `cp` exists.
   const leadership = options.replica === undefined ? null : new Leadership(store, options.replica, {
     elected: async () => {
       // Every replica must sign with the log's one key: members pinned it, and a checkpoint under another is a fork.
@@ -229,7 +203,33 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       await cp.usage.stop();
     },
   }, app.log);
-  (cp as { replica: Leadership | null }).replica = leadership;
+  const cp: ControlPlane = {
+    store, clock, lifecycle, active, loop, metrics, scheduler,
+    auth: new Authenticator(store, clock, options.auth),
+    submissions: new SubmissionBatcher(store, metrics, (created) => {
+      active.arrive(created);
+      loop.poke();
+    }),
+    adminToken: options.replica === undefined ? await bootstrapAdminToken(store, clock, options.adminToken) : null,
+    replica: leadership,
+    poolHistory: new PoolHistory({
+      read: async () => summarizePool(await loop.snapshot()), clock, logger: app.log,
+      intervalMs: options.poolSampleMs ?? 60_000, size: options.poolHistorySize ?? 1440,
+    }),
+    sites,
+    usage: new UsageLog({
+      store, clock, logger: app.log, signer: nativeSigner(logKey), origin: options.ledgerOrigin ?? 'suanli.local/ledger',
+      labelOf: async (id) => (await sites.entry(id))?.label ?? id,
+      intervalMs: options.checkpointIntervalMs ?? 2000, aloneAfterMs: options.usageAloneAfterMs ?? 10 * 60_000,
+    }),
+    pendingUsage,
+    siteKeys: new SiteKeyBook(store),
+    logVerifierKey: verifierKeyOf(logKey),
+    siteWrites: new OrgSerializer(),
+    quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
+    leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
+  };
+  await cp.sites.refresh();
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
   app.decorateRequest('releaseSlot', null);
