@@ -27,6 +27,8 @@ const SIZES = (process.env.SUANLI_BENCH_SCALE_SITES ?? '200,1000,5000').split(',
 const SECONDS = Number(process.env.SUANLI_BENCH_SCALE_SECONDS ?? 90);
 const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 1);
 const REPLICAS = Number(process.env.SUANLI_BENCH_SCALE_REPLICAS ?? 1);
+/** The log key of every replica of every round: a database keeps the log of the rounds before, which a new key would fork (a new leader refuses to). */
+const LOG_KEY = newKeyPair('suanli-ledger').signerKey;
 const ORGS = 20;
 const HEARTBEAT_MS = 5000;
 const SUBMISSIONS_PER_S = 20;
@@ -265,8 +267,7 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
   const servers: Server[] = [];
   const agents: EmulatedAgent[] = [];
   try {
-    const logKey = newKeyPair('suanli-ledger').signerKey;
-    for (let r = 0; r < (databaseUrl === undefined ? 1 : REPLICAS); r++) servers.push(await startServer(join(dataDir, `r${r}`), databaseUrl, ['--site-timeout', '15s'], { SUANLI_LOG_KEY: logKey }));
+    for (let r = 0; r < (databaseUrl === undefined ? 1 : REPLICAS); r++) servers.push(await startServer(join(dataDir, `r${r}`), databaseUrl, ['--site-timeout', '15s'], { SUANLI_LOG_KEY: LOG_KEY }));
     const server = servers[0] as Server;
     const urls = servers.map((s) => new URL(s.url));
     const t0 = performance.now();
