@@ -59,3 +59,14 @@ test('serve: SUANLI_ADMIN_TOKEN names the first admin token (and is not printed)
     await rm(fresh, { recursive: true, force: true });
   }
 });
+
+test('serve: a bad --lease or --advertise-url is refused with exit code 2, naming the flag, before anything starts', async () => {
+  const lease = await suanli('serve', '--port', '0', '--data-dir', dir, '--lease', 'soon');
+  assert.equal(lease.code, 2, lease.stderr);
+  assert.match(lease.stderr, /^suanli: --lease: /m);
+  for (const url of ['cp-2:8040', 'ftp://cp-2', 'http://cp-2:8040/path']) {
+    const advertise = await suanli('serve', '--port', '0', '--data-dir', dir, '--advertise-url', url);
+    assert.equal(advertise.code, 2, advertise.stderr);
+    assert.match(advertise.stderr, /^suanli: --advertise-url: ".*" is not an http\(s\) origin; accepted: scheme, host and port only/m);
+  }
+});

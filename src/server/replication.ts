@@ -165,7 +165,10 @@ export class Leadership {
     };
     void reply.hijack();
     if (leader === null || leader.holder === this.id || req.headers[FORWARDED_BY] !== undefined) {
-      unavailable(this.roleNow === 'electing' ? 'this replica is taking over as leader' : 'no replica leads now');
+      const why = this.roleNow === 'electing' ? 'this replica is taking over as leader'
+        : leader?.holder === this.id && performance.now() < this.contendAfter ? 'this replica could not take over as leader (its log says why) and leaves the lease to the others'
+        : 'no replica leads now';
+      unavailable(why);
       return;
     }
     const target = new URL(leader.url);
