@@ -336,7 +336,11 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   agentRoutes(app);
   await dashboardRoutes(app, options.webRoot);
 
+  // Which sites have usage to sign, from the store every few seconds (PendingBySite.sync).
+  let pendingSync: NodeJS.Timeout | null = null;
   app.addHook('onReady', async () => {
+    pendingSync = setInterval(() => void pendingUsage.sync(() => store.sitesWithPendingUsage()).catch((err: unknown) => app.log.error({ err }, 'reading the sites with usage to sign failed')), options.checkpointIntervalMs ?? 2000);
+    pendingSync.unref();
     // A replica starts these when it leads.
     if (leadership === null) {
       await cp.usage.start(options.schedule !== false);
@@ -352,6 +356,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   // Answer every submission already accepted before stopping the loop, and let every handler finish (one whose
   // caller went away too); the store is the caller's to close.
   app.addHook('onClose', async () => {
+    if (pendingSync !== null) clearInterval(pendingSync);
     await leadership?.stop();
     await handlers.idle();
     await cp.submissions.drain();

@@ -246,7 +246,7 @@ export class SchedulingLoop {
 
   /**
    * Sites up whose last heartbeat is older than the timeout become lost, in the store
-   * and in the returned list: the rebuild then leaves them out, and their placed and
+   * and in the returned list (a new one; the same when none did): the rebuild then leaves them out, and their placed and
    * running jobs come back unrestored and are requeued with guarded transitions, so
    * exactly once however many passes see the site lost.
    */
@@ -254,6 +254,7 @@ export class SchedulingLoop {
     const timeout = this.o.siteTimeoutMs;
     if (timeout === undefined) return sites;
     const out: Site[] = [];
+    let marked = false;
     for (const site of sites) {
       const silent = site.health === 'up' && site.lastHeartbeatAt !== null && nowMs - site.lastHeartbeatAt > timeout;
       if (silent && (await this.siteSource.setSiteHealth(site.id, 'lost'))) {
@@ -261,9 +262,10 @@ export class SchedulingLoop {
         // Its agent has stopped every run by now (fencing): what it was told to stop holds nothing any more.
         for (const r of this.o.active.stoppingOnSite(site.id)) this.o.active.stopped(r.jobId, r.attempt, site.id);
         out.push({ ...site, health: 'lost' });
+        marked = true;
       } else out.push(site);
     }
-    return out;
+    return marked ? out : sites;
   }
 
   /** Jobs placed across sites longer than the co-allocation timeout with parts not yet started, and the sites they wait for. */
@@ -309,8 +311,11 @@ export class SchedulingLoop {
       const kept = this.sites !== null && performance.now() - this.sites.at < SITES_KEPT_MS ? this.sites : null;
       // The source's version, read before its sites: a change after the read shows as a newer version next time.
       const version = kept === null ? this.siteSource.version?.() : undefined;
-      const sites = await this.markSilentSitesLost(kept?.list ?? (await this.siteSource.listSites()), nowMs);
-      const key = kept?.key ?? (version === undefined ? sitesKey(sites) : `v${version}`);
+      const read = kept?.list ?? (await this.siteSource.listSites());
+      const sites = await this.markSilentSitesLost(read, nowMs);
+      const base = kept?.key ?? (version === undefined ? sitesKey(sites) : `v${version}`);
+      // Sites this pass marked lost change what the core may hold: a key of its own, so that it is rebuilt now.
+      const key = sites === read ? base : `${base}:lost@${nowMs}`;
       this.sites = { at: kept?.at ?? performance.now(), list: sites, key };
       if (this.reloadNeeded || nowMs - this.loadedAt >= this.o.reloadIntervalMs) await this.reload();
       const { arrived, finished, changed } = active.takeChanges();

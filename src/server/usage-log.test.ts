@@ -108,3 +108,18 @@ test('a site known to have no pending usage is not read again until an entry of 
   await pending.read('s1', none);
   assert.equal(reads, 2, 'so the next heartbeat reads again');
 });
+
+test('the sites the store says have pending usage are read again, even if none was written through this server', async () => {
+  const pending = new PendingBySite();
+  let reads = 0;
+  const none = () => {
+    reads++;
+    return Promise.resolve([] as number[]);
+  };
+  await pending.read('s1', none);
+  await pending.read('s1', none);
+  assert.equal(reads, 1);
+  await pending.sync(() => Promise.resolve(['s1']));
+  await pending.read('s1', none);
+  assert.equal(reads, 2, 'written behind its back, and seen');
+});

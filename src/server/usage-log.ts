@@ -53,7 +53,8 @@ export interface UsageItem {
  * Which sites may have usage entries waiting for their agent's signature. Every heartbeat offers its site's agent
  * those entries; read from the store at every heartbeat (a thousand sites: two hundred reads a second) they are
  * mostly none. A site is known to have none once a read found none and no entry of it was written since (entries
- * are written by JobLifecycle, which tells `written`); after a restart every site is read once.
+ * are written by JobLifecycle, which tells `written`, and `sync` asks the store which sites have any every few
+ * seconds, one statement for all); after a restart every site is read once.
  */
 export class PendingBySite {
   private readonly none = new Set<string>();
@@ -66,6 +67,14 @@ export class PendingBySite {
       this.none.delete(e.siteId);
       this.writes.set(e.siteId, (this.writes.get(e.siteId) ?? 0) + 1);
     }
+  }
+
+  /**
+   * The sites the store says have pending entries (`read`, every few seconds): an entry written behind this server's
+   * back (by hand in the database, or another process) is offered to its site's agent within that time too.
+   */
+  async sync(read: () => Promise<readonly string[]>): Promise<void> {
+    for (const siteId of await read()) this.none.delete(siteId);
   }
 
   /** The site's pending entries by `read`, or none without a read when the site is known to have none. */

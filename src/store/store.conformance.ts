@@ -520,6 +520,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     const sbEntry = (await store.pendingUsage({ siteId: 'sb', limit: 10 }))[0]!.id;
     assert.deepEqual((await store.pendingUsage({ siteId: 'sa', ids: [second.id, sbEntry, 999_999, first.id] })).map((p) => p.id), [first.id, second.id], "by id: the site's own, pending, oldest first");
     assert.deepEqual(await store.pendingUsage({ siteId: 'sa', ids: [] }), []);
+    assert.deepEqual((await store.sitesWithPendingUsage()).sort(), ['sa', 'sb'], 'each site once');
     const node = (level: number, index: number, byte: number) => ({ level, index, hash: new Uint8Array(32).fill(byte) });
     await store.appendLog(0, [{ entryId: first.id, note: 'one\n', writer: 'site', loggedAt: 7100 }], [node(0, 0, 1)]);
     await assert.rejects(store.appendLog(0, [{ entryId: second.id, note: 'two\n', writer: 'site', loggedAt: 7200 }], []), conflict(/log_entries_size/), 'not at the end: refused');
@@ -527,6 +528,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await store.appendLog(1, [{ entryId: second.id, note: 'two\n', writer: 'control-plane', loggedAt: 7300 }], [node(0, 1, 2), node(1, 0, 3)]);
     assert.equal(await store.logSize(), 2);
     assert.deepEqual(await store.pendingUsage({ siteId: 'sa', limit: 10 }), []);
+    assert.deepEqual(await store.sitesWithPendingUsage(), ['sb'], 'sa has none left');
     assert.deepEqual((await store.logEntries(0, 5)).map((e) => [e.index, e.note, e.writer, e.loggedAt]), [[0, 'one\n', 'site', 7100], [1, 'two\n', 'control-plane', 7300]]);
     assert.deepEqual((await store.logEntriesOf('b', 0, 10)).map((e) => e.index), [], 'b consumed and provided nothing logged yet');
     assert.deepEqual((await store.logNodes([{ level: 1, index: 0 }, { level: 0, index: 1 }])).map((n) => [n.level, n.index, n.hash[0], n.hash.length]), [[1, 0, 3, 32], [0, 1, 2, 32]]);

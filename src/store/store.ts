@@ -462,6 +462,11 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('job_events').selectAll().where('job_id', '=', key).orderBy('seq').execute()).map(toEvent);
   }
 
+  async sitesWithPendingUsage(): Promise<string[]> {
+    const rows = await this.db.selectFrom('ledger_entries').select('site_id').distinct().where('logged_idx', 'is', null).execute();
+    return rows.map((r) => r.site_id);
+  }
+
   async pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number } | { readonly siteId?: string; readonly ids: readonly number[] }): Promise<PendingUsage[]> {
     let q = this.db.selectFrom('ledger_entries').selectAll().where('logged_idx', 'is', null);
     if ('ids' in query) {

@@ -440,6 +440,8 @@ export interface Store {
    * among `ids` (of the site, when given: what its agent signed).
    */
   pendingUsage(query: { readonly siteId: string; readonly limit: number } | { readonly endedBefore: number; readonly limit: number } | { readonly jobId: string; readonly limit: number } | { readonly siteId?: string; readonly ids: readonly number[] }): Promise<PendingUsage[]>;
+  /** The sites that have usage entries not yet logged, each once. */
+  sitesWithPendingUsage(): Promise<string[]>;
   /**
    * Appends entries to the usage log at indices `firstIndex`, `firstIndex + 1`, … with
    * the complete-subtree hashes they finish, in one transaction. The log must hold
