@@ -7,7 +7,8 @@
 // (90). Sizes: SUANLI_BENCH_SCALE_SITES (200,1000,5000); SUANLI_BENCH_ROUNDS rounds of each (1).
 // With SUANLI_BENCH_DATABASE_URL, on that PostgreSQL server, and SUANLI_BENCH_SCALE_REPLICAS (1)
 // replicas of `suanli serve` on it: agents and submissions spread over them round-robin (the
-// followers forward to the leader), the server CPU being all replicas' together.
+// followers forward to the leader), the server CPU being all replicas' together; each round
+// on a new database of that server.
 //
 // Per size: heartbeat, submission and report-batch latency (p50 / p99 / max, from the client);
 // placement → agent (the job's placed_at to the long poll's answer arriving); the server's CPU
@@ -18,6 +19,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { UsageSigner } from '../src/agent/usage-signer.ts';
 import { newKeyPair } from '../src/server/log-keys.ts';
 import { report, summarize, type BenchResult } from './harness.ts';
@@ -236,6 +238,21 @@ class EmulatedAgent {
   }
 }
 
+/** A new, empty database on the server `databaseUrl` names (its user must be allowed to create one), as a URL. */
+async function freshDatabase(databaseUrl: string): Promise<string> {
+  const name = `suanli_scale_${Date.now().toString(36)}`;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
 /** Runs `fn` over `items`, `width` at a time. */
 async function inParallel<T, R>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -267,7 +284,9 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
   const servers: Server[] = [];
   const agents: EmulatedAgent[] = [];
   try {
-    for (let r = 0; r < (databaseUrl === undefined ? 1 : REPLICAS); r++) servers.push(await startServer(join(dataDir, `r${r}`), databaseUrl, ['--site-timeout', '15s'], { SUANLI_LOG_KEY: LOG_KEY }));
+    // On PostgreSQL, a database of the round's own: the jobs and sites of a round before would be loaded with it.
+    const url = databaseUrl === undefined ? undefined : await freshDatabase(databaseUrl);
+    for (let r = 0; r < (url === undefined ? 1 : REPLICAS); r++) servers.push(await startServer(join(dataDir, `r${r}`), url, ['--site-timeout', '15s'], { SUANLI_LOG_KEY: LOG_KEY }));
     const server = servers[0] as Server;
     const urls = servers.map((s) => new URL(s.url));
     const t0 = performance.now();
