@@ -85,19 +85,27 @@ test('an entry logged meanwhile (alone, its time up) does not keep the others of
   }
 });
 
-test('a site known to have no pending usage is not read again until an entry of it is written; a read that overlapped a write proves nothing', async () => {
-  const pending = new PendingBySite();
-  let reads = 0;
-  const none = () => {
-    reads++;
-    return Promise.resolve([] as number[]);
+/** A PendingBySite, a read that finds nothing, and how many times it ran. */
+function countedReads(): { pending: PendingBySite; none: () => Promise<number[]>; reads: () => number } {
+  let count = 0;
+  return {
+    pending: new PendingBySite(),
+    none: () => {
+      count++;
+      return Promise.resolve([]);
+    },
+    reads: () => count,
   };
+}
+
+test('a site known to have no pending usage is not read again until an entry of it is written; a read that overlapped a write proves nothing', async () => {
+  const { pending, none, reads } = countedReads();
   assert.deepEqual(await pending.read('s1', none), []);
   assert.deepEqual(await pending.read('s1', none), []);
-  assert.equal(reads, 1, 'the second heartbeat reads nothing');
+  assert.equal(reads(), 1, 'the second heartbeat reads nothing');
   pending.written([{ siteId: 's2' }]);
   await pending.read('s1', none);
-  assert.equal(reads, 1, 'another site’s entry changes nothing here');
+  assert.equal(reads(), 1, 'another site’s entry changes nothing here');
   pending.written([{ siteId: 's1' }]);
   assert.deepEqual(await pending.read('s1', () => Promise.resolve([7])), [7], 'read again once an entry of it is written');
   let answer: (found: number[]) => void = () => undefined;
@@ -106,20 +114,15 @@ test('a site known to have no pending usage is not read again until an entry of 
   answer([]);
   await slow;
   await pending.read('s1', none);
-  assert.equal(reads, 2, 'so the next heartbeat reads again');
+  assert.equal(reads(), 2, 'so the next heartbeat reads again');
 });
 
 test('the sites the store says have pending usage are read again, even if none was written through this server', async () => {
-  const pending = new PendingBySite();
-  let reads = 0;
-  const none = () => {
-    reads++;
-    return Promise.resolve([] as number[]);
-  };
+  const { pending, none, reads } = countedReads();
   await pending.read('s1', none);
   await pending.read('s1', none);
-  assert.equal(reads, 1);
+  assert.equal(reads(), 1);
   await pending.sync(() => Promise.resolve(['s1']));
   await pending.read('s1', none);
-  assert.equal(reads, 2, 'written behind its back, and seen');
+  assert.equal(reads(), 2, 'written behind its back, and seen');
 });
