@@ -28,7 +28,7 @@ interface Replica {
 }
 
 interface Ready {
-  readonly replica?: { readonly id: string; readonly role: string; readonly leader: string | null; readonly epoch: number | null };
+  readonly replica?: { readonly id: string; readonly role: string; readonly leader: string | null; readonly epoch: number | null; readonly feed: string; readonly took_over: string | null };
 }
 
 async function readyz(url: string): Promise<Ready | null> {
@@ -113,15 +113,20 @@ if (missing !== undefined) {
       const before = await leader();
       assert.ok(before !== null);
       let failover = 0;
+      let tookOver: string | null | undefined;
       await client.burst(120, 40, async () => {
+        // The followers' copies are current from the change feed: the new leader takes over from it.
+        for (const r of live()) if (r !== before.replica) assert.equal((await readyz(r.running.url))?.replica?.feed, 'current', r.name);
         const t0 = performance.now();
         before.replica.running.child.kill('SIGKILL');
         before.replica.alive = false;
         const next = await newLeader(before.epoch, t0);
         failover = next.seconds;
-        console.log(`leader ${before.replica.name} killed: ${next.replica.name} leads after ${next.seconds.toFixed(2)} s (epoch ${before.epoch} → ${next.epoch})`);
+        tookOver = (await readyz(next.replica.running.url))?.replica?.took_over;
+        console.log(`leader ${before.replica.name} killed: ${next.replica.name} leads after ${next.seconds.toFixed(2)} s (epoch ${before.epoch} → ${next.epoch}), its state ${tookOver === 'feed' ? 'current from the change feed' : 'loaded whole'}`);
       });
       assert.ok(failover > 0 && failover < 10, `a new leader within 10 s: ${failover.toFixed(2)} s`);
+      assert.equal(tookOver, 'feed', 'the new leader took over from the change feed');
       await client.allRanOnce('after the leader was killed', () => agentLog);
     });
 

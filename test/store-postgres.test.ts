@@ -84,6 +84,65 @@ if (missing !== undefined) {
     }
   });
 
+  test('the change feed: a replica’s changes to jobs, placements, sites, tokens, site keys and quotas are announced after they commit, in commit order; heartbeat times, log tails and other sessions’ writes are not; a barrier comes after everything before it', async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    const url = await server.createDatabase('feed');
+    const [leader, plain] = [await openStore({ databaseUrl: url, replica: 'a' }), await openStore({ databaseUrl: url })];
+    const seen: string[] = [];
+    let lost: Error | null = null;
+    const watch = await leader.watchChanges({ change: (c) => seen.push(`${c.table} ${c.key}`), lost: (err) => (lost = err) });
+    try {
+      await leader.takeLease('a', 'http://a', 60_000);
+      await leader.createOrg({ id: 'acme', name: 'Acme', createdAt: 1 });
+      await leader.createSite({ id: 'lab', orgId: 'acme', name: 'lab', capacity: [{ gpuType: 'H100', nodes: 1, gpusPerNode: 8 }], pricePerGpuHour: null, share: { lendFraction: 1, reclaim: false, reclaimNoticeS: 0 }, wanLinks: [], createdAt: 2 });
+      const [job] = await leader.submitJobs([{ orgId: 'acme', name: 'j', demand: { gpus: 8, gpuTypes: null, gang: true, estimateS: 60, priority: 0, preemptible: true, checkpointIntervalS: null, command: null, plan: null }, submittedBy: 'u', submittedAt: 3, idempotencyKey: null }]);
+      const id = job?.job.id ?? '';
+      await leader.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 4, type: 'placed', placement: [{ siteId: 'lab', gpuType: 'H100', gpus: 8, nodes: 1 }] }]);
+      await watch.barrier();
+      assert.deepEqual(seen.splice(0), ['sites lab', `jobs ${id}`, `jobs ${id}`, `placements ${id}`], 'orgs are not watched; each job change is announced');
+      await leader.touchSites([{ siteId: 'lab', at: 10 }]);
+      await leader.setLogTails([{ jobId: id, attempt: 1, tail: 'hello', at: 11 }]);
+      await plain.heartbeat('lab', 12, { sandboxCapable: true }); // a session that is no replica's
+      await watch.barrier();
+      assert.deepEqual(seen.splice(0), [], 'heartbeat times, log tails and other sessions are not announced');
+      await leader.heartbeat('lab', 13, { sandboxCapable: false });
+      await leader.createToken({ id: 'tok', role: 'member', orgId: 'acme', siteId: null, name: 't', secretHash: 'x', createdAt: 14 });
+      await leader.revokeToken('tok', 15);
+      await leader.addSiteKey({ siteId: 'lab', keyHash: 'h', verifierKey: 'v', createdAt: 16 });
+      await leader.setOrgQuota('acme', { gpus: 64 });
+      await watch.barrier();
+      assert.deepEqual(seen.splice(0), ['sites lab', 'tokens tok', 'tokens tok', 'site_keys lab', 'org_quotas acme']);
+      assert.equal(lost, null);
+    } finally {
+      await watch.close();
+      await Promise.all([leader.close(), plain.close()]);
+    }
+    assert.equal(lost, null, 'closing is no loss');
+  });
+
+  test('the change feed: its connection ended is told (lost), and a barrier then rejects; the embedded store has none and says why', async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    const store = await openStore({ databaseUrl: await server.createDatabase('feed_lost'), replica: 'a' });
+    try {
+      let told: (err: Error) => void = () => {};
+      const lost = new Promise<Error>((resolve) => (told = resolve));
+      const watch = await store.watchChanges({ change: () => {}, lost: (err) => told(err) });
+      await watch.barrier();
+      await server.sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'suanli-feed:a'`);
+      assert.ok((await lost) instanceof Error);
+      await assert.rejects(watch.barrier());
+      await watch.close();
+    } finally {
+      await store.close();
+    }
+    const embedded = await openStore({ memory: true });
+    try {
+      await assert.rejects(embedded.watchChanges({ change: () => {}, lost: () => {} }), /embedded store has no change feed.*DATABASE_URL/);
+    } finally {
+      await embedded.close();
+    }
+  });
+
   test('storeFromEnv: DATABASE_URL wins over the data directory', async () => {
     if (!server) throw new Error('PostgreSQL did not start');
     const unused = '/nonexistent/suanli-data';

@@ -147,7 +147,8 @@ class PlacementsBySite extends Map<string, Placement> {
  *
  * This server is the only writer of jobs (the embedded store is locked to one
  * process), so the mirror matches the store; a transition that did not apply shows
- * it did not, and the loop reloads.
+ * it did not, and the loop reloads. A replica that does not lead keeps it from the
+ * store's change feed instead (`synced`, change-follower.ts).
  */
 export class ActiveJobs {
   private readonly jobs = new Map<string, Job>();
@@ -186,6 +187,24 @@ export class ActiveJobs {
       this.arrivedDuringReload = null;
     }
     this.bell.ringAll();
+  }
+
+  /**
+   * Jobs another replica changed, as the store holds them now (a follower keeping its copy: change-feed.ts): `jobs`
+   * and `placements` are those of `ids` still active, so the others have ended.
+   */
+  synced(ids: readonly string[], jobs: readonly Job[], placements: readonly Placement[]): void {
+    const active = new Map(jobs.map((j) => [j.id, j]));
+    const placed = new Map(placements.map((p) => [p.jobId, p]));
+    for (const id of ids) {
+      const job = active.get(id);
+      if (job === undefined) this.drop(id);
+      else this.put(job);
+      const p = placed.get(id);
+      if (p === undefined) this.placements.delete(id);
+      else this.placements.set(id, p);
+    }
+    this.changed = true;
   }
 
   /** Jobs just committed by a submission (a repeated idempotent submission is ignored). */

@@ -33,6 +33,7 @@ import { SiteDirectory } from './site-directory.ts';
 import { utf8 } from '../ledger/encoding.ts';
 import { noteVerifier, openNote } from '../ledger/note.ts';
 import { forwardable, Leadership, type ReplicaOptions } from './replication.ts';
+import { ChangeFollower, type TakeOver } from './change-follower.ts';
 import { PendingBySite, UsageLog } from './usage-log.ts';
 import { nativeSigner, newKeyPair, SiteKeyBook, verifierKeyOf } from './log-keys.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
@@ -170,7 +171,6 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
 
   const metrics = new ServerMetrics();
   const active = new ActiveJobs();
-  await active.reload(store);
   const sites = new SiteDirectory(store);
   const pendingUsage = new PendingBySite();
   const lifecycle = new JobLifecycle(store, clock, metrics, active, (ids) => sites.owners(ids), (entries) => pendingUsage.written(entries));
@@ -183,6 +183,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     coallocationTimeoutMs: options.coallocationTimeoutMs ?? 120_000,
   });
   const logKey = options.logKey ?? newKeyPair('suanli-ledger').signerKey;
+  let tookOver: TakeOver | null = null;
   // Its hooks run once the lease is won, after `cp` exists.
   const leadership = options.replica === undefined ? null : new Leadership(store, options.replica, {
     elected: async () => {
@@ -191,8 +192,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
       if (last !== null && !openNote(utf8(last.note), [noteVerifier(cp.logVerifierKey)]).ok) {
         throw new Error(`the usage log's checkpoints are signed by another log key than this replica's (${cp.logVerifierKey}): give every replica the same SUANLI_LOG_KEY`);
       }
-      await active.reload(store);
-      await sites.refresh();
+      const started = performance.now();
+      const how = await follower?.takeOver();
+      tookOver = how ?? null;
+      app.log.warn({ how, ms: Math.round(performance.now() - started) }, how === 'feed' ? 'replica: the state is current from the change feed' : 'replica: the state loaded');
       const token = await bootstrapAdminToken(store, clock, options.adminToken);
       if (token !== null) options.onAdminToken?.(token);
       await cp.usage.start(options.schedule !== false);
@@ -201,6 +204,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     deposed: async () => {
       await loop.stop();
       await cp.usage.stop();
+      follower?.steppedDown();
     },
   }, app.log);
   const cp: ControlPlane = {
@@ -229,7 +233,13 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
     leaseS: options.siteTimeoutMs === undefined ? null : options.siteTimeoutMs / 1000,
   };
-  await cp.sites.refresh();
+  // A replica keeps its copies current from the store's change feed (it loads them once the feed is open); a single
+  // server, the store's only writer, loads them once.
+  const follower = leadership === null ? null : new ChangeFollower(store, { active, sites, auth: cp.auth, siteKeys: cp.siteKeys, quotas: cp.quotas }, app.log, { resyncAfterMs: leadership.options.leaseMs });
+  if (follower === null) {
+    await active.reload(store);
+    await sites.refresh();
+  } else await follower.start();
   app.decorate('suanli', cp);
   app.decorateRequest('access', null);
   app.decorateRequest('releaseSlot', null);
@@ -309,7 +319,9 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.get('/healthz', { schema: { tags: ['system'], summary: 'The process is up', response: { 200: HealthResponse } } }, () => Promise.resolve({ status: 'ok' }));
   app.get('/readyz', { schema: { tags: ['system'], summary: 'Ready to serve: the store is open and answers', response: { 200: HealthResponse, 503: ErrorResponse } } }, async (_req, reply) => {
     const ready = !closing && (await store.countTokens().then(() => true, () => false));
-    const replica = leadership === null ? {} : { replica: { id: leadership.id, role: leadership.role, leader: leadership.lease?.url ?? null, epoch: leadership.lease?.epoch ?? null } };
+    const replica = leadership === null || follower === null ? {} : {
+      replica: { id: leadership.id, role: leadership.role, leader: leadership.lease?.url ?? null, epoch: leadership.lease?.epoch ?? null, feed: follower.state, changes_applied: follower.applied, took_over: tookOver },
+    };
     // A follower serves by forwarding: it is ready once some replica leads.
     if (ready && (leadership === null || leadership.serving || (leadership.lease !== null && leadership.lease.holder !== leadership.id))) return { status: 'ready', ...replica };
     return reply.code(503).send(errorBody(new ApiError('unavailable', closing ? 'shutting down' : !ready ? 'the store does not answer' : 'no replica leads yet')));
@@ -339,7 +351,10 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   // Which sites have usage to sign, from the store every few seconds (PendingBySite.sync).
   let pendingSync: NodeJS.Timeout | null = null;
   app.addHook('onReady', async () => {
-    pendingSync = setInterval(() => void pendingUsage.sync(() => store.sitesWithPendingUsage()).catch((err: unknown) => app.log.error({ err }, 'reading the sites with usage to sign failed')), options.checkpointIntervalMs ?? 2000);
+    // A follower answers no heartbeat: the leader's is the list that counts.
+    pendingSync = setInterval(() => {
+      if (leadership === null || leadership.serving) void pendingUsage.sync(() => store.sitesWithPendingUsage()).catch((err: unknown) => app.log.error({ err }, 'reading the sites with usage to sign failed'));
+    }, options.checkpointIntervalMs ?? 2000);
     pendingSync.unref();
     // A replica starts these when it leads.
     if (leadership === null) {
@@ -358,6 +373,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   app.addHook('onClose', async () => {
     if (pendingSync !== null) clearInterval(pendingSync);
     await leadership?.stop();
+    await follower?.stop();
     await handlers.idle();
     await cp.submissions.drain();
     await loop.stop();

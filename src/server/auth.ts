@@ -303,11 +303,14 @@ export class Authenticator {
     return principal;
   }
 
-  /** Drops every cached verification of the token, and its bearers' known-good standing; call when it is revoked. Idempotent. */
-  forget(tokenId: string): void {
+  /**
+   * Drops every cached verification of the token (of every token, without one), and its bearers' known-good standing;
+   * call when it is revoked. Idempotent.
+   */
+  forget(tokenId?: string): void {
     this.forgets++;
-    for (const [key, v] of this.verified) if (v.principal.tokenId === tokenId) this.verified.delete(key);
-    for (const [key, k] of this.knownGood) if (k.tokenId === tokenId) this.knownGood.delete(key);
+    for (const [key, v] of this.verified) if (tokenId === undefined || v.principal.tokenId === tokenId) this.verified.delete(key);
+    for (const [key, k] of this.knownGood) if (tokenId === undefined || k.tokenId === tokenId) this.knownGood.delete(key);
   }
 
   /** How many secrets were checked with scrypt since start: known-good bearers are not, whatever their cache. */

@@ -117,6 +117,12 @@ export class SiteKeyBook {
     return keys;
   }
 
+  /** Forgets the site's keys (every site's, without one): another replica changed them, or may have. */
+  forget(siteId?: string): void {
+    if (siteId === undefined) this.bySite.clear();
+    else this.bySite.delete(siteId);
+  }
+
   async add(key: Omit<SiteKey, 'revokedAt'>): Promise<void> {
     try {
       await this.store.addSiteKey(key);

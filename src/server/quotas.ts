@@ -41,6 +41,12 @@ export class QuotaBook {
     return hit;
   }
 
+  /** Forgets the org's quotas (every org's, without one): another replica changed them, or may have. */
+  forget(orgId?: string): void {
+    if (orgId === undefined) this.cache.clear();
+    else this.cache.delete(orgId);
+  }
+
   /** Sets the named quotas (null: back to the default); false when the org does not exist. */
   async set(orgId: string, patch: { readonly [K in keyof OrgQuota]?: number | null }): Promise<boolean> {
     this.cache.delete(orgId);

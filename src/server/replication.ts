@@ -10,13 +10,14 @@ import { ApiError, errorBody } from './errors.ts';
  * does everything a single server does: the scheduling loop, the usage log, and every
  * request. The others, followers, forward each API request to the leader (as Nomad's and
  * Consul's servers forward to their leader) and take the lease over when it lapses: then
- * they load the store's state and serve. So the in-memory mirrors stay those of the one
- * writer, and every replica answers the API, the dashboard and the agents.
+ * they bring their copies up to the lease and serve (a follower keeps them current from the store's change feed:
+ * change-follower.ts). So the in-memory mirrors are written by one replica at a time, and every replica answers the
+ * API, the dashboard and the agents.
  *
  * Fencing is the store's: a replica's sessions are named for it, and a write of one that
  * does not hold the lease fails (migrations.ts, 0009). A leader that cannot renew, or
  * whose write was fenced, steps down at once: it stops its loop and its usage log and
- * becomes a follower; its mirrors are reloaded should it lead again. A leader paused past
+ * becomes a follower; its mirrors are loaded whole again a lease later. A leader paused past
  * its lease (SIGSTOP) and resumed knows it from its own clock: it serves nothing until
  * its next renewal says whether it still leads.
  */

@@ -567,6 +567,9 @@ export const HealthResponse = z.object({
   status: z.string(),
   replica: z.object({
     id: z.string(), role: z.enum(['follower', 'electing', 'leader']), leader: z.string().nullable().describe('where the leader is reached'), epoch: z.number().nullable().describe('the lease’s fencing token'),
+    feed: z.enum(['off', 'behind', 'current']).describe('this replica’s copy of the state: current with the store’s change feed, behind (to be loaded whole), or off (no feed)'),
+    changes_applied: z.number().describe('changes read from the feed and applied since start'),
+    took_over: z.enum(['feed', 'reloaded']).nullable().describe('how this replica last came to lead: its copy brought up to date from the feed, or loaded whole; null if it never led'),
   }).optional().describe('one of several replicas on a PostgreSQL server: which one this is, and which leads'),
 });
 

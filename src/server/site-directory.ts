@@ -111,6 +111,32 @@ export class SiteDirectory {
     this.changes++;
   }
 
+  /**
+   * Sites another replica changed, as the store holds them now (a follower keeping its copy: change-feed.ts); a
+   * heartbeat time here never moves back.
+   */
+  async synced(read: readonly Site[]): Promise<void> {
+    for (const site of read) {
+      const mine = this.rows.get(site.id);
+      const label = this.entries.get(site.id)?.label;
+      if (mine === undefined || label === undefined) {
+        await this.added(site);
+        continue;
+      }
+      this.rows.set(site.id, { ...site, lastHeartbeatAt: latest(site.lastHeartbeatAt, mine.lastHeartbeatAt) });
+      this.entries.set(site.id, entryOf(site, label));
+      this.changes++;
+    }
+  }
+
+  /** Heartbeat times another replica heard (read from the store when taking over from it); none moves back. */
+  heard(times: readonly { readonly siteId: string; readonly at: number }[]): void {
+    for (const t of times) {
+      const row = this.rows.get(t.siteId);
+      if (row !== undefined) this.rows.set(t.siteId, { ...row, lastHeartbeatAt: latest(t.at, row.lastHeartbeatAt) });
+    }
+  }
+
   /** The site as this server knows it now (reads the sites again once for an id not seen yet); undefined when there is none. */
   async site(siteId: string): Promise<Site | undefined> {
     if (!this.rows.has(siteId)) await this.refresh();

@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
+import { watchChanges, type ChangeHandlers, type ChangeWatch } from './change-feed.ts';
 import { PGliteDialect } from './dialect-pglite.ts';
 import { openPGliteThread, type PGliteThreadOptions } from './pglite-thread.ts';
 import { migrate, REPLICA_APP, type Database } from './migrations.ts';
@@ -24,12 +25,14 @@ export interface OpenDatabase {
   readonly db: Kysely<Database>;
   readonly kind: Store['kind'];
   readonly close: () => Promise<void>;
+  /** The change feed, on a server (change-feed.ts). */
+  readonly watch?: (handlers: ChangeHandlers) => Promise<ChangeWatch>;
 }
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, kind, close } = await openDatabase(options);
-  return new KyselyStore(db, kind, close);
+  const { db, kind, close, watch } = await openDatabase(options);
+  return new KyselyStore(db, kind, close, watch);
 }
 
 /** The store the environment names: DATABASE_URL when set, else embedded PGlite in `dataDir`. */
@@ -40,7 +43,12 @@ export function storeFromEnv(options: { readonly dataDir: string }, env: NodeJS.
 
 /** What openStore does below the Store: tests use it to share one database across many stores. */
 export async function openDatabase(options: StoreOptions): Promise<OpenDatabase> {
-  if ('databaseUrl' in options) return migrated(new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(options.databaseUrl, options.replica) }) }), 'postgres');
+  if ('databaseUrl' in options) {
+    const { databaseUrl, replica } = options;
+    const open = await migrated(new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(databaseUrl, replica) }) }), 'postgres');
+    // Its own session, not named as the replica's: a takeover ends a deposed replica's sessions, not its feed.
+    return { ...open, watch: (handlers) => watchChanges({ connectionString: databaseUrl, application_name: `suanli-feed:${replica ?? process.pid}` }, handlers) };
+  }
   if ('memory' in options) return migrated(await openPGlite({ loadDataDir: await memoryTemplate() }), 'pglite');
   mkdirSync(options.dataDir, { recursive: true });
   const unlock = lockDataDir(options.dataDir);

@@ -110,6 +110,9 @@ export interface Database {
 /** The application_name prefix of a replica's sessions: what the fence knows it by (the holder id follows). */
 export const REPLICA_APP = 'suanli-replica:';
 
+/** The channel of the change feed (migration 0010): '<table> <key>' per changed row. */
+export const CHANGES_CHANNEL = 'suanli_changes';
+
 /** The advisory lock key of the leader lease: writes of replicas take it shared, a takeover exclusively. */
 export const LEASE_LOCK = 7_827_455_401;
 
@@ -309,6 +312,35 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `create trigger fence before insert or update or delete on site_keys for each statement execute function suanli_fence()`,
     `create trigger fence before insert or update or delete on witness_keys for each statement execute function suanli_fence()`,
     `create trigger fence before insert or update or delete on org_quotas for each statement execute function suanli_fence()`,
+  ],
+  // The change feed (src/store/change-feed.ts): every change of a replica's sessions to what the replicas keep in
+  // memory is announced on the channel CHANGES_CHANNEL as '<table> <key>', after it commits, so that the others keep
+  // their copies current without reading everything again. Heartbeat times (written for every site each second) and
+  // log tails are not announced: no replica keeps them from the store. The embedded store has no replicas, and no
+  // session named as one: the triggers' conditions keep them from ever running there.
+  '0010-change-feed': [
+    `create function suanli_changed() returns trigger language plpgsql as $$
+    declare
+      r record;
+      k text;
+    begin
+      if tg_op = 'DELETE' then r := old; else r := new; end if;
+      case tg_table_name
+        when 'jobs' then k := r.id::text;
+        when 'placements' then k := r.job_id::text;
+        when 'sites' then k := r.id;
+        when 'tokens' then k := r.id;
+        when 'site_keys' then k := r.site_id;
+        when 'org_quotas' then k := r.org_id;
+      end case;
+      perform pg_notify('suanli_changes', tg_table_name || ' ' || k);
+      return null;
+    end $$`,
+    ...['jobs', 'tokens', 'site_keys', 'org_quotas'].map((table) => `create trigger changed after insert or update or delete on ${table} for each row when (current_setting('application_name', true) like 'suanli-replica:%') execute function suanli_changed()`),
+    `create trigger changed after insert or delete on placements for each row when (current_setting('application_name', true) like 'suanli-replica:%') execute function suanli_changed()`,
+    `create trigger changed_update after update on placements for each row when (current_setting('application_name', true) like 'suanli-replica:%' and (old.parts, old.started_at, old.ended_at) is distinct from (new.parts, new.started_at, new.ended_at)) execute function suanli_changed()`,
+    `create trigger changed after insert or delete on sites for each row when (current_setting('application_name', true) like 'suanli-replica:%') execute function suanli_changed()`,
+    `create trigger changed_update after update on sites for each row when (current_setting('application_name', true) like 'suanli-replica:%' and to_jsonb(old) - 'last_heartbeat_at' is distinct from to_jsonb(new) - 'last_heartbeat_at') execute function suanli_changed()`,
   ],
 };
 

@@ -140,6 +140,8 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.touchSites([{ siteId: 'sa2', at: 800 }]), 1);
     assert.equal((await store.getSite('sa2'))?.lastHeartbeatAt, 900, 'a time never moves back');
     assert.equal(await store.touchSites([]), 0);
+    assert.deepEqual((await store.siteHeartbeats()).filter((t) => t.siteId === 'sa2'), [{ siteId: 'sa2', at: 900 }]);
+    assert.equal((await store.siteHeartbeats()).length, (await store.listSites()).filter((x) => x.lastHeartbeatAt !== null).length, 'sites never heard from are left out');
 
     assert.equal(await store.setSiteHealth('sa2', 'up'), true);
     assert.equal((await store.getSite('sa2'))?.health, 'up');
@@ -496,7 +498,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
 
   'activeJobs and activePlacements: what the live scheduler reloads': async (store) => {
     await twoOrgs(store);
-    const [pending, placed = '', running = '', failed = '', cancelled = '', preempted = ''] = await submit(store, 'a', 'pending', 'placed', 'running', 'failed', 'cancelled', 'preempted');
+    const [pending = '', placed = '', running = '', failed = '', cancelled = '', preempted = ''] = await submit(store, 'a', 'pending', 'placed', 'running', 'failed', 'cancelled', 'preempted');
     await store.transition([place(placed, 2000), place(running, 2000), start(running, 2001), place(failed, 2000), start(failed, 2001), place(preempted, 2000)]);
     await store.transition([
       { jobId: failed, from: ['running'], to: 'failed', at: 3000, type: 'failed' },
@@ -506,6 +508,10 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(ids(await store.activeJobs()), [pending, placed, running, preempted]);
     const active = await store.activePlacements();
     assert.deepEqual(active.map((p) => [p.jobId, p.attempt, p.startedAt, p.endedAt]), [[placed, 1, null, null], [running, 1, 2001, null]]);
+    // Of some jobs only (what a follower reads for the jobs another replica changed): those of them still active.
+    assert.deepEqual(ids(await store.activeJobs([running, failed, 'not-a-job', '99999999', pending])), [pending, running]);
+    assert.deepEqual((await store.activePlacements([failed, running, 'x'])).map((p) => p.jobId), [running]);
+    assert.deepEqual(await store.activeJobs([]), []);
   },
 
   'usage log: pending entries, appends at the end only, entries and nodes read back, checkpoints, cosignatures': async (store) => {

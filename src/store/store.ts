@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { InvalidInputError } from '../model/errors.ts';
+import type { ChangeHandlers, ChangeWatch } from './change-feed.ts';
 import { LEASE_LOCK, REPLICA_APP, type Database } from './migrations.ts';
 import {
   FINAL_STATES,
@@ -63,7 +64,13 @@ export class KyselyStore implements Store {
     private readonly db: Kysely<Database>,
     readonly kind: 'pglite' | 'postgres',
     private readonly onClose: () => Promise<void>,
+    private readonly watch?: (handlers: ChangeHandlers) => Promise<ChangeWatch>,
   ) {}
+
+  watchChanges(handlers: ChangeHandlers): Promise<ChangeWatch> {
+    if (this.watch === undefined) return Promise.reject(new Error('the embedded store has no change feed: it serves one process (replicas need a PostgreSQL server, DATABASE_URL)'));
+    return this.watch(handlers);
+  }
 
   async createOrg(org: Org): Promise<Org> {
     const row = await conflicts(this.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).returningAll().executeTakeFirstOrThrow());
@@ -204,6 +211,11 @@ export class KyselyStore implements Store {
     return rows.length;
   }
 
+  async siteHeartbeats(): Promise<{ siteId: string; at: number }[]> {
+    const rows = await this.db.selectFrom('sites').select(['id', 'last_heartbeat_at']).where('last_heartbeat_at', 'is not', null).execute();
+    return rows.map((r) => ({ siteId: r.id, at: r.last_heartbeat_at ?? 0 }));
+  }
+
   async takeLease(holder: string, url: string, ttlMs: number): Promise<Lease> {
     for (let tries = 0; ; tries++) {
       try {
@@ -313,8 +325,10 @@ export class KyselyStore implements Store {
     return (await query.execute()).map(toJob);
   }
 
-  async activeJobs(): Promise<Job[]> {
-    return (await jobsWithDiagnoses(this.db).where('jobs.state', 'in', ACTIVE_STATES).orderBy('jobs.id').execute()).map(toJob);
+  async activeJobs(ids?: readonly string[]): Promise<Job[]> {
+    let query = jobsWithDiagnoses(this.db).where('jobs.state', 'in', ACTIVE_STATES);
+    if (ids !== undefined) query = query.where('jobs.id', '=', anyOf(jobKeys(ids)));
+    return (await query.orderBy('jobs.id').execute()).map(toJob);
   }
 
   /**
@@ -445,15 +459,14 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('placements').selectAll().where('job_id', '=', key).orderBy('attempt').execute()).map(toPlacement);
   }
 
-  async activePlacements(): Promise<Placement[]> {
-    const rows = await this.db
+  async activePlacements(ids?: readonly string[]): Promise<Placement[]> {
+    let query = this.db
       .selectFrom('placements')
       .innerJoin('jobs', (join) => join.onRef('jobs.id', '=', 'placements.job_id').onRef('jobs.attempts', '=', 'placements.attempt'))
       .selectAll('placements')
-      .where('jobs.state', 'in', [...HOLDING_PLACEMENT])
-      .orderBy('placements.job_id')
-      .execute();
-    return rows.map(toPlacement);
+      .where('jobs.state', 'in', [...HOLDING_PLACEMENT]);
+    if (ids !== undefined) query = query.where('jobs.id', '=', anyOf(jobKeys(ids)));
+    return (await query.orderBy('placements.job_id').execute()).map(toPlacement);
   }
 
   async events(jobId: string): Promise<JobEvent[]> {
@@ -884,6 +897,9 @@ function jobKey(id: string): number | null {
   const key = Number(id);
   return Number.isSafeInteger(key) ? key : null;
 }
+
+/** The keys of the ids that can be job ids (others name no job). */
+const jobKeys = (ids: readonly string[]): number[] => ids.map(jobKey).filter((k) => k !== null);
 
 /** `= any(ids)`: one array parameter, whatever the count, which the planner looks up in an index. */
 const anyOf = (ids: readonly number[]) => sql<number>`any(${sql.val(ids)}::bigint[])`;

@@ -13,6 +13,7 @@
  */
 
 import type { SpanSpec } from '../model/span.ts';
+import type { ChangeHandlers, ChangeWatch } from './change-feed.ts';
 
 export type Role = 'admin' | 'org-admin' | 'member' | 'agent';
 export const ROLES: readonly Role[] = ['admin', 'org-admin', 'member', 'agent'];
@@ -360,6 +361,12 @@ export interface LedgerPoint {
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
 
+  /**
+   * Watches the changes other sessions of replicas commit (change-feed.ts): a server's store only; the embedded one
+   * rejects (it serves one process).
+   */
+  watchChanges(handlers: ChangeHandlers): Promise<ChangeWatch>;
+
   createOrg(org: Org): Promise<Org>;
   getOrg(id: string): Promise<Org | null>;
   listOrgs(): Promise<Org[]>;
@@ -386,6 +393,8 @@ export interface Store {
    * moves back, and unknown sites are skipped. Resolves with how many sites were updated.
    */
   touchSites(times: readonly { readonly siteId: string; readonly at: number }[]): Promise<number>;
+  /** Every site's last heartbeat time as written (sites never heard from are left out). */
+  siteHeartbeats(): Promise<{ siteId: string; at: number }[]>;
 
   /**
    * Takes the leader lease for `holder` (reachable at `url`) for `ttlMs` when no one holds it or its holder let it
@@ -405,8 +414,8 @@ export interface Store {
   submitJobs(jobs: readonly NewJob[]): Promise<SubmitResult[]>;
   getJob(id: string): Promise<Job | null>;
   listJobs(filter: JobFilter): Promise<Job[]>;
-  /** Jobs not yet in a final state, in submission order: what the live scheduler reloads on start. */
-  activeJobs(): Promise<Job[]>;
+  /** Jobs not yet in a final state (of those `ids`, when given), in submission order: what the live scheduler reloads on start. */
+  activeJobs(ids?: readonly string[]): Promise<Job[]>;
   /**
    * Applies the transitions in one transaction, each only if its job is in one of
    * its `from` states, appending one event per applied transition; and writes the
@@ -418,8 +427,8 @@ export interface Store {
   /** Updates waiting jobs' diagnoses without events (they change every pass). */
   setDiagnoses(diagnoses: ReadonlyMap<string, Readonly<Record<string, unknown>> | null>): Promise<void>;
   placements(jobId: string): Promise<Placement[]>;
-  /** The current placement of every placed or running job. */
-  activePlacements(): Promise<Placement[]>;
+  /** The current placement of every placed or running job (of those `ids`, when given). */
+  activePlacements(ids?: readonly string[]): Promise<Placement[]>;
   events(jobId: string): Promise<JobEvent[]>;
   /**
    * Replaces the parts of a job's current placement, if the job is placed or running
