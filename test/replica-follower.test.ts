@@ -97,6 +97,21 @@ if (missing !== undefined) {
       assert.ok(((await ready(b))?.changes_applied ?? 0) >= 8, 'the changes came through the feed');
     });
 
+    test('a follower answers the reads the store and its copies serve itself (a revoked token refused there too), and forwards the rest to the leader', async () => {
+      const member = (await call(a, 'POST', '/tokens', { name: 'reader', role: 'member', org_id: 'acme' })).json as { id: string; token: string };
+      const job = ((await call(a, 'POST', '/jobs', { name: 'read me', org_id: 'acme', gpus: 1, estimate_s: 60 }, member.token)).json as { id: string }).id;
+      const at = async (r: Replica, method: string, path: string, token = member.token) => {
+        const res = await fetch(`${r.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: JSON.stringify({ name: 'via b', org_id: 'acme', gpus: 1, estimate_s: 60 }) } : {}) });
+        return { status: res.status, by: res.headers.get('x-suanli-replica'), body: (await res.json()) as Record<string, unknown> };
+      };
+      const shown = await at(b, 'GET', `/jobs/${job}`);
+      assert.deepEqual([shown.status, shown.by, shown.body.id], [200, 'b', job], 'a job acknowledged by the leader, read at the follower, by the follower');
+      for (const path of ['/jobs?org=acme', '/orgs/acme', '/orgs/acme/quota', '/sites', '/whoami', '/ledger/history']) assert.deepEqual(((r) => [r.status, r.by])(await at(b, 'GET', path)), [200, 'b'], path);
+      for (const [method, path] of [['GET', '/pool'], ['GET', '/ledger/checkpoint'], ['POST', '/jobs']] as const) assert.equal((await at(b, method, path)).by, 'a', `${method} ${path}: the leader's`);
+      assert.equal((await call(a, 'DELETE', `/tokens/${member.id}`)).status, 200);
+      await until('the follower refuses the revoked token', async () => (await at(b, 'GET', `/jobs/${job}`)).status === 401, 2000);
+    });
+
     test('a cut feed is noticed and mended: the follower opens it again and loads its copies whole once', async () => {
       await pg.sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'suanli-feed:b'`);
       await until('the follower sees its feed lost', async () => (await ready(b))?.feed !== 'current', 5000);

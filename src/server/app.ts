@@ -32,7 +32,7 @@ import { SchedulingLoop } from './scheduling-loop.ts';
 import { SiteDirectory } from './site-directory.ts';
 import { utf8 } from '../ledger/encoding.ts';
 import { noteVerifier, openNote } from '../ledger/note.ts';
-import { forwardable, Leadership, type ReplicaOptions } from './replication.ts';
+import { ANSWERED_BY, ANSWERED_BY_ANY_REPLICA, forwardable, Leadership, type ReplicaOptions } from './replication.ts';
 import { ChangeFollower, type TakeOver } from './change-follower.ts';
 import { PendingBySite, UsageLog } from './usage-log.ts';
 import { nativeSigner, newKeyPair, SiteKeyBook, verifierKeyOf } from './log-keys.ts';
@@ -251,10 +251,15 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const inFlight = new InFlight(options.maxRequestsInFlightPerToken ?? 1024);
   // Every route's handler, counted until it settles: the store is closed after the server, and after them.
   const handlers = new HandlersUnderWay();
-  // A replica that does not lead forwards API requests to the leader, before anything else looks at them.
+  // A replica that does not lead forwards API requests to the leader, before anything else looks at them — but
+  // answers the reads that need no more than the store and copies its change feed keeps current. Every answer says
+  // which replica gave it.
   if (leadership !== null) {
     app.addHook('onRequest', async (req, reply) => {
+      void reply.header(ANSWERED_BY, leadership.id);
       if (leadership.serving || !forwardable(req.url)) return;
+      const operation = req.routeOptions.config.operation;
+      if (req.method === 'GET' && operation !== undefined && ANSWERED_BY_ANY_REPLICA.has(operation) && follower?.state === 'current') return;
       leadership.forward(req, reply);
       return reply;
     });

@@ -3,6 +3,7 @@ import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Lease, Store } from '../store/types.ts';
 import { ApiError, errorBody } from './errors.ts';
+import type { Operation } from './permissions.ts';
 
 /**
  * Replicas: several `suanli serve` processes on one PostgreSQL server, of which one, the
@@ -191,6 +192,17 @@ export class Leadership {
 
 /** Set on a forwarded request: a replica that is not the leader answers it 503 rather than forward it again. */
 const FORWARDED_BY = 'x-suanli-forwarded-by';
+
+/**
+ * Reads a follower answers itself while its copies are current (change-follower.ts), rather than forwarding them:
+ * each reads the store (which every replica shares) and, for labels and queued counts, the copies the feed keeps.
+ * The others read what only the leader holds (the usage log's tree, the pool's history, a site's placements) or
+ * write. A follower's answer is as fresh as the store: a job acknowledged by the leader is there.
+ */
+export const ANSWERED_BY_ANY_REPLICA: ReadonlySet<Operation> = new Set<Operation>(['jobs.list', 'jobs.show', 'orgs.list', 'orgs.show', 'orgs.quota.show', 'sites.list', 'sites.show', 'tokens.list', 'tokens.whoami', 'ledger.history']);
+
+/** The header of every answer of a replica: its id (a forwarded request's answer carries the leader's). */
+export const ANSWERED_BY = 'x-suanli-replica';
 
 /** Whether a request is the leader's to answer: the API (not its docs), which reads and writes the state. */
 export const forwardable = (url: string): boolean => url.startsWith('/api/') && !url.startsWith('/api/v1/docs') && !url.startsWith('/api/v1/openapi.json');
