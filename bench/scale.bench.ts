@@ -8,7 +8,9 @@
 // With SUANLI_BENCH_DATABASE_URL, on that PostgreSQL server, and SUANLI_BENCH_SCALE_REPLICAS (1)
 // replicas of `suanli serve` on it: agents and submissions spread over them round-robin (the
 // followers forward to the leader), the server CPU being all replicas' together; each round
-// on a new database of that server.
+// on a new database of that server. SUANLI_BENCH_SCALE_READS (0) reads a second besides: members
+// showing one of their jobs and listing their org's, spread over the replicas likewise (a follower
+// answers those itself).
 //
 // Per size: heartbeat, submission and report-batch latency (p50 / p99 / max, from the client);
 // placement → agent (the job's placed_at to the long poll's answer arriving); the server's CPU
@@ -29,6 +31,7 @@ const SIZES = (process.env.SUANLI_BENCH_SCALE_SITES ?? '200,1000,5000').split(',
 const SECONDS = Number(process.env.SUANLI_BENCH_SCALE_SECONDS ?? 90);
 const ROUNDS = Number(process.env.SUANLI_BENCH_ROUNDS ?? 1);
 const REPLICAS = Number(process.env.SUANLI_BENCH_SCALE_REPLICAS ?? 1);
+const READS_PER_S = Number(process.env.SUANLI_BENCH_SCALE_READS ?? 0);
 /** The log key of every replica of every round: a database keeps the log of the rounds before, which a new key would fork (a new leader refuses to). */
 const LOG_KEY = newKeyPair('suanli-ledger').signerKey;
 const ORGS = 20;
@@ -98,6 +101,7 @@ interface Measure {
   readonly heartbeat: Samples;
   readonly report: Samples;
   readonly submit: Samples;
+  readonly read: Samples;
   /** job id → when its (first) assignment reached an agent (epoch ms), and which attempt it was. */
   readonly received: Map<string, { readonly at: number; readonly attempt: number }>;
   twice: number;
@@ -271,7 +275,10 @@ interface RoundFigures {
   readonly submit: Samples;
   readonly report: Samples;
   readonly dispatch: Samples;
+  readonly read: Samples;
   readonly serverCpu: number;
+  /** The first replica's (the leader's) CPU alone. */
+  readonly leaderCpu: number;
   readonly benchCpu: number;
   readonly lost: number;
   readonly twice: number;
@@ -305,7 +312,7 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
       return (await api<{ token: string }>(server, 'POST', '/api/v1/tokens', ADMIN, { name: `agent-${i}`, role: 'agent', org_id: org, site_id: site.id })).token;
     });
     const setupS = (performance.now() - t0) / 1000;
-    const m: Measure = { on: false, heartbeat: new Samples(), report: new Samples(), submit: new Samples(), received: new Map(), twice: 0 };
+    const m: Measure = { on: false, heartbeat: new Samples(), report: new Samples(), submit: new Samples(), read: new Samples(), received: new Map(), twice: 0 };
     for (const [i, token] of tokens.entries()) agents.push(new EmulatedAgent(urls[i % urls.length] as URL, token, new UsageSigner(join(keys, `site-${i}.key`)), m));
     rmSync(keys, { recursive: true, force: true });
     const t1 = performance.now();
@@ -317,11 +324,31 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
     const pids = servers.map((s) => s.child.pid ?? 0);
     const cpuOfServers = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const cpu0 = cpuOfServers();
+    const leader0 = cpuSeconds(pids[0] ?? 0);
     const own0 = process.cpuUsage();
     const w0 = performance.now();
     m.on = true;
     // Submissions at a steady rate, each timed; the window ends when the last is answered.
     const submitted: string[] = [];
+    const submittedBy: number[] = [];
+    // Reads at their own steady rate until the last submission is sent: a job of the reader's org, or its org's list.
+    let reading = READS_PER_S > 0;
+    const reads = (async () => {
+      const inFlight: Promise<void>[] = [];
+      for (let n = 0; reading; n++) {
+        const wait = w0 + (n * 1000) / READS_PER_S - performance.now();
+        if (wait > 0) await sleep(wait);
+        const pick = submitted.length === 0 ? -1 : (n * 7919) % submitted.length;
+        const org = pick < 0 ? n % ORGS : (submittedBy[pick] ?? 0);
+        const path = pick < 0 || n % 2 === 1 ? `/api/v1/jobs?org=${orgs[org] ?? ''}&limit=20` : `/api/v1/jobs/${submitted[pick] ?? ''}`;
+        const r0 = performance.now();
+        inFlight.push(call(urls[n % urls.length] as URL, 'GET', path, members[org] ?? '').then(
+          (a) => (a.status === 200 ? m.read.add(performance.now() - r0) : void m.read.errors++),
+          () => void m.read.errors++,
+        ));
+      }
+      await Promise.all(inFlight);
+    })();
     const total = SECONDS * SUBMISSIONS_PER_S;
     let rng = 42;
     const rand = () => ((rng = (rng * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -339,15 +366,19 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
           if (a.status === 201) {
             m.submit.add(performance.now() - s0);
             submitted.push(a.body.id);
+            submittedBy.push(org);
           } else m.submit.errors++;
         },
         () => void m.submit.errors++,
       ));
     }
     await Promise.all(inFlight);
+    reading = false;
+    await reads;
     const windowS = (performance.now() - w0) / 1000;
     m.on = false;
     const serverCpu = (cpuOfServers() - cpu0) / windowS;
+    const leaderCpu = (cpuSeconds(pids[0] ?? 0) - leader0) / windowS;
     const own = process.cpuUsage(own0);
     const benchCpu = (own.user + own.system) / 1e6 / windowS;
     for (const a of agents) a.halt();
@@ -361,7 +392,7 @@ async function round(sites: number, databaseUrl: string | undefined): Promise<Ro
     const listed = await api<{ sites: { health: string }[] }>(server, 'GET', '/api/v1/sites', ADMIN);
     const lost = listed.sites.filter((s) => s.health !== 'up').length;
     console.log(`${sites} sites: set up in ${setupS.toFixed(0)} s, all agents connected in ${connectS.toFixed(1)} s; ${submitted.length} jobs submitted in ${windowS.toFixed(0)} s, ${m.received.size} handed to agents`);
-    return { heartbeat: m.heartbeat, submit: m.submit, report: m.report, dispatch, serverCpu, benchCpu, lost, twice: m.twice, setupS, connectS };
+    return { heartbeat: m.heartbeat, submit: m.submit, report: m.report, dispatch, read: m.read, serverCpu, leaderCpu, benchCpu, lost, twice: m.twice, setupS, connectS };
   } finally {
     for (const a of agents) a.halt();
     for (const s of servers) await stop(s, 'SIGTERM');
@@ -390,14 +421,17 @@ export async function benchScale(): Promise<void> {
     const sub99 = fig('submission p99', 'ms', (x) => x.submit.quantile(0.99));
     const rep99 = fig('report batch p99', 'ms', (x) => x.report.quantile(0.99));
     const dis99 = fig('placement → agent p99', 'ms', (x) => x.dispatch.quantile(0.99));
+    const read99 = READS_PER_S > 0 ? fig('read p99', 'ms', (x) => x.read.quantile(0.99)) : NaN;
     const cpu = fig('server CPU', 'cores', (x) => x.serverCpu);
+    const leaderCpu = REPLICAS > 1 ? fig('leader CPU', 'cores', (x) => x.leaderCpu) : NaN;
     const bench = fig('emulator CPU', 'cores', (x) => x.benchCpu);
-    const errors = fig('errors (heartbeat, submission, report)', 'count', (x) => x.heartbeat.errors + x.submit.errors + x.report.errors);
+    const errors = fig('errors (heartbeat, submission, report, read)', 'count', (x) => x.heartbeat.errors + x.submit.errors + x.report.errors + x.read.errors);
     const lost = fig('sites marked lost', 'count', (x) => x.lost);
     const twice = fig('runs handed twice', 'count', (x) => x.twice);
-    rows.push([String(sites), (sites * 64).toLocaleString('en-US'), `${ms(hb50)} / ${ms(hb99)} (max ${ms(hbMax)})`, ms(sub99), ms(rep99), ms(dis99), `${(cpu * 100).toFixed(0)}%`, `${(bench * 100).toFixed(0)}%`, String(errors), `${lost} / ${twice}`]);
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    rows.push([String(sites), (sites * 64).toLocaleString('en-US'), `${ms(hb50)} / ${ms(hb99)} (max ${ms(hbMax)})`, ms(sub99), ms(rep99), ms(dis99), ...(READS_PER_S > 0 ? [ms(read99)] : []), REPLICAS > 1 ? `${pct(cpu)} (leader ${pct(leaderCpu)})` : pct(cpu), pct(bench), String(errors), `${lost} / ${twice}`]);
   }
-  const head = ['sites', 'GPUs', 'heartbeat p50 / p99', 'submission p99', 'report p99', 'placement → agent p99', 'server CPU', 'emulator CPU', 'errors', 'lost / twice'];
-  console.log(`\n${store}, ${SECONDS} s at ${SUBMISSIONS_PER_S} submissions/s (medians of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}):\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
+  const head = ['sites', 'GPUs', 'heartbeat p50 / p99', 'submission p99', 'report p99', 'placement → agent p99', ...(READS_PER_S > 0 ? ['read p99'] : []), 'server CPU', 'emulator CPU', 'errors', 'lost / twice'];
+  console.log(`\n${store}, ${SECONDS} s at ${SUBMISSIONS_PER_S} submissions/s${READS_PER_S > 0 ? ` and ${READS_PER_S} reads/s` : ''} (medians of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}):\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
   report('scale', results);
 }

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { SiteKey, Store } from '../store/types.ts';
+import { ReadCache } from './read-cache.ts';
 import { decodeSignerKey, decodeVerifierKey, generateSignerKey, noteSigner, noteVerifier, type NoteSigner, type NoteVerifier } from '../ledger/note.ts';
 
 /**
@@ -98,36 +99,30 @@ export function verifierKeyOf(signerKey: string): string {
 
 /**
  * Each site's record keys as the store holds them, read once per site and kept: every heartbeat asks for its
- * site's. This server is their only writer (a key taken at a heartbeat, one revoked through the API), and both
- * writes go through here, which forgets the site's keys once the write is done (a read under way may be older).
+ * site's. The leading replica is their only writer (a key taken at a heartbeat, one revoked through the API), and
+ * both writes go through here, which forgets the site's keys once the write is done (a read under way may be older);
+ * another replica's writes reach a follower's book through the change feed (change-follower.ts).
  */
 export class SiteKeyBook {
-  private readonly bySite = new Map<string, Promise<SiteKey[]>>();
+  private readonly bySite = new ReadCache<SiteKey[]>();
 
   constructor(private readonly store: Pick<Store, 'siteKeys' | 'addSiteKey' | 'revokeSiteKey'>) {}
 
   /** The site's keys, revoked ones too. */
   of(siteId: string): Promise<SiteKey[]> {
-    let keys = this.bySite.get(siteId);
-    if (keys === undefined) {
-      keys = this.store.siteKeys(siteId);
-      this.bySite.set(siteId, keys);
-      keys.catch(() => this.bySite.delete(siteId));
-    }
-    return keys;
+    return this.bySite.get(siteId, () => this.store.siteKeys(siteId));
   }
 
   /** Forgets the site's keys (every site's, without one): another replica changed them, or may have. */
   forget(siteId?: string): void {
-    if (siteId === undefined) this.bySite.clear();
-    else this.bySite.delete(siteId);
+    this.bySite.forget(siteId);
   }
 
   async add(key: Omit<SiteKey, 'revokedAt'>): Promise<void> {
     try {
       await this.store.addSiteKey(key);
     } finally {
-      this.bySite.delete(key.siteId);
+      this.bySite.forget(key.siteId);
     }
   }
 
@@ -135,7 +130,7 @@ export class SiteKeyBook {
     try {
       return await this.store.revokeSiteKey(siteId, keyHash, at);
     } finally {
-      this.bySite.delete(siteId);
+      this.bySite.forget(siteId);
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Capacity, OrgQuota, Site, Store } from '../store/types.ts';
 import { ApiError } from './errors.ts';
+import { ReadCache } from './read-cache.ts';
 
 /**
  * Per-org quotas: what one org may declare (sites, nodes, GPUs) and keep waiting
@@ -17,11 +18,12 @@ export const QUOTA_NAMES = ['sites', 'nodes', 'gpus', 'queuedJobs'] as const sat
 
 /**
  * Every org's quotas: those the admin set, the defaults for the rest. Read from the
- * store once per org and kept (this server is the store's only writer, and sets go
- * through `set`), so that checking a submission costs no store read.
+ * store once per org and kept (the leading replica is the store's only writer, its
+ * sets go through `set`, and another replica's reach a follower through the change
+ * feed), so that checking a submission costs no store read.
  */
 export class QuotaBook {
-  private readonly cache = new Map<string, Promise<Partial<OrgQuota>>>();
+  private readonly cache = new ReadCache<Partial<OrgQuota>>();
 
   constructor(private readonly store: Store, readonly defaults: OrgQuota) {}
 
@@ -32,26 +34,19 @@ export class QuotaBook {
 
   /** Only the quotas the admin set for the org. */
   explicit(orgId: string): Promise<Partial<OrgQuota>> {
-    let hit = this.cache.get(orgId);
-    if (hit === undefined) {
-      hit = this.store.orgQuota(orgId);
-      this.cache.set(orgId, hit);
-      hit.catch(() => this.cache.delete(orgId));
-    }
-    return hit;
+    return this.cache.get(orgId, () => this.store.orgQuota(orgId));
   }
 
   /** Forgets the org's quotas (every org's, without one): another replica changed them, or may have. */
   forget(orgId?: string): void {
-    if (orgId === undefined) this.cache.clear();
-    else this.cache.delete(orgId);
+    this.cache.forget(orgId);
   }
 
   /** Sets the named quotas (null: back to the default); false when the org does not exist. */
   async set(orgId: string, patch: { readonly [K in keyof OrgQuota]?: number | null }): Promise<boolean> {
-    this.cache.delete(orgId);
+    this.cache.forget(orgId);
     const ok = await this.store.setOrgQuota(orgId, patch);
-    this.cache.delete(orgId);
+    this.cache.forget(orgId);
     return ok;
   }
 }
