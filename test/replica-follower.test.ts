@@ -108,6 +108,14 @@ if (missing !== undefined) {
       assert.deepEqual([shown.status, shown.by, shown.body.id], [200, 'b', job], 'a job acknowledged by the leader, read at the follower, by the follower');
       for (const path of ['/jobs?org=acme', '/orgs/acme', '/orgs/acme/quota', '/sites', '/whoami', '/ledger/history']) assert.deepEqual(((r) => [r.status, r.by])(await at(b, 'GET', path)), [200, 'b'], path);
       for (const [method, path] of [['GET', '/pool'], ['GET', '/ledger/checkpoint'], ['POST', '/jobs']] as const) assert.equal((await at(b, method, path)).by, 'a', `${method} ${path}: the leader's`);
+      // A rival org's member gets at the follower what it gets at the leader: not acme's job, not acme's list.
+      assert.equal((await call(a, 'POST', '/orgs', { id: 'rival', name: 'Rival' })).status, 201);
+      const rival = ((await call(a, 'POST', '/tokens', { name: 'rival', role: 'member', org_id: 'rival' })).json as { token: string }).token;
+      for (const r of [a, b]) {
+        assert.deepEqual(((x) => [x.status, x.by])(await at(r, 'GET', `/jobs/${job}`, rival)), [404, r === a ? 'a' : 'b'], 'another org’s job does not exist for it');
+        assert.equal((await at(r, 'GET', '/jobs?org=acme', rival)).status, 404);
+        assert.equal((await at(r, 'GET', '/orgs/acme/quota', rival)).status, 404);
+      }
       assert.equal((await call(a, 'DELETE', `/tokens/${member.id}`)).status, 200);
       await until('the follower refuses the revoked token', async () => (await at(b, 'GET', `/jobs/${job}`)).status === 401, 2000);
     });
