@@ -50,6 +50,7 @@ describe('a job spanning two sites, live', () => {
     pool = await LivePool.start({ coallocationTimeoutMs: 1500 });
     dir = mkdtempSync(join(tmpdir(), 'suanli-span-'));
     beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
+    await pool.hostNetworkForBorrowed(pool.siteId, beta.siteId);
     await pool.client.call('POST', '/orgs', { id: 'gamma', name: 'Gamma (no GPUs of its own)' });
   });
   afterEach(async () => {
@@ -159,6 +160,7 @@ describe('a job spanning two sites, live', () => {
 
   test('a spanning job without a WAN link waits, and says so', async () => {
     const third = await pool.addSite('delta', 'delta lab');
+    await pool.hostNetworkForBorrowed(third.siteId);
     const id = await submit('gamma', 24, ['true']);
     const waiting = await waitFor('diagnosis', async () => {
       const j = await pool.job(id);
@@ -192,6 +194,7 @@ describe('a job spanning three sites loses one', () => {
     const beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
     const delta = await pool.addSite('delta', 'delta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }, { to_site: beta.siteId, gbps: 10, latency_ms: 5 }]);
     await pool.client.call('POST', '/orgs', { id: 'gamma', name: 'Gamma' });
+    await pool.hostNetworkForBorrowed(pool.siteId, beta.siteId, delta.siteId);
     for (const [token, name] of [[pool.agentToken, 'acme'], [beta.token, 'beta'], [delta.token, 'delta']] as const) {
       const a = localAgent(pool, join(dir, name), { token });
       running.push(a);

@@ -74,13 +74,19 @@ export interface AgentOptions extends ControlPlaneClientOptions {
   readonly logger?: AgentLogger;
 }
 
+/** A spanning part's run request: its sites and index, and where its program meets the other parts (the rendezvous). */
+const spanOf = (span: NonNullable<AssignmentWire['span']>, server: string): NonNullable<RunRequest['span']> => ({
+  sites: span.sites, index: span.index,
+  ...(span.rendezvous_token === undefined ? {} : { rendezvous: { url: `${server}/api/v1/rendezvous`, token: span.rendezvous_token } }),
+});
+
 export interface AssignmentWire {
   readonly job_id: string;
   readonly attempt: number;
   readonly command: readonly string[] | null;
   readonly parts: readonly { gpu_type: string; gpus: number; nodes: number; gpus_per_node: number }[];
   /** Set for a part of a job spanning sites. */
-  readonly span?: { readonly sites: readonly string[]; readonly index: number } | null;
+  readonly span?: { readonly sites: readonly string[]; readonly index: number; readonly rendezvous_token?: string } | null;
   // The four below are absent from older control planes: then the run is the site's own, uncontained, with the host's network.
   /** The org whose job this is. */
   readonly org_id?: string;
@@ -340,7 +346,7 @@ export class Agent {
       ...(part === undefined || part.gpu_type === '' ? {} : { gpuType: part.gpu_type }),
       gpusPerNode: part?.gpus_per_node ?? 0, nodes: part?.nodes ?? 1,
       workDir: `${this.o.workDir}/${id}`, logDir: `${this.o.workDir}/logs`,
-      ...(a.span == null ? {} : { span: a.span }),
+      ...(a.span == null ? {} : { span: spanOf(a.span, this.client.server) }),
       tenant: tenantOf(a, this.o.sandbox ?? 'policy'),
     };
     try {

@@ -153,10 +153,13 @@ async function listen(app: Api, port: number, note: (s: string) => void): Promis
 /** Creates each member's org and site, an agent token bound to the site, and a member token to submit with; all through the REST API as the admin. */
 async function enrol(admin: ControlPlaneClient): Promise<Enrolled[]> {
   const enrolled: Enrolled[] = [];
-  for (const member of DEMO_MEMBERS) {
+  for (const [i, member] of DEMO_MEMBERS.entries()) {
     await admin.call('POST', '/orgs', { id: member.orgId, name: member.orgName });
     const capacity = member.inventory.map((c) => ({ gpu_type: c.gpuType, nodes: c.nodes, gpus_per_node: c.gpusPerNode }));
-    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity });
+    // Every demo site is this machine: its runs take the other sites' parts of a spanning job on loopback, each site on ports of its own.
+    const spanEndpoint = { addresses: ['127.0.0.1'], ports: { from: 29500 + 100 * i, to: 29599 + 100 * i } };
+    // Borrowed runs keep the host's network (contained all the same): a spanning job's parts on lent GPUs must reach each other.
+    const site = await admin.call<{ id: string }>('POST', '/sites', { name: member.siteName, org_id: member.orgId, capacity, span_endpoint: spanEndpoint, share: { borrowed_network: 'host' } });
     const agent = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.siteName} agent`, role: 'agent', org_id: member.orgId, site_id: site.id });
     const submitter = await admin.call<{ token: string }>('POST', '/tokens', { name: `${member.orgId} demo member`, role: 'member', org_id: member.orgId });
     enrolled.push({

@@ -12,6 +12,11 @@ test('checkRunRequest returns the run id of a good request', () => {
   const part = { ...ok, span: { sites: ['acme-lab', 'beta-lab'], index: 1 } };
   assert.equal(checkRunRequest(part), 'job-7_a.2');
   assert.deepEqual(runEnv(part), { SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1', SUANLI_SPAN_SITES: 'acme-lab,beta-lab', SUANLI_SPAN_INDEX: '1' });
+  const meeting = { ...ok, span: { sites: ['acme-lab', 'beta-lab'], index: 0, rendezvous: { url: 'http://cp:8040/api/v1/rendezvous', token: 'srz_x' } } };
+  assert.deepEqual(runEnv(meeting), {
+    SUANLI_RUN_ID: 'job-7_a.2', SUANLI_NODES: '1', SUANLI_SPAN_SITES: 'acme-lab,beta-lab', SUANLI_SPAN_INDEX: '0',
+    SUANLI_RENDEZVOUS_URL: 'http://cp:8040/api/v1/rendezvous', SUANLI_RENDEZVOUS_TOKEN: 'srz_x',
+  }, 'a part that meets the others gets where, and its token');
 });
 
 const tenant: RunTenant = { org: 'beta', borrowed: true, sandbox: true, network: 'none' };

@@ -85,6 +85,7 @@ export function runEnv(run: RunRequest): Record<string, string> {
   return {
     [SUANLI_ENV.runId]: runId(run.jobId, run.attempt), [SUANLI_ENV.nodes]: String(run.nodes),
     ...(run.span === undefined ? {} : { [SUANLI_ENV.spanSites]: run.span.sites.join(','), [SUANLI_ENV.spanIndex]: String(run.span.index) }),
+    ...(run.span?.rendezvous === undefined ? {} : { [SUANLI_ENV.rendezvousUrl]: run.span.rendezvous.url, [SUANLI_ENV.rendezvousToken]: run.span.rendezvous.token }),
   };
 }
 

@@ -49,7 +49,7 @@ export interface RunRequest {
    * and which of them this run is. Its processes meet their peers through it
    * (SUANLI_SPAN_SITES, SUANLI_SPAN_INDEX).
    */
-  readonly span?: { readonly sites: readonly string[]; readonly index: number };
+  readonly span?: { readonly sites: readonly string[]; readonly index: number; readonly rendezvous?: { readonly url: string; readonly token: string } };
   /**
    * Whose run this is, and whether it must be contained on this site. Absent: the
    * site's own work, run as before. With `sandbox` true the executor contains the run
@@ -142,6 +142,10 @@ export const SUANLI_ENV = {
   spanSites: 'SUANLI_SPAN_SITES',
   /** …and this part's position among them, 0 … sites-1. */
   spanIndex: 'SUANLI_SPAN_INDEX',
+  /** Where the part's program publishes its endpoints and meets the other parts (POST …/publish, …/barrier)… */
+  rendezvousUrl: 'SUANLI_RENDEZVOUS_URL',
+  /** …with this token, scoped to the part's job attempt (worthless once it ends). */
+  rendezvousToken: 'SUANLI_RENDEZVOUS_TOKEN',
 } as const;
 
 /**

@@ -23,6 +23,8 @@ export interface SharePolicy {
    * site's agent cannot contain it: nothing is lent until it can. Absent: no obstacle.
    */
   readonly containsBorrowed?: boolean;
+  /** true when borrowed runs get no network (contained, with a private loopback): a borrower's spanning part here could not reach the others. */
+  readonly isolatesBorrowed?: boolean;
 }
 
 /** Whether the owner lends to `org` at all (its own org always may use its site). */
@@ -50,6 +52,8 @@ export interface SiteSpec {
   readonly pricePerGpuHour?: number;
   readonly region?: string;
   readonly share: SharePolicy;
+  /** false: its runs accept no connections from other sites, so it takes no part of a job that spans sites (default true). */
+  readonly spanReachable?: boolean;
 }
 
 export interface OrgSpec {

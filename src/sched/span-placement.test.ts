@@ -65,6 +65,29 @@ test('all or nothing: when the free GPUs across sites fall short, nothing is tak
   assert.deepEqual(s.pass(10).map(show), ['start big']);
 });
 
+test('a site whose runs accept no connections from other sites takes no part of a spanning job, and the diagnosis says so', () => {
+  const spec = twoSites();
+  const s = new Scheduler({ ...spec, sites: spec.sites.map((x) => (x.id === 'b1' ? { ...x, spanReachable: false } : x)) }, { policy: 'fifo' }, ['c']);
+  const big = s.submit(job('big').org('c').gpus(16).spans().build());
+  assert.deepEqual(s.pass(0).map(show), []);
+  assert.equal(why(s, big), "0/2 sites fit: 2 smaller than the job; across sites: 8 of 16 GPUs free in whole replicas of 8 on 1 site; 8 more on 1 site that declares no address for other sites' parts (span_endpoint) or give borrowed runs no network (share.borrowed_network)");
+  const both = new Scheduler(spec, { policy: 'fifo' }, ['c']);
+  both.submit(job('big').org('c').gpus(16).spans().build());
+  assert.deepEqual(both.pass(0).map(show), ['start big'], 'both reachable: it starts');
+});
+
+test('a site whose borrowed runs get no network takes no borrower’s part of a spanning job, but its own org’s', () => {
+  const spec = twoSites();
+  const isolated = { ...spec, sites: spec.sites.map((x) => (x.id === 'b1' ? { ...x, share: { ...x.share, isolatesBorrowed: true } } : x)) };
+  const borrower = new Scheduler(isolated, { policy: 'fifo' }, ['c']);
+  const big = borrower.submit(job('big').org('c').gpus(16).spans().build());
+  assert.deepEqual(borrower.pass(0).map(show), []);
+  assert.match(why(borrower, big), /8 more on 1 site that declares no address .* or give borrowed runs no network/);
+  const owner = new Scheduler(isolated, { policy: 'fifo' }, ['b']);
+  owner.submit(job('own').org('b').gpus(16).spans().build());
+  assert.deepEqual(owner.pass(0).map(show), ['start own'], 'b1 isolates only what it lends: b’s own part there is fine');
+});
+
 test('a spanning job needs a WAN link for every step of its ring, and a ring fast enough for its minimum efficiency', () => {
   const noLink = new Scheduler({ ...pool(site('a1'), site('b1')), links: [] }, { policy: 'fifo' }, ['c']);
   const r1 = noLink.submit(job('big').org('c').gpus(16).spans().build());

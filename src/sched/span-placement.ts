@@ -116,14 +116,26 @@ export function placeSpanning(ctx: PlacementContext, job: JobRecord, candidates:
   const needed = Math.ceil(job.spec.gpus / r);
   const offers: Offer[] = [];
   let free = 0;
+  // Replicas free on sites that declare no address for the other sites' parts: counted only to say so.
+  let unreachable = 0;
+  let unreachableSites = 0;
   for (const i of candidates) {
     const site = ctx.state.sites[i] as SiteState;
     const replicas = offer(ctx, site, job, span);
     if (replicas === 0) continue;
+    if (site.spec.spanReachable === false || (site.org !== job.org && site.spec.share.isolatesBorrowed === true)) {
+      unreachable += replicas;
+      unreachableSites++;
+      continue;
+    }
     offers.push({ site, replicas });
     free += replicas;
   }
-  if (free < needed) return `${free * r} of ${needed * r} GPUs free in whole replicas of ${r} on ${offers.length} site${offers.length === 1 ? '' : 's'}`;
+  if (free < needed) {
+    const plural = (n: number) => `${n} site${n === 1 ? '' : 's'}`;
+    const besides = unreachable === 0 ? '' : `; ${unreachable * r} more on ${plural(unreachableSites)} that declare${unreachableSites === 1 ? 's' : ''} no address for other sites' parts (span_endpoint) or give borrowed runs no network (share.borrowed_network)`;
+    return `${free * r} of ${needed * r} GPUs free in whole replicas of ${r} on ${plural(offers.length)}${besides}`;
+  }
   offers.sort((x, y) => y.replicas - x.replicas || x.site.index - y.site.index);
 
   const selections: Offer[][] = [];

@@ -37,6 +37,8 @@ import { ChangeFollower, type TakeOver } from './change-follower.ts';
 import { PendingBySite, UsageLog } from './usage-log.ts';
 import { nativeSigner, newKeyPair, SiteKeyBook, verifierKeyOf } from './log-keys.ts';
 import { SubmissionBatcher } from './submission-batcher.ts';
+import { Rendezvous, RendezvousTokens } from './rendezvous.ts';
+import { rendezvousRoutes } from './routes/rendezvous.ts';
 
 /** Answers with the API's error body for whatever went wrong; returns the error as the API reported it. */
 function sendError(reply: FastifyReply, err: unknown): ApiError {
@@ -228,6 +230,8 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
     }),
     pendingUsage,
     siteKeys: new SiteKeyBook(store),
+    rendezvous: new Rendezvous(),
+    rendezvousTokens: new RendezvousTokens(logKey),
     logVerifierKey: verifierKeyOf(logKey),
     siteWrites: new OrgSerializer(),
     quotas: new QuotaBook(store, { ...DEFAULT_ORG_QUOTA, ...options.defaultQuota }),
@@ -351,6 +355,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   poolRoutes(app);
   planRoutes(app);
   agentRoutes(app);
+  rendezvousRoutes(app);
   await dashboardRoutes(app, options.webRoot);
 
   // Which sites have usage to sign, from the store every few seconds (PendingBySite.sync).

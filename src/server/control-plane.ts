@@ -1,3 +1,4 @@
+import type { Rendezvous, RendezvousTokens } from './rendezvous.ts';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Clock } from '../model/clock.ts';
@@ -43,6 +44,9 @@ export interface ControlPlane {
   readonly pendingUsage: PendingBySite;
   /** Each site's record keys (every heartbeat checks its site's). */
   readonly siteKeys: SiteKeyBook;
+  /** How the parts of spanning jobs find each other (rendezvous.ts), and their tokens. */
+  readonly rendezvous: Rendezvous;
+  readonly rendezvousTokens: RendezvousTokens;
   /** The verifier key of the log's signing key, which members pin to check checkpoints and records. */
   readonly logVerifierKey: string;
   /** Changes to one org's sites, one at a time (the quota check and the write together). */

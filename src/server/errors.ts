@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  /** A token for what is over: a rendezvous token of a job attempt that ended, or of a site that left the job. */
+  gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   /** An Idempotency-Key used again with another request (draft-ietf-httpapi-idempotency-key-header: 422). */

@@ -7,6 +7,7 @@ import { Scheduler, type SchedulerOptions } from '../sched/scheduler.ts';
 import type { JobRecord } from '../sched/state.ts';
 import type { Capacity, Job, Placement, PlacementPart, Site, WanLink } from '../store/types.ts';
 import type { StoppingRun } from './active-jobs.ts';
+import { SHARE_RULE_DEFAULTS } from './schemas.ts';
 
 /**
  * The bridge between the durable state and the pure scheduler core: a snapshot of
@@ -65,8 +66,10 @@ export function sharePolicyOf(site: Site): SharePolicy {
     ...(s.maxGpusPerBorrower === undefined ? {} : { maxGpusPerBorrower: s.maxGpusPerBorrower }),
     ...(s.borrowerGpuLimits === undefined ? {} : { borrowerGpuLimits: s.borrowerGpuLimits }),
   };
+  const contained = s.sandboxBorrowed ?? SHARE_RULE_DEFAULTS.sandbox_borrowed;
+  const isolated = contained && (s.borrowedNetwork ?? SHARE_RULE_DEFAULTS.borrowed_network) === 'none' ? { isolatesBorrowed: true } : {};
   // Borrowed runs must be sandboxed and the agent said it cannot: nothing is lent (an agent not heard from yet is trusted to).
-  return s.sandboxBorrowed !== false && site.sandboxCapable === false ? { ...rules, containsBorrowed: false } : rules;
+  return contained && site.sandboxCapable === false ? { ...rules, ...isolated, containsBorrowed: false } : { ...rules, ...isolated };
 }
 
 export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { site: Site; gpuType: string }[] } {
@@ -79,7 +82,7 @@ export function poolOf(sites: readonly Site[]): { pool: PoolSpec; poolSites: { s
       if (c.nodes <= 0 || c.gpusPerNode <= 0) continue;
       specs.push({
         id: siteId(poolSiteId(site.id, c.gpuType)), org: orgId(site.orgId), nodes: c.nodes, gpusPerNode: c.gpusPerNode, gpuType: c.gpuType,
-        share, ...(site.pricePerGpuHour === null ? {} : { pricePerGpuHour: site.pricePerGpuHour }),
+        share, ...(site.pricePerGpuHour === null ? {} : { pricePerGpuHour: site.pricePerGpuHour }), ...(site.spanEndpoint === null ? { spanReachable: false } : {}),
       });
       poolSites.push({ site, gpuType: c.gpuType });
     }

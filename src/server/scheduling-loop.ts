@@ -72,7 +72,7 @@ const KEPT_JOBS_SLACK = 10_000;
 type LiveCore = RebuiltScheduler & { readonly sitesKey: string };
 
 /** What about the sites the core depends on: a change to any of it rebuilds the core (a source without a version). */
-const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.reportedCapacity, s.sandboxCapable, s.share, s.wanLinks]));
+const sitesKey = (sites: readonly Site[]): string => JSON.stringify(sites.map((s) => [s.id, s.orgId, s.health, s.capacity, s.reportedCapacity, s.sandboxCapable, s.share, s.wanLinks, s.spanEndpoint]));
 
 /**
  * The live driver of the scheduler core (the simulator is the other one). Each

@@ -1,10 +1,11 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_SHARE_POLICY } from '../model/pool.ts';
 import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -167,6 +168,20 @@ const WanLinks = z
   })
   .describe('links this site declares to other sites; a link counts only when both sites declare it, at the lower bandwidth and the higher latency');
 const Price = z.number().min(0).max(1e6).nullable();
+/** A DNS name (RFC 1123 labels). */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const Port = z.number().int().min(1024).max(65_535).describe('an unprivileged TCP port');
+/** Ports one site may open to the others at most: a range, not the whole port space. */
+export const MAX_SPAN_PORTS = 1024;
+export const SpanEndpointBody = z
+  .strictObject({
+    addresses: z.array(z.string().refine((h) => isIP(h) !== 0 || HOST_NAME.test(h), 'an IP address or a DNS name')).min(1).max(8).describe('where the other sites reach its runs: IP addresses or DNS names they resolve'),
+    ports: z.strictObject({ from: Port, to: Port }).refine((p) => p.from <= p.to && p.to - p.from < MAX_SPAN_PORTS, { message: `from ≤ to, at most ${MAX_SPAN_PORTS} ports`, path: ['to'] }).describe('the ports its runs may listen on for them'),
+  })
+  .nullable()
+  .describe("where this site's runs accept connections from the other sites of a job that spans sites; a site without one takes no part of such a job");
+export const spanEndpointOf = (e: z.infer<typeof SpanEndpointBody>): SpanEndpoint | null => (e === null ? null : { addresses: e.addresses, ports: e.ports });
+export const spanEndpointJson = (e: SpanEndpoint | null) => (e === null ? null : { addresses: [...e.addresses], ports: { ...e.ports } });
 
 export const SiteCreateBody = z.strictObject({
   name: Name,
@@ -175,10 +190,11 @@ export const SiteCreateBody = z.strictObject({
   price_per_gpu_hour: Price.default(null),
   share: ShareBody.prefault({}),
   wan_links: WanLinks.default([]),
+  span_endpoint: SpanEndpointBody.default(null),
 });
 
 export const SitePatchBody = z
-  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: SharePatch.optional().describe('only the fields given change'), wan_links: WanLinks.optional() })
+  .strictObject({ name: Name.optional(), capacity: CapacityList.optional(), price_per_gpu_hour: Price.optional(), share: SharePatch.optional().describe('only the fields given change'), wan_links: WanLinks.optional(), span_endpoint: SpanEndpointBody.optional() })
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
 
 export const HeartbeatBody = z.strictObject({
@@ -196,6 +212,7 @@ export const SiteResponse = z.object({
     sandbox_borrowed: z.boolean(), borrowed_network: z.enum(['none', 'host']),
   }),
   wan_links: z.array(z.object({ to_site: z.string(), gbps: z.number(), latency_ms: z.number() })),
+  span_endpoint: z.object({ addresses: z.array(z.string()), ports: z.object({ from: z.number(), to: z.number() }) }).nullable().describe("where its runs accept connections from the other sites of a spanning job (null: it takes no part of one)"),
   health: z.enum(['unknown', 'up', 'lost']), last_heartbeat_at: Timestamp.nullable(), created_at: Timestamp,
   reported_capacity: z.array(z.object({ gpu_type: z.string(), nodes: z.number(), gpus_per_node: z.number() })).nullable().describe("what the site's agent last reported, bounded by the declared capacity (null: no report yet); the scheduler uses it"),
   sandbox_capable: z.boolean().nullable().describe("whether the site's agent can sandbox runs, as it last said"),
@@ -207,6 +224,7 @@ export const siteJson = (s: Site): z.infer<typeof SiteResponse> => ({
   price_per_gpu_hour: s.pricePerGpuHour,
   share: shareJson(s.share),
   wan_links: s.wanLinks.map((l) => ({ to_site: l.toSite, gbps: l.gbps, latency_ms: l.latencyMs })),
+  span_endpoint: spanEndpointJson(s.spanEndpoint),
   health: s.health, last_heartbeat_at: isoOrNull(s.lastHeartbeatAt), created_at: iso(s.createdAt),
   reported_capacity: s.reportedCapacity === null ? null : capacityJson(s.reportedCapacity),
   sandbox_capable: s.sandboxCapable,

@@ -8,7 +8,7 @@ import { SiteDirectory } from './site-directory.ts';
 const site = (id: string, gpus: number, sandboxBorrowed: boolean): Site => ({
   id, orgId: 'acme', name: id, capacity: [{ gpuType: 'h100', nodes: 1, gpusPerNode: gpus }], pricePerGpuHour: null,
   share: { lendFraction: 1, reclaim: false, reclaimNoticeS: 0, sandboxBorrowed },
-  wanLinks: [], health: 'up', lastHeartbeatAt: null, createdAt: 1, reportedCapacity: null, sandboxCapable: null,
+  wanLinks: [], spanEndpoint: null, health: 'up', lastHeartbeatAt: null, createdAt: 1, reportedCapacity: null, sandboxCapable: null,
 });
 
 test('a refresh asked while a read is under way reads once more after it: a change the first read missed is seen', async () => {

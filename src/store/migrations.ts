@@ -1,5 +1,5 @@
 import { Migrator, sql, type ColumnType, type GeneratedAlways, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Capacity, JobDemand, JobState, PlacementPart, Role, Share, SiteHealth, WanLink } from './types.ts';
+import type { Capacity, JobDemand, JobState, PlacementPart, Role, Share, SiteHealth, SpanEndpoint, WanLink } from './types.ts';
 
 /**
  * The database schema: its versioned migrations and the row types they produce.
@@ -43,6 +43,7 @@ export interface Database {
     created_at: number;
     reported_capacity: Json<Capacity[] | null>;
     sandbox_capable: boolean | null;
+    span_endpoint: Json<SpanEndpoint | null>;
   };
   /** An org's quotas where the admin set them (a quota not named takes the server's default). */
   org_quotas: { org_id: string; quota: Json<Partial<Record<"sites" | "nodes" | "gpus" | "queuedJobs", number>>> };
@@ -342,6 +343,8 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     `create trigger changed after insert or delete on sites for each row when (current_setting('application_name', true) like 'suanli-replica:%') execute function suanli_changed()`,
     `create trigger changed_update after update on sites for each row when (current_setting('application_name', true) like 'suanli-replica:%' and to_jsonb(old) - 'last_heartbeat_at' is distinct from to_jsonb(new) - 'last_heartbeat_at') execute function suanli_changed()`,
   ],
+  // Where a site's runs accept the other sites' parts of a spanning job (types.ts SpanEndpoint); null: none.
+  '0011-site-span-endpoint': [`alter table sites add column span_endpoint jsonb`],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

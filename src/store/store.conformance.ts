@@ -108,7 +108,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
   'sites: create, get, list by org, update, heartbeat, health': async (store) => {
     await twoOrgs(store);
     const site = newSite('sa2', 'a', 20);
-    const fresh = { ...site, health: 'unknown', lastHeartbeatAt: null, reportedCapacity: null, sandboxCapable: null };
+    const fresh = { ...site, health: 'unknown', lastHeartbeatAt: null, reportedCapacity: null, sandboxCapable: null, spanEndpoint: null };
     assert.deepEqual(await store.createSite(site), fresh);
     assert.deepEqual(await store.getSite('sa2'), fresh);
     assert.equal(await store.getSite('nowhere'), null);
@@ -123,6 +123,10 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     // Two patches of different share fields at once: both hold (merged in the store, not read and written back).
     await Promise.all([store.updateSite('sa2', { share: { lendFraction: 0.25 } }), store.updateSite('sa2', { share: { reclaimNoticeS: 90 } })]);
     assert.deepEqual((await store.getSite('sa2'))?.share, { ...site.share, lendFraction: 0.25, reclaimNoticeS: 90 });
+    const endpoint = { addresses: ['10.1.0.2', 'gw.example'], ports: { from: 29500, to: 29599 } };
+    assert.deepEqual((await store.updateSite('sa2', { spanEndpoint: endpoint }))?.spanEndpoint, endpoint, 'where its runs take other sites’ connections');
+    assert.deepEqual((await store.updateSite('sa2', { spanEndpoint: null }))?.spanEndpoint, null, 'and none again');
+    assert.deepEqual((await store.createSite({ ...newSite('sa3', 'a', 30), spanEndpoint: endpoint })).spanEndpoint, endpoint);
 
     const reported = [{ gpuType: 'A100', nodes: 1, gpusPerNode: 4 }];
     assert.equal(await store.heartbeat('sa2', 500), true);

@@ -153,6 +153,7 @@ export class KyselyStore implements Store {
           price_per_gpu_hour: site.pricePerGpuHour,
           share: JSON.stringify(site.share),
           wan_links: JSON.stringify(site.wanLinks),
+          span_endpoint: site.spanEndpoint == null ? null : JSON.stringify(site.spanEndpoint),
           created_at: site.createdAt,
         })
         .returningAll()
@@ -180,6 +181,7 @@ export class KyselyStore implements Store {
       // Merged in SQL, not read and written back: two patches of different fields both hold.
       ...(patch.share === undefined ? {} : { share: sql<string>`share || ${JSON.stringify(patch.share)}::jsonb` }),
       ...(patch.wanLinks === undefined ? {} : { wan_links: JSON.stringify(patch.wanLinks) }),
+      ...(patch.spanEndpoint === undefined ? {} : { span_endpoint: patch.spanEndpoint === null ? null : JSON.stringify(patch.spanEndpoint) }),
     };
     if (Object.keys(set).length === 0) return this.getSite(id);
     const row = await this.db.updateTable('sites').set(set).where('id', '=', id).returningAll().executeTakeFirst();
@@ -967,6 +969,7 @@ const toSite = (r: Row<'sites'>): Site => ({
   pricePerGpuHour: r.price_per_gpu_hour,
   share: r.share,
   wanLinks: r.wan_links,
+  spanEndpoint: r.span_endpoint ?? null,
   health: r.health,
   lastHeartbeatAt: r.last_heartbeat_at,
   createdAt: r.created_at,

@@ -58,6 +58,16 @@ export interface Capacity {
   readonly gpusPerNode: number;
 }
 
+/**
+ * Where a site's runs accept connections from the other sites of a job that spans sites: the addresses (IP
+ * literals or host names the other sites resolve) and the ports a run may listen on. A site without one takes no
+ * part of such a job.
+ */
+export interface SpanEndpoint {
+  readonly addresses: readonly string[];
+  readonly ports: { readonly from: number; readonly to: number };
+}
+
 export interface WanLink {
   readonly toSite: string;
   readonly gbps: number;
@@ -100,6 +110,8 @@ export interface Site {
   readonly pricePerGpuHour: number | null;
   readonly share: Share;
   readonly wanLinks: readonly WanLink[];
+  /** Where its runs accept the other sites' parts of a spanning job (null: it takes no such part). */
+  readonly spanEndpoint: SpanEndpoint | null;
   readonly health: SiteHealth;
   readonly lastHeartbeatAt: number | null;
   readonly createdAt: number;
@@ -113,7 +125,7 @@ export interface Site {
   readonly sandboxCapable: boolean | null;
 }
 
-export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt' | 'reportedCapacity' | 'sandboxCapable'>;
+export type NewSite = Omit<Site, 'health' | 'lastHeartbeatAt' | 'reportedCapacity' | 'sandboxCapable' | 'spanEndpoint'> & { readonly spanEndpoint?: SpanEndpoint | null };
 
 /** What an agent's heartbeat says of its site beyond being alive. */
 export interface SiteReport {
@@ -121,7 +133,7 @@ export interface SiteReport {
   readonly sandboxCapable?: boolean;
 }
 /** The fields to change; `share` may name only some of the policy's fields, merged into the stored policy in the same statement. */
-export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'wanLinks'>> & { readonly share?: Partial<Site['share']> };
+export type SitePatch = Partial<Pick<Site, 'name' | 'capacity' | 'pricePerGpuHour' | 'wanLinks' | 'spanEndpoint'>> & { readonly share?: Partial<Site['share']> };
 
 /** What a job asks for; `plan` keeps the planner request it was sized from, if any. */
 export interface JobDemand {

@@ -3,7 +3,7 @@
 // and holds the fix. The hostile agent's attacks are in agent-*.test.ts beside this.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LivePool } from '../support/live-pool.ts';
+import { LivePool, spanEndpoint } from '../support/live-pool.ts';
 
 /** The value at a path such as `error.field` or `placements.0.parts` of a JSON answer; undefined where there is none. */
 function dig(json: unknown, path: string): unknown {
@@ -35,7 +35,7 @@ async function member(pool: LivePool, id: string, site: Record<string, unknown> 
   await call(pool, admin, 'POST', '/orgs', { id, name: `Org ${id}` });
   const orgAdmin = (await call(pool, admin, 'POST', '/tokens', { name: `${id} admin`, role: 'org-admin', org_id: id })).str('token');
   const memberToken = (await call(pool, admin, 'POST', '/tokens', { name: `${id} member`, role: 'member', org_id: id })).str('token');
-  const created = await call(pool, orgAdmin, 'POST', '/sites', { name: `${id} lab`, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], ...site });
+  const created = await call(pool, orgAdmin, 'POST', '/sites', { name: `${id} lab`, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], span_endpoint: spanEndpoint(0), ...site });
   assert.equal(created.status, 201, created.text);
   return { orgAdmin, member: memberToken, siteId: created.at('id') as string };
 }
@@ -50,7 +50,8 @@ describe('a hostile org-admin declaring sites and links', () => {
   after(() => pool.close());
 
   test('item 3: a WAN link counts only when both sites declare it, at the lower figure; bad links are refused by name', async () => {
-    const l20 = { capacity: [{ gpu_type: 'l20', nodes: 1, gpus_per_node: 8 }] };
+    // Borrowed runs keep the host's network: a spanning job's parts on lent GPUs must reach each other.
+    const l20 = { capacity: [{ gpu_type: 'l20', nodes: 1, gpus_per_node: 8 }], share: { borrowed_network: 'host' } };
     const a = await member(pool, 'wan-a', l20);
     const b = await member(pool, 'wan-b', l20);
     await member(pool, 'wan-c', { capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }] });

@@ -22,8 +22,13 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/** Where the n-th site of a test pool takes the other sites' parts of a spanning job: loopback, ports of its own. */
+export const spanEndpoint = (n: number) => ({ addresses: ['127.0.0.1'], ports: { from: 31_000 + 100 * n, to: 31_099 + 100 * n } });
+
 /** A listening control plane with its loop on fast timers, and one org with one site and its agent token. */
 export class LivePool {
+  private sitesAdded = 0;
+
   private constructor(readonly app: Api, readonly store: Store, readonly url: string, readonly admin: string, readonly siteId: string, readonly agentToken: string, readonly client: ControlPlaneClient) {}
 
   /**
@@ -39,16 +44,21 @@ export class LivePool {
     const admin = app.suanli.adminToken ?? '';
     const client = new ControlPlaneClient({ server: url, token: admin, ...(ca === undefined ? {} : { ca }) });
     await client.call('POST', '/orgs', { id: 'acme', name: 'Acme' });
-    const site = await client.call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity });
+    const site = await client.call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity, span_endpoint: spanEndpoint(0) });
     const token = await client.call<{ token: string }>('POST', '/tokens', { name: 'agent', role: 'agent', org_id: 'acme', site_id: site.id });
     return new LivePool(app, store, url, admin, site.id, token.token, client);
+  }
+
+  /** The sites' borrowed runs keep the host's network (contained all the same): a spanning job's parts on lent GPUs must reach each other. */
+  async hostNetworkForBorrowed(...siteIds: readonly string[]): Promise<void> {
+    for (const id of siteIds) await this.client.call('PATCH', `/sites/${id}`, { share: { borrowed_network: 'host' } });
   }
 
   /** Another org (created if new) with a site of one node of 8 h100 and its agent token; its WAN links are declared by both sides. */
   async addSite(orgId: string, name: string, wanLinks: readonly { to_site: string; gbps: number; latency_ms: number }[] = []): Promise<{ siteId: string; token: string }> {
     const orgs = await this.client.call<{ orgs: { id: string }[] }>('GET', '/orgs');
     if (!orgs.orgs.some((o) => o.id === orgId)) await this.client.call('POST', '/orgs', { id: orgId, name: orgId });
-    const site = await this.client.call<{ id: string }>('POST', '/sites', { name, org_id: orgId, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], wan_links: wanLinks });
+    const site = await this.client.call<{ id: string }>('POST', '/sites', { name, org_id: orgId, capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }], wan_links: wanLinks, span_endpoint: spanEndpoint(++this.sitesAdded) });
     // A link counts only when both sites declare it: the other side declares it back.
     for (const l of wanLinks) {
       const other = await this.client.call<{ wan_links: { to_site: string; gbps: number; latency_ms: number }[] }>('GET', `/sites/${l.to_site}`);

@@ -86,7 +86,10 @@ export const Assignment = z.object({
   command: z.array(z.string()).nullable(),
   /** The parts of the placement on this agent's site. */
   parts: z.array(AssignmentPart),
-  span: z.object({ sites: z.array(z.string()), index: z.number() }).nullable().describe("a job across sites: all its sites in placement order (other orgs' by their neutral labels), and this site's position (the run gets them as SUANLI_SPAN_SITES and SUANLI_SPAN_INDEX)"),
+  span: z.object({
+    sites: z.array(z.string()), index: z.number(),
+    rendezvous_token: z.string().describe("this part's rendezvous token (the run gets it as SUANLI_RENDEZVOUS_TOKEN, with SUANLI_RENDEZVOUS_URL)"),
+  }).nullable().describe("a job across sites: all its sites in placement order (other orgs' by their neutral labels), and this site's position (the run gets them as SUANLI_SPAN_SITES and SUANLI_SPAN_INDEX)"),
   org_id: z.string().describe('the org whose job this is'),
   borrowed: z.boolean().describe("another org's job on this site"),
   sandbox: z.boolean().describe("the site's policy requires this run to be sandboxed"),
@@ -207,7 +210,7 @@ async function assignments(cp: ControlPlane, siteId: string, handedAt: ReadonlyM
       job_id: job.id, attempt: p.attempt, command: job.demand.command === null ? null : [...job.demand.command],
       parts: parts.map((part) => ({ gpu_type: part.gpuType, gpus: part.gpus, nodes: part.nodes, gpus_per_node: Math.floor(part.gpus / Math.max(1, part.nodes)) })),
       // The lender's agent learns the other sites of a borrower's job by their labels, as members do.
-      span: span === null ? null : { ...span, sites: cp.sites.relabel(span.sites, site.orgId) },
+      span: span === null ? null : { ...span, sites: cp.sites.relabel(span.sites, site.orgId), rendezvous_token: cp.rendezvousTokens.mint({ jobId: job.id, attempt: p.attempt, siteId }) },
       org_id: job.orgId, borrowed,
       sandbox: borrowed && (site.share.sandboxBorrowed ?? SHARE_RULE_DEFAULTS.sandbox_borrowed),
       network: borrowed ? (site.share.borrowedNetwork ?? SHARE_RULE_DEFAULTS.borrowed_network) : 'host',

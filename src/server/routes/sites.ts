@@ -5,7 +5,7 @@ import type { Site, SitePatch, WanLink } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { checkSiteQuota } from '../quotas.ts';
-import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteKeyParams, SiteKeysResponse, siteKeyJson, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, wanLinksOf } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteKeyParams, SiteKeysResponse, siteKeyJson, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, spanEndpointOf, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
@@ -29,7 +29,7 @@ export function siteRoutes(app: Api): void {
     const wanLinks = await checkedLinks(cp, id, wanLinksOf(b.wan_links));
     const site = await cp.siteWrites.run(orgId, async () => {
       checkSiteQuota(orgId, await cp.quotas.of(orgId), await store.listSites(orgId), capacity, 'capacity');
-      return store.createSite({ id, orgId, name: b.name, capacity, pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks, createdAt: clock.now() });
+      return store.createSite({ id, orgId, name: b.name, capacity, pricePerGpuHour: b.price_per_gpu_hour, share: shareOf(b.share), wanLinks, spanEndpoint: spanEndpointOf(b.span_endpoint), createdAt: clock.now() });
     });
     await cp.sites.added(site);
     loop.sitesChanged();
@@ -63,6 +63,7 @@ export function siteRoutes(app: Api): void {
     if (b.share !== undefined) patch.share = sharePatchOf(b.share);
     await checkNamedOrgs(cp, b.share);
     if (b.wan_links !== undefined) patch.wanLinks = await checkedLinks(cp, id, wanLinksOf(b.wan_links));
+    if (b.span_endpoint !== undefined) patch.spanEndpoint = spanEndpointOf(b.span_endpoint);
     const site = await cp.siteWrites.run(before.orgId, async () => {
       if (patch.capacity !== undefined) {
         const others = (await store.listSites(before.orgId)).filter((x) => x.id !== id);

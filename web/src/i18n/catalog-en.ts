@@ -53,6 +53,7 @@ export const en = {
   'error.not_found': 'Not found, or not visible to you.',
   'error.method_not_allowed': 'The server does not allow this request.',
   'error.conflict': 'This conflicts with the current state; reload and try again.',
+  'error.gone': 'This is over: what it was for has ended.',
   'error.payload_too_large': 'The request is too large.',
   'error.unsupported_media_type': 'The server does not accept this kind of request.',
   'error.idempotency_mismatch': 'This retry key was already used for another request; use a new one.',

@@ -50,6 +50,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'error.not_found': '未找到，或您无权查看。',
   'error.method_not_allowed': '服务器不允许此请求。',
   'error.conflict': '与当前状态冲突，请刷新后重试。',
+  'error.gone': '已失效：它所属的任务已结束。',
   'error.payload_too_large': '请求过大。',
   'error.unsupported_media_type': '服务器不接受此类请求。',
   'error.idempotency_mismatch': '此重试键已用于另一个请求，请换一个新的。',

@@ -34,6 +34,7 @@ export const ERROR_LABEL: Readonly<Record<RequestErrorCode, MessageKey>> = {
   not_found: 'error.not_found',
   method_not_allowed: 'error.method_not_allowed',
   conflict: 'error.conflict',
+  gone: 'error.gone',
   payload_too_large: 'error.payload_too_large',
   unsupported_media_type: 'error.unsupported_media_type',
   idempotency_mismatch: 'error.idempotency_mismatch',

@@ -18,7 +18,7 @@ export function site(id: string, orgId: string, capacity: Readonly<Record<string
   return {
     id, org_id: orgId, name: `${id} lab`,
     capacity: Object.entries(capacity).map(([gpu_type, [nodes, gpus_per_node]]) => ({ gpu_type, nodes, gpus_per_node })),
-    price_per_gpu_hour: null, wan_links: [],
+    price_per_gpu_hour: null, wan_links: [], span_endpoint: null,
     share: { lend_fraction: 1, reclaim: false, reclaim_notice_s: 0, lend_to: 'all', max_gpus_per_borrower: null, borrower_gpu_limits: {}, sandbox_borrowed: true, borrowed_network: 'none' },
     health: 'up', last_heartbeat_at: AT, created_at: AT, reported_capacity: null, sandbox_capable: null, ...extra,
   };

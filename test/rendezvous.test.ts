@@ -1,0 +1,194 @@
+// The rendezvous of a job that spans sites (issue 15): a live control plane with two orgs'
+// sites that declare where their runs take the other sites' parts. Through the API: each
+// part's token, publishing within the site's declared addresses and ports only, the barrier,
+// one membership for all parts, a member's view of it, and tokens worthless once the attempt
+// is over. With real agents: both parts of a job run the Python client (examples/rendezvous),
+// meet at the barrier and reach each other over TCP at the endpoints they published; the shell
+// client does the same.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Agent } from '../src/agent/agent.ts';
+import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
+import type { LocalExecutor } from '../src/executors/local.ts';
+import { JobResponse } from '../src/server/schemas.ts';
+import { LivePool, localAgent, spanEndpoint, waitFor } from './support/live-pool.ts';
+
+const SPAN = { replica_gpus: 8, params: 1e9, bytes_per_param: 1, outer_step_s: 100, min_efficiency: 0.5, max_single_site_wait_s: 0 };
+const EXAMPLES = join(import.meta.dirname, '..', 'examples', 'rendezvous');
+const PYTHON = '/usr/bin/python3';
+
+interface Membership {
+  generation: number;
+  ready: boolean;
+  index: number | null;
+  declared: { addresses: string[]; ports: { from: number; to: number } } | null;
+  members: { index: number; site: string; endpoints: string[]; replicas: number; share: number }[];
+  waiting_for: string[];
+}
+
+describe('the rendezvous of a spanning job, through the API', () => {
+  let pool: LivePool;
+  let beta: { siteId: string; token: string };
+  const rdv = async (token: string, method: 'GET' | 'POST', path: string, body?: object) => {
+    const res = await fetch(`${pool.url}/api/v1/rendezvous${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: res.status, json: (await res.json()) as Membership & { error?: { code: string; message: string; field?: string } } };
+  };
+
+  before(async () => {
+    pool = await LivePool.start();
+    beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
+    // acme lends to beta's spanning job: its borrowed run keeps the host's network, to reach the other part.
+    await pool.hostNetworkForBorrowed(pool.siteId);
+  });
+  after(async () => {
+    await pool.close();
+  });
+
+  test('each part gets a token; parts publish within their sites’ declared endpoints, meet at the barrier and see one membership; the tokens are worthless once the attempt is over', async () => {
+    const agents = [new ControlPlaneClient({ server: pool.url, token: pool.agentToken }), new ControlPlaneClient({ server: pool.url, token: beta.token })];
+    for (const a of agents) await a.call('POST', '/agent/heartbeat', { capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 8 }] });
+    const job = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'big', org_id: 'beta', gpus: 16, estimate_s: 600, command: ['true'], span: SPAN })).id;
+    await waitFor('the job placed on both sites', async () => ((await pool.client.call<{ state: string }>('GET', `/jobs/${job}`)).state === 'placed' ? true : undefined));
+    const tokens: string[] = [];
+    for (const a of agents) {
+      const { assignments } = await a.call<{ assignments: { job_id: string; span: { rendezvous_token: string } | null }[] }>('GET', '/agent/assignments?wait=0');
+      const token = assignments.find((x) => x.job_id === job)?.span?.rendezvous_token;
+      assert.ok(token !== undefined && token.startsWith('srz_'), 'the assignment carries the part’s rendezvous token');
+      tokens.push(token);
+    }
+    const [acme = '', betaToken = ''] = tokens;
+    assert.doesNotMatch(Buffer.from(acme.slice(4), 'base64url').toString('latin1'), new RegExp(pool.siteId), 'the token does not show the site’s id');
+
+    // Nobody published yet: not ready, both awaited; the caller learns where it may listen.
+    const first = await rdv(acme, 'GET', '');
+    assert.equal(first.status, 200);
+    assert.deepEqual([first.json.ready, first.json.generation, first.json.waiting_for.length, first.json.declared], [false, 0, 2, spanEndpoint(0)]);
+    // Endpoints outside what the site declared are refused, naming the endpoint.
+    for (const [endpoints, field, why] of [[['10.9.9.9:31000'], 'endpoints[0]', /not among the site's declared addresses/], [['127.0.0.1:31000', '127.0.0.1:80'], 'endpoints[1]', /outside the site's declared ports 31000–31099/], [['nonsense'], 'endpoints[0]', /not host:port/]] as const) {
+      const r = await rdv(acme, 'POST', '/publish', { endpoints });
+      assert.equal(r.status, 400, JSON.stringify(endpoints));
+      assert.equal(r.json.error?.field, field);
+      assert.match(r.json.error?.message ?? '', why);
+    }
+    // A forged or mangled token is refused.
+    assert.equal((await rdv(`${acme.slice(0, -2)}xx`, 'GET', '')).status, 401);
+    assert.equal((await rdv(pool.admin, 'GET', '')).status, 401, 'an API token is not a rendezvous token');
+
+    assert.equal((await rdv(acme, 'POST', '/publish', { endpoints: ['127.0.0.1:31007'] })).status, 200);
+    // acme's part waits at the barrier; beta's publish answers it.
+    const waiting = rdv(acme, 'POST', '/barrier', { wait_s: 10 });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    assert.equal((await rdv(betaToken, 'POST', '/publish', { endpoints: ['127.0.0.1:31105'] })).status, 200);
+    const met = (await waiting).json;
+    assert.ok(performance.now() - t0 < 1000, 'the barrier answers when the last part publishes');
+    const other = await rdv(betaToken, 'POST', '/barrier', { wait_s: 0 });
+    assert.equal(met.ready, true);
+    assert.equal(met.generation, 1);
+    assert.deepEqual([met.index, other.json.index], [0, 1]);
+    assert.deepEqual(met.members, other.json.members, 'every part sees the same membership');
+    assert.deepEqual(met.members.map((m) => [m.index, m.endpoints, m.replicas, m.share]), [[0, ['127.0.0.1:31007'], 1, 0.5], [1, ['127.0.0.1:31105'], 1, 0.5]]);
+    assert.ok(met.members.every((m) => /^[a-z0-9-]+:site-\d+$/.test(m.site)), 'sites by their neutral labels');
+
+    // A member of the job's org reads the membership; another org's member does not see the job.
+    const members = await pool.client.call<Membership>('GET', `/jobs/${job}/members`);
+    assert.deepEqual([members.generation, members.index, members.declared, members.members.length], [1, null, null, 2]);
+    const rival = await pool.client.call<{ token: string }>('POST', '/tokens', { name: 'acme member', role: 'member', org_id: 'acme' });
+    const seen = await fetch(`${pool.url}/api/v1/jobs/${job}/members`, { headers: { authorization: `Bearer ${rival.token}` } });
+    assert.equal(seen.status, 404);
+
+    // The attempt ends: its tokens are worthless.
+    await pool.client.call('POST', `/jobs/${job}/cancel`);
+    const gone = await rdv(acme, 'POST', '/barrier', { wait_s: 0 });
+    assert.equal(gone.status, 410);
+    assert.match(gone.json.error?.message ?? '', /is over.*worthless/);
+  });
+
+  test('a spanning job waits while too few sites declare where their runs take other sites’ parts, and says so', async () => {
+    await pool.client.call('PATCH', `/sites/${beta.siteId}`, { span_endpoint: null });
+    try {
+      const job = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'big', org_id: 'beta', gpus: 16, estimate_s: 600, command: ['true'], span: SPAN })).id;
+      const why = await waitFor('a diagnosis', async () => {
+        const j = await pool.client.call<{ state: string; diagnosis: { message: string } | null }>('GET', `/jobs/${job}`);
+        return j.diagnosis?.message.includes('span_endpoint') === true ? j.diagnosis.message : undefined;
+      });
+      assert.match(why, /8 more on 1 site that declares no address for other sites' parts \(span_endpoint\)/);
+      await pool.client.call('POST', `/jobs/${job}/cancel`);
+    } finally {
+      await pool.client.call('PATCH', `/sites/${beta.siteId}`, { span_endpoint: spanEndpoint(1) });
+    }
+    // A bad declaration is refused naming the field.
+    for (const [bad, field] of [[{ addresses: [], ports: { from: 31_000, to: 31_010 } }, 'span_endpoint.addresses'], [{ addresses: ['not a host!'], ports: { from: 31_000, to: 31_010 } }, 'span_endpoint.addresses[0]'], [{ addresses: ['10.0.0.1'], ports: { from: 80, to: 90 } }, 'span_endpoint.ports.from'], [{ addresses: ['10.0.0.1'], ports: { from: 30_000, to: 40_000 } }, 'span_endpoint.ports.to']] as const) {
+      const res = await fetch(`${pool.url}/api/v1/sites/${beta.siteId}`, { method: 'PATCH', headers: { authorization: `Bearer ${pool.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ span_endpoint: bad }) });
+      assert.equal(res.status, 400, JSON.stringify(bad));
+      assert.equal(((await res.json()) as { error: { field?: string } }).error.field, field);
+    }
+  });
+});
+
+const noPython = existsSync(PYTHON) ? undefined : `${PYTHON} is not installed`;
+
+describe('the rendezvous of a spanning job, with real agents', { skip: process.env.CI === 'true' ? false : noPython }, () => {
+  let pool: LivePool;
+  let dir: string;
+  let beta: { siteId: string; token: string };
+  const agents: { agent: Agent; executor: LocalExecutor }[] = [];
+
+  before(async () => {
+    if (noPython !== undefined) throw new Error(noPython);
+    pool = await LivePool.start();
+    dir = mkdtempSync(join(tmpdir(), 'suanli-rendezvous-'));
+    beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
+    await pool.hostNetworkForBorrowed(pool.siteId);
+    for (const [name, token] of [['acme', pool.agentToken], ['beta', beta.token]] as const) {
+      const a = localAgent(pool, join(dir, name), { token });
+      agents.push(a);
+      await a.agent.start();
+    }
+  });
+  afterEach(async () => {
+    await waitFor('no active job', () => Promise.resolve(pool.app.suanli.active.size === 0 ? true : undefined), 20_000);
+  });
+  after(async () => {
+    for (const a of agents.splice(0)) {
+      await a.agent.stop();
+      await a.executor.close();
+    }
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs a 16-GPU spanning job with `command` and resolves with both parts' logs once it succeeded. */
+  const run = async (command: string[]): Promise<string[]> => {
+    const job = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'meet', org_id: 'beta', gpus: 16, estimate_s: 600, command, span: SPAN })).id;
+    const state = await waitFor('the job ended', async () => {
+      const j = await pool.client.call<{ state: string }>('GET', `/jobs/${job}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j.state : undefined;
+    }, 60_000);
+    const logs = ['acme', 'beta'].map((name) => {
+      const path = join(dir, name, 'logs', `${job}.1.log`);
+      return existsSync(path) ? readFileSync(path, 'utf8') : '';
+    });
+    assert.equal(state, 'succeeded', logs.join('\n---\n'));
+    return logs;
+  };
+
+  test('both parts run the Python client: they meet at the barrier and reach each other over TCP at the endpoints they published', async () => {
+    const [acme = '', betaLog = ''] = await run([PYTHON, join(EXAMPLES, 'suanli_rendezvous.py'), 'demo']);
+    assert.match(acme, /part 0 of 2, generation 1: 0=acme:site-1@127\.0\.0\.1:310\d\d share 0\.50, 1=beta:site-1@127\.0\.0\.1:311\d\d share 0\.50/);
+    assert.match(betaLog, /part 1 of 2, generation 1/);
+    assert.match(betaLog, /part 1 heard: \['hello from 0'\]/);
+  });
+
+  test('the shell client: both parts publish and meet', async () => {
+    const script = `. ${join(EXAMPLES, 'rendezvous.sh')} && suanli_publish 127.0.0.1:$(( $(printf %s "$SUANLI_SPAN_INDEX") * 100 + 31050 )) && suanli_barrier 60`;
+    const logs = await run(['sh', '-c', script]);
+    for (const log of logs) {
+      const m = JSON.parse(log.trim().split('\n').at(-1) ?? '{}') as Membership;
+      assert.deepEqual([m.ready, m.members.length, m.members.map((x) => x.endpoints[0])], [true, 2, ['127.0.0.1:31050', '127.0.0.1:31150']]);
+    }
+  });
+});
