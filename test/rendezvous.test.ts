@@ -14,6 +14,7 @@ import type { Agent } from '../src/agent/agent.ts';
 import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
 import type { LocalExecutor } from '../src/executors/local.ts';
 import { JobResponse } from '../src/server/schemas.ts';
+import { inProcess } from './support/cli.ts';
 import { LivePool, localAgent, spanEndpoint, waitFor } from './support/live-pool.ts';
 
 const SPAN = { replica_gpus: 8, params: 1e9, bytes_per_param: 1, outer_step_s: 100, min_efficiency: 0.5, max_single_site_wait_s: 0 };
@@ -96,6 +97,12 @@ describe('the rendezvous of a spanning job, through the API', () => {
     // A member of the job's org reads the membership; another org's member does not see the job.
     const members = await pool.client.call<Membership>('GET', `/jobs/${job}/members`);
     assert.deepEqual([members.generation, members.index, members.declared, members.members.length], [1, null, null, 2]);
+    const cli = await inProcess(['job', 'members', job, '--server', pool.url, '--token', pool.admin]);
+    assert.equal(cli.code, 0, cli.err);
+    assert.match(cli.out, new RegExp(`job ${job} attempt 1: generation 1, every part published\n.*part +site +listens at +replicas +share\n.*0 +acme:site-1 +127\.0\.0\.1:31007 +1 +50.0%`, 's'));
+    const none = await inProcess(['job', 'members', '999999', '--server', pool.url, '--token', pool.admin]);
+    assert.notEqual(none.code, 0);
+    assert.match(none.err, /999999/);
     const rival = await pool.client.call<{ token: string }>('POST', '/tokens', { name: 'acme member', role: 'member', org_id: 'acme' });
     const seen = await fetch(`${pool.url}/api/v1/jobs/${job}/members`, { headers: { authorization: `Bearer ${rival.token}` } });
     assert.equal(seen.status, 404);
@@ -181,6 +188,20 @@ describe('the rendezvous of a spanning job, with real agents', { skip: process.e
     assert.match(acme, /part 0 of 2, generation 1: 0=acme:site-1@127\.0\.0\.1:310\d\d share 0\.50, 1=beta:site-1@127\.0\.0\.1:311\d\d share 0\.50/);
     assert.match(betaLog, /part 1 of 2, generation 1/);
     assert.match(betaLog, /part 1 heard: \['hello from 0'\]/);
+  });
+
+  test('a part leaves (its lender reclaims the site): the other part gets a new membership generation without it, and the job’s history records both', async () => {
+    const job = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'follow', org_id: 'beta', gpus: 16, estimate_s: 600, command: [PYTHON, join(EXAMPLES, 'suanli_rendezvous.py'), 'follow', '30'], span: SPAN })).id;
+    await pool.until(job, 'running');
+    await waitFor('generation 1', async () => ((await pool.job(job)).events.some((e) => e.type === 'membership') ? true : undefined));
+    // acme takes its GPUs back for a job of its own: beta's part there stops, the job shrinks onto beta.
+    const own = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'own', org_id: 'acme', gpus: 8, estimate_s: 60, command: ['true'] })).id;
+    const done = await pool.until(job, 'succeeded');
+    await pool.until(own, 'succeeded');
+    const memberships = done.events.filter((e) => e.type === 'membership').map((e) => [e.detail.generation, e.detail.sites]);
+    assert.deepEqual(memberships, [[1, [pool.siteId, beta.siteId]], [2, [beta.siteId]]]);
+    const log = readFileSync(join(dir, 'beta', 'logs', `${job}.1.log`), 'utf8');
+    assert.match(log, /part 1: generation 1, 2 parts\npart 0: generation 2, 1 parts: beta:site-1/);
   });
 
   test('the shell client: both parts publish and meet', async () => {

@@ -15,7 +15,8 @@ that changes when a part leaves (a shrink). Standard library only.
 
 `python3 suanli_rendezvous.py demo` is a part that publishes, waits, and then exchanges
 a line over TCP with every other part at the endpoints they published: what the tests
-run to show the parts really reach each other.
+run to show the parts really reach each other. `... follow SECONDS` meets the others and
+then says when the membership changes (a part left).
 """
 
 import json
@@ -168,12 +169,30 @@ def demo():
     server.close()
 
 
+def follow(seconds):
+    """A part that meets the others, then looks at the barrier twice a second and says when
+    the membership changes (a part left): what a training loop does between outer steps."""
+    rdv = Rendezvous.from_env()
+    m = rdv.publish_and_wait([f"{rdv.address}:{rdv.free_port()}"])
+    print(f"part {m['index']}: generation {m['generation']}, {len(m['members'])} parts", flush=True)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = rdv.barrier()
+        if now["generation"] != m["generation"]:
+            print(f"part {now['index']}: generation {now['generation']}, {len(now['members'])} parts: " + ", ".join(x["site"] for x in now["members"]), flush=True)
+            return
+    print(f"part {m['index']}: no change in {seconds} s", flush=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["demo"]:
-        try:
+    try:
+        if sys.argv[1:] == ["demo"]:
             demo()
-        except RendezvousError as e:
-            print(f"rendezvous: {e}", file=sys.stderr)
-            sys.exit(1)
-    else:
-        print(__doc__)
+        elif sys.argv[1:2] == ["follow"] and len(sys.argv) == 3:
+            follow(float(sys.argv[2]))
+        else:
+            print(__doc__)
+    except RendezvousError as e:
+        print(f"rendezvous: {e}", file=sys.stderr)
+        sys.exit(1)

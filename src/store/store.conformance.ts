@@ -496,8 +496,14 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     const events = await store.events(id);
     assert.deepEqual(events.slice(-2).map((e) => [e.type, e.fromState, e.toState, e.detail]), [['part_started', 'placed', 'placed', { site: 'sa' }], ['shrunk', 'placed', 'placed', { site: 'sa' }]]);
     assert.equal((await store.ledger('b')).find((r) => r.orgId === 'b')?.consumedGpuH, 1);
+    // An event alone (a spanning job's new membership), on the current attempt only.
+    assert.equal(await store.addEvent(id, 1, { at: 2350, type: 'membership', detail: { generation: 2 } }), true);
+    assert.equal(await store.addEvent(id, 2, { at: 2350, type: 'x', detail: {} }), false, 'no attempt 2');
+    assert.equal(await store.addEvent('junk', 1, { at: 2350, type: 'x', detail: {} }), false);
+    assert.deepEqual((await store.events(id)).at(-1), { jobId: id, seq: events.length + 1, at: 2350, type: 'membership', fromState: 'placed', toState: 'placed', detail: { generation: 2 } });
     await store.transition([{ jobId: id, from: ['placed'], to: 'cancelled', at: 2400, type: 'cancelled' }]);
     assert.equal(await store.updateParts(id, 1, [part('sb')], [], { at: 2500, type: 'x', detail: {} }), false, 'a job no longer placed or running');
+    assert.equal(await store.addEvent(id, 1, { at: 2500, type: 'x', detail: {} }), false, 'nor an event alone');
   },
 
   'activeJobs and activePlacements: what the live scheduler reloads': async (store) => {

@@ -426,10 +426,21 @@ export class KyselyStore implements Store {
           .where(sql<boolean>`parts = ${JSON.stringify(expected)}::jsonb`)
           .executeTakeFirst();
         if (updated.numUpdatedRows === 0n) return false;
-        await sql`
-          insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
-          select ${key}, coalesce((select max(seq) from job_events where job_id = ${key}), 0) + 1, ${event.at}, ${event.type}, ${job.state}, ${job.state}, ${JSON.stringify(event.detail)}::jsonb`.execute(trx);
+        await appendEvent(trx, key, job.state, event);
         if (ledger.length > 0) await sql`${ledgerInsert(ledger)}`.execute(trx);
+        return true;
+      }),
+    );
+  }
+
+  async addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean> {
+    const key = jobKey(jobId);
+    if (key === null) return false;
+    return conflicts(
+      this.db.transaction().execute(async (trx) => {
+        const job = await trx.selectFrom('jobs').select(['state', 'attempts']).where('id', '=', key).forNoKeyUpdate().executeTakeFirst();
+        if (job === undefined || job.attempts !== attempt || !HOLDING_PLACEMENT.has(job.state)) return false;
+        await appendEvent(trx, key, job.state, event);
         return true;
       }),
     );
@@ -1002,6 +1013,12 @@ const toPending = (r: Row<'ledger_entries'>): PendingUsage => ({
 const toLogEntry = (r: Pick<Row<'log_entries'>, 'idx' | 'entry_id' | 'note' | 'writer' | 'logged_at'>): LogEntry => ({
   index: Number(r.idx), entryId: Number(r.entry_id), note: r.note, writer: r.writer, loggedAt: Number(r.logged_at),
 });
+
+/** Appends an event that changes no state (the job's row is locked by the caller's transaction). */
+const appendEvent = (trx: Kysely<Database>, key: number, state: string, event: PartsEvent) =>
+  sql`
+    insert into job_events (job_id, seq, at, type, from_state, to_state, detail)
+    select ${key}, coalesce((select max(seq) from job_events where job_id = ${key}), 0) + 1, ${event.at}, ${event.type}, ${state}, ${state}, ${JSON.stringify(event.detail)}::jsonb`.execute(trx);
 
 const toEvent = (r: Row<'job_events'>): JobEvent => ({ jobId: String(r.job_id), seq: r.seq, at: r.at, type: r.type, fromState: r.from_state, toState: r.to_state, detail: r.detail });
 

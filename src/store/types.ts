@@ -449,6 +449,8 @@ export interface Store {
    * ledger entries, in one transaction. False, changing nothing, otherwise.
    */
   updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger?: readonly LedgerEntry[]): Promise<boolean>;
+  /** Appends an event that changes nothing else (a spanning job's new membership) if the job is placed or running at `attempt`; false otherwise. */
+  addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean>;
   /**
    * Keeps the latest log tail of each job's attempt given (replacing the last; the last given wins), in one
    * statement; per tail, false when there is no such placement.

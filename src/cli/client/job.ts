@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { DryRunResponse, JobDetailResponse, JobListResponse, JobResponse } from '../../server/schemas.ts';
+import type { MembershipResponse } from '../../server/routes/rendezvous.ts';
 import { FINAL_STATES, JOB_STATES } from '../../store/types.ts';
 import { InvalidInputError } from '../../model/errors.ts';
 import * as fmt from '../format.ts';
@@ -213,6 +214,22 @@ export function jobCommand(io: ClientIo): Command {
     .action(async (id: string, o: CommonFlags) => {
       const j = await (await connect(o)).get<JobDetail>(pathOf('jobs', id));
       emit(io, o, j, () => jobDetail(j));
+    });
+
+  withConnection(job.command('members'))
+    .description('the rendezvous of a job that spans sites: its parts, where each listens, and the membership generation')
+    .argument('<id>', 'job id')
+    .addHelpText('after', `
+Each part of a spanning job publishes where it listens (SUANLI_RENDEZVOUS_URL and
+SUANLI_RENDEZVOUS_TOKEN in its run; examples/rendezvous has a client) and meets the
+others at a barrier. A new generation begins when the set of parts changes (a part left).
+${examples('suanli job members 42', 'suanli job members 42 --json')}`)
+    .action(async (id: string, o: CommonFlags) => {
+      const m = await (await connect(o)).get<Wire<typeof MembershipResponse>>(pathOf('jobs', id, 'members'));
+      emit(io, o, m, () => {
+        const head = `job ${m.job_id} attempt ${m.attempt}: generation ${m.generation}, ${m.ready ? 'every part published' : `waiting for ${m.waiting_for.join(', ')}`}`;
+        return `${head}\n${fmt.columns([['part', 'site', 'listens at', 'replicas', 'share'], ...m.members.map((x) => [String(x.index), x.site, x.endpoints.join(' ') || '—', fmt.count(x.replicas), fmt.percent(x.share)])])}`;
+      });
     });
 
   withConnection(job.command('logs'))

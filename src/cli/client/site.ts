@@ -24,6 +24,7 @@ interface SiteFlags extends CommonFlags {
   readonly borrowerLimit?: string[];
   readonly sandboxBorrowed?: boolean;
   readonly borrowedNetwork?: string;
+  readonly spanEndpoint?: string;
 }
 
 /** "h100:4x8" → 4 nodes of 8 h100 GPUs; one entry per GPU type. */
@@ -47,6 +48,20 @@ function wanLinksFrom(specs: readonly string[]): Site['wan_links'] {
     return { to_site: to, gbps: parse.number('wan-link', gbps), latency_ms: parse.numberBetween('wan-link', ms, 0, Infinity) };
   });
 }
+
+/**
+ * "10.1.0.2,gw.example:29500-29599" → where the site's runs take other sites' parts of a spanning job ([v6] in
+ * brackets); "none" (updates only) → none.
+ */
+function spanEndpointFrom(spec: string, update: boolean): Site['span_endpoint'] {
+  if (update && spec === 'none') return null;
+  const m = /^(.+):(\d+)-(\d+)$/.exec(spec);
+  if (m === null) throw new InvalidInputError('span-endpoint', `"${spec}" is not ADDRESSES:FROM-TO`, `e.g. 10.1.0.2,gw.example:29500-29599${update ? ', or none' : ''}`);
+  const addresses = (m[1] ?? '').split(',').map((a) => a.replace(/^\[(.*)\]$/, '$1'));
+  return { addresses, ports: { from: parse.integer('span-endpoint', m[2] ?? ''), to: parse.integer('span-endpoint', m[3] ?? '') } };
+}
+
+const spanEndpointText = (e: Site['span_endpoint']): string => (e === null ? 'none: it takes no part of a job that spans sites' : `${e.addresses.join(', ')} ports ${e.ports.from}–${e.ports.to}`);
 
 /** Seconds of notice before lent GPUs are reclaimed: 0 (none) or a duration. */
 const noticeFrom = (text: string): number => (text.trim() === '0' ? 0 : parse.duration('notice', text));
@@ -115,6 +130,7 @@ function siteDetail(s: Site): string {
       ['price', priceText(s.price_per_gpu_hour)],
     ]],
     ['WAN links', s.wan_links.length === 0 ? [['—', 'none']] : s.wan_links.map((l) => [l.to_site, `${l.gbps} Gbps, ${l.latency_ms} ms`] as const)],
+    ['spanning jobs', [['other sites reach its runs at', spanEndpointText(s.span_endpoint)]]],
     ['status', [
       ['health', s.health],
       ['agent reports', s.reported_capacity === null ? 'nothing yet' : s.reported_capacity.map((c) => `${c.nodes}×${c.gpus_per_node} ${c.gpu_type}`).join(', ') || 'no GPUs'],
@@ -138,7 +154,8 @@ function siteOptions(cmd: Command, update: boolean): Command {
     .option('--borrower-limit <[ORG=]GPUS>', `most GPUs one borrowing org may hold: a number for every borrower ("none": no limit), ORG=GPUS for one org's own; repeatable${update ? ' (ORG=GPUS replaces the whole per-org list)' : ''}`, parse.collect)
     .option('--sandbox-borrowed', "borrowed runs must be sandboxed by the site's agent (the default)")
     .option('--no-sandbox-borrowed', 'borrowed runs may run unsandboxed')
-    .option('--borrowed-network <none|host>', 'network of a sandboxed borrowed run (default none)');
+    .option('--borrowed-network <none|host>', 'network of a sandboxed borrowed run (default none; a borrower’s part of a spanning job needs host)')
+    .option('--span-endpoint <ADDRS:FROM-TO>', `where the other sites of a spanning job reach its runs: addresses (comma-separated, [v6] in brackets) and ports, e.g. 10.1.0.2:29500-29599; without one the site takes no part of such a job${update ? ' ("none": take none)' : ''}`);
 }
 
 export function siteCommand(io: ClientIo): Command {
@@ -154,6 +171,7 @@ export function siteCommand(io: ClientIo): Command {
       'suanli site create "Acme cluster" --org acme --capacity h100:4x8 --capacity a100:2x8',
       'suanli site create "Beta cloud" --capacity h20:16x8 --price 1.2 --lend 0.5 --reclaim --notice 10m',
       'suanli site create "Gamma lab" --capacity l40s:1x4 --no-reclaim --wan-link acme-cluster-1a2b3c4d:100:5 --json',
+      'suanli site create "Delta lab" --capacity h100:8x8 --span-endpoint 10.1.0.2:29500-29599 --borrowed-network host',
     ))
     .action(async (name: string, o: SiteFlags) => {
       if (o.capacity === undefined) throw new InvalidInputError('capacity', 'required', 'TYPE:NODESxGPUS, e.g. h100:4x8');
@@ -164,6 +182,7 @@ export function siteCommand(io: ClientIo): Command {
         ...(o.price === undefined ? {} : { price_per_gpu_hour: priceFrom(o.price) }),
         share: shareFlags(o),
         ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
+        ...(o.spanEndpoint === undefined ? {} : { span_endpoint: spanEndpointFrom(o.spanEndpoint, false) }),
       };
       const created = await (await connect(o)).post<Site>('/sites', body);
       emit(io, o, created, () => `created site ${created.id} for org ${created.org_id}: ${capacityText(created)}; ${shareText(created.share)}`);
@@ -206,8 +225,9 @@ export function siteCommand(io: ClientIo): Command {
         // The API changes only the share terms given; the others stay as they are.
         ...(Object.keys(share).length === 0 ? {} : { share }),
         ...(o.wanLink === undefined ? {} : { wan_links: wanLinksFrom(o.wanLink) }),
+        ...(o.spanEndpoint === undefined ? {} : { span_endpoint: spanEndpointFrom(o.spanEndpoint, true) }),
       };
-      if (Object.keys(patch).length === 0) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice, --lend-to, --borrower-limit, --sandbox-borrowed/--no-sandbox-borrowed, --borrowed-network or --wan-link');
+      if (Object.keys(patch).length === 0) throw new ClientError('nothing_to_do', 'nothing to change: give --name, --capacity, --price, --lend, --reclaim/--no-reclaim, --notice, --lend-to, --borrower-limit, --sandbox-borrowed/--no-sandbox-borrowed, --borrowed-network, --wan-link or --span-endpoint');
       const updated = (await (await connect(o)).request<Site>('PATCH', pathOf('sites', id), { body: patch })).body;
       emit(io, o, updated, () => siteDetail(updated));
     });

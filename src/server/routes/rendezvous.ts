@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { Job, Placement, SpanEndpoint } from '../../store/types.ts';
 import { bearerOf } from '../auth.ts';
@@ -48,7 +49,7 @@ export function rendezvousRoutes(app: Api): void {
     cp.rendezvous.publish(p.ref, checkEndpoints(req.body.endpoints, site?.spanEndpoint ?? null, 'endpoints'));
     // Attempts that ended are forgotten as new ones publish.
     cp.rendezvous.sweep((jobId, attempt) => cp.active.get(jobId)?.attempts === attempt);
-    return membershipJson(cp, p, site?.spanEndpoint ?? null);
+    return membershipJson(cp, app.log, p, site?.spanEndpoint ?? null);
   });
 
   app.post('/api/v1/rendezvous/barrier', {
@@ -57,7 +58,7 @@ export function rendezvousRoutes(app: Api): void {
     const deadline = performance.now() + req.body.wait_s * 1000;
     for (;;) {
       const p = part(req.headers.authorization);
-      const m = membershipJson(cp, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
+      const m = membershipJson(cp, app.log, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
       const left = deadline - performance.now();
       if (m.ready || left <= 0) return m;
       // Woken by a publish or a part leaving; a look every second besides.
@@ -69,7 +70,7 @@ export function rendezvousRoutes(app: Api): void {
     schema: { tags, summary: 'The membership as it stands, without waiting', response: { 200: MembershipResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const p = part(req.headers.authorization);
-    return membershipJson(cp, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
+    return membershipJson(cp, app.log, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
   });
 
   app.get('/api/v1/jobs/:id/members', {
@@ -80,7 +81,7 @@ export function rendezvousRoutes(app: Api): void {
     const job = access.require('job', req.params.id, await cp.store.getJob(req.params.id), (j) => ({ orgId: j.orgId }));
     const placement = cp.active.placement(job.id);
     if (placement === undefined || placement.attempt !== job.attempts) throw new ApiError('not_found', `job ${job.id} is not placed now: it has no members`);
-    return membershipJson(cp, { ref: { jobId: job.id, attempt: placement.attempt, siteId: '' }, job, placement }, null);
+    return membershipJson(cp, app.log, { ref: { jobId: job.id, attempt: placement.attempt, siteId: '' }, job, placement }, null);
   });
 }
 
@@ -100,9 +101,13 @@ function currentPart(cp: ControlPlane, ref: PartRef): CurrentPart {
   return { ref, job, placement };
 }
 
-function membershipJson(cp: ControlPlane, p: CurrentPart, declared: SpanEndpoint | null): z.infer<typeof MembershipResponse> {
+function membershipJson(cp: ControlPlane, log: FastifyBaseLogger, p: CurrentPart, declared: SpanEndpoint | null): z.infer<typeof MembershipResponse> {
   const labelOf = (id: string) => cp.sites.known(id)?.label ?? 'unknown site';
-  const m: Membership = cp.rendezvous.membership(p.placement, p.job.demand.span?.replicaGpus ?? 1, labelOf);
+  // A new set of parts, all published, is a new generation: the job's history records it (its sites by id; a member of another org reads their labels).
+  const recordGeneration = (generation: number, sites: readonly string[]) => {
+    cp.store.addEvent(p.job.id, p.placement.attempt, { at: cp.clock.now(), type: 'membership', detail: { generation, sites: [...sites] } }).catch((err: unknown) => log.error({ err }, 'recording a membership generation failed'));
+  };
+  const m: Membership = cp.rendezvous.membership(p.placement, p.job.demand.span?.replicaGpus ?? 1, labelOf, recordGeneration);
   const index = [...new Set(p.placement.parts.map((x) => x.siteId))].indexOf(p.ref.siteId);
   return {
     job_id: p.job.id, attempt: p.ref.attempt, generation: m.generation, ready: m.ready, index: index < 0 ? null : index, declared: spanEndpointJson(declared),
