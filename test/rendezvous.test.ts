@@ -6,6 +6,7 @@
 // meet at the barrier and reach each other over TCP at the endpoints they published; the shell
 // client does the same.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,8 @@ describe('the rendezvous of a spanning job, through the API', () => {
 });
 
 const noPython = existsSync(PYTHON) ? undefined : `${PYTHON} is not installed`;
+/** Why the DiLoCo example cannot run here (Debian's python3-torch missing), or undefined. */
+const noTorch = () => (spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0 ? undefined : 'PyTorch with gloo is not installed for /usr/bin/python3 (Debian: python3-torch)');
 
 describe('the rendezvous of a spanning job, with real agents', { skip: process.env.CI === 'true' ? false : noPython }, () => {
   let pool: LivePool;
@@ -202,6 +205,27 @@ describe('the rendezvous of a spanning job, with real agents', { skip: process.e
     assert.deepEqual(memberships, [[1, [pool.siteId, beta.siteId]], [2, [beta.siteId]]]);
     const log = readFileSync(join(dir, 'beta', 'logs', `${job}.1.log`), 'utf8');
     assert.match(log, /part 1: generation 1, 2 parts\npart 0: generation 2, 1 parts: beta:site-1/);
+  });
+
+  test('DiLoCo across the two parts (examples/diloco, PyTorch on CPU, gloo): the loss falls, and the job shows the utilization its parts measured next to the planned one', { skip: process.env.CI === 'true' ? false : noTorch() }, async () => {
+    const [acme = '', betaLog = ''] = await run([PYTHON, join(EXAMPLES, '..', 'diloco', 'diloco.py'), '--outer-steps', '8', '--inner-steps', '10', '--hidden', '64', '--int8']);
+    assert.match(acme, /part 0 of 2 \(share 0\.50\), generation 1/);
+    assert.match(betaLog, /part 1 of 2/);
+    const losses = [...acme.matchAll(/outer step \d+: loss ([\d.]+)/g)].map((x) => Number(x[1]));
+    assert.equal(losses.length, 8, acme);
+    assert.ok((losses.at(-1) ?? 1) < (losses[0] ?? 0) * 0.8, `the loss falls: ${losses.join(', ')}`);
+    const jobs = await pool.client.call<{ jobs: { id: string }[] }>('GET', '/jobs?org=beta&limit=500');
+    const detail = await pool.job(jobs.jobs.at(-1)?.id ?? '');
+    const m = detail.measured;
+    assert.ok(m !== null);
+    assert.equal(m.outer_steps, 8);
+    assert.equal(m.parts.length, 2);
+    assert.ok(m.utilization > 0 && m.utilization < 1, String(m.utilization));
+    assert.ok(m.planned_utilization !== null && m.planned_utilization > 0.9);
+    assert.ok(m.first_loss !== null && m.last_loss !== null && m.last_loss < m.first_loss);
+    const shown = await inProcess(['job', 'show', detail.id, '--server', pool.url, '--token', pool.admin]);
+    assert.match(shown.out, /measured \(attempt 1, 8 outer steps\): utilization \d+\.\d%, planned \d+\.\d%; loss /);
+    console.log(`DiLoCo on loopback: ${shown.out.match(/measured.*$/m)?.[0] ?? ''}`);
   });
 
   test('the shell client: both parts publish and meet', async () => {

@@ -129,6 +129,10 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
     expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]),
     request: async (org) => ({ method: 'GET', url: `/api/v1/jobs/${await s.job(org, 1)}` }),
   },
+  'GET /api/v1/jobs/{id}/members': {
+    expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]),
+    request: async (org) => ({ method: 'GET', url: `/api/v1/jobs/${await s.job(org, 1)}/members` }),
+  },
   'POST /api/v1/jobs/{id}/cancel': {
     expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]),
     request: async (org) => ({ method: 'POST', url: `/api/v1/jobs/${await s.job(org, 1)}/cancel` }),

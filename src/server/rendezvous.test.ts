@@ -63,6 +63,7 @@ test('membership: ready once every part published; a new generation when a part 
   const shrunk = r.membership(placement('big', 'b'), 8, label, (g) => generations.push(g));
   assert.deepEqual([shrunk.generation, shrunk.members.map((m) => m.site), shrunk.members.map((m) => m.share)], [2, ['org:big', 'org:b'], [2 / 3, 1 / 3]]);
   assert.deepEqual(generations, [1, 2], 'each new generation told once');
+  assert.deepEqual(r.membership(placement(), 8, label), { generation: 0, ready: false, members: [], waitingFor: [] }, 'no parts: no rendezvous');
   // The attempt ends: swept.
   r.sweep(() => false);
   assert.equal(r.size, 0);

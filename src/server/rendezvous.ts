@@ -137,6 +137,8 @@ export class Rendezvous {
    * is told of it (the job's events record it).
    */
   membership(placement: Placement, replicaGpus: number, labelOf: (siteId: string) => string, onGeneration?: (generation: number, sites: readonly string[]) => void): Membership {
+    // An attempt with no parts (a job not placed now) has no rendezvous.
+    if (placement.parts.length === 0) return { generation: 0, ready: false, members: [], waitingFor: [] };
     const s = this.stateOf(placement.jobId, placement.attempt);
     const gpusBySite = new Map<string, number>();
     for (const p of placement.parts) gpusBySite.set(p.siteId, (gpusBySite.get(p.siteId) ?? 0) + p.gpus);

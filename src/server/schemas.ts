@@ -5,7 +5,7 @@ import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type Token } from '../store/types.ts';
+import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type SpanMetrics, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -461,14 +461,38 @@ export const JobDetailResponse = JobResponse.extend({
     log_at: Timestamp.nullable().describe('when the agent sent that tail'),
   })),
   events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
+  measured: z.object({
+    attempt: z.number(),
+    outer_steps: z.number().describe('outer steps every part reported'),
+    utilization: z.number().describe('compute seconds over compute and synchronization seconds, over every part’s steps'),
+    planned_utilization: z.number().nullable().describe('what the scheduler planned for the attempt’s ring when it placed it'),
+    first_loss: z.number().nullable(), last_loss: z.number().nullable(),
+    parts: z.array(z.object({ site_id: z.string(), steps: z.number(), compute_s: z.number(), sync_s: z.number() })),
+  }).nullable().describe('a spanning job’s latest attempt as its parts measured it (their programs report each outer step to the rendezvous), next to the plan'),
 });
-export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>): z.infer<typeof JobDetailResponse> => ({
+/** A spanning attempt as its parts measured it, next to the efficiency the scheduler planned when it placed it. */
+function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent[]): z.infer<typeof JobDetailResponse>['measured'] {
+  const attempt = metrics.at(-1)?.attempt;
+  if (attempt === undefined) return null;
+  const parts = metrics.filter((m) => m.attempt === attempt);
+  const compute = parts.reduce((s, p) => s + p.computeS, 0);
+  const sync = parts.reduce((s, p) => s + p.syncS, 0);
+  const planned = events.filter((e) => e.type === 'placed')[attempt - 1]?.detail.efficiency;
+  return {
+    attempt, outer_steps: Math.min(...parts.map((p) => p.steps)), utilization: compute + sync > 0 ? compute / (compute + sync) : 0,
+    planned_utilization: typeof planned === 'number' ? planned : null,
+    first_loss: parts[0]?.firstLoss ?? null, last_loss: parts[0]?.lastLoss ?? null,
+    parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS })),
+  };
+}
+export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, metrics: readonly SpanMetrics[] = []): z.infer<typeof JobDetailResponse> => ({
   ...jobJson(j),
   placements: placements.map((p) => ({
     attempt: p.attempt, parts: p.parts.map((part) => partJson(part, owners)), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
     log_tail: p.logTail, log_at: isoOrNull(p.logAt),
   })),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
+  measured: measuredJson(metrics, events),
 });
 
 export const JobStateBody = z.strictObject({ state: z.enum(['running', 'succeeded', 'failed']).describe('placed → running → succeeded or failed') });

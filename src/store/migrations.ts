@@ -106,6 +106,7 @@ export interface Database {
   site_keys: { site_id: string; key_hash: string; verifier_key: string; created_at: number; revoked_at: number | null };
   witness_keys: { name: string; key_hash: string; org_id: string; verifier_key: string; created_at: number; revoked_at: number | null };
   leader_lease: { name: string; holder: string; url: string; epoch: number; expires_at: number };
+  span_metrics: { job_id: number; attempt: number; site_id: string; steps: number; compute_s: number; sync_s: number; first_loss: number | null; last_loss: number | null; updated_at: number };
 }
 
 /** The application_name prefix of a replica's sessions: what the fence knows it by (the holder id follows). */
@@ -345,6 +346,23 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
   ],
   // Where a site's runs accept the other sites' parts of a spanning job (types.ts SpanEndpoint); null: none.
   '0011-site-span-endpoint': [`alter table sites add column span_endpoint jsonb`],
+  // What each part of a spanning attempt measured, summed over its outer steps (its program reports each step through
+  // the rendezvous): the measured utilization shown next to the planned one. One row per part, whatever the steps.
+  '0012-span-metrics': [
+    `create table span_metrics (
+      job_id bigint not null references jobs (id),
+      attempt integer not null,
+      site_id text not null references sites (id),
+      steps integer not null,
+      compute_s double precision not null,
+      sync_s double precision not null,
+      first_loss double precision,
+      last_loss double precision,
+      updated_at bigint not null,
+      primary key (job_id, attempt, site_id)
+    )`,
+    `create trigger fence before insert or update or delete on span_metrics for each statement execute function suanli_fence()`,
+  ],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

@@ -218,6 +218,29 @@ export interface LogTail {
   readonly at: number;
 }
 
+/** One outer step of one part of a spanning attempt, as its program measured it. */
+export interface SpanStep {
+  /** 1, 2, …: each step once, in order. */
+  readonly step: number;
+  readonly computeS: number;
+  readonly syncS: number;
+  readonly loss: number | null;
+  readonly at: number;
+}
+
+/** A part's outer steps so far, summed. */
+export interface SpanMetrics {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly siteId: string;
+  readonly steps: number;
+  readonly computeS: number;
+  readonly syncS: number;
+  readonly firstLoss: number | null;
+  readonly lastLoss: number | null;
+  readonly updatedAt: number;
+}
+
 export interface PartsEvent {
   readonly at: number;
   readonly type: string;
@@ -449,6 +472,10 @@ export interface Store {
    * ledger entries, in one transaction. False, changing nothing, otherwise.
    */
   updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger?: readonly LedgerEntry[]): Promise<boolean>;
+  /** Adds a part's outer step to its sums, if it is the next one (steps so far + 1); false, changing nothing, otherwise (a repeat, a gap). */
+  addSpanStep(jobId: string, attempt: number, siteId: string, step: SpanStep): Promise<boolean>;
+  /** The sums of every part of the job's attempts, by attempt then site. */
+  spanMetrics(jobId: string): Promise<SpanMetrics[]>;
   /** Appends an event that changes nothing else (a spanning job's new membership) if the job is placed or running at `attempt`; false otherwise. */
   addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean>;
   /**

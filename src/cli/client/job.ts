@@ -126,13 +126,16 @@ function jobDetail(j: JobDetail): string {
     ['attempt', 'where', 'placed', 'started', 'ended'],
     ...j.placements.map((p) => [String(p.attempt), p.parts.map(partText(j.org_id)).join('; ') || '—', fmt.timestamp(p.placed_at), fmt.timestamp(p.started_at), fmt.timestamp(p.ended_at)]),
   ])];
+  const m = j.measured;
+  const loss = m === null || m.first_loss === null || m.last_loss === null ? '' : `; loss ${m.first_loss.toPrecision(3)} → ${m.last_loss.toPrecision(3)}`;
+  const measured = m === null ? [] : ['', `measured (attempt ${m.attempt}, ${fmt.plural(m.outer_steps, 'outer step')}): utilization ${fmt.percent(m.utilization)}${m.planned_utilization === null ? '' : `, planned ${fmt.percent(m.planned_utilization)}`}${loss}`];
   const last = j.placements.at(-1);
   const log = last?.log_tail == null ? [] : ['', `log of attempt ${last.attempt}, as of ${fmt.timestamp(last.log_at)} (the last lines)`, last.log_tail.trimEnd()];
   const events = ['', 'events', fmt.columns([
     ['#', 'at', 'event', 'state', 'detail'],
     ...j.events.map((e) => [String(e.seq), fmt.timestamp(e.at), e.type, e.from_state === null && e.to_state === null ? '' : `${e.from_state ?? '—'} → ${e.to_state ?? '—'}`, detailText(e.detail)]),
   ])];
-  return [spec, ...waiting, ...placements, ...log, ...events].join('\n');
+  return [spec, ...waiting, ...placements, ...measured, ...log, ...events].join('\n');
 }
 
 function dryRunText(r: Wire<typeof DryRunResponse>): string {

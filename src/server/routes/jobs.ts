@@ -107,9 +107,9 @@ export function jobRoutes(app: Api): void {
   }, async (req) => {
     const access = accessOf(req);
     const job = access.require('job', req.params.id, await store.getJob(req.params.id), owner);
-    const [placements, events] = await Promise.all([store.placements(job.id), store.events(job.id)]);
+    const [placements, events, metrics] = await Promise.all([store.placements(job.id), store.events(job.id), job.demand.span === undefined ? [] : store.spanMetrics(job.id)]);
     const owners = await cp.sites.owners(placements.flatMap((p) => p.parts.map((part) => part.siteId)));
-    return viewed(cp, access, jobDetailJson(job, placements, events, owners));
+    return viewed(cp, access, jobDetailJson(job, placements, events, owners, metrics));
   });
 
   app.post('/api/v1/jobs/:id/cancel', {

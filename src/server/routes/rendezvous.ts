@@ -30,6 +30,12 @@ export const MembershipResponse = z.object({
 const PublishBody = z.strictObject({
   endpoints: z.array(z.string().max(300)).min(1).max(MAX_ENDPOINTS).describe("host:port where this part listens, within its site's declared addresses and ports (span_endpoint)"),
 });
+const MetricsBody = z.strictObject({
+  step: z.number().int().min(1).max(10_000_000).describe('the outer step, 1, 2, …: each once, in order'),
+  compute_s: z.number().min(0).max(1e7).describe('seconds of its inner steps'),
+  sync_s: z.number().min(0).max(1e7).describe('seconds of its synchronization with the other parts'),
+  loss: z.number().nullable().default(null).describe('the loss after it, if the program has one'),
+});
 const BarrierBody = z.strictObject({ wait_s: z.number().min(0).max(MAX_BARRIER_WAIT_S).default(30).describe('how long to wait for every part, s') });
 
 /**
@@ -66,6 +72,17 @@ export function rendezvousRoutes(app: Api): void {
     }
   });
 
+  app.post('/api/v1/rendezvous/metrics', {
+    schema: { tags, summary: 'A part reports an outer step: its compute and synchronization seconds (what the measured utilization comes from)', body: MetricsBody, response: { 200: z.object({ steps: z.number() }), '4xx': ErrorResponse } },
+  }, async (req) => {
+    const p = part(req.headers.authorization);
+    const b = req.body;
+    if (!(await cp.store.addSpanStep(p.ref.jobId, p.ref.attempt, p.ref.siteId, { step: b.step, computeS: b.compute_s, syncS: b.sync_s, loss: b.loss, at: cp.clock.now() }))) {
+      throw new ApiError('conflict', `step: ${b.step} is not this part's next outer step (each is reported once, in order from 1)`, { field: 'step' });
+    }
+    return { steps: b.step };
+  });
+
   app.get('/api/v1/rendezvous', {
     schema: { tags, summary: 'The membership as it stands, without waiting', response: { 200: MembershipResponse, '4xx': ErrorResponse } },
   }, async (req) => {
@@ -79,8 +96,9 @@ export function rendezvousRoutes(app: Api): void {
   }, async (req) => {
     const access = accessOf(req);
     const job = access.require('job', req.params.id, await cp.store.getJob(req.params.id), (j) => ({ orgId: j.orgId }));
-    const placement = cp.active.placement(job.id);
-    if (placement === undefined || placement.attempt !== job.attempts) throw new ApiError('not_found', `job ${job.id} is not placed now: it has no members`);
+    const current = cp.active.placement(job.id);
+    // A job not placed now has no parts: an empty membership.
+    const placement = current !== undefined && current.attempt === job.attempts ? current : { jobId: job.id, attempt: job.attempts, parts: [], placedAt: 0, startedAt: null, endedAt: null, logTail: null, logAt: null };
     return membershipJson(cp, app.log, { ref: { jobId: job.id, attempt: placement.attempt, siteId: '' }, job, placement }, null);
   });
 }

@@ -36,7 +36,7 @@ export function holding(id: string, orgId: string, parts: readonly (readonly [st
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
     placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, lender_org_id: orgId, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
-    events: [],
+    events: [], measured: null,
     ...extra,
   };
 }

@@ -55,7 +55,7 @@ test('server text is escaped where it enters the dashboard: the job list, a jobâ
     const pages = [
       html(locale, <JobTable jobs={list.jobs} />),
       html(locale, <JobDetail job={shown} siteNames={new Map(sites.map((s) => [s.id, s.name]))} />),
-      html(locale, <JobDetail job={{ ...list.jobs[0] ?? waiting, placements: [], events: [] }} siteNames={new Map()} />),
+      html(locale, <JobDetail job={{ ...list.jobs[0] ?? waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />),
       html(locale, <SiteTable sites={sites} now={Date.parse('2026-11-26T15:12:00.000Z')} />),
     ];
     for (const page of pages) {

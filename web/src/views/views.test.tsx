@@ -214,7 +214,7 @@ test('a job spanning sites: each site’s part and when it started, its span spe
     span,
     diagnosis: { message: 'x', sites: 2, reasons: { site_too_small: 2 }, never: false, span: 'no WAN link between a and b' },
   });
-  assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [] }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
+  assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
 });
 
 test('the sites table: capacity, health, heartbeat relative to when it was read, share policy', () => {

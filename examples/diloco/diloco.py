@@ -1,0 +1,122 @@
+"""DiLoCo across the sites of a Suanli spanning job, in PyTorch on CPU.
+
+Each part of the job is one DiLoCo worker: it meets the others through the control
+plane's rendezvous (examples/rendezvous), forms a gloo group with them, and then, for
+every outer step, trains H inner steps with AdamW on its own shard of the data, takes
+the pseudo-gradient (where the outer model is minus where its inner steps led), averages
+it across the parts weighted by each part's share of the job's replicas (optionally sent
+as int8), and applies it to the outer model with Nesterov momentum (Douillard et al.,
+DiLoCo, 2023). Each outer step's compute seconds, synchronization seconds and loss go to
+the control plane (POST <rendezvous>/metrics), which shows the measured utilization next
+to the planned one (`suanli job show`).
+
+    python3 diloco.py --outer-steps 20 --inner-steps 25 [--int8] [--hidden 256]
+
+The model is a small MLP learning a fixed random teacher network: the loss falls from
+the first outer step, and its size (--hidden) sets the bytes each synchronization moves.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rendezvous"))
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+from suanli_rendezvous import Rendezvous  # noqa: E402
+
+
+def teacher_batch(gen, teacher, batch, dim):
+    x = torch.randn(batch, dim, generator=gen)
+    with torch.no_grad():
+        y = teacher(x)
+    return x, y
+
+
+def mlp(dim, hidden):
+    return torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
+
+
+def average(tensor, share, int8, world):
+    """The share-weighted average of `tensor` over the parts (in place)."""
+    if not int8:
+        tensor.mul_(share)
+        dist.all_reduce(tensor)
+        return
+    scale = tensor.abs().max().clamp(min=1e-12) / 127.0
+    q = torch.round(tensor / scale).clamp(-127, 127).to(torch.int8)
+    qs = [torch.empty_like(q) for _ in range(world)]
+    scales = [torch.empty(1) for _ in range(world)]
+    shares = [torch.empty(1) for _ in range(world)]
+    dist.all_gather(qs, q)
+    dist.all_gather(scales, scale.reshape(1))
+    dist.all_gather(shares, torch.tensor([share]))
+    tensor.zero_()
+    for qi, si, wi in zip(qs, scales, shares):
+        tensor.add_(qi.to(torch.float32) * si * wi)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--outer-steps", type=int, default=20)
+    ap.add_argument("--inner-steps", type=int, default=25, help="H: inner steps between synchronizations")
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--dim", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--inner-lr", type=float, default=3e-3)
+    ap.add_argument("--outer-lr", type=float, default=0.7)
+    ap.add_argument("--outer-momentum", type=float, default=0.9)
+    ap.add_argument("--int8", action="store_true", help="send pseudo-gradients as int8 (per-tensor scale)")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+
+    rdv = Rendezvous.from_env()
+    m = rdv.publish_and_wait([f"{rdv.address}:{rdv.free_port()}"])
+    rank, world = m["index"], len(m["members"])
+    share = m["members"][rank]["share"]
+    dist.init_process_group(**Rendezvous.torch_init(m))
+    print(f"part {rank} of {world} (share {share:.2f}), generation {m['generation']}", flush=True)
+
+    torch.manual_seed(1234)  # the same teacher and the same initial model on every part
+    teacher = mlp(a.dim, 64)
+    outer = mlp(a.dim, a.hidden)
+    inner = mlp(a.dim, a.hidden)
+    inner.load_state_dict(outer.state_dict())
+    params = sum(p.numel() for p in outer.parameters())
+    momentum = [torch.zeros_like(p) for p in outer.parameters()]
+    gen = torch.Generator().manual_seed(100 + rank)  # each part its own shard
+    opt = torch.optim.AdamW(inner.parameters(), lr=a.inner_lr)
+    eval_gen = torch.Generator().manual_seed(7)
+    x_eval, y_eval = teacher_batch(eval_gen, teacher, 1024, a.dim)
+
+    for step in range(1, a.outer_steps + 1):
+        t0 = time.perf_counter()
+        for _ in range(a.inner_steps):
+            x, y = teacher_batch(gen, teacher, a.batch, a.dim)
+            loss = torch.nn.functional.mse_loss(inner(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        compute_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        with torch.no_grad():
+            for po, pi, mo in zip(outer.parameters(), inner.parameters(), momentum):
+                delta = po.data - pi.data  # the pseudo-gradient
+                average(delta, share, a.int8, world)
+                mo.mul_(a.outer_momentum).add_(delta)
+                po.data.sub_(a.outer_lr * (delta + a.outer_momentum * mo))  # Nesterov
+                pi.data.copy_(po.data)
+        sync_s = time.perf_counter() - t1
+        with torch.no_grad():
+            eval_loss = torch.nn.functional.mse_loss(outer(x_eval), y_eval).item()
+        rdv.report_metrics(step=step, compute_s=compute_s, sync_s=sync_s, loss=eval_loss)
+        print(f"outer step {step}: loss {eval_loss:.5f}, compute {compute_s:.3f} s, sync {sync_s:.3f} s", flush=True)
+
+    print(f"done: {params} parameters, {a.outer_steps} outer steps of {a.inner_steps}", flush=True)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
