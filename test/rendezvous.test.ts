@@ -228,6 +228,24 @@ describe('the rendezvous of a spanning job, with real agents', { skip: process.e
     console.log(`DiLoCo on loopback: ${shown.out.match(/measured.*$/m)?.[0] ?? ''}`);
   });
 
+  test('DiLoCo shrinks for real: the lender of one part reclaims it mid-run, the other meets under generation 2 alone and trains on from the outer model to the end', { skip: process.env.CI === 'true' ? false : noTorch() }, async () => {
+    const job = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'diloco', org_id: 'beta', gpus: 16, estimate_s: 600, command: [PYTHON, join(EXAMPLES, '..', 'diloco', 'diloco.py'), '--outer-steps', '60', '--inner-steps', '40', '--hidden', '256'], span: SPAN })).id;
+    await waitFor('a few outer steps', async () => (((await pool.job(job)).measured?.outer_steps ?? 0) >= 3 ? true : undefined)).catch(async (err: unknown) => {
+      const j = await pool.job(job);
+      const logs = ['acme', 'beta'].map((name) => { const p = join(dir, name, 'logs', `${job}.1.log`); return existsSync(p) ? readFileSync(p, 'utf8') : '(none)'; });
+      throw new Error(`${String(err)}: ${j.state} ${JSON.stringify(j.measured)} ${JSON.stringify(j.events.map((e) => e.type))}\n${logs.join('\n---\n')}`);
+    });
+    const own = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'own', org_id: 'acme', gpus: 8, estimate_s: 60, command: ['true'] })).id;
+    const done = await pool.until(job, 'succeeded');
+    await pool.until(own, 'succeeded');
+    assert.deepEqual(done.events.filter((e) => e.type === 'membership').map((e) => e.detail.generation), [1, 2]);
+    const log = readFileSync(join(dir, 'beta', 'logs', `${job}.1.log`), 'utf8');
+    assert.match(log, /a part left .*; meeting the others again\npart 0 of 1 \(share 1\.00\), generation 2/);
+    const losses = [...log.matchAll(/outer step \d+: loss ([\d.]+)/g)].map((x) => Number(x[1]));
+    assert.ok(losses.length >= 60 && (losses.at(-1) ?? 1) < (losses[0] ?? 0) * 0.5, `it trained on to the end and the loss fell: ${losses.length} steps, ${losses[0]} → ${losses.at(-1)}`);
+    assert.equal(done.measured?.parts.find((p) => p.site_id === beta.siteId)?.steps, 60, 'every step reported once');
+  });
+
   test('the shell client: both parts publish and meet', async () => {
     const script = `. ${join(EXAMPLES, 'rendezvous.sh')} && suanli_publish 127.0.0.1:$(( $(printf %s "$SUANLI_SPAN_INDEX") * 100 + 31050 )) && suanli_barrier 60`;
     const logs = await run(['sh', '-c', script]);

@@ -17,6 +17,7 @@ the first outer step, and its size (--hidden) sets the bytes each synchronizatio
 """
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -58,6 +59,20 @@ def average(tensor, share, int8, world):
         tensor.add_(qi.to(torch.float32) * si * wi)
 
 
+def form_group(rdv, after_generation=None):
+    """Publishes a fresh endpoint, waits for every part (and, after a part left, for the
+    new generation), and joins the parts' gloo group: the membership."""
+    m = rdv.publish_and_wait([f"{rdv.address}:{rdv.free_port()}"])
+    while after_generation is not None and m["generation"] == after_generation:
+        time.sleep(0.5)
+        m = rdv.barrier()
+    init = Rendezvous.torch_init(m)
+    dist.init_process_group(**init, timeout=datetime.timedelta(seconds=60))
+    share = m["members"][m["index"]]["share"]
+    print(f"part {m['index']} of {len(m['members'])} (share {share:.2f}), generation {m['generation']}", flush=True)
+    return m
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--outer-steps", type=int, default=20)
@@ -73,11 +88,7 @@ def main():
     torch.set_num_threads(1)
 
     rdv = Rendezvous.from_env()
-    m = rdv.publish_and_wait([f"{rdv.address}:{rdv.free_port()}"])
-    rank, world = m["index"], len(m["members"])
-    share = m["members"][rank]["share"]
-    dist.init_process_group(**Rendezvous.torch_init(m))
-    print(f"part {rank} of {world} (share {share:.2f}), generation {m['generation']}", flush=True)
+    m = form_group(rdv)
 
     torch.manual_seed(1234)  # the same teacher and the same initial model on every part
     teacher = mlp(a.dim, 64)
@@ -86,12 +97,16 @@ def main():
     inner.load_state_dict(outer.state_dict())
     params = sum(p.numel() for p in outer.parameters())
     momentum = [torch.zeros_like(p) for p in outer.parameters()]
-    gen = torch.Generator().manual_seed(100 + rank)  # each part its own shard
+    gen = torch.Generator().manual_seed(100 + m["index"])  # each part its own shard
     opt = torch.optim.AdamW(inner.parameters(), lr=a.inner_lr)
     eval_gen = torch.Generator().manual_seed(7)
     x_eval, y_eval = teacher_batch(eval_gen, teacher, 1024, a.dim)
 
-    for step in range(1, a.outer_steps + 1):
+    step = 0
+    while step < a.outer_steps:
+        step += 1
+        rank, world = m["index"], len(m["members"])
+        share = m["members"][rank]["share"]
         t0 = time.perf_counter()
         for _ in range(a.inner_steps):
             x, y = teacher_batch(gen, teacher, a.batch, a.dim)
@@ -102,11 +117,22 @@ def main():
         compute_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         with torch.no_grad():
-            for po, pi, mo in zip(outer.parameters(), inner.parameters(), momentum):
-                delta = po.data - pi.data  # the pseudo-gradient
-                average(delta, share, a.int8, world)
-                mo.mul_(a.outer_momentum).add_(delta)
-                po.data.sub_(a.outer_lr * (delta + a.outer_momentum * mo))  # Nesterov
+            deltas = [po.data - pi.data for po, pi in zip(outer.parameters(), inner.parameters())]  # the pseudo-gradients
+            try:
+                for d in deltas:
+                    average(d, share, a.int8, world)
+            except RuntimeError as e:
+                # A part left (its lender reclaimed it, its site was lost): this step's inner work is dropped, the
+                # others meet again under the next generation and go on from the outer model as it stands.
+                print(f"outer step {step}: a part left ({str(e).splitlines()[0][:80]}); meeting the others again", flush=True)
+                dist.destroy_process_group()
+                m = form_group(rdv, after_generation=m["generation"])
+                inner.load_state_dict(outer.state_dict())
+                step -= 1
+                continue
+            for po, pi, mo, d in zip(outer.parameters(), inner.parameters(), momentum, deltas):
+                mo.mul_(a.outer_momentum).add_(d)
+                po.data.sub_(a.outer_lr * (d + a.outer_momentum * mo))  # Nesterov
                 pi.data.copy_(po.data)
         sync_s = time.perf_counter() - t1
         with torch.no_grad():
