@@ -109,8 +109,8 @@ class Rendezvous:
             try:
                 m = self._call("POST", "/barrier", {"wait_s": min(30.0, max(0.0, left))}, timeout=min(30.0, max(0.0, left)) + 10)
             except RendezvousError as e:
-                # A control plane taking over answers 503 for a moment: try again.
-                if " 503 " in str(e) or "Connection" in str(e):
+                # A control plane taking over answers 503 for a moment, and too many calls 429: try again.
+                if " 503 " in str(e) or " 429 " in str(e) or "Connection" in str(e):
                     time.sleep(1)
                     continue
                 raise

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { Job, Placement, SpanEndpoint } from '../../store/types.ts';
-import { bearerOf } from '../auth.ts';
+import { bearerOf, RateLimitedError } from '../auth.ts';
+import { RateByKey } from '../flood.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError } from '../errors.ts';
 import { checkEndpoints, MAX_ENDPOINTS, type Membership, type PartRef } from '../rendezvous.ts';
@@ -9,6 +10,9 @@ import { ErrorResponse, IdParams, spanEndpointJson } from '../schemas.ts';
 
 /** Longest a barrier waits before answering "not ready yet", s. */
 const MAX_BARRIER_WAIT_S = 60;
+/** What one part may ask of the rendezvous: calls a second (and a burst), and barriers waiting at once. */
+const PART_RATE = { perSecond: 20, burst: 40 };
+const PART_WAITS = 4;
 
 const Member = z.object({
   index: z.number().describe('the part’s position, 0 … parts-1: its rank among the parts'),
@@ -45,7 +49,16 @@ const BarrierBody = z.strictObject({ wait_s: z.number().min(0).max(MAX_BARRIER_W
 export function rendezvousRoutes(app: Api): void {
   const cp = app.suanli;
   const tags = ['rendezvous'];
-  const part = (authorization: string | undefined) => currentPart(cp, cp.rendezvousTokens.open(bearerOf(authorization)));
+  // A part's calls are bounded by part (its token names it), whatever its connections: a hostile program cannot hold
+  // the server's connections or its store with barriers and metrics.
+  const rates = new RateByKey();
+  const waiting = new Map<string, number>();
+  const part = (authorization: string | undefined) => {
+    const p = currentPart(cp, cp.rendezvousTokens.open(bearerOf(authorization)));
+    const wait = rates.take(partKey(p.ref), PART_RATE.perSecond, PART_RATE.burst);
+    if (wait > 0) throw new RateLimitedError(wait, `this part's rendezvous calls come faster than ${PART_RATE.perSecond} a second`);
+    return p;
+  };
 
   app.post('/api/v1/rendezvous/publish', {
     schema: { tags, summary: "A part of a spanning job says where it listens (its rendezvous token: SUANLI_RENDEZVOUS_TOKEN)", body: PublishBody, response: { 200: MembershipResponse, '4xx': ErrorResponse } },
@@ -62,13 +75,23 @@ export function rendezvousRoutes(app: Api): void {
     schema: { tags, summary: 'Wait until every part of the attempt has published, then get the membership', body: BarrierBody, response: { 200: MembershipResponse, '4xx': ErrorResponse } },
   }, async (req) => {
     const deadline = performance.now() + req.body.wait_s * 1000;
-    for (;;) {
-      const p = part(req.headers.authorization);
-      const m = membershipJson(cp, app.log, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
-      const left = deadline - performance.now();
-      if (m.ready || left <= 0) return m;
-      // Woken by a publish or a part leaving; a look every second besides.
-      await cp.rendezvous.wait(p.ref.jobId, p.ref.attempt, Math.min(left, 1000));
+    const first = part(req.headers.authorization);
+    const key = partKey(first.ref);
+    const held = waiting.get(key) ?? 0;
+    if (held >= PART_WAITS) throw new RateLimitedError(1000, `this part has ${held} barriers waiting, the most it may have at once`);
+    waiting.set(key, held + 1);
+    try {
+      for (let p = first; ; p = currentPart(cp, first.ref)) {
+        const m = membershipJson(cp, app.log, p, (await cp.sites.site(p.ref.siteId))?.spanEndpoint ?? null);
+        const left = deadline - performance.now();
+        if (m.ready || left <= 0) return m;
+        // Woken by a publish or a part leaving; a look every second besides.
+        await cp.rendezvous.wait(p.ref.jobId, p.ref.attempt, Math.min(left, 1000));
+      }
+    } finally {
+      const n = (waiting.get(key) ?? 1) - 1;
+      if (n <= 0) waiting.delete(key);
+      else waiting.set(key, n);
     }
   });
 
@@ -102,6 +125,8 @@ export function rendezvousRoutes(app: Api): void {
     return membershipJson(cp, app.log, { ref: { jobId: job.id, attempt: placement.attempt, siteId: '' }, job, placement }, null);
   });
 }
+
+const partKey = (ref: PartRef) => `${ref.jobId}.${ref.attempt}.${ref.siteId}`;
 
 interface CurrentPart {
   readonly ref: PartRef;
