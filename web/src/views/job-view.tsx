@@ -72,7 +72,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       )}
 
       <h2>{t('job.spec')}</h2>
-      <JobSpec job={job} />
+      <JobSpec job={job} measured={job.measured} />
 
       <h2>{t('job.placements')}</h2>
       <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} />
@@ -96,7 +96,8 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
   );
 }
 
-function JobSpec({ job }: { readonly job: JobJson }) {
+/** `measured`: a spanning job's latest attempt as its parts measured it (job detail only). */
+function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly measured?: JobDetailJson['measured'] }) {
   const { t, format } = useI18n();
   const yesNo = (b: boolean) => (b ? t('common.yes') : t('common.no'));
   return (
@@ -118,6 +119,15 @@ function JobSpec({ job }: { readonly job: JobJson }) {
                 outer: format.duration(job.span.outer_step_s), wait: format.duration(job.span.max_single_site_wait_s),
               })}
         </Fact>
+        {measured === null ? null : (
+          <Fact label={t('job.measured')}>
+            {t('job.measuredValue', {
+              steps: format.count(measured.outer_steps), attempt: format.count(measured.attempt), utilization: format.percentOf(measured.utilization),
+              planned: measured.planned_utilization === null ? '—' : format.percentOf(measured.planned_utilization),
+              loss: measured.first_loss === null || measured.last_loss === null ? '—' : `${measured.first_loss.toPrecision(3)} → ${measured.last_loss.toPrecision(3)}`,
+            })}
+          </Fact>
+        )}
         <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{job.command.map(shellWord).join(' ')}</code>}</Fact>
         <Fact label={t('job.submittedBy')}>
           <code>{job.submitted_by}</code>

@@ -215,6 +215,11 @@ test('a job spanning sites: each site’s part and when it started, its span spe
     diagnosis: { message: 'x', sites: 2, reasons: { site_too_small: 2 }, never: false, span: 'no WAN link between a and b' },
   });
   assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
+  // What its parts measured, next to the plan.
+  const measured = { attempt: 1, outer_steps: 8, utilization: 0.401, planned_utilization: 0.95, first_loss: 0.00955, last_loss: 0.00101, parts: [] };
+  assert.match(text(html('en', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /Measured across sites utilization 40% \(planned 95%\) over 8 outer steps of attempt 1; loss 0\.00955 → 0\.00101/);
+  assert.match(text(html('zh-CN', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /跨站点实测 利用率 40%（计划 95%）/);
+  assert.doesNotMatch(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /Measured across sites/, 'nothing measured: no line');
 });
 
 test('the sites table: capacity, health, heartbeat relative to when it was read, share policy', () => {
