@@ -101,6 +101,14 @@ describe('the rendezvous of a spanning job, through the API', () => {
     assert.deepEqual(met.members.map((m) => [m.index, m.endpoints, m.replicas, m.share]), [[0, ['127.0.0.1:31007'], 1, 0.5], [1, ['127.0.0.1:31105'], 1, 0.5]]);
     assert.ok(met.members.every((m) => /^[a-z0-9-]+:site-\d+$/.test(m.site)), 'sites by their neutral labels');
 
+    // A part reports its outer steps: each once, in order; anything else is refused naming the field.
+    const metrics = (step: number, body: object = {}) => fetch(`${pool.url}/api/v1/rendezvous/metrics`, { method: 'POST', headers: { authorization: `Bearer ${acme}`, 'content-type': 'application/json' }, body: JSON.stringify({ step, compute_s: 1.5, sync_s: 0.5, loss: 0.3, ...body }) });
+    const refusedStep = await metrics(2);
+    assert.deepEqual([refusedStep.status, ((await refusedStep.json()) as { error: { field?: string } }).error.field], [409, 'step']);
+    assert.equal((await metrics(1)).status, 200);
+    assert.equal((await metrics(1)).status, 409, 'a repeat');
+    assert.equal((await metrics(2, { compute_s: -1 })).status, 400);
+    assert.equal((await metrics(2, { extra: 1 })).status, 400, 'unknown fields refused');
     // A member of the job's org reads the membership; another org's member does not see the job.
     const members = await pool.client.call<Membership>('GET', `/jobs/${job}/members`);
     assert.deepEqual([members.generation, members.index, members.declared, members.members.length], [1, null, null, 2]);
