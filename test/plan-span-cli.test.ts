@@ -52,8 +52,21 @@ describe('bad input: one line naming the flag or the file:line/field, exit code 
     assert.equal(field.code, 2);
     assert.match(field.err, new RegExp(`^suanli: --topology: ${file.replace(/[.]/g, '\\.')}:2:90: sites\\[1\\]\\.gpus: must be a whole number above zero, got -8`));
     const both = await inProcess(['plan', 'span', '--topology', file, '--site', 'a:h100:8']);
-    assert.match(both.err, /^suanli: --topology: give --topology or --site\/--wan, not both/);
+    assert.match(both.err, /^suanli: --topology: give --topology or --site\/--wan\/--step-time, not both/);
   });
+});
+
+test('hardware outside the catalog: --site ID:measured:COUNT with --step-time plans from the measured inner step', async () => {
+  const args = ['plan', 'span', '--params', '24000', '--site', 'a:measured:1', '--site', 'b:measured:1', '--wan', 'a-b:0.1:1', '--step-time', 'a=0.004', '--step-time', 'b=0.004', '--inner-steps', '10', '--batch-tokens', '64', '--steps', '80'];
+  const plan = JSON.parse((await inProcess([...args, '--json'])).out) as SpanPlan;
+  assert.ok(Math.abs(plan.compute_seconds_per_outer_step - 0.04) < 1e-12);
+  assert.ok(Math.abs(plan.compute_utilization - 0.04 / (0.04 + plan.sync_seconds)) < 1e-12);
+  const table = await inProcess(args);
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, /site a: one inner step of one replica as measured, 0\.00400 s at 64 tokens \(--step-time\)/);
+  const missing = await inProcess(['plan', 'span', '--params', '24000', '--site', 'a:measured:1', '--steps', '80']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /a measured device needs its step time.*--step-time a=SECONDS/);
 });
 
 test('plain data parallelism for a 10B model over 1 Gb/s: the table says it is hopeless, in words', async () => {

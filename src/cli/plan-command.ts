@@ -256,9 +256,9 @@ async function spanTopologyFrom(o: Opts): Promise<{ sites: SpanSite[]; links: Wa
   const wanFlags = repeated(o, 'wan');
   if (file === undefined) {
     if (siteFlags.length === 0) throw new InvalidInputError('site', 'no sites given', 'one or more --site ID:GPU:COUNT (with --wan links between them), or --topology FILE');
-    return topologyFromFlags(siteFlags, wanFlags);
+    return topologyFromFlags(siteFlags, wanFlags, repeated(o, 'stepTime'));
   }
-  if (siteFlags.length > 0 || wanFlags.length > 0) throw new InvalidInputError('topology', 'give --topology or --site/--wan, not both', '--topology FILE, or --site … --wan …');
+  if (siteFlags.length > 0 || wanFlags.length > 0 || repeated(o, 'stepTime').length > 0) throw new InvalidInputError('topology', 'give --topology or --site/--wan/--step-time, not both', '--topology FILE, or --site … --wan …');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -488,6 +488,7 @@ Examples:
     .option('--fps <n>', "video models: frames per second for durations in seconds (default: the model's)")
     .option('--site <ID:GPU:COUNT[:GBPS]>', 'a candidate site (repeat the flag): id, GPU type, GPU count, and optionally its network in Gb/s per GPU', parse.collect)
     .option('--wan <A-B:GBPS:MS>', 'a WAN link between two sites (repeat): achieved Gb/s per direction, one-way latency in ms', parse.collect)
+    .option('--step-time <ID=SECONDS>', 'a measured inner step: seconds of one inner step of one replica at that site at --batch-tokens (repeat per site); it stands for the GPU catalog, so a site of hardware outside it is --site ID:measured:COUNT', parse.collect)
     .option('--topology <file.json>', 'sites and WAN links from a JSON file instead of --site and --wan')
     .option('--inner-steps <H>', 'inner steps between synchronizations (1 = plain synchronous data parallelism)', '100')
     .option('--bytes-per-param <b>', 'bytes per parameter synchronized: 4 FP32, 2 BF16, 1 int8, 0.5 4-bit', '1')

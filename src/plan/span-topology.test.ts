@@ -43,6 +43,15 @@ test('flag errors name the flag and quote the value', () => {
   assert.match(failure(() => topologyFromFlags(['a:h100:8', 'b:h100:8'], ['a-b:1:1', 'b-a:2:2'])).message, /^wan: link 2 \(between\): the link b-a is given twice/);
 });
 
+test('--step-time ID=SECONDS: a site’s measured inner step; a measured device needs one; bad values name the flag', () => {
+  const { sites } = topologyFromFlags(['cpu-a:measured:1', 'b:h100:8'], ['cpu-a-b:1:1'], ['cpu-a=0.05', 'b=2']);
+  assert.deepEqual(sites.map((x) => [x.id, x.gpu.id, x.innerStepS]), [['cpu-a', 'measured', 0.05], ['b', 'h100', 2]]);
+  assert.deepEqual(failure(() => topologyFromFlags(['a:measured:1'], [])), { field: 'site', message: 'site: "a:measured:1": a measured device needs its step time; accepted: --step-time a=SECONDS' });
+  assert.match(failure(() => topologyFromFlags(['a:h100:1'], [], ['z=1'])).message, /^step-time: "z=1": unknown site "z"/);
+  assert.match(failure(() => topologyFromFlags(['a:h100:1'], [], ['a=0'])).message, /^step-time: "a=0": the step time must be above zero/);
+  assert.match(failure(() => topologyFromFlags(['a:h100:1'], [], ['a'])).message, /^step-time: "a" is not ID=SECONDS/);
+});
+
 test('a topology file gives the same sites and links', () => {
   const { sites, links } = parseTopologyFile('pool.json', TOPOLOGY);
   assert.deepEqual(sites.map((s) => [s.id, s.gpu.id, s.gpus, s.intraSiteGbps, s.mfu]), [['us-east', 'h100', 1024, 400, undefined], ['eu', 'a100', 512, undefined, 0.5]]);

@@ -13,8 +13,20 @@ export const SITE_FLAG_FORMAT = 'ID:GPU:COUNT[:GBPS] (GBPS: site network per GPU
 export const WAN_FLAG_FORMAT = 'A-B:GBPS:MS (achieved Gb/s per direction, one-way ms), e.g. a-b:10:30';
 export const TOPOLOGY_FILE_FORMAT = '{"sites": [{"id": "a", "gpu": "h100", "gpus": 1024, "intra_site_gbps"?: 400, "mfu"?: 0.4}], "wan": [{"between": ["a", "b"], "gbps": 10, "latency_ms": 30}]}';
 
+export const STEP_FLAG_FORMAT = 'ID=SECONDS (one inner step of one replica at that site, measured at --batch-tokens), e.g. a=0.05';
+
+/**
+ * What a site whose inner-step time is measured (`--step-time`) may name as its GPU when it is outside the catalog
+ * (these CPUs, say): its FLOPs and memory are not used, the measurement stands for them. Its network inside the
+ * site, for more than one replica there, is the --site flag's GBPS, else 10 Gb/s.
+ */
+export const MEASURED_DEVICE: GpuSpec = {
+  id: 'measured', name: 'a device whose step time was measured', peakFlops: 0, memoryBytes: Number.POSITIVE_INFINITY, memoryBandwidthBytesPerSecond: 0,
+  scaleUpBytesPerSecond: 0, scaleUpLink: '—', scaleOutBytesPerSecond: 10e9 / 8, gpusPerNode: 1, powerWatts: 0, efficiency: 1, source: 'measured by the user (--step-time)',
+};
+
 function gpuById(id: string): GpuSpec | undefined {
-  return GPU_CATALOG.find((g) => g.id === id.toLowerCase());
+  return id.toLowerCase() === MEASURED_DEVICE.id ? MEASURED_DEVICE : GPU_CATALOG.find((g) => g.id === id.toLowerCase());
 }
 
 /** A number from a flag's part; `min0` allows zero. Range errors quote the whole flag value. */
@@ -31,7 +43,7 @@ export function parseSiteFlag(text: string): SpanSite {
   if (parts.length < 3 || parts.length > 4) throw new InvalidInputError('site', `"${text}" is not ID:GPU:COUNT[:GBPS]`, SITE_FLAG_FORMAT);
   const [id, gpuId, count, gbps] = parts as [string, string, string, string | undefined];
   const gpu = gpuById(gpuId.trim());
-  if (!gpu) throw new InvalidInputError('site', `"${text}": unknown GPU id "${gpuId}"`, GPU_CATALOG.map((g) => g.id).join(', '));
+  if (!gpu) throw new InvalidInputError('site', `"${text}": unknown GPU id "${gpuId}"`, `${GPU_CATALOG.map((g) => g.id).join(', ')}, or measured (with --step-time)`);
   const gpus = flagNumber('site', text, count, 'the GPU count', SITE_FLAG_FORMAT);
   if (!Number.isInteger(gpus)) throw new InvalidInputError('site', `"${text}": the GPU count must be a whole number, got ${count}`, SITE_FLAG_FORMAT);
   return { id: id.trim(), gpu, gpus, ...(gbps === undefined ? {} : { intraSiteGbps: flagNumber('site', text, gbps, 'the site network', SITE_FLAG_FORMAT) }) };
@@ -61,9 +73,24 @@ export function parseWanFlag(text: string, siteIds: readonly string[]): WanLink 
   };
 }
 
+/** `--step-time ID=SECONDS`: a site's measured inner-step time. */
+export function parseStepFlag(text: string, siteIds: readonly string[]): { readonly id: string; readonly seconds: number } {
+  const eq = text.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidInputError('step-time', `"${text}" is not ID=SECONDS`, STEP_FLAG_FORMAT);
+  const id = text.slice(0, eq).trim();
+  if (!siteIds.includes(id)) throw new InvalidInputError('step-time', `"${text}": unknown site "${id}"`, `one of the sites given with --site: ${siteIds.join(', ')}`);
+  return { id, seconds: flagNumber('step-time', text, text.slice(eq + 1), 'the step time', STEP_FLAG_FORMAT) };
+}
+
 /** Sites and links from flags: each value parsed, then the whole checked together. */
-export function topologyFromFlags(siteFlags: readonly string[], wanFlags: readonly string[]): { sites: SpanSite[]; links: WanLink[] } {
-  const sites = siteFlags.map(parseSiteFlag);
+export function topologyFromFlags(siteFlags: readonly string[], wanFlags: readonly string[], stepFlags: readonly string[] = []): { sites: SpanSite[]; links: WanLink[] } {
+  const parsed = siteFlags.map(parseSiteFlag);
+  const steps = new Map(stepFlags.map((f) => parseStepFlag(f, parsed.map((s) => s.id))).map((s) => [s.id, s.seconds]));
+  const sites = parsed.map((s, i) => {
+    const seconds = steps.get(s.id);
+    if (seconds === undefined && s.gpu === MEASURED_DEVICE) throw new InvalidInputError('site', `"${siteFlags[i] ?? ''}": a measured device needs its step time`, `--step-time ${s.id}=SECONDS`);
+    return seconds === undefined ? s : { ...s, innerStepS: seconds };
+  });
   const links = wanFlags.map((w) => parseWanFlag(w, sites.map((s) => s.id)));
   checkTopology(sites, links);
   return { sites, links };

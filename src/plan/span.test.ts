@@ -5,6 +5,7 @@ import { GPU_CATALOG, findGpu } from './gpu-catalog.ts';
 import { SPAN_FIGURES, compareSpanFigure, intellect1Plan } from './span-figures.ts';
 import { paramsSpanWork, textSpanWork, videoSpanWork } from './span-work.ts';
 import { HOPELESS_UTILIZATION, bottleneckRing, planSpan, type SpanRequest, type SpanSite, type WanLink } from './span.ts';
+import { MEASURED_DEVICE } from './span-topology.ts';
 import { planText } from './text-cost.ts';
 import { findTextModel } from './text-models.ts';
 import { planTrain } from './train-cost.ts';
@@ -73,6 +74,22 @@ test('uniform links reproduce scheduling-research.md §4.3 exactly: t_sync = 2·
   assert.equal(p.wan_bytes_total_per_sync, 2 * (S - 1) * 10e9 * 0.5);
   assert.equal(p.replicas, S);
   assert.ok(Math.abs(p.wall_seconds - (p.inner_steps_total / 50) * p.outer_step_seconds) < 1e-6);
+});
+
+test('measured inner steps (hardware outside the catalog): the step time stands for FLOPs and efficiency; CU = H·t / (H·t + t_sync) with the measured t', () => {
+  const t = 0.004;
+  const sites: SpanSite[] = [{ id: 'a', gpu: MEASURED_DEVICE, gpus: 1, innerStepS: t }, { id: 'b', gpu: MEASURED_DEVICE, gpus: 1, innerStepS: t }];
+  const p = planSpan({ work: paramsSpanWork(24_000, 1, { steps: 80 }), sites, links: [{ a: 'a', b: 'b', gbps: 0.1, latencyMs: 1 }], innerSteps: 10, bytesPerParam: 1, stragglers: 'proportional', batchTokensPerReplica: 64 });
+  const tSync = (2 * 24_000 * 1 * (1 / 2)) / ((0.1 * 1e9) / 8) + 2 * 0.001;
+  assert.ok(Math.abs(p.wan_sync_seconds - tSync) < 1e-12);
+  assert.ok(Math.abs(p.compute_seconds_per_outer_step - 10 * t) < 1e-12, 'H measured steps');
+  assert.ok(Math.abs(p.compute_utilization - (10 * t) / (10 * t + tSync)) < 1e-12);
+  assert.ok(p.assumptions.some((a) => a.startsWith('site a: one inner step of one replica as measured')));
+  // A faster measured site takes a larger share of the batch, and the step is that of both together.
+  const uneven = planSpan({ work: paramsSpanWork(24_000, 1, { steps: 80 }), sites: [sites[0] as SpanSite, { id: 'b', gpu: MEASURED_DEVICE, gpus: 1, innerStepS: t / 3 }], links: [{ a: 'a', b: 'b', gbps: 0.1, latencyMs: 1 }], innerSteps: 10, bytesPerParam: 1, stragglers: 'proportional', batchTokensPerReplica: 64 });
+  assert.deepEqual(uneven.sites.map((x) => x.batch_tokens_per_replica), [32, 96]);
+  assert.ok(Math.abs((uneven.sites[0]?.inner_step_seconds ?? 0) - t / 2) < 1e-12);
+  assert.throws(() => planSpan({ work: paramsSpanWork(24_000, 1, { steps: 80 }), sites: [{ ...sites[0] as SpanSite, innerStepS: 0 }], links: [], innerSteps: 10, bytesPerParam: 1, stragglers: 'proportional', batchTokensPerReplica: 64 }), /step-time/);
 });
 
 test('the ring avoids a slow link when a ring without it exists, and says which link limits it', () => {

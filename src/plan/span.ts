@@ -34,6 +34,11 @@ export interface SpanSite {
   readonly intraSiteGbps?: number;
   /** Achieved fraction of peak at this site; defaults to the request's, then the GPU's catalog efficiency. */
   readonly mfu?: number;
+  /**
+   * Measured seconds of one inner step of one replica here, at the request's per-replica batch: replaces the
+   * catalog's FLOPs and the efficiency (hardware outside the catalog, a run measured before), and proves the model fits.
+   */
+  readonly innerStepS?: number;
 }
 
 /**
@@ -344,7 +349,9 @@ export function planSpan(req: SpanRequest): SpanPlan {
 
   const placed = req.sites.map((site) => {
     const replicaGpus = req.gpusPerReplica ?? site.gpus;
-    const minGpus = Math.ceil(stateBytes / (site.gpu.memoryBytes * USABLE_MEMORY_FRACTION));
+    if (site.innerStepS !== undefined) positiveNumber('step-time', site.innerStepS);
+    // A measured step is a replica that ran: the model fits.
+    const minGpus = site.innerStepS !== undefined ? 0 : Math.ceil(stateBytes / (site.gpu.memoryBytes * USABLE_MEMORY_FRACTION));
     const replicas = replicaGpus < minGpus ? 0 : Math.floor(site.gpus / replicaGpus);
     const excluded =
       replicaGpus < minGpus
@@ -354,7 +361,8 @@ export function planSpan(req: SpanRequest): SpanPlan {
           : null;
     const mfu = site.mfu ?? req.mfu ?? site.gpu.efficiency;
     const intraGbps = site.intraSiteGbps ?? (site.gpu.scaleOutBytesPerSecond * 8) / GB;
-    return { site, replicaGpus, replicas, excluded, mfu, intraGbps, replicaFlops: replicaGpus * site.gpu.peakFlops * mfu };
+    const replicaFlops = site.innerStepS !== undefined ? (perReplicaBatch * work.flopsPerToken) / site.innerStepS : replicaGpus * site.gpu.peakFlops * mfu;
+    return { site, replicaGpus, replicas, excluded, mfu, intraGbps, replicaFlops };
   });
   const used = placed.filter((p) => p.replicas > 0);
   if (used.length === 0) {
@@ -513,7 +521,8 @@ export function planSpan(req: SpanRequest): SpanPlan {
     convergence_assumptions: convergence,
     assumptions: [
       `FLOPs: ${work.accounting}; ${(work.flopsPerToken / N).toPrecision(3)} FLOPs per parameter per token`,
-      `inner steps at each site's MFU (${[...new Set(used.map((p) => `${p.site.gpu.id} ${pct(p.mfu)}`))].join(', ')} of peak); a replica's own tensor / pipeline / data parallelism over NVLink or InfiniBand is inside that MFU`,
+      ...(used.some((p) => p.site.innerStepS === undefined) ? [`inner steps at each site's MFU (${[...new Set(used.filter((p) => p.site.innerStepS === undefined).map((p) => `${p.site.gpu.id} ${pct(p.mfu)}`))].join(', ')} of peak); a replica's own tensor / pipeline / data parallelism over NVLink or InfiniBand is inside that MFU`] : []),
+      ...used.filter((p) => p.site.innerStepS !== undefined).map((p) => `site ${p.site.id}: one inner step of one replica as measured, ${secs(p.site.innerStepS ?? 0)} at ${Math.round(perReplicaBatch).toLocaleString('en-US')} tokens (--step-time): it stands for the catalog's FLOPs and efficiency, and the batch share follows from it`),
       `a replica holds ${MODEL_STATE_BYTES_PER_PARAM} bytes/parameter of model states sharded over its GPUs (ZeRO-3 / FSDP); DiLoCo's outer state (FP32 copy and momentum) in host memory, as PRIME keeps it; activations not counted`,
       'synchronization: hierarchical all-reduce, in three sequential phases — reduce-scatter among a site\'s replicas (2(k−1)/k · N·b over GPUs-per-replica × per-GPU site bandwidth for the round trip), a ring across sites, all-gather back (scheduling-research.md §4.2–4.3)',
       'WAN ring: 2(S−1) steps, each sending N·b/S over every ring link at once and waiting for the slowest (chunk ÷ achieved Gb/s + one-way latency); the ring is the one whose slowest step is fastest; links carry only this job, one direction each',
