@@ -140,6 +140,8 @@ def main():
         rdv.report_metrics(step=step, compute_s=compute_s, sync_s=sync_s, loss=eval_loss)
         print(f"outer step {step}: loss {eval_loss:.5f}, compute {compute_s:.3f} s, sync {sync_s:.3f} s", flush=True)
 
+    # The job ends with its first part to exit: every part has reported its last step before any leaves.
+    dist.barrier()
     print(f"done: {params} parameters, {a.outer_steps} outer steps of {a.inner_steps}", flush=True)
     dist.destroy_process_group()
 

@@ -3,7 +3,7 @@
 # by the agent for every part of such a job.
 #
 #   . rendezvous.sh
-#   suanli_publish 10.1.0.2:29500          # where this part listens (its site's declared addresses and ports)
+#   suanli_publish "$(suanli_address):$(suanli_first_port)"   # where this part listens (its site's declared addresses and ports)
 #   suanli_barrier > members.json          # waits until every part published; the membership as JSON
 #
 # The membership: {"generation", "ready", "index" (this part), "members": [{"index", "site",
@@ -12,6 +12,14 @@
 suanli_rendezvous_call() {
   curl -sS --fail-with-body -X "$1" -H "authorization: Bearer $SUANLI_RENDEZVOUS_TOKEN" \
     -H 'content-type: application/json' ${2:+--data "$2"} "$SUANLI_RENDEZVOUS_URL$3"
+}
+
+# suanli_address, suanli_first_port: this site's first declared address and port (where this part may listen).
+suanli_address() {
+  suanli_rendezvous_call GET '' '' | sed -n 's/.*"declared":{"addresses":\["\([^"]*\)".*/\1/p'
+}
+suanli_first_port() {
+  suanli_rendezvous_call GET '' '' | sed -n 's/.*"declared":{[^}]*"ports":{"from":\([0-9]*\).*/\1/p'
 }
 
 # suanli_publish HOST:PORT...: says where this part listens.

@@ -176,6 +176,8 @@ def demo():
             heard.add(line)
     print(f"part {me} heard: {sorted(heard)}", flush=True)
     server.close()
+    # The job ends with its first part to exit: linger, so that the others hear this one first.
+    time.sleep(1)
 
 
 def follow(seconds):
