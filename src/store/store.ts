@@ -414,23 +414,30 @@ export class KyselyStore implements Store {
   }
 
   async updateParts(jobId: string, attempt: number, expected: readonly PlacementPart[], parts: readonly PlacementPart[], event: PartsEvent, ledger: readonly LedgerEntry[] = []): Promise<boolean> {
+    return this.onHoldingAttempt(jobId, attempt, async (trx, key, state) => {
+      const updated = await trx
+        .updateTable('placements')
+        .set({ parts: JSON.stringify(parts) })
+        .where('job_id', '=', key)
+        .where('attempt', '=', attempt)
+        .where(sql<boolean>`parts = ${JSON.stringify(expected)}::jsonb`)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) return false;
+      await appendEvent(trx, key, state, event);
+      if (ledger.length > 0) await sql`${ledgerInsert(ledger)}`.execute(trx);
+      return true;
+    });
+  }
+
+  /** Runs `write` in a transaction holding the job's row, if the job is placed or running at `attempt`; false otherwise. */
+  private onHoldingAttempt(jobId: string, attempt: number, write: (trx: Kysely<Database>, key: number, state: string) => Promise<boolean>): Promise<boolean> {
     const key = jobKey(jobId);
-    if (key === null) return false;
+    if (key === null) return Promise.resolve(false);
     return conflicts(
       this.db.transaction().execute(async (trx) => {
         const job = await trx.selectFrom('jobs').select(['state', 'attempts']).where('id', '=', key).forNoKeyUpdate().executeTakeFirst();
         if (job === undefined || job.attempts !== attempt || !HOLDING_PLACEMENT.has(job.state)) return false;
-        const updated = await trx
-          .updateTable('placements')
-          .set({ parts: JSON.stringify(parts) })
-          .where('job_id', '=', key)
-          .where('attempt', '=', attempt)
-          .where(sql<boolean>`parts = ${JSON.stringify(expected)}::jsonb`)
-          .executeTakeFirst();
-        if (updated.numUpdatedRows === 0n) return false;
-        await appendEvent(trx, key, job.state, event);
-        if (ledger.length > 0) await sql`${ledgerInsert(ledger)}`.execute(trx);
-        return true;
+        return write(trx, key, job.state);
       }),
     );
   }
@@ -463,16 +470,10 @@ export class KyselyStore implements Store {
   }
 
   async addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean> {
-    const key = jobKey(jobId);
-    if (key === null) return false;
-    return conflicts(
-      this.db.transaction().execute(async (trx) => {
-        const job = await trx.selectFrom('jobs').select(['state', 'attempts']).where('id', '=', key).forNoKeyUpdate().executeTakeFirst();
-        if (job === undefined || job.attempts !== attempt || !HOLDING_PLACEMENT.has(job.state)) return false;
-        await appendEvent(trx, key, job.state, event);
-        return true;
-      }),
-    );
+    return this.onHoldingAttempt(jobId, attempt, async (trx, key, state) => {
+      await appendEvent(trx, key, state, event);
+      return true;
+    });
   }
 
   async setLogTails(tails: readonly LogTail[]): Promise<boolean[]> {
