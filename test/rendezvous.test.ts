@@ -269,9 +269,39 @@ describe('the rendezvous of a spanning job, with real agents', { skip: process.e
     assert.equal(done.measured?.parts.find((p) => p.site_id === pool.siteId)?.steps, 40, 'every step reported once');
   });
 
+  test('a spanning job succeeds once every part has (a part done first does not end the others’ training); a part that crashes ends the attempt per the job’s retry policy', async () => {
+    // Part 0 is done after a second (once both parts started: a part that ends before the others start fails the
+    // co-allocation), part 1 three seconds later: the job runs on until both are.
+    const both = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'uneven', org_id: 'beta', gpus: 16, estimate_s: 600, command: ['sh', '-c', 'if [ "$SUANLI_SPAN_INDEX" = 0 ]; then sleep 1; else sleep 4; fi'], span: SPAN })).id;
+    const done = await waitFor('the job ended', async () => {
+      const j = await pool.job(both);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : undefined;
+    });
+    assert.equal(done.state, 'succeeded');
+    const first = done.events.find((e) => e.type === 'part_succeeded');
+    const end = done.events.find((e) => e.type === 'succeeded');
+    assert.ok(first !== undefined && end !== undefined, JSON.stringify(done.events.map((e) => e.type)));
+    assert.equal((first.detail.waiting_for as string[]).length, 1, 'the first part waits for the other');
+    assert.equal(first.to_state, 'running', 'and the job runs on');
+    assert.ok(Date.parse(end.at) - Date.parse(first.at) >= 2000, `the job succeeded when the last part did: ${first.at} → ${end.at}`);
+    assert.deepEqual((end.detail.sites as string[]).length, 2);
+    assert.ok(done.placements.at(-1)?.parts.every((p) => p.succeeded_at !== undefined && p.started_at !== undefined), JSON.stringify(done.placements.at(-1)));
+
+    // Part 1 crashes; part 0 would train for a minute: each attempt ends at the crash, and is tried once more (max_retries 1).
+    const crash = JobResponse.parse(await pool.client.call('POST', '/jobs', { name: 'crash', org_id: 'beta', gpus: 16, estimate_s: 600, max_retries: 1, command: ['sh', '-c', '[ "$SUANLI_SPAN_INDEX" = 1 ] && exit 3; sleep 60'], span: SPAN })).id;
+    const t0 = Date.now();
+    const failed = await waitFor('the job ended', async () => {
+      const j = await pool.job(crash);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : undefined;
+    }, 40_000);
+    assert.equal(failed.state, 'failed');
+    assert.ok(Date.now() - t0 < 40_000, 'the other part did not run on');
+    assert.deepEqual(failed.events.filter((e) => ['run_failed', 'failed', 'succeeded', 'part_succeeded'].includes(e.type)).map((e) => [e.type, e.detail.exit_code]), [['run_failed', 3], ['failed', 3]]);
+    assert.equal(failed.attempts, 2);
+  });
+
   test('the shell client: both parts publish and meet', async () => {
-    // Each part lingers after the barrier: the job ends with its first part, and the other must have met it by then.
-    const script = `. ${join(EXAMPLES, 'rendezvous.sh')} && suanli_publish "$(suanli_address):$(suanli_first_port)" && suanli_barrier 60 && sleep 2`;
+    const script = `. ${join(EXAMPLES, 'rendezvous.sh')} && suanli_publish "$(suanli_address):$(suanli_first_port)" && suanli_barrier 60`;
     const logs = await run(['sh', '-c', script]);
     for (const log of logs) {
       const last = log.trim().split('\n').at(-1) ?? '';

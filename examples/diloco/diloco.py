@@ -11,6 +11,11 @@ the control plane (POST <rendezvous>/metrics), which shows the measured utilizat
 to the planned one (`suanli job show`).
 
     python3 diloco.py --outer-steps 20 --inner-steps 25 [--int8] [--hidden 256]
+    python3 diloco.py --measure-inner-step 30 [--hidden 256]   # no rendezvous: what `suanli plan span` needs
+
+The second form times inner steps alone on this machine and prints one JSON line with the
+model's parameter count and the seconds of one inner step (`--step-time` of `suanli plan
+span`, with `--site ID:measured:COUNT` for hardware outside the GPU catalog).
 
 The model is a small MLP learning a fixed random teacher network: the loss falls from
 the first outer step, and its size (--hidden) sets the bytes each synchronization moves.
@@ -18,6 +23,7 @@ the first outer step, and its size (--hidden) sets the bytes each synchronizatio
 
 import argparse
 import datetime
+import json
 import os
 import sys
 import time
@@ -73,6 +79,31 @@ def form_group(rdv, after_generation=None):
     return m
 
 
+def measure_inner_step(a, steps):
+    """Times `steps` inner steps (after a few to warm up) of one replica here: one JSON line."""
+    torch.manual_seed(1234)
+    teacher = mlp(a.dim, 64)
+    inner = mlp(a.dim, a.hidden)
+    opt = torch.optim.AdamW(inner.parameters(), lr=a.inner_lr)
+    gen = torch.Generator().manual_seed(100)
+
+    def step():
+        x, y = teacher_batch(gen, teacher, a.batch, a.dim)
+        loss = torch.nn.functional.mse_loss(inner(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds = (time.perf_counter() - t0) / steps
+    params = sum(p.numel() for p in inner.parameters())
+    print(json.dumps({"params": params, "batch": a.batch, "hidden": a.hidden, "inner_step_s": seconds}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--outer-steps", type=int, default=20)
@@ -84,8 +115,14 @@ def main():
     ap.add_argument("--outer-lr", type=float, default=0.7)
     ap.add_argument("--outer-momentum", type=float, default=0.9)
     ap.add_argument("--int8", action="store_true", help="send pseudo-gradients as int8 (per-tensor scale)")
+    ap.add_argument("--measure-inner-step", type=int, metavar="STEPS", help="only time STEPS inner steps here and print them as JSON (no rendezvous)")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.measure_inner_step is not None:
+        if a.measure_inner_step < 1:
+            ap.error("--measure-inner-step: must be 1 or more")
+        measure_inner_step(a, a.measure_inner_step)
+        return
 
     rdv = Rendezvous.from_env()
     m = form_group(rdv)
@@ -140,7 +177,7 @@ def main():
         rdv.report_metrics(step=step, compute_s=compute_s, sync_s=sync_s, loss=eval_loss)
         print(f"outer step {step}: loss {eval_loss:.5f}, compute {compute_s:.3f} s, sync {sync_s:.3f} s", flush=True)
 
-    # The job ends with its first part to exit: every part has reported its last step before any leaves.
+    # Leave together: to a part still inside a collective, one that exited looks like a part lost.
     dist.barrier()
     print(f"done: {params} parameters, {a.outer_steps} outer steps of {a.inner_steps}", flush=True)
     dist.destroy_process_group()

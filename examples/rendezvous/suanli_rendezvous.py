@@ -138,9 +138,37 @@ class Rendezvous:
     @staticmethod
     def torch_init(m, backend="gloo"):
         """What torch.distributed.init_process_group needs to join the parts: one rank per
-        part, the first part's first endpoint as the store."""
+        part, the first part's first endpoint as the store. For gloo it also names the
+        network interface that holds this part's published address (GLOO_SOCKET_IFNAME,
+        unless already set): gloo would otherwise use whatever the host name resolves to,
+        which the other sites may not reach. Gloo's own connections take ports the kernel
+        picks on that interface, outside the site's declared range."""
         first = m["members"][0]["endpoints"][0]
+        mine = m["members"][m["index"]]["endpoints"][0].rsplit(":", 1)[0]
+        interface = interface_of(mine) if backend == "gloo" else None
+        if interface is not None:
+            os.environ.setdefault("GLOO_SOCKET_IFNAME", interface)
         return {"backend": backend, "init_method": f"tcp://{first}", "rank": m["index"], "world_size": len(m["members"])}
+
+
+def interface_of(address):
+    """The name of the network interface holding the IPv4 `address` here (Linux), or None."""
+    try:
+        packed = socket.inet_aton(address)
+    except OSError:
+        return None
+    import fcntl
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _, name in socket.if_nameindex():
+            try:
+                answer = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
+            except OSError:
+                continue  # an interface without an IPv4 address
+            if answer[20:24] == packed:
+                return name
+    return None
 
 
 def demo():
@@ -176,8 +204,6 @@ def demo():
             heard.add(line)
     print(f"part {me} heard: {sorted(heard)}", flush=True)
     server.close()
-    # The job ends with its first part to exit: linger, so that the others hear this one first.
-    time.sleep(1)
 
 
 def follow(seconds):

@@ -235,10 +235,11 @@ export class ActiveJobs {
       // sites, and a run that ran holds its GPUs until they confirm it stopped.
       if (job.state !== 'succeeded' && job.state !== 'failed') {
         this.stopOn(sites, job.id, current.attempt);
-        // A site whose agent reported the run's end there (lost, failed, a part that ended early) holds nothing; nor
-        // does one lost (its agent fenced its runs) or too small now (the GPUs are not counted anyway).
+        // A site whose agent reported the run's end there (lost, failed, a part that ended early, a part that succeeded
+        // while the others trained on) holds nothing; nor does one lost (its agent fenced its runs) or too small now
+        // (the GPUs are not counted anyway).
         const reportedBy = ENDS_REPORTED.has(change.type) ? change.detail?.site : undefined;
-        if (change.type !== 'site_lost') this.holdUntilStopped(job, current.attempt, current.parts.filter((p) => p.siteId !== reportedBy), current.startedAt);
+        if (change.type !== 'site_lost') this.holdUntilStopped(job, current.attempt, current.parts.filter((p) => p.siteId !== reportedBy && p.succeededAt === undefined), current.startedAt);
       }
     }
     if (FINAL_STATES.has(job.state)) {

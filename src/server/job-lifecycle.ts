@@ -69,17 +69,20 @@ export class JobLifecycle {
   /**
    * Moves one job to `to` if it is in one of `allowed` (a cancel, or the admin's
    * hand until agents report runs). Retries when the job changed under it; a job
-   * in a state that does not allow the move is a conflict naming that state.
+   * in a state that does not allow the move is a conflict naming that state. With
+   * `attempt` (what a run of that attempt reported), a job that has moved on to
+   * another attempt is a conflict too.
    */
-  async move(job: Job, to: JobState, allowed: readonly JobState[], type: string, detail: Readonly<Record<string, unknown>> = {}): Promise<Job> {
+  async move(job: Job, to: JobState, allowed: readonly JobState[], type: string, detail: Readonly<Record<string, unknown>> = {}, attempt?: number): Promise<Job> {
     let current = job;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let tries = 0; tries < 5; tries++) {
       if (!allowed.includes(current.state)) {
         throw new ApiError('conflict', `job "${job.id}" is ${current.state}; it can become ${to} only from ${allowed.join(', ')}`, { field: 'state' });
       }
+      if (attempt !== undefined && current.attempts !== attempt) throw new ApiError('conflict', `job "${job.id}" is at attempt ${current.attempts}, not ${attempt}`, { field: 'attempt' });
       const at = this.clock.now();
       const ledger = current.state === 'running' ? await this.ledgerFor(current, at, outcomeOf(to, type)) : [];
-      const [after] = await this.apply([{ jobId: current.id, from: current.state, to, at, type, detail }], ledger);
+      const [after] = await this.apply([{ jobId: current.id, from: current.state, to, at, type, detail, ...(attempt === undefined ? {} : { attempt }) }], ledger);
       if (after != null) return after;
       const reread = await this.store.getJob(job.id);
       if (reread === null) throw new ApiError('not_found', `job "${job.id}" not found`);
@@ -91,16 +94,18 @@ export class JobLifecycle {
   /**
    * Ends the job's current run and queues the job again, in one transaction: placed or
    * running → preempted (an event of `type`) → pending. Null when the job is neither
-   * placed nor running (it finished, or was requeued already).
+   * placed nor running (it finished, or was requeued already), or, with `attempt` (what
+   * a run of that attempt reported), when it has moved on to another attempt.
    */
-  async requeue(job: Job, type: string, detail: Readonly<Record<string, unknown>> = {}): Promise<Job | null> {
+  async requeue(job: Job, type: string, detail: Readonly<Record<string, unknown>> = {}, attempt?: number): Promise<Job | null> {
     let current: Job | null = job;
-    for (let attempt = 0; attempt < 5 && current !== null; attempt++) {
+    for (let tries = 0; tries < 5 && current !== null; tries++) {
       if (current.state !== 'placed' && current.state !== 'running') return null;
+      if (attempt !== undefined && current.attempts !== attempt) return null;
       const at = this.clock.now();
       const ledger = current.state === 'running' ? await this.ledgerFor(current, at, outcomeOf('preempted', type)) : [];
       const [, after] = await this.apply([
-        { jobId: current.id, from: current.state, to: 'preempted', at, type, detail },
+        { jobId: current.id, from: current.state, to: 'preempted', at, type, detail, ...(attempt === undefined ? {} : { attempt }) },
         { jobId: current.id, from: 'preempted', to: 'pending', at, type: 'requeued', diagnosis: null },
       ], ledger);
       if (after != null) return after;

@@ -448,10 +448,12 @@ const PlacementPartResponse = z.object({
   lender_org_id: z.string().describe('the org whose site it is (the job’s own org, or the org lending it)'),
   gpu_type: z.string(), gpus: z.number(), nodes: z.number(),
   started_at: Timestamp.optional().describe('for a job across sites, once this site’s agent reported its part started'),
+  succeeded_at: Timestamp.optional().describe('for a job across sites, once this site’s agent reported its part succeeded (the job succeeds when every part has)'),
 });
 /** A placement part; `owners` gives each site's org. */
 export const partJson = (p: PlacementPart, owners: ReadonlyMap<string, string>): z.infer<typeof PlacementPartResponse> => ({
   site_id: p.siteId, lender_org_id: owners.get(p.siteId) ?? '', gpu_type: p.gpuType, gpus: p.gpus, nodes: p.nodes, ...(p.startedAt === undefined ? {} : { started_at: iso(p.startedAt) }),
+  ...(p.succeededAt === undefined ? {} : { succeeded_at: iso(p.succeededAt) }),
 });
 
 export const JobDetailResponse = JobResponse.extend({

@@ -336,6 +336,18 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.deepEqual(await store.transition([]), []);
   },
 
+  'transition: with an attempt, applies only while the job is at that attempt (a late report of an earlier run changes nothing)': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'a', 'j');
+    await store.transition([place(id, 2000)]);
+    await store.transition([{ jobId: id, from: ['placed'], to: 'preempted', at: 2100, type: 'coallocation_failed' }, { jobId: id, from: ['preempted'], to: 'pending', at: 2100, type: 'requeued' }, place(id, 2200)]);
+    const stale = await store.transition([{ ...start(id, 2300), attempt: 1 }]);
+    assert.deepEqual(stale, [null], 'attempt 1 is over: its start does not move attempt 2');
+    assert.equal((await store.getJob(id))?.state, 'placed');
+    const [now] = await store.transition([{ ...start(id, 2400), attempt: 2 }]);
+    assert.deepEqual([now?.state, now?.attempts], ['running', 2]);
+  },
+
   'transition: a batch does what its changes do one at a time, in order (property)': async (store) => {
     await twoOrgs(store);
     const change = (jobs: number) =>

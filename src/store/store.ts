@@ -765,6 +765,7 @@ async function moveJobs(db: Kysely<Database>, moves: readonly Move[], ledger: Le
     move: index,
     id,
     from_states: change.from,
+    attempt: change.attempt ?? null,
     to_state: change.to,
     at: change.at,
     parts: change.placement ?? null,
@@ -779,10 +780,10 @@ async function moveJobs(db: Kysely<Database>, moves: readonly Move[], ledger: Le
   const { rows } = await sql<Row<'jobs'> & { move: number; diagnosis: Record<string, unknown> | null }>`
     with m as materialized (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-        as m (move integer, id bigint, from_states text[], to_state text, at bigint, parts jsonb, type text, detail jsonb, keeps boolean, given jsonb)
+        as m (move integer, id bigint, from_states text[], attempt integer, to_state text, at bigint, parts jsonb, type text, detail jsonb, keeps boolean, given jsonb)
     ),
     locked as materialized (
-      select id, state from jobs where id = ${ids} order by id for no key update
+      select id, state, attempts from jobs where id = ${ids} order by id for no key update
     ),
     moved as (
       update jobs set
@@ -791,6 +792,7 @@ async function moveJobs(db: Kysely<Database>, moves: readonly Move[], ledger: Le
         attempts = jobs.attempts + case when m.parts is null then 0 else 1 end
       from m, locked
       where jobs.id = ${ids} and jobs.id = m.id and locked.id = m.id and locked.state = any(m.from_states)
+        and (m.attempt is null or locked.attempts = m.attempt)
       returning jobs.*, m.move, locked.state as left_state, m.parts, m.type, m.detail, m.keeps, m.given
     ),
     ended as (

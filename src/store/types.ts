@@ -207,6 +207,11 @@ export interface PlacementPart {
    * started (absent: not yet). The job runs once every part has.
    */
   readonly startedAt?: number;
+  /**
+   * For a placement on several sites: when this site's agent reported its part
+   * succeeded (absent: not yet). The job succeeds once every part has.
+   */
+  readonly succeededAt?: number;
 }
 
 /** An event that changes no state: it records what happened to a placement's parts. */
@@ -278,6 +283,8 @@ export interface Transition {
   readonly at: number;
   readonly type: string;
   readonly detail?: Readonly<Record<string, unknown>>;
+  /** Only while the job is at this attempt: what a run reported applies to its own attempt, never to the next one. */
+  readonly attempt?: number;
   /**
    * With to = 'placed': the new placement (attempts is incremented). Moving to
    * 'running' sets the current placement's startedAt; leaving placed/running ends it.

@@ -447,12 +447,12 @@ async function applyReports(cp: ControlPlane, siteId: string, reports: readonly 
       const ends = b.state === 'succeeded' || (b.state === 'failed' && (job.demand.maxRetries ?? 0) === 0);
       if (b.state === 'running' && state === 'running') moves.push({ i, change: null });
       else if (b.state === 'running' && state === 'placed') {
-        moves.push({ i, change: { jobId: job.id, from: 'placed', to: 'running', at, type: REPORTED.running.type, detail: reportDetail(siteId, b) } });
+        moves.push({ i, change: { jobId: job.id, from: 'placed', to: 'running', at, type: REPORTED.running.type, detail: reportDetail(siteId, b), attempt: b.attempt } });
         state = 'running';
         startedAt = at;
       } else if (ends && (state === 'placed' || state === 'running') && (b.state === 'succeeded' || b.state === 'failed')) {
         const to: JobState = b.state;
-        moves.push({ i, change: { jobId: job.id, from: state, to, at, type: REPORTED[b.state].type, detail: reportDetail(siteId, b) } });
+        moves.push({ i, change: { jobId: job.id, from: state, to, at, type: REPORTED[b.state].type, detail: reportDetail(siteId, b), attempt: b.attempt } });
         if (state === 'running') ledger.push(...usage(job, { ...placement, startedAt }, (id) => cp.sites.known(id)?.orgId, at, outcomeOf(to, to)));
         state = to;
       } else {
@@ -522,19 +522,21 @@ async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof R
   let after: Job | null;
   const retry = b.state === 'failed' ? await retryOf(store, job) : null;
   if (acrossSites(placement) && job.state === 'placed' && b.state === 'running') {
-    after = await startPart(cp, job, b.attempt, siteId, detail);
+    after = await markPart(cp, job, b.attempt, siteId, detail, PART_STEPS.started);
+  } else if (acrossSites(placement) && job.state === 'running' && b.state === 'succeeded') {
+    after = await markPart(cp, job, b.attempt, siteId, detail, PART_STEPS.succeeded);
   } else if (acrossSites(placement) && job.state === 'placed') {
     // All or nothing: a part that ends (failed, lost, even succeeded) before every site started its own
     // did not train with its peers; the job is released on every site and queued again.
-    after = await lifecycle.requeue(job, 'coallocation_failed', { ...detail, part_state: b.state });
+    after = await lifecycle.requeue(job, 'coallocation_failed', { ...detail, part_state: b.state }, b.attempt);
   } else if (b.state === 'lost') {
     // The run vanished: the job goes back to the queue, as when its site is lost.
-    after = await lifecycle.requeue(job, 'run_lost', detail);
+    after = await lifecycle.requeue(job, 'run_lost', detail, b.attempt);
   } else if (retry !== null) {
-    after = await lifecycle.requeue(job, RUN_FAILED, { ...detail, retry: `${retry.next} of ${retry.max}` });
+    after = await lifecycle.requeue(job, RUN_FAILED, { ...detail, retry: `${retry.next} of ${retry.max}` }, b.attempt);
   } else {
     const r = REPORTED[b.state];
-    after = await moveIfAllowed(lifecycle, job, b.state, r.from, r.type, detail);
+    after = await moveIfAllowed(lifecycle, job, b.state, r.from, r.type, detail, b.attempt);
   }
   // The same path as the admin's hand: the scheduling loop learns of freed GPUs through a pass.
   if (after !== null && b.state !== 'running') loop.poke();
@@ -545,23 +547,33 @@ async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof R
 }
 
 /**
- * One site of a job placed across sites started its part: marked on the placement
- * (compare and set, retried, so sites reporting at once keep both marks), and
- * when every part has started, the job runs. Null when the report changes nothing
- * (a repeat) or the job is no longer placed at this attempt.
+ * What a site's report does to its part of a job placed across sites: the part is marked (`mark`), and when every
+ * part is, the job moves `from` → `to`. Started: the job runs once every part runs. Succeeded: the job succeeds
+ * once every part has (a part that ends well before the others does not end their training; its GPUs stay the
+ * job's until the attempt ends).
  */
-async function startPart(cp: ControlPlane, job: Job, attempt: number, siteId: string, detail: Readonly<Record<string, unknown>>): Promise<Job | null> {
+const PART_STEPS = {
+  started: { mark: 'startedAt', event: 'part_started', from: 'placed', to: 'running', type: 'started' },
+  succeeded: { mark: 'succeededAt', event: 'part_succeeded', from: 'running', to: 'succeeded', type: 'succeeded' },
+} as const satisfies Record<string, { mark: keyof PlacementPart; event: string; from: JobState; to: JobState; type: string }>;
+
+/**
+ * One site of a job placed across sites started its part, or its part succeeded: marked on the placement (compare
+ * and set, retried, so sites reporting at once keep both marks), and when every part is, the job moves on (PART_STEPS).
+ * Null when the report changes nothing (a repeat) or the job is no longer where the step starts at this attempt.
+ */
+async function markPart(cp: ControlPlane, job: Job, attempt: number, siteId: string, detail: Readonly<Record<string, unknown>>, step: (typeof PART_STEPS)[keyof typeof PART_STEPS]): Promise<Job | null> {
   for (let tries = 0; tries < 10; tries++) {
     const placement = (await cp.store.placements(job.id)).find((p) => p.attempt === attempt);
     const current = await cp.store.getJob(job.id);
-    if (placement === undefined || current?.state !== 'placed' || current.attempts !== attempt) return null;
+    if (placement === undefined || current?.state !== step.from || current.attempts !== attempt) return null;
     const at = cp.clock.now();
-    if (onSite(placement, siteId).every((part) => part.startedAt !== undefined)) return null;
-    const parts = placement.parts.map((part) => (part.siteId === siteId && part.startedAt === undefined ? { ...part, startedAt: at } : part));
-    const waiting = [...new Set(parts.filter((part) => part.startedAt === undefined).map((part) => part.siteId))];
-    if (!(await cp.lifecycle.updateParts(job.id, attempt, placement.parts, parts, { at, type: 'part_started', detail: { ...detail, waiting_for: waiting } }))) continue;
+    if (onSite(placement, siteId).every((part) => part[step.mark] !== undefined)) return null;
+    const parts = placement.parts.map((part) => (part.siteId === siteId && part[step.mark] === undefined ? { ...part, [step.mark]: at } : part));
+    const waiting = [...new Set(parts.filter((part) => part[step.mark] === undefined).map((part) => part.siteId))];
+    if (!(await cp.lifecycle.updateParts(job.id, attempt, placement.parts, parts, { at, type: step.event, detail: { ...detail, waiting_for: waiting } }))) continue;
     if (waiting.length > 0) return current;
-    return await moveIfAllowed(cp.lifecycle, current, 'running', ['placed'], 'started', { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] });
+    return await moveIfAllowed(cp.lifecycle, current, step.to, [step.from], step.type, { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] }, attempt);
   }
   throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
 }
@@ -707,9 +719,9 @@ async function retryOf(store: ControlPlane['store'], job: Job): Promise<{ next: 
 }
 
 /** lifecycle.move, with "not from this state" (a repeated report) as null rather than a conflict. */
-async function moveIfAllowed(lifecycle: ControlPlane['lifecycle'], job: Job, to: JobState, allowed: readonly JobState[], type: string, detail: Readonly<Record<string, unknown>>): Promise<Job | null> {
+async function moveIfAllowed(lifecycle: ControlPlane['lifecycle'], job: Job, to: JobState, allowed: readonly JobState[], type: string, detail: Readonly<Record<string, unknown>>, attempt: number): Promise<Job | null> {
   try {
-    return await lifecycle.move(job, to, allowed, type, detail);
+    return await lifecycle.move(job, to, allowed, type, detail, attempt);
   } catch (err) {
     if ((err as { code?: unknown }).code === 'conflict') return null;
     throw err;
