@@ -109,6 +109,8 @@ describe('the rendezvous of a spanning job, through the API', () => {
     assert.equal((await metrics(1)).status, 409, 'a repeat');
     assert.equal((await metrics(2, { compute_s: -1 })).status, 400);
     assert.equal((await metrics(2, { extra: 1 })).status, 400, 'unknown fields refused');
+    const tooLong = await metrics(2, { wait_s: 0.6 });
+    assert.deepEqual([tooLong.status, ((await tooLong.json()) as { error: { field?: string } }).error.field], [400, 'wait_s'], 'waiting is part of the synchronization');
     // A member of the job's org reads the membership; another org's member does not see the job.
     const members = await pool.client.call<Membership>('GET', `/jobs/${job}/members`);
     assert.deepEqual([members.generation, members.index, members.declared, members.members.length], [1, null, null, 2]);

@@ -6,7 +6,8 @@ every outer step, trains H inner steps with AdamW on its own shard of the data, 
 the pseudo-gradient (where the outer model is minus where its inner steps led), averages
 it across the parts weighted by each part's share of the job's replicas (optionally sent
 as int8), and applies it to the outer model with Nesterov momentum (Douillard et al.,
-DiLoCo, 2023). Each outer step's compute seconds, synchronization seconds and loss go to
+DiLoCo, 2023). Each outer step's compute seconds, synchronization seconds (and of them,
+the wait for slower parts at a barrier before the exchange) and loss go to
 the control plane (POST <rendezvous>/metrics), which shows the measured utilization next
 to the planned one (`suanli job show`).
 
@@ -46,23 +47,29 @@ def mlp(dim, hidden):
     return torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
 
 
-def average(tensor, share, int8, world):
-    """The share-weighted average of `tensor` over the parts (in place)."""
+def average(tensors, share, int8, world):
+    """The share-weighted average of `tensors` over the parts (in place), in one exchange: the
+    tensors travel as one flat buffer, so a synchronization pays the WAN's round trips once,
+    not once per tensor. As int8, each tensor keeps its own scale."""
+    sizes = [t.numel() for t in tensors]
     if not int8:
-        tensor.mul_(share)
-        dist.all_reduce(tensor)
-        return
-    scale = tensor.abs().max().clamp(min=1e-12) / 127.0
-    q = torch.round(tensor / scale).clamp(-127, 127).to(torch.int8)
-    qs = [torch.empty_like(q) for _ in range(world)]
-    scales = [torch.empty(1) for _ in range(world)]
-    shares = [torch.empty(1) for _ in range(world)]
-    dist.all_gather(qs, q)
-    dist.all_gather(scales, scale.reshape(1))
-    dist.all_gather(shares, torch.tensor([share]))
-    tensor.zero_()
-    for qi, si, wi in zip(qs, scales, shares):
-        tensor.add_(qi.to(torch.float32) * si * wi)
+        flat = torch.cat([t.reshape(-1) for t in tensors]).mul_(share)
+        dist.all_reduce(flat)
+    else:
+        scales = torch.stack([t.abs().max().clamp(min=1e-12) / 127.0 for t in tensors])
+        q = torch.cat([torch.round(t.reshape(-1) / sc).clamp(-127, 127).to(torch.int8) for t, sc in zip(tensors, scales)])
+        qs = [torch.empty_like(q) for _ in range(world)]
+        all_scales = [torch.empty_like(scales) for _ in range(world)]
+        shares = [torch.empty(1) for _ in range(world)]
+        dist.all_gather(qs, q)
+        dist.all_gather(all_scales, scales)
+        dist.all_gather(shares, torch.tensor([share]))
+        counts = torch.tensor(sizes)
+        flat = torch.zeros(q.numel())
+        for qi, si, wi in zip(qs, all_scales, shares):
+            flat.add_(qi.to(torch.float32) * torch.repeat_interleave(si, counts) * wi)  # each tensor's scale over its elements
+    for t, part in zip(tensors, torch.split(flat, sizes)):
+        t.copy_(part.view_as(t))
 
 
 def form_group(rdv, after_generation=None):
@@ -156,8 +163,10 @@ def main():
         with torch.no_grad():
             deltas = [po.data - pi.data for po, pi in zip(outer.parameters(), inner.parameters())]  # the pseudo-gradients
             try:
-                for d in deltas:
-                    average(d, share, a.int8, world)
+                # First wait for every part to finish its inner steps: what a slower part costs, apart from the exchange.
+                dist.barrier()
+                wait_s = time.perf_counter() - t1
+                average(deltas, share, a.int8, world)
             except RuntimeError as e:
                 # A part left (its lender reclaimed it, its site was lost): this step's inner work is dropped, the
                 # others meet again under the next generation and go on from the outer model as it stands.
@@ -174,8 +183,8 @@ def main():
         sync_s = time.perf_counter() - t1
         with torch.no_grad():
             eval_loss = torch.nn.functional.mse_loss(outer(x_eval), y_eval).item()
-        rdv.report_metrics(step=step, compute_s=compute_s, sync_s=sync_s, loss=eval_loss)
-        print(f"outer step {step}: loss {eval_loss:.5f}, compute {compute_s:.3f} s, sync {sync_s:.3f} s", flush=True)
+        rdv.report_metrics(step=step, compute_s=compute_s, sync_s=sync_s, wait_s=wait_s, loss=eval_loss)
+        print(f"outer step {step}: loss {eval_loss:.5f}, compute {compute_s:.3f} s, sync {sync_s:.3f} s (waiting {wait_s:.3f} s)", flush=True)
 
     # Leave together: to a part still inside a collective, one that exited looks like a part lost.
     dist.barrier()

@@ -122,11 +122,12 @@ class Rendezvous:
 
     _published = None
 
-    def report_metrics(self, step, compute_s, sync_s, loss=None):
-        """Reports an outer step (1, 2, …): its compute and synchronization seconds, and the loss.
-        The control plane sums them into the job's measured utilization (`suanli job show`)."""
+    def report_metrics(self, step, compute_s, sync_s, loss=None, wait_s=0.0):
+        """Reports an outer step (1, 2, …): its compute and synchronization seconds, of the
+        synchronization the seconds spent waiting for slower parts, and the loss. The control
+        plane sums them into the job's measured utilization (`suanli job show`)."""
         try:
-            self._call("POST", "/metrics", {"step": step, "compute_s": compute_s, "sync_s": sync_s, "loss": loss})
+            self._call("POST", "/metrics", {"step": step, "compute_s": compute_s, "sync_s": sync_s, "wait_s": min(wait_s, sync_s), "loss": loss})
         except RendezvousError as e:
             if " 409 " not in str(e):  # a repeat of a step already counted
                 raise

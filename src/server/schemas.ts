@@ -468,8 +468,12 @@ export const JobDetailResponse = JobResponse.extend({
     outer_steps: z.number().describe('outer steps every part reported'),
     utilization: z.number().describe('compute seconds over compute and synchronization seconds, over every part’s steps'),
     planned_utilization: z.number().nullable().describe('what the scheduler planned for the attempt’s ring when it placed it'),
+    per_outer_step: z.object({
+      compute_s: z.number(), sync_s: z.number(),
+      wait_s: z.number().describe('of sync_s, waiting for slower parts to finish their inner steps; the rest is the exchange itself'),
+    }).describe('seconds, averaged over every part’s steps'),
     first_loss: z.number().nullable(), last_loss: z.number().nullable(),
-    parts: z.array(z.object({ site_id: z.string(), steps: z.number(), compute_s: z.number(), sync_s: z.number() })),
+    parts: z.array(z.object({ site_id: z.string(), steps: z.number(), compute_s: z.number(), sync_s: z.number(), wait_s: z.number() })),
   }).nullable().describe('a spanning job’s latest attempt as its parts measured it (their programs report each outer step to the rendezvous), next to the plan'),
 });
 /** A spanning attempt as its parts measured it, next to the efficiency the scheduler planned when it placed it. */
@@ -477,14 +481,16 @@ function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent
   const attempt = metrics.at(-1)?.attempt;
   if (attempt === undefined) return null;
   const parts = metrics.filter((m) => m.attempt === attempt);
-  const compute = parts.reduce((s, p) => s + p.computeS, 0);
-  const sync = parts.reduce((s, p) => s + p.syncS, 0);
+  const sum = (of: (p: SpanMetrics) => number) => parts.reduce((s, p) => s + of(p), 0);
+  const [compute, sync, steps] = [sum((p) => p.computeS), sum((p) => p.syncS), sum((p) => p.steps)];
+  const perStep = (x: number) => (steps > 0 ? x / steps : 0);
   const planned = events.filter((e) => e.type === 'placed')[attempt - 1]?.detail.efficiency;
   return {
     attempt, outer_steps: Math.min(...parts.map((p) => p.steps)), utilization: compute + sync > 0 ? compute / (compute + sync) : 0,
     planned_utilization: typeof planned === 'number' ? planned : null,
+    per_outer_step: { compute_s: perStep(compute), sync_s: perStep(sync), wait_s: perStep(sum((p) => p.waitS)) },
     first_loss: parts[0]?.firstLoss ?? null, last_loss: parts[0]?.lastLoss ?? null,
-    parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS })),
+    parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS, wait_s: p.waitS })),
   };
 }
 export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, metrics: readonly SpanMetrics[] = []): z.infer<typeof JobDetailResponse> => ({

@@ -106,7 +106,7 @@ export interface Database {
   site_keys: { site_id: string; key_hash: string; verifier_key: string; created_at: number; revoked_at: number | null };
   witness_keys: { name: string; key_hash: string; org_id: string; verifier_key: string; created_at: number; revoked_at: number | null };
   leader_lease: { name: string; holder: string; url: string; epoch: number; expires_at: number };
-  span_metrics: { job_id: number; attempt: number; site_id: string; steps: number; compute_s: number; sync_s: number; first_loss: number | null; last_loss: number | null; updated_at: number };
+  span_metrics: { job_id: number; attempt: number; site_id: string; steps: number; compute_s: number; sync_s: number; wait_s: number; first_loss: number | null; last_loss: number | null; updated_at: number };
 }
 
 /** The application_name prefix of a replica's sessions: what the fence knows it by (the holder id follows). */
@@ -363,6 +363,9 @@ const MIGRATIONS: Readonly<Record<string, readonly string[]>> = {
     )`,
     `create trigger fence before insert or update or delete on span_metrics for each statement execute function suanli_fence()`,
   ],
+  // Of a part's synchronization, the seconds it waited for slower parts to finish their inner steps: what tells a slow
+  // network from a slow site (steps reported before this count none).
+  '0013-span-metrics-wait': [`alter table span_metrics add column wait_s double precision not null default 0`],
 };
 
 /** The migrations from code, not from a folder scan: the bundle and the tests see the same list. */

@@ -521,7 +521,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
   'span metrics: each part’s outer steps summed, each step once and in order': async (store) => {
     await twoOrgs(store);
     const [id = ''] = await submit(store, 'b', 'spanning');
-    const step = (n: number, loss: number | null = 1 / n) => ({ step: n, computeS: 10, syncS: 0.5, loss, at: 5000 + n });
+    const step = (n: number, loss: number | null = 1 / n) => ({ step: n, computeS: 10, syncS: 0.5, waitS: 0.125 * n, loss, at: 5000 + n });
     assert.equal(await store.addSpanStep(id, 1, 'sa', step(2)), false, 'not the first step first');
     assert.equal(await store.addSpanStep(id, 1, 'sa', step(1)), true);
     assert.equal(await store.addSpanStep(id, 1, 'sa', step(1)), false, 'a repeat adds nothing');
@@ -530,8 +530,8 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(await store.addSpanStep(id, 1, 'sb', step(1, null)), true);
     assert.equal(await store.addSpanStep('junk', 1, 'sa', step(1)), false);
     assert.deepEqual(await store.spanMetrics(id), [
-      { jobId: id, attempt: 1, siteId: 'sa', steps: 2, computeS: 20, syncS: 1, firstLoss: 1, lastLoss: 0.5, updatedAt: 5002 },
-      { jobId: id, attempt: 1, siteId: 'sb', steps: 1, computeS: 10, syncS: 0.5, firstLoss: null, lastLoss: null, updatedAt: 5001 },
+      { jobId: id, attempt: 1, siteId: 'sa', steps: 2, computeS: 20, syncS: 1, waitS: 0.375, firstLoss: 1, lastLoss: 0.5, updatedAt: 5002 },
+      { jobId: id, attempt: 1, siteId: 'sb', steps: 1, computeS: 10, syncS: 0.5, waitS: 0.125, firstLoss: null, lastLoss: null, updatedAt: 5001 },
     ]);
     assert.deepEqual(await store.spanMetrics('424242'), []);
   },

@@ -447,8 +447,8 @@ export class KyselyStore implements Store {
     if (key === null) return false;
     if (step.step === 1) {
       const { rows } = await sql<{ steps: number }>`
-        insert into span_metrics (job_id, attempt, site_id, steps, compute_s, sync_s, first_loss, last_loss, updated_at)
-        values (${key}, ${attempt}, ${siteId}, 1, ${step.computeS}, ${step.syncS}, ${step.loss}, ${step.loss}, ${step.at})
+        insert into span_metrics (job_id, attempt, site_id, steps, compute_s, sync_s, wait_s, first_loss, last_loss, updated_at)
+        values (${key}, ${attempt}, ${siteId}, 1, ${step.computeS}, ${step.syncS}, ${step.waitS}, ${step.loss}, ${step.loss}, ${step.at})
         on conflict (job_id, attempt, site_id) do nothing
         returning steps`.execute(this.db);
       return rows.length > 0;
@@ -456,7 +456,7 @@ export class KyselyStore implements Store {
     // A next step adds to the sums only if it is the next: a retried post adds nothing.
     const updated = await this.db
       .updateTable('span_metrics')
-      .set((eb) => ({ steps: eb('steps', '+', 1), compute_s: eb('compute_s', '+', step.computeS), sync_s: eb('sync_s', '+', step.syncS), last_loss: step.loss, updated_at: step.at }))
+      .set((eb) => ({ steps: eb('steps', '+', 1), compute_s: eb('compute_s', '+', step.computeS), sync_s: eb('sync_s', '+', step.syncS), wait_s: eb('wait_s', '+', step.waitS), last_loss: step.loss, updated_at: step.at }))
       .where('job_id', '=', key).where('attempt', '=', attempt).where('site_id', '=', siteId).where('steps', '=', step.step - 1)
       .executeTakeFirst();
     return updated.numUpdatedRows > 0n;
@@ -466,7 +466,7 @@ export class KyselyStore implements Store {
     const key = jobKey(jobId);
     if (key === null) return [];
     const rows = await this.db.selectFrom('span_metrics').selectAll().where('job_id', '=', key).orderBy('attempt').orderBy('site_id').execute();
-    return rows.map((r) => ({ jobId: String(r.job_id), attempt: r.attempt, siteId: r.site_id, steps: r.steps, computeS: r.compute_s, syncS: r.sync_s, firstLoss: r.first_loss, lastLoss: r.last_loss, updatedAt: r.updated_at }));
+    return rows.map((r) => ({ jobId: String(r.job_id), attempt: r.attempt, siteId: r.site_id, steps: r.steps, computeS: r.compute_s, syncS: r.sync_s, waitS: r.wait_s, firstLoss: r.first_loss, lastLoss: r.last_loss, updatedAt: r.updated_at }));
   }
 
   async addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean> {

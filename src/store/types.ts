@@ -229,6 +229,8 @@ export interface SpanStep {
   readonly step: number;
   readonly computeS: number;
   readonly syncS: number;
+  /** Of syncS, the seconds spent waiting for slower parts to finish their inner steps (0 when not measured). */
+  readonly waitS: number;
   readonly loss: number | null;
   readonly at: number;
 }
@@ -241,6 +243,7 @@ export interface SpanMetrics {
   readonly steps: number;
   readonly computeS: number;
   readonly syncS: number;
+  readonly waitS: number;
   readonly firstLoss: number | null;
   readonly lastLoss: number | null;
   readonly updatedAt: number;

@@ -128,7 +128,10 @@ function jobDetail(j: JobDetail): string {
   ])];
   const m = j.measured;
   const loss = m === null || m.first_loss === null || m.last_loss === null ? '' : `; loss ${m.first_loss.toPrecision(3)} → ${m.last_loss.toPrecision(3)}`;
-  const measured = m === null ? [] : ['', `measured (attempt ${m.attempt}, ${fmt.plural(m.outer_steps, 'outer step')}): utilization ${fmt.percent(m.utilization)}${m.planned_utilization === null ? '' : `, planned ${fmt.percent(m.planned_utilization)}`}${loss}`];
+  const measured = m === null ? [] : [
+    '', `measured (attempt ${m.attempt}, ${fmt.plural(m.outer_steps, 'outer step')}): utilization ${fmt.percent(m.utilization)}${m.planned_utilization === null ? '' : `, planned ${fmt.percent(m.planned_utilization)}`}${loss}`,
+    `  per outer step: compute ${fmt.duration(m.per_outer_step.compute_s)}, synchronization ${fmt.duration(m.per_outer_step.sync_s)} (of which ${fmt.duration(m.per_outer_step.wait_s)} waiting for slower parts)`,
+  ];
   const last = j.placements.at(-1);
   const log = last?.log_tail == null ? [] : ['', `log of attempt ${last.attempt}, as of ${fmt.timestamp(last.log_at)} (the last lines)`, last.log_tail.trimEnd()];
   const events = ['', 'events', fmt.columns([

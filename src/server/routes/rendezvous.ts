@@ -38,8 +38,9 @@ const MetricsBody = z.strictObject({
   step: z.number().int().min(1).max(10_000_000).describe('the outer step, 1, 2, …: each once, in order'),
   compute_s: z.number().min(0).max(1e7).describe('seconds of its inner steps'),
   sync_s: z.number().min(0).max(1e7).describe('seconds of its synchronization with the other parts'),
+  wait_s: z.number().min(0).max(1e7).default(0).describe('of sync_s, the seconds spent waiting for slower parts to finish their inner steps (tells a slow site from a slow network)'),
   loss: z.number().nullable().default(null).describe('the loss after it, if the program has one'),
-});
+}).refine((b) => b.wait_s <= b.sync_s, { path: ['wait_s'], message: 'wait_s is part of sync_s: it cannot be more' });
 const BarrierBody = z.strictObject({ wait_s: z.number().min(0).max(MAX_BARRIER_WAIT_S).default(30).describe('how long to wait for every part, s') });
 
 /**
@@ -100,7 +101,7 @@ export function rendezvousRoutes(app: Api): void {
   }, async (req) => {
     const p = part(req.headers.authorization);
     const b = req.body;
-    if (!(await cp.store.addSpanStep(p.ref.jobId, p.ref.attempt, p.ref.siteId, { step: b.step, computeS: b.compute_s, syncS: b.sync_s, loss: b.loss, at: cp.clock.now() }))) {
+    if (!(await cp.store.addSpanStep(p.ref.jobId, p.ref.attempt, p.ref.siteId, { step: b.step, computeS: b.compute_s, syncS: b.sync_s, waitS: b.wait_s, loss: b.loss, at: cp.clock.now() }))) {
       throw new ApiError('conflict', `step: ${b.step} is not this part's next outer step (each is reported once, in order from 1)`, { field: 'step' });
     }
     return { steps: b.step };

@@ -166,7 +166,7 @@ export const en = {
   'job.plan': 'Planner request',
   'job.span': 'Spans sites',
   'job.measured': 'Measured across sites',
-  'job.measuredValue': 'utilization {utilization} (planned {planned}) over {steps} outer steps of attempt {attempt}; loss {loss}',
+  'job.measuredValue': 'utilization {utilization} (planned {planned}) over {steps} outer steps of attempt {attempt}; loss {loss}; per outer step, compute {compute} and synchronization {sync}, of which {wait} waiting for slower parts',
   'job.spanValue': 'in replicas of {replica} GPUs, at least {min} efficient; {bytes} per synchronization after {outer} of compute; only if no one site can start it within {wait}',
   'job.partStarted': 'started {time}',
   'job.lentBy': 'lent by {org}',

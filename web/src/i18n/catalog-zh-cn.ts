@@ -163,7 +163,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'job.plan': '规划器请求',
   'job.span': '跨站点运行',
   'job.measured': '跨站点实测',
-  'job.measuredValue': '利用率 {utilization}（计划 {planned}），第 {attempt} 次尝试的 {steps} 个外层步；损失 {loss}',
+  'job.measuredValue': '利用率 {utilization}（计划 {planned}），第 {attempt} 次尝试的 {steps} 个外层步；损失 {loss}；每个外层步计算 {compute}、同步 {sync}，其中等待较慢部分 {wait}',
   'job.spanValue': '每个副本 {replica} 块 GPU，效率至少 {min}；每次同步 {bytes}，间隔 {outer} 的计算；仅当没有单个站点能在 {wait} 内启动时',
   'job.partStarted': '{time} 启动',
   'job.lentBy': '由 {org} 出借',

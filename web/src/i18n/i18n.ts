@@ -160,13 +160,15 @@ export class Formatter {
     return this.relative.format(Math.round(seconds / size), unit);
   }
 
-  /** A duration in its largest whole unit, one decimal: "1.5 hr", "1.5小时". */
+  /** A duration in its largest whole unit, one decimal: "1.5 hr", "1.5小时"; under a second, two digits: "0.095 sec". */
   duration(seconds: number): string {
     const { unit, seconds: size } = unitFor(seconds);
-    let format = this.durations.get(unit);
+    const subSecond = Math.abs(seconds) < 1;
+    const key = subSecond ? 'subsecond' : unit;
+    let format = this.durations.get(key);
     if (format === undefined) {
-      format = new Intl.NumberFormat(this.locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 });
-      this.durations.set(unit, format);
+      format = new Intl.NumberFormat(this.locale, { style: 'unit', unit, unitDisplay: 'short', ...(subSecond ? { maximumSignificantDigits: 2 } : { maximumFractionDigits: 1 }) });
+      this.durations.set(key, format);
     }
     return format.format(seconds / size);
   }

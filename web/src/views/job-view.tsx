@@ -125,6 +125,7 @@ function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly mea
               steps: format.count(measured.outer_steps), attempt: format.count(measured.attempt), utilization: format.percentOf(measured.utilization),
               planned: measured.planned_utilization === null ? '—' : format.percentOf(measured.planned_utilization),
               loss: measured.first_loss === null || measured.last_loss === null ? '—' : `${measured.first_loss.toPrecision(3)} → ${measured.last_loss.toPrecision(3)}`,
+              compute: format.duration(measured.per_outer_step.compute_s), sync: format.duration(measured.per_outer_step.sync_s), wait: format.duration(measured.per_outer_step.wait_s),
             })}
           </Fact>
         )}

@@ -216,9 +216,9 @@ test('a job spanning sites: each site’s part and when it started, its span spe
   });
   assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
   // What its parts measured, next to the plan.
-  const measured = { attempt: 1, outer_steps: 8, utilization: 0.401, planned_utilization: 0.95, first_loss: 0.00955, last_loss: 0.00101, parts: [] };
-  assert.match(text(html('en', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /Measured across sites utilization 40% \(planned 95%\) over 8 outer steps of attempt 1; loss 0\.00955 → 0\.00101/);
-  assert.match(text(html('zh-CN', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /跨站点实测 利用率 40%（计划 95%）/);
+  const measured = { attempt: 1, outer_steps: 8, utilization: 0.401, planned_utilization: 0.95, per_outer_step: { compute_s: 2, sync_s: 3, wait_s: 0.0951 }, first_loss: 0.00955, last_loss: 0.00101, parts: [] };
+  assert.match(text(html('en', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /Measured across sites utilization 40% \(planned 95%\) over 8 outer steps of attempt 1; loss 0\.00955 → 0\.00101; per outer step, compute 2 sec and synchronization 3 sec, of which 0\.095 sec waiting for slower parts/);
+  assert.match(text(html('zh-CN', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /跨站点实测 利用率 40%（计划 95%）.*同步 3秒，其中等待较慢部分 0\.095秒/);
   assert.doesNotMatch(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /Measured across sites/, 'nothing measured: no line');
 });
 
