@@ -58,6 +58,11 @@ test('a topology file gives the same sites and links', () => {
   assert.deepEqual(links, [{ a: 'us-east', b: 'eu', gbps: 10, latencyMs: 40 }]);
 });
 
+test('a topology file’s site may give its measured inner step, on hardware outside the catalog too (as --step-time)', () => {
+  const { sites } = parseTopologyFile('pool.json', TOPOLOGY.replace('"gpu": "a100"', '"gpu": "measured"').replace('"mfu": 0.5', '"inner_step_s": 0.028'));
+  assert.deepEqual(sites.map((s) => [s.id, s.gpu.id, s.innerStepS]), [['us-east', 'h100', undefined], ['eu', 'measured', 0.028]]);
+});
+
 test('a malformed topology file is named by file:line:column and the field', () => {
   const broken = TOPOLOGY.replace('"gpus": 512,', '"gpus": 512');
   assert.deepEqual(failure(() => parseTopologyFile('pool.json', broken)).field, 'topology');
@@ -66,7 +71,9 @@ test('a malformed topology file is named by file:line:column and the field', () 
   assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"gbps": 10', '"gbps": -10'))).message, /^topology: pool\.json:7:45: wan\[0\]\.gbps: bandwidth must be above zero, got -10/);
   assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('["us-east", "eu"]', '["us-east", "asia"]'))).message, /pool\.json:7:30: wan\[0\]\.between\[1\]: unknown site "asia"/);
   assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"gpus": 1024', '"gpus": "many"'))).message, /pool\.json:3:47: sites\[0\]\.gpus: must be a number, got "many"/);
-  assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"mfu"', '"mfuu"'))).message, /sites\[1\]\.mfuu: unknown field; accepted: id, gpu, gpus, intra_site_gbps, mfu/);
+  assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"mfu"', '"mfuu"'))).message, /sites\[1\]\.mfuu: unknown field; accepted: id, gpu, gpus, intra_site_gbps, mfu, inner_step_s/);
+  assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"gpu": "a100"', '"gpu": "measured"'))).message, /pool\.json:4:\d+: sites\[1\]: a measured device needs its step time; accepted: "inner_step_s": SECONDS/);
+  assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"mfu": 0.5', '"inner_step_s": 0'))).message, /sites\[1\]\.inner_step_s: must be above zero, got 0/);
   assert.match(failure(() => parseTopologyFile('pool.json', TOPOLOGY.replace('"gpu": "a100"', '"gpu": "b200"'))).message, /sites\[1\]\.gpu: unknown GPU id "b200"/);
   assert.match(failure(() => parseTopologyFile('pool.json', '{"wan": []}')).message, /pool\.json:1:1: the file: missing "sites"/);
   assert.match(failure(() => parseTopologyFile('pool.json', '[]')).message, /the file: must be an object/);

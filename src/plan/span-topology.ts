@@ -11,7 +11,7 @@ import { checkTopology, type SpanSite, type TopologySource, type WanLink } from 
 
 export const SITE_FLAG_FORMAT = 'ID:GPU:COUNT[:GBPS] (GBPS: site network per GPU), e.g. a:h100:1024 or b:a100:512:200';
 export const WAN_FLAG_FORMAT = 'A-B:GBPS:MS (achieved Gb/s per direction, one-way ms), e.g. a-b:10:30';
-export const TOPOLOGY_FILE_FORMAT = '{"sites": [{"id": "a", "gpu": "h100", "gpus": 1024, "intra_site_gbps"?: 400, "mfu"?: 0.4}], "wan": [{"between": ["a", "b"], "gbps": 10, "latency_ms": 30}]}';
+export const TOPOLOGY_FILE_FORMAT = '{"sites": [{"id": "a", "gpu": "h100", "gpus": 1024, "intra_site_gbps"?: 400, "mfu"?: 0.4, "inner_step_s"?: 0.05}], "wan": [{"between": ["a", "b"], "gbps": 10, "latency_ms": 30}]}';
 
 export const STEP_FLAG_FORMAT = 'ID=SECONDS (one inner step of one replica at that site, measured at --batch-tokens), e.g. a=0.05';
 
@@ -192,7 +192,7 @@ function lineColumn(text: string, offset: number): string {
   return `${before.length}:${(before[before.length - 1]?.length ?? 0) + 1}`;
 }
 
-const SITE_KEYS = ['id', 'gpu', 'gpus', 'intra_site_gbps', 'mfu'] as const;
+const SITE_KEYS = ['id', 'gpu', 'gpus', 'intra_site_gbps', 'mfu', 'inner_step_s'] as const;
 const LINK_KEYS = ['between', 'gbps', 'latency_ms'] as const;
 
 /**
@@ -235,11 +235,16 @@ export function parseTopologyFile(name: string, text: string): { sites: SpanSite
     const s = objectAt(p, raw, SITE_KEYS, ['id', 'gpu', 'gpus']);
     const gpuId = stringAt(`${p}.gpu`, s.gpu);
     const gpu = gpuById(gpuId);
-    if (!gpu) throw bad(`${p}.gpu`, `unknown GPU id "${gpuId}"`, GPU_CATALOG.map((g) => g.id).join(', '));
+    if (!gpu) throw bad(`${p}.gpu`, `unknown GPU id "${gpuId}"`, `${GPU_CATALOG.map((g) => g.id).join(', ')}, or measured (with inner_step_s)`);
+    // A measured inner step (seconds of one inner step of one replica at --batch-tokens) stands for the catalog, as --step-time does.
+    const step = s.inner_step_s === undefined ? undefined : numberAt(`${p}.inner_step_s`, s.inner_step_s);
+    if (step !== undefined && !(Number.isFinite(step) && step > 0)) throw bad(`${p}.inner_step_s`, `must be above zero, got ${step}`, 'seconds, e.g. 0.05');
+    if (step === undefined && gpu === MEASURED_DEVICE) throw bad(p, 'a measured device needs its step time', '"inner_step_s": SECONDS');
     return {
       id: stringAt(`${p}.id`, s.id), gpu, gpus: numberAt(`${p}.gpus`, s.gpus),
       ...(s.intra_site_gbps === undefined ? {} : { intraSiteGbps: numberAt(`${p}.intra_site_gbps`, s.intra_site_gbps) }),
       ...(s.mfu === undefined ? {} : { mfu: numberAt(`${p}.mfu`, s.mfu) }),
+      ...(step === undefined ? {} : { innerStepS: step }),
     };
   });
   if (sites.length === 0) throw bad('sites', 'lists no site');
