@@ -92,6 +92,9 @@ interface AttemptState {
 /** Endpoints one part may publish at most. */
 export const MAX_ENDPOINTS = 16;
 
+/** A placement's sites in placement order: the parts' order everywhere (a part's SUANLI_SPAN_INDEX, its rank in the membership). */
+export const partSites = (p: Pick<Placement, 'parts'>): string[] => [...new Set(p.parts.map((part) => part.siteId))];
+
 /**
  * `host:port` endpoints, checked against what the site declared: the host among its addresses, the port in its range.
  * A hostile part cannot point the others anywhere its site's owner did not name. Throws 400 naming the bad one.
@@ -142,7 +145,7 @@ export class Rendezvous {
     const s = this.stateOf(placement.jobId, placement.attempt);
     const gpusBySite = new Map<string, number>();
     for (const p of placement.parts) gpusBySite.set(p.siteId, (gpusBySite.get(p.siteId) ?? 0) + p.gpus);
-    const sites = [...gpusBySite.keys()];
+    const sites = partSites(placement);
     const waiting = sites.filter((id) => !s.published.has(id));
     const ready = waiting.length === 0;
     if (ready && (s.sites.length !== sites.length || s.sites.some((id, i) => id !== sites[i]))) {

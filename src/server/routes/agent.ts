@@ -14,6 +14,7 @@ import { keyId, type NoteSignature } from '../../ledger/note.ts';
 import { formatUsageRecord } from '../../ledger/usage-record.ts';
 import { nativeVerifier, type NativeVerifier } from '../log-keys.ts';
 import type { UsageItem } from '../usage-log.ts';
+import { partSites } from '../rendezvous.ts';
 
 /**
  * The agent protocol: a site's agent connects out to the control plane with its
@@ -166,10 +167,10 @@ function siteOf(access: Access): string {
 
 const onSite = (p: Placement | undefined, siteId: string) => (p?.parts ?? []).filter((part) => part.siteId === siteId);
 /** A placement on several sites: all-or-nothing, it runs once every site has started its part. */
-const acrossSites = (p: Placement | undefined) => new Set((p?.parts ?? []).map((part) => part.siteId)).size > 1;
+const acrossSites = (p: Placement | undefined) => p !== undefined && partSites(p).length > 1;
 /** The job's sites in placement order, and this site's position among them. */
 function spanOfPlacement(p: Placement, siteId: string): { sites: string[]; index: number } {
-  const sites = [...new Set(p.parts.map((part) => part.siteId))];
+  const sites = partSites(p);
   return { sites, index: sites.indexOf(siteId) };
 }
 
@@ -573,7 +574,7 @@ async function markPart(cp: ControlPlane, job: Job, attempt: number, siteId: str
     const waiting = [...new Set(parts.filter((part) => part[step.mark] === undefined).map((part) => part.siteId))];
     if (!(await cp.lifecycle.updateParts(job.id, attempt, placement.parts, parts, { at, type: step.event, detail: { ...detail, waiting_for: waiting } }))) continue;
     if (waiting.length > 0) return current;
-    return await moveIfAllowed(cp.lifecycle, current, step.to, [step.from], step.type, { ...detail, sites: [...new Set(parts.map((part) => part.siteId))] }, attempt);
+    return await moveIfAllowed(cp.lifecycle, current, step.to, [step.from], step.type, { ...detail, sites: partSites({ parts }) }, attempt);
   }
   throw new ApiError('conflict', `job "${job.id}" keeps changing; try again`);
 }

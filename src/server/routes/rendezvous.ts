@@ -5,7 +5,7 @@ import { bearerOf, RateLimitedError } from '../auth.ts';
 import { RateByKey } from '../flood.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError } from '../errors.ts';
-import { checkEndpoints, MAX_ENDPOINTS, type Membership, type PartRef } from '../rendezvous.ts';
+import { checkEndpoints, MAX_ENDPOINTS, partSites, type Membership, type PartRef } from '../rendezvous.ts';
 import { ErrorResponse, IdParams, spanEndpointJson } from '../schemas.ts';
 
 /** Longest a barrier waits before answering "not ready yet", s. */
@@ -152,7 +152,7 @@ function membershipJson(cp: ControlPlane, log: FastifyBaseLogger, p: CurrentPart
     cp.store.addEvent(p.job.id, p.placement.attempt, { at: cp.clock.now(), type: 'membership', detail: { generation, sites: [...sites] } }).catch((err: unknown) => log.error({ err }, 'recording a membership generation failed'));
   };
   const m: Membership = cp.rendezvous.membership(p.placement, p.job.demand.span?.replicaGpus ?? 1, labelOf, recordGeneration);
-  const index = [...new Set(p.placement.parts.map((x) => x.siteId))].indexOf(p.ref.siteId);
+  const index = partSites(p.placement).indexOf(p.ref.siteId);
   return {
     job_id: p.job.id, attempt: p.ref.attempt, generation: m.generation, ready: m.ready, index: index < 0 ? null : index, declared: spanEndpointJson(declared),
     members: m.members.map((x) => ({ ...x, endpoints: [...x.endpoints] })), waiting_for: [...m.waitingFor],
