@@ -15,7 +15,7 @@ import { simulate, type Simulation } from '../src/sim/engine.ts';
 import { summarize } from '../src/sim/metrics.ts';
 
 /** Policies whose rules may stop a running job. The others never preempt. */
-const PREEMPTING: ReadonlySet<PolicyName> = new Set(['srtf', 'las', 'fair-share']);
+const PREEMPTING: ReadonlySet<PolicyName> = new Set(['srtf', 'las', 'fair-share', 'fair-srtf']);
 
 interface Workload {
   readonly pool: PoolSpec;
@@ -156,6 +156,6 @@ for (const policy of POLICY_NAMES) {
 }
 
 test('the suite covers every registered policy', () => {
-  assert.deepEqual([...POLICY_NAMES].sort(), ['fair-share', 'fifo', 'las', 'sjf', 'srtf']);
+  assert.deepEqual([...POLICY_NAMES].sort(), ['fair-share', 'fair-srtf', 'fifo', 'las', 'sjf', 'srtf']);
   for (const p of PREEMPTING) assert.ok(POLICY_NAMES.includes(p));
 });

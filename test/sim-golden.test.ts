@@ -87,6 +87,11 @@ const GOLDEN: Record<PolicyName, { pooled: string; siloed: string }> = {
     pooled: 'b57d2444c1644451e2da0ccef5f4965b7a33f8be4ab18bdc35f77d5e2b053851',
     siloed: 'afa911522a2fabdfeb3a7036a9c0340a238edcbde417a48d029031d8213a464f',
   },
+  'fair-srtf': {
+    pooled: 'ebe2a542561d01020b41488c7709caaf186f179d5e4ec41a3cdc15aeaaa99bc7',
+    // Alone, an org's share is its whole cluster: shortest remaining first inside it, as SRTF siloed.
+    siloed: '72d7bdf0530d276936c8b2420c8a35b0b4e8145f011a7d86daefa6f5a6ab53cf',
+  },
 };
 
 test('the golden trace is the one the hashes were recorded from', () => {

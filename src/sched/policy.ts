@@ -36,14 +36,14 @@ export interface QueueOrder {
 
 /** Which running jobs may be stopped so that a waiting job starts. */
 export interface PreemptionRule {
-  /** `why` names the rule in decisions and results. */
+  /** `why` names the rule in decisions and results; a rule that combines others says in each answer which one chose. */
   readonly why: 'priority' | 'reclaim';
   /**
    * Victims to stop for `job`, all on one site, or null when there are none worth
    * stopping. Victims are running, preemptible and not already stopping. Pure: the
    * Scheduler stops them.
    */
-  victims(job: JobRecord, ctx: PlacementContext & { readonly candidates: readonly number[] }): { readonly site: number; readonly jobs: readonly JobRecord[] } | null;
+  victims(job: JobRecord, ctx: PlacementContext & { readonly candidates: readonly number[] }): { readonly site: number; readonly jobs: readonly JobRecord[]; readonly why?: 'priority' | 'reclaim' } | null;
 }
 
 export interface PolicyProfile {

@@ -320,6 +320,26 @@ test('fair share: an owner reclaims lent GPUs from the newest borrower, after th
   assert.equal(run.why('new'), '0/3 sites fit: 2 too few free GPUs, 1 GPU type not allowed', 'a is over its share: no reclaim for it');
 });
 
+test('fair-srtf: jobs inside their org’s share first, shortest first; then would-be borrowers shortest first, whatever their org', () => {
+  // c lends nothing (it owns no GPUs): its job can only borrow. Under fair share a's jobs go first in arrival order.
+  const run = new Run(pool(site('a1').org('a').nodes(1).gpusPerNode(8), site('b1').org('b').nodes(1).gpusPerNode(8)), { policy: 'fair-srtf' });
+  run.submit(job('a-long').org('a').gpus(8, 'h100').runs(10_000), job('c-mid').org('c').gpus(8, 'h100').runs(100), job('a-short').org('a').gpus(8, 'h100').runs(50));
+  assert.deepEqual(run.pass(0), ['start a-short', 'start c-mid'], 'a-short fits a’s share; then c-mid borrows before a-long, which would borrow too');
+  assert.equal(run.siteOf('a-short'), 'a1');
+  assert.equal(run.siteOf('c-mid'), 'b1');
+  assert.equal(run.job('a-long').phase, 'queued');
+});
+
+test('fair-srtf: a job stops its own org’s job estimated to run longer, at once (SRTF inside a share), never another org’s', () => {
+  const run = new Run(pool(site('a1').org('a').nodes(1).gpusPerNode(8).notice(600)), { policy: 'fair-srtf' });
+  run.submit(job('a-long').org('a').gpus(8, 'h100').runs(10_000));
+  assert.deepEqual(run.pass(0), ['start a-long']);
+  run.submit(job('c-short').org('c').gpus(8, 'h100').at(10).runs(5));
+  assert.deepEqual(run.pass(10), [], 'another org’s shorter job waits');
+  run.submit(job('a-short').org('a').gpus(8, 'h100').at(20).runs(5));
+  assert.deepEqual(run.pass(20), ['preempt a-long at 20 (priority)', 'start a-short'], 'no reclaim notice: the org stops its own job');
+});
+
 test('fair share: GPUs reclaimed for an owner go to the owner, not back to a borrower ranked first', () => {
   // A borrower whose org ranks before the owner (both at share 0 once it stops) must not retake the GPUs its
   // preemption freed; otherwise it is preempted again every interval and never finishes (a livelock seen in

@@ -214,8 +214,8 @@ export class Scheduler {
           preemptionTried = true; // later jobs rank lower: they would find no victims either
         } else {
           const victimSite = this.state.sites[picked.site] as SiteState;
-          const notice = this.profile.preemption.why === 'reclaim' ? victimSite.spec.share.reclaimNoticeS : 0;
-          const why = this.profile.preemption.why;
+          const why = picked.why ?? this.profile.preemption.why;
+          const notice = why === 'reclaim' ? victimSite.spec.share.reclaimNoticeS : 0;
           if (why === 'reclaim') victimSite.heldFor = job;
           for (const v of picked.jobs) {
             // A spanning victim gives back only this site's part when the rest can go on without it.

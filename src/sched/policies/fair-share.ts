@@ -7,14 +7,17 @@ import { chooseVictims, type RankFn } from './victims.ts';
  * Fair share by contribution. Each org is entitled to the GPUs it contributes;
  * the org furthest below its entitlement (GPUs in use ÷ GPUs contributed) goes
  * first, so idle GPUs are borrowed by whoever has least of their share, and orgs
- * that contribute nothing borrow only what others leave. Within an org, higher
- * priority first, then arrival order.
+ * that contribute nothing borrow only what others leave. Within an org, by
+ * `innerKey` (fixed while a job waits; lowest first), then arrival order: by
+ * default higher priority first.
  */
 export class FairShareOrder implements QueueOrder {
   readonly strict = false;
   private readonly byOrg = new Map<number, BucketedQueue>();
   private count = 0;
   private readonly keys = new Map<JobRecord, number>();
+
+  constructor(private readonly innerKey: (job: JobRecord) => number = (j) => -j.spec.priority) {}
 
   get size(): number {
     return this.count;
@@ -26,7 +29,7 @@ export class FairShareOrder implements QueueOrder {
       q = new BucketedQueue();
       this.byOrg.set(job.org, q);
     }
-    const key = -job.spec.priority;
+    const key = this.innerKey(job);
     this.keys.set(job, key);
     q.add(job, key);
     this.count++;
@@ -41,7 +44,7 @@ export class FairShareOrder implements QueueOrder {
   }
 
   compare(a: JobRecord, b: JobRecord, view: OrderView): number {
-    return shareOf(view.state, a.org) - shareOf(view.state, b.org) || a.org - b.org || b.spec.priority - a.spec.priority || a.seq - b.seq;
+    return shareOf(view.state, a.org) - shareOf(view.state, b.org) || a.org - b.org || this.innerKey(a) - this.innerKey(b) || a.seq - b.seq;
   }
 
   *order(view: OrderView): Iterable<JobRecord> {
@@ -116,3 +119,56 @@ export function nextReclaimTime(state: PoolState, now: number): number {
   for (const s of state.sites) if (s.borrowed > 0 && s.spec.share.reclaim && s.nextReclaimS > now && s.nextReclaimS < t) t = s.nextReclaimS;
   return t;
 }
+
+/**
+ * Fair share for what each org contributes, shortest first for what is borrowed. A job
+ * that fits inside its org's entitlement (GPUs in use plus its own ≤ GPUs contributed)
+ * goes as fair share orders it (orgs furthest below their share first; inside an org,
+ * by `key`); every other waiting job would borrow idle GPUs, and those go in one order
+ * across all orgs, by `key` — so lent GPUs serve whichever job finishes soonest, not
+ * the org that happens to have least.
+ */
+export class ShareThenShortestOrder implements QueueOrder {
+  readonly strict = false;
+  private readonly share: FairShareOrder;
+  private readonly all = new BucketedQueue();
+  private readonly keys = new Map<JobRecord, number>();
+
+  constructor(private readonly key: (job: JobRecord) => number) {
+    this.share = new FairShareOrder(key);
+  }
+
+  get size(): number {
+    return this.share.size;
+  }
+
+  add(job: JobRecord): void {
+    const key = this.key(job);
+    this.keys.set(job, key);
+    this.all.add(job, key);
+    this.share.add(job);
+  }
+
+  remove(job: JobRecord): void {
+    const key = this.keys.get(job);
+    if (key === undefined) return;
+    this.all.remove(job, key);
+    this.keys.delete(job);
+    this.share.remove(job);
+  }
+
+  compare(a: JobRecord, b: JobRecord, view: OrderView): number {
+    const inA = withinShare(view.state, a);
+    const inB = withinShare(view.state, b);
+    if (inA !== inB) return inA ? -1 : 1;
+    return inA ? this.share.compare(a, b, view) : this.key(a) - this.key(b) || a.seq - b.seq;
+  }
+
+  *order(view: OrderView): Iterable<JobRecord> {
+    for (const job of this.all.walk((g) => view.mayFit(g))) if (withinShare(view.state, job)) yield job;
+    for (const job of this.all.walk((g) => view.mayFit(g))) if (job.phase === 'queued') yield job;
+  }
+}
+
+/** Whether the job would run inside its org's entitlement: what the org uses now plus the job, at most what it contributes. */
+const withinShare = (state: PoolState, job: JobRecord) => (state.using[job.org] ?? 0) + job.spec.gpus <= (state.contributed[job.org] ?? 0);

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../../model/errors.ts';
 import type { PolicyProfile, PreemptionRule } from '../policy.ts';
 import type { JobRecord } from '../state.ts';
 import { EventHeap } from '../event-heap.ts';
-import { FairShareOrder, nextReclaimTime, reclaimRule } from './fair-share.ts';
+import { FairShareOrder, nextReclaimTime, reclaimRule, ShareThenShortestOrder } from './fair-share.ts';
 import { KeyedOrder } from './keyed-order.ts';
 import { chooseVictims, type RankFn } from './victims.ts';
 
@@ -109,6 +109,26 @@ export const POLICIES = {
   'fair-share': {
     description: 'fair share by contribution: orgs furthest below what they contribute go first, borrow idle GPUs, and owners reclaim lent GPUs by preemption (rate-limited)',
     create: (o: PolicyOptions): PolicyProfile => ({ name: 'fair-share', order: new FairShareOrder(), preemption: reclaimRule(o.reclaimIntervalS), wakeAt: nextReclaimTime }),
+  },
+  'fair-srtf': {
+    description: 'fair share for what each org contributes, shortest remaining first (by estimate) for the rest: jobs inside their org’s share first, shortest first across orgs, then borrowers shortest first; owners reclaim lent GPUs (rate-limited), and a job stops its own org’s jobs with more time left',
+    create: (o: PolicyOptions): PolicyProfile => {
+      const reclaim = reclaimRule(o.reclaimIntervalS);
+      // Inside its org a job stops the org's own jobs estimated to end after it would (started now): SRTF within a share.
+      const ownLonger = (job: JobRecord, now: number) => ({ test: (v: JobRecord) => v.org === job.org && v.startedAtS + v.remainingEstimateS > now + job.remainingEstimateS });
+      return {
+        name: 'fair-srtf', order: new ShareThenShortestOrder((j) => j.remainingEstimateS), wakeAt: nextReclaimTime,
+        preemption: {
+          why: 'reclaim',
+          victims: (job, ctx) => {
+            const reclaimed = reclaim.victims(job, ctx);
+            if (reclaimed !== null) return reclaimed;
+            const own = chooseVictims(job, ctx, ctx.candidates, ownLonger(job, ctx.now), estimatedEnd);
+            return own === null ? null : { ...own, why: 'priority' };
+          },
+        },
+      };
+    },
   },
 } as const satisfies Record<string, { description: string; create: (o: PolicyOptions) => PolicyProfile }>;
 
