@@ -34,8 +34,9 @@ test('serve: first start prints the URL and the admin token once; the data direc
   assert.equal(stopped.code, 0);
   assert.match(stopped.out, /SIGTERM, shutting down/);
 
-  const again = await serve(dir);
+  const again = await serve(dir, {}, undefined, ['--policy', 'fair-srtf', '--estimates', 'none']);
   assert.doesNotMatch(again.out(), /admin token/);
+  assert.match(again.out(), /policy: fair-srtf \(no run-time estimates\)/);
   assert.equal((await fetch(`${again.url}/api/v1/orgs`, { headers: { authorization: `Bearer ${token}` } })).status, 200, 'the token survives the restart');
   assert.equal((await again.stop('SIGINT')).code, 0);
 });
@@ -60,7 +61,10 @@ test('serve: SUANLI_ADMIN_TOKEN names the first admin token (and is not printed)
   }
 });
 
-test('serve: a bad --lease or --advertise-url is refused with exit code 2, naming the flag, before anything starts', async () => {
+test('serve: a bad --lease, --advertise-url or --estimates is refused with exit code 2, naming the flag, before anything starts', async () => {
+  const estimates = await suanli('serve', '--port', '0', '--data-dir', dir, '--estimates', 'oracle');
+  assert.notEqual(estimates.code, 0, estimates.stderr);
+  assert.match(estimates.stderr, /--estimates <level>' argument 'oracle' is invalid\. Allowed choices are user, none/);
   const lease = await suanli('serve', '--port', '0', '--data-dir', dir, '--lease', 'soon');
   assert.equal(lease.code, 2, lease.stderr);
   assert.match(lease.stderr, /^suanli: --lease: /m);

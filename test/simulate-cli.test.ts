@@ -33,7 +33,7 @@ interface Results {
   readonly pool: { readonly source: string; readonly sites: number; readonly orgs: number; readonly gpus: number; readonly notes: readonly string[] };
   readonly seed: number;
   readonly backfill: boolean;
-  readonly runs: readonly { readonly policy: string; readonly pooled: Summary | null; readonly siloed: Summary | null; readonly fairness: Fairness | null }[];
+  readonly runs: readonly { readonly policy: string; readonly estimates: { readonly level: string; readonly sigma?: number }; readonly pooled: Summary | null; readonly siloed: Summary | null; readonly fairness: Fairness | null }[];
 }
 
 /** `suanli simulate ARGS --json`, in-process, parsed; fails the test on a non-zero exit. */
@@ -191,6 +191,19 @@ describe('the pooling experiment, on traces small enough to check by hand', () =
       assert.equal(r.siloed?.done, 3, r.policy);
       assert.ok(r.fairness, r.policy);
     }
+  });
+
+  test('--estimates all runs each policy at each information level: the true durations, users’ estimates with a seeded error, none', async () => {
+    // A long job, then a short one on a full site: SRTF stops the long one only if it knows which is short.
+    const args = ['--trace', fixture('srtf.csv'), '--pool', fixture('one-site-pool.json'), '--compare', 'pooled'];
+    const res = await simulateJson(...args, '--policy', 'srtf,fair-srtf', '--estimates', 'all', '--estimate-error', '2');
+    assert.deepEqual(res.runs.map((r) => [r.policy, r.estimates.level, r.estimates.sigma]), [['srtf', 'oracle', undefined], ['fair-srtf', 'oracle', undefined], ['srtf', 'user', 2], ['fair-srtf', 'user', 2], ['srtf', 'none', undefined], ['fair-srtf', 'none', undefined]]);
+    assert.deepEqual([res.runs[0]?.pooled?.preemptions, res.runs[4]?.pooled?.preemptions], [1, 0], 'SRTF preempts with the true durations, not without any');
+    const user = await simulateJson(...args, '--policy', 'srtf', '--estimates', 'user', '--estimate-error', '2');
+    assert.deepEqual(user.runs[0]?.pooled, res.runs[2]?.pooled, 'the same seed, the same estimates');
+    const table = await inProcess(['simulate', ...args, '--policy', 'fair-srtf', '--estimates', 'user,none']);
+    assert.match(table.out, /fair-srtf · user \(σ=1\) +pooled/);
+    assert.match(table.out, /fair-srtf · none +pooled/);
   });
 
   test('--compare pooled runs only the pooled mode: no siloed run, no ρ', async () => {
@@ -433,6 +446,9 @@ const REFUSED: readonly [string, string[], RegExp][] = [
   ['an --outage naming an unknown site', [...ok, '--outage', 'zz:1:2'], /^suanli: --outage: no site "zz" in the pool; accepted: sa, sb/],
   ['a bad --maintenance window', [...ok, '--maintenance', 'sa:x:y'], /^suanli: --maintenance: /],
   ['a --seed that is not a number', [...ok, '--seed', 'x'], /^suanli: --seed: "x" is not a whole number/],
+  ['an unknown --estimates level', [...ok, '--estimates', 'oracle,guess'], /^suanli: --estimates: unknown value "guess"; accepted: oracle, user, none/],
+  ['a negative --estimate-error', [...ok, '--estimates', 'user', '--estimate-error', '-1'], /^suanli: --estimate-error: must be above zero, got -1/],
+  ['an --estimate-error that is not a number', [...ok, '--estimate-error', 'big'], /^suanli: --estimate-error: /],
 ];
 
 /** Usage errors commander reports: "error: …". */

@@ -17,6 +17,8 @@ export interface ServeOptions {
   /** Required of /metrics scrapers as a bearer token, when set (SUANLI_METRICS_TOKEN). */
   readonly metricsToken: string | undefined;
   readonly policy: PolicyName;
+  /** False: the scheduler goes by no run-time estimate (`--estimates none`). */
+  readonly durationsKnown: boolean;
   readonly passIntervalMs: number;
   readonly logLevel: string;
   /** PEM files: listen with HTTPS. */
@@ -68,7 +70,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
   try {
     const tls = o.tlsCert === undefined || o.tlsKey === undefined ? {} : { tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } };
     const adminTokenLine = (token: string) => io.out(o.adminToken === undefined ? `admin token (shown only now; keep it safe): ${token}` : 'admin token: the one in SUANLI_ADMIN_TOKEN');
-    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(replica === undefined ? {} : { replica, onAdminToken: adminTokenLine }), ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }), logKey, ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }) });
+    const app = await buildServer({ store, logger: { level: o.logLevel }, ...tls, ...(replica === undefined ? {} : { replica, onAdminToken: adminTokenLine }), ...(o.siteTimeoutMs === undefined ? {} : { siteTimeoutMs: o.siteTimeoutMs }), ...(o.coallocationTimeoutMs === undefined ? {} : { coallocationTimeoutMs: o.coallocationTimeoutMs }), ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }), ...(o.metricsToken === undefined ? {} : { metricsToken: o.metricsToken }), policy: o.policy, durationsKnown: o.durationsKnown, passIntervalMs: o.passIntervalMs, ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }), logKey, ...(o.ledgerOrigin === undefined ? {} : { ledgerOrigin: o.ledgerOrigin }) });
     try {
       const url = await app.listen({ host: o.host, port: o.port });
       const where = o.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(o.dataDir)}`;
@@ -78,7 +80,7 @@ export async function serve(o: ServeOptions, io: Output, until: Promise<unknown>
       if (token !== null) adminTokenLine(token);
       const leadership = app.suanli.replica;
       if (leadership !== null) io.out(`suanli serve: replica ${leadership.id}, ${leadership.role === 'leader' ? 'leading' : `following the leader at ${leadership.lease?.url ?? '(none yet)'}`} (lease ${(leadership.options.leaseMs / 1000).toString()} s)`);
-      io.out(`suanli serve: listening on ${url} — dashboard ${url}/, API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}`);
+      io.out(`suanli serve: listening on ${url} — dashboard ${url}/, API ${url}/api/v1, docs ${url}/api/v1/docs, metrics ${url}/metrics${o.metricsToken === undefined ? ' (public)' : ' (bearer SUANLI_METRICS_TOKEN)'}; store: ${where}; policy: ${o.policy}${o.durationsKnown ? '' : ' (no run-time estimates)'}`);
       io.out(`suanli serve: ledger ${app.suanli.usage.origin}, log key ${verifierKeyOf(logKey)} (members pin it: suanli ledger verify)`);
       const signal = await until;
       io.out(`suanli serve: ${typeof signal === 'string' ? `${signal}, ` : ''}shutting down`);
@@ -123,6 +125,7 @@ export function serveCommand(io: Output): Command {
     .option('--port <n>', 'port to listen on (0: any free port)', '8040')
     .option('--data-dir <dir>', 'directory of the embedded store (ignored when DATABASE_URL is set)', './.suanli')
     .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`, 'fair-share')
+    .addOption(new Option('--estimates <level>', 'what the scheduler goes by for run times: the submitters\' estimates (estimate_s), or none at all (duration-sorting policies go by arrival, las and fair-srtf by the service each job has had)').choices(['user', 'none']).default('user'))
     .option('--pass-interval <seconds>', 'seconds between scheduling passes (a pass also runs soon after each submission or cancel)', '1')
     .option('--tls-cert <file>', 'PEM certificate (chain): listen with HTTPS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
@@ -155,6 +158,7 @@ Examples:
         adminToken: process.env.SUANLI_ADMIN_TOKEN || undefined,
         metricsToken: process.env.SUANLI_METRICS_TOKEN || undefined,
         policy: policyByName(o.policy ?? ''),
+        durationsKnown: o.estimates !== 'none',
         passIntervalMs: parse.number('pass-interval', o.passInterval ?? '') * 1000,
         logLevel: o.logLevel ?? 'info',
         ...tlsOptions(o.tlsCert, o.tlsKey),

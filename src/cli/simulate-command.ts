@@ -13,6 +13,7 @@ import { INVENTORY_KINDS, poolFromInventory, type InventoryKind } from '../sim/p
 import { nationalPool, parseNationalSpec } from '../sim/pools/national.ts';
 import { parsePoolJson } from '../sim/pools/pool-json.ts';
 import { scaleTraceToPool } from '../sim/pools/scale-trace.ts';
+import { DEFAULT_ESTIMATE_SIGMA, ESTIMATE_LEVELS, estimatesLabel, jobsWithEstimates, type Estimates } from '../sim/estimates.ts';
 import { Rng } from '../sim/rng.ts';
 import { detectFormat, parseTrace, TRACE_FORMATS, type Trace, type TraceFormat } from '../sim/traces/index.ts';
 import * as fmt from './format.ts';
@@ -30,6 +31,8 @@ export interface SimulateSetup {
   readonly poolNotes: readonly string[];
   readonly seed: number;
   readonly policies: readonly PolicyName[];
+  /** The information levels each policy runs at (oracle alone unless --estimates says otherwise). */
+  readonly estimates: readonly Estimates[];
   readonly backfill: boolean;
   readonly modes: readonly Mode[];
   readonly outages: readonly Outage[];
@@ -37,6 +40,9 @@ export interface SimulateSetup {
 
 export interface SimulateRun {
   readonly policy: PolicyName;
+  readonly estimates: Estimates;
+  /** How tables and charts name the run: the policy, and the information level when more than oracle runs. */
+  readonly label: string;
   readonly result: ExperimentResult;
 }
 
@@ -111,7 +117,7 @@ export function renderRuns(setup: SimulateSetup, runs: readonly SimulateRun[]): 
       if (!s) continue;
       const f = r.result.fairness;
       rows.push([
-        `${r.policy}${setup.backfill ? '+backfill' : ''}`, mode, hoursOf(s.avg_jct_s), hoursOf(s.p50_jct_s), hoursOf(s.p99_jct_s), hoursOf(s.avg_queue_s), fmt.percent(s.utilization),
+        `${r.label}${setup.backfill ? '+backfill' : ''}`, mode, hoursOf(s.avg_jct_s), hoursOf(s.p50_jct_s), hoursOf(s.p99_jct_s), hoursOf(s.avg_queue_s), fmt.percent(s.utilization),
         fmt.duration(s.makespan_s), fmt.count(s.done), fmt.count(s.never_started), fmt.count(s.preemptions), fmt.count(s.gpu_hours_lost_to_preemption),
         mode === 'pooled' && both && f?.worst_rho !== null && f?.worst_rho !== undefined ? `${f.worst_rho.toFixed(2)} (${f.worst_org ?? ''})` : '',
       ]);
@@ -123,7 +129,7 @@ export function renderRuns(setup: SimulateSetup, runs: readonly SimulateRun[]): 
   const skipped = setup.trace.skipped.length > 0 ? `\n${fmt.count(setup.trace.skipped.length)} bad rows skipped; first: ${setup.trace.skipped[0]?.message ?? ''}` : '';
   const fairLines = both ? runs.map((r) => {
     const f = r.result.fairness;
-    return f ? `  ${r.policy}: ${fmt.percent(f.orgs_worse_off)} of orgs and ${fmt.percent(f.jobs_worse_off)} of jobs worse off pooled than alone; worst ρ ${f.worst_rho?.toFixed(2) ?? '—'}` : '';
+    return f ? `  ${r.label}: ${fmt.percent(f.orgs_worse_off)} of orgs and ${fmt.percent(f.jobs_worse_off)} of jobs worse off pooled than alone; worst ρ ${f.worst_rho?.toFixed(2) ?? '—'}` : '';
   }) : [];
   const largest = runs[0]?.result;
   const largestLine = largest ? `largest job started: ${setup.modes.map((m) => `${m} ${fmt.count(largest[m]?.summary.largest_job_started_gpus ?? 0)} GPUs`).join(', ')}` : '';
@@ -139,7 +145,7 @@ export function resultsJson(setup: SimulateSetup, runs: readonly SimulateRun[]):
     pool: { source: setup.poolSource, sites: setup.pool.sites.length, orgs: new Set(setup.pool.sites.map((s) => s.org)).size, gpus: setup.pool.sites.reduce((n, s) => n + s.nodes * s.gpusPerNode, 0), notes: setup.poolNotes },
     seed: setup.seed,
     backfill: setup.backfill,
-    runs: runs.map((r) => ({ policy: r.policy, pooled: summary(r.result.pooled?.summary), siloed: summary(r.result.siloed?.summary), fairness: r.result.fairness ?? null })),
+    runs: runs.map((r) => ({ policy: r.policy, estimates: { level: r.estimates.level, ...(r.estimates.level === 'user' ? { sigma: r.estimates.sigma } : {}) }, pooled: summary(r.result.pooled?.summary), siloed: summary(r.result.siloed?.summary), fairness: r.result.fairness ?? null })),
   };
 }
 
@@ -151,6 +157,8 @@ export function simulateCommand(io: Output & { err(text: string): void; isTty?: 
     .option('--skip-bad-rows', 'count and skip malformed rows instead of stopping at the first')
     .option('--pool <pool>', 'pool: a pool JSON file, from-trace[:load=0.8|:nodes=FILE], national[:gpus=500000,orgs=200,max=16384,seed=7], or inventory:KIND:FILE', 'from-trace')
     .option('--policy <names>', `policy, a comma-separated list, or "all" (${POLICY_NAMES.join(', ')})`, 'fair-share')
+    .option('--estimates <levels>', `what the scheduler knows of run times, a comma-separated list or "all": ${ESTIMATE_LEVELS.join(', ')} (the trace's true durations; users' estimates with a seeded log-normal error; none at all)`, 'oracle')
+    .option('--estimate-error <sigma>', 'user estimates: σ of the log-normal error, natural-log units (1: half off by more than 2×, one in ten by more than 5×)', String(DEFAULT_ESTIMATE_SIGMA))
     .option('--backfill', 'EASY backfill on top of the queue order')
     .option('--compare <modes>', 'which runs: pooled, siloed, or both', 'siloed,pooled')
     .option('--seed <n>', 'seed for generated pools and trace scaling', '1')
@@ -167,6 +175,7 @@ ${POLICY_NAMES.map((p) => `  ${p.padEnd(11)} ${POLICIES[p].description}`).join('
 Examples:
   suanli simulate --trace ../shared/data/traces/philly/philly_pollux_jobs.csv --pool from-trace:nodes=../shared/data/clusters/philly_vc_nodes.csv --policy all
   suanli simulate --trace jobs.csv --pool pool.json --policy fifo --backfill --compare pooled --json
+  suanli simulate --trace ../shared/data/traces/philly/philly_pollux_jobs.csv --pool from-trace:load=0.8 --policy srtf,las,fair-srtf --estimates all
   suanli simulate --trace venus.csv --format helios --pool national:gpus=500000,orgs=200 --load 0.7 --report out/`)
     .action(async (o: Opts) => {
       const tracePath = String(o.trace);
@@ -185,13 +194,22 @@ Examples:
       const outages = [...outagesFrom((o.outage as string[] | undefined) ?? [], 'outage'), ...outagesFrom((o.maintenance as string[] | undefined) ?? [], 'maintenance')];
       const siteIds = new Set(pool.sites.map((s) => s.id as string));
       for (const out of outages) if (!siteIds.has(out.site)) throw new InvalidInputError(out.kind, `no site "${out.site}" in the pool`, [...siteIds].slice(0, 10).join(', '));
-      const setup: SimulateSetup = { trace, jobs, pool, poolSource: poolSpec, poolNotes: notes, seed, policies, backfill: o.backfill === true, modes, outages };
+      const levelText = String(o.estimates);
+      const levels = levelText === 'all' ? [...ESTIMATE_LEVELS] : [...new Set(parse.list('estimates', levelText, (f, l) => parse.oneOf(f, l, ESTIMATE_LEVELS)))];
+      const sigma = parse.number('estimate-error', String(o.estimateError));
+      const estimates = levels.map((level): Estimates => ({ level, sigma }));
+      const setup: SimulateSetup = { trace, jobs, pool, poolSource: poolSpec, poolNotes: notes, seed, policies, estimates, backfill: o.backfill === true, modes, outages };
 
       const bar = progressBar((s) => io.err(s), io.isTty === true);
-      const runs: SimulateRun[] = policies.map((policy) => ({
-        policy,
-        result: runExperiment({ pool, jobs, scheduler: { policy, backfill: setup.backfill }, modes, outages, onProgress: (mode, d, t) => bar(`${policy} ${mode}`, d, t) }),
-      }));
+      const named = estimates.some((e) => e.level !== 'oracle');
+      const runs: SimulateRun[] = estimates.flatMap((e) => {
+        // Every policy sees the same users' estimates: one draw per level, from the run's seed.
+        const seen = jobsWithEstimates(jobs, e, new Rng(seed).fork('estimates'));
+        return policies.map((policy) => {
+          const label = named ? `${policy} · ${estimatesLabel(e)}` : policy;
+          return { policy, estimates: e, label, result: runExperiment({ pool, jobs: seen.jobs, scheduler: { policy, backfill: setup.backfill, durationsKnown: seen.durationsKnown }, modes, outages, onProgress: (mode, d, t) => bar(`${label} ${mode}`, d, t) }) };
+        });
+      });
       const json = resultsJson(setup, runs);
       // The report's charts (vega) are loaded only when asked for: a fifth of a second of every command's start otherwise.
       if (typeof o.report === 'string') await (await import('./simulate-report.ts')).writeReport(o.report, setup, runs, json);

@@ -59,14 +59,14 @@ async function reportHtml(setup: SimulateSetup, runs: readonly SimulateRun[]): P
     for (const mode of setup.modes) {
       const res = r.result[mode];
       if (!res) continue;
-      const label = `${r.policy} ${mode}`;
+      const label = `${r.label} ${mode}`;
       const end = res.summary.makespan_s;
       for (const p of utilizationSeries(res.simulation, 0, end, 200)) util.push({ hours: p.t / 3600, utilization: p.utilization, run: label });
       const jcts = res.simulation.outcomes.flatMap((o) => (o.jct_s === null ? [] : [o.jct_s])).sort((a, b) => a - b);
       const step = Math.max(1, Math.floor(jcts.length / 200));
       for (let i = 0; i < jcts.length; i += step) cdf.push({ hours: Math.max(1 / 60, (jcts[i] ?? 0) / 3600), share: (i + 1) / jcts.length, run: label });
     }
-    for (const o of r.result.fairness?.orgs ?? []) if (o.rho !== null) rho.push({ org: o.org, rho: o.rho, policy: r.policy });
+    for (const o of r.result.fairness?.orgs ?? []) if (o.rho !== null) rho.push({ org: o.org, rho: o.rho, policy: r.label });
   }
   const charts: [string, TopLevelSpec][] = [
     ['Allocation utilization over time', { width: 720, height: 260, data: { values: util }, mark: 'line', encoding: { x: { field: 'hours', type: 'quantitative', title: 'hours since the first submission' }, y: { field: 'utilization', type: 'quantitative', axis: { format: '%' } }, color: { field: 'run', type: 'nominal', legend: { labelLimit: 0 } } } }],
@@ -86,7 +86,7 @@ async function reportHtml(setup: SimulateSetup, runs: readonly SimulateRun[]): P
     const s = r.result[m]?.summary;
     if (!s) return '';
     const h = (x: number | null) => (x === null ? '—' : (x / 3600).toFixed(2));
-    return `<tr><td>${r.policy}</td><td>${m}</td><td>${h(s.avg_jct_s)}</td><td>${h(s.p99_jct_s)}</td><td>${h(s.avg_queue_s)}</td><td>${(s.utilization * 100).toFixed(1)}%</td><td>${s.done}</td><td>${s.never_started}</td><td>${r.result.fairness && m === 'pooled' ? (r.result.fairness.worst_rho?.toFixed(2) ?? '—') : ''}</td></tr>`;
+    return `<tr><td>${r.label}</td><td>${m}</td><td>${h(s.avg_jct_s)}</td><td>${h(s.p99_jct_s)}</td><td>${h(s.avg_queue_s)}</td><td>${(s.utilization * 100).toFixed(1)}%</td><td>${s.done}</td><td>${s.never_started}</td><td>${r.result.fairness && m === 'pooled' ? (r.result.fairness.worst_rho?.toFixed(2) ?? '—') : ''}</td></tr>`;
   })).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Suanli simulation report</title>

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { JobSpec } from '../model/job.ts';
 import type { PoolSpec } from '../model/pool.ts';
 import { describeDiagnosis } from './diagnosis.ts';
-import { POLICY_NAMES, type PolicyName } from './policies/registry.ts';
+import { POLICY_NAMES, UNKNOWN_DURATION_S, type PolicyName } from './policies/registry.ts';
 import { Scheduler, type Decision, type SchedulerOptions } from './scheduler.ts';
 import type { JobRecord } from './state.ts';
 import { job, JobBuilder, pool, site } from './test-builders.ts';
@@ -338,6 +338,29 @@ test('fair-srtf: a job stops its own org’s job estimated to run longer, at onc
   assert.deepEqual(run.pass(10), [], 'another org’s shorter job waits');
   run.submit(job('a-short').org('a').gpus(8, 'h100').at(20).runs(5));
   assert.deepEqual(run.pass(20), ['preempt a-long at 20 (priority)', 'start a-short'], 'no reclaim notice: the org stops its own job');
+});
+
+test('durations not known: every job is taken for the same run time, so SJF goes by arrival', () => {
+  const submitBoth = (run: Run) => run.submit(job('long').gpus(8, 'h100').runs(10_000), job('short').gpus(8, 'h100').at(0).runs(10));
+  const one = () => pool(site('a1').org('a').nodes(1).gpusPerNode(8));
+  assert.deepEqual(submitBoth(new Run(one(), { policy: 'sjf' })).pass(0), ['start short']);
+  const blind = submitBoth(new Run(one(), { policy: 'sjf', durationsKnown: false }));
+  assert.deepEqual(blind.pass(0), ['start long']);
+  assert.equal(blind.job('long').remainingEstimateS, UNKNOWN_DURATION_S);
+});
+
+test('fair-srtf without durations: least attained service inside an org’s share (a new job stops its org’s job that has had more)', () => {
+  // a-long has had 8 GPUs × 500 s = 4,000 GPU-s by t = 500: past LAS's first level (3,600). a-new says it runs far longer;
+  // with durations that keeps it waiting, without them only service counts.
+  const at500 = (durationsKnown: boolean) => {
+    const run = new Run(pool(site('a1').org('a').nodes(1).gpusPerNode(8)), { policy: 'fair-srtf', durationsKnown });
+    run.submit(job('a-long').org('a').gpus(8, 'h100').runs(1000));
+    assert.deepEqual(run.pass(0), ['start a-long']);
+    run.submit(job('a-new').org('a').gpus(8, 'h100').at(500).runs(100_000));
+    return run.pass(500);
+  };
+  assert.deepEqual(at500(true), []);
+  assert.deepEqual(at500(false), ['preempt a-long at 500 (priority)', 'start a-new']);
 });
 
 test('fair share: GPUs reclaimed for an owner go to the owner, not back to a borrower ranked first', () => {

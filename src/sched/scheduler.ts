@@ -3,7 +3,7 @@ import type { PoolSpec } from '../model/pool.ts';
 import { blockedDiagnosis, type Diagnosis, type ReasonCode } from './diagnosis.ts';
 import { candidateSites, isChoice, place, staticReason, type Choice, type PlacementContext, type Reservation } from './placement.ts';
 import type { PolicyProfile } from './policy.ts';
-import { DEFAULT_POLICY_OPTIONS, POLICIES, type PolicyName, type PolicyOptions } from './policies/registry.ts';
+import { DEFAULT_POLICY_OPTIONS, POLICIES, UNKNOWN_DURATION_S, type PolicyName, type PolicyOptions } from './policies/registry.ts';
 import { placeSpanning, ringOver, shrunkRing, type RingHold, type SpanChoice } from './span-placement.ts';
 import { PoolState, type JobRecord, type LinkHold, type SitePart, type SiteState } from './state.ts';
 
@@ -317,7 +317,7 @@ export class Scheduler {
     const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
     if (why === 'preempted') job.lostGpuS += (progress - saved) * job.spec.gpus;
     else job.failedGpuS += (progress - saved) * job.spec.gpus;
-    job.remainingEstimateS = Math.max(0, job.spec.estimateS - saved);
+    job.remainingEstimateS = Math.max(0, this.estimateOf(job.spec) - saved);
     job.workDoneS = saved;
     this.releaseAll(job, now);
     if (why === 'preempted') job.preemptions++;
@@ -357,7 +357,7 @@ export class Scheduler {
     if (ring === null || part === undefined) return false;
     job.workDoneS += (now - job.startedAtS) * job.rate;
     job.attainedGpuS += (now - job.startedAtS) * alloc.gpus;
-    job.remainingEstimateS = Math.max(0, job.spec.estimateS - job.workDoneS);
+    job.remainingEstimateS = Math.max(0, this.estimateOf(job.spec) - job.workDoneS);
     this.releasePart(job, part);
     this.holdLinks(alloc.wan, -1);
     const wan = ring.links.length > 0 ? { links: ring.links, gbps: ring.gbps } : null;
@@ -388,7 +388,7 @@ export class Scheduler {
   private record(spec: JobSpec): JobRecord {
     const job: JobRecord = {
       spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
-      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: spec.estimateS,
+      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: this.estimateOf(spec),
       preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
       fitGpus: spec.span ? Math.min(spec.gpus, spec.span.replicaGpus) : spec.gpus, rate: 1, leaving: -1,
     };
@@ -460,6 +460,11 @@ export class Scheduler {
     site.release(job.seq, part, job.org);
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
     this.state.allocated -= part.gpus;
+  }
+
+  /** The run time the scheduler goes by: the job's estimate, or the same for every job when durations are not known. */
+  private estimateOf(spec: JobSpec): number {
+    return this.options.durationsKnown ? spec.estimateS : UNKNOWN_DURATION_S;
   }
 
   private minGpusPerNode(): number {

@@ -61,6 +61,8 @@ export interface ServerOptions {
   readonly adminToken?: string;
   readonly policy?: PolicyName;
   readonly backfill?: boolean;
+  /** False: the scheduler ignores the submitters' run-time estimates (see PolicyOptions.durationsKnown); default true. */
+  readonly durationsKnown?: boolean;
   /** A job placed across sites is released and requeued unless all its parts start within this long (ms, default 120,000). */
   readonly coallocationTimeoutMs?: number;
   /** A scheduling pass runs at least this often (ms, default 1000), and at once after a submission, a cancel or a run's end. */
@@ -176,7 +178,7 @@ export async function buildServer(options: ServerOptions): Promise<Api> {
   const sites = new SiteDirectory(store);
   const pendingUsage = new PendingBySite();
   const lifecycle = new JobLifecycle(store, clock, metrics, active, (ids) => sites.owners(ids), (entries) => pendingUsage.written(entries));
-  const scheduler = { policy: options.policy ?? 'fair-share', backfill: options.backfill ?? false };
+  const scheduler = { policy: options.policy ?? 'fair-share', backfill: options.backfill ?? false, durationsKnown: options.durationsKnown ?? true };
   const loop = new SchedulingLoop({
     store, sites, clock, lifecycle, active, metrics, logger: app.log, scheduler,
     intervalMs: options.passIntervalMs ?? 1000,

@@ -61,6 +61,12 @@ export class Rng {
     return -mean * Math.log(1 - this.next());
   }
 
+  /** A standard normal draw (mean 0, standard deviation 1), by the Box–Muller transform of two uniforms. */
+  normal(): number {
+    // 1 − next() lies in (0, 1]: the logarithm is finite.
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /**
    * An independent stream named `label`. It depends only on this stream's seed
    * (or fork path) and the label, never on how many numbers were drawn here, so

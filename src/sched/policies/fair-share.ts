@@ -121,32 +121,28 @@ export function nextReclaimTime(state: PoolState, now: number): number {
 }
 
 /**
- * Fair share for what each org contributes, shortest first for what is borrowed. A job
- * that fits inside its org's entitlement (GPUs in use plus its own ≤ GPUs contributed)
- * goes as fair share orders it (orgs furthest below their share first; inside an org,
- * by `key`); every other waiting job would borrow idle GPUs, and those go in one order
- * across all orgs, by `key` — so lent GPUs serve whichever job finishes soonest, not
- * the org that happens to have least.
+ * Fair share for what each org contributes, shortest first for everything. Jobs that
+ * fit inside their org's entitlement (GPUs in use plus the job's ≤ GPUs contributed)
+ * go first, then every other waiting job — those would borrow idle GPUs — each group
+ * by `key` across all orgs (lowest first, then arrival). An org's entitlement is never
+ * given to another's job ahead of its own, and lent GPUs serve whichever job `key`
+ * ranks first, not the org that happens to have least.
  */
 export class ShareThenShortestOrder implements QueueOrder {
   readonly strict = false;
-  private readonly share: FairShareOrder;
   private readonly all = new BucketedQueue();
   private readonly keys = new Map<JobRecord, number>();
 
-  constructor(private readonly key: (job: JobRecord) => number) {
-    this.share = new FairShareOrder(key);
-  }
+  constructor(private readonly key: (job: JobRecord) => number) {}
 
   get size(): number {
-    return this.share.size;
+    return this.all.size;
   }
 
   add(job: JobRecord): void {
     const key = this.key(job);
     this.keys.set(job, key);
     this.all.add(job, key);
-    this.share.add(job);
   }
 
   remove(job: JobRecord): void {
@@ -154,17 +150,17 @@ export class ShareThenShortestOrder implements QueueOrder {
     if (key === undefined) return;
     this.all.remove(job, key);
     this.keys.delete(job);
-    this.share.remove(job);
   }
 
   compare(a: JobRecord, b: JobRecord, view: OrderView): number {
     const inA = withinShare(view.state, a);
     const inB = withinShare(view.state, b);
     if (inA !== inB) return inA ? -1 : 1;
-    return inA ? this.share.compare(a, b, view) : this.key(a) - this.key(b) || a.seq - b.seq;
+    return this.key(a) - this.key(b) || a.seq - b.seq;
   }
 
   *order(view: OrderView): Iterable<JobRecord> {
+    // Two walks: the second offers every job still waiting (one that started in the first is not offered again).
     for (const job of this.all.walk((g) => view.mayFit(g))) if (withinShare(view.state, job)) yield job;
     for (const job of this.all.walk((g) => view.mayFit(g))) if (job.phase === 'queued') yield job;
   }

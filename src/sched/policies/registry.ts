@@ -12,9 +12,18 @@ export interface PolicyOptions {
   readonly reclaimIntervalS: number;
   /** Attained-service thresholds between LAS queues, GPU-seconds, ascending. */
   readonly lasThresholdsGpuS: readonly number[];
+  /**
+   * Whether jobs' estimates say anything. False: nobody gave a run time (the
+   * scheduler takes every job for UNKNOWN_DURATION_S, so sorting by it is arrival
+   * order), and policies that can do without (las, fair-srtf) go by attained service.
+   */
+  readonly durationsKnown: boolean;
 }
 
-export const DEFAULT_POLICY_OPTIONS: PolicyOptions = { reclaimIntervalS: 300, lasThresholdsGpuS: [3_600, 36_000] };
+export const DEFAULT_POLICY_OPTIONS: PolicyOptions = { reclaimIntervalS: 300, lasThresholdsGpuS: [3_600, 36_000], durationsKnown: true };
+
+/** What the scheduler takes a job's run time for when durations are not known: an hour, the same for every job. */
+export const UNKNOWN_DURATION_S = 3_600;
 
 /** When a job is estimated to end if it keeps running: `now` plus its remaining time, the same at every `now` while it runs. */
 const estimatedEnd: RankFn = Object.assign((j: JobRecord) => j.startedAtS + j.remainingEstimateS, { validUntil: () => Infinity });
@@ -27,6 +36,10 @@ function lasLevel(attainedGpuS: number, thresholds: readonly number[]): number {
 
 /** GPU-seconds a job has attained by `now`, its current run included. */
 const attainedAt = (j: JobRecord, now: number) => j.attainedGpuS + (j.phase === 'running' && j.startedAtS >= 0 ? (now - j.startedAtS) * j.spec.gpus : 0);
+
+/** A job's LAS level at `now` (its current run counted), valid until its next crossing: the rank LAS preempts by. */
+const levelRank = (thresholds: readonly number[]): RankFn =>
+  Object.assign((j: JobRecord, now: number) => lasLevel(attainedAt(j, now), thresholds), { validUntil: (j: JobRecord, now: number) => levelCrossing(j, now, thresholds) });
 
 /** When a running job's attained service next crosses an LAS threshold, or Infinity. */
 function levelCrossing(j: JobRecord, now: number, thresholds: readonly number[]): number {
@@ -93,9 +106,7 @@ export const POLICIES = {
     description: 'Tiresias-style discretized 2D least attained service (GPUs × time); needs no duration; preempts jobs in lower queues',
     create: (o: PolicyOptions): PolicyProfile => {
       const thresholds = o.lasThresholdsGpuS;
-      const level: RankFn = Object.assign((j: JobRecord, now: number) => lasLevel(attainedAt(j, now), thresholds), {
-        validUntil: (j: JobRecord, now: number) => levelCrossing(j, now, thresholds),
-      });
+      const level = levelRank(thresholds);
       const crossings = new LevelCrossings(thresholds);
       return {
         name: 'las',
@@ -111,19 +122,30 @@ export const POLICIES = {
     create: (o: PolicyOptions): PolicyProfile => ({ name: 'fair-share', order: new FairShareOrder(), preemption: reclaimRule(o.reclaimIntervalS), wakeAt: nextReclaimTime }),
   },
   'fair-srtf': {
-    description: 'fair share for what each org contributes, shortest remaining first (by estimate) for the rest: jobs inside their org’s share first, shortest first across orgs, then borrowers shortest first; owners reclaim lent GPUs (rate-limited), and a job stops its own org’s jobs with more time left',
+    description: 'fair share for what each org contributes, shortest remaining first (by estimate; without estimates, least attained service) for the rest: jobs inside their org’s share first, shortest first across orgs, then borrowers shortest first; owners reclaim lent GPUs (rate-limited), and a job stops its own org’s jobs that rank after it',
     create: (o: PolicyOptions): PolicyProfile => {
       const reclaim = reclaimRule(o.reclaimIntervalS);
-      // Inside its org a job stops the org's own jobs estimated to end after it would (started now): SRTF within a share.
-      const ownLonger = (job: JobRecord, now: number) => ({ test: (v: JobRecord) => v.org === job.org && v.startedAtS + v.remainingEstimateS > now + job.remainingEstimateS });
+      // With durations, shortest remaining first; without, least attained service (Tiresias' levels), which needs none.
+      const thresholds = o.lasThresholdsGpuS;
+      const level = levelRank(thresholds);
+      const crossings = o.durationsKnown ? null : new LevelCrossings(thresholds);
+      const key = o.durationsKnown ? (j: JobRecord) => j.remainingEstimateS : (j: JobRecord) => lasLevel(j.attainedGpuS, thresholds);
+      // Inside its org a job stops the org's own jobs that rank after it: estimated to end later, or further served.
+      const ownAfter = (job: JobRecord, now: number) => ({
+        test: o.durationsKnown
+          ? (v: JobRecord) => v.org === job.org && v.startedAtS + v.remainingEstimateS > now + job.remainingEstimateS
+          : (v: JobRecord) => v.org === job.org && level(v, now) > level(job, now),
+      });
       return {
-        name: 'fair-srtf', order: new ShareThenShortestOrder((j) => j.remainingEstimateS), wakeAt: nextReclaimTime,
+        name: 'fair-srtf', order: new ShareThenShortestOrder(key),
+        wakeAt: (state, now) => Math.min(nextReclaimTime(state, now), crossings?.next(now) ?? Infinity),
+        ...(crossings === null ? {} : { started: (job: JobRecord) => crossings.started(job) }),
         preemption: {
           why: 'reclaim',
           victims: (job, ctx) => {
             const reclaimed = reclaim.victims(job, ctx);
             if (reclaimed !== null) return reclaimed;
-            const own = chooseVictims(job, ctx, ctx.candidates, ownLonger(job, ctx.now), estimatedEnd);
+            const own = chooseVictims(job, ctx, ctx.candidates, ownAfter(job, ctx.now), o.durationsKnown ? estimatedEnd : level);
             return own === null ? null : { ...own, why: 'priority' };
           },
         },

@@ -21,6 +21,18 @@ test('a report as `suanli simulate --json` prints it is read whole: the table’
   assert.deepEqual(rhoRows(report).map((r) => `${r.policy}/${r.org.org}`), ['fifo/acme', 'fifo/bolt', 'fifo/cirrus', 'fair-share/acme', 'fair-share/bolt', 'fair-share/cirrus']);
 });
 
+test('runs at other information levels are named with the level, as the CLI names them', () => {
+  const levels = JSON.parse(SIMULATE_REPORT_TEXT) as { runs: Record<string, unknown>[] };
+  const [first, second] = levels.runs;
+  Object.assign(first ?? {}, { estimates: { level: 'user', sigma: 1 } });
+  Object.assign(second ?? {}, { estimates: { level: 'none' } });
+  const reading = readSimulateReport(JSON.stringify(levels));
+  assert.ok(reading.ok);
+  assert.deepEqual([...new Set(comparisonRows(reading.report).map((r) => r.policy))], ['fifo · user (σ=1)', 'fair-share · none']);
+  Object.assign(first ?? {}, { estimates: { level: 7 } });
+  assert.match(problemOf(readSimulateReport(JSON.stringify(levels))), /estimates\.level/);
+});
+
 test('a run of one mode has no fairness: its rows are there, its ρ is not', () => {
   const one = JSON.parse(SIMULATE_REPORT_TEXT) as { runs: { siloed: unknown; fairness: unknown }[] };
   for (const run of one.runs) Object.assign(run, { siloed: null, fairness: null });

@@ -152,6 +152,11 @@ class Reader {
     return new Reader(v, this.at(key));
   }
 
+  /** Whether the key is there at all (fields added to the format later are optional). */
+  has(key: string): boolean {
+    return this.o[key] !== undefined;
+  }
+
   objectOrNull(key: string): Reader | null {
     const v = this.o[key];
     if (v === null) return null;
@@ -193,7 +198,12 @@ function reportOf(r: Reader): SimulateReportJson {
         return s === null ? null : summaryOf(s);
       };
       const f = run.objectOrNull('fairness');
-      return { policy: run.text('policy'), pooled: summary('pooled'), siloed: summary('siloed'), fairness: f === null ? null : fairnessOf(f) };
+      // A run at an information level other than the true durations is named with it, as the CLI names it (older reports have none).
+      const e = run.has('estimates') ? run.object('estimates') : null;
+      const level = e === null ? 'oracle' : e.text('level');
+      const sigma = e?.has('sigma') === true ? e.number('sigma') : null;
+      const policy = level === 'oracle' ? run.text('policy') : `${run.text('policy')} · ${level}${sigma === null ? '' : ` (σ=${sigma})`}`;
+      return { policy, pooled: summary('pooled'), siloed: summary('siloed'), fairness: f === null ? null : fairnessOf(f) };
     }),
   };
 }
