@@ -153,6 +153,7 @@ export const en = {
   'job.updated': 'Last change',
   'job.attempts': 'Attempts',
   'job.runsOn': 'Runs on',
+  'job.ranOn': 'Ran on',
   'job.whyWaiting': 'Why it waits',
   'job.neverHint': 'Ask for fewer GPUs or other GPU types, or cancel it.',
   'job.spec': 'Specification',

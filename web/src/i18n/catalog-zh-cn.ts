@@ -150,6 +150,7 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'job.updated': '最近变更',
   'job.attempts': '尝试次数',
   'job.runsOn': '运行位置',
+  'job.ranOn': '曾运行于',
   'job.whyWaiting': '等待原因',
   'job.neverHint': '请减少 GPU 数量或换用其他 GPU 型号，或者取消此作业。',
   'job.spec': '作业规格',

@@ -47,7 +47,8 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
     { header: '#', cell: (e) => format.count(e.seq), numeric: true },
     { header: t('job.eventAt'), cell: (e) => format.date(e.at) },
     { header: t('job.eventType'), cell: (e) => <code>{e.type}</code> },
-    { header: t('job.eventChange'), cell: (e) => (e.to_state === null ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`) },
+    // An event that changes no state (a part started, a new membership) shows none, not "Placed → Placed".
+    { header: t('job.eventChange'), cell: (e) => (e.to_state === null || e.from_state === e.to_state ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`) },
     { header: t('job.eventDetail'), cell: (e) => (Object.keys(e.detail).length === 0 ? null : <code>{compactJson(e.detail)}</code>), className: 'detail' },
   ];
   return (
@@ -60,7 +61,12 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
         <Fact label={t('jobs.submitted')}>{format.date(job.submitted_at)}</Fact>
         <Fact label={t('job.updated')}>{format.date(job.updated_at)}</Fact>
         <Fact label={t('job.attempts')}>{format.count(job.attempts)}</Fact>
-        <Fact label={t('job.runsOn')}>{placementText(i18n, currentPlacement(job)?.parts, siteNames)}</Fact>
+        {/* A finished job says where it ran last, not that it runs nowhere. */}
+        {isFinal(job.state) && latest !== undefined ? (
+          <Fact label={t('job.ranOn')}>{placementText(i18n, latest.parts, siteNames)}</Fact>
+        ) : (
+          <Fact label={t('job.runsOn')}>{placementText(i18n, currentPlacement(job)?.parts, siteNames)}</Fact>
+        )}
       </dl>
 
       {job.diagnosis === null ? null : (
@@ -152,7 +158,8 @@ function shellWord(arg: string): string {
 }
 
 function compactJson(detail: Readonly<Record<string, unknown>>): string {
-  const text = JSON.stringify(detail);
+  // Measured and planned figures carry float noise (0.9500000000000001): four significant digits say as much.
+  const text = JSON.stringify(detail, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value));
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 

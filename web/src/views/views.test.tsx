@@ -200,6 +200,24 @@ test('a job’s page: where it runs (by site name), its log tail, its history', 
   assert.match(text(html('zh-CN', <JobDetail job={withLog} siteNames={new Map()} />)), /等待中 → 已分配/);
 });
 
+test('a finished job says where it ran; an event that changes no state shows no change; figures in details lose their float noise', () => {
+  const done = holding('13', 'acme', [['a', 'h100', 2]], {
+    state: 'succeeded',
+    events: [
+      { seq: 2, at: '2026-11-26T15:10:35.000Z', type: 'placed', from_state: 'pending', to_state: 'placed', detail: { efficiency: 0.9500000000000001, wan_gbps: 3.4881234 } },
+      { seq: 3, at: '2026-11-26T15:10:36.000Z', type: 'part_started', from_state: 'placed', to_state: 'placed', detail: { site: 'a' } },
+    ],
+  });
+  const ended = { ...done, placements: done.placements.map((p) => ({ ...p, ended_at: '2026-11-26T15:20:00.000Z' })) };
+  const en = text(html('en', <JobDetail job={ended} siteNames={new Map([['a', 'Acme cluster']])} />));
+  assert.match(en, /Ran on Acme cluster · h100 × 2/);
+  assert.doesNotMatch(en, /Runs on/);
+  assert.doesNotMatch(en, /Placed → Placed/);
+  assert.match(en, /part_started — \{"site":"a"\}/);
+  assert.match(en, /\{"efficiency":0\.95,"wan_gbps":3\.488\}/);
+  assert.match(text(html('zh-CN', <JobDetail job={ended} siteNames={new Map()} />)), /曾运行于 a \(由 acme 出借\) · h100 × 2/);
+});
+
 test('a job spanning sites: each site’s part and when it started, its span spec, and why it waits across sites', () => {
   const span = { replica_gpus: 8, sync_bytes: 30e9, outer_step_s: 2400, hidden_s: 0, min_efficiency: 0.8, max_single_site_wait_s: 3600 };
   const across = holding('21', 'beta', [['a', 'h100', 8], ['b', 'h100', 8]], { span });
