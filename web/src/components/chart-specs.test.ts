@@ -28,9 +28,9 @@ test('the site chart stacks allocated, idle and unavailable GPUs per site and ty
 });
 
 test('the history draws allocated GPUs per type over time and all GPUs as a line; the ledger bars draw', async () => {
-  const history = await svgOf(historySpec(historySeries(POOL.history.samples, 'All GPUs'), { time: 'Time', gpus: 'GPUs', all: 'All GPUs' }, 'd'));
+  const history = await svgOf(historySpec(historySeries(POOL.history.samples, 'All GPUs', 60_000), { time: 'Time', gpus: 'GPUs', all: 'All GPUs' }, 'd'));
   for (const word of ['a100', 'h100', 'All GPUs', 'Time', 'GPUs']) assert.ok(history.includes(word), word);
-  const single = await svgOf(historySpec(historySeries(POOL.history.samples.slice(0, 1), '全部 GPU'), { time: '时间', gpus: 'GPU 数', all: '全部 GPU' }, 'd'));
+  const single = await svgOf(historySpec(historySeries(POOL.history.samples.slice(0, 1), '全部 GPU', 60_000), { time: '时间', gpus: 'GPU 数', all: '全部 GPU' }, 'd'));
   assert.ok(single.includes('全部 GPU'), 'one sample draws too');
   const ledger = await svgOf(ledgerSpec([{ orgId: 'acme', contributed: 1, consumed: 2, own: 3, credits: -1 }, { orgId: 'beta', contributed: 2, consumed: 1, own: 0, credits: 1 }], { contributed: 'Contributed', consumed: 'Consumed', own: 'Own', gpuHours: 'GPU-hours' }, 'd'));
   for (const word of ['acme', 'beta', 'Contributed', 'Consumed', 'Own', 'GPU-hours']) assert.ok(ledger.includes(word), word);

@@ -86,7 +86,7 @@ export function historySpec(series: ReturnType<typeof historySeries>, words: { r
       },
       {
         data: { values: series.capacity.map((p) => ({ ...p })) },
-        // A point only where a line cannot show: a single sample.
+        // A point only where a line cannot show: a single point (historySeries closes the newest sample, so rarely).
         mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 3], point: times.length === 1, tooltip: true },
         encoding: { x, y: { field: 'gpus', type: 'quantitative' }, color: colour },
       },

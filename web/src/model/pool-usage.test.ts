@@ -8,19 +8,22 @@ test('the share allocated, and none of no GPUs', () => {
   assert.equal(utilization({ gpus: 0, allocated: 0 }), 0);
 });
 
-test('the history as series: allocated per GPU type (0 where a type had no site yet), and all GPUs', () => {
-  const series = historySeries(POOL.history.samples, 'All GPUs');
+test('the history as series: allocated per GPU type (0 where a type had no site yet), and all GPUs; the newest sample holds one interval', () => {
+  const series = historySeries(POOL.history.samples, 'All GPUs', 60_000);
   assert.deepEqual(series.gpuTypes, ['a100', 'h100']);
   const first = Date.parse('2026-11-26T15:09:34.000Z');
   const second = Date.parse('2026-11-26T15:10:34.000Z');
+  const due = second + 60_000;
   assert.deepEqual(series.allocated, [
     { at: first, series: 'a100', gpus: 0 },
     { at: first, series: 'h100', gpus: 2 },
     { at: second, series: 'a100', gpus: 0 },
     { at: second, series: 'h100', gpus: 6 },
+    { at: due, series: 'a100', gpus: 0 },
+    { at: due, series: 'h100', gpus: 6 },
   ]);
-  assert.deepEqual(series.capacity, [{ at: first, series: 'All GPUs', gpus: 16 }, { at: second, series: 'All GPUs', gpus: 20 }]);
-  assert.deepEqual(historySeries([], 'All GPUs'), { allocated: [], capacity: [], gpuTypes: [] });
+  assert.deepEqual(series.capacity, [{ at: first, series: 'All GPUs', gpus: 16 }, { at: second, series: 'All GPUs', gpus: 20 }, { at: due, series: 'All GPUs', gpus: 20 }]);
+  assert.deepEqual(historySeries([], 'All GPUs', 60_000), { allocated: [], capacity: [], gpuTypes: [] });
 });
 
 test('a job holds the placement of its latest attempt, while it has not ended', () => {

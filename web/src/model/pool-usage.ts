@@ -25,10 +25,18 @@ export interface HistoryPoint {
 /**
  * The history's samples as the chart draws them: the GPUs allocated of each GPU type
  * (stacked, they make the pool's allocated GPUs), and the pool's GPUs in all (the
- * series named `allGpus`). A GPU
- * type missing from a sample (no site of it yet) counts 0 there.
+ * series named `allGpus`). A GPU type missing from a sample (no site of it yet) counts
+ * 0 there. The newest sample holds until the next is due (`intervalMs` later): the
+ * chart's steps start at each point, so without a closing point there the newest
+ * sample would draw nothing.
  */
-export function historySeries(samples: readonly PoolSampleJson[], allGpus: string): { readonly allocated: HistoryPoint[]; readonly capacity: HistoryPoint[]; readonly gpuTypes: string[] } {
+export function historySeries(samples: readonly PoolSampleJson[], allGpus: string, intervalMs: number): { readonly allocated: HistoryPoint[]; readonly capacity: HistoryPoint[]; readonly gpuTypes: string[] } {
+  const last = samples.at(-1);
+  const closed = last === undefined ? samples : [...samples, { ...last, at: new Date(Date.parse(last.at) + intervalMs).toISOString() }];
+  return seriesOf(closed, allGpus);
+}
+
+function seriesOf(samples: readonly PoolSampleJson[], allGpus: string): { readonly allocated: HistoryPoint[]; readonly capacity: HistoryPoint[]; readonly gpuTypes: string[] } {
   const gpuTypes = [...new Set(samples.flatMap((s) => s.gpu_types.map((g) => g.gpu_type)))].sort();
   const allocated = samples.flatMap((s) => {
     const at = Date.parse(s.at);

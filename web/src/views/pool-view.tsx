@@ -38,7 +38,7 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
   );
   const trendSpec = useMemo(() => {
     const all = t('pool.allGpus');
-    return historySpec(historySeries(pool.history.samples, all), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
+    return historySpec(historySeries(pool.history.samples, all, pool.history.interval_s * 1000), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
   }, [pool.history, t]);
   const count = (n: number) => format.count(n);
   const { total } = pool;
