@@ -310,6 +310,23 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await chartsDrawn(1);
     await tablesWellFormed();
     await shot('12-planner-video');
+    // A refused form takes the last answer off the screen (it answered other figures), whether the page or the API refuses it.
+    const gpus = page.getByLabel('GPUs', { exact: true });
+    await gpus.fill('0');
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    await page.locator('.field-error').getByText('A whole number from 1').waitFor();
+    assert.equal(await result.count(), 0, 'no stale result after the page refused the form');
+    await gpus.fill('8');
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    await result.waitFor();
+    await frames.fill('80');
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    await page.locator('.field-error').getByText(/so frames must be 4k\+1, got 80/).waitFor();
+    assert.equal(await result.count(), 0, 'no stale result after the API refused it');
+    expectRefusals(400);
+    await frames.fill('81');
+    await page.getByRole('button', { name: 'Plan', exact: true }).click();
+    await result.waitFor();
   }));
 
   test('the planner trains on a mix of buckets, added and removed from the keyboard', inBrowser(async () => {

@@ -31,7 +31,11 @@ export function PlanView() {
     const checked = planRequestOf(form);
     setErrors(checked.ok ? {} : checked.errors);
     setFailure(undefined);
-    if (!checked.ok) return;
+    // A result answers the form as it was: once the form is refused (here or by the API) it is not left on screen.
+    if (!checked.ok) {
+      setPlan(null);
+      return;
+    }
     setBusy(true);
     try {
       setPlan(await client.post<PlanJson>('/plan', checked.body));
