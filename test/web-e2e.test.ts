@@ -165,6 +165,12 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await heading('Submit a job');
     await page.getByLabel('Name').fill('e2e-sleep');
     await page.getByLabel('Org').selectOption('acme');
+    // A refused form lands the keyboard on the first field to fix.
+    const gpus = page.getByLabel('GPUs', { exact: true });
+    await gpus.fill('0');
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await page.locator('.field-error').first().waitFor();
+    assert.equal(await gpus.evaluate((el) => el === document.activeElement), true, 'the focus goes to the field to fix');
     await page.getByLabel('GPUs', { exact: true }).fill('2');
     await page.getByLabel('Estimated run time (minutes)').fill('5');
     await page.getByLabel('Command').fill('echo started; sleep 60');
@@ -316,6 +322,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.getByRole('button', { name: 'Plan', exact: true }).click();
     await page.locator('.field-error').getByText('A whole number from 1').waitFor();
     assert.equal(await result.count(), 0, 'no stale result after the page refused the form');
+    assert.equal(await gpus.evaluate((el) => el === document.activeElement), true, 'the focus goes to the field to fix');
     await gpus.fill('8');
     await page.getByRole('button', { name: 'Plan', exact: true }).click();
     await result.waitFor();
@@ -323,6 +330,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await page.getByRole('button', { name: 'Plan', exact: true }).click();
     await page.locator('.field-error').getByText(/so frames must be 4k\+1, got 80/).waitFor();
     assert.equal(await result.count(), 0, 'no stale result after the API refused it');
+    assert.equal(await frames.evaluate((el) => el === document.activeElement), true, 'the focus goes to the field the API named');
     expectRefusals(400);
     await frames.fill('81');
     await page.getByRole('button', { name: 'Plan', exact: true }).click();

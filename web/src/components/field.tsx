@@ -1,4 +1,4 @@
-import { useId, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type ReactNode, type RefObject } from 'react';
 import type { MessageKey } from '../i18n/catalog-en.ts';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import type { MessageVars } from '../i18n/i18n.ts';
@@ -15,6 +15,18 @@ export interface ControlProps {
   readonly id: string;
   readonly 'aria-invalid': boolean | undefined;
   readonly 'aria-describedby': string | undefined;
+}
+
+/**
+ * A ref for a form whose first problem field takes the focus each time `errors` changes
+ * to name one (a refused submit lands a keyboard user on what to fix, not on <body>).
+ */
+export function useFocusFirstProblem(errors: object): RefObject<HTMLFormElement | null> {
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (Object.keys(errors).length > 0) form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [errors]);
+  return form;
 }
 
 /** A labelled form field with its help text and its problem, both tied to the control for screen readers. */

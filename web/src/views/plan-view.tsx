@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiRequestError } from '../api/client.ts';
 import type { PlanJson, TrainPlanJson } from '../api/types.ts';
 import { namedBarsSpec } from '../components/chart-specs.ts';
-import { Field } from '../components/field.tsx';
+import { Field, useFocusFirstProblem } from '../components/field.tsx';
 import { ErrorNote, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
@@ -69,6 +69,7 @@ export function PlanFormView({ form, errors, failure, busy, onChange, onSubmit }
   readonly onSubmit: (e: FormEvent) => void;
 }) {
   const { t } = useI18n();
+  const formRef = useFocusFirstProblem(errors);
   const set = <K extends keyof PlanForm>(key: K, value: PlanForm[K]) => onChange({ ...form, [key]: value });
   const setBucket = (i: number, bucket: MixBucketForm) => set('mix', form.mix.map((b, j) => (j === i ? bucket : b)));
   const number = (key: 'gpus' | 'fps' | 'price' | 'width' | 'height' | 'seconds' | 'frames' | 'steps' | 'efficiency' | 'window' | 'epochs' | 'mfu', label: string, help?: string) => (
@@ -92,7 +93,7 @@ export function PlanFormView({ form, errors, failure, busy, onChange, onSubmit }
   );
 
   return (
-    <form className="form" onSubmit={onSubmit} noValidate aria-label={t('plan.title')}>
+    <form ref={formRef} className="form" onSubmit={onSubmit} noValidate aria-label={t('plan.title')}>
       {Object.keys(errors).length > 0 ? (
         <div className="note note-error" role="alert">
           {t('submit.fixFields')}

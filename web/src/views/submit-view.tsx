@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { DryRunJson, JobJson } from '../api/types.ts';
-import { Field, OrgOptions } from '../components/field.tsx';
+import { Field, OrgOptions, useFocusFirstProblem } from '../components/field.tsx';
 import { ErrorNote, Page } from '../components/page.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText } from '../i18n/labels.ts';
@@ -27,6 +27,7 @@ export function SubmitView() {
   const [failure, setFailure] = useState<unknown>(undefined);
   const [dryRun, setDryRun] = useState<DryRunJson | null>(null);
   const set = <K extends keyof SubmitForm>(key: K, value: SubmitForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const formRef = useFocusFirstProblem(errors);
 
   /** Validates, then sends the body to `path`; the answer, or undefined when the form or the API refused. */
   const send = async <T,>(path: string): Promise<T | undefined> => {
@@ -56,7 +57,7 @@ export function SubmitView() {
 
   return (
     <Page title={t('submit.title')}>
-      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={formRef} className="form" onSubmit={(e) => void submit(e)} noValidate>
         {Object.keys(errors).length > 0 ? (
           <div className="note note-error" role="alert">
             {t('submit.fixFields')}
