@@ -42,7 +42,10 @@ test('durations in their largest unit, and times relative to now', () => {
   assert.equal(en.ago('2026-11-26T15:10:34Z', now), 'now');
   assert.equal(en.utcDay('2026-11-26T23:30:00Z'), 'Nov 26, 2026', 'a UTC day, whatever the local time zone');
   assert.equal(zh.utcDay('2026-11-26T00:00:00Z'), '2026年11月26日');
-  assert.match(en.dateMinute('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d{1,2}:\d\d\s[AP]M$/u);
+  assert.match(en.dateMinute('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d\d:\d\d$/u, '24-hour');
+  assert.match(en.date('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d\d:\d\d:34 \S+$/u, '24-hour, with the time zone');
+  assert.match(zh.date('2026-11-26T15:10:34Z'), /^2026年11月\d\d日 \S+ \d\d:\d\d:34$/u);
+  assert.match(en.timeOfDay(Date.parse('2026-11-26T15:10:34Z')), /^\d\d:\d\d:34$/u);
 });
 
 test('the first language: the one chosen before, else Chinese for a Chinese browser, else English', () => {

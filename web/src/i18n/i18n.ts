@@ -79,9 +79,10 @@ export class Formatter {
     this.threeDigits = new Intl.NumberFormat(locale, { maximumSignificantDigits: 3 });
     this.scientificFormat = new Intl.NumberFormat(locale, { notation: 'scientific', minimumSignificantDigits: 3, maximumSignificantDigits: 3 });
     this.compactFormat = new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: 3 });
-    this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
-    this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
-    this.minute = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    // 24-hour clocks everywhere (never 3 PM beside 15:00), and a full time says its zone: members sit in several.
+    this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'long', hourCycle: 'h23' });
+    this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium', hourCycle: 'h23' });
+    this.minute = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
     this.utcDate = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
     this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
   }
