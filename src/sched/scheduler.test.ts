@@ -340,6 +340,16 @@ test('fair-srtf: a job stops its own org’s job estimated to run longer, at onc
   assert.deepEqual(run.pass(20), ['preempt a-long at 20 (priority)', 'start a-short'], 'no reclaim notice: the org stops its own job');
 });
 
+test('a job that ran past its estimate is taken to need as long again, not nothing: understating does not jump the queue', () => {
+  const run = new Run(pool(site('a1').org('a').nodes(1).gpusPerNode(8)), { policy: 'srtf' });
+  run.submit(job('liar').gpus(8, 'h100').runs(10_000).estimate(100).checkpoint(100));
+  assert.deepEqual(run.pass(0), ['start liar']);
+  run.submit(job('honest').gpus(8, 'h100').at(400).runs(300));
+  run.sched.stop(run.job('liar'), 500, 'preempted');
+  assert.equal(run.job('liar').remainingEstimateS, 500, 'saved 500 s of a 100 s estimate: as long again');
+  assert.deepEqual(run.pass(500), ['start honest'], 'the honest job (300 s left) goes before it');
+});
+
 test('durations not known: every job is taken for the same run time, so SJF goes by arrival', () => {
   const submitBoth = (run: Run) => run.submit(job('long').gpus(8, 'h100').runs(10_000), job('short').gpus(8, 'h100').at(0).runs(10));
   const one = () => pool(site('a1').org('a').nodes(1).gpusPerNode(8));

@@ -317,7 +317,7 @@ export class Scheduler {
     const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
     if (why === 'preempted') job.lostGpuS += (progress - saved) * job.spec.gpus;
     else job.failedGpuS += (progress - saved) * job.spec.gpus;
-    job.remainingEstimateS = Math.max(0, this.estimateOf(job.spec) - saved);
+    job.remainingEstimateS = this.remainingAfter(job.spec, saved);
     job.workDoneS = saved;
     this.releaseAll(job, now);
     if (why === 'preempted') job.preemptions++;
@@ -357,7 +357,7 @@ export class Scheduler {
     if (ring === null || part === undefined) return false;
     job.workDoneS += (now - job.startedAtS) * job.rate;
     job.attainedGpuS += (now - job.startedAtS) * alloc.gpus;
-    job.remainingEstimateS = Math.max(0, this.estimateOf(job.spec) - job.workDoneS);
+    job.remainingEstimateS = this.remainingAfter(job.spec, job.workDoneS);
     this.releasePart(job, part);
     this.holdLinks(alloc.wan, -1);
     const wan = ring.links.length > 0 ? { links: ring.links, gbps: ring.gbps } : null;
@@ -460,6 +460,16 @@ export class Scheduler {
     site.release(job.seq, part, job.org);
     this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
     this.state.allocated -= part.gpus;
+  }
+
+  /**
+   * What is left of a job that has done `doneS` of its work: its estimate less that, while the estimate holds. A job
+   * that has run past its estimate is taken to need as long again as it has run (doubling), never nothing: otherwise
+   * a job that understates its estimate would, once requeued, rank first under every duration-sorting policy.
+   */
+  private remainingAfter(spec: JobSpec, doneS: number): number {
+    const estimate = this.estimateOf(spec);
+    return doneS < estimate ? estimate - doneS : doneS;
   }
 
   /** The run time the scheduler goes by: the job's estimate, or the same for every job when durations are not known. */
