@@ -1,5 +1,6 @@
 import type { OrderView, PreemptionRule, QueueOrder } from '../policy.ts';
 import { BucketedQueue } from '../sorted-queue.ts';
+import { KeyedOrder } from './keyed-order.ts';
 import type { JobRecord, PoolState, SiteState } from '../state.ts';
 import { chooseVictims, type RankFn } from './victims.ts';
 
@@ -130,39 +131,36 @@ export function nextReclaimTime(state: PoolState, now: number): number {
  */
 export class ShareThenShortestOrder implements QueueOrder {
   readonly strict = false;
-  private readonly all = new BucketedQueue();
-  private readonly keys = new Map<JobRecord, number>();
+  /** Every waiting job by `key`: both groups walk it, each taking its own. */
+  private readonly byKey: KeyedOrder;
 
-  constructor(private readonly key: (job: JobRecord) => number) {}
+  constructor(key: (job: JobRecord) => number) {
+    this.byKey = new KeyedOrder(key, false);
+  }
 
   get size(): number {
-    return this.all.size;
+    return this.byKey.size;
   }
 
   add(job: JobRecord): void {
-    const key = this.key(job);
-    this.keys.set(job, key);
-    this.all.add(job, key);
+    this.byKey.add(job);
   }
 
   remove(job: JobRecord): void {
-    const key = this.keys.get(job);
-    if (key === undefined) return;
-    this.all.remove(job, key);
-    this.keys.delete(job);
+    this.byKey.remove(job);
   }
 
   compare(a: JobRecord, b: JobRecord, view: OrderView): number {
     const inA = withinShare(view.state, a);
     const inB = withinShare(view.state, b);
     if (inA !== inB) return inA ? -1 : 1;
-    return this.key(a) - this.key(b) || a.seq - b.seq;
+    return this.byKey.compare(a, b);
   }
 
   *order(view: OrderView): Iterable<JobRecord> {
     // Two walks: the second offers every job still waiting (one that started in the first is not offered again).
-    for (const job of this.all.walk((g) => view.mayFit(g))) if (withinShare(view.state, job)) yield job;
-    for (const job of this.all.walk((g) => view.mayFit(g))) if (job.phase === 'queued') yield job;
+    for (const job of this.byKey.order(view)) if (withinShare(view.state, job)) yield job;
+    for (const job of this.byKey.order(view)) if (job.phase === 'queued') yield job;
   }
 }
 
