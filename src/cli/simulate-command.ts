@@ -59,12 +59,13 @@ export async function readText(flag: string, path: string): Promise<string> {
 async function resolvePool(spec: string, trace: Trace, seed: number, load: number, spanS: number | undefined): Promise<{ pool: PoolSpec; jobs: readonly JobSpec[]; notes: readonly string[] }> {
   if (spec === 'from-trace' || spec.startsWith('from-trace:')) {
     const s = parseFromTraceSpec(spec);
+    const types = s.gpuTypes === undefined ? {} : { gpuTypes: s.gpuTypes };
     if (s.nodesFile !== undefined) {
       const gpusByOrg = parseVcNodes(await readText('pool', s.nodesFile), basename(s.nodesFile));
-      const r = poolFromTrace(trace.jobs, { kind: 'given', gpusByOrg, gpusPerNode: 8, fallbackLoad: s.targetLoad });
+      const r = poolFromTrace(trace.jobs, { kind: 'given', gpusByOrg, gpusPerNode: 8, fallbackLoad: s.targetLoad, ...types });
       return { pool: r.pool, jobs: trace.jobs, notes: r.notes };
     }
-    const r = poolFromTrace(trace.jobs, { kind: 'load', targetLoad: s.targetLoad, gpusPerNode: 8 });
+    const r = poolFromTrace(trace.jobs, { kind: 'load', targetLoad: s.targetLoad, gpusPerNode: 8, ...types });
     return { pool: r.pool, jobs: trace.jobs, notes: r.notes };
   }
   if (spec === 'national' || spec.startsWith('national:')) {
@@ -155,7 +156,7 @@ export function simulateCommand(io: Output & { err(text: string): void; isTty?: 
     .requiredOption('--trace <file>', 'trace file (CSV or JSON)')
     .addOption(new Option('--format <format>', 'trace format (default: detected from the header)').choices([...TRACE_FORMATS]))
     .option('--skip-bad-rows', 'count and skip malformed rows instead of stopping at the first')
-    .option('--pool <pool>', 'pool: a pool JSON file, from-trace[:load=0.8|:nodes=FILE], national[:gpus=500000,orgs=200,max=16384,seed=7], or inventory:KIND:FILE', 'from-trace')
+    .option('--pool <pool>', 'pool: a pool JSON file, from-trace[:load=0.8|:nodes=FILE][,types=h100+a100], national[:gpus=500000,orgs=200,max=16384,seed=7], or inventory:KIND:FILE', 'from-trace')
     .option('--policy <names>', `policy, a comma-separated list, or "all" (${POLICY_NAMES.join(', ')})`, 'fair-share')
     .option('--estimates <levels>', `what the scheduler knows of run times, a comma-separated list or "all": ${ESTIMATE_LEVELS.join(', ')} (the trace's true durations; users' estimates with a seeded log-normal error; none at all)`, 'oracle')
     .option('--estimate-error <sigma>', 'user estimates: σ of the log-normal error, natural-log units (1: half off by more than 2×, one in ten by more than 5×)', String(DEFAULT_ESTIMATE_SIGMA))

@@ -66,6 +66,16 @@ export interface PoolSpec {
   readonly sites: readonly SiteSpec[];
   /** WAN links between sites, over which spanning jobs synchronize; none by default. */
   readonly links?: readonly WanLinkSpec[];
+  /**
+   * Relative throughput per GPU type id (lower case), for pools of mixed generations: a job's
+   * duration is its time on a GPU of speed 1, and on a GPU of speed s it runs 1/s as long.
+   * Fair share counts GPUs × speed, both what an org contributes and what it holds. A type not
+   * listed runs at 1; none listed: every GPU is alike.
+   */
+  readonly gpuSpeeds?: Readonly<Record<string, number>>;
 }
 
 export const siteGpus = (s: SiteSpec): number => s.nodes * s.gpusPerNode;
+
+/** The relative speed of a GPU type in `pool` (1 when not given). */
+export const gpuSpeedOf = (pool: Pick<PoolSpec, 'gpuSpeeds'>, gpuType: string): number => pool.gpuSpeeds?.[gpuType.toLowerCase()] ?? 1;

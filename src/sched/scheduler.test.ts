@@ -291,6 +291,21 @@ test('fair share: borrowers run on idle GPUs of other orgs', () => {
   assert.equal(run.sched.state.using[run.sched.state.orgIndex.get('a') ?? -1], 16);
 });
 
+test('fair share on mixed generations: an org is entitled to its GPUs × their speed, and holds borrowed GPUs at theirs', () => {
+  // a owns 16 A100s at half an H100's speed (8 H100s' worth); b owns 8 H100s.
+  const p = { ...pool(site('a1').org('a').nodes(2).type('a100'), site('b1').org('b').type('h100')), gpuSpeeds: { a100: 0.5 } };
+  const run = new Run(p, { policy: 'fair-share' });
+  const org = (id: string) => run.sched.state.orgIndex.get(id) ?? -1;
+  assert.deepEqual([...run.sched.state.contributed], [8, 8]);
+  run.submit(job('fast').org('a').gpus(8, 'h100').runs(100_000), job('wide').org('b').gpus(16, 'a100').runs(100_000));
+  assert.deepEqual(run.pass(0), ['start fast', 'start wide']);
+  assert.equal(run.sched.state.using[org('a')], 8, "a's 8 borrowed H100s are all of its 8 H100s' worth");
+  assert.equal(run.sched.state.using[org('b')], 8);
+  // Counted in plain GPUs a would hold 8 of its 16 and reclaim a1 for another 8; at its GPUs' worth it is at its share.
+  run.submit(job('more').org('a').gpus(8).at(10).runs(1000));
+  assert.deepEqual(run.pass(10), [], 'no reclaim for an org already at its share');
+});
+
 /** a fills its own a1, then borrows b1 with two 4-GPU jobs (the second newer); b1 reclaims after `notice` s. */
 function lentOut(notice: number): Run {
   const run = new Run(pool(site('a1').org('a'), site('b1').org('b').notice(notice), spareA100), { policy: 'fair-share' });

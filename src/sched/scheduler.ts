@@ -364,7 +364,7 @@ export class Scheduler {
     this.holdLinks(wan, 1);
     const gpus = alloc.gpus - part.gpus;
     job.allocation = { parts: alloc.parts.filter((p) => p !== part), gpus, wan, efficiency: ring.efficiency };
-    job.rate = (ring.efficiency * gpus) / job.spec.gpus;
+    job.rate = this.rateOf(job, ring.efficiency, gpus);
     job.startedAtS = now;
     job.leaving = -1;
     job.epoch++;
@@ -404,7 +404,7 @@ export class Scheduler {
     const wan = choice.links.length > 0 ? { links: choice.links, gbps: choice.gbps } : null;
     this.holdLinks(wan, 1);
     job.allocation = { parts, gpus, wan, efficiency: choice.efficiency };
-    job.rate = (choice.efficiency * gpus) / job.spec.gpus;
+    job.rate = this.rateOf(job, choice.efficiency, gpus);
     job.phase = 'running';
     job.startedAtS = now;
     if (job.firstStartS < 0) job.firstStartS = now;
@@ -412,8 +412,7 @@ export class Scheduler {
     job.lastSite = parts[0]?.site ?? -1;
     this.profile.started?.(job, now);
     for (const site of this.state.sites) if (site.heldFor === job) site.heldFor = null;
-    this.state.using[job.org] = (this.state.using[job.org] ?? 0) + gpus;
-    this.state.allocated += gpus;
+    for (const p of parts) this.state.hold(job.org, this.state.sites[p.site] as SiteState, p.gpus, 1);
     if (this.inPass) this.deferredRemoves.push(job);
     else this.profile.order.remove(job);
   }
@@ -458,8 +457,17 @@ export class Scheduler {
   private releasePart(job: JobRecord, part: SitePart): void {
     const site = this.state.sites[part.site] as SiteState;
     site.release(job.seq, part, job.org);
-    this.state.using[job.org] = (this.state.using[job.org] ?? 0) - part.gpus;
-    this.state.allocated -= part.gpus;
+    this.state.hold(job.org, site, part.gpus, -1);
+  }
+
+  /**
+   * Reference-seconds of work per second for `job` on its allocation: the ring's efficiency, the share of its
+   * replicas running, and the slowest of its parts' GPUs (replicas step together, so the slowest sets the pace).
+   */
+  private rateOf(job: JobRecord, efficiency: number, gpus: number): number {
+    let speed = Infinity;
+    for (const p of job.allocation?.parts ?? []) speed = Math.min(speed, (this.state.sites[p.site] as SiteState).speed);
+    return ((efficiency * gpus) / job.spec.gpus) * (speed === Infinity ? 1 : speed);
   }
 
   /**

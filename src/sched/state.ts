@@ -1,5 +1,5 @@
 import type { JobSpec } from '../model/job.ts';
-import { borrowerGpuLimit, lendsTo, type PoolSpec, type SiteSpec } from '../model/pool.ts';
+import { borrowerGpuLimit, gpuSpeedOf, lendsTo, type PoolSpec, type SiteSpec } from '../model/pool.ts';
 
 /**
  * The scheduler's view of the pool: free GPUs per node, indexed so that the
@@ -85,6 +85,8 @@ export class SiteState {
   readonly lendCap: number;
   /** GPU type id, lower-cased. */
   readonly type: string;
+  /** Work done per second by a GPU here, relative to the pool's reference type (PoolSpec.gpuSpeeds). */
+  readonly speed: number;
   free: number;
   /** GPUs held here by jobs of other orgs… */
   borrowed = 0;
@@ -105,8 +107,9 @@ export class SiteState {
   /** Jobs running here (job index → GPUs here). */
   readonly running = new Map<number, number>();
 
-  constructor(index: number, spec: SiteSpec, org: number) {
+  constructor(index: number, spec: SiteSpec, org: number, speed = 1) {
     this.index = index;
+    this.speed = speed;
     this.spec = spec;
     this.org = org;
     this.gpusPerNode = spec.gpusPerNode;
@@ -277,10 +280,12 @@ export class PoolState {
   readonly sites: SiteState[];
   readonly orgIds: string[] = [];
   readonly orgIndex = new Map<string, number>();
-  /** GPUs each org contributes (its sites' totals): its entitlement under fair share. */
+  /** GPUs each org contributes (its sites' totals, × their speed): its entitlement under fair share. */
   readonly contributed: Float64Array;
-  /** GPUs each org holds right now. */
+  /** GPUs each org holds right now (× their speed): kept by the Scheduler with `hold`. */
   readonly using: Float64Array;
+  /** The speed of each org's own GPUs (contributed ÷ GPUs; 1 without sites): what a job of the org is taken to cost before it is placed. */
+  private readonly ownSpeed: Float64Array;
   /** Sites by GPU type, and all sites. */
   readonly sitesByType = new Map<string, number[]>();
   private readonly sitesByOrg = new Map<number, number[]>();
@@ -292,11 +297,13 @@ export class PoolState {
     for (const o of pool.orgs) this.addOrg(o.id);
     for (const s of pool.sites) this.addOrg(s.org);
     for (const o of jobOrgs) this.addOrg(o);
-    this.sites = pool.sites.map((s, i) => new SiteState(i, s, this.orgIndex.get(s.org) ?? 0));
+    this.sites = pool.sites.map((s, i) => new SiteState(i, s, this.orgIndex.get(s.org) ?? 0, gpuSpeedOf(pool, s.gpuType)));
     this.contributed = new Float64Array(this.orgIds.length);
     this.using = new Float64Array(this.orgIds.length);
+    const ownGpus = new Float64Array(this.orgIds.length);
     for (const s of this.sites) {
-      this.contributed[s.org] = (this.contributed[s.org] ?? 0) + s.total;
+      this.contributed[s.org] = (this.contributed[s.org] ?? 0) + s.total * s.speed;
+      ownGpus[s.org] = (ownGpus[s.org] ?? 0) + s.total;
       // GPU type ids match whatever their case (jobs' types are lower-cased too).
       const list = this.sitesByType.get(s.type) ?? [];
       list.push(s.index);
@@ -305,6 +312,7 @@ export class PoolState {
       mine.push(s.index);
       this.sitesByOrg.set(s.org, mine);
     }
+    this.ownSpeed = this.contributed.map((c, org) => ((ownGpus[org] ?? 0) > 0 ? c / (ownGpus[org] ?? 1) : 1));
     const siteIndex = new Map(pool.sites.map((s, i) => [s.id as string, i]));
     for (const l of pool.links ?? []) {
       const a = siteIndex.get(l.a);
@@ -322,6 +330,20 @@ export class PoolState {
   /** The sites an org owns. */
   sitesOfOrg(org: number): readonly number[] {
     return this.sitesByOrg.get(org) ?? NO_SITES;
+  }
+
+  /** `gpus` more (sign 1) or fewer (−1) GPUs of `site` held by `org`. */
+  hold(org: number, site: SiteState, gpus: number, sign: 1 | -1): void {
+    this.using[org] = (this.using[org] ?? 0) + sign * gpus * site.speed;
+    this.allocated += sign * gpus;
+  }
+
+  /**
+   * Whether `job` fits in its org's entitlement on top of what the org holds: its GPUs taken at the
+   * speed of the org's own (where it runs when it reclaims). The slack absorbs float noise of speeds.
+   */
+  withinShare(job: JobRecord): boolean {
+    return (this.using[job.org] ?? 0) + job.spec.gpus * (this.ownSpeed[job.org] ?? 1) <= (this.contributed[job.org] ?? 0) + 1e-9;
   }
 
   addOrg(id: string): number {

@@ -25,3 +25,21 @@ test("a spanning job shrunk by an owner's reclaim with notice finishes later, wi
   const expected = 1300 + (10_000 - 1300 * 0.95) / (0.95 * (16 / 24));
   assert.ok(Math.abs((big?.end_s ?? 0) - expected) < 1e-6, `ended at ${big?.end_s}, expected ${expected}`);
 });
+
+test('on a pool of mixed GPU generations a job runs 1/speed as long on a slower type, and a spanning job at its slowest part', () => {
+  const p = { ...pool(site('a1').type('h100'), site('b1').type('a100'), site('c1').type('a100')), links: wan('a1-b1:1000:0', 'b1-c1:1000:0', 'a1-c1:1000:0'), gpuSpeeds: { a100: 0.5 } };
+  const jobs = [
+    job('fast').org('a').gpus(8).types('h100').runs(1000).build(),
+    job('slow').org('b').gpus(8).types('a100').runs(1000).build(),
+    job('wide').org('c').gpus(16).at(10).types('h100', 'a100').runs(1000).spans({ minEfficiency: 0.1 }).build(),
+  ];
+  const sim = simulate({ pool: p, jobs, scheduler: { policy: 'fifo' } });
+  const end = (id: string) => sim.outcomes.find((o) => o.id === id)?.end_s;
+  assert.equal(end('fast'), 1000);
+  assert.equal(end('slow'), 2000, 'an A100 at half an H100 takes twice as long');
+  // The wide job waits for a1 (c1 alone is too small), then spans a1 and c1 at its ring's 95% and the A100's half speed.
+  const wide = sim.outcomes.find((o) => o.id === 'wide');
+  assert.equal(wide?.start_s, 1000);
+  const expected = 1000 + 1000 / (0.95 * 0.5);
+  assert.ok(Math.abs((wide?.end_s ?? 0) - expected) < 1e-6, `ended at ${wide?.end_s}, expected ${expected} (paced by its slowest part)`);
+});

@@ -71,7 +71,7 @@ function simulateSiloed(input: ExperimentInput, onProgress?: (done: number, tota
   for (const [org, jobs] of jobsByOrg) {
     const sites = input.pool.sites.filter((s) => s.org === org).map((s) => ({ ...s, share: { ...s.share, lendFraction: 0 } }));
     const sim = simulate({
-      pool: { orgs: input.pool.orgs.filter((o) => o.id === org), sites, ...(input.pool.links ? { links: input.pool.links } : {}) },
+      pool: { ...input.pool, orgs: input.pool.orgs.filter((o) => o.id === org), sites },
       jobs,
       scheduler: input.scheduler,
       ...(input.outages ? { outages: input.outages.filter((o) => sites.some((s) => s.id === o.site)) } : {}),

@@ -100,7 +100,7 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
     why: 'reclaim',
     victims(job, ctx) {
       const state = ctx.state;
-      if ((state.using[job.org] ?? 0) + job.spec.gpus > (state.contributed[job.org] ?? 0)) return null;
+      if (!state.withinShare(job)) return null;
       const own = ctx.candidates.filter((i) => {
         const s = state.sites[i];
         return s !== undefined && s.org === job.org && s.spec.share.reclaim && s.borrowed > 0 && ctx.now >= s.nextReclaimS;
@@ -151,18 +151,17 @@ export class ShareThenShortestOrder implements QueueOrder {
   }
 
   compare(a: JobRecord, b: JobRecord, view: OrderView): number {
-    const inA = withinShare(view.state, a);
-    const inB = withinShare(view.state, b);
+    const inA = view.state.withinShare(a);
+    const inB = view.state.withinShare(b);
     if (inA !== inB) return inA ? -1 : 1;
     return this.byKey.compare(a, b);
   }
 
   *order(view: OrderView): Iterable<JobRecord> {
     // Two walks: the second offers every job still waiting (one that started in the first is not offered again).
-    for (const job of this.byKey.order(view)) if (withinShare(view.state, job)) yield job;
+    for (const job of this.byKey.order(view)) if (view.state.withinShare(job)) yield job;
     for (const job of this.byKey.order(view)) if (job.phase === 'queued') yield job;
   }
 }
 
 /** Whether the job would run inside its org's entitlement: what the org uses now plus the job, at most what it contributes. */
-const withinShare = (state: PoolState, job: JobRecord) => (state.using[job.org] ?? 0) + job.spec.gpus <= (state.contributed[job.org] ?? 0);

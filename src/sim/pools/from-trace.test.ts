@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { siteGpus } from '../../model/pool.ts';
-import { parseFromTraceSpec, parseVcNodes, poolFromTrace, traceSpanS } from './from-trace.ts';
+import { runExperiment } from '../experiment.ts';
+import { catalogSpeeds, parseFromTraceSpec, parseVcNodes, poolFromTrace, traceSpanS } from './from-trace.ts';
 import { jobs } from './test-jobs.ts';
 
 const H = 3600;
@@ -88,6 +89,28 @@ test('parseFromTraceSpec reads the CLI forms', () => {
   assert.throws(() => parseFromTraceSpec('from-trace:nodes='), /nodes has no value/);
   assert.throws(() => parseFromTraceSpec('from-trace:load=1,load=2'), /load is given twice/);
   assert.throws(() => parseFromTraceSpec('national'), /"national" is not a from-trace pool/);
+  assert.deepEqual(parseFromTraceSpec('from-trace:load=0.8,types=H100+a100'), { targetLoad: 0.8, gpuTypes: ['h100', 'a100'] });
+  assert.throws(() => parseFromTraceSpec('from-trace:types=h100+v100'), /pool: types: unknown GPU "v100"; accepted: GPU ids of the planner's catalog .*h100, h800/);
+  assert.throws(() => parseFromTraceSpec('from-trace:types=a100+A100'), /types: a GPU is listed twice/);
+});
+
+test('types: orgs take the listed generations in turn, at the catalog speeds, each sized for its work at its own speed', () => {
+  const { speeds } = catalogSpeeds(['h100', 'a100']);
+  // Achieved throughput: H100 989 TFLOPS × 0.4, A100 312 × 0.55.
+  assert.equal(speeds.h100, 1);
+  assert.ok(Math.abs((speeds.a100 ?? 0) - (312 * 0.55) / (989 * 0.4)) < 1e-12);
+  // Span 100 h; a and b each do 640 GPU-h: 8 GPUs at load 0.8 on H100s, 8 ÷ 0.434 → 19 → 3 nodes on A100s.
+  const trace = jobs([['a', 8, 0, 80 * H], ['b', 8, 0, 80 * H], ['c', 1, 0, 100 * H]]);
+  const { pool, notes } = poolFromTrace(trace, { kind: 'load', targetLoad: 0.8, gpusPerNode: 8, gpuTypes: ['h100', 'a100'] });
+  assert.deepEqual(pool.sites.map((s) => [s.org, s.gpuType, siteGpus(s)]), [['a', 'h100', 8], ['b', 'a100', 24], ['c', 'h100', 8]]);
+  assert.deepEqual(pool.gpuSpeeds, speeds);
+  assert.match(notes[0] ?? '', /^mixed generations: h100 at 1\.00×, a100 at 0\.434× .*durations are taken as h100 times$/);
+  assert.match(notes[2] ?? '', /^b: 3 nodes × 8 = 24 GPUs by load: .* \(a100 at 0\.434×\)$/);
+  assert.throws(() => poolFromTrace(jobs([['a', 1, 0, 10, ['v100']]]), { kind: 'load', targetLoad: 0.8, gpusPerNode: 8, gpuTypes: ['h100'] }), /the trace's jobs require types \(v100\)/);
+  // Alone, an org on A100s runs its jobs at their speed: the siloed baseline keeps the pool's speeds.
+  const result = runExperiment({ pool, jobs: trace, scheduler: { policy: 'fifo' }, modes: ['siloed'] });
+  const ends = result.siloed?.simulation.outcomes.map((o) => o.end_s);
+  assert.deepEqual(ends?.slice(0, 2), [80 * H, (80 * H) / (speeds.a100 ?? 1)]);
 });
 
 test('every org of the trace gets exactly one site', () => {

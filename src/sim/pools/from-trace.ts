@@ -2,6 +2,7 @@ import { InvalidInputError } from '../../model/errors.ts';
 import { orgId, siteId } from '../../model/ids.ts';
 import type { JobSpec } from '../../model/job.ts';
 import { DEFAULT_SHARE_POLICY, type PoolSpec, type SiteSpec } from '../../model/pool.ts';
+import { GPU_CATALOG } from '../../plan/gpu-catalog.ts';
 import { readCsv } from './csv.ts';
 import { specNumber, specParams } from './spec.ts';
 
@@ -21,6 +22,13 @@ import { specNumber, specParams } from './spec.ts';
  *   rounded up to whole nodes; orgs not in the map fall back to the `load` rule
  *   at `fallbackLoad` (default 0.8), and each such org is named in the notes.
  *
+ * `gpuTypes` makes a pool of mixed generations: the orgs, in order of their ids, take
+ * the listed GPU types in turn (org i gets type i mod n). Speeds come from the planner's
+ * GPU catalog (peak × efficiency, as `suanli plan` counts them) relative to the first
+ * type, on which the trace's durations are taken to have been measured; an org on a
+ * slower type is sized by `load` for its work at its own speed (more GPUs for the same
+ * work), and fair share counts every GPU at its speed (PoolSpec.gpuSpeeds).
+ *
  * The notes say, one line per org, which rule sized it and why.
  */
 
@@ -29,9 +37,10 @@ export const DEFAULT_GPUS_PER_NODE = 8;
 /** The site type when the jobs name no GPU type; a job with gpuTypes null runs on any type. */
 export const UNTYPED_GPU = 'gpu';
 
-export type PoolFromTraceRule =
+export type PoolFromTraceRule = (
   | { readonly kind: 'load'; readonly targetLoad: number; readonly gpusPerNode: number }
-  | { readonly kind: 'given'; readonly gpusByOrg: ReadonlyMap<string, number>; readonly gpusPerNode: number; readonly fallbackLoad?: number };
+  | { readonly kind: 'given'; readonly gpusByOrg: ReadonlyMap<string, number>; readonly gpusPerNode: number; readonly fallbackLoad?: number }
+) & { readonly gpuTypes?: readonly string[] };
 
 export interface TracePool {
   readonly pool: PoolSpec;
@@ -76,25 +85,32 @@ export function poolFromTrace(jobs: readonly JobSpec[], rule: PoolFromTraceRule)
     for (const t of j.gpuTypes ?? []) types.add(t);
   }
   const span = traceSpanS(jobs);
-  const gpuType = types.size === 1 ? ([...types][0] ?? UNTYPED_GPU) : UNTYPED_GPU;
   const notes: string[] = [];
+  const mixed = rule.gpuTypes === undefined || rule.gpuTypes.length === 0 ? null : catalogSpeeds(rule.gpuTypes);
+  if (mixed !== null && types.size > 0) {
+    throw new InvalidInputError('pool', `types=${rule.gpuTypes?.join('+') ?? ''} gives orgs GPU types, but the trace's jobs require types (${[...types].sort().join(', ')}) that would then not match`, 'a trace whose jobs run on any GPU type, or no types=');
+  }
+  const gpuType = types.size === 1 ? ([...types][0] ?? UNTYPED_GPU) : UNTYPED_GPU;
   if (types.size > 1) notes.push(`the jobs name ${types.size} GPU types (${[...types].sort().join(', ')}); every site is typed "${UNTYPED_GPU}", which jobs that require a type do not match`);
+  if (mixed !== null) notes.push(`mixed generations: ${mixed.types.map((t) => `${t} at ${mixed.speeds[t]?.toPrecision(3) ?? '1'}×`).join(', ')} (the planner's catalog, peak × efficiency); the trace's durations are taken as ${mixed.types[0] ?? ''} times`);
 
   const nodesFor = (gpus: number): number => Math.ceil(gpus / gpn);
-  const byLoad = (org: string, load: OrgLoad): { nodes: number; why: string } => {
+  const byLoad = (org: string, load: OrgLoad, speed: number): { nodes: number; why: string } => {
     // The small slack keeps float noise (9.000000000000002) from adding a whole GPU.
-    const forWork = load.gpuSeconds === 0 ? 0 : Math.ceil(load.gpuSeconds / (span * targetLoad) - 1e-9);
+    const forWork = load.gpuSeconds === 0 ? 0 : Math.ceil(load.gpuSeconds / (span * targetLoad * speed) - 1e-9);
     const nodes = nodesFor(Math.max(load.largest, forWork));
     const bound = forWork >= load.largest ? `its ${hours(load.gpuSeconds)} GPU-hours over the ${hours(span)} h span need ${forWork} GPUs at load ${targetLoad}` : `its largest job needs ${load.largest} GPUs (its work alone needs ${forWork} at load ${targetLoad})`;
     return { nodes, why: `${org}: ${nodes} nodes × ${gpn} = ${nodes * gpn} GPUs by load: ${bound}` };
   };
 
   const sites: SiteSpec[] = [];
-  for (const [org, load] of [...loads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [i, [org, load]] of [...loads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).entries()) {
     const given = rule.kind === 'given' ? rule.gpusByOrg.get(org) : undefined;
+    const type = mixed === null ? gpuType : (mixed.types[i % mixed.types.length] ?? gpuType);
+    const speed = mixed?.speeds[type] ?? 1;
     let nodes: number;
     if (given === undefined) {
-      const sized = byLoad(org, load);
+      const sized = byLoad(org, load, speed);
       nodes = sized.nodes;
       notes.push(rule.kind === 'given' ? `${sized.why} (not in the given list)` : sized.why);
     } else {
@@ -103,13 +119,30 @@ export function poolFromTrace(jobs: readonly JobSpec[], rule: PoolFromTraceRule)
       const short = load.largest > nodes * gpn ? `; its largest job (${load.largest} GPUs) can run only on borrowed GPUs` : '';
       notes.push(`${org}: ${nodes} nodes × ${gpn} = ${nodes * gpn} GPUs as given${short}`);
     }
-    sites.push({ id: siteId(org), org: orgId(org), nodes, gpusPerNode: gpn, gpuType, share: DEFAULT_SHARE_POLICY });
+    sites.push({ id: siteId(org), org: orgId(org), nodes, gpusPerNode: gpn, gpuType: type, share: DEFAULT_SHARE_POLICY });
+    if (mixed !== null) notes[notes.length - 1] += ` (${type} at ${speed.toPrecision(3)}×)`;
   }
   if (rule.kind === 'given') {
     const idle = [...rule.gpusByOrg.keys()].filter((org) => !loads.has(org)).sort();
     if (idle.length > 0) notes.push(`in the given list but without jobs, left out of the pool: ${idle.join(', ')}`);
   }
-  return { pool: { orgs: sites.map((s) => ({ id: s.org })), sites }, notes };
+  const pool: PoolSpec = { orgs: sites.map((s) => ({ id: s.org })), sites, ...(mixed === null ? {} : { gpuSpeeds: mixed.speeds }) };
+  return { pool, notes };
+}
+
+/** Catalog GPU types (ids as the planner takes them) and their speeds relative to the first: achieved throughput, peak × efficiency. */
+export function catalogSpeeds(ids: readonly string[]): { readonly types: readonly string[]; readonly speeds: Readonly<Record<string, number>> } {
+  const accepted = `GPU ids of the planner's catalog joined by +, e.g. types=h100+a100: ${GPU_CATALOG.map((g) => g.id).join(', ')}`;
+  const gpus = ids.map((id) => {
+    const gpu = GPU_CATALOG.find((g) => g.id === id.trim().toLowerCase());
+    if (gpu === undefined) throw new InvalidInputError('pool', `types: unknown GPU "${id}"`, accepted);
+    return gpu;
+  });
+  if (new Set(gpus.map((g) => g.id)).size !== gpus.length) throw new InvalidInputError('pool', `types: a GPU is listed twice in ${ids.join('+')}`, accepted);
+  const reference = gpus[0];
+  if (reference === undefined) throw new InvalidInputError('pool', 'types: no GPU given', accepted);
+  const achieved = (g: (typeof gpus)[number]) => g.peakFlops * g.efficiency;
+  return { types: gpus.map((g) => g.id), speeds: Object.fromEntries(gpus.map((g) => [g.id, achieved(g) / achieved(reference)])) };
 }
 
 /** Philly VCs' machines have 8 GPUs each, as the Helios simulator (HeliosArtifact) assumes for philly_vc_nodes.csv. */
@@ -132,18 +165,21 @@ export function parseVcNodes(text: string, file: string, gpusPerNode = PHILLY_VC
   return gpus;
 }
 
-/** The CLI's `from-trace`, `from-trace:load=0.8`, `from-trace:nodes=FILE[,load=0.8]`; the caller reads FILE. */
+/** The CLI's `from-trace`, `from-trace:load=0.8`, `from-trace:nodes=FILE[,load=0.8]`, any of them `,types=h100+a100`; the caller reads FILE. */
 export interface FromTraceSpec {
   readonly targetLoad: number;
   readonly nodesFile?: string;
+  /** Catalog GPU ids the orgs take in turn (a pool of mixed generations). */
+  readonly gpuTypes?: readonly string[];
 }
 
 export function parseFromTraceSpec(spec: string): FromTraceSpec {
-  const params = specParams(spec, 'from-trace', ['load', 'nodes']);
+  const params = specParams(spec, 'from-trace', ['load', 'nodes', 'types']);
   const load = params.get('load');
   const targetLoad = load === undefined ? DEFAULT_TARGET_LOAD : specNumber('load', load, { above: 0 });
   const nodesFile = params.get('nodes');
-  return nodesFile === undefined ? { targetLoad } : { targetLoad, nodesFile };
+  const types = params.get('types');
+  return { targetLoad, ...(nodesFile === undefined ? {} : { nodesFile }), ...(types === undefined ? {} : { gpuTypes: catalogSpeeds(types.split('+')).types }) };
 }
 
 function hours(seconds: number): string {
