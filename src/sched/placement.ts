@@ -34,13 +34,20 @@ export interface PlacementContext {
 }
 
 /** Sites whose GPU type the job accepts, cached per distinct type list. */
+/** Speeds this close count as equal (they are ratios of catalog figures). */
+const SPEED_SLACK = 1e-9;
+
 export function candidateSites(state: PoolState, job: JobRecord, cache: Map<string, readonly number[]>): readonly number[] {
   const types = job.spec.gpuTypes;
   if (types === null) {
-    const all = cache.get('*');
-    if (all) return all;
-    const list = state.sites.map((s) => s.index);
-    cache.set('*', list);
+    // Any type at least as fast as the org's own (all of them when every GPU is alike): a job that named none is
+    // never slowed below what it would get at home, which the promise that no member is worse off pooled needs.
+    const home = state.homeSpeed(job.org);
+    const key = `*@${home}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const list = state.sites.filter((s) => s.speed >= home - SPEED_SLACK).map((s) => s.index);
+    cache.set(key, list);
     return list;
   }
   const key = types.join('|');
@@ -111,8 +118,9 @@ export function place(ctx: PlacementContext, job: JobRecord, candidates: readonl
     }
     const own = borrower ? 1 : 0;
     const leftover = site.free - g;
-    // Own sites first, then the tightest fit; a cheaper score cannot be beaten, so skip the node search.
-    const score = own * 1e12 + leftover;
+    // Own sites first, then the fastest GPUs (alike in most pools), then the tightest fit; a cheaper score cannot be
+    // beaten, so skip the node search.
+    const score = own * 1e12 + (1 - Math.min(1, site.speed / ctx.state.fastest)) * 1e9 + leftover;
     if (score >= bestScore) continue;
     const r = ctx.reservation;
     if (r !== null && r.site === i && r.job !== job && ctx.now + job.remainingEstimateS > r.shadowS && g > r.extra) {

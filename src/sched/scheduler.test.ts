@@ -306,6 +306,24 @@ test('fair share on mixed generations: an org is entitled to its GPUs × their s
   assert.deepEqual(run.pass(10), [], 'no reclaim for an org already at its share');
 });
 
+test('mixed generations: a job that names no type never runs on GPUs slower than its org\'s own; borrowers take the fastest first', () => {
+  const p = { ...pool(site('fast1').org('fast').type('h100'), site('slow1').org('slow').type('a100'), site('spare1').org('spare').type('h100')), gpuSpeeds: { a100: 0.5 } };
+  const run = new Run(p, { policy: 'fair-share' });
+  run.submit(job('f0').org('fast').gpus(8).runs(1000), job('f1').org('fast').gpus(8).runs(1000), job('f2').org('fast').gpus(8).runs(1000));
+  assert.deepEqual(run.pass(0), ['start f0', 'start f1']);
+  assert.equal(run.siteOf('f1'), 'spare1');
+  assert.equal(run.why('f2'), '0/3 sites fit: 2 too few free GPUs, 1 GPU type not allowed', "the idle A100s are slower than fast's own H100s");
+  // An org on A100s borrows H100s; an org with no GPUs of its own takes whatever is free.
+  const mixed = new Run(p, { policy: 'fair-share' });
+  mixed.submit(job('s0').org('slow').gpus(8).runs(1000), job('s1').org('slow').gpus(8).runs(1000), job('g0').org('guest').gpus(8).runs(1000));
+  assert.deepEqual(mixed.pass(0), ['start s0', 'start s1', 'start g0']);
+  assert.deepEqual([mixed.siteOf('s0'), mixed.siteOf('s1'), mixed.siteOf('g0')], ['slow1', 'fast1', 'spare1']);
+  const guest = new Run({ ...pool(site('slow1').org('slow').type('a100'), site('fast1').org('fast').nodes(2).type('h100')), gpuSpeeds: { a100: 0.5 } }, { policy: 'fair-share' });
+  guest.submit(job('g1').org('guest').gpus(8).runs(1000));
+  assert.deepEqual(guest.pass(0), ['start g1']);
+  assert.equal(guest.siteOf('g1'), 'fast1', 'a borrower takes the fastest free GPUs before a tighter fit on slower ones');
+});
+
 /** a fills its own a1, then borrows b1 with two 4-GPU jobs (the second newer); b1 reclaims after `notice` s. */
 function lentOut(notice: number): Run {
   const run = new Run(pool(site('a1').org('a'), site('b1').org('b').notice(notice), spareA100), { policy: 'fair-share' });

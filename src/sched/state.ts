@@ -284,6 +284,10 @@ export class PoolState {
   readonly contributed: Float64Array;
   /** GPUs each org holds right now (× their speed): kept by the Scheduler with `hold`. */
   readonly using: Float64Array;
+  /** The fastest GPU type's speed (1 when every GPU is alike). */
+  readonly fastest: number;
+  /** The speed of each org's slowest own GPUs (0 without sites). */
+  private readonly slowestOwn: Float64Array;
   /** The speed of each org's own GPUs (contributed ÷ GPUs; 1 without sites): what a job of the org is taken to cost before it is placed. */
   private readonly ownSpeed: Float64Array;
   /** Sites by GPU type, and all sites. */
@@ -313,6 +317,9 @@ export class PoolState {
       this.sitesByOrg.set(s.org, mine);
     }
     this.ownSpeed = this.contributed.map((c, org) => ((ownGpus[org] ?? 0) > 0 ? c / (ownGpus[org] ?? 1) : 1));
+    this.slowestOwn = new Float64Array(this.orgIds.length);
+    for (const s of this.sites) this.slowestOwn[s.org] = Math.min(this.slowestOwn[s.org] || Infinity, s.speed);
+    this.fastest = this.sites.reduce((m, s) => Math.max(m, s.speed), 1);
     const siteIndex = new Map(pool.sites.map((s, i) => [s.id as string, i]));
     for (const l of pool.links ?? []) {
       const a = siteIndex.get(l.a);
@@ -330,6 +337,11 @@ export class PoolState {
   /** The sites an org owns. */
   sitesOfOrg(org: number): readonly number[] {
     return this.sitesByOrg.get(org) ?? NO_SITES;
+  }
+
+  /** The speed of an org's slowest own GPUs (0 for an org without sites): no job of the org that names no type runs slower. */
+  homeSpeed(org: number): number {
+    return this.slowestOwn[org] ?? 0;
   }
 
   /** `gpus` more (sign 1) or fewer (−1) GPUs of `site` held by `org`. */
