@@ -363,6 +363,9 @@ describe('--report DIR', () => {
       const html = await readFile(join(out, 'report.html'), 'utf8');
       assert.match(html, /^<!doctype html>/i);
       assert.equal(html.match(/<svg[\s>]/g)?.length, 3, 'three inline SVG charts');
+      // The table: per policy and mode, avg / p50 / p99 JCT, and for a pooled run its worst ρ and the share of orgs and jobs worse off.
+      assert.match(html, /<th>p50 JCT \(h\)<\/th>.*<th>worst ρ<\/th><th>orgs worse off<\/th><th>jobs worse off<\/th>/);
+      assert.match(html, /<tr><td>fifo<\/td><td>pooled<\/td>(<td>[^<]*<\/td>){7}<td>1\.50<\/td><td>50\.0%<\/td><td>33\.3%<\/td><\/tr>/);
       for (const title of [/utilization over time/i, /completion time, CDF/i, /fairness ρ/]) assert.match(html, new RegExp(`<h2>[^<]*${title.source}`, title.flags));
       assert.doesNotMatch(html, /<script[^>]*\ssrc=|<link[^>]*\shref=|@import|url\(\s*['"]?(https?:)?\/\//i, 'no external scripts or styles');
       const urls = [...html.matchAll(/(?:https?:)?\/\/[\w.-]+\.[a-z]{2,}[^\s"'<>)]*/gi)].map((m) => m[0]);

@@ -86,7 +86,9 @@ async function reportHtml(setup: SimulateSetup, runs: readonly SimulateRun[]): P
     const s = r.result[m]?.summary;
     if (!s) return '';
     const h = (x: number | null) => (x === null ? '—' : (x / 3600).toFixed(2));
-    return `<tr><td>${r.label}</td><td>${m}</td><td>${h(s.avg_jct_s)}</td><td>${h(s.p99_jct_s)}</td><td>${h(s.avg_queue_s)}</td><td>${(s.utilization * 100).toFixed(1)}%</td><td>${s.done}</td><td>${s.never_started}</td><td>${r.result.fairness && m === 'pooled' ? (r.result.fairness.worst_rho?.toFixed(2) ?? '—') : ''}</td></tr>`;
+    const f = m === 'pooled' ? r.result.fairness : undefined;
+    const share = (x: number) => `${(x * 100).toFixed(1)}%`;
+    return `<tr><td>${r.label}</td><td>${m}</td><td>${h(s.avg_jct_s)}</td><td>${h(s.p50_jct_s)}</td><td>${h(s.p99_jct_s)}</td><td>${h(s.avg_queue_s)}</td><td>${(s.utilization * 100).toFixed(1)}%</td><td>${s.done}</td><td>${s.never_started}</td><td>${f ? (f.worst_rho?.toFixed(2) ?? '—') : ''}</td><td>${f ? share(f.orgs_worse_off) : ''}</td><td>${f ? share(f.jobs_worse_off) : ''}</td></tr>`;
   })).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Suanli simulation report</title>
@@ -94,7 +96,7 @@ async function reportHtml(setup: SimulateSetup, runs: readonly SimulateRun[]): P
 </head><body>
 <h1>Suanli simulation report</h1>
 <p>${escapeHtml(`${setup.jobs.length} jobs from ${setup.trace.file} (${setup.trace.format}); pool ${setup.poolSource}: ${setup.pool.sites.length} sites; seed ${setup.seed}${setup.backfill ? '; EASY backfill' : ''}.`)}</p>
-<table><thead><tr><th>policy</th><th>mode</th><th>avg JCT (h)</th><th>p99 JCT (h)</th><th>avg queue (h)</th><th>utilization</th><th>done</th><th>never started</th><th>worst ρ</th></tr></thead><tbody>
+<table><thead><tr><th>policy</th><th>mode</th><th>avg JCT (h)</th><th>p50 JCT (h)</th><th>p99 JCT (h)</th><th>avg queue (h)</th><th>utilization</th><th>done</th><th>never started</th><th>worst ρ</th><th>orgs worse off</th><th>jobs worse off</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 ${svgs.join('\n')}
