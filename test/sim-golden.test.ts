@@ -84,11 +84,12 @@ const GOLDEN: Record<PolicyName, { pooled: string; siloed: string }> = {
     siloed: '98be0e08195fe4a1e0c0cf848fbf1a812334b9bfd3f589458d003f9494b6671e',
   },
   'fair-share': {
-    pooled: 'b57d2444c1644451e2da0ccef5f4965b7a33f8be4ab18bdc35f77d5e2b053851',
+    // Pooled moved when an org's waiting job that borrowers alone cannot make room for came to hold its own site (issue 18).
+    pooled: 'b77467a36fafdace88ee546bfa93118515618150860123f89297814f69ab91a5',
     siloed: 'afa911522a2fabdfeb3a7036a9c0340a238edcbde417a48d029031d8213a464f',
   },
   'fair-srtf': {
-    pooled: 'ebe2a542561d01020b41488c7709caaf186f179d5e4ec41a3cdc15aeaaa99bc7',
+    pooled: '960395100cfab77518def558e00fcb278e9422e31e0ddd6294e05cdf1584710a',
     // Alone, an org's share is its whole cluster: shortest remaining first inside it, as SRTF siloed.
     siloed: '72d7bdf0530d276936c8b2420c8a35b0b4e8145f011a7d86daefa6f5a6ab53cf',
   },

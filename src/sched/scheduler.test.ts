@@ -324,6 +324,34 @@ test('mixed generations: a job that names no type never runs on GPUs slower than
   assert.equal(guest.siteOf('g1'), 'fast1', 'a borrower takes the fastest free GPUs before a tighter fit on slower ones');
 });
 
+test('fair share: an owner\'s job that stopping borrowers cannot make room for holds its site once it has waited an hour', () => {
+  // b fills its own b1, then borrows all of a1, half of it with a run that may not be stopped.
+  const run = new Run(pool(site('a1').org('a'), site('b1').org('b')), { policy: 'fair-share' });
+  run.submit(job('b-own').org('b').gpus(8).runs(100_000), job('b-fixed').org('b').gpus(4).preemptible(false).runs(10_000), job('b-short').org('b').gpus(4).runs(5000));
+  assert.deepEqual(run.pass(0), ['start b-own', 'start b-fixed', 'start b-short']);
+  run.submit(job('a-big').org('a').gpus(8).at(10).runs(1000));
+  assert.deepEqual(run.pass(10), [], 'no set of borrowers to stop frees 8 GPUs');
+  assert.deepEqual(run.pass(3610), [], 'still waiting, now for an hour: a1 is held for it');
+  run.finish('b-short', 5000).submit(job('b-next').org('b').gpus(4).at(5000).runs(100_000));
+  assert.deepEqual(run.pass(5000), [], 'the GPUs b-short gave back stay free for a-big, not for the next borrower');
+  assert.match(run.why('b-next') ?? '', /reclaimed for the owner's waiting job/);
+  run.finish('b-fixed', 10_000);
+  assert.deepEqual(run.pass(10_000), ['start a-big']);
+  assert.equal(run.siteOf('a-big'), 'a1');
+});
+
+test('durations not known: a new job is taken to run as long as its org\'s finished jobs of its size did (their geometric mean)', () => {
+  const run = new Run(pool(site('a1').org('a')), { policy: 'sjf', durationsKnown: false });
+  // a's 1-GPU jobs have run 100 s and 400 s (geometric mean 200 s); its 8-GPU job 10,000 s.
+  run.submit(job('s1').org('a').gpus(1).runs(100), job('s2').org('a').gpus(1).runs(400), job('w1').org('a').gpus(6).runs(10_000));
+  assert.deepEqual(run.pass(0), ['start s1', 'start s2', 'start w1']);
+  run.finish('s1', 100).finish('s2', 400).finish('w1', 10_000);
+  run.submit(job('wide').org('a').gpus(6).at(20_000).runs(10), job('small').org('a').gpus(1).at(20_001).runs(10_000), job('other').org('z').gpus(1).at(20_001).runs(1));
+  assert.ok(Math.abs(run.job('small').remainingEstimateS - 200) < 1e-9, `predicted ${run.job('small').remainingEstimateS}`);
+  assert.ok(Math.abs(run.job('wide').remainingEstimateS - 10_000) < 1e-6, `predicted ${run.job('wide').remainingEstimateS}`);
+  assert.equal(run.job('other').remainingEstimateS, UNKNOWN_DURATION_S, 'an org with nothing finished yet: the default');
+});
+
 /** a fills its own a1, then borrows b1 with two 4-GPU jobs (the second newer); b1 reclaims after `notice` s. */
 function lentOut(notice: number): Run {
   const run = new Run(pool(site('a1').org('a'), site('b1').org('b').notice(notice), spareA100), { policy: 'fair-share' });

@@ -1,3 +1,4 @@
+import { DurationHistory } from './duration-history.ts';
 import type { JobSpec } from '../model/job.ts';
 import type { PoolSpec } from '../model/pool.ts';
 import { blockedDiagnosis, type Diagnosis, type ReasonCode } from './diagnosis.ts';
@@ -57,6 +58,8 @@ export class Scheduler {
   readonly options: SchedulerOptions;
   private readonly candidateCache = new Map<string, readonly number[]>();
   private readonly diagnoses = new Map<JobRecord, Diagnosis>();
+  /** Run times of finished jobs, from which a scheduler told no durations predicts the next ones. */
+  private readonly history = new DurationHistory();
   /** Bumped whenever GPUs are freed: memoized "cannot place" answers are stale after it. */
   private releases = 0;
   private reservation: Reservation | null = null;
@@ -298,6 +301,8 @@ export class Scheduler {
 
   /** The job's run ended successfully at `now`. */
   finish(job: JobRecord, now: number): void {
+    // What the run took, in work at full speed: what the next jobs like it are predicted to need when durations are not known.
+    if (job.startedAtS >= 0) this.history.observe(job.org, job.spec.gpus, job.workDoneS + (now - job.startedAtS) * job.rate);
     this.releaseAll(job, now);
     job.workDoneS = job.spec.durationS;
     job.remainingEstimateS = 0;
@@ -317,7 +322,7 @@ export class Scheduler {
     const saved = c === null ? job.workDoneS : Math.max(job.workDoneS, Math.floor(progress / c) * c);
     if (why === 'preempted') job.lostGpuS += (progress - saved) * job.spec.gpus;
     else job.failedGpuS += (progress - saved) * job.spec.gpus;
-    job.remainingEstimateS = this.remainingAfter(job.spec, saved);
+    job.remainingEstimateS = this.remainingAfter(job, saved);
     job.workDoneS = saved;
     this.releaseAll(job, now);
     if (why === 'preempted') job.preemptions++;
@@ -357,7 +362,7 @@ export class Scheduler {
     if (ring === null || part === undefined) return false;
     job.workDoneS += (now - job.startedAtS) * job.rate;
     job.attainedGpuS += (now - job.startedAtS) * alloc.gpus;
-    job.remainingEstimateS = this.remainingAfter(job.spec, job.workDoneS);
+    job.remainingEstimateS = this.remainingAfter(job, job.workDoneS);
     this.releasePart(job, part);
     this.holdLinks(alloc.wan, -1);
     const wan = ring.links.length > 0 ? { links: ring.links, gbps: ring.gbps } : null;
@@ -388,7 +393,7 @@ export class Scheduler {
   private record(spec: JobSpec): JobRecord {
     const job: JobRecord = {
       spec, seq: this.state.jobs.length, org: this.state.addOrg(spec.org), phase: 'queued', allocation: null,
-      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: this.estimateOf(spec),
+      startedAtS: -1, firstStartS: -1, endS: -1, workDoneS: 0, attainedGpuS: 0, remainingEstimateS: this.estimateOf(spec, this.state.orgIndex.get(spec.org) ?? -1),
       preemptions: 0, lostGpuS: 0, failedGpuS: 0, epoch: 0, lastSite: -1, shape: '',
       fitGpus: spec.span ? Math.min(spec.gpus, spec.span.replicaGpus) : spec.gpus, rate: 1, leaving: -1,
     };
@@ -475,14 +480,14 @@ export class Scheduler {
    * that has run past its estimate is taken to need as long again as it has run (doubling), never nothing: otherwise
    * a job that understates its estimate would, once requeued, rank first under every duration-sorting policy.
    */
-  private remainingAfter(spec: JobSpec, doneS: number): number {
-    const estimate = this.estimateOf(spec);
+  private remainingAfter(job: JobRecord, doneS: number): number {
+    const estimate = this.estimateOf(job.spec, job.org);
     return doneS < estimate ? estimate - doneS : doneS;
   }
 
   /** The run time the scheduler goes by: the job's estimate, or the same for every job when durations are not known. */
-  private estimateOf(spec: JobSpec): number {
-    return this.options.durationsKnown ? spec.estimateS : UNKNOWN_DURATION_S;
+  private estimateOf(spec: JobSpec, org: number): number {
+    return this.options.durationsKnown ? spec.estimateS : (this.history.predict(org, spec.gpus) ?? UNKNOWN_DURATION_S);
   }
 
   private minGpusPerNode(): number {

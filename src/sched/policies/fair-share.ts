@@ -105,14 +105,33 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
         const s = state.sites[i];
         return s !== undefined && s.org === job.org && s.spec.share.reclaim && s.borrowed > 0 && ctx.now >= s.nextReclaimS;
       });
-      if (own.length === 0) return null;
-      const picked = chooseVictims(job, ctx, own, borrowers, newestFirst);
+      const picked = own.length === 0 ? null : chooseVictims(job, ctx, own, borrowers, newestFirst);
       const site = picked ? state.sites[picked.site] : undefined;
       if (site) site.nextReclaimS = ctx.now + reclaimIntervalS;
+      else if (ctx.now - job.spec.submitS >= Math.max(STARVING_AFTER_S, job.remainingEstimateS)) holdOwnSite(state, job);
       return picked;
     },
   };
 }
+
+/**
+ * Stopping borrowers cannot free enough for `job` now (its org's own runs hold the rest): its largest own site that
+ * could hold it is held for it, so that GPUs freed there go to it and not to the next borrower. Without the hold, a
+ * job as large as its org's site starves pooled while borrowers take each GPU its org's runs give back, though alone
+ * it would start as soon as they end. A hold is dropped when the job starts (Scheduler.start) and ignored once it
+ * has left the queue; a site holds for one job at a time.
+ */
+function holdOwnSite(state: PoolState, job: JobRecord): void {
+  let best: SiteState | undefined;
+  for (const i of state.sitesOfOrg(job.org)) {
+    const s = state.sites[i];
+    if (s === undefined || !s.spec.share.reclaim || s.total < job.spec.gpus || (s.heldFor !== null && s.heldFor !== job && s.heldFor.phase === 'queued')) continue;
+    if (best === undefined || s.total > best.total) best = s;
+  }
+  if (best !== undefined) best.heldFor = job;
+}
+
+const STARVING_AFTER_S = 3_600;
 
 /** The next time a rate-limited site may reclaim again, if any borrower runs on it. */
 export function nextReclaimTime(state: PoolState, now: number): number {

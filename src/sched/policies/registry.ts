@@ -125,11 +125,13 @@ export const POLICIES = {
     description: 'fair share for what each org contributes, shortest remaining first (by estimate; without estimates, least attained service) for the rest: jobs inside their org’s share first, shortest first across orgs, then borrowers shortest first; owners reclaim lent GPUs (rate-limited), and a job stops its own org’s jobs that rank after it',
     create: (o: PolicyOptions): PolicyProfile => {
       const reclaim = reclaimRule(o.reclaimIntervalS);
-      // With durations, shortest remaining first; without, least attained service (Tiresias' levels), which needs none.
+      // Shortest remaining first: by estimate, or without durations by what the org's finished jobs predict
+      // (Scheduler.estimateOf). Without durations a job stops only its org's jobs further served (Tiresias' levels), as
+      // a prediction is too rough to stop a run for.
       const thresholds = o.lasThresholdsGpuS;
       const level = levelRank(thresholds);
       const crossings = o.durationsKnown ? null : new LevelCrossings(thresholds);
-      const key = o.durationsKnown ? (j: JobRecord) => j.remainingEstimateS : (j: JobRecord) => lasLevel(j.attainedGpuS, thresholds);
+      const key = (j: JobRecord) => j.remainingEstimateS;
       // Inside its org a job stops the org's own jobs that rank after it: estimated to end later, or further served.
       const ownAfter = (job: JobRecord, now: number) => ({
         test: o.durationsKnown
