@@ -123,31 +123,30 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
       {lostSites.length === 0 ? null : <p className="note note-error">{t('pool.lostSites', { sites: format.list(lostSites) })}</p>}
       <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} rowClassName={(r) => (r.health === 'lost' ? 'row-lost' : undefined)} empty={t('pool.noOwnSites')} />
 
+      {/* The org table is wide (its sites, its queue, what it lends and borrows): the page's whole width. */}
+      <section aria-labelledby="pool-by-org">
+        <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
+        <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
+      </section>
+
       <div className="two-columns">
-        <section aria-labelledby="pool-by-org">
-          <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
-          <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
-        </section>
         <section aria-labelledby="pool-by-type">
           <h2 id="pool-by-type">{t('pool.byType')}</h2>
           <Table columns={typeColumns} rows={pool.gpu_types} rowKey={(g) => g.gpu_type} />
         </section>
-      </div>
-
-      <section aria-labelledby="pool-lending">
-        <h2 id="pool-lending">{t('pool.lending')}</h2>
-        {pool.lending.length === 0 ? (
-          <p className="empty">{t('pool.noLending')}</p>
-        ) : (
-          <>
-            <p className="muted">{t('pool.lendingHelp')}</p>
-            <div className="two-columns lending">
+        <section aria-labelledby="pool-lending">
+          <h2 id="pool-lending">{t('pool.lending')}</h2>
+          {pool.lending.length === 0 ? (
+            <p className="empty">{t('pool.noLending')}</p>
+          ) : (
+            <>
+              <p className="muted">{t('pool.lendingHelp')}</p>
               <Table columns={lendingColumns} rows={pool.lending} rowKey={(l) => `${l.lender_org_id}/${l.borrower_org_id}`} caption={t('pool.lending')} />
               <VegaChart spec={lendingChart} title={t('pool.lendingChartTitle')} />
-            </div>
-          </>
-        )}
-      </section>
+            </>
+          )}
+        </section>
+      </div>
     </>
   );
 }
