@@ -3,7 +3,7 @@
 // utilization history, on a real in-memory store with passes run by hand.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PoolResponse, SiteResponse } from '../src/server/schemas.ts';
+import { JobDetailResponse, PoolResponse, SiteListResponse, SiteResponse } from '../src/server/schemas.ts';
 import { TestServer } from './support/server.ts';
 
 describe('GET /api/v1/pool', () => {
@@ -37,10 +37,11 @@ describe('GET /api/v1/pool', () => {
       { gpu_type: 'h100', gpus: 20, allocated: 14, idle: 6, unavailable: 0 },
     ], 'GPU types are counted whatever their case');
     assert.deepEqual(pool.orgs, [
-      { org_id: 'acme', name: 'Org acme', gpus: 16, allocated: 14, idle: 2, unavailable: 0, queued_jobs: 1, queued_gpus: 100 },
-      { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 12, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
-      { org_id: 'gamma', name: 'Org gamma', gpus: 0, allocated: 0, idle: 0, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
-    ], 'every org, one without sites or jobs too');
+      { org_id: 'acme', name: 'Org acme', gpus: 16, allocated: 14, idle: 2, unavailable: 0, borrowed_gpus: 0, lent_gpus: 8, queued_jobs: 1, queued_gpus: 100 },
+      { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 12, unavailable: 0, borrowed_gpus: 8, lent_gpus: 0, queued_jobs: 0, queued_gpus: 0 },
+      { org_id: 'gamma', name: 'Org gamma', gpus: 0, allocated: 0, idle: 0, unavailable: 0, borrowed_gpus: 0, lent_gpus: 0, queued_jobs: 0, queued_gpus: 0 },
+    ], 'every org, one without sites or jobs too; acme lends beta 8 of the 14 allocated on its site');
+    assert.deepEqual(pool.lending, [{ lender_org_id: 'acme', borrower_org_id: 'beta', gpus: 8 }], 'who lends to whom: acme’s own 6 are no lending');
     assert.deepEqual(pool.sites.map((x) => [x.name, x.gpu_type, x.gpus, x.allocated, x.idle]), [['acme cluster', 'h100', 16, 14, 2], ['beta secret lab', 'a100', 8, 0, 8], ['beta secret lab', 'H100', 4, 0, 4]]);
     assert.equal(pool.borrowed_gpus, 0);
   });
@@ -53,6 +54,7 @@ describe('GET /api/v1/pool', () => {
     assert.deepEqual({ ...pool, sites: [], borrowed_gpus: 0, at: '' }, { ...admin, sites: [], at: '' }, 'the aggregates are the pool’s, not the org’s');
     assert.deepEqual([...new Set(pool.sites.map((x) => x.site_id))], [betaSite]);
     assert.equal(pool.borrowed_gpus, 8, 'its job runs on acme’s site');
+    assert.deepEqual(pool.lending, [{ lender_org_id: 'acme', borrower_org_id: 'beta', gpus: 8 }], 'who lends to whom, by org: the pool’s, as the admin sees it');
     for (const secret of [acmeSite, 'acme cluster']) assert.ok(!res.text.includes(secret), `the answer names ${secret}`);
     assert.ok(!/"(jobs?|job_id|id)"/.test(res.text) && !res.text.includes(`"${betaJob}"`), 'and no job');
   });
@@ -60,7 +62,7 @@ describe('GET /api/v1/pool', () => {
   test('a lost site’s free GPUs are unavailable, not idle', async () => {
     await s.app.suanli.sites.setSiteHealth(betaSite, 'lost');
     const pool = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
-    assert.deepEqual(pool.orgs.find((o) => o.org_id === 'beta'), { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 0, unavailable: 12, queued_jobs: 0, queued_gpus: 0 });
+    assert.deepEqual(pool.orgs.find((o) => o.org_id === 'beta'), { org_id: 'beta', name: 'Org beta', gpus: 12, allocated: 0, idle: 0, unavailable: 12, borrowed_gpus: 8, lent_gpus: 0, queued_jobs: 0, queued_gpus: 0 });
     await s.app.suanli.sites.setSiteHealth(betaSite, 'up');
   });
 
@@ -78,5 +80,70 @@ describe('GET /api/v1/pool', () => {
     assert.deepEqual(later.history.samples[2]?.gpu_types, [{ gpu_type: 'a100', gpus: 8, allocated: 0 }, { gpu_type: 'h100', gpus: 20, allocated: 14 }]);
     assert.equal(later.history.samples[2]?.at, new Date(s.clock.now()).toISOString());
     assert.ok(Date.parse(later.history.samples[0]?.at ?? '') < Date.parse(later.history.samples[2]?.at ?? ''), 'oldest first');
+  });
+});
+
+describe('GET /api/v1/pool: who lends to whom now', () => {
+  let s: TestServer;
+  let across = '';
+  let single = '';
+  const SPAN = { replica_gpus: 8, params: 1e9, bytes_per_param: 1, outer_step_s: 100, min_efficiency: 0.5, max_single_site_wait_s: 0 };
+
+  before(async () => {
+    s = await TestServer.start();
+    for (const org of ['acme', 'beta', 'gamma', 'delta']) await s.org(org);
+    // Sites that take other sites' parts of a spanning job, and give borrowed runs a network to reach them by.
+    const endpoint = (n: number) => ({ span_endpoint: { addresses: ['127.0.0.1'], ports: { from: 31_000 + 100 * n, to: 31_099 + 100 * n } }, share: { borrowed_network: 'host' } });
+    const acme = await s.site('acme', 1, 8, 'h100', endpoint(0));
+    const beta = await s.site('beta', 1, 8, 'h100', { ...endpoint(1), wan_links: [{ to_site: acme, gbps: 10, latency_ms: 5 }] });
+    const gamma = await s.site('gamma', 1, 8, 'h100', { ...endpoint(2), wan_links: [{ to_site: acme, gbps: 10, latency_ms: 5 }, { to_site: beta, gbps: 10, latency_ms: 5 }] });
+    // A link counts when both sites declare it.
+    await s.ok(SiteResponse, 200, 'PATCH', `/api/v1/sites/${acme}`, { body: { wan_links: [{ to_site: beta, gbps: 10, latency_ms: 5 }, { to_site: gamma, gbps: 10, latency_ms: 5 }] } });
+    await s.ok(SiteResponse, 200, 'PATCH', `/api/v1/sites/${beta}`, { body: { wan_links: [{ to_site: acme, gbps: 10, latency_ms: 5 }, { to_site: gamma, gbps: 10, latency_ms: 5 }] } });
+    await s.site('delta', 1, 8, 'h100');
+    // gamma's job spans its own site and acme's and beta's (as the demo's job across three sites); then acme's job
+    // finds room only on delta's site.
+    across = await s.job('gamma', 24, { gpu_types: ['h100'], span: SPAN });
+    await s.pass();
+    const placed = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${across}`);
+    assert.equal(placed.state, 'placed', `the job across three sites is placed: ${JSON.stringify(placed.diagnosis)}`);
+    single = await s.job('acme', 4, { gpu_types: ['h100'] });
+    await s.pass();
+  });
+  after(() => s.close());
+
+  test('each lender and borrower pair once, a spanning job’s parts on two lenders’ sites, and each org’s lent and borrowed GPUs', async () => {
+    const pool = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.deepEqual(pool.lending, [
+      { lender_org_id: 'acme', borrower_org_id: 'gamma', gpus: 8 },
+      { lender_org_id: 'beta', borrower_org_id: 'gamma', gpus: 8 },
+      { lender_org_id: 'delta', borrower_org_id: 'acme', gpus: 4 },
+    ]);
+    assert.deepEqual(pool.orgs.map((o) => [o.org_id, o.allocated, o.lent_gpus, o.borrowed_gpus]), [['acme', 8, 8, 4], ['beta', 8, 8, 0], ['delta', 4, 4, 0], ['gamma', 8, 0, 16]]);
+  });
+
+  test('a job’s detail: each part’s lender, and an attempt across sites as planned (efficiency, WAN bandwidth); none for one site', async () => {
+    const detail = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${across}`);
+    assert.deepEqual(detail.placements[0]?.parts.map((p) => p.lender_org_id).sort(), ['acme', 'beta', 'gamma']);
+    const planned = detail.placements[0]?.planned;
+    const placedEvent = detail.events.find((e) => e.type === 'placed')?.detail;
+    assert.ok(planned != null && planned.efficiency >= 0.5 && planned.efficiency <= 1 && planned.wan_gbps > 0 && planned.wan_gbps <= 10, JSON.stringify(planned));
+    assert.deepEqual(planned, { efficiency: placedEvent?.efficiency, wan_gbps: placedEvent?.wan_gbps }, 'the figures the scheduler recorded when it placed the attempt');
+    const one = await s.ok(JobDetailResponse, 200, 'GET', `/api/v1/jobs/${single}`);
+    assert.deepEqual(one.placements.map((p) => [p.parts.map((x) => x.lender_org_id), p.planned]), [[['delta'], null]]);
+  });
+
+  test('a member of a borrowing org sees the same pairs, by org only: no site id or job id of another org', async () => {
+    const member = await s.token('member', 'acme');
+    const res = await s.req('GET', '/api/v1/pool', { token: member });
+    assert.equal(res.status, 200);
+    const pool = PoolResponse.parse(res.body);
+    const admin = await s.ok(PoolResponse, 200, 'GET', '/api/v1/pool');
+    assert.deepEqual(pool.lending, admin.lending);
+    assert.deepEqual(pool.orgs, admin.orgs);
+    assert.equal(pool.borrowed_gpus, 4);
+    const others = (await s.ok(SiteListResponse, 200, 'GET', '/api/v1/sites')).sites.filter((x) => x.org_id !== 'acme');
+    for (const site of others) assert.ok(!res.text.includes(site.id) && !res.text.includes(site.name), `the answer names ${site.name}`);
+    assert.ok(!/"(jobs?|job_id|id|site_id)"/.test(res.text.replaceAll(/"sites":\[[^\]]*\]/g, '')), 'no job or site named outside its own sites');
   });
 });

@@ -9,7 +9,7 @@ const summary = (allocated: number): PoolSummary => ({
   gpuTypes: [{ gpuType: 'h100', gpus: 16, allocated, idle: 16 - allocated, unavailable: 0 }],
   orgs: [],
   sites: [],
-  borrowedByOrg: new Map(),
+  lending: [],
 });
 
 function history(size: number, read: () => Promise<PoolSummary>) {

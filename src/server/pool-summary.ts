@@ -26,9 +26,13 @@ export interface SiteTypeCounts extends GpuCounts {
   readonly gpuType: string;
 }
 
-/** An org's totals: its sites' GPUs, and its queue. */
+/** An org's totals: its sites' GPUs, what it lends and borrows now, and its queue. */
 export interface OrgCounts extends GpuCounts {
   readonly orgId: string;
+  /** GPUs its jobs hold on other orgs' sites. */
+  readonly borrowed: number;
+  /** GPUs of its sites that other orgs' jobs hold (part of `allocated`). */
+  readonly lent: number;
   /** Jobs waiting to be placed, and the GPUs they ask for. */
   readonly queuedJobs: number;
   readonly queuedGpus: number;
@@ -42,8 +46,15 @@ export interface PoolSummary {
   readonly orgs: readonly OrgCounts[];
   /** By site (name order), then GPU type. */
   readonly sites: readonly SiteTypeCounts[];
-  /** GPUs each org's jobs hold on sites of other orgs: what it borrows now. */
-  readonly borrowedByOrg: ReadonlyMap<string, number>;
+  /** Who lends to whom now: GPUs one org's jobs hold on another org's sites, by lender then borrower (no pair with none). */
+  readonly lending: readonly Lending[];
+}
+
+/** GPUs of `lenderOrgId`'s sites held now by jobs of `borrowerOrgId` (another org). */
+export interface Lending {
+  readonly lenderOrgId: string;
+  readonly borrowerOrgId: string;
+  readonly gpus: number;
 }
 
 const key = (siteId: string, gpuType: string) => `${siteId}\u0000${gpuType.toLowerCase()}`;
@@ -51,7 +62,8 @@ const key = (siteId: string, gpuType: string) => `${siteId}\u0000${gpuType.toLow
 export function summarizePool(snapshot: PoolSnapshot): PoolSummary {
   const siteOrg = new Map(snapshot.sites.map((s) => [s.id, s.orgId]));
   const allocatedAt = new Map<string, number>();
-  const borrowedByOrg = new Map<string, number>();
+  /** GPUs held on another org's sites, by lender and borrower. */
+  const lent = new Map<string, Lending>();
   const queued = new Map<string, { jobs: number; gpus: number }>();
   let activeJobs = 0;
   for (const job of snapshot.jobs) {
@@ -65,7 +77,11 @@ export function summarizePool(snapshot: PoolSnapshot): PoolSummary {
     for (const part of snapshot.placements.get(job.id)?.parts ?? []) {
       const k = key(part.siteId, part.gpuType);
       allocatedAt.set(k, (allocatedAt.get(k) ?? 0) + part.gpus);
-      if (siteOrg.get(part.siteId) !== job.orgId) borrowedByOrg.set(job.orgId, (borrowedByOrg.get(job.orgId) ?? 0) + part.gpus);
+      // A part on a site no longer known has no lender to name: it counts as allocated nowhere, so not as lent either.
+      const lender = siteOrg.get(part.siteId);
+      if (lender === undefined || lender === job.orgId) continue;
+      const pair = `${lender}\u0000${job.orgId}`;
+      lent.set(pair, { lenderOrgId: lender, borrowerOrgId: job.orgId, gpus: (lent.get(pair)?.gpus ?? 0) + part.gpus });
     }
   }
 
@@ -80,15 +96,21 @@ export function summarizePool(snapshot: PoolSnapshot): PoolSummary {
     }
   }
 
-  const orgIds = [...new Set([...sites.map((s) => s.orgId), ...queued.keys(), ...borrowedByOrg.keys()])].sort();
+  const lending = [...lent.values()].sort((a, b) => a.lenderOrgId.localeCompare(b.lenderOrgId) || a.borrowerOrgId.localeCompare(b.borrowerOrgId));
+  const total = (of: (l: Lending) => string, orgId: string) => lending.reduce((n, l) => (of(l) === orgId ? n + l.gpus : n), 0);
+  const orgIds = [...new Set([...sites.map((s) => s.orgId), ...queued.keys(), ...lending.map((l) => l.borrowerOrgId)])].sort();
   const gpuTypes = [...new Set(sites.map((s) => s.gpuType.toLowerCase()))].sort();
   const queuedTotal = [...queued.values()].reduce((a, q) => ({ jobs: a.jobs + q.jobs, gpus: a.gpus + q.gpus }), { jobs: 0, gpus: 0 });
   return {
     total: { ...sum(sites), activeJobs, queuedJobs: queuedTotal.jobs, queuedGpus: queuedTotal.gpus },
     gpuTypes: gpuTypes.map((gpuType) => ({ gpuType, ...sum(sites.filter((s) => s.gpuType.toLowerCase() === gpuType)) })),
-    orgs: orgIds.map((orgId) => ({ orgId, ...sum(sites.filter((s) => s.orgId === orgId)), queuedJobs: queued.get(orgId)?.jobs ?? 0, queuedGpus: queued.get(orgId)?.gpus ?? 0 })),
+    orgs: orgIds.map((orgId) => ({
+      orgId, ...sum(sites.filter((s) => s.orgId === orgId)),
+      borrowed: total((l) => l.borrowerOrgId, orgId), lent: total((l) => l.lenderOrgId, orgId),
+      queuedJobs: queued.get(orgId)?.jobs ?? 0, queuedGpus: queued.get(orgId)?.gpus ?? 0,
+    })),
     sites,
-    borrowedByOrg,
+    lending,
   };
 }
 

@@ -461,6 +461,10 @@ export const JobDetailResponse = JobResponse.extend({
     attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable(),
     log_tail: z.string().nullable().describe('the end of the run’s log (stdout and stderr), as its agent last sent it'),
     log_at: Timestamp.nullable().describe('when the agent sent that tail'),
+    planned: z.object({
+      efficiency: z.number().describe('the fraction of compute time its ring was planned to reach (the rest synchronizing over the WAN)'),
+      wan_gbps: z.number().describe('the WAN bandwidth between its sites it was planned with, Gbit/s'),
+    }).nullable().describe('an attempt across sites as the scheduler planned it when it placed it; null on one site'),
   })),
   events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
   measured: z.object({
@@ -476,6 +480,12 @@ export const JobDetailResponse = JobResponse.extend({
     parts: z.array(z.object({ site_id: z.string(), steps: z.number(), compute_s: z.number(), sync_s: z.number(), wait_s: z.number() })),
   }).nullable().describe('a spanning job’s latest attempt as its parts measured it (their programs report each outer step to the rendezvous), next to the plan'),
 });
+/** What the scheduler planned for an attempt across sites: the figures its `placed` event (the attempt-th) recorded. */
+function plannedJson(events: readonly JobEvent[], attempt: number): z.infer<typeof JobDetailResponse>['placements'][number]['planned'] {
+  const detail = events.filter((e) => e.type === 'placed')[attempt - 1]?.detail;
+  const [efficiency, gbps] = [detail?.efficiency, detail?.wan_gbps];
+  return typeof efficiency === 'number' && typeof gbps === 'number' ? { efficiency, wan_gbps: gbps } : null;
+}
 /** A spanning attempt as its parts measured it, next to the efficiency the scheduler planned when it placed it. */
 function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent[]): z.infer<typeof JobDetailResponse>['measured'] {
   const attempt = metrics.at(-1)?.attempt;
@@ -484,10 +494,9 @@ function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent
   const sum = (of: (p: SpanMetrics) => number) => parts.reduce((s, p) => s + of(p), 0);
   const [compute, sync, steps] = [sum((p) => p.computeS), sum((p) => p.syncS), sum((p) => p.steps)];
   const perStep = (x: number) => (steps > 0 ? x / steps : 0);
-  const planned = events.filter((e) => e.type === 'placed')[attempt - 1]?.detail.efficiency;
   return {
     attempt, outer_steps: Math.min(...parts.map((p) => p.steps)), utilization: compute + sync > 0 ? compute / (compute + sync) : 0,
-    planned_utilization: typeof planned === 'number' ? planned : null,
+    planned_utilization: plannedJson(events, attempt)?.efficiency ?? null,
     per_outer_step: { compute_s: perStep(compute), sync_s: perStep(sync), wait_s: perStep(sum((p) => p.waitS)) },
     first_loss: parts[0]?.firstLoss ?? null, last_loss: parts[0]?.lastLoss ?? null,
     parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS, wait_s: p.waitS })),
@@ -497,7 +506,7 @@ export const jobDetailJson = (j: Job, placements: readonly Placement[], events: 
   ...jobJson(j),
   placements: placements.map((p) => ({
     attempt: p.attempt, parts: p.parts.map((part) => partJson(part, owners)), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
-    log_tail: p.logTail, log_at: isoOrNull(p.logAt),
+    log_tail: p.logTail, log_at: isoOrNull(p.logAt), planned: plannedJson(events, p.attempt),
   })),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
   measured: measuredJson(metrics, events),
@@ -626,6 +635,7 @@ export const HealthResponse = z.object({
 // --- the pool (GET /api/v1/pool) ----------------------------------------------------------
 // Pool-wide aggregates every role but an agent may read: totals by GPU type and by org
 // (org names and totals only, never another org's sites or jobs), the queue per org,
+// the GPUs each org lends to each other org now (by org, never by site or job),
 // the caller's own sites in detail, and the sampled utilization history.
 
 const PoolGpuCounts = {
@@ -640,11 +650,19 @@ export const PoolResponse = z.object({
   at: Timestamp.describe('when these figures were read'),
   total: z.object({ ...PoolGpuCounts, active_jobs: z.number().describe('placed or running jobs'), ...PoolQueue }),
   gpu_types: z.array(z.object({ gpu_type: z.string(), ...PoolGpuCounts })).describe('the whole pool by GPU type'),
-  orgs: z.array(z.object({ org_id: z.string(), name: z.string(), ...PoolGpuCounts, ...PoolQueue })).describe("every org: its sites' totals and its queue, never its sites or jobs"),
+  orgs: z.array(z.object({
+    org_id: z.string(), name: z.string(), ...PoolGpuCounts,
+    borrowed_gpus: z.number().describe("GPUs its jobs hold on other orgs' sites now"),
+    lent_gpus: z.number().describe("GPUs of its sites that other orgs' jobs hold now (part of `allocated`)"),
+    ...PoolQueue,
+  })).describe("every org: its sites' totals, what it lends and borrows now, and its queue; never its sites or jobs"),
   sites: z
     .array(z.object({ site_id: z.string(), name: z.string(), org_id: z.string(), health: SiteResponse.shape.health, gpu_type: z.string(), ...PoolGpuCounts }))
     .describe('per site and GPU type, the sites the caller may see (an org: its own)'),
   borrowed_gpus: z.number().describe("GPUs the caller's org's jobs hold on other orgs' sites now (0 for the admin)"),
+  lending: z
+    .array(z.object({ lender_org_id: z.string(), borrower_org_id: z.string(), gpus: z.number().describe("GPUs of the lender's sites the borrower's jobs hold") }))
+    .describe('who lends to whom now, by lender then borrower, only pairs with GPUs held; orgs only, never their sites or jobs'),
   history: z.object({
     interval_s: z.number().describe('seconds between samples'),
     samples: z

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 
 /** Debian's chromium, or the one CHROMIUM_PATH names. */
@@ -32,6 +32,20 @@ export function skipWithoutChromium(t: TestContext, why: string): void {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * A new page `width` px wide (900 high) in US English, waiting 20 s at most for what a step
+ * awaits; its console errors and uncaught exceptions go to `errors`, which a test checks is empty.
+ */
+export async function openPage(browser: Browser, width: number, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 900 }, locale: 'en-US' });
+  page.setDefaultTimeout(20_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} ${m.location().url}`);
+  });
+  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
+  return page;
 }
 
 /** Builds the dashboard (web/) into `outDir`, as `npm run build:web` does into dist/web. */

@@ -13,7 +13,7 @@ export function poolRoutes(app: Api): void {
     config: { operation: 'pool.show' },
     schema: {
       tags: ['pool'], ...secured,
-      summary: "The whole pool's GPUs (total, allocated, idle) by GPU type and by org, each org's queue, the caller's own sites in detail, and the utilization history",
+      summary: "The whole pool's GPUs (total, allocated, idle) by GPU type and by org, each org's queue, who lends to whom now, the caller's own sites in detail, and the utilization history",
       response: { 200: PoolResponse, '4xx': ErrorResponse },
     },
   }, async (req) => {
@@ -25,7 +25,7 @@ export function poolRoutes(app: Api): void {
     return poolJson(summary, orgs, {
       at: clock.now(),
       sites: summary.sites.filter((s) => access.owns(s.orgId)),
-      borrowed: own === null ? 0 : (summary.borrowedByOrg.get(own) ?? 0),
+      borrowed: own === null ? 0 : (summary.orgs.find((o) => o.orgId === own)?.borrowed ?? 0),
       history: { intervalMs: poolHistory.intervalMs, samples: poolHistory.samples() },
     });
   });
@@ -47,8 +47,12 @@ export function poolJson(
     gpu_types: summary.gpuTypes.map((g) => ({ gpu_type: g.gpuType, ...counts(g) })),
     orgs: orgIds.map((id) => {
       const o = counted.get(id);
-      return { org_id: id, name: names.get(id) ?? id, ...(o === undefined ? { gpus: 0, allocated: 0, idle: 0, unavailable: 0 } : counts(o)), queued_jobs: o?.queuedJobs ?? 0, queued_gpus: o?.queuedGpus ?? 0 };
+      return {
+        org_id: id, name: names.get(id) ?? id, ...(o === undefined ? { gpus: 0, allocated: 0, idle: 0, unavailable: 0 } : counts(o)),
+        borrowed_gpus: o?.borrowed ?? 0, lent_gpus: o?.lent ?? 0, queued_jobs: o?.queuedJobs ?? 0, queued_gpus: o?.queuedGpus ?? 0,
+      };
     }),
+    lending: summary.lending.map((l) => ({ lender_org_id: l.lenderOrgId, borrower_org_id: l.borrowerOrgId, gpus: l.gpus })),
     sites: part.sites.map((s) => ({ site_id: s.siteId, name: s.siteName, org_id: s.orgId, health: s.health, gpu_type: s.gpuType, ...counts(s) })),
     borrowed_gpus: part.borrowed,
     history: {

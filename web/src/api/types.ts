@@ -37,6 +37,8 @@ export type PoolSiteJson = PoolJson['sites'][number];
 export type PoolOrgJson = PoolJson['orgs'][number];
 export type PoolGpuTypeJson = PoolJson['gpu_types'][number];
 export type PoolSampleJson = PoolJson['history']['samples'][number];
+/** GPUs of one org's sites that another org's jobs hold now. */
+export type PoolLendingJson = PoolJson['lending'][number];
 
 /** A planner request (POST /plan) as the client sends it: fields with defaults may be left out. */
 export type PlanRequestJson = z.input<typeof PlanBody>;

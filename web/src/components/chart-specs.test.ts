@@ -7,7 +7,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { creditLines, flowBars, ledgerOrgs } from '../model/ledger-history.ts';
 import { historySeries } from '../model/pool-usage.ts';
 import { LEDGER_HISTORY, POOL } from '../model/test-data.ts';
-import { creditsSpec, flowsSpec, groupedBarsSpec, historySpec, ledgerSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
+import { creditsSpec, flowsSpec, groupedBarsSpec, historySpec, ledgerSpec, lendingSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
 
 async function svgOf(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -25,6 +25,16 @@ test('the site chart stacks allocated, idle and unavailable GPUs per site and ty
   assert.deepEqual(values.filter((v) => v.bar === 'a lab · h100').map((v) => [v.status, v.gpus]), [['已分配', 6], ['空闲', 10], ['不可用', 0]]);
   const svg = await svgOf(spec);
   for (const word of ['a lab · h100', 'b lab · a100', '已分配', '空闲', '不可用', 'GPU 数']) assert.ok(svg.includes(word), word);
+});
+
+test('who lends to whom draws as a grid: lenders across, borrowers down, each pair’s GPUs written in its cell', async () => {
+  const rows = [{ lender_org_id: 'acme', borrower_org_id: 'beta', gpus: 12 }, { lender_org_id: 'gamma', borrower_org_id: 'beta', gpus: 3 }, { lender_org_id: 'acme', borrower_org_id: 'delta', gpus: 7 }];
+  const spec = lendingSpec(rows, { lender: '出借方', borrower: '借用方', gpus: 'GPU 数' }, 'd');
+  assert.deepEqual((spec.data as { values: unknown[] }).values, [{ lender: 'acme', borrower: 'beta', gpus: 12 }, { lender: 'gamma', borrower: 'beta', gpus: 3 }, { lender: 'acme', borrower: 'delta', gpus: 7 }]);
+  const svg = await svgOf(spec);
+  for (const word of ['出借方', '借用方', 'acme', 'gamma', 'beta', 'delta']) assert.ok(svg.includes(word), word);
+  // The figures as text marks (cells' own numbers, not an axis's ticks: the axes here are names).
+  for (const n of ['12', '3', '7']) assert.match(svg, new RegExp(`<text[^>]*>${n}</text>`), n);
 });
 
 test('the history draws allocated GPUs per type over time and all GPUs as a line; the ledger bars draw', async () => {

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { PoolSiteJson } from '../api/types.ts';
+import type { PoolLendingJson, PoolSiteJson } from '../api/types.ts';
 import type { CreditVertex, FlowBar } from '../model/ledger-history.ts';
 import type { OrgLedgerTotals } from '../model/ledger-totals.ts';
 import type { historySeries } from '../model/pool-usage.ts';
@@ -51,6 +51,34 @@ export function siteUsageSpec(rows: readonly PoolSiteJson[], words: UsageWords, 
       color: { field: 'status', type: 'nominal', title: null, scale: { domain: statuses, range: [...USAGE_COLOURS] }, legend: { orient: 'top' } },
       order: { field: 'order' },
     },
+    config: CONFIG,
+  };
+}
+
+/**
+ * Who lends to whom now, as a grid: a row per borrower, a column per lender, each pair's
+ * GPUs as a shade and as the number written in its cell (so no colour has to be read).
+ * Pairs that lend nothing stay blank.
+ */
+export function lendingSpec(rows: readonly PoolLendingJson[], words: { readonly lender: string; readonly borrower: string; readonly gpus: string }, description: string): TopLevelSpec {
+  const most = Math.max(1, ...rows.map((r) => r.gpus));
+  const borrowers = new Set(rows.map((r) => r.borrower_org_id)).size;
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: Math.max(1, borrowers) * 44,
+    data: { values: rows.map((r) => ({ lender: r.lender_org_id, borrower: r.borrower_org_id, gpus: r.gpus })) },
+    encoding: {
+      x: { field: 'lender', type: 'nominal', title: words.lender, sort: 'ascending', axis: { orient: 'top', labelAngle: 0, labelLimit: 160 } },
+      y: { field: 'borrower', type: 'nominal', title: words.borrower, sort: 'ascending', axis: { labelLimit: 160 } },
+      tooltip: [{ field: 'lender', title: words.lender }, { field: 'borrower', title: words.borrower }, { field: 'gpus', type: 'quantitative', title: words.gpus }],
+    },
+    layer: [
+      { mark: { type: 'rect', stroke: '#ffffff', strokeWidth: 2 }, encoding: { color: { field: 'gpus', type: 'quantitative', title: words.gpus, scale: { domain: [0, most], range: ['#e3eef6', USAGE_COLOURS[0]] }, legend: null } } },
+      // The figure in each cell, light on the darker half of the shades.
+      { mark: { type: 'text', fontSize: 14, fontWeight: 'bold' }, encoding: { text: { field: 'gpus', type: 'quantitative', format: ',d' }, color: { condition: { test: `datum.gpus > ${most / 2}`, value: '#ffffff' }, value: '#14181c' } } },
+    ],
     config: CONFIG,
   };
 }

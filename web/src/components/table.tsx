@@ -17,10 +17,12 @@ export interface Column<Row> {
  * a narrow screen rather than squeezing the columns. With `empty`, no rows show
  * that sentence instead of a table with a header and nothing under it.
  */
-export function Table<Row>({ columns, rows, rowKey, caption, empty, dense }: {
+export function Table<Row>({ columns, rows, rowKey, rowClassName, caption, empty, dense }: {
   readonly columns: readonly Column<Row>[];
   readonly rows: readonly Row[];
   readonly rowKey: (row: Row, index: number) => string | number;
+  /** A class for a row that must stand out (`row-lost`); the row's cells must say why in words too. */
+  readonly rowClassName?: (row: Row) => string | undefined;
   /** The table's name for assistive technology (a visually hidden caption), where no heading right above names it. */
   readonly caption?: string;
   readonly empty?: string;
@@ -43,7 +45,7 @@ export function Table<Row>({ columns, rows, rowKey, caption, empty, dense }: {
         </thead>
         <tbody>
           {rows.map((row, index) => (
-            <tr key={rowKey(row, index)}>
+            <tr key={rowKey(row, index)} className={rowClassName?.(row)}>
               {columns.map((c, i) => {
                 const className = classesOf(c, row);
                 return i === 0 ? (

@@ -67,6 +67,7 @@ export class Formatter {
   private readonly minute: Intl.DateTimeFormat;
   private readonly utcDate: Intl.DateTimeFormat;
   private readonly relative: Intl.RelativeTimeFormat;
+  private readonly conjunction: Intl.ListFormat;
   /** Intl unit formats made on first use, by unit: durations' and bytes'. */
   private readonly durations = new Map<string, Intl.NumberFormat>();
 
@@ -85,6 +86,7 @@ export class Formatter {
     this.minute = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
     this.utcDate = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
     this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+    this.conjunction = new Intl.ListFormat(locale, { type: 'conjunction' });
   }
 
   /** A count (GPUs, jobs). */
@@ -159,6 +161,11 @@ export class Formatter {
     const seconds = (new Date(iso).getTime() - nowMs) / 1000;
     const { unit, seconds: size } = unitFor(seconds);
     return this.relative.format(Math.round(seconds / size), unit);
+  }
+
+  /** Names as a list of the language: "a, b and c", "a、b和c". */
+  list(items: readonly string[]): string {
+    return this.conjunction.format(items);
   }
 
   /** A duration in its largest whole unit, one decimal: "1.5 hr", "1.5小时"; under a second, two digits: "0.095 sec". */

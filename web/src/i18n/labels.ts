@@ -86,14 +86,17 @@ export function diagnosisText({ t, format }: Pick<I18n, 't' | 'format'>, d: Diag
   return d.never ? t('diagnosis.never', { text: across }) : across;
 }
 
-/** Where a placement's parts are, by site name where known: "acme lab · h100 × 2 (nodes: 1)"; "—" for none. */
-export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: PlacementJson['parts'] | null | undefined, siteNames: ReadonlyMap<string, string>): string {
+/**
+ * Where a placement's parts are, by site name where known: "acme lab · h100 × 2 (nodes: 1)"; "—" for none.
+ * A part on a site of another org than `orgId` (the job's) says who lends it, whoever looks: the
+ * admin, who sees every site by name, too. A site the caller cannot see keeps its neutral label.
+ */
+export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: PlacementJson['parts'] | null | undefined, siteNames: ReadonlyMap<string, string>, orgId: string): string {
   if (parts === null || parts === undefined || parts.length === 0) return '—';
   return parts
     .map((p) => {
-      const own = siteNames.get(p.site_id);
-      // A site the caller cannot see is another org's: named by its label, with the org lending it.
-      const site = own ?? `${p.site_id} (${t('job.lentBy', { org: p.lender_org_id })})`;
+      const name = siteNames.get(p.site_id) ?? p.site_id;
+      const site = p.lender_org_id === orgId ? name : t('job.lentBy', { site: name, org: p.lender_org_id });
       const part = t('job.part', { site, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
       return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
     })

@@ -31,11 +31,11 @@ export function job(id: string, orgId: string, extra: Partial<JobJson> = {}): Jo
   };
 }
 
-/** A job holding `parts` ([site, gpu type, GPUs]) in its current placement, in `state` (running by default). */
-export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
+/** A job holding `parts` ([site, gpu type, GPUs, the org lending the site if not the job's]) in its current placement, in `state` (running by default). */
+export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number, string?])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
-    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus]) => ({ site_id, lender_org_id: orgId, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null }],
+    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus, lender = orgId]) => ({ site_id, lender_org_id: lender, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null, planned: null }],
     events: [], measured: null,
     ...extra,
   };
@@ -67,11 +67,12 @@ export const POOL: PoolJson = {
     { gpu_type: 'h100', gpus: 16, allocated: 6, idle: 10, unavailable: 0 },
   ],
   orgs: [
-    { org_id: 'acme', name: 'Acme', gpus: 16, allocated: 6, idle: 10, unavailable: 0, queued_jobs: 0, queued_gpus: 0 },
-    { org_id: 'beta', name: 'Beta', gpus: 4, allocated: 0, idle: 0, unavailable: 4, queued_jobs: 2, queued_gpus: 24 },
+    { org_id: 'acme', name: 'Acme', gpus: 16, allocated: 6, idle: 10, unavailable: 0, borrowed_gpus: 0, lent_gpus: 0, queued_jobs: 0, queued_gpus: 0 },
+    { org_id: 'beta', name: 'Beta', gpus: 4, allocated: 0, idle: 0, unavailable: 4, borrowed_gpus: 0, lent_gpus: 0, queued_jobs: 2, queued_gpus: 24 },
   ],
   sites: [{ site_id: 'a', name: 'a lab', org_id: 'acme', health: 'up', gpu_type: 'h100', gpus: 16, allocated: 6, idle: 10, unavailable: 0 }],
   borrowed_gpus: 0,
+  lending: [],
   history: {
     interval_s: 60,
     samples: [

@@ -38,10 +38,17 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
   const log = latest === undefined || latest.log_tail === null ? null : { tail: latest.log_tail, at: latest.log_at, attempt: latest.attempt };
   const placementColumns: readonly Column<PlacementJson>[] = [
     { header: t('job.attempt'), cell: (p) => format.count(p.attempt) },
-    { header: t('job.where'), cell: (p) => placementText(i18n, p.parts, siteNames) },
+    { header: t('job.where'), cell: (p) => placementText(i18n, p.parts, siteNames, job.org_id) },
     { header: t('job.placedAt'), cell: (p) => format.date(p.placed_at) },
     { header: t('job.startedAt'), cell: (p) => (p.started_at === null ? '—' : format.date(p.started_at)) },
     { header: t('job.endedAt'), cell: (p) => (p.ended_at === null ? '—' : format.date(p.ended_at)) },
+    // What the scheduler planned for an attempt across sites; columns only for a job that has had one.
+    ...(job.placements.some((p) => p.planned !== null)
+      ? [
+          { header: t('job.plannedEfficiency'), cell: (p: PlacementJson) => (p.planned === null ? '—' : format.percentOf(p.planned.efficiency)), numeric: true },
+          { header: t('job.plannedWan'), cell: (p: PlacementJson) => (p.planned === null ? '—' : t('job.gbps', { gbps: format.significant(p.planned.wan_gbps) })), numeric: true },
+        ]
+      : []),
   ];
   const eventColumns: readonly Column<JobEventJson>[] = [
     { header: '#', cell: (e) => format.count(e.seq), numeric: true },
@@ -63,9 +70,9 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
         <Fact label={t('job.attempts')}>{format.count(job.attempts)}</Fact>
         {/* A finished job says where it ran last, not that it runs nowhere. */}
         {isFinal(job.state) && latest !== undefined ? (
-          <Fact label={t('job.ranOn')}>{placementText(i18n, latest.parts, siteNames)}</Fact>
+          <Fact label={t('job.ranOn')}>{placementText(i18n, latest.parts, siteNames, job.org_id)}</Fact>
         ) : (
-          <Fact label={t('job.runsOn')}>{placementText(i18n, currentPlacement(job)?.parts, siteNames)}</Fact>
+          <Fact label={t('job.runsOn')}>{placementText(i18n, currentPlacement(job)?.parts, siteNames, job.org_id)}</Fact>
         )}
       </dl>
 

@@ -1,8 +1,8 @@
 import { useMemo } from 'react';
 import type { Identity } from '../api/identity.ts';
-import type { PoolGpuTypeJson, PoolJson, PoolOrgJson, PoolSampleJson, PoolSiteJson } from '../api/types.ts';
+import type { PoolGpuTypeJson, PoolJson, PoolLendingJson, PoolOrgJson, PoolSampleJson, PoolSiteJson } from '../api/types.ts';
 import { HealthBadge } from '../components/badges.tsx';
-import { historySpec, siteUsageSpec } from '../components/chart-specs.ts';
+import { historySpec, lendingSpec, siteUsageSpec } from '../components/chart-specs.ts';
 import { Stat } from '../components/facts.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
@@ -15,7 +15,8 @@ import { POLL_MS, usePolling } from '../use-polling.ts';
 /**
  * The pool overview: GET /pool, one request a refresh. Every role sees the whole
  * pool's totals (by GPU type, by org, the queues, the utilization history the
- * server samples); the admin sees every site in detail, an org its own.
+ * server samples, who lends to whom now); the admin sees every site in detail, an
+ * org its own, a lost one marked in words as well as by its shade.
  */
 export function PoolView() {
   const { t } = useI18n();
@@ -40,6 +41,11 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
     const all = t('pool.allGpus');
     return historySpec(historySeries(pool.history.samples, all, pool.history.interval_s * 1000), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
   }, [pool.history, t]);
+  const lendingChart = useMemo(
+    () => lendingSpec(pool.lending, { lender: t('pool.lender'), borrower: t('pool.borrower'), gpus: t('pool.gpus') }, t('pool.lendingChartDescription')),
+    [pool.lending, t],
+  );
+  const lostSites = [...new Set(pool.sites.filter((s) => s.health === 'lost').map((s) => s.name))];
   const count = (n: number) => format.count(n);
   const { total } = pool;
   const ownOrg = identity.role === 'admin' ? null : identity.orgId;
@@ -61,6 +67,13 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
     { header: t('pool.idle'), cell: (o) => count(o.idle), numeric: true },
     { header: t('pool.waitingJobs'), cell: (o) => count(o.queued_jobs), numeric: true },
     { header: t('pool.waitingGpus'), cell: (o) => count(o.queued_gpus), numeric: true },
+    { header: t('pool.lent'), cell: (o) => count(o.lent_gpus), numeric: true },
+    { header: t('pool.borrowed'), cell: (o) => count(o.borrowed_gpus), numeric: true },
+  ];
+  const lendingColumns: readonly Column<PoolLendingJson>[] = [
+    { header: t('pool.lender'), cell: (l) => l.lender_org_id },
+    { header: t('pool.borrower'), cell: (l) => l.borrower_org_id },
+    { header: t('pool.gpus'), cell: (l) => count(l.gpus), numeric: true },
   ];
   const typeColumns: readonly Column<PoolGpuTypeJson>[] = [
     { header: t('common.gpuType'), cell: (g) => g.gpu_type },
@@ -107,16 +120,31 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
       )}
 
       <h2>{ownOrg === null ? t('pool.bySite') : t('pool.yourSites', { org: ownOrg })}</h2>
-      <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} empty={t('pool.noOwnSites')} />
+      {lostSites.length === 0 ? null : <p className="note note-error">{t('pool.lostSites', { sites: format.list(lostSites) })}</p>}
+      <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} rowClassName={(r) => (r.health === 'lost' ? 'row-lost' : undefined)} empty={t('pool.noOwnSites')} />
+
+      {/* The org table is wide (its sites, its queue, what it lends and borrows): the page's whole width. */}
+      <section aria-labelledby="pool-by-org">
+        <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
+        <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
+      </section>
 
       <div className="two-columns">
-        <section aria-labelledby="pool-by-org">
-          <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
-          <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
-        </section>
         <section aria-labelledby="pool-by-type">
           <h2 id="pool-by-type">{t('pool.byType')}</h2>
           <Table columns={typeColumns} rows={pool.gpu_types} rowKey={(g) => g.gpu_type} />
+        </section>
+        <section aria-labelledby="pool-lending">
+          <h2 id="pool-lending">{t('pool.lending')}</h2>
+          {pool.lending.length === 0 ? (
+            <p className="empty">{t('pool.noLending')}</p>
+          ) : (
+            <>
+              <p className="muted">{t('pool.lendingHelp')}</p>
+              <Table columns={lendingColumns} rows={pool.lending} rowKey={(l) => `${l.lender_org_id}/${l.borrower_org_id}`} caption={t('pool.lending')} />
+              <VegaChart spec={lendingChart} title={t('pool.lendingChartTitle')} />
+            </>
+          )}
         </section>
       </div>
     </>

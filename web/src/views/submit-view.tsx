@@ -123,7 +123,7 @@ export function SubmitView() {
           <h2 id="dry-run-title">{t('submit.dryRunTitle')}</h2>
           <p>
             {dryRun.outcome === 'place'
-              ? t('submit.wouldStart', { where: placementText(i18n, dryRun.placement, siteNames) })
+              ? t('submit.wouldStart', { where: placementText(i18n, dryRun.placement, siteNames, identity.orgId ?? form.org) })
               : t('submit.wouldWait', { why: dryRun.diagnosis === null ? '—' : diagnosisText(i18n, dryRun.diagnosis) })}
           </p>
           {dryRun.would_preempt > 0 ? <p>{t('submit.wouldPreempt', { jobs: format.count(dryRun.would_preempt) })}</p> : null}

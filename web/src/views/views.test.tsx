@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import type { ApiClient } from '../api/client.ts';
 import type { Identity } from '../api/identity.ts';
+import type { PoolJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
@@ -47,7 +48,7 @@ test('the pool overview: the pool’s totals, the sites in detail, by org and by
     assert.match(h, /<th scope="row">a lab<\/th><td>acme<\/td><td>h100<\/td>/);
     assert.match(text(h), /16 6 10 0/, 'site a: GPUs, allocated, idle, unavailable');
     assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 2, 'the charts are there to be drawn: the sites now, the history');
-    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 8 + 6 + 5 + 4, 'every column has a header: sites, orgs, GPU types, samples');
+    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 8 + 8 + 5 + 4, 'every column has a header: sites, orgs, GPU types, samples');
   }
   assert.match(text(html('en', <PoolOverview pool={POOL} identity={ADMIN} />)), /Utilization 30% Jobs placed or running 1 Jobs waiting 2 GPUs asked by waiting jobs 24/);
   assert.match(text(html('zh-CN', <PoolOverview pool={POOL} identity={ADMIN} />)), /空闲 10/);
@@ -62,6 +63,48 @@ test('an org member sees the whole pool’s totals, every org’s, its own sites
   assert.doesNotMatch(en, /GPUs your jobs hold/);
   assert.match(text(html('zh-CN', <PoolOverview pool={{ ...POOL, borrowed_gpus: 8 }} identity={MEMBER} />)), /您的作业在其他组织站点上占用的 GPU：8。/);
   assert.match(text(html('en', <PoolOverview pool={{ ...POOL, sites: [] }} identity={MEMBER} />)), /No site of yours is registered\./);
+});
+
+/** GET /pool as the admin sees it while beta's job holds 4 of acme's GPUs and 2 of gamma's, and gamma's holds 2 of acme's; beta's site b is lost. */
+const LENDING_POOL: PoolJson = {
+  ...POOL,
+  orgs: [
+    { ...POOL.orgs[0]!, lent_gpus: 6 },
+    { ...POOL.orgs[1]!, borrowed_gpus: 6 },
+    { org_id: 'gamma', name: 'gamma', gpus: 8, allocated: 2, idle: 6, unavailable: 0, borrowed_gpus: 2, lent_gpus: 2, queued_jobs: 0, queued_gpus: 0 },
+  ],
+  sites: [...POOL.sites, { site_id: 'b', name: 'b lab', org_id: 'beta', health: 'lost', gpu_type: 'a100', gpus: 4, allocated: 0, idle: 0, unavailable: 4 }],
+  lending: [{ lender_org_id: 'acme', borrower_org_id: 'beta', gpus: 4 }, { lender_org_id: 'acme', borrower_org_id: 'gamma', gpus: 2 }, { lender_org_id: 'gamma', borrower_org_id: 'beta', gpus: 2 }],
+};
+
+test('the pool says who lends to whom now: each org’s GPUs lent and borrowed, the pairs as a table and a grid', () => {
+  for (const locale of LOCALES) {
+    const h = html(locale, <PoolOverview pool={LENDING_POOL} identity={ADMIN} />);
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 3, 'the sites, the history, and who lends to whom');
+    assert.match(h, /<section aria-labelledby="pool-lending"><h2 id="pool-lending">[^<]+<\/h2>/, 'a section named by its heading');
+  }
+  const en = text(html('en', <PoolOverview pool={LENDING_POOL} identity={ADMIN} />));
+  assert.match(en, /GPUs asked by waiting jobs Lent to other orgs Borrowed from other orgs Acme \( acme \) 16 6 10 0 0 6 0 Beta \( beta \) 4 0 0 2 24 0 6 gamma 8 2 6 0 0 2 2/, 'each org: lent, then borrowed');
+  assert.match(en, /Who lends to whom now .* Lender Borrower GPUs acme beta 4 acme gamma 2 gamma beta 2/);
+  assert.match(en, /GPUs lent now, by lender and borrower/);
+  const zh = text(html('zh-CN', <PoolOverview pool={LENDING_POOL} identity={MEMBER} />));
+  assert.match(zh, /借给其他组织 向其他组织借用 Acme \( acme \) 16 6 10 0 0 6 0/, 'a member sees every org’s too: they are totals by org');
+  assert.match(zh, /当前谁借给谁 .* 出借方 借用方 GPU 数 acme beta 4/);
+  for (const [locale, none] of [['en', /No org’s jobs hold another org’s GPUs now\./], ['zh-CN', /当前没有组织的作业占用其他组织的 GPU。/]] as const) {
+    const h = html(locale, <PoolOverview pool={POOL} identity={ADMIN} />);
+    assert.match(text(h), none);
+    assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 2, 'no grid with nothing lent');
+  }
+});
+
+test('a lost site stands out on the pool page: its row shaded and marked, and a note naming it', () => {
+  const en = html('en', <PoolOverview pool={LENDING_POOL} identity={ADMIN} />);
+  assert.match(text(en), /Lost sites: b lab\. Their agents have gone silent/);
+  assert.match(en, /<tr class="row-lost"><th scope="row">b lab<\/th>.*?<span class="badge health-lost">Lost<\/span>/, 'the row stands out, and says “Lost” in words');
+  assert.equal((en.match(/class="row-lost"/g) ?? []).length, 1, 'only the lost site’s row');
+  assert.match(text(html('zh-CN', <PoolOverview pool={LENDING_POOL} identity={ADMIN} />)), /失联站点：b lab。/);
+  assert.doesNotMatch(html('en', <PoolOverview pool={POOL} identity={ADMIN} />), /row-lost|Lost sites/, 'nothing lost, nothing marked');
 });
 
 test('numbers follow the language: grouping in both, GPU-hours with decimals', () => {
@@ -215,7 +258,35 @@ test('a finished job says where it ran; an event that changes no state shows no 
   assert.doesNotMatch(en, /Placed → Placed/);
   assert.match(en, /part_started — \{"site":"a"\}/);
   assert.match(en, /\{"efficiency":0\.95,"wan_gbps":3\.488\}/);
-  assert.match(text(html('zh-CN', <JobDetail job={ended} siteNames={new Map()} />)), /曾运行于 a \(由 acme 出借\) · h100 × 2/);
+  assert.match(text(html('zh-CN', <JobDetail job={ended} siteNames={new Map()} />)), /曾运行于 a · h100 × 2/, 'its own org’s site, not yet named: by its id, lent by no one');
+});
+
+test('a job on another org’s GPUs names the lender wherever its placement shows, to the admin too', () => {
+  // beta's job on acme's site a and on its own site b.
+  const lent = holding('8', 'beta', [['a', 'h100', 8, 'acme'], ['b', 'h100', 4]]);
+  const everySite = new Map([['a', 'Acme cluster'], ['b', 'Beta cloud']]);
+  for (const locale of LOCALES) assertNoRawKeys(html(locale, <JobDetail job={lent} siteNames={everySite} />));
+  const admin = text(html('en', <JobDetail job={lent} siteNames={everySite} />));
+  assert.match(admin, /Runs on Acme cluster \(lent by acme\) · h100 × 8 \(nodes: 1\) \(started [^)]+\); Beta cloud · h100 × 4/, 'the admin sees every site by name, and who lends it');
+  assert.match(admin, /Where .* 1 Acme cluster \(lent by acme\) · h100 × 8/, 'the placements table too');
+  assert.doesNotMatch(admin, /Beta cloud \(lent/, 'its own org’s site is lent by no one');
+  // beta's member does not see acme's site: its neutral label, and the lender.
+  const member = text(html('zh-CN', <JobDetail job={{ ...lent, placements: lent.placements.map((p) => ({ ...p, parts: p.parts.map((x) => (x.site_id === 'a' ? { ...x, site_id: 'acme:site-1' } : x)) })) }} siteNames={new Map([['b', 'Beta cloud']])} />));
+  assert.match(member, /运行位置 acme:site-1（由 acme 出借） · h100 × 8/);
+  const done = { ...lent, state: 'succeeded' as const, placements: lent.placements.map((p) => ({ ...p, ended_at: '2026-11-26T15:20:00.000Z' })) };
+  assert.match(text(html('zh-CN', <JobDetail job={done} siteNames={everySite} />)), /曾运行于 Acme cluster（由 acme 出借） · h100 × 8/);
+});
+
+test('an attempt across sites shows its planned efficiency and WAN bandwidth as figures; a job on one site has no such columns', () => {
+  const across = holding('12', 'beta', [['a', 'h100', 8, 'acme'], ['b', 'h100', 8]]);
+  const planned = { ...across, placements: across.placements.map((p) => ({ ...p, planned: { efficiency: 0.9500000000000001, wan_gbps: 3.4881234 } })) };
+  const names = new Map([['a', 'Acme cluster'], ['b', 'Beta cloud']]);
+  for (const locale of LOCALES) assertNoRawKeys(html(locale, <JobDetail job={planned} siteNames={names} />));
+  const en = html('en', <JobDetail job={planned} siteNames={names} />);
+  assert.match(en, /<th scope="col" class="num">Planned efficiency<\/th><th scope="col" class="num">Planned WAN bandwidth<\/th>/);
+  assert.match(en, /<td class="num">95%<\/td><td class="num">3\.49 Gbit\/s<\/td>/);
+  assert.match(text(html('zh-CN', <JobDetail job={planned} siteNames={names} />)), /计划效率 计划广域网带宽 .* 95% 每秒 3\.49 Gbit/);
+  assert.doesNotMatch(html('en', <JobDetail job={across} siteNames={names} />), /Planned efficiency/, 'nothing planned across sites: no columns');
 });
 
 test('a job spanning sites: each site’s part and when it started, its span spec, and why it waits across sites', () => {
