@@ -4,8 +4,9 @@
 // Chromium, in English at 1400 px and in 简体中文 at 400 px. A 16-GPU job no site can
 // hold is offered to run across sites by the dry run, then submitted so and placed on
 // both; its checkpoint interval and retries reach its spec; a bad span field takes the
-// focus; the dry run's answer and the sign-in page after signing out take the focus;
-// the planner's "submit this plan" fills the form, which a reload keeps. Screenshots
+// focus; a job submitted without them, which waits forever, is offered from its page to
+// be submitted again to span; the dry run's answer and the sign-in page after signing
+// out take the focus; the planner's "submit this plan" fills the form, which a reload keeps. Screenshots
 // go to test-artifacts/web/submit-*.png.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -173,7 +174,24 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   await p.until(id, 'succeeded');
   await shot('3-job');
 
-  // 4. "Submit this plan": the planner's answer fills the form; a reload keeps it; the job carries the plan.
+  // 4. The answer to a submission: a job submitted without span options waits forever; its page offers to submit it again to span.
+  const stuck = await p.submit(['true'], 16, { name: `stuck-${locale}`, max_retries: 1 });
+  await waitFor('the job marked as never placed', async () => ((await p.job(stuck)).diagnosis?.never === true ? true : undefined));
+  await page.goto(`${p.url}/jobs/${stuck}`);
+  await button('job.spanCopy').click();
+  await page.waitForURL(/\/jobs\/new\?draft$/);
+  await heading(T('submit.title'));
+  assert.equal(await field('pool.gpus').inputValue(), '16', 'the job’s demand, as it was');
+  assert.equal(await field('submit.name').inputValue(), `stuck-${locale}`);
+  assert.equal(await field('job.retries').inputValue(), '1');
+  assert.equal(await field('submit.command').inputValue(), 'true');
+  assert.equal(await field('common.org').inputValue(), 'acme');
+  assert.equal(await page.getByLabel(T('submit.spanToggle')).isChecked(), true, 'with its span options open');
+  await field('submit.spanReplica').waitFor();
+  await shot('4-resubmit-to-span');
+  await p.client.call('POST', `/jobs/${stuck}/cancel`);
+
+  // 5. "Submit this plan": the planner's answer fills the form; a reload keeps it; the job carries the plan.
   await page.getByRole('navigation').getByRole('link', { name: T('nav.plan'), exact: true }).click();
   await heading(T('plan.title'));
   await field('pool.gpus').fill('8');
@@ -195,7 +213,7 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   assert.equal(await field('submit.command').inputValue(), 'sleep 1', 'with what was typed');
   await field('common.org').selectOption('acme');
   await fitsWidth();
-  await shot('4-plan-form');
+  await shot('5-plan-form');
   await button('submit.submit').click();
   await page.waitForURL(/\/jobs\/\d+$/);
   const planned = await p.job(new URL(page.url()).pathname.split('/').pop() ?? '');
@@ -206,12 +224,12 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   await page.getByText(T('job.plan'), { exact: true }).waitFor();
   assert.equal(await page.evaluate((key) => sessionStorage.getItem(key), SUBMIT_DRAFT_KEY), null, 'a submitted draft is gone');
   await p.until(planned.id, 'succeeded');
-  await shot('5-planned-job');
+  await shot('6-planned-job');
 
-  // 5. Signing out: the sign-in page's heading takes the focus, not <body>.
+  // 6. Signing out: the sign-in page's heading takes the focus, not <body>.
   await button('nav.signOut').click();
   const signIn = page.getByRole('heading', { level: 1, name: T('signIn.title') });
   await signIn.waitFor();
   assert.equal(await focused(signIn), true, 'the focus goes to the sign-in page');
-  await shot('6-signed-out');
+  await shot('7-signed-out');
 }

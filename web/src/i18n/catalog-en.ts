@@ -261,6 +261,8 @@ export const en = {
   'plan.submitThis': 'Submit this plan',
   'plan.submitThisHelp': 'Opens the submit form filled in from this plan, for you to review and submit.',
   'plan.cannotSubmit': 'This plan does not fit on its GPUs, so it cannot be submitted as a job.',
+  'job.spanCopy': 'Submit it again to run across sites',
+  'job.spanCopyHelp': 'No single site can hold this job, but several could, in whole replicas each. The submit form opens filled in from this job, with its options to run across sites; this job keeps waiting until you cancel it.',
 
   'sites.title': 'Sites',
   'sites.scopeAll': 'Every org’s sites.',

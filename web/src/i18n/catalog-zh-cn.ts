@@ -258,6 +258,8 @@ export const zhCN: Readonly<Record<MessageKey, string>> = {
   'plan.submitThis': '提交此规划',
   'plan.submitThisHelp': '打开按此规划填好的提交表单，供您核对后提交。',
   'plan.cannotSubmit': '此规划在所选 GPU 上放不下，因此无法作为作业提交。',
+  'job.spanCopy': '重新提交为可跨站点运行的作业',
+  'job.spanCopyHelp': '没有单个站点能容纳此作业，但多个站点可以各承担整数个副本。提交表单会按此作业填好，并展开跨站点运行的选项；此作业会继续等待，直到您取消它。',
 
   'sites.title': '站点',
   'sites.scopeAll': '所有组织的站点。',

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import type { DiagnosisJson, PlanRequestJson } from '../api/types.ts';
 import planTrain from './fixtures/plan-train.json' with { type: 'json' };
 import planVideo from './fixtures/plan-video.json' with { type: 'json' };
-import { draftOf, formOfPlan, NEW_SUBMIT_FORM, spanningMightHelp, submissionOf, submitFieldOf } from './submit-form.ts';
-import { TRAIN_PLAN, VIDEO_PLAN } from './test-data.ts';
+import { draftOf, formOfJob, formOfPlan, NEW_SUBMIT_FORM, spanningMightHelp, submissionOf, submitFieldOf } from './submit-form.ts';
+import { job, TRAIN_PLAN, VIDEO_PLAN } from './test-data.ts';
 
 const VIDEO_REQUEST = planVideo.request as PlanRequestJson;
 const TRAIN_REQUEST = planTrain.request as PlanRequestJson;
@@ -124,4 +124,15 @@ test('a kept draft reads back as the form it was, and anything else as none', ()
   for (const bad of [null, '', '{', '42', 'null', JSON.stringify({ ...form, gpus: 8 }), JSON.stringify({ ...form, span: 'yes' }), JSON.stringify({ ...form, plan: { ...form.plan, kind: 'audio' } }), JSON.stringify({ ...form, plan: { ...form.plan, request: null } })]) {
     assert.equal(draftOf(bad), null, String(bad));
   }
+});
+
+test('a job submitted again to span: its demand as it was, its command as one shell line, its span options open', () => {
+  const waiting = job('7', 'acme', { name: 'wide', gpus: 16, gpu_types: ['h100', 'a100'], estimate_s: 300, command: ['python', 'train.py', "--note=it's"], priority: 3, max_retries: 2, checkpoint_interval_s: null, preemptible: false });
+  const form = formOfJob(waiting);
+  assert.deepEqual(form, { ...NEW_SUBMIT_FORM, name: 'wide', org: 'acme', gpus: '16', gpuTypes: 'h100, a100', estimateMinutes: '5', command: "python train.py '--note=it'\\''s'", priority: '3', retries: '2', checkpointMinutes: '', preemptible: false, span: true });
+  assert.equal(formOfJob(job('8', 'acme', { command: ['sh', '-c', 'echo a; sleep 1'] })).command, 'echo a; sleep 1', 'a shell line stays as it was typed');
+  const again = submissionOf({ ...form, spanReplicaGpus: '8', spanParamsBillions: '1', spanOuterStepSeconds: '100' }, true);
+  assert.ok(again.ok);
+  assert.deepEqual(again.body.command, ['sh', '-c', "python train.py '--note=it'\\''s'"]);
+  assert.equal(again.body.checkpoint_interval_s, null, 'it never checkpoints, as before');
 });

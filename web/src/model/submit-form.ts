@@ -1,4 +1,4 @@
-import type { DiagnosisJson, JobSubmitRequest, PlanJson, PlanRequestJson } from '../api/types.ts';
+import type { DiagnosisJson, JobJson, JobSubmitRequest, PlanJson, PlanRequestJson } from '../api/types.ts';
 import type { FieldProblem } from '../components/field.tsx';
 
 /**
@@ -195,6 +195,27 @@ export function formOfPlan(request: PlanRequestJson, answer: PlanJson): SubmitFo
     estimateMinutes: String(Math.ceil(answer.wall_seconds / 6) / 10),
     plan: { request, kind: request.kind, model: answer.model, gpus: answer.gpus, gpu: answer.gpu, wallSeconds: answer.wall_seconds },
   };
+}
+
+/**
+ * The form for submitting `job` again, able to run across sites (its span options
+ * open, to be filled in): its demand as it was; not its plan, which the form would
+ * have to re-run to describe.
+ */
+export function formOfJob(job: JobJson): SubmitForm {
+  const c = job.command;
+  return {
+    ...NEW_SUBMIT_FORM,
+    name: job.name, org: job.org_id, gpus: String(job.gpus), gpuTypes: (job.gpu_types ?? []).join(', '), estimateMinutes: String(job.estimate_s / 60),
+    command: c === null ? '' : c.length === 3 && c[0] === 'sh' && c[1] === '-c' ? (c[2] ?? '') : shellLine(c),
+    priority: String(job.priority), retries: String(job.max_retries), checkpointMinutes: job.checkpoint_interval_s === null ? '' : String(job.checkpoint_interval_s / 60),
+    gang: job.gang, preemptible: job.preemptible, span: true,
+  };
+}
+
+/** A command as one shell line, each word quoted where a shell would need it: `sh -c` runs the line as the words. */
+export function shellLine(command: readonly string[]): string {
+  return command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
 /** Where the form waits in this tab's sessionStorage between the page that prepares it (the planner) and the submit page. */

@@ -9,9 +9,9 @@ import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { bucketGpuHours, trainPlanFigures, videoPlanFigures, type FigureRow, type FigureSection } from '../model/plan-figures.ts';
 import { formFieldOf, NEW_MIX_BUCKET, NEW_PLAN_FORM, PLAN_GPUS, PLAN_MODELS, planRequestOf, withKind, type MixBucketForm, type PlanForm, type PlanFormErrors, type PlanKind } from '../model/plan-form.ts';
-import { formOfPlan, SUBMIT_DRAFT_KEY } from '../model/submit-form.ts';
-import { navigate, pathOf } from '../router.tsx';
+import { formOfPlan } from '../model/submit-form.ts';
 import { useSession } from '../session-context.tsx';
+import { openSubmitDraft } from './submit-view.tsx';
 
 /**
  * The planner: what sampling one video, or training on a dataset mix, needs
@@ -57,15 +57,9 @@ export function PlanView() {
     <Page title={t('plan.title')}>
       <p className="help">{t('plan.intro')}</p>
       <PlanFormView form={form} errors={errors} failure={failure} busy={busy} onChange={setForm} onSubmit={(e) => void submit(e)} />
-      {answered === null ? null : <PlanResult plan={answered.plan} onSubmitPlan={() => submitPlan(answered.request, answered.plan)} />}
+      {answered === null ? null : <PlanResult plan={answered.plan} onSubmitPlan={() => openSubmitDraft(formOfPlan(answered.request, answered.plan))} />}
     </Page>
   );
-}
-
-/** Opens the submit form filled in from a plan: the form waits in this tab's sessionStorage (submit-form.ts). */
-function submitPlan(request: PlanRequestJson, plan: PlanJson): void {
-  sessionStorage.setItem(SUBMIT_DRAFT_KEY, JSON.stringify(formOfPlan(request, plan)));
-  navigate(pathOf({ page: 'submit', draft: true }));
 }
 
 /** The form itself, from its state: what the tests render. */

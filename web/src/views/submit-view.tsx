@@ -83,6 +83,12 @@ export function SubmitView({ draft = false }: { readonly draft?: boolean }) {
   );
 }
 
+/** Opens the submit form filled in as `form` (by another page: the planner, a job's): it waits in this tab's sessionStorage. */
+export function openSubmitDraft(form: SubmitForm): void {
+  sessionStorage.setItem(SUBMIT_DRAFT_KEY, JSON.stringify(form));
+  navigate(pathOf({ page: 'submit', draft: true }));
+}
+
 /** The page from the form's state: what the tests render. `orgs`: the orgs the admin may pick (null: the caller's own). */
 export function SubmitFormView({ form, errors, failure, busy, orgs, draftGone, focusSpan, onChange, onSubmit, onDryRun, children }: {
   readonly form: SubmitForm;

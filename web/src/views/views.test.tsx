@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import type { ApiClient } from '../api/client.ts';
-import type { DryRunJson } from '../api/types.ts';
+import type { DryRunJson, JobDetailJson } from '../api/types.ts';
 import type { Identity } from '../api/identity.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
@@ -406,6 +406,21 @@ test('“submit this plan”: the planner’s answer offers it when it fits, and
   assert.match(en, /<input [^>]*value="8"/);
   assert.match(text(html('zh-CN', IN_SESSION(ADMIN, submitForm(formOfPlan(request, VIDEO_PLAN))))), /由规划器确定规模：生成一段视频，wan2\.1-t2v-14b，8 × h100，约 3\.8分钟。/);
   assert.match(text(html('en', IN_SESSION(ADMIN, <SubmitFormView form={NEW_SUBMIT_FORM} errors={{}} failure={undefined} busy={false} orgs={null} draftGone focusSpan={0} onChange={() => undefined} onSubmit={() => undefined} onDryRun={() => undefined} />))), /The plan to submit is no longer in this tab/);
+});
+
+test('a job no single site can ever hold offers to submit it again to run across sites; one that spans already, or waits for GPUs, does not', () => {
+  const never = { message: '', sites: 2, reasons: { site_too_small: 2 }, never: true };
+  const waiting: JobDetailJson = { ...holding('9', 'acme', []), state: 'pending', placements: [], gpus: 16, attempts: 0, diagnosis: never };
+  for (const locale of LOCALES) {
+    const h = html(locale, <JobDetail job={waiting} siteNames={new Map()} />);
+    assertNoRawKeys(h);
+    assert.match(h, /<button type="button">[^<]+<\/button>/);
+  }
+  assert.match(text(html('en', <JobDetail job={waiting} siteNames={new Map()} />)), /No site can ever hold this job\. .*this job keeps waiting until you cancel it\. Submit it again to run across sites/);
+  assert.match(text(html('zh-CN', <JobDetail job={waiting} siteNames={new Map()} />)), /重新提交为可跨站点运行的作业/);
+  const spanning = { ...waiting, span: { replica_gpus: 8, sync_bytes: 1e9, outer_step_s: 100, hidden_s: 0, min_efficiency: 0.8, max_single_site_wait_s: 0 } };
+  assert.doesNotMatch(text(html('en', <JobDetail job={spanning} siteNames={new Map()} />)), /Submit it again/);
+  assert.doesNotMatch(text(html('en', <JobDetail job={{ ...waiting, diagnosis: { ...never, never: false, reasons: { too_few_free: 2 } } }} siteNames={new Map()} />)), /Submit it again/);
 });
 
 test('the sign-in heading can take the focus (it does when the page opens, after signing out too)', () => {
