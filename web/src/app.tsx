@@ -4,6 +4,7 @@ import { I18nProvider, useI18n } from './i18n/i18n-context.tsx';
 import { isLocale, LOCALE_NAMES, LOCALES } from './i18n/i18n.ts';
 import { ROLE_LABEL } from './i18n/labels.ts';
 import { DEFAULT_JOB_FILTER, Link, pathOf, useRoute, type Route } from './router.tsx';
+import { SUBMIT_DRAFT_KEY } from './model/submit-form.ts';
 import { forgetToken, loadToken, saveToken, type SignedOutReason } from './session.ts';
 import { SessionContext, type SignedIn } from './session-context.tsx';
 import { signIn } from './sign-in.ts';
@@ -41,6 +42,8 @@ function useSessionState() {
 
   const end = useCallback((reason: SignedOutReason) => {
     forgetToken(sessionStorage);
+    // A form another page prepared was this session's: the next one to sign in here starts without it.
+    sessionStorage.removeItem(SUBMIT_DRAFT_KEY);
     setState({ status: 'signed-out', reason, problem: null });
   }, []);
 
@@ -141,7 +144,7 @@ function RouteView({ route }: { readonly route: Route }) {
     case 'job':
       return <JobView id={route.id} />;
     case 'submit':
-      return <SubmitView />;
+      return <SubmitView draft={route.draft === true} />;
     case 'ledger':
       return <LedgerView />;
     case 'sites':

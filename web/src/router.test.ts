@@ -11,6 +11,7 @@ test('every page has a path that leads back to it', () => {
     { page: 'job', id: '42' },
     { page: 'job', id: 'a/b c' },
     { page: 'submit' },
+    { page: 'submit', draft: true },
     { page: 'ledger' },
     { page: 'sites' },
     { page: 'plan' },

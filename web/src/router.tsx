@@ -11,7 +11,8 @@ export type Route =
   | { readonly page: 'pool' }
   | { readonly page: 'jobs'; readonly filter: JobFilter }
   | { readonly page: 'job'; readonly id: string }
-  | { readonly page: 'submit' }
+  /** `draft`: open the form as another page prepared it in this tab (the planner's "submit this plan"; submit-form.ts SUBMIT_DRAFT_KEY). */
+  | { readonly page: 'submit'; readonly draft?: true }
   | { readonly page: 'ledger' }
   | { readonly page: 'sites' }
   | { readonly page: 'plan' }
@@ -32,7 +33,7 @@ export function routeOf(pathname: string, search = ''): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/') return { page: 'pool' };
   if (path === '/jobs') return { page: 'jobs', filter: filterOf(new URLSearchParams(search)) };
-  if (path === '/jobs/new') return { page: 'submit' };
+  if (path === '/jobs/new') return new URLSearchParams(search).has('draft') ? { page: 'submit', draft: true } : { page: 'submit' };
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job !== null) return { page: 'job', id: decodeURIComponent(job[1] ?? '') };
   if (path === '/ledger') return { page: 'ledger' };
@@ -66,7 +67,7 @@ export function pathOf(route: Route): string {
     case 'job':
       return `/jobs/${encodeURIComponent(route.id)}`;
     case 'submit':
-      return '/jobs/new';
+      return route.draft === true ? '/jobs/new?draft' : '/jobs/new';
     case 'ledger':
       return '/ledger';
     case 'sites':

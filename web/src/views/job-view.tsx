@@ -7,10 +7,12 @@ import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
 import { isFinal } from '../model/job-states.ts';
+import { formOfJob, shellLine, spanningMightHelp } from '../model/submit-form.ts';
 import { currentPlacement } from '../model/pool-usage.ts';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
 import { useSiteNames } from '../use-site-names.ts';
+import { openSubmitDraft } from './submit-view.tsx';
 
 /** One job: its spec, where it runs or why it waits, its placements, the end of its log, its history; and cancelling it. */
 export function JobView({ id }: { readonly id: string }) {
@@ -81,6 +83,14 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
           <h2 id="job-waits">{t('job.whyWaiting')}</h2>
           <p>{diagnosisText(i18n, job.diagnosis)}</p>
           {job.diagnosis.never ? <p>{t('job.neverHint')}</p> : null}
+          {job.span === null && !isFinal(job.state) && spanningMightHelp(job.diagnosis) ? (
+            <>
+              <p>{t('job.spanCopyHelp')}</p>
+              <button type="button" onClick={() => openSubmitDraft(formOfJob(job))}>
+                {t('job.spanCopy')}
+              </button>
+            </>
+          ) : null}
         </section>
       )}
 
@@ -142,7 +152,7 @@ function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly mea
             })}
           </Fact>
         )}
-        <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{job.command.map(shellWord).join(' ')}</code>}</Fact>
+        <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{shellLine(job.command)}</code>}</Fact>
         <Fact label={t('job.submittedBy')}>
           <code>{job.submitted_by}</code>
         </Fact>
@@ -160,10 +170,6 @@ function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly mea
 }
 
 /** An argument as a shell would need it quoted, for reading (not for pasting into a shell unchanged). */
-function shellWord(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
-}
-
 function compactJson(detail: Readonly<Record<string, unknown>>): string {
   // Measured and planned figures carry float noise (0.9500000000000001): four significant digits say as much.
   const text = JSON.stringify(detail, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value));

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiRequestError } from '../api/client.ts';
-import type { PlanJson, TrainPlanJson } from '../api/types.ts';
+import type { PlanJson, PlanRequestJson, TrainPlanJson } from '../api/types.ts';
 import { namedBarsSpec } from '../components/chart-specs.ts';
 import { Field, useFocusFirstProblem } from '../components/field.tsx';
 import { ErrorNote, Page } from '../components/page.tsx';
@@ -9,13 +9,15 @@ import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { bucketGpuHours, trainPlanFigures, videoPlanFigures, type FigureRow, type FigureSection } from '../model/plan-figures.ts';
 import { formFieldOf, NEW_MIX_BUCKET, NEW_PLAN_FORM, PLAN_GPUS, PLAN_MODELS, planRequestOf, withKind, type MixBucketForm, type PlanForm, type PlanFormErrors, type PlanKind } from '../model/plan-form.ts';
+import { formOfPlan } from '../model/submit-form.ts';
 import { useSession } from '../session-context.tsx';
+import { openSubmitDraft } from './submit-view.tsx';
 
 /**
  * The planner: what sampling one video, or training on a dataset mix, needs
  * (POST /plan, the same planner and defaults as `suanli plan video|train`), as the
- * CLI's tables of figures and a chart. Nothing is submitted: a job sized by a plan
- * is submitted through the API or the CLI.
+ * CLI's tables of figures and a chart. Nothing is submitted here: "submit this
+ * plan" opens the submit form filled in from the answer, for the user to review.
  */
 export function PlanView() {
   const { t } = useI18n();
@@ -24,7 +26,8 @@ export function PlanView() {
   const [errors, setErrors] = useState<PlanFormErrors>({});
   const [failure, setFailure] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
-  const [plan, setPlan] = useState<PlanJson | null>(null);
+  /** The answer on screen, with the request it answers (what a job sized by it sends as its `plan`). */
+  const [answered, setAnswered] = useState<{ readonly request: PlanRequestJson; readonly plan: PlanJson } | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -33,18 +36,18 @@ export function PlanView() {
     setFailure(undefined);
     // A result answers the form as it was: once the form is refused (here or by the API) it is not left on screen.
     if (!checked.ok) {
-      setPlan(null);
+      setAnswered(null);
       return;
     }
     setBusy(true);
     try {
-      setPlan(await client.post<PlanJson>('/plan', checked.body));
+      setAnswered({ request: checked.body, plan: await client.post<PlanJson>('/plan', checked.body) });
     } catch (err) {
       // The API names the input it refused: its words go next to that field.
       const field = err instanceof ApiRequestError ? formFieldOf(err.field, form.kind) : null;
       if (field !== null && err instanceof ApiRequestError) setErrors({ [field]: { message: err.message } });
       else setFailure(err);
-      setPlan(null);
+      setAnswered(null);
     } finally {
       setBusy(false);
     }
@@ -54,7 +57,7 @@ export function PlanView() {
     <Page title={t('plan.title')}>
       <p className="help">{t('plan.intro')}</p>
       <PlanFormView form={form} errors={errors} failure={failure} busy={busy} onChange={setForm} onSubmit={(e) => void submit(e)} />
-      {plan === null ? null : <PlanResult plan={plan} />}
+      {answered === null ? null : <PlanResult plan={answered.plan} onSubmitPlan={() => openSubmitDraft(formOfPlan(answered.request, answered.plan))} />}
     </Page>
   );
 }
@@ -209,8 +212,11 @@ function Problem({ problem }: { readonly problem: PlanFormErrors[string] }) {
   return <p className="field-error">{typeof problem === 'string' ? t(problem) : 'message' in problem ? problem.message : t(problem.key, problem.vars)}</p>;
 }
 
-/** The planner's answer: the headline, the chart, the tables of figures, the assumptions. What the tests render. */
-export function PlanResult({ plan }: { readonly plan: PlanJson }) {
+/**
+ * The planner's answer: the headline, the chart, the tables of figures, the assumptions,
+ * and submitting it (`onSubmitPlan`) when it fits. What the tests render.
+ */
+export function PlanResult({ plan, onSubmitPlan }: { readonly plan: PlanJson; readonly onSubmitPlan: () => void }) {
   const i18n = useI18n();
   const { t } = i18n;
   const heading = useRef<HTMLHeadingElement>(null);
@@ -240,6 +246,18 @@ export function PlanResult({ plan }: { readonly plan: PlanJson }) {
         {t('plan.result')}
       </h2>
       <p className="plan-head">{figures.head}</p>
+      {plan.fits ? (
+        <div className="actions">
+          <button type="button" className="primary" onClick={onSubmitPlan} aria-describedby="plan-submit-help">
+            {t('plan.submitThis')}
+          </button>
+          <p id="plan-submit-help" className="help">
+            {t('plan.submitThisHelp')}
+          </p>
+        </div>
+      ) : (
+        <p className="muted">{t('plan.cannotSubmit')}</p>
+      )}
       {plan.schema === 'suanli.plan.train/1' ? <BucketTable plan={plan} /> : null}
       <VegaChart spec={chart.spec} title={chart.title} />
       <div className="two-columns">

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorNote } from '../components/page.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import type { SignedOutReason } from '../session.ts';
@@ -10,11 +10,15 @@ export type SignInProblem = Exclude<SignInResult, { kind: 'signed-in' }>;
 /**
  * The sign-in form: one API token, pasted. Says where the token is kept (this
  * tab's sessionStorage) and why the form is back when the API refused the token.
+ * Its heading takes the focus when it opens, as a page's does: after signing out the
+ * keyboard lands here, not on <body> (the button it was on is gone).
  */
 export function SignInView({ reason, problem, onSubmit }: { readonly reason: SignedOutReason; readonly problem: SignInProblem | null; readonly onSubmit: (token: string) => Promise<void> }) {
   const { t } = useI18n();
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus({ preventScroll: true }), []);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -22,7 +26,9 @@ export function SignInView({ reason, problem, onSubmit }: { readonly reason: Sig
   };
   return (
     <section className="sign-in" aria-labelledby="sign-in-title">
-      <h1 id="sign-in-title">{t('signIn.title')}</h1>
+      <h1 id="sign-in-title" ref={heading} tabIndex={-1}>
+        {t('signIn.title')}
+      </h1>
       <p>{t('signIn.intro')}</p>
       {reason === 'refused' ? (
         <div className="note note-error" role="alert">

@@ -5,11 +5,13 @@ import { test } from 'node:test';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import type { ApiClient } from '../api/client.ts';
+import type { DryRunJson, JobDetailJson } from '../api/types.ts';
 import type { Identity } from '../api/identity.ts';
 import type { PoolJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
+import { formOfPlan, NEW_SUBMIT_FORM, type SubmitForm, type SubmitFormErrors } from '../model/submit-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
 import { verificationPanel } from '../model/ledger-verification.ts';
 import { holding, job, LEDGER_HISTORY, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
@@ -22,7 +24,7 @@ import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
 import { ReportRefusal, SimulateReport, SimulateView } from './simulate-view.tsx';
 import { SiteTable } from './sites-view.tsx';
-import { SubmitView } from './submit-view.tsx';
+import { DryRunResult, SubmitFormView, SubmitView } from './submit-view.tsx';
 
 const ADMIN: Identity = { role: 'admin', orgId: null, tokenName: 'ops' };
 const MEMBER: Identity = { role: 'member', orgId: 'acme', tokenName: null };
@@ -364,15 +366,15 @@ test('the planner’s form labels every control, and shows each problem next to 
 
 test('the planner’s answer: the headline, the figures in tables with headers, the chart, the assumptions', () => {
   for (const locale of LOCALES) {
-    const video = html(locale, <PlanResult plan={VIDEO_PLAN} />);
+    const video = html(locale, <PlanResult plan={VIDEO_PLAN} onSubmitPlan={() => undefined} />);
     assertNoRawKeys(video);
     assert.equal((video.match(/<table>/g) ?? []).length, 4, 'one table per section');
     assert.match(video, /<th scope="row">[^<]+<\/th><td>75,600<\/td>/);
-    const train = html(locale, <PlanResult plan={TRAIN_PLAN} />);
+    const train = html(locale, <PlanResult plan={TRAIN_PLAN} onSubmitPlan={() => undefined} />);
     assertNoRawKeys(train);
     assert.match(text(train), /1280×720 81 5\.06 /);
   }
-  const en = text(html('en', <PlanResult plan={VIDEO_PLAN} />));
+  const en = text(html('en', <PlanResult plan={VIDEO_PLAN} onSubmitPlan={() => undefined} />));
   assert.match(en, /Wall time 3\.8 min/);
   assert.match(en, /FLOPs by part/);
   assert.match(en, /BF16 weights \(2 bytes\/parameter\)/, 'the planner’s assumptions, in its words');
@@ -399,4 +401,99 @@ test('the report page: a labelled file input that also takes a drop, and a refus
   assert.match(h, /<label for="([^"]+)">Report file \(JSON\)<\/label><input id="\1" type="file" accept="\.json,application\/json"/);
   const refusal = text(html('zh-CN', <ReportRefusal name="plan.json" problem={{ kind: 'other-schema', schema: 'suanli.plan.video/1' }} />));
   assert.match(refusal, /plan\.json 不是仪表盘能够展示的仿真报告。 这是一份 “suanli\.plan\.video\/1” 文档/);
+});
+
+// Issue 19: the submit form's checkpoints and span options, the dry run's offer to span, a plan submitted.
+
+const IN_SESSION = (identity: Identity, node: ReactNode) => {
+  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
+  return <SessionContext.Provider value={{ client, identity }}>{node}</SessionContext.Provider>;
+};
+const submitForm = (form: SubmitForm, errors: SubmitFormErrors = {}, children: ReactNode = null) => (
+  <SubmitFormView form={form} errors={errors} failure={undefined} busy={false} orgs={['acme', 'beta']} draftGone={false} focusSpan={0} onChange={() => undefined} onSubmit={() => undefined} onDryRun={() => undefined}>
+    {children}
+  </SubmitFormView>
+);
+
+test('the submit form labels the checkpoint interval and, once the job may span, every span option, with the server’s defaults and the problem beside its field', () => {
+  const closed = text(html('en', IN_SESSION(ADMIN, submitForm(NEW_SUBMIT_FORM))));
+  assert.match(closed, /Checkpoint interval \(minutes\) .*The server’s default is 60; empty: the job never checkpoints\./);
+  assert.match(closed, /May run across sites when no single site can hold it/);
+  assert.doesNotMatch(closed, /GPUs of one replica/, 'the span options show once asked for');
+  const open = { ...NEW_SUBMIT_FORM, gpus: '16', span: true, spanReplicaGpus: '6' };
+  const errors: SubmitFormErrors = { spanReplicaGpus: { key: 'submit.errorSpanWhole', vars: { gpus: 16 } } };
+  for (const locale of LOCALES) {
+    const h = html(locale, IN_SESSION(ADMIN, submitForm(open, errors)));
+    assertNoRawKeys(h);
+    const ids = [...h.matchAll(/<(?:input|select)[^>]*\bid="([^"]+)"/g)].map((m) => m[1]);
+    const checkboxes = (h.match(/type="checkbox"/g) ?? []).length;
+    assert.equal(ids.length + checkboxes, (h.match(/<(?:input|select)\b/g) ?? []).length, 'every text box and list has an id…');
+    for (const id of ids) assert.match(h, new RegExp(`<label for="${id}">`), `…and a label: ${id}`);
+    assert.equal(ids.length, 8 + 1 + 7, 'the fields, the checkpoint interval, the seven span options');
+    assert.match(h, /<fieldset class="span"[^>]*><legend>/);
+    assert.match(h, /aria-invalid="true"[^>]*aria-describedby="[^"]*-error"/);
+    assert.match(h, /<option value="0\.5">0\.5[ （(]+int4/);
+  }
+  const en = text(html('en', IN_SESSION(ADMIN, submitForm(open, errors))));
+  assert.match(en, /GPUs of one replica .* The job’s GPUs \(16\) must be a whole number of replicas of this size\./);
+  assert.match(en, /Least efficiency across sites \(%\) .*the server’s default is 80\./);
+  assert.match(en, /Longest wait for a single site \(minutes\) .*The server’s default is 60; 0: at once\./);
+  const zh = text(html('zh-CN', IN_SESSION(ADMIN, submitForm(open, errors))));
+  assert.match(zh, /每个副本的 GPU 数 .*作业的 GPU 数（16）必须是此副本大小的整数倍。/);
+  assert.match(zh, /检查点间隔（分钟）/);
+});
+
+test('a dry run’s answer is a focusable heading; a job no single site can hold is offered to run across sites', () => {
+  const never: DryRunJson = { outcome: 'wait', placement: null, would_preempt: 0, diagnosis: { message: '', sites: 2, reasons: { site_too_small: 2 }, never: true }, gpus: 16, estimate_s: 60 };
+  const offer = () => undefined;
+  for (const locale of LOCALES) {
+    const h = html(locale, <DryRunResult dryRun={never} siteNames={new Map()} jobOrg="acme" onSpan={offer} />);
+    assertNoRawKeys(h);
+    assert.match(h, /<h2 id="dry-run-title" tabindex="-1">/);
+  }
+  const en = text(html('en', <DryRunResult dryRun={never} siteNames={new Map()} jobOrg="acme" onSpan={offer} />));
+  assert.match(en, /It would wait: Sites that fit: 0 of 2 — smaller than the job: 2\. No site can ever hold this job\. No single site is large enough for this job, or lends it that many GPUs: submitted like this, it would wait forever\. Run it across sites/);
+  assert.match(text(html('zh-CN', <DryRunResult dryRun={never} siteNames={new Map()} jobOrg="acme" onSpan={offer} />)), /改为跨站点运行/);
+  assert.doesNotMatch(text(html('en', <DryRunResult dryRun={never} siteNames={new Map()} jobOrg="acme" onSpan={null} />)), /Run it across sites/, 'not when the job may span already');
+  const wrongType = { ...never, diagnosis: { message: '', sites: 2, reasons: { gpu_type: 2 }, never: true } };
+  assert.doesNotMatch(text(html('en', <DryRunResult dryRun={wrongType} siteNames={new Map()} jobOrg="acme" onSpan={offer} />)), /Run it across sites/, 'spanning cannot give it a GPU type no site has');
+  const placed: DryRunJson = { outcome: 'place', placement: [{ site_id: 'a', lender_org_id: 'acme', gpu_type: 'h100', gpus: 8, nodes: 1 }, { site_id: 'site-1', lender_org_id: 'beta', gpu_type: 'h100', gpus: 8, nodes: 1 }], would_preempt: 0, diagnosis: null, gpus: 16, estimate_s: 60 };
+  assert.match(text(html('en', <DryRunResult dryRun={placed} siteNames={new Map([['a', 'acme lab']])} jobOrg="acme" onSpan={offer} />)), /It would start at once on acme lab · h100 × 8 .*; site-1 \(lent by beta\) · h100 × 8/);
+});
+
+test('“submit this plan”: the planner’s answer offers it when it fits, and the form says what sized it', () => {
+  const request = { kind: 'video', width: 1280, height: 720, seconds: 5, gpus: 8, price_per_gpu_hour: 2.5 } as const;
+  for (const locale of LOCALES) {
+    const h = html(locale, <PlanResult plan={VIDEO_PLAN} onSubmitPlan={() => undefined} />);
+    assert.match(h, /<button type="button" class="primary" aria-describedby="plan-submit-help">/);
+    assertNoRawKeys(html(locale, IN_SESSION(ADMIN, submitForm(formOfPlan(request, VIDEO_PLAN)))));
+  }
+  assert.match(text(html('en', <PlanResult plan={VIDEO_PLAN} onSubmitPlan={() => undefined} />)), /Submit this plan Opens the submit form filled in from this plan/);
+  const tooSmall = text(html('zh-CN', <PlanResult plan={{ ...VIDEO_PLAN, fits: false }} onSubmitPlan={() => undefined} />));
+  assert.match(tooSmall, /此规划在所选 GPU 上放不下，因此无法作为作业提交。/);
+  assert.doesNotMatch(tooSmall, /提交此规划/);
+  const en = html('en', IN_SESSION(ADMIN, submitForm(formOfPlan(request, VIDEO_PLAN))));
+  assert.match(text(en), /Sized by the planner: sampling one video, wan2\.1-t2v-14b on 8 × h100, about 3\.8 min\. .* Submit without the plan/);
+  assert.match(en, /<input [^>]*value="8"/);
+  assert.match(text(html('zh-CN', IN_SESSION(ADMIN, submitForm(formOfPlan(request, VIDEO_PLAN))))), /由规划器确定规模：生成一段视频，wan2\.1-t2v-14b，8 × h100，约 3\.8分钟。/);
+  assert.match(text(html('en', IN_SESSION(ADMIN, <SubmitFormView form={NEW_SUBMIT_FORM} errors={{}} failure={undefined} busy={false} orgs={null} draftGone focusSpan={0} onChange={() => undefined} onSubmit={() => undefined} onDryRun={() => undefined} />))), /The plan to submit is no longer in this tab/);
+});
+
+test('a job no single site can ever hold offers to submit it again to run across sites; one that spans already, or waits for GPUs, does not', () => {
+  const never = { message: '', sites: 2, reasons: { site_too_small: 2 }, never: true };
+  const waiting: JobDetailJson = { ...holding('9', 'acme', []), state: 'pending', placements: [], gpus: 16, attempts: 0, diagnosis: never };
+  for (const locale of LOCALES) {
+    const h = html(locale, <JobDetail job={waiting} siteNames={new Map()} />);
+    assertNoRawKeys(h);
+    assert.match(h, /<button type="button">[^<]+<\/button>/);
+  }
+  assert.match(text(html('en', <JobDetail job={waiting} siteNames={new Map()} />)), /No site can ever hold this job\. .*this job keeps waiting until you cancel it\. Submit it again to run across sites/);
+  assert.match(text(html('zh-CN', <JobDetail job={waiting} siteNames={new Map()} />)), /重新提交为可跨站点运行的作业/);
+  const spanning = { ...waiting, span: { replica_gpus: 8, sync_bytes: 1e9, outer_step_s: 100, hidden_s: 0, min_efficiency: 0.8, max_single_site_wait_s: 0 } };
+  assert.doesNotMatch(text(html('en', <JobDetail job={spanning} siteNames={new Map()} />)), /Submit it again/);
+  assert.doesNotMatch(text(html('en', <JobDetail job={{ ...waiting, diagnosis: { ...never, never: false, reasons: { too_few_free: 2 } } }} siteNames={new Map()} />)), /Submit it again/);
+});
+
+test('the sign-in heading can take the focus (it does when the page opens, after signing out too)', () => {
+  assert.match(html('en', <SignInView reason="signed-out" problem={null} onSubmit={() => Promise.resolve()} />), /<h1 id="sign-in-title" tabindex="-1">Sign in<\/h1>/);
 });
