@@ -91,11 +91,14 @@ export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: 
   if (parts === null || parts === undefined || parts.length === 0) return '—';
   return parts
     .map((p) => {
-      const own = siteNames.get(p.site_id);
-      // A site the caller cannot see is another org's: named by its label, with the org lending it.
-      const site = own ?? `${p.site_id} (${t('job.lentBy', { org: p.lender_org_id })})`;
+      const site = siteText({ t }, p, siteNames);
       const part = t('job.part', { site, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
       return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
     })
     .join('; ');
+}
+
+/** A part's site in words: its name when the caller may see the site; else (another org's) its label, with the org lending it. */
+export function siteText({ t }: Pick<I18n, 't'>, part: PlacementJson['parts'][number], siteNames: ReadonlyMap<string, string>): string {
+  return siteNames.get(part.site_id) ?? `${part.site_id} (${t('job.lentBy', { org: part.lender_org_id })})`;
 }
