@@ -17,7 +17,7 @@ import type { Agent } from '../src/agent/agent.ts';
 import { AgentHttpError } from '../src/agent/control-plane-client.ts';
 import type { LocalExecutor } from '../src/executors/local.ts';
 import { SIMULATE_REPORT_TEXT, VIDEO_PLAN } from '../web/src/model/test-data.ts';
-import { buildDashboard, chromiumMissing, launchChromium, skipWithoutChromium } from './support/browser.ts';
+import { buildDashboard, chromiumMissing, launchChromium, skipWithoutChromium, watchedPage } from './support/browser.ts';
 import { LivePool, localAgent, waitFor } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -46,12 +46,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     ({ agent, executor } = localAgent(pool, workDir));
     await agent.start();
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    page.setDefaultTimeout(20_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()} ${m.location().url}`);
-    });
-    page.on('pageerror', (e) => pageErrors.push(`exception: ${e.message}`));
+    page = await watchedPage(browser, pageErrors, 1280, 900);
   });
 
   after(async () => {

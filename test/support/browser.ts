@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 
 /** Debian's chromium, or the one CHROMIUM_PATH names. */
@@ -37,4 +37,18 @@ export function launchChromium(): Promise<Browser> {
 /** Builds the dashboard (web/) into `outDir`, as `npm run build:web` does into dist/web. */
 export async function buildDashboard(outDir: string): Promise<void> {
   await build({ configFile: join(import.meta.dirname, '..', '..', 'web', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
+}
+
+/**
+ * A new page of `browser` at `width` × `height` in US English, waiting up to 20 s for what a step awaits, that
+ * adds each console error and uncaught exception to `errors` (a step that expects some takes them out).
+ */
+export async function watchedPage(browser: Browser, errors: string[], width: number, height: number): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height }, locale: 'en-US' });
+  page.setDefaultTimeout(20_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} ${m.location().url}`);
+  });
+  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
+  return page;
 }

@@ -62,15 +62,14 @@ export function JobsView({ filter }: { readonly filter: JobFilter }) {
       <LoadStatus polled={polled} />
       {jobs === undefined ? null : (
         <>
-          {jobs.some((j) => !isFinal(j.state)) ? (
-            <BulkCancel
-              ids={chosen}
-              onDone={(outcomes) => {
-                setSelected(new Set(outcomes.filter((o) => !o.ok).map((o) => o.id)));
-                polled.refresh();
-              }}
-            />
-          ) : null}
+          <BulkCancel
+            ids={chosen}
+            offered={jobs.some((j) => !isFinal(j.state))}
+            onDone={(outcomes) => {
+              setSelected(new Set(outcomes.filter((o) => !o.ok).map((o) => o.id)));
+              polled.refresh();
+            }}
+          />
           <JobTable jobs={jobs} siteNames={siteNames} now={polled.updatedAt ?? 0} selection={{ selected, onChange: setSelected }} />
         </>
       )}
@@ -116,7 +115,7 @@ function JobFilterForm({ filter, orgs, onChange }: { readonly filter: JobFilter;
         search(text);
       }}
     >
-      <div className="field inline">
+      <div className="field inline search">
         <label htmlFor={`${id}-q`}>{t('jobs.search')}</label>
         <input id={`${id}-q`} type="search" value={text} maxLength={200} onChange={(e) => setText(e.target.value)} />
       </div>
@@ -194,9 +193,10 @@ const durationOrDash = (format: { duration: (s: number) => string }, seconds: nu
 
 /**
  * Cancels the chosen jobs after one confirmation on the page (as a job's own cancel
- * does), then says how many were cancelled and, per job, why one was not.
+ * does), then says how many were cancelled and, per job, why one was not. The button is
+ * `offered` while some job shown can be cancelled; the last report stays after that.
  */
-function BulkCancel({ ids, onDone }: { readonly ids: readonly string[]; readonly onDone: (outcomes: readonly CancelOutcome[]) => void }) {
+function BulkCancel({ ids, offered, onDone }: { readonly ids: readonly string[]; readonly offered: boolean; readonly onDone: (outcomes: readonly CancelOutcome[]) => void }) {
   const i18n = useI18n();
   const { t, format } = i18n;
   const { client } = useSession();
@@ -225,7 +225,7 @@ function BulkCancel({ ids, onDone }: { readonly ids: readonly string[]; readonly
             {t('jobs.cancelSelectedNo')}
           </button>
         </div>
-      ) : (
+      ) : !offered ? null : (
         <div className="actions">
           <button type="button" className="danger" disabled={ids.length === 0} onClick={() => setConfirming(true)}>
             {t('jobs.cancelSelected', { count: format.count(ids.length) })}
