@@ -222,6 +222,9 @@ describe('the web dashboard in headless Chromium against a live control plane', 
   test('the job list filters by state', inBrowser(async () => {
     await nav('Jobs');
     await heading('Jobs');
+    // Every state by default (test/web-jobs.test.ts has the list's own tests): the cancelled job is there.
+    await page.getByRole('row', { name: /e2e-sleep/ }).getByText('Cancelled').waitFor();
+    await page.getByLabel('State').selectOption('active');
     await page.getByText('No job matches.').waitFor();
     await page.getByLabel('State').selectOption('cancelled');
     await page.waitForURL(/\/jobs\?state=cancelled$/);

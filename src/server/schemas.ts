@@ -5,7 +5,7 @@ import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type SpanMetrics, type Token } from '../store/types.ts';
+import { JOB_ORDERS, JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type SpanMetrics, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
 
 /**
@@ -385,6 +385,9 @@ export const IdempotencyHeaders = z.object({
   'idempotency-key': z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
 });
 
+/** The longest text a job list is searched for: longer than any id, long enough for a name's telling part. */
+export const JOB_SEARCH_MAX = 200;
+
 export const JobListQuery = z.strictObject({
   state: z
     .string()
@@ -398,7 +401,9 @@ export const JobListQuery = z.strictObject({
     .optional()
     .describe(`comma-separated states: ${JOB_STATES.join(', ')}`),
   org: Id.optional(),
-  after: Id.optional().describe('cursor: the `next` of the previous page'),
+  q: text(0, JOB_SEARCH_MAX).optional().describe(`jobs whose id or name holds this text, in any case (taken literally: % and _ are no wildcards); at most ${JOB_SEARCH_MAX} characters`),
+  order: z.enum(JOB_ORDERS).default('oldest').describe('`oldest` first (the default) or `newest` first; `after` pages on in the same order'),
+  after: z.string().regex(/^(0|[1-9][0-9]{0,18})$/, 'a job id, as listed').optional().describe('cursor: the `next` of the previous page (of the same order)'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -441,7 +446,6 @@ export const jobJson = (j: Job): z.infer<typeof JobResponse> => ({
   diagnosis: j.diagnosis === null ? null : (j.diagnosis as DiagnosisJson),
 });
 
-export const JobListResponse = z.object({ jobs: z.array(JobResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
 
 const PlacementPartResponse = z.object({
   site_id: z.string().describe("the site; another org's site by its neutral label (`<org>:site-<n>`), never its id"),
@@ -456,9 +460,35 @@ export const partJson = (p: PlacementPart, owners: ReadonlyMap<string, string>):
   ...(p.succeededAt === undefined ? {} : { succeeded_at: iso(p.succeededAt) }),
 });
 
+/** An attempt: where it was placed, when it started (null: not yet) and when it ended (null: not yet). */
+const PlacementResponse = z.object({ attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable() });
+const placementJson = (p: Placement, owners: ReadonlyMap<string, string>): z.infer<typeof PlacementResponse> => ({
+  attempt: p.attempt, parts: p.parts.map((part) => partJson(part, owners)), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
+});
+
+/**
+ * Who submitted a job, as the caller may see it: the name of the token of the job's own org
+ * it came with, for every caller; the name of the pool admin's token only for the admin
+ * (org callers cannot list tokens outside their org). `names` holds the submitters' tokens.
+ */
+export const submitterName = (j: Job, names: ReadonlyMap<string, Pick<Token, 'name' | 'orgId'>>, viewerOrg: string | null): string | null => {
+  const token = names.get(j.submittedBy);
+  return token === undefined || (viewerOrg !== null && token.orgId !== j.orgId) ? null : token.name;
+};
+const SubmittedByName = z.string().nullable().describe("the name of the token it was submitted with; null when that is not the caller's to see (the pool admin's token, to an org's caller)");
+
+export const JobListItemResponse = JobResponse.extend({
+  submitted_by_name: SubmittedByName,
+  last_placement: PlacementResponse.nullable().describe("its latest attempt (null: never placed): where (another org's site by its neutral label), when it started and ended"),
+});
+export const jobListItemJson = (j: Job, latest: Placement | undefined, owners: ReadonlyMap<string, string>, submitter: string | null): z.infer<typeof JobListItemResponse> => ({
+  ...jobJson(j), submitted_by_name: submitter, last_placement: latest === undefined ? null : placementJson(latest, owners),
+});
+export const JobListResponse = z.object({ jobs: z.array(JobListItemResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
+
 export const JobDetailResponse = JobResponse.extend({
-  placements: z.array(z.object({
-    attempt: z.number(), parts: z.array(PlacementPartResponse), placed_at: Timestamp, started_at: Timestamp.nullable(), ended_at: Timestamp.nullable(),
+  submitted_by_name: SubmittedByName,
+  placements: z.array(PlacementResponse.extend({
     log_tail: z.string().nullable().describe('the end of the run’s log (stdout and stderr), as its agent last sent it'),
     log_at: Timestamp.nullable().describe('when the agent sent that tail'),
     planned: z.object({
@@ -502,12 +532,10 @@ function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent
     parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS, wait_s: p.waitS })),
   };
 }
-export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, metrics: readonly SpanMetrics[] = []): z.infer<typeof JobDetailResponse> => ({
+export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, submitter: string | null, metrics: readonly SpanMetrics[] = []): z.infer<typeof JobDetailResponse> => ({
   ...jobJson(j),
-  placements: placements.map((p) => ({
-    attempt: p.attempt, parts: p.parts.map((part) => partJson(part, owners)), placed_at: iso(p.placedAt), started_at: isoOrNull(p.startedAt), ended_at: isoOrNull(p.endedAt),
-    log_tail: p.logTail, log_at: isoOrNull(p.logAt), planned: plannedJson(events, p.attempt),
-  })),
+  submitted_by_name: submitter,
+  placements: placements.map((p) => ({ ...placementJson(p, owners), log_tail: p.logTail, log_at: isoOrNull(p.logAt), planned: plannedJson(events, p.attempt) })),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
   measured: measuredJson(metrics, events),
 });

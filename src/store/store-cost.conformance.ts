@@ -130,6 +130,26 @@ const CASES: Record<string, (db: Kysely<Database>, kind: Store['kind']) => Promi
     assert.equal(batch.length, single.length, 'two moves per job, 100 jobs');
     assert.deepEqual((await store.getJob(rest[99] ?? ''))?.state, 'running');
   },
+
+  'a page of the job list: newest first, its latest placements and its submitters, one statement each, none reading a whole table': async (db, kind) => {
+    const { store, statements } = recording(db, kind);
+    const ids = await jobs(store, TABLE_SIZE);
+    // Placements enough that reading their table whole would be the planner's worst choice.
+    await store.transition(ids.slice(-2000).map((id) => place(id, 1000)));
+    await db.executeQuery(CompiledQuery.raw('analyze'));
+    const [listed] = await statements(async () => {
+      const page = await store.listJobs({ orgId: 'a', order: 'newest', after: ids.at(-1) ?? '', limit: 51 });
+      assert.deepEqual(page.map((j) => j.id), ids.slice(-52, -1).reverse());
+    });
+    assert.ok(listed !== undefined);
+    // job_diagnoses holds only waiting jobs' diagnoses (none here): reading it whole is the planner's right choice.
+    assert.deepEqual((await wholeTableReads(db, listed)).filter((r) => r.startsWith('jobs ')), [], 'the listing reads the jobs table by its index');
+    const page = ids.slice(-50);
+    const sent = await statements(async () => assert.equal((await store.latestPlacements(page)).length, 50));
+    assert.equal(sent.length, 1, 'one statement for the page, not one per job');
+    for (const query of sent) assert.deepEqual(await wholeTableReads(db, query), [], 'the placements');
+    assert.equal((await statements(() => store.tokensById(['u', 'v', 'w']))).length, 1, 'one statement for the submitters');
+  },
 };
 
 /** Registers one node:test test per case, each on a fresh database from `open`. */

@@ -267,6 +267,62 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await assert.rejects(store.listJobs({ after: 'x1', limit: 2 }), { code: 'invalid_input' });
   },
 
+  'listJobs: newest first, a cursor walking either order, search by id or name in any case with % and _ taken literally': async (store) => {
+    await twoOrgs(store);
+    const names = ['Render 50%', 'render_v2', 'renderXv2', 'train', 'b job'];
+    const [r1 = '', r2 = '', r3 = '', t1 = '', b1 = ''] = (await store.submitJobs(names.map((n) => newJob(n === 'b job' ? 'b' : 'a', n)))).map((r) => r.job.id);
+    assert.deepEqual(ids(await store.listJobs({ order: 'newest', limit: 10 })), [b1, t1, r3, r2, r1]);
+    assert.deepEqual(ids(await store.listJobs({ order: 'oldest', limit: 10 })), [r1, r2, r3, t1, b1]);
+    // Page by page, each order from its cursor: every job once, none skipped.
+    for (const order of ['newest', 'oldest'] as const) {
+      const seen: string[] = [];
+      let page = await store.listJobs({ orgId: 'a', order, limit: 2 });
+      while (page.length > 0) {
+        seen.push(...ids(page));
+        page = await store.listJobs({ orgId: 'a', order, after: page.at(-1)?.id ?? '', limit: 2 });
+      }
+      assert.deepEqual(seen, order === 'newest' ? [t1, r3, r2, r1] : [r1, r2, r3, t1], order);
+    }
+    assert.deepEqual(ids(await store.listJobs({ order: 'newest', after: r1, limit: 10 })), []);
+    assert.deepEqual(ids(await store.listJobs({ order: 'newest', after: b1, limit: 10 })), [t1, r3, r2, r1]);
+    // Search: a case-insensitive substring of the name, or of the id.
+    assert.deepEqual(ids(await store.listJobs({ search: 'RENDER', order: 'newest', limit: 10 })), [r3, r2, r1]);
+    assert.deepEqual(ids(await store.listJobs({ search: '_', limit: 10 })), [r2], '_ is no wildcard');
+    assert.deepEqual(ids(await store.listJobs({ search: '%', limit: 10 })), [r1], '% is no wildcard');
+    assert.deepEqual(ids(await store.listJobs({ search: 'r_v', limit: 10 })), [r2]);
+    assert.deepEqual(ids(await store.listJobs({ search: '\\', limit: 10 })), [], 'a backslash is no escape either');
+    assert.deepEqual(ids(await store.listJobs({ search: t1, limit: 10 })), [t1], 'by id');
+    assert.deepEqual(ids(await store.listJobs({ search: 'job', orgId: 'a', limit: 10 })), [], 'within the org');
+    assert.deepEqual(ids(await store.listJobs({ search: '', limit: 10 })), [r1, r2, r3, t1, b1], 'empty: every job');
+    assert.deepEqual(ids(await store.listJobs({ search: 'render', order: 'newest', after: r3, limit: 10 })), [r2, r1], 'with a cursor');
+  },
+
+  'latestPlacements: each job’s latest attempt in one call; none for a job never placed or an id that names none': async (store) => {
+    await twoOrgs(store);
+    const [j1 = '', j2 = '', j3 = ''] = await submit(store, 'a', 'one', 'two', 'three');
+    await store.transition([place(j1, 2000), place(j2, 2000, 'sb')]);
+    await store.transition([start(j1, 2500)]);
+    // j1 runs, is requeued and placed again: its latest attempt is the second.
+    await store.transition([{ jobId: j1, from: ['running'], to: 'pending', at: 3000, type: 'requeued' }]);
+    await store.transition([place(j1, 4000, 'sb')]);
+    const latest = await store.latestPlacements([j1, j2, j3, 'x', '999999']);
+    const byJob = new Map(latest.map((p) => [p.jobId, p]));
+    assert.equal(latest.length, 2);
+    assert.deepEqual([byJob.get(j1)?.attempt, byJob.get(j1)?.parts.map((p) => p.siteId), byJob.get(j1)?.placedAt, byJob.get(j1)?.startedAt], [2, ['sb'], 4000, null]);
+    assert.deepEqual([byJob.get(j2)?.attempt, byJob.get(j2)?.parts.map((p) => p.siteId)], [1, ['sb']]);
+    assert.deepEqual(await store.latestPlacements([]), []);
+  },
+
+  'tokensById: the tokens that exist among the ids, revoked ones too': async (store) => {
+    await twoOrgs(store);
+    await store.createToken({ id: 't1', role: 'member', orgId: 'a', siteId: null, name: 'alice', secretHash: 'h', createdAt: 5 });
+    await store.createToken({ id: 't2', role: 'admin', orgId: null, siteId: null, name: 'root', secretHash: 'h', createdAt: 6 });
+    await store.revokeToken('t2', 7);
+    const found = await store.tokensById(['t2', 't1', 't1', 'nobody']);
+    assert.deepEqual(found.map((t) => [t.id, t.name, t.orgId, t.revokedAt]).sort(), [['t1', 'alice', 'a', null], ['t2', 'root', null, 7]]);
+    assert.deepEqual(await store.tokensById([]), []);
+  },
+
   'getJob, events, placements: an id that names no job gives null or nothing': async (store) => {
     await twoOrgs(store);
     await submit(store, 'a', 'j');

@@ -128,6 +128,11 @@ export class KyselyStore implements Store {
     return (await query.execute()).map(toToken);
   }
 
+  async tokensById(ids: readonly string[]): Promise<Token[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.selectFrom('tokens').selectAll().where('id', '=', sql<string>`any(${sql.val([...new Set(ids)])}::text[])`).execute()).map(toToken);
+  }
+
   /** Revoking twice keeps the first revocation time; true while the token exists. */
   async revokeToken(id: string, at: number): Promise<boolean> {
     const result = await this.db
@@ -315,16 +320,22 @@ export class KyselyStore implements Store {
 
   async listJobs(filter: JobFilter): Promise<Job[]> {
     if (!Number.isSafeInteger(filter.limit) || filter.limit < 0) throw new InvalidInputError('limit', `${filter.limit} is not a count of jobs`, 'a whole number ≥ 0');
-    let query = jobsWithDiagnoses(this.db).orderBy('jobs.id').limit(filter.limit);
+    const newest = filter.order === 'newest';
+    // Both orders walk the (org_id, id) or (state, id) index, forwards or backwards.
+    let query = jobsWithDiagnoses(this.db).orderBy('jobs.id', newest ? 'desc' : 'asc').limit(filter.limit);
     if (filter.orgId !== undefined) query = query.where('jobs.org_id', '=', filter.orgId);
     if (filter.states !== undefined) {
       if (filter.states.length === 0) return [];
       query = query.where('jobs.state', 'in', filter.states);
     }
+    if (filter.search !== undefined && filter.search !== '') {
+      const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where(sql<boolean>`(cast(jobs.id as text) like ${pattern} escape '\\' or jobs.name ilike ${pattern} escape '\\')`);
+    }
     if (filter.after !== undefined) {
       const after = jobKey(filter.after);
       if (after === null) throw new InvalidInputError('after', `"${filter.after}" is not a job id`, 'the id of a job, as listed');
-      query = query.where('jobs.id', '>', after);
+      query = query.where('jobs.id', newest ? '<' : '>', after);
     }
     return (await query.execute()).map(toJob);
   }
@@ -500,6 +511,18 @@ export class KyselyStore implements Store {
     const key = jobKey(jobId);
     if (key === null) return [];
     return (await this.db.selectFrom('placements').selectAll().where('job_id', '=', key).orderBy('attempt').execute()).map(toPlacement);
+  }
+
+  async latestPlacements(ids: readonly string[]): Promise<Placement[]> {
+    const keys = jobKeys(ids);
+    if (keys.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('placements')
+      .innerJoin('jobs', (join) => join.onRef('jobs.id', '=', 'placements.job_id').onRef('jobs.attempts', '=', 'placements.attempt'))
+      .selectAll('placements')
+      .where('placements.job_id', '=', anyOf(keys))
+      .execute();
+    return rows.map(toPlacement);
   }
 
   async activePlacements(ids?: readonly string[]): Promise<Placement[]> {

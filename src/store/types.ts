@@ -192,10 +192,17 @@ export interface JobFilter {
   /** Restrict to one org (the server sets this for every non-admin caller). */
   readonly orgId?: string;
   readonly states?: readonly JobState[];
-  /** Return jobs with ids after this cursor (ids sort in submission order). */
+  /** Jobs whose id or name holds this text, in any case (taken literally: `%` and `_` are no wildcards); empty: every job. */
+  readonly search?: string;
+  /** `oldest` (the default) or `newest` first: ids sort in submission order. */
+  readonly order?: JobOrder;
+  /** Return the jobs that come after this one in `order` (a cursor: the last id of the previous page). */
   readonly after?: string;
   readonly limit: number;
 }
+
+export type JobOrder = 'oldest' | 'newest';
+export const JOB_ORDERS: readonly JobOrder[] = ['oldest', 'newest'];
 
 export interface PlacementPart {
   readonly siteId: string;
@@ -424,6 +431,8 @@ export interface Store {
   /** The token and its stored hash, for verification; null if unknown. */
   findToken(id: string): Promise<{ token: Token; secretHash: string } | null>;
   listTokens(orgId?: string): Promise<Token[]>;
+  /** The tokens of these ids that exist (revoked ones too), in any order: one statement, however many. */
+  tokensById(ids: readonly string[]): Promise<Token[]>;
   revokeToken(id: string, at: number): Promise<boolean>;
   countTokens(): Promise<number>;
 
@@ -472,6 +481,8 @@ export interface Store {
   /** Updates waiting jobs' diagnoses without events (they change every pass). */
   setDiagnoses(diagnoses: ReadonlyMap<string, Readonly<Record<string, unknown>> | null>): Promise<void>;
   placements(jobId: string): Promise<Placement[]>;
+  /** The latest placement (attempt `attempts`) of each of these jobs that has one, in any order: one statement for a page of jobs. */
+  latestPlacements(ids: readonly string[]): Promise<Placement[]>;
   /** The current placement of every placed or running job (of those `ids`, when given). */
   activePlacements(ids?: readonly string[]): Promise<Placement[]>;
   events(jobId: string): Promise<JobEvent[]>;

@@ -5,9 +5,10 @@ import { pathOf, routeOf, type Route } from './router.tsx';
 test('every page has a path that leads back to it', () => {
   const routes: Route[] = [
     { page: 'pool' },
-    { page: 'jobs', filter: { state: 'active', org: null } },
-    { page: 'jobs', filter: { state: 'running', org: 'acme' } },
-    { page: 'jobs', filter: { state: 'all', org: null } },
+    { page: 'jobs', filter: { state: 'active', org: null, search: '' } },
+    { page: 'jobs', filter: { state: 'running', org: 'acme', search: '' } },
+    { page: 'jobs', filter: { state: 'all', org: null, search: 'render 50% & more' } },
+    { page: 'jobs', filter: { state: 'all', org: null, search: '' } },
     { page: 'job', id: '42' },
     { page: 'job', id: 'a/b c' },
     { page: 'submit' },
@@ -25,7 +26,8 @@ test('every page has a path that leads back to it', () => {
 
 test('unknown paths and filters fall back: a page says it is not found; a bad state is the default filter', () => {
   assert.deepEqual(routeOf('/nope'), { page: 'not-found', path: '/nope' });
-  assert.deepEqual(routeOf('/jobs', '?state=bogus&org='), { page: 'jobs', filter: { state: 'active', org: null } });
-  assert.deepEqual(routeOf('/jobs/'), { page: 'jobs', filter: { state: 'active', org: null } }, 'a trailing slash is the same page');
-  assert.equal(pathOf({ page: 'jobs', filter: { state: 'active', org: null } }), '/jobs', 'the default filter is not in the URL');
+  assert.deepEqual(routeOf('/jobs', '?state=bogus&org='), { page: 'jobs', filter: { state: 'all', org: null, search: '' } });
+  assert.deepEqual(routeOf('/jobs/'), { page: 'jobs', filter: { state: 'all', org: null, search: '' } }, 'a trailing slash is the same page');
+  assert.equal(pathOf({ page: 'jobs', filter: { state: 'all', org: null, search: '' } }), '/jobs', 'the default filter (every state) is not in the URL');
+  assert.equal(pathOf({ page: 'jobs', filter: { state: 'active', org: null, search: '' } }), '/jobs?state=active', 'not finished is a choice');
 });

@@ -19,15 +19,22 @@ export type Route =
   | { readonly page: 'simulate' }
   | { readonly page: 'not-found'; readonly path: string };
 
-/** The job list's filter, kept in the query string (`/jobs?state=running&org=acme`). */
+/** The job list's filter, kept in the query string (`/jobs?state=running&org=acme&q=render`). */
 export interface JobFilter {
   /** `active`: every state but the final ones; `all`: every state; else one state. */
   readonly state: 'active' | 'all' | JobState;
   /** An org id, or null for every org the caller sees. */
   readonly org: string | null;
+  /** Jobs whose id or name holds this text (the API's `q`); empty: every job. */
+  readonly search: string;
 }
 
-export const DEFAULT_JOB_FILTER: JobFilter = { state: 'active', org: null };
+/**
+ * Every state, newest first: what an operator opens the list for is what runs now and
+ * what just ended (a run that failed a minute ago matters as much as one waiting), and
+ * after a quiet spell, when every job has finished, "not finished" would show nothing.
+ */
+export const DEFAULT_JOB_FILTER: JobFilter = { state: 'all', org: null, search: '' };
 
 export function routeOf(pathname: string, search = ''): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
@@ -46,7 +53,7 @@ export function routeOf(pathname: string, search = ''): Route {
 function filterOf(params: URLSearchParams): JobFilter {
   const state = params.get('state');
   const org = params.get('org');
-  return { state: isStateFilter(state) ? state : DEFAULT_JOB_FILTER.state, org: org === null || org === '' ? null : org };
+  return { state: isStateFilter(state) ? state : DEFAULT_JOB_FILTER.state, org: org === null || org === '' ? null : org, search: params.get('q') ?? '' };
 }
 
 function isStateFilter(value: string | null): value is JobFilter['state'] {
@@ -61,6 +68,7 @@ export function pathOf(route: Route): string {
       const params = new URLSearchParams();
       if (route.filter.state !== DEFAULT_JOB_FILTER.state) params.set('state', route.filter.state);
       if (route.filter.org !== null) params.set('org', route.filter.org);
+      if (route.filter.search !== '') params.set('q', route.filter.search);
       const query = params.toString();
       return query === '' ? '/jobs' : `/jobs?${query}`;
     }

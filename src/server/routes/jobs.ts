@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JobDemand, JobState } from '../../store/types.ts';
+import type { Job, JobDemand, JobState } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { Access } from '../permissions.ts';
@@ -7,7 +7,7 @@ import { demandFromPlan, runPlan } from '../planning.ts';
 import { jobSpec, placementParts, rebuildScheduler } from '../pool-snapshot.ts';
 import {
   DryRunResponse, ErrorResponse, IdParams, IdempotencyHeaders, JobDetailResponse, JobListQuery, JobListResponse, JobResponse, JobStateBody, JobSubmitBody,
-  diagnosisJson, jobDetailJson, jobJson, partJson, spanOf, type JobSubmit,
+  diagnosisJson, jobDetailJson, jobJson, jobListItemJson, partJson, spanOf, submitterName, type JobSubmit,
 } from '../schemas.ts';
 
 /** The org a submission is for and what it asks for, from the request body (sized by the planner when it carries a plan). */
@@ -90,15 +90,31 @@ export function jobRoutes(app: Api): void {
     }
   });
 
+  /** The tokens the jobs were submitted with, by id, in one read: whose names `submitterName` may show. */
+  const submitters = async (jobs: readonly Job[]) => new Map((await store.tokensById(jobs.map((j) => j.submittedBy))).map((t) => [t.id, t]));
+
   app.get('/api/v1/jobs', {
     config: { operation: 'jobs.list' },
-    schema: { tags, ...secured, summary: 'List jobs, oldest first, a page at a time', querystring: JobListQuery, response: { 200: JobListResponse, '4xx': ErrorResponse } },
+    schema: {
+      tags, ...secured,
+      summary: 'List jobs, oldest or newest first, a page at a time, with where and when each one’s latest attempt ran and who submitted it',
+      querystring: JobListQuery, response: { 200: JobListResponse, '4xx': ErrorResponse },
+    },
   }, async (req) => {
     const q = req.query;
-    const org = accessOf(req).listOrg(q.org);
-    const jobs = await store.listJobs({ ...(org === undefined ? {} : { orgId: org }), ...(q.state === undefined ? {} : { states: q.state }), ...(q.after === undefined ? {} : { after: q.after }), limit: q.limit + 1 });
+    const access = accessOf(req);
+    const org = access.listOrg(q.org);
+    const jobs = await store.listJobs({
+      ...(org === undefined ? {} : { orgId: org }), ...(q.state === undefined ? {} : { states: q.state }), ...(q.q === undefined ? {} : { search: q.q }),
+      ...(q.after === undefined ? {} : { after: q.after }), order: q.order, limit: q.limit + 1,
+    });
     const page = jobs.slice(0, q.limit);
-    return viewed(cp, accessOf(req), { jobs: page.map(jobJson), next: jobs.length > q.limit ? (page[page.length - 1]?.id ?? null) : null });
+    // One read each for the page's placements and submitters, not one per job.
+    const [latest, names] = await Promise.all([store.latestPlacements(page.map((j) => j.id)), submitters(page)]);
+    const owners = await cp.sites.owners(latest.flatMap((p) => p.parts.map((part) => part.siteId)));
+    const byJob = new Map(latest.map((p) => [p.jobId, p]));
+    const items = page.map((j) => jobListItemJson(j, byJob.get(j.id), owners, submitterName(j, names, access.principal.orgId)));
+    return viewed(cp, access, { jobs: items, next: jobs.length > q.limit ? (page[page.length - 1]?.id ?? null) : null });
   });
 
   app.get('/api/v1/jobs/:id', {
@@ -107,9 +123,9 @@ export function jobRoutes(app: Api): void {
   }, async (req) => {
     const access = accessOf(req);
     const job = access.require('job', req.params.id, await store.getJob(req.params.id), owner);
-    const [placements, events, metrics] = await Promise.all([store.placements(job.id), store.events(job.id), job.demand.span === undefined ? [] : store.spanMetrics(job.id)]);
+    const [placements, events, metrics, names] = await Promise.all([store.placements(job.id), store.events(job.id), job.demand.span === undefined ? [] : store.spanMetrics(job.id), submitters([job])]);
     const owners = await cp.sites.owners(placements.flatMap((p) => p.parts.map((part) => part.siteId)));
-    return viewed(cp, access, jobDetailJson(job, placements, events, owners, metrics));
+    return viewed(cp, access, jobDetailJson(job, placements, events, owners, submitterName(job, names, access.principal.orgId), metrics));
   });
 
   app.post('/api/v1/jobs/:id/cancel', {

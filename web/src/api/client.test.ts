@@ -31,6 +31,15 @@ test('requests carry the bearer token; JSON bodies only when there is one', asyn
   assert.equal(requests[1]?.body, undefined);
 });
 
+test('a POST may carry an Idempotency-Key (a resubmission sent twice makes one job); others carry none', async () => {
+  const { fetch, requests } = fakeFetch({ 'POST /jobs': { status: 201, body: { id: '8' } } });
+  const client = createApiClient({ token: TOKEN, fetch });
+  await client.post('/jobs', { gpus: 1 }, { idempotencyKey: 'k-1' });
+  await client.post('/jobs', { gpus: 1 });
+  assert.equal(requests[0]?.headers['idempotency-key'], 'k-1');
+  assert.equal(requests[1]?.headers['idempotency-key'], undefined);
+});
+
 test('the API’s error body becomes an ApiRequestError with its code, message and field; a 401 ends the session', async () => {
   let refusedCalls = 0;
   const { fetch } = fakeFetch({

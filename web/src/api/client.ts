@@ -25,7 +25,13 @@ export class ApiRequestError extends Error {
 export interface ApiClient {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   /** `body` undefined sends no body at all (the API refuses an empty JSON body). */
-  post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  post<T>(path: string, body?: unknown, options?: PostOptions): Promise<T>;
+}
+
+export interface PostOptions {
+  readonly signal?: AbortSignal;
+  /** An `Idempotency-Key` header: a retried POST with the same key creates nothing twice (POST /jobs). */
+  readonly idempotencyKey?: string;
 }
 
 export interface ApiClientOptions {
@@ -42,8 +48,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const base = `${options.baseUrl ?? ''}/api/v1`;
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<T> {
+  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, idempotencyKey?: string): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -70,7 +77,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   return {
     get: (path, signal) => call('GET', path, undefined, signal),
-    post: (path, body, signal) => call('POST', path, body, signal),
+    post: (path, body, post) => call('POST', path, body, post?.signal, post?.idempotencyKey),
   };
 }
 

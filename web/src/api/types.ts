@@ -13,6 +13,8 @@ export type JobDetailJson = z.infer<typeof JobDetailResponse>;
 export type PlacementJson = JobDetailJson['placements'][number];
 export type JobEventJson = JobDetailJson['events'][number];
 export type JobListJson = z.infer<typeof JobListResponse>;
+/** A job as the list gives it: with its latest attempt (where, started, ended) and its submitter's token name. */
+export type JobListItemJson = JobListJson['jobs'][number];
 export type DiagnosisJson = z.infer<typeof DiagnosisResponse>;
 export type DryRunJson = z.infer<typeof DryRunResponse>;
 /** A submission as the client sends it: fields with server defaults may be left out. */

@@ -95,10 +95,18 @@ export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: 
   if (parts === null || parts === undefined || parts.length === 0) return '—';
   return parts
     .map((p) => {
-      const name = siteNames.get(p.site_id) ?? p.site_id;
-      const site = p.lender_org_id === orgId ? name : t('job.lentBy', { site: name, org: p.lender_org_id });
+      const site = siteText({ t }, p, siteNames, orgId);
       const part = t('job.part', { site, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
       return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
     })
     .join('; ');
+}
+
+/**
+ * A part's site in words: its name when the caller may see the site, else its neutral label; and when the site is
+ * another org's than `orgId` (the job's), whoever looks, with the org lending it.
+ */
+export function siteText({ t }: Pick<I18n, 't'>, part: PlacementJson['parts'][number], siteNames: ReadonlyMap<string, string>, orgId: string): string {
+  const name = siteNames.get(part.site_id) ?? part.site_id;
+  return part.lender_org_id === orgId ? name : t('job.lentBy', { site: name, org: part.lender_org_id });
 }

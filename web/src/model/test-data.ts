@@ -6,7 +6,7 @@ import { fromUtf8, toBase64 } from '../../../src/ledger/encoding.ts';
 import { leafHash, nodeHash } from '../../../src/ledger/merkle.ts';
 import { generateSignerKey, noteSigner, signNote } from '../../../src/ledger/note.ts';
 import { gpuSecondsOf, recordNote, type UsageRecord } from '../../../src/ledger/usage-record.ts';
-import type { CheckpointJson, JobDetailJson, JobJson, LedgerHistoryJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
+import type { CheckpointJson, JobDetailJson, JobJson, JobListItemJson, LedgerHistoryJson, PoolJson, SiteJson, TrainPlanJson, VideoPlanJson } from '../api/types.ts';
 import planTrain from './fixtures/plan-train.json' with { type: 'json' };
 import planVideo from './fixtures/plan-video.json' with { type: 'json' };
 import simulate from './fixtures/simulate.json' with { type: 'json' };
@@ -31,12 +31,17 @@ export function job(id: string, orgId: string, extra: Partial<JobJson> = {}): Jo
   };
 }
 
+/** A job as the list gives it: never placed, submitted with the token `tok1` named "alice" (unless `extra` says otherwise). */
+export function listed(id: string, orgId: string, extra: Partial<JobListItemJson> = {}): JobListItemJson {
+  return { ...job(id, orgId), submitted_by_name: 'alice', last_placement: null, ...extra };
+}
+
 /** A job holding `parts` ([site, gpu type, GPUs, the org lending the site if not the job's]) in its current placement, in `state` (running by default). */
 export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number, string?])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
     placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus, lender = orgId]) => ({ site_id, lender_org_id: lender, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null, planned: null }],
-    events: [], measured: null,
+    events: [], measured: null, submitted_by_name: 'alice',
     ...extra,
   };
 }

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { JobDetailJson, JobEventJson, JobJson, PlacementJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
 import { Fact } from '../components/facts.tsx';
@@ -6,15 +6,17 @@ import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
+import { newIdempotencyKey, resubmitBody } from '../model/job-list.ts';
 import { isFinal } from '../model/job-states.ts';
 import { formOfJob, shellLine, spanningMightHelp } from '../model/submit-form.ts';
 import { currentPlacement } from '../model/pool-usage.ts';
+import { navigate, pathOf } from '../router.tsx';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
 import { useSiteNames } from '../use-site-names.ts';
 import { openSubmitDraft } from './submit-view.tsx';
 
-/** One job: its spec, where it runs or why it waits, its placements, the end of its log, its history; and cancelling it. */
+/** One job: its spec, where it runs or why it waits, its placements, the end of its log, its history; cancelling it, and submitting a copy. */
 export function JobView({ id }: { readonly id: string }) {
   const { t } = useI18n();
   const { client } = useSession();
@@ -24,7 +26,17 @@ export function JobView({ id }: { readonly id: string }) {
   const siteNames = useSiteNames(client);
   const title = job === undefined || job.name === '' ? t('job.title', { id }) : t('job.titleNamed', { id, name: job.name });
   return (
-    <Page title={title} actions={job === undefined || isFinal(job.state) ? null : <CancelControl id={id} onCancelled={polled.refresh} />}>
+    <Page
+      title={title}
+      actions={
+        job === undefined ? null : (
+          <>
+            <ResubmitControl job={job} />
+            {isFinal(job.state) ? null : <CancelControl id={id} onCancelled={polled.refresh} />}
+          </>
+        )
+      }
+    >
       <LoadStatus polled={polled} />
       {job === undefined ? null : <JobDetail job={job} siteNames={siteNames} />}
     </Page>
@@ -120,7 +132,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
 }
 
 /** `measured`: a spanning job's latest attempt as its parts measured it (job detail only). */
-function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly measured?: JobDetailJson['measured'] }) {
+function JobSpec({ job, measured = null }: { readonly job: JobDetailJson; readonly measured?: JobDetailJson['measured'] }) {
   const { t, format } = useI18n();
   const yesNo = (b: boolean) => (b ? t('common.yes') : t('common.no'));
   return (
@@ -153,9 +165,8 @@ function JobSpec({ job, measured = null }: { readonly job: JobJson; readonly mea
           </Fact>
         )}
         <Fact label={t('job.command')}>{job.command === null ? '—' : <code>{shellLine(job.command)}</code>}</Fact>
-        <Fact label={t('job.submittedBy')}>
-          <code>{job.submitted_by}</code>
-        </Fact>
+        {/* The token's name; the pool admin's tokens are named to the admin only (the id stays, to tell tokens apart). */}
+        <Fact label={t('job.submittedBy')}>{t('job.submittedByToken', { name: job.submitted_by_name ?? t('jobs.byAdmin'), id: job.submitted_by })}</Fact>
       </dl>
       {job.plan === null ? null : (
         <details>
@@ -215,5 +226,40 @@ function CancelControl({ id, onCancelled }: { readonly id: string; readonly onCa
       </button>
       {error === undefined ? null : <ErrorNote error={error} />}
     </div>
+  );
+}
+
+/**
+ * Submits the job's spec again as a new job and opens it. One Idempotency-Key per copy:
+ * a retry after a failed answer (the copy may have been made) sends the same key and gets
+ * that copy, not a second; once a copy is made, the next one gets a new key.
+ */
+function ResubmitControl({ job }: { readonly job: JobJson }) {
+  const { t } = useI18n();
+  const { client } = useSession();
+  const key = useRef<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const resubmit = async () => {
+    setBusy(true);
+    setError(undefined);
+    key.current ??= newIdempotencyKey();
+    try {
+      const copy = await client.post<JobJson>('/jobs', resubmitBody(job), { idempotencyKey: key.current });
+      key.current = null;
+      navigate(pathOf({ page: 'job', id: copy.id }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" disabled={busy} onClick={() => void resubmit()}>
+        {t('job.resubmit')}
+      </button>
+      {error === undefined ? null : <ErrorNote error={error} />}
+    </>
   );
 }

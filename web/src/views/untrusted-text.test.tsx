@@ -9,7 +9,7 @@ import { ApiRequestError, createApiClient } from '../api/client.ts';
 import type { JobDetailJson, JobListJson, SiteListJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { LOCALES, type Locale } from '../i18n/i18n.ts';
-import { holding, job, site } from '../model/test-data.ts';
+import { holding, listed, site } from '../model/test-data.ts';
 import { JobDetail } from './job-view.tsx';
 import { JobTable } from './jobs-view.tsx';
 import { SiteTable } from './sites-view.tsx';
@@ -33,7 +33,7 @@ function serverOf(answers: Readonly<Record<string, unknown>>): typeof fetch {
 }
 
 test('server text is escaped where it enters the dashboard: the job list, a jobâ€™s page, the sites, a refusal', async () => {
-  const waiting = job('7', 'acme', { name: NAME, diagnosis: { message: `0/1 sites fit: ${NAME}`, sites: 1, reasons: { [`on_fire${NAME}`]: 1 }, never: false, span: `no WAN link to ${NAME}` } });
+  const waiting = listed('7', 'acme', { name: NAME, submitted_by_name: NAME, diagnosis: { message: `0/1 sites fit: ${NAME}`, sites: 1, reasons: { [`on_fire${NAME}`]: 1 }, never: false, span: `no WAN link to ${NAME}` } });
   const running = holding('8', 'acme', [['a', 'h100', 1]], {
     name: NAME,
     events: [{ seq: 1, at: '2026-11-26T15:10:34.000Z', type: `placed${NAME}`, from_state: 'pending', to_state: 'placed', detail: { [NAME]: NAME } }],
@@ -53,7 +53,7 @@ test('server text is escaped where it enters the dashboard: the job list, a jobâ
 
   for (const locale of LOCALES) {
     const pages = [
-      html(locale, <JobTable jobs={list.jobs} />),
+      html(locale, <JobTable jobs={list.jobs} siteNames={new Map()} now={0} />),
       html(locale, <JobDetail job={shown} siteNames={new Map(sites.map((s) => [s.id, s.name]))} />),
       html(locale, <JobDetail job={{ ...list.jobs[0] ?? waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />),
       html(locale, <SiteTable sites={sites} now={Date.parse('2026-11-26T15:12:00.000Z')} />),

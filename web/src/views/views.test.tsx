@@ -14,7 +14,7 @@ import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { formOfPlan, NEW_SUBMIT_FORM, type SubmitForm, type SubmitFormErrors } from '../model/submit-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
 import { verificationPanel } from '../model/ledger-verification.ts';
-import { holding, job, LEDGER_HISTORY, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
+import { holding, job, LEDGER_HISTORY, listed, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
@@ -209,20 +209,62 @@ test('a ledger that does not verify says so, with the audit’s own words for wh
 });
 
 test('the job list translates states and says why a job waits, in the chosen language', () => {
-  const waiting = job('7', 'acme', { diagnosis: { message: '0/2 sites fit: 2 too few free GPUs', sites: 2, reasons: { too_few_free: 2 }, never: false } });
-  const en = text(html('en', <JobTable jobs={[waiting, job('8', 'beta', { state: 'running', gpu_types: ['h100'] })]} />));
-  assert.match(en, /7 job-7 acme Pending 1 any 1 hr/);
+  const waiting = listed('7', 'acme', { diagnosis: { message: '0/2 sites fit: 2 too few free GPUs', sites: 2, reasons: { too_few_free: 2 }, never: false } });
+  const en = text(html('en', <JobTable jobs={[waiting, listed('8', 'beta', { state: 'running', gpu_types: ['h100'] })]} siteNames={new Map()} now={0} />));
+  assert.match(en, /7 job-7 acme alice Pending 1 any — /);
   assert.match(en, /Sites that fit: 0 of 2 — too few free GPUs: 2/);
   assert.match(en, /Running 1 h100/);
-  const zh = html('zh-CN', <JobTable jobs={[waiting]} />);
+  const zh = html('zh-CN', <JobTable jobs={[waiting]} siteNames={new Map()} now={0} />);
   assertNoRawKeys(zh);
   assert.match(text(zh), /等待中.*可容纳的站点：2 个中 0 个——空闲 GPU 不足：2/);
   assert.match(zh, /<a href="\/jobs\/7">7<\/a>/, 'each job links to its page');
 });
 
+test('the job list as a daily tool: newest first, sortable columns for user, sites, start, end and run time, a checkbox per job still running', () => {
+  const at = (s: number) => new Date(Date.parse('2026-11-26T15:10:34.000Z') + s * 1000).toISOString();
+  const part = (site_id: string, lender_org_id: string) => ({ site_id, lender_org_id, gpu_type: 'h100', gpus: 8, nodes: 1 });
+  const jobs = [
+    listed('12', 'acme', { state: 'running', submitted_by_name: null, last_placement: { attempt: 1, parts: [part('a', 'acme')], placed_at: at(0), started_at: at(60), ended_at: null } }),
+    listed('11', 'acme', { state: 'succeeded', submitted_by_name: 'bob ci', last_placement: { attempt: 2, parts: [part('a', 'acme'), part('beta:site-1', 'beta')], placed_at: at(0), started_at: at(10), ended_at: at(100) } }),
+    listed('3', 'acme'),
+  ];
+  const now = Date.parse(at(660));
+  const render = (locale: Locale) => html(locale, <JobTable jobs={jobs} siteNames={new Map([['a', 'Acme cluster']])} now={now} selection={{ selected: new Set(['12']), onChange: () => undefined }} />);
+  for (const locale of LOCALES) {
+    const h = render(locale);
+    assertNoRawKeys(h);
+    // Newest first, as the API gives them: the ID column says so to screen readers and with an arrow.
+    assert.match(h, /<th scope="col" aria-sort="descending"><button type="button" class="sort">[^<]+<span class="sort-cue" aria-hidden="true">▼<\/span><\/button><\/th>/);
+    assert.equal((h.match(/aria-sort=/g) ?? []).length, 1, 'one column sorted');
+    assert.equal((h.match(/<button type="button" class="sort">/g) ?? []).length, 13, 'every column but the diagnosis sorts');
+    assert.deepEqual([...h.matchAll(/<a href="\/jobs\/(\d+)">/g)].map((m) => m[1]), ['12', '11', '3']);
+    // A checkbox for each job that can still be cancelled, labelled; the header's chooses them all.
+    assert.equal((h.match(/type="checkbox"/g) ?? []).length, 3, 'the header’s, job 12’s and job 3’s; none for the finished job 11');
+    assert.match(h, /<td class="select"><input type="checkbox" aria-label="[^"]*12[^"]*" checked=""/);
+  }
+  const en = text(render('en'));
+  assert.match(en, /12 job-12 acme the pool’s admin Running 1 any Acme cluster .+ 10 min 1 hr/, 'running: its run time so far (60 s to 660 s)');
+  assert.match(en, /11 job-11 acme bob ci Succeeded 1 any Acme cluster, beta:site-1 \(lent by beta\) .+ 1\.5 min 1 hr/);
+  assert.match(en, /3 job-3 acme alice Pending 1 any — .+ — — — 1 hr/, 'never placed: no site, start, end or run time');
+  assert.match(render('en'), /aria-label="Select job 12"/);
+  const zh = text(render('zh-CN'));
+  assert.match(zh, /资源池管理员 运行中/);
+  assert.match(zh, /Acme cluster, beta:site-1（由 beta 出借）/);
+  assert.match(zh, /1\.5分钟/);
+  assert.match(render('zh-CN'), /aria-label="选择作业 12"/);
+  assert.match(render('zh-CN'), /用户.*站点.*开始.*结束.*运行时长/s);
+});
+
+test('a job’s page names who submitted it by token name (the admin’s token by role to others), with the token’s id', () => {
+  const running = holding('12', 'acme', [['a', 'h100', 2]]);
+  assert.match(text(html('en', <JobDetail job={running} siteNames={new Map()} />)), /Submitted by alice \(token tok1\)/);
+  assert.match(text(html('zh-CN', <JobDetail job={running} siteNames={new Map()} />)), /提交者 alice（令牌 tok1）/);
+  assert.match(text(html('en', <JobDetail job={{ ...running, submitted_by_name: null }} siteNames={new Map()} />)), /Submitted by the pool’s admin \(token tok1\)/);
+});
+
 test('a diagnosis with a reason the dashboard does not know yet shows the server’s sentence', () => {
-  const odd = job('9', 'acme', { diagnosis: { message: '0/1 site fit: 1 on fire', sites: 1, reasons: { on_fire: 1 }, never: true } });
-  assert.match(text(html('zh-CN', <JobTable jobs={[odd]} />)), /0\/1 site fit: 1 on fire/);
+  const odd = listed('9', 'acme', { diagnosis: { message: '0/1 site fit: 1 on fire', sites: 1, reasons: { on_fire: 1 }, never: true } });
+  assert.match(text(html('zh-CN', <JobTable jobs={[odd]} siteNames={new Map()} now={0} />)), /0\/1 site fit: 1 on fire/);
 });
 
 test('a job’s page: where it runs (by site name), its log tail, its history', () => {
@@ -305,7 +347,7 @@ test('a job spanning sites: each site’s part and when it started, its span spe
     span,
     diagnosis: { message: 'x', sites: 2, reasons: { site_too_small: 2 }, never: false, span: 'no WAN link between a and b' },
   });
-  assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [], measured: null }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
+  assert.match(text(html('en', <JobDetail job={{ ...waiting, placements: [], events: [], measured: null, submitted_by_name: null }} siteNames={new Map()} />)), /Across sites: no WAN link between a and b/);
   // What its parts measured, next to the plan.
   const measured = { attempt: 1, outer_steps: 8, utilization: 0.401, planned_utilization: 0.95, per_outer_step: { compute_s: 2, sync_s: 3, wait_s: 0.0951 }, first_loss: 0.00955, last_loss: 0.00101, parts: [] };
   assert.match(text(html('en', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /Measured across sites utilization 40% \(planned 95%\) over 8 outer steps of attempt 1; loss 0\.00955 → 0\.00101; per outer step, compute 2 sec and synchronization 3 sec, of which 0\.095 sec waiting for slower parts/);
@@ -336,13 +378,14 @@ test('only the admin is offered an org to submit for or to filter by; others are
   // Server-side rendering runs no effect: nothing is fetched, so the client is never called.
   const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
   const as = (identity: Identity, node: ReactNode) => html('en', <SessionContext.Provider value={{ client, identity }}>{node}</SessionContext.Provider>);
-  const filter = { state: 'active', org: null } as const;
+  const filter = { state: 'all', org: null, search: '' } as const;
   assert.match(as(ADMIN, <SubmitView />), /<label for="[^"]+">Org<\/label><select/);
   assert.match(as(ADMIN, <JobsView filter={filter} />), /<label for="[^"]+">Org<\/label><select/);
   const member = as(MEMBER, <SubmitView />);
   assert.doesNotMatch(member, />Org<\/label>/);
   assert.match(text(member), /The job is submitted for acme\./);
   assert.doesNotMatch(as(MEMBER, <JobsView filter={filter} />), />Org<\/label>/);
+  assert.match(as(MEMBER, <JobsView filter={{ ...filter, search: 'render' }} />), /<label for="([^"]+)">Search by ID or name<\/label><input id="\1" type="search" maxLength="200" value="render"/, 'a labelled search box, holding the search of the URL');
 });
 
 test('the planner’s form labels every control, and shows each problem next to its field, the API’s words included', () => {
