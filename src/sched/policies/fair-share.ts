@@ -108,7 +108,7 @@ export function reclaimRule(reclaimIntervalS: number): PreemptionRule {
       const picked = own.length === 0 ? null : chooseVictims(job, ctx, own, borrowers, newestFirst);
       const site = picked ? state.sites[picked.site] : undefined;
       if (site) site.nextReclaimS = ctx.now + reclaimIntervalS;
-      else if (ctx.now - job.spec.submitS >= Math.max(STARVING_AFTER_S, job.remainingEstimateS)) holdOwnSite(state, job);
+      else if (ctx.now - job.spec.submitS >= STARVING_AFTER_S) holdOwnSite(state, job);
       return picked;
     },
   };
