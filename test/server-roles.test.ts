@@ -86,6 +86,7 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
       return { method: 'DELETE', url: `/api/v1/sites/${sites.get(org) ?? ''}/keys/${encodeURIComponent(key)}` };
     },
   },
+  'GET /api/v1/sites/{id}/jobs': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/sites/${sites.get(org) ?? ''}/jobs` }) },
   'PATCH /api/v1/sites/{id}': {
     expect: row([OK, OK], [OK, 404], [403, 403], [403, 403]),
     request: (org) => Promise.resolve({ method: 'PATCH', url: `/api/v1/sites/${sites.get(org) ?? ''}`, body: { name: `renamed ${++fresh}` } }),

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { JobResponse } from '../src/server/schemas.ts';
-import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium } from './support/browser.ts';
+import { assertFitsWidth, buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, speak } from './support/browser.ts';
 import { LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -26,17 +26,16 @@ const SPAN = { replica_gpus: 8, params: 1e9, bytes_per_param: 1, outer_step_s: 1
 /** The words each check looks for, in each language. */
 const WORDS = {
   en: {
-    language: 'Language', pool: 'Pool overview', lending: 'Who lends to whom now', chart: 'GPUs lent now, by lender and borrower', lost: 'Lost sites: delta lab.', lostBadge: 'Lost',
+    pool: 'Pool overview', lending: 'Who lends to whom now', chart: 'GPUs lent now, by lender and borrower', lost: 'Lost sites: delta lab.', lostBadge: 'Lost',
     lentBy: (site: string, org: string) => `${site} (lent by ${org})`, runsOn: 'Runs on', planned: ['Planned efficiency', 'Planned WAN bandwidth'], gbps: (n: string) => `${n} Gbit/s`,
     orgHeaders: /GPUs asked by waiting jobs\s+Lent to other orgs\s+Borrowed from other orgs/,
   },
   'zh-CN': {
-    language: '语言', pool: '资源池概览', lending: '当前谁借给谁', chart: '当前出借的 GPU（按出借方与借用方）', lost: '失联站点：delta lab。', lostBadge: '失联',
+    pool: '资源池概览', lending: '当前谁借给谁', chart: '当前出借的 GPU（按出借方与借用方）', lost: '失联站点：delta lab。', lostBadge: '失联',
     lentBy: (site: string, org: string) => `${site}（由 ${org} 出借）`, runsOn: '运行位置', planned: ['计划效率', '计划广域网带宽'], gbps: (n: string) => `每秒 ${n} Gbit`,
     orgHeaders: /等待中作业所需的 GPU\s+借给其他组织\s+向其他组织借用/,
   },
 } as const;
-type Locale = keyof typeof WORDS;
 
 describe('lending in the web dashboard, in headless Chromium against a live control plane', () => {
   let webRoot = '';
@@ -86,22 +85,7 @@ describe('lending in the web dashboard, in headless Chromium against a live cont
   const chartsDrawn = (count: number) => page.waitForFunction((n) => document.querySelectorAll('.chart-canvas svg').length >= n, count);
   /** A row of the pool's by-org table. */
   const orgRow = (name: RegExp) => page.locator('section[aria-labelledby="pool-by-org"]').getByRole('row', { name }).innerText();
-  /** Nothing wider than the window: a table or chart scrolls in its own frame, the page never sideways. */
-  const fitsWidth = async () => {
-    const overflow = await page.evaluate(() => {
-      if (document.documentElement.scrollWidth <= window.innerWidth) return null;
-      // What sticks out, to say where to look.
-      const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1);
-      return `the page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px window: ${wide.slice(0, 8).map((e) => `${e.tagName.toLowerCase()}.${String(e.className)}`).join(', ')}`;
-    });
-    assert.equal(overflow, null);
-  };
-  /** The language switch, by its label in the language showing now. */
-  const speak = async (locale: Locale) => {
-    const other = locale === 'en' ? WORDS['zh-CN'] : WORDS.en;
-    const current = (await page.getByLabel(WORDS[locale].language, { exact: true }).count()) > 0 ? WORDS[locale] : other;
-    await page.getByLabel(current.language, { exact: true }).selectOption(locale);
-  };
+  const fitsWidth = () => assertFitsWidth(page);
 
   test('the admin signs in', inBrowser(async (p) => {
     await page.goto(p.url);
@@ -115,7 +99,7 @@ describe('lending in the web dashboard, in headless Chromium against a live cont
     test(`the pool at ${width} px in ${locale}: each org’s GPUs lent and borrowed, who lends to whom, the lost site`, inBrowser(async (p) => {
       await page.setViewportSize({ width, height: 900 });
       await page.goto(p.url);
-      await speak(locale);
+      await speak(page, locale);
       await heading(w.pool);
       assert.match(await page.locator('section[aria-labelledby="pool-by-org"] thead').innerText(), w.orgHeaders);
       // GPUs of its sites, allocated on them, idle, jobs waiting, GPUs asked, lent, borrowed.

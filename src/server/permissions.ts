@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   'sites.list': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'sites.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: 'site' },
   'sites.update': { admin: 'all', 'org-admin': 'org', member: null, agent: null },
+  /** The jobs on a site now: its org's members see them, another org's job there by its org only (see the sites route). */
+  'sites.jobs': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'sites.heartbeat': { admin: null, 'org-admin': null, member: null, agent: 'site' },
   /** The agent protocol (routes/agent.ts): always the agent's own site, the one its token is bound to. */
   'agent.heartbeat': { admin: null, 'org-admin': null, member: null, agent: 'site' },
@@ -74,6 +76,7 @@ export const ACTIONS = {
   'sites.list': 'list sites',
   'sites.show': 'show a site',
   'sites.update': 'change sites',
+  'sites.jobs': 'list the jobs on a site',
   'sites.heartbeat': 'send heartbeats for a site',
   'agent.heartbeat': 'send agent heartbeats',
   'agent.assignments': 'fetch agent assignments',

@@ -246,6 +246,26 @@ export const SiteKeysResponse = z.object({
 });
 export const siteKeyJson = (k: SiteKey): z.infer<typeof SiteKeysResponse>['keys'][number] => ({ key: k.keyHash, verifier_key: k.verifierKey, created_at: iso(k.createdAt), revoked_at: isoOrNull(k.revokedAt) });
 
+/** The jobs on one site now (GET /sites/:id/jobs): a row per part of a placed or running job there. */
+export const SiteJobsResponse = z.object({
+  jobs: z
+    .array(z.object({
+      job_id: z.string().nullable().describe("null for another org's job (a borrower's) to every caller but the admin: an org sees only its own jobs"),
+      name: z.string().nullable().describe('null as job_id is'),
+      org_id: z.string().describe("whose job it is: the site's own org, or the borrower"),
+      state: z.enum(['placed', 'running']),
+      gpu_type: z.string(), gpus: z.number(), nodes: z.number(),
+      placed_at: Timestamp,
+      started_at: Timestamp.nullable().describe('when its part on this site started (null: not yet)'),
+    }))
+    .describe('placed or running now, oldest placement first'),
+});
+/** One part on the site; `visible`: the caller may see the job itself (the admin, or the job's own org). */
+export const siteJobJson = (j: Job, p: Placement, part: PlacementPart, visible: boolean): z.infer<typeof SiteJobsResponse>['jobs'][number] => ({
+  job_id: visible ? j.id : null, name: visible ? j.name : null, org_id: j.orgId, state: j.state === 'running' ? 'running' : 'placed',
+  gpu_type: part.gpuType, gpus: part.gpus, nodes: part.nodes, placed_at: iso(p.placedAt), started_at: isoOrNull(part.startedAt ?? p.startedAt),
+});
+
 export const capacityOf = (c: readonly z.infer<typeof CapacityEntry>[]) => c.map((e) => ({ gpuType: e.gpu_type, nodes: e.nodes, gpusPerNode: e.gpus_per_node }));
 export const shareOf = (s: z.infer<typeof ShareBody>): Share => sharePatchOf(s) as Share;
 /** The share fields a body names, and only those, in the store's terms. */

@@ -52,3 +52,23 @@ export async function openPage(browser: Browser, width: number, errors: string[]
 export async function buildDashboard(outDir: string): Promise<void> {
   await build({ configFile: join(import.meta.dirname, '..', '..', 'web', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
 }
+
+/** Nothing wider than the window: a table or chart scrolls in its own frame, the page never sideways (else: what sticks out, to say where to look). */
+export async function assertFitsWidth(page: Page): Promise<void> {
+  const overflow = await page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth) return null;
+    const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1);
+    return `the page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px window: ${wide.slice(0, 8).map((e) => `${e.tagName.toLowerCase()}.${String(e.className)}`).join(', ')}`;
+  });
+  if (overflow !== null) throw new Error(overflow);
+}
+
+/** The language switch's label in each language. */
+const LANGUAGE_LABEL = { en: 'Language', 'zh-CN': '语言' } as const;
+
+/** Switches the dashboard to `locale` with its language switch, found by its label in whichever language shows now. */
+export async function speak(page: Page, locale: keyof typeof LANGUAGE_LABEL): Promise<void> {
+  const other = locale === 'en' ? 'zh-CN' : 'en';
+  const current = (await page.getByLabel(LANGUAGE_LABEL[locale], { exact: true }).count()) > 0 ? locale : other;
+  await page.getByLabel(LANGUAGE_LABEL[current], { exact: true }).selectOption(locale);
+}

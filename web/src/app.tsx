@@ -16,6 +16,8 @@ import { PlanView } from './views/plan-view.tsx';
 import { PoolView } from './views/pool-view.tsx';
 import { SignInView, type SignInProblem } from './views/sign-in-view.tsx';
 import { SimulateView } from './views/simulate-view.tsx';
+import { AdminView } from './views/admin-view.tsx';
+import { SiteView } from './views/site-view.tsx';
 import { SitesView } from './views/sites-view.tsx';
 import { SubmitView } from './views/submit-view.tsx';
 
@@ -69,15 +71,20 @@ function useSessionState() {
   return { state, start, end };
 }
 
-const NAV: readonly { readonly route: Route; readonly label: 'nav.pool' | 'nav.jobs' | 'nav.submit' | 'nav.ledger' | 'nav.sites' | 'nav.plan' | 'nav.simulate'; readonly pages: readonly Route['page'][] }[] = [
+/** The navigation; `manages`: shown only to roles that manage something (the admin and org-admins, not members). */
+const NAV: readonly { readonly route: Route; readonly label: 'nav.pool' | 'nav.jobs' | 'nav.submit' | 'nav.ledger' | 'nav.sites' | 'nav.plan' | 'nav.simulate' | 'nav.admin'; readonly pages: readonly Route['page'][]; readonly manages?: true }[] = [
   { route: { page: 'pool' }, label: 'nav.pool', pages: ['pool'] },
   { route: { page: 'jobs', filter: DEFAULT_JOB_FILTER }, label: 'nav.jobs', pages: ['jobs', 'job'] },
   { route: { page: 'submit' }, label: 'nav.submit', pages: ['submit'] },
-  { route: { page: 'sites' }, label: 'nav.sites', pages: ['sites'] },
+  { route: { page: 'sites' }, label: 'nav.sites', pages: ['sites', 'site'] },
   { route: { page: 'ledger' }, label: 'nav.ledger', pages: ['ledger'] },
   { route: { page: 'plan' }, label: 'nav.plan', pages: ['plan'] },
   { route: { page: 'simulate' }, label: 'nav.simulate', pages: ['simulate'] },
+  { route: { page: 'admin', section: 'tokens' }, label: 'nav.admin', pages: ['admin'], manages: true },
 ];
+
+/** The navigation `identity` sees: a member manages nothing, so it is not offered the admin pages (the API would refuse it). */
+export const navItems = (identity: Identity) => NAV.filter((item) => item.manages !== true || identity.role !== 'member');
 
 function Shell() {
   const { t } = useI18n();
@@ -95,7 +102,7 @@ function Shell() {
         {signedIn === null ? null : (
           <nav aria-label={t('nav.label')}>
             <ul>
-              {NAV.map((item) => (
+              {navItems(signedIn.identity).map((item) => (
                 <li key={item.label}>
                   <Link to={pathOf(item.route)} current={item.pages.includes(route.page)}>
                     {t(item.label)}
@@ -133,7 +140,7 @@ function Shell() {
  * afresh (its heading takes the focus, its data starts empty); a new filter of the
  * same list does not, so the control being used keeps the focus.
  */
-const pageKey = (route: Route): string => (route.page === 'job' ? `job/${route.id}` : route.page);
+const pageKey = (route: Route): string => (route.page === 'job' || route.page === 'site' ? `${route.page}/${route.id}` : route.page === 'admin' ? `admin/${route.section}` : route.page);
 
 function RouteView({ route }: { readonly route: Route }) {
   switch (route.page) {
@@ -149,6 +156,10 @@ function RouteView({ route }: { readonly route: Route }) {
       return <LedgerView />;
     case 'sites':
       return <SitesView />;
+    case 'site':
+      return <SiteView id={route.id} />;
+    case 'admin':
+      return <AdminView section={route.section} />;
     case 'plan':
       return <PlanView />;
     case 'simulate':

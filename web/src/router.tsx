@@ -15,9 +15,15 @@ export type Route =
   | { readonly page: 'submit'; readonly draft?: true }
   | { readonly page: 'ledger' }
   | { readonly page: 'sites' }
+  | { readonly page: 'site'; readonly id: string }
+  /** Managing the pool: orgs (the admin), sites and tokens (the admin and org-admins); `/admin` opens the tokens. */
+  | { readonly page: 'admin'; readonly section: AdminSection }
   | { readonly page: 'plan' }
   | { readonly page: 'simulate' }
   | { readonly page: 'not-found'; readonly path: string };
+
+export const ADMIN_SECTIONS = ['orgs', 'sites', 'tokens'] as const;
+export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 /** The job list's filter, kept in the query string (`/jobs?state=running&org=acme&q=render`). */
 export interface JobFilter {
@@ -45,6 +51,12 @@ export function routeOf(pathname: string, search = ''): Route {
   if (job !== null) return { page: 'job', id: decodeURIComponent(job[1] ?? '') };
   if (path === '/ledger') return { page: 'ledger' };
   if (path === '/sites') return { page: 'sites' };
+  const site = /^\/sites\/([^/]+)$/.exec(path);
+  if (site !== null) return { page: 'site', id: decodeURIComponent(site[1] ?? '') };
+  if (path === '/admin') return { page: 'admin', section: 'tokens' };
+  const admin = /^\/admin\/([a-z]+)$/.exec(path);
+  const section = ADMIN_SECTIONS.find((x) => x === admin?.[1]);
+  if (section !== undefined) return { page: 'admin', section };
   if (path === '/plan') return { page: 'plan' };
   if (path === '/simulate') return { page: 'simulate' };
   return { page: 'not-found', path };
@@ -80,6 +92,10 @@ export function pathOf(route: Route): string {
       return '/ledger';
     case 'sites':
       return '/sites';
+    case 'site':
+      return `/sites/${encodeURIComponent(route.id)}`;
+    case 'admin':
+      return `/admin/${route.section}`;
     case 'plan':
       return '/plan';
     case 'simulate':

@@ -5,7 +5,7 @@ import type { Site, SitePatch, WanLink } from '../../store/types.ts';
 import { accessOf, secured, type Api, type ControlPlane } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { checkSiteQuota } from '../quotas.ts';
-import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteKeyParams, SiteKeysResponse, siteKeyJson, SiteListResponse, SitePatchBody, SiteResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJson, spanEndpointOf, wanLinksOf } from '../schemas.ts';
+import { ErrorResponse, HeartbeatBody, IdParams, OrgQuery, SiteCreateBody, SiteKeyParams, SiteKeysResponse, siteKeyJson, SiteListResponse, SitePatchBody, SiteResponse, SiteJobsResponse, capacityOf, orgsNamedBy, shareOf, sharePatchOf, siteJobJson, siteJson, spanEndpointOf, wanLinksOf } from '../schemas.ts';
 import { slug } from './orgs.ts';
 
 export function siteRoutes(app: Api): void {
@@ -48,6 +48,26 @@ export function siteRoutes(app: Api): void {
     config: { operation: 'sites.show' },
     schema: { tags, ...secured, summary: 'Show a site (an agent: its own site only)', params, response: { 200: SiteResponse, '4xx': ErrorResponse } },
   }, async (req) => siteJson(cp.sites.withLiveness(accessOf(req).require('site', req.params.id, await store.getSite(req.params.id), owner))));
+
+  app.get('/api/v1/sites/:id/jobs', {
+    config: { operation: 'sites.jobs' },
+    schema: {
+      tags, ...secured,
+      summary: "The jobs placed or running on a site now, a row per part there; another org's job (a borrower's) only by its org and GPUs to all but the admin",
+      params, response: { 200: SiteJobsResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    const access = accessOf(req);
+    const site = access.require('site', req.params.id, await store.getSite(req.params.id), owner);
+    // The mirror's placements on the site (live: read through at once, not kept).
+    const rows = [...cp.active.placementsOn(site.id)].flatMap((p) => {
+      const job = cp.active.get(p.jobId);
+      if (job === undefined) return [];
+      return p.parts.filter((part) => part.siteId === site.id).map((part) => ({ at: p.placedAt, id: Number(job.id), json: siteJobJson(job, p, part, access.owns(job.orgId)) }));
+    });
+    rows.sort((a, b) => a.at - b.at || a.id - b.id);
+    return { jobs: rows.map((r) => r.json) };
+  });
 
   app.patch('/api/v1/sites/:id', {
     config: { operation: 'sites.update' },

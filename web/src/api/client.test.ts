@@ -31,6 +31,16 @@ test('requests carry the bearer token; JSON bodies only when there is one', asyn
   assert.equal(requests[1]?.body, undefined);
 });
 
+test('a PATCH carries its JSON body; a DELETE carries none (the API refuses an empty JSON body)', async () => {
+  const { fetch, requests } = fakeFetch({ 'PATCH /sites/a': { status: 200, body: { id: 'a' } }, 'DELETE /tokens/t1': { status: 200, body: { id: 't1' } } });
+  const client = createApiClient({ token: TOKEN, fetch });
+  assert.deepEqual(await client.patch('/sites/a', { share: { lend_fraction: 0.5 } }), { id: 'a' });
+  assert.deepEqual(await client.delete('/tokens/t1'), { id: 't1' });
+  assert.deepEqual([requests[0]?.method, requests[0]?.headers['content-type'], requests[0]?.body], ['PATCH', 'application/json', { share: { lend_fraction: 0.5 } }]);
+  assert.deepEqual([requests[1]?.method, requests[1]?.headers['content-type'], requests[1]?.body], ['DELETE', undefined, undefined]);
+  assert.equal(requests[1]?.headers.authorization, `Bearer ${TOKEN}`);
+});
+
 test('a POST may carry an Idempotency-Key (a resubmission sent twice makes one job); others carry none', async () => {
   const { fetch, requests } = fakeFetch({ 'POST /jobs': { status: 201, body: { id: '8' } } });
   const client = createApiClient({ token: TOKEN, fetch });

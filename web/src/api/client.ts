@@ -26,6 +26,10 @@ export interface ApiClient {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   /** `body` undefined sends no body at all (the API refuses an empty JSON body). */
   post<T>(path: string, body?: unknown, options?: PostOptions): Promise<T>;
+  /** Changes part of an object (PATCH: only the fields given change). */
+  patch<T>(path: string, body: unknown, options?: { readonly signal?: AbortSignal }): Promise<T>;
+  /** Removes or revokes an object (DELETE, no body); the API answers with the object after. */
+  delete<T>(path: string, options?: { readonly signal?: AbortSignal }): Promise<T>;
 }
 
 export interface PostOptions {
@@ -48,7 +52,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const base = `${options.baseUrl ?? ''}/api/v1`;
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, idempotencyKey?: string): Promise<T> {
+  async function call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, signal: AbortSignal | undefined, idempotencyKey?: string): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const init: RequestInit = { method, headers };
@@ -78,6 +82,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   return {
     get: (path, signal) => call('GET', path, undefined, signal),
     post: (path, body, post) => call('POST', path, body, post?.signal, post?.idempotencyKey),
+    patch: (path, body, options) => call('PATCH', path, body, options?.signal),
+    delete: (path, options) => call('DELETE', path, undefined, options?.signal),
   };
 }
 

@@ -3,8 +3,8 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgListResponse, PlanBody,
-  PoolResponse, SiteListResponse, SiteResponse, TokenListResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
+  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgCreateBody, OrgListResponse, OrgResponse, PlanBody,
+  PoolResponse, SiteCreateBody, SiteJobsResponse, SiteListResponse, SitePatchBody, SiteResponse, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
 export type JobJson = z.infer<typeof JobResponse>;
@@ -24,6 +24,22 @@ export type SiteHealth = SiteJson['health'];
 export type SiteListJson = z.infer<typeof SiteListResponse>;
 export type OrgListJson = z.infer<typeof OrgListResponse>;
 export type TokenListJson = z.infer<typeof TokenListResponse>;
+
+// A site's page and the admin pages (issue 19): the site's jobs, its share policy, orgs, sites and tokens made and revoked.
+/** The jobs on a site now (GET /sites/:id/jobs): another org's job by its org only (job_id and name null). */
+export type SiteJobsJson = z.infer<typeof SiteJobsResponse>;
+export type SiteJobJson = SiteJobsJson['jobs'][number];
+export type ShareJson = SiteJson['share'];
+/** A change to a site's share policy (PATCH /sites/:id `share`: only the fields given change). */
+export type SharePatchRequest = NonNullable<z.input<typeof SitePatchBody>['share']>;
+export type OrgJson = z.infer<typeof OrgResponse>;
+export type OrgCreateRequest = z.input<typeof OrgCreateBody>;
+export type SiteCreateRequest = z.input<typeof SiteCreateBody>;
+export type TokenJson = z.infer<typeof TokenResponse>;
+export type Role = TokenJson['role'];
+export type TokenCreateRequest = z.input<typeof TokenCreateBody>;
+/** A new token with its secret (`token`), which the API shows in this answer only. */
+export type TokenCreatedJson = z.infer<typeof TokenCreatedResponse>;
 export type WhoAmIJson = z.infer<typeof WhoAmIResponse>;
 export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];

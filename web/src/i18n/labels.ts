@@ -1,5 +1,5 @@
 import type { RequestErrorCode } from '../api/client.ts';
-import type { DiagnosisJson, JobState, LedgerBucket, PlacementJson, SiteHealth } from '../api/types.ts';
+import type { DiagnosisJson, JobState, LedgerBucket, PlacementJson, Role, SiteHealth } from '../api/types.ts';
 import type { MessageKey } from './catalog-en.ts';
 import type { I18n } from './i18n-context.tsx';
 
@@ -21,7 +21,7 @@ export const STATE_LABEL: Readonly<Record<JobState, MessageKey>> = {
 
 export const HEALTH_LABEL: Readonly<Record<SiteHealth, MessageKey>> = { unknown: 'health.unknown', up: 'health.up', lost: 'health.lost' };
 
-export const ROLE_LABEL: Readonly<Record<'admin' | 'org-admin' | 'member', MessageKey>> = { admin: 'role.admin', 'org-admin': 'role.orgAdmin', member: 'role.member' };
+export const ROLE_LABEL: Readonly<Record<Role, MessageKey>> = { admin: 'role.admin', 'org-admin': 'role.orgAdmin', member: 'role.member', agent: 'role.agent' };
 
 /** The steps GET /ledger/history sums by, shortest first (the ledger's switch offers them in this order). */
 export const BUCKET_LABEL: Readonly<Record<LedgerBucket, MessageKey>> = { hour: 'ledger.bucketHour', day: 'ledger.bucketDay' };

@@ -75,13 +75,13 @@ export type SubmitFormErrors = Partial<Record<keyof SubmitForm, FieldProblem>>;
 const GPU_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** An integer in [min, max] from what was typed, or undefined. */
-function integerIn(text: string, min: number, max: number): number | undefined {
+export function integerIn(text: string, min: number, max: number): number | undefined {
   const n = Number(text.trim());
   return text.trim() !== '' && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
 /** A number in (min, max] (or [min, max] when `orEqual`) from what was typed, or undefined. */
-function numberIn(text: string, min: number, max: number, orEqual = false): number | undefined {
+export function numberIn(text: string, min: number, max: number, orEqual = false): number | undefined {
   const n = Number(text.trim());
   return text.trim() !== '' && Number.isFinite(n) && (orEqual ? n >= min : n > min) && n <= max ? n : undefined;
 }

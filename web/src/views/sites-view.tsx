@@ -3,10 +3,11 @@ import { HealthBadge } from '../components/badges.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
+import { Link, pathOf } from '../router.tsx';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
 
-/** The sites the caller may see: capacity, health and last heartbeat, share policy and price. */
+/** The sites the caller may see: capacity, health and last heartbeat, share policy and price; each name opens the site's page. */
 export function SitesView() {
   const { t } = useI18n();
   const { client, identity } = useSession();
@@ -28,7 +29,7 @@ export function SiteTable({ sites, now }: { readonly sites: readonly SiteJson[];
       header: t('common.site'),
       cell: (s) => (
         <>
-          {s.name}
+          <Link to={pathOf({ page: 'site', id: s.id })}>{s.name}</Link>
           <div className="muted small">
             <code>{s.id}</code>
           </div>

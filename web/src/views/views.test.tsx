@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import type { ApiClient } from '../api/client.ts';
-import type { DryRunJson, JobDetailJson } from '../api/types.ts';
+import type { DryRunJson, JobDetailJson, SiteJobJson } from '../api/types.ts';
 import type { Identity } from '../api/identity.ts';
 import type { PoolJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
@@ -23,8 +23,17 @@ import { PlanFormView, PlanResult } from './plan-view.tsx';
 import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
 import { ReportRefusal, SimulateReport, SimulateView } from './simulate-view.tsx';
+import { navItems } from '../app.tsx';
+import { shareFormOf } from '../model/admin-forms.ts';
+import { AdminView } from './admin-view.tsx';
+import { ShareFormView, SiteDetail } from './site-view.tsx';
 import { SiteTable } from './sites-view.tsx';
+import { NewToken, TokenTable } from './tokens-view.tsx';
 import { DryRunResult, SubmitFormView, SubmitView } from './submit-view.tsx';
+
+/** A client for views rendered on the server: effects do not run there, so nothing is ever fetched. */
+const OFFLINE = () => Promise.reject(new Error('not in this test'));
+const client: ApiClient = { get: OFFLINE, post: OFFLINE, patch: OFFLINE, delete: OFFLINE };
 
 const ADMIN: Identity = { role: 'admin', orgId: null, tokenName: 'ops' };
 const MEMBER: Identity = { role: 'member', orgId: 'acme', tokenName: null };
@@ -38,7 +47,7 @@ const text = (h: string) => h.replace(/<[^>]+>/g, ' ').replace(/&#x27;/g, "'").r
 
 /** A message key printed instead of its message (`pool.idle`) would show as text (a file path such as examples/pool.json is not one). */
 function assertNoRawKeys(h: string): void {
-  assert.doesNotMatch(text(h), /(?<!\/)\b(app|nav|signIn|common|pool|jobs|job|submit|ledger|sites|state|health|role|error|reason|diagnosis|chart|notFound|plan|simulate)\.[a-z][A-Za-z_]+\b/);
+  assert.doesNotMatch(text(h), /(?<!\/)\b(app|nav|signIn|common|pool|jobs|job|submit|ledger|sites|state|health|role|error|reason|diagnosis|chart|notFound|plan|simulate|site|admin)\.[a-z][A-Za-z_]+\b/);
 }
 
 const sites = [site('a', 'acme', { h100: [2, 8] }), site('b', 'beta', { a100: [1, 4] }, { health: 'lost', last_heartbeat_at: '2026-11-26T15:00:00.000Z' })];
@@ -145,14 +154,12 @@ test('the ledger over time: two charts, a labelled step switch, and the figures 
 });
 
 test('the ledger page: the history and its switch wait for a ledger with rows', () => {
-  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
   const h = html('en', <SessionContext.Provider value={{ client, identity: MEMBER }}><LedgerView /></SessionContext.Provider>);
   assert.match(text(h), /The rows of acme, and the pool’s totals\. .* Loading/);
   assert.doesNotMatch(h, /Time step/, 'nothing loaded yet, so no history to switch');
 });
 
 test('the ledger page verifies in the browser: the admin chooses the org, a member verifies its own', () => {
-  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
   const admin = text(html('en', <SessionContext.Provider value={{ client, identity: ADMIN }}><LedgerView /></SessionContext.Provider>));
   assert.match(admin, /Verified in this browser .* Org to verify Choose an org to verify its ledger Reading the usage log’s latest checkpoint… Verify again/);
   const member = html('zh-CN', <SessionContext.Provider value={{ client, identity: MEMBER }}><LedgerView /></SessionContext.Provider>);
@@ -376,7 +383,6 @@ test('the sign-in form labels its field, says where the token is kept, and why i
 
 test('only the admin is offered an org to submit for or to filter by; others are told theirs', () => {
   // Server-side rendering runs no effect: nothing is fetched, so the client is never called.
-  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
   const as = (identity: Identity, node: ReactNode) => html('en', <SessionContext.Provider value={{ client, identity }}>{node}</SessionContext.Provider>);
   const filter = { state: 'all', org: null, search: '' } as const;
   assert.match(as(ADMIN, <SubmitView />), /<label for="[^"]+">Org<\/label><select/);
@@ -449,7 +455,6 @@ test('the report page: a labelled file input that also takes a drop, and a refus
 // Issue 19: the submit form's checkpoints and span options, the dry run's offer to span, a plan submitted.
 
 const IN_SESSION = (identity: Identity, node: ReactNode) => {
-  const client: ApiClient = { get: () => Promise.reject(new Error('not in this test')), post: () => Promise.reject(new Error('not in this test')) };
   return <SessionContext.Provider value={{ client, identity }}>{node}</SessionContext.Provider>;
 };
 const submitForm = (form: SubmitForm, errors: SubmitFormErrors = {}, children: ReactNode = null) => (
@@ -539,4 +544,130 @@ test('a job no single site can ever hold offers to submit it again to run across
 
 test('the sign-in heading can take the focus (it does when the page opens, after signing out too)', () => {
   assert.match(html('en', <SignInView reason="signed-out" problem={null} onSubmit={() => Promise.resolve()} />), /<h1 id="sign-in-title" tabindex="-1">Sign in<\/h1>/);
+});
+
+// Issue 19: a page per site (its health, share policy, WAN links and jobs) and managing orgs, sites and tokens, each role seeing what it may do.
+
+const ORG_ADMIN: Identity = { role: 'org-admin', orgId: 'acme', tokenName: 'ops of acme' };
+const SITE_PAGE = site('a', 'acme', { h100: [2, 8] }, {
+  share: { lend_fraction: 0.5, reclaim: true, reclaim_notice_s: 600, lend_to: ['beta', 'gamma'], max_gpus_per_borrower: 8, borrower_gpu_limits: { beta: 4 }, sandbox_borrowed: true, borrowed_network: 'host' },
+  wan_links: [{ to_site: 'b', gbps: 10, latency_ms: 5 }, { to_site: 'beta-lab-0a1b2c3d', gbps: 2.5, latency_ms: 40 }],
+});
+/** acme's own job, and beta's borrowing 4 GPUs (by its org only, as the API gives it to acme). */
+const SITE_JOBS: readonly SiteJobJson[] = [
+  { job_id: '7', name: 'render', org_id: 'acme', state: 'running', gpu_type: 'h100', gpus: 8, nodes: 1, placed_at: '2026-11-26T15:00:00.000Z', started_at: '2026-11-26T15:01:00.000Z' },
+  { job_id: null, name: null, org_id: 'beta', state: 'placed', gpu_type: 'h100', gpus: 4, nodes: 1, placed_at: '2026-11-26T15:05:00.000Z', started_at: null },
+];
+const sitePage = (identity: Identity, jobs: readonly SiteJobJson[] | null = SITE_JOBS) =>
+  IN_SESSION(identity, <SiteDetail site={SITE_PAGE} jobs={jobs} siteNames={new Map([['a', 'a lab'], ['b', 'b lab']])} identity={identity} now={Date.parse('2026-11-26T15:10:44.000Z')} onSaved={() => undefined} />);
+
+test('a site’s page: its GPUs, health and last heartbeat, share policy in words, WAN links and the jobs on it now', () => {
+  for (const locale of LOCALES) {
+    const h = html(locale, sitePage(ORG_ADMIN));
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<section aria-labelledby="site-(share|wan|jobs)"><h2 id="site-\1">/g) ?? []).length, 3, 'three sections, each named by its heading');
+    assert.match(h, /<span class="badge health-up">/);
+    assert.match(h, /<a href="\/sites\/b">b lab<\/a>/, 'a linked site the caller sees, by name');
+    assert.match(h, /<code>beta-lab-0a1b2c3d<\/code>/, 'another org’s site as declared');
+    assert.match(h, /<a href="\/jobs\/7">/, 'its own job links to its page');
+    assert.equal((h.match(/href="\/jobs\//g) ?? []).length, 1, 'another org’s job links nowhere');
+  }
+  const en = text(html('en', sitePage(ORG_ADMIN)));
+  assert.match(en, /Org acme ID a GPUs 16 h100: nodes 2 × GPUs 8 Health Up Last heartbeat .* 10 seconds ago/);
+  assert.match(en, /Share lent Lends up to 50% Reclaiming Reclaims with 10 min notice Who may borrow beta and gamma Most GPUs per borrowing org 8 Limits of single borrowers beta: 4 GPUs Borrowed runs Sandboxed; network: the host’s/);
+  assert.match(en, /b lab 10 Gbit\/s 5 ms beta-lab-0a1b2c3d 2\.5 Gbit\/s 40 ms/);
+  assert.match(en, /Job 7: render acme Running h100 × 8 .* A job of beta beta \(borrowing\) Placed h100 × 4/);
+  const zh = text(html('zh-CN', sitePage(ORG_ADMIN)));
+  assert.match(zh, /最多出借 50%/);
+  assert.match(zh, /谁可以借用 beta和gamma/);
+  assert.match(zh, /beta 的一个作业 beta（借用方） 已分配/);
+  assert.match(zh, /10秒钟前/);
+  assert.match(text(html('en', sitePage(ORG_ADMIN, []))), /No job is placed or running here now\./);
+  assert.match(text(html('zh-CN', IN_SESSION(ORG_ADMIN, <SiteDetail site={{ ...SITE_PAGE, wan_links: [], last_heartbeat_at: null }} jobs={null} siteNames={new Map()} identity={ORG_ADMIN} now={0} onSaved={() => undefined} />))), /最近心跳 从未 .*尚未声明任何广域网链路。/);
+});
+
+test('the share policy may be changed from the site’s page by its org-admin and the admin, not by a member', () => {
+  for (const [identity, may] of [[ADMIN, true], [ORG_ADMIN, true], [MEMBER, false]] as const) {
+    for (const locale of LOCALES) {
+      const h = html(locale, sitePage(identity));
+      assert.equal(/<button type="button">(Change the share policy|修改共享策略)<\/button>/.test(h), may, `${identity.role} ${locale}`);
+    }
+  }
+});
+
+test('the share policy’s form: every control labelled, filled in from the policy, each problem beside its field (the API’s words too)', () => {
+  const errors = { lendPercent: 'admin.errorPercent', lendToOrgs: { message: 'share.lend_to[1]: no org "gamm"' } } as const;
+  for (const locale of LOCALES) {
+    const h = html(locale, <ShareFormView form={shareFormOf(SITE_PAGE.share)} errors={errors} failure={undefined} busy={false} onChange={() => undefined} onSubmit={() => undefined} onCancel={() => undefined} />);
+    assertNoRawKeys(h);
+    const ids = [...h.matchAll(/<(?:input|select)[^>]*\bid="([^"]+)"/g)].map((m) => m[1]);
+    const boxes = (h.match(/type="(radio|checkbox)"/g) ?? []).length;
+    assert.equal(ids.length + boxes, (h.match(/<(?:input|select)\b/g) ?? []).length, 'every text box and list has an id…');
+    for (const id of ids) assert.match(h, new RegExp(`<label for="${id}">`), `…and a label: ${id}`);
+    assert.equal(ids.length, 6, 'share, notice, orgs, per borrower, single borrowers, network');
+    assert.equal((h.match(/aria-invalid="true"/g) ?? []).length, 2);
+    assert.match(h, /value="50"/);
+    assert.match(h, /value="beta, gamma"/);
+    assert.match(h, /value="beta=4"/);
+  }
+  const en = text(html('en', <ShareFormView form={shareFormOf(SITE_PAGE.share)} errors={errors} failure={undefined} busy={false} onChange={() => undefined} onSubmit={() => undefined} onCancel={() => undefined} />));
+  assert.match(en, /Share lent \(%\) .*A percentage from 0 to 100\./);
+  assert.match(en, /Orgs that may borrow .*share\.lend_to\[1\]: no org "gamm"/);
+  assert.match(text(html('zh-CN', <ShareFormView form={shareFormOf(SITE_PAGE.share)} errors={errors} failure={undefined} busy={false} onChange={() => undefined} onSubmit={() => undefined} onCancel={() => undefined} />)), /出借比例（%） .*0 到 100 之间的百分比。/);
+});
+
+test('managing the pool: the admin every section, an org-admin its sites and tokens, a member nothing (not even the link)', () => {
+  const admin = (section: 'orgs' | 'sites' | 'tokens', identity: Identity, locale: (typeof LOCALES)[number] = 'en') => html(locale, IN_SESSION(identity, <AdminView section={section} />));
+  const navLinks = (h: string) => [...(/<nav aria-label="[^"]+" class="admin-nav">(.*?)<\/nav>/.exec(h)?.[1] ?? '').matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+  for (const locale of LOCALES) {
+    for (const section of ['orgs', 'sites', 'tokens'] as const) {
+      for (const identity of [ADMIN, ORG_ADMIN, MEMBER]) assertNoRawKeys(admin(section, identity, locale));
+    }
+  }
+  assert.deepEqual(navLinks(admin('orgs', ADMIN)), ['/admin/orgs', '/admin/sites', '/admin/tokens']);
+  assert.deepEqual(navLinks(admin('tokens', ORG_ADMIN)), ['/admin/sites', '/admin/tokens'], 'orgs are the admin’s');
+  assert.match(admin('orgs', ADMIN), /<form class="form" noValidate="" aria-label="Create an org">/);
+  const orgsAsOrgAdmin = admin('orgs', ORG_ADMIN);
+  assert.doesNotMatch(orgsAsOrgAdmin, /<form/);
+  assert.match(text(orgsAsOrgAdmin), /Only the pool’s admin creates orgs\./);
+  // Tokens: the admin picks any role and an org; an org-admin mints no admin and names no org (its own).
+  const roles = (h: string) => [...h.matchAll(/<option value="(admin|org-admin|member|agent)">/g)].map((m) => m[1]);
+  assert.deepEqual(roles(admin('tokens', ADMIN)), ['admin', 'org-admin', 'member', 'agent']);
+  const tokensAsOrgAdmin = admin('tokens', ORG_ADMIN);
+  assert.deepEqual(roles(tokensAsOrgAdmin), ['org-admin', 'member', 'agent']);
+  assert.doesNotMatch(tokensAsOrgAdmin, />Org<\/label>/);
+  assert.match(text(tokensAsOrgAdmin), /For acme\. .*The tokens of acme/);
+  assert.match(admin('sites', ADMIN), /<label for="[^"]+">Org<\/label><select/);
+  assert.doesNotMatch(admin('sites', ORG_ADMIN), />Org<\/label>/);
+  assert.match(text(admin('sites', ORG_ADMIN, 'zh-CN')), /注册站点 .*属于 acme。/);
+  for (const section of ['orgs', 'sites', 'tokens'] as const) {
+    const member = admin(section, MEMBER);
+    assert.doesNotMatch(member, /<form|<nav/, `a member has no ${section} to manage`);
+    assert.match(text(member), /A member manages nothing here/);
+  }
+  assert.match(text(admin('tokens', MEMBER, 'zh-CN')), /成员在此无可管理的内容/);
+  const labels = (identity: Identity) => navItems(identity).map((i) => i.label);
+  assert.ok(labels(ADMIN).includes('nav.admin') && labels(ORG_ADMIN).includes('nav.admin'));
+  assert.ok(!labels(MEMBER).includes('nav.admin'), 'the link is hidden from a member');
+});
+
+test('tokens: a revoke button for each live one, named for the token; the new secret shown once with a copy button and a warning', () => {
+  const tokens = [
+    { id: 't1', name: 'ci', role: 'member', org_id: 'acme', site_id: null, created_at: '2026-11-26T15:00:00.000Z', revoked_at: null },
+    { id: 't2', name: 'lab agent', role: 'agent', org_id: 'acme', site_id: 'a', created_at: '2026-11-26T15:00:00.000Z', revoked_at: '2026-11-26T16:00:00.000Z' },
+  ] as const;
+  for (const locale of LOCALES) {
+    const h = html(locale, IN_SESSION(ORG_ADMIN, <TokenTable tokens={tokens} siteNames={new Map([['a', 'a lab']])} onRevoked={() => undefined} />));
+    assertNoRawKeys(h);
+    assert.equal((h.match(/<button type="button" class="danger" aria-label="[^"]+/g) ?? []).join(), `<button type="button" class="danger" aria-label="${locale === 'en' ? 'Revoke token ci (t1)' : '吊销令牌 ci（t1）'}`, 'the live token only, named');
+    assert.match(h, /<tr class="row-revoked"><th scope="row">lab agent<\/th>/);
+    const created = html(locale, <NewToken token={{ ...tokens[0], token: 'sl_t1_secret' }} onDone={() => undefined} />);
+    assertNoRawKeys(created);
+    assert.match(created, /<input id="[^"]+" type="text" class="mono" readOnly="" value="sl_t1_secret"/);
+    assert.match(created, /<span role="status"><\/span>/, 'a live region says when it is copied');
+  }
+  const en = text(html('en', IN_SESSION(ORG_ADMIN, <TokenTable tokens={tokens} siteNames={new Map([['a', 'a lab']])} onRevoked={() => undefined} />)));
+  assert.match(en, /ci t1 member acme — .* Revoke lab agent t2 agent acme a lab .* Revoked /);
+  assert.match(text(html('en', <NewToken token={{ ...tokens[0], token: 'sl_t1_secret' }} onDone={() => undefined} />)), /New token ci \(t1\) This token is not shown again: copy it now .* Copy the token/);
+  assert.match(text(html('zh-CN', <NewToken token={{ ...tokens[0], token: 'sl_t1_secret' }} onDone={() => undefined} />)), /此令牌不会再次显示：.* 复制令牌/);
 });
