@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RunReportBatchResponse, RunReportResponse } from '../src/server/routes/agent.ts';
-import { JobDetailResponse, SiteResponse } from '../src/server/schemas.ts';
+import { JOB_EVENT_TYPES, JobDetailResponse, SiteResponse } from '../src/server/schemas.ts';
 import { TestServer } from './support/server.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -77,6 +77,8 @@ describe('log tails per site of a job across two orgs’ sites', () => {
     await report(sites.beta, { job_id: id, attempt: 1, state: 'succeeded', exit_code: 0, log_tail: 'beta: done\n' });
     const done = await show(id);
     assert.equal(done.state, 'succeeded');
+    const known: readonly string[] = JOB_EVENT_TYPES;
+    assert.deepEqual(done.events.map((e) => e.type).filter((type) => !known.includes(type)), [], 'every event type written is one the API lists (and the dashboard names)');
     assert.deepEqual(done.placements[0]?.logs.map((l) => [l.site_id, l.log_tail]), order.map((site) => [site, site === sites.acme.id ? 'acme: done\n' : 'beta: done\n']));
   });
 

@@ -487,6 +487,17 @@ export const jobListItemJson = (j: Job, latest: Placement | undefined, owners: R
 });
 export const JobListResponse = z.object({ jobs: z.array(JobListItemResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
 
+/**
+ * The types of the events a job's history holds, as the control plane writes them: its submission, the scheduling
+ * loop's decisions (placed, preempted, requeued, site_lost, coallocation_timeout, shrunk), its agents' reports
+ * (started, part_started, part_succeeded, succeeded, failed, run_lost, run_failed, coallocation_failed), a cancel,
+ * and the rendezvous's memberships. The dashboard names each in words (test/web-vocabulary.test.ts).
+ */
+export const JOB_EVENT_TYPES = [
+  'submitted', 'placed', 'started', 'part_started', 'part_succeeded', 'succeeded', 'failed', 'cancelled', 'preempted', 'requeued',
+  'site_lost', 'run_lost', 'run_failed', 'coallocation_timeout', 'coallocation_failed', 'shrunk', 'membership',
+] as const;
+
 const SiteLogResponse = z.object({
   site_id: z.string().describe("the site whose run it is; another org's site by its neutral label (`<org>:site-<n>`), never its id"),
   lender_org_id: z.string().describe('the org whose site it is'),
@@ -514,7 +525,10 @@ export const JobDetailResponse = JobResponse.extend({
       wan_gbps: z.number().describe('the WAN bandwidth between its sites it was planned with, Gbit/s'),
     }).nullable().describe('an attempt across sites as the scheduler planned it when it placed it; null on one site'),
   })),
-  events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
+  events: z.array(z.object({
+    seq: z.number(), at: Timestamp, type: z.string().describe(`one of ${JOB_EVENT_TYPES.join(', ')}; a newer server may add others`),
+    from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject,
+  })),
   measured: z.object({
     attempt: z.number(),
     outer_steps: z.number().describe('outer steps every part reported'),
