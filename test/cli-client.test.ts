@@ -242,7 +242,7 @@ describe('suanli as a client of a real control plane', () => {
     await s.store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: s.clock.now(), type: 'placed', detail: { note: `\x1b]0;pwned\x07${name}` }, placement: [{ siteId: site?.id ?? '', gpuType: 'a100', gpus: 1, nodes: 1 }] }]);
     await s.store.setDiagnoses(new Map([[waiting?.job.id ?? '', { message: `0/1 sites fit\x1b[8m ${name}`, sites: 1, reasons: {}, never: false }]]));
     const log = 'step 1\n\x1b[31mloss 0.5\x1b[0m\r\u202Edone\tok\n';
-    await s.store.setLogTails([{ jobId: id, attempt: 1, tail: log, at: s.clock.now() }]);
+    await s.store.setLogTails([{ jobId: id, attempt: 1, siteId: site?.id ?? '', tail: log, at: s.clock.now() }]);
 
     /** No hidden character: the C0 controls but newline and tab, DEL, C1, bidi and invisible format characters. */
     const clean = (out: string, what: string) => assert.doesNotMatch(out, /[\0-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/, what);

@@ -101,7 +101,7 @@ if (missing !== undefined) {
       await watch.barrier();
       assert.deepEqual(seen.splice(0), ['sites lab', `jobs ${id}`, `jobs ${id}`, `placements ${id}`], 'orgs are not watched; each job change is announced');
       await leader.touchSites([{ siteId: 'lab', at: 10 }]);
-      await leader.setLogTails([{ jobId: id, attempt: 1, tail: 'hello', at: 11 }]);
+      await leader.setLogTails([{ jobId: id, attempt: 1, siteId: 'lab', tail: 'hello', at: 11 }]);
       await plain.heartbeat('lab', 12, { sandboxCapable: true }); // a session that is no replica's
       await watch.barrier();
       assert.deepEqual(seen.splice(0), [], 'heartbeat times, log tails and other sessions are not announced');

@@ -9,20 +9,17 @@
 // out take the focus; the planner's "submit this plan" fills the form, which a reload keeps. Screenshots
 // go to test-artifacts/web/submit-*.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { Agent } from '../src/agent/agent.ts';
-import type { LocalExecutor } from '../src/executors/local.ts';
+import type { Page } from 'playwright-core';
 import { jobDefaults } from '../src/model/job.ts';
 import { SpanBody } from '../src/server/schemas.ts';
 import type { MessageKey } from '../web/src/i18n/catalog-en.ts';
 import { translate, type Locale } from '../web/src/i18n/i18n.ts';
 import { SERVER_DEFAULTS, SUBMIT_DRAFT_KEY } from '../web/src/model/submit-form.ts';
-import { buildDashboard, chromiumMissing, launchChromium, skipWithoutChromium } from './support/browser.ts';
-import { LivePool, localAgent, waitFor } from './support/live-pool.ts';
+import { chromiumMissing, skipWithoutChromium, twoSiteDashboard, type TwoSiteDashboard } from './support/browser.ts';
+import { waitFor, type LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
 const missing = chromiumMissing();
@@ -36,46 +33,21 @@ test('the form’s defaults, shown as the values sent, are the server’s', () =
 });
 
 describe('the submit form in headless Chromium against a live pool of two sites', () => {
-  let webRoot = '';
-  let workDir = '';
-  let pool: LivePool | undefined;
-  const agents: { agent: Agent; executor: LocalExecutor }[] = [];
-  let browser: Browser | undefined;
+  let live: TwoSiteDashboard | undefined;
 
   before(async () => {
     if (missing !== undefined) return;
-    webRoot = mkdtempSync(join(tmpdir(), 'suanli-web-submit-'));
-    workDir = mkdtempSync(join(tmpdir(), 'suanli-web-submit-agents-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    await buildDashboard(webRoot);
-    pool = await LivePool.start({ webRoot });
-    // As test/span-live.test.ts sets them up: beta's site linked to acme's, borrowed runs on the host's network.
-    const beta = await pool.addSite('beta', 'beta lab', [{ to_site: pool.siteId, gbps: 10, latency_ms: 5 }]);
-    await pool.hostNetworkForBorrowed(pool.siteId, beta.siteId);
-    for (const [name, token] of [['acme', pool.agentToken], ['beta', beta.token]] as const) {
-      const a = localAgent(pool, join(workDir, name), { token });
-      agents.push(a);
-      await a.agent.start();
-    }
-    browser = await launchChromium();
+    live = await twoSiteDashboard('web-submit');
   });
-
-  after(async () => {
-    await browser?.close();
-    for (const a of agents) {
-      await a.agent.stop();
-      await a.executor.close();
-    }
-    await pool?.close();
-    for (const dir of [webRoot, workDir]) if (dir !== '') rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => live?.close());
 
   for (const { locale, width } of [{ locale: 'en', width: 1400 }, { locale: 'zh-CN', width: 400 }] as const satisfies readonly { locale: Locale; width: number }[]) {
     test(`${locale} at ${width} px: a job larger than any site, offered to span, is placed on both; “submit this plan”; focus after a dry run and after signing out`, async (t: TestContext) => {
       if (missing !== undefined) return skipWithoutChromium(t, missing);
-      assert.ok(pool !== undefined && browser !== undefined);
-      const p = pool;
-      const context = await browser.newContext({ viewport: { width, height: 900 }, locale });
+      assert.ok(live !== undefined);
+      const p = live.pool;
+      const context = await live.browser.newContext({ viewport: { width, height: 900 }, locale });
       const page = await context.newPage();
       page.setDefaultTimeout(20_000);
       const pageErrors: string[] = [];

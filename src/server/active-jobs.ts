@@ -250,7 +250,7 @@ export class ActiveJobs {
     this.put(job);
     if (change.to === 'placed') {
       const parts = change.placement ?? [];
-      this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts, placedAt: change.at, startedAt: null, endedAt: null, logTail: null, logAt: null });
+      this.placements.set(job.id, { jobId: job.id, attempt: job.attempts, parts, placedAt: change.at, startedAt: null, endedAt: null });
       for (const siteId of new Set(parts.map((p) => p.siteId))) this.bell.ring(siteId);
     } else if (change.to === 'running' && current !== undefined) this.placements.set(job.id, { ...current, startedAt: change.at });
     else if (job.state !== 'placed' && job.state !== 'running') this.placements.delete(job.id);

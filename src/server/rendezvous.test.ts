@@ -6,7 +6,7 @@ import { checkEndpoints, Rendezvous, RendezvousTokens } from './rendezvous.ts';
 
 const placement = (...sites: string[]): Placement => ({
   jobId: '7', attempt: 2, parts: sites.map((siteId) => ({ siteId, gpuType: 'h100', gpus: siteId === 'big' ? 16 : 8, nodes: 1 })),
-  placedAt: 0, startedAt: null, endedAt: null, logTail: null, logAt: null,
+  placedAt: 0, startedAt: null, endedAt: null,
 });
 const code = (fn: () => unknown) => {
   try {

@@ -5,8 +5,9 @@ import { jobDefaults } from '../model/job.ts';
 import { DEFAULT_MIN_SPAN_EFFICIENCY, type SpanSpec } from '../model/span.ts';
 import { codePointName, firstHidden } from '../model/text.ts';
 import { describeDiagnosis, type Diagnosis } from '../sched/diagnosis.ts';
-import { JOB_ORDERS, JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type SpanMetrics, type Token } from '../store/types.ts';
+import { JOB_ORDERS, JOB_STATES, ROLES, type Capacity, type SiteKey, type Job, type JobEvent, type LedgerPoint, type LogTail, type LedgerRow, type Org, type Placement, type PlacementPart, type Share, type Site, type SpanEndpoint, type SpanMetrics, type Token } from '../store/types.ts';
 import { API_ERROR_CODES } from './errors.ts';
+import { partSites } from './rendezvous.ts';
 
 /**
  * The wire format of /api/v1: zod schemas for every body, query and response
@@ -506,17 +507,48 @@ export const jobListItemJson = (j: Job, latest: Placement | undefined, owners: R
 });
 export const JobListResponse = z.object({ jobs: z.array(JobListItemResponse), next: z.string().nullable().describe('pass as `after` for the next page; null on the last') });
 
+/**
+ * The types of the events a job's history holds, as the control plane writes them: its submission, the scheduling
+ * loop's decisions (placed, preempted, requeued, site_lost, coallocation_timeout, shrunk), its agents' reports
+ * (started, part_started, part_succeeded, succeeded, failed, run_lost, run_failed, coallocation_failed), a cancel,
+ * and the rendezvous's memberships. The dashboard names each in words (test/web-vocabulary.test.ts).
+ */
+export const JOB_EVENT_TYPES = [
+  'submitted', 'placed', 'started', 'part_started', 'part_succeeded', 'succeeded', 'failed', 'cancelled', 'preempted', 'requeued',
+  'site_lost', 'run_lost', 'run_failed', 'coallocation_timeout', 'coallocation_failed', 'shrunk', 'membership',
+] as const;
+
+const SiteLogResponse = z.object({
+  site_id: z.string().describe("the site whose run it is; another org's site by its neutral label (`<org>:site-<n>`), never its id"),
+  lender_org_id: z.string().describe('the org whose site it is'),
+  log_tail: z.string().describe('the end of the run’s log (stdout and stderr), as the site’s agent last sent it'),
+  log_at: Timestamp.describe('when the agent sent it'),
+});
+/** An attempt's log tails, a site each: the placement's sites in their order, then any site that left it. */
+function logsJson(p: Placement, tails: readonly LogTail[], owners: ReadonlyMap<string, string>): z.infer<typeof SiteLogResponse>[] {
+  const order = partSites(p);
+  const rank = (siteId: string) => (order.includes(siteId) ? order.indexOf(siteId) : order.length);
+  return tails
+    .filter((t) => t.attempt === p.attempt)
+    .sort((a, b) => rank(a.siteId) - rank(b.siteId) || (a.siteId < b.siteId ? -1 : 1))
+    .map((t) => ({ site_id: t.siteId, lender_org_id: owners.get(t.siteId) ?? '', log_tail: t.tail, log_at: iso(t.at) }));
+}
+
 export const JobDetailResponse = JobResponse.extend({
   submitted_by_name: SubmittedByName,
   placements: z.array(PlacementResponse.extend({
-    log_tail: z.string().nullable().describe('the end of the run’s log (stdout and stderr), as its agent last sent it'),
-    log_at: Timestamp.nullable().describe('when the agent sent that tail'),
+    logs: z.array(SiteLogResponse).describe('the end of each site’s run of the attempt (one per site: a job across sites has several), in placement order; a site whose part left the attempt keeps the last it sent'),
+    log_tail: z.string().nullable().describe('of `logs`, the tail sent last (by whichever site), as `suanli job logs` follows it'),
+    log_at: Timestamp.nullable().describe('when that tail was sent'),
     planned: z.object({
       efficiency: z.number().describe('the fraction of compute time its ring was planned to reach (the rest synchronizing over the WAN)'),
       wan_gbps: z.number().describe('the WAN bandwidth between its sites it was planned with, Gbit/s'),
     }).nullable().describe('an attempt across sites as the scheduler planned it when it placed it; null on one site'),
   })),
-  events: z.array(z.object({ seq: z.number(), at: Timestamp, type: z.string(), from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject })),
+  events: z.array(z.object({
+    seq: z.number(), at: Timestamp, type: z.string().describe(`one of ${JOB_EVENT_TYPES.join(', ')}; a newer server may add others`),
+    from_state: z.enum(JOB_STATES).nullable(), to_state: z.enum(JOB_STATES).nullable(), detail: JsonObject,
+  })),
   measured: z.object({
     attempt: z.number(),
     outer_steps: z.number().describe('outer steps every part reported'),
@@ -552,10 +584,17 @@ function measuredJson(metrics: readonly SpanMetrics[], events: readonly JobEvent
     parts: parts.map((p) => ({ site_id: p.siteId, steps: p.steps, compute_s: p.computeS, sync_s: p.syncS, wait_s: p.waitS })),
   };
 }
-export const jobDetailJson = (j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, submitter: string | null, metrics: readonly SpanMetrics[] = []): z.infer<typeof JobDetailResponse> => ({
+/** A job in detail; `owners` gives the org of every site its placements and log tails name. */
+export const jobDetailJson = (
+  j: Job, placements: readonly Placement[], events: readonly JobEvent[], owners: ReadonlyMap<string, string>, submitter: string | null, metrics: readonly SpanMetrics[] = [], tails: readonly LogTail[] = [],
+): z.infer<typeof JobDetailResponse> => ({
   ...jobJson(j),
   submitted_by_name: submitter,
-  placements: placements.map((p) => ({ ...placementJson(p, owners), log_tail: p.logTail, log_at: isoOrNull(p.logAt), planned: plannedJson(events, p.attempt) })),
+  placements: placements.map((p) => {
+    const logs = logsJson(p, tails, owners);
+    const newest = logs.reduce<(typeof logs)[number] | null>((a, l) => (a === null || l.log_at > a.log_at ? l : a), null);
+    return { ...placementJson(p, owners), logs, log_tail: newest?.log_tail ?? null, log_at: newest?.log_at ?? null, planned: plannedJson(events, p.attempt) };
+  }),
   events: events.map((e) => ({ seq: e.seq, at: iso(e.at), type: e.type, from_state: e.fromState, to_state: e.toState, detail: { ...e.detail } })),
   measured: measuredJson(metrics, events),
 });

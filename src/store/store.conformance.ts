@@ -340,7 +340,7 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(placed?.state, 'placed');
     assert.equal(placed?.attempts, 1);
     assert.equal(placed?.updatedAt, 2000);
-    assert.deepEqual(await store.placements(id), [{ jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: null, endedAt: null, logTail: null, logAt: null }]);
+    assert.deepEqual(await store.placements(id), [{ jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: null, endedAt: null }]);
 
     const [running] = await store.transition([start(id, 2100)]);
     assert.equal(running?.state, 'running');
@@ -362,8 +362,8 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     assert.equal(finished?.attempts, 2);
 
     assert.deepEqual(await store.placements(id), [
-      { jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: 2100, endedAt: 3000, logTail: null, logAt: null },
-      { jobId: id, attempt: 2, parts: [part('sb')], placedAt: 4000, startedAt: 4100, endedAt: 9000, logTail: null, logAt: null },
+      { jobId: id, attempt: 1, parts: [part('sa')], placedAt: 2000, startedAt: 2100, endedAt: 3000 },
+      { jobId: id, attempt: 2, parts: [part('sb')], placedAt: 4000, startedAt: 4100, endedAt: 9000 },
     ]);
     const events = await store.events(id);
     assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -529,21 +529,39 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     await store.setDiagnoses(new Map());
   },
 
-  'setLogTails: the newest tail of an attempt replaces the last, the last given wins; unknown attempts and jobs are refused': async (store) => {
+  'setLogTails: each site of an attempt keeps its own newest tail, the last given wins; unknown attempts, jobs and sites are refused': async (store) => {
     await twoOrgs(store);
     const [id = '', other = ''] = await submit(store, 'a', 'placed', 'other');
     await store.transition([place(id, 2000), place(other, 2000)]);
-    const tail = (jobId: string, attempt: number, text: string, at: number) => ({ jobId, attempt, tail: text, at });
-    assert.equal((await store.placements(id))[0]?.logTail, null);
-    assert.deepEqual(await store.setLogTails([tail(id, 1, 'step 1\n', 3000)]), [true]);
+    const tail = (jobId: string, attempt: number, siteId: string, text: string, at: number) => ({ jobId, attempt, siteId, tail: text, at });
+    assert.deepEqual(await store.logTails(id), []);
+    assert.deepEqual(await store.setLogTails([tail(id, 1, 'sa', 'step 1\n', 3000)]), [true]);
     assert.deepEqual(
-      await store.setLogTails([tail(id, 1, 'step 1\nstep 2\n', 4000), tail(id, 2, 'x', 5000), tail('424242', 1, 'x', 5000), tail('junk', 1, 'x', 5000), tail(other, 1, 'a', 4000), tail(other, 1, 'b', 4500)]),
-      [true, false, false, false, true, true],
-      'no attempt 2, no job 424242, no job "junk"',
+      await store.setLogTails([
+        tail(id, 1, 'sa', 'step 1\nstep 2\n', 4000), tail(id, 2, 'sa', 'x', 5000), tail(id, 1, 'sb', 'x', 5000), tail(id, 1, 'nowhere', 'x', 5000),
+        tail('424242', 1, 'sa', 'x', 5000), tail('junk', 1, 'sa', 'x', 5000), tail(other, 1, 'sa', 'a', 4000), tail(other, 1, 'sa', 'b', 4500),
+      ]),
+      [true, false, false, false, false, false, true, true],
+      'no attempt 2, no part on sb, no site "nowhere", no job 424242, no job "junk"',
     );
-    assert.deepEqual((await store.placements(id)).map((p) => [p.logTail, p.logAt]), [['step 1\nstep 2\n', 4000]]);
-    assert.deepEqual((await store.placements(other)).map((p) => [p.logTail, p.logAt]), [['b', 4500]], 'the last given wins');
+    assert.deepEqual(await store.logTails(id), [tail(id, 1, 'sa', 'step 1\nstep 2\n', 4000)]);
+    assert.deepEqual(await store.logTails(other), [tail(other, 1, 'sa', 'b', 4500)], 'the last given wins');
+    assert.deepEqual(await store.logTails('junk'), []);
     assert.deepEqual(await store.setLogTails([]), []);
+  },
+
+  'setLogTails: an attempt across sites keeps a tail per site, and a site that left keeps its last one': async (store) => {
+    await twoOrgs(store);
+    const [id = ''] = await submit(store, 'b', 'spanning');
+    const two = [part('sa'), part('sb')];
+    await store.transition([{ jobId: id, from: ['pending'], to: 'placed', at: 2000, type: 'placed', placement: two }]);
+    const tail = (siteId: string, text: string, at: number) => ({ jobId: id, attempt: 1, siteId, tail: text, at });
+    assert.deepEqual(await store.setLogTails([tail('sb', 'b: step 1\n', 3000), tail('sa', 'a: step 1\n', 3100)]), [true, true], 'two sites in one batch');
+    assert.deepEqual(await store.setLogTails([tail('sa', 'a: step 2\n', 3200)]), [true]);
+    assert.deepEqual(await store.logTails(id), [tail('sa', 'a: step 2\n', 3200), tail('sb', 'b: step 1\n', 3000)], 'a new tail of one site leaves the other’s');
+    assert.equal(await store.updateParts(id, 1, two, [part('sa')], { at: 3300, type: 'shrunk', detail: { site: 'sb' } }), true);
+    assert.deepEqual(await store.setLogTails([tail('sb', 'b: late\n', 3400), tail('sa', 'a: step 3\n', 3400)]), [false, true], 'sb has no part any more');
+    assert.deepEqual(await store.logTails(id), [tail('sa', 'a: step 3\n', 3400), tail('sb', 'b: step 1\n', 3000)], 'sb keeps where its log ended');
   },
 
   'updateParts: compare and set on the current placement, with an event and ledger entries in one transaction': async (store) => {

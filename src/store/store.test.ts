@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { isRunning, LOCK_FILE } from './data-dir-lock.ts';
+import { PGliteDialect } from './dialect-pglite.ts';
 import { openDatabase, openStore, storeFromEnv, type OpenDatabase } from './index.ts';
+import { migrate, type Database } from './migrations.ts';
+import { openPGliteThread } from './pglite-thread.ts';
 import { KyselyStore } from './store.ts';
 import { storeConformance } from './store.conformance.ts';
 import { storeCostConformance } from './store-cost.conformance.ts';
@@ -104,6 +107,34 @@ test('data dir: what one open wrote, the next open reads', async () => {
     assert.deepEqual(retry, { job: submitted?.job, created: false });
   } finally {
     await second.close();
+  }
+});
+
+test('migration 0014: a log tail kept so far moves to its site’s row when its attempt was on one site; one across sites, whose site is not known, is dropped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-store-0014-'));
+  const session = openPGliteThread({ dataDir: dir });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(session) });
+  try {
+    await session.waitReady;
+    await migrate(db, '0013-span-metrics-wait');
+    const part = (site: string, gpuType = 'H100') => ({ siteId: site, gpuType, gpus: 8, nodes: 1 });
+    const statements = [
+      `insert into orgs (id, name, created_at) values ('a', 'A', 1)`,
+      ...['sa', 'sb'].map((id) => `insert into sites (id, org_id, name, capacity, share, wan_links, created_at) values ('${id}', 'a', '${id}', '[]', '{}', '[]', 1)`),
+      ...[1, 2, 3].map(() => `insert into jobs (org_id, name, state, demand, submitted_by, submitted_at, updated_at) values ('a', 'j', 'running', '{}', 'me', 1, 1)`),
+      ...([
+        [1, 1, [part('sa')], `'one site'`], [1, 2, [part('sa'), part('sb')], `'across sites'`], [2, 1, [part('sb'), part('sb', 'A100')], `'one site, two GPU types'`], [3, 1, [part('sa')], 'null'],
+      ] as const).map(([job, attempt, parts, tail]) => `insert into placements (job_id, attempt, parts, placed_at, log_tail, log_at) values (${job}, ${attempt}, '${JSON.stringify(parts)}', 1, ${tail}, ${tail === 'null' ? 'null' : 10 * job + attempt})`),
+    ];
+    for (const statement of statements) await sql.raw(statement).execute(db);
+    await migrate(db);
+    const { rows } = await sql<Record<string, unknown>>`select job_id, attempt, site_id, tail, at from placement_logs order by job_id, attempt`.execute(db);
+    assert.deepEqual(rows, [{ job_id: 1, attempt: 1, site_id: 'sa', tail: 'one site', at: 11 }, { job_id: 2, attempt: 1, site_id: 'sb', tail: 'one site, two GPU types', at: 21 }]);
+    const { rows: columns } = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'placements' and column_name like 'log%'`.execute(db);
+    assert.deepEqual(columns, [], 'the placement keeps no tail of its own');
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -488,23 +488,33 @@ export class KyselyStore implements Store {
   }
 
   async setLogTails(tails: readonly LogTail[]): Promise<boolean[]> {
-    // The last tail given for each attempt, in one statement (an update joining one row twice would keep either).
-    const last = new Map<string, { i: number; job_id: number; attempt: number; tail: string; at: number }>();
+    // The last tail given for each site's run, in one statement (an upsert may not touch one row twice).
+    const last = new Map<string, { i: number; job_id: number; attempt: number; site_id: string; tail: string; at: number }>();
     tails.forEach((t, i) => {
       const key = jobKey(t.jobId);
-      if (key !== null) last.set(`${key}.${t.attempt}`, { i, job_id: key, attempt: t.attempt, tail: t.tail, at: t.at });
+      if (key !== null) last.set(JSON.stringify([key, t.attempt, t.siteId]), { i, job_id: key, attempt: t.attempt, site_id: t.siteId, tail: t.tail, at: t.at });
     });
     const rows = [...last.values()];
     if (rows.length === 0) return tails.map(() => false);
-    const { rows: updated } = await sql<{ i: number }>`
-      update placements p set log_tail = t.tail, log_at = t.at
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(i int, job_id bigint, attempt int, tail text, at bigint)
-      where p.job_id = t.job_id and p.attempt = t.attempt and p.job_id = ${anyOf(rows.map((r) => r.job_id))}
-      returning t.i`.execute(this.db);
-    const done = new Set(updated.map((r) => Number(r.i)));
-    const keyOf = (t: LogTail) => `${jobKey(t.jobId) ?? ''}.${t.attempt}`;
-    const doneKeys = new Set(rows.filter((r) => done.has(r.i)).map((r) => `${r.job_id}.${r.attempt}`));
-    return tails.map((t) => doneKeys.has(keyOf(t)));
+    // Only where the placement has a part on the site (which also keeps an unknown site from breaking its reference).
+    const { rows: kept } = await sql<{ job_id: number; attempt: number; site_id: string }>`
+      insert into placement_logs (job_id, attempt, site_id, tail, at)
+      select t.job_id, t.attempt, t.site_id, t.tail, t.at
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(i int, job_id bigint, attempt int, site_id text, tail text, at bigint)
+      join placements p on p.job_id = t.job_id and p.attempt = t.attempt and p.parts @> jsonb_build_array(jsonb_build_object('siteId', t.site_id))
+      where p.job_id = ${anyOf(rows.map((r) => r.job_id))}
+      on conflict (job_id, attempt, site_id) do update set tail = excluded.tail, at = excluded.at
+      returning job_id, attempt, site_id`.execute(this.db);
+    const keyOf = (jobId: number | null, attempt: number, siteId: string) => JSON.stringify([jobId, attempt, siteId]);
+    const done = new Set(kept.map((r) => keyOf(Number(r.job_id), r.attempt, r.site_id)));
+    return tails.map((t) => done.has(keyOf(jobKey(t.jobId), t.attempt, t.siteId)));
+  }
+
+  async logTails(jobId: string): Promise<LogTail[]> {
+    const key = jobKey(jobId);
+    if (key === null) return [];
+    const rows = await this.db.selectFrom('placement_logs').selectAll().where('job_id', '=', key).orderBy('attempt').orderBy('site_id').execute();
+    return rows.map((r) => ({ jobId: String(r.job_id), attempt: r.attempt, siteId: r.site_id, tail: r.tail, at: r.at }));
   }
 
   async placements(jobId: string): Promise<Placement[]> {
@@ -1056,7 +1066,7 @@ const toJob = (r: JobRow): Job => ({
 });
 
 const toPlacement = (r: Row<'placements'>): Placement => ({
-  jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at, logTail: r.log_tail, logAt: r.log_at,
+  jobId: String(r.job_id), attempt: r.attempt, parts: r.parts, placedAt: r.placed_at, startedAt: r.started_at, endedAt: r.ended_at,
 });
 
 const toPending = (r: Row<'ledger_entries'>): PendingUsage => ({

@@ -221,11 +221,11 @@ export interface PlacementPart {
   readonly succeededAt?: number;
 }
 
-/** An event that changes no state: it records what happened to a placement's parts. */
-/** The newest lines of a run's log (job, attempt), as its agent sent them at `at`. */
+/** The newest lines of one site's run of an attempt (job, attempt, site), as that site's agent sent them at `at`. */
 export interface LogTail {
   readonly jobId: string;
   readonly attempt: number;
+  readonly siteId: string;
   readonly tail: string;
   readonly at: number;
 }
@@ -256,6 +256,7 @@ export interface SpanMetrics {
   readonly updatedAt: number;
 }
 
+/** An event that changes no state: it records what happened to a placement's parts. */
 export interface PartsEvent {
   readonly at: number;
   readonly type: string;
@@ -269,9 +270,6 @@ export interface Placement {
   readonly placedAt: number;
   readonly startedAt: number | null;
   readonly endedAt: number | null;
-  /** The end of the run's log as its agent last sent it, and when (null: none yet). */
-  readonly logTail: string | null;
-  readonly logAt: number | null;
 }
 
 export interface JobEvent {
@@ -500,10 +498,13 @@ export interface Store {
   /** Appends an event that changes nothing else (a spanning job's new membership) if the job is placed or running at `attempt`; false otherwise. */
   addEvent(jobId: string, attempt: number, event: PartsEvent): Promise<boolean>;
   /**
-   * Keeps the latest log tail of each job's attempt given (replacing the last; the last given wins), in one
-   * statement; per tail, false when there is no such placement.
+   * Keeps the latest log tail of each site's run of a job's attempt given (replacing that site's last; the last
+   * given wins), in one statement; per tail, false when there is no such placement or the site has no part in it.
+   * A site's tail stays when its part leaves the placement (a shrink): it is where that part's log ended.
    */
   setLogTails(tails: readonly LogTail[]): Promise<boolean[]>;
+  /** The log tails of every attempt of the job, by attempt then site id. */
+  logTails(jobId: string): Promise<LogTail[]>;
 
   /**
    * Ledger entries of the site (or the job) not yet in the usage log, oldest first, at

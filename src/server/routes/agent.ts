@@ -465,7 +465,7 @@ async function applyReports(cp: ControlPlane, siteId: string, reports: readonly 
     for (const { i, change } of moves) {
       together.set(i, change === null ? null : changes.push(change) - 1);
       const b = reports[i];
-      if (b?.log_tail !== undefined) tails.push({ jobId: job.id, attempt: b.attempt, tail: b.log_tail, at });
+      if (b?.log_tail !== undefined) tails.push({ jobId: job.id, attempt: b.attempt, siteId, tail: b.log_tail, at });
     }
   }
   if (tails.length > 0) await cp.store.setLogTails(tails);
@@ -517,8 +517,8 @@ async function applyReport(cp: ControlPlane, siteId: string, b: z.infer<typeof R
     throw notFound('job', b.job_id);
   }
   const current = (j: Job) => j.attempts === b.attempt && (j.state === 'placed' || j.state === 'running');
-  // The newest lines of the run's log, kept with its placement (reports while it runs bring them), whatever the report does.
-  if (b.log_tail !== undefined) await store.setLogTails([{ jobId: job.id, attempt: b.attempt, tail: b.log_tail, at: clock.now() }]);
+  // The newest lines of this site's run of the attempt (reports while it runs bring them), whatever the report does.
+  if (b.log_tail !== undefined) await store.setLogTails([{ jobId: job.id, attempt: b.attempt, siteId, tail: b.log_tail, at: clock.now() }]);
   const detail = reportDetail(siteId, b);
   let after: Job | null;
   const retry = b.state === 'failed' ? await retryOf(store, job) : null;

@@ -123,9 +123,11 @@ export function jobRoutes(app: Api): void {
   }, async (req) => {
     const access = accessOf(req);
     const job = access.require('job', req.params.id, await store.getJob(req.params.id), owner);
-    const [placements, events, metrics, names] = await Promise.all([store.placements(job.id), store.events(job.id), job.demand.span === undefined ? [] : store.spanMetrics(job.id), submitters([job])]);
-    const owners = await cp.sites.owners(placements.flatMap((p) => p.parts.map((part) => part.siteId)));
-    return viewed(cp, access, jobDetailJson(job, placements, events, owners, submitterName(job, names, access.principal.orgId), metrics));
+    const [placements, events, metrics, names, tails] = await Promise.all([
+      store.placements(job.id), store.events(job.id), job.demand.span === undefined ? [] : store.spanMetrics(job.id), submitters([job]), store.logTails(job.id),
+    ]);
+    const owners = await cp.sites.owners([...placements.flatMap((p) => p.parts.map((part) => part.siteId)), ...tails.map((t) => t.siteId)]);
+    return viewed(cp, access, jobDetailJson(job, placements, events, owners, submitterName(job, names, access.principal.orgId), metrics, tails));
   });
 
   app.post('/api/v1/jobs/:id/cancel', {

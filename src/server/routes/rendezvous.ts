@@ -122,7 +122,7 @@ export function rendezvousRoutes(app: Api): void {
     const job = access.require('job', req.params.id, await cp.store.getJob(req.params.id), (j) => ({ orgId: j.orgId }));
     const current = cp.active.placement(job.id);
     // A job not placed now has no parts: an empty membership.
-    const placement = current !== undefined && current.attempt === job.attempts ? current : { jobId: job.id, attempt: job.attempts, parts: [], placedAt: 0, startedAt: null, endedAt: null, logTail: null, logAt: null };
+    const placement = current !== undefined && current.attempt === job.attempts ? current : { jobId: job.id, attempt: job.attempts, parts: [], placedAt: 0, startedAt: null, endedAt: null };
     return membershipJson(cp, app.log, { ref: { jobId: job.id, attempt: placement.attempt, siteId: '' }, job, placement }, null);
   });
 }

@@ -3,7 +3,7 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgCreateBody, OrgListResponse, OrgResponse, PlanBody,
+  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JOB_EVENT_TYPES, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgCreateBody, OrgListResponse, OrgResponse, PlanBody,
   PoolResponse, SiteCreateBody, SiteJobsResponse, SiteListResponse, SitePatchBody, SiteResponse, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
@@ -12,6 +12,10 @@ export type JobState = JobJson['state'];
 export type JobDetailJson = z.infer<typeof JobDetailResponse>;
 export type PlacementJson = JobDetailJson['placements'][number];
 export type JobEventJson = JobDetailJson['events'][number];
+/** The event types the server writes (a newer server may send others: `JobEventJson['type']` is any string). */
+export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
+/** One site's log tail of an attempt, with its site (another org's by its neutral label) and the org lending it. */
+export type SiteLogJson = PlacementJson['logs'][number];
 export type JobListJson = z.infer<typeof JobListResponse>;
 /** A job as the list gives it: with its latest attempt (where, started, ended) and its submitter's token name. */
 export type JobListItemJson = JobListJson['jobs'][number];

@@ -7,7 +7,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { creditLines, flowBars, ledgerOrgs } from '../model/ledger-history.ts';
 import { historySeries } from '../model/pool-usage.ts';
 import { LEDGER_HISTORY, POOL } from '../model/test-data.ts';
-import { creditsSpec, flowsSpec, groupedBarsSpec, historySpec, ledgerSpec, lendingSpec, namedBarsSpec, rhoSpec, siteUsageSpec } from './chart-specs.ts';
+import { creditsSpec, flowsSpec, groupedBarsSpec, historySpec, ledgerSpec, lendingSpec, namedBarsSpec, rhoSpec, siteUsageSpec, timelineSpec } from './chart-specs.ts';
 
 async function svgOf(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -78,4 +78,23 @@ test('the simulation report’s charts draw: grouped bars with ticks, a percent 
   assert.ok(util.includes('100%') && util.includes('Utilization'));
   const rho = await svgOf(rhoSpec([{ org: 'acme', policy: 'fifo', rho: 0.6 }, { org: 'bolt', policy: 'fifo', rho: 1.2 }], { rho: 'ρ' }, 'd'));
   for (const word of ['acme', 'bolt', 'fifo', 'ρ']) assert.ok(rho.includes(word), word);
+});
+
+test('a job’s timeline draws as a Gantt chart: a row per queue, attempt and part in the order given, phases shaded, events marked by kind', async () => {
+  const t0 = Date.parse('2026-11-26T15:00:00.000Z');
+  const min = (m: number) => t0 + m * 60_000;
+  const rows = [
+    { label: '排队中', bars: [{ phase: 'queued' as const, from: min(0), to: min(1) }], marks: [{ at: min(0), event: '已提交', detail: '' }] },
+    { label: '第 1 次尝试', bars: [{ phase: 'placed' as const, from: min(1), to: min(2) }, { phase: 'running' as const, from: min(2), to: min(8) }], marks: [{ at: min(5), event: '被抢占', detail: 'GPU 被其所有者收回' }] },
+    { label: '第 1 次尝试 · Beta cloud（由 beta 出借）', bars: [{ phase: 'running' as const, from: min(2), to: min(6) }], marks: [{ at: min(6), event: '缩减：一个站点退出', detail: '' }] },
+  ];
+  const words = { time: '时间', queued: '排队', placed: '已分配，未启动', running: '运行中', event: '事件', detail: '详情' };
+  const spec = timelineSpec(rows, words, 'd');
+  const layers = (spec as { layer: { data: { values: { row: string; phase?: string; event?: string }[] } }[] }).layer;
+  assert.deepEqual(layers[0]?.data.values.map((v) => [v.row, v.phase]), [['排队中', '排队'], ['第 1 次尝试', '已分配，未启动'], ['第 1 次尝试', '运行中'], ['第 1 次尝试 · Beta cloud（由 beta 出借）', '运行中']]);
+  assert.deepEqual(layers[1]?.data.values.map((v) => [v.row, v.event]), [['排队中', '已提交'], ['第 1 次尝试', '被抢占'], ['第 1 次尝试 · Beta cloud（由 beta 出借）', '缩减：一个站点退出']]);
+  const svg = await svgOf(spec);
+  for (const word of ['排队中', '第 1 次尝试', 'Beta cloud（由 beta 出借）', '时间', '排队', '运行中', '事件', '被抢占', '缩减：一个站点退出']) assert.ok(svg.includes(word), word);
+  assert.match(svg, />\d\d:\d\d:\d\d</, 'a time axis to the second: the job’s whole history spans minutes');
+  assert.ok((await svgOf(timelineSpec([], words, 'd'))).length > 0, 'no rows draw too');
 });

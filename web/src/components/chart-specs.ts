@@ -307,3 +307,53 @@ export function rhoSpec(rows: readonly { readonly org: string; readonly policy: 
     config: CONFIG,
   };
 }
+
+/** One row of a job's timeline as the chart draws it: its label, its bars (a phase each, from and to in ms) and its events' marks. */
+export interface TimelineChartRow {
+  readonly label: string;
+  readonly bars: readonly { readonly phase: 'queued' | 'placed' | 'running'; readonly from: number; readonly to: number }[];
+  readonly marks: readonly { readonly at: number; readonly event: string; readonly detail: string }[];
+}
+
+/**
+ * A job's timeline as a Gantt chart: a row per queue, attempt and part (in the order given), its bars shaded by phase
+ * (queued grey, placed light, running dark), and a mark per event, its shape naming the event's type in the legend.
+ */
+export function timelineSpec(rows: readonly TimelineChartRow[], words: { readonly time: string; readonly queued: string; readonly placed: string; readonly running: string; readonly event: string; readonly detail: string }, description: string): TopLevelSpec {
+  const labels = rows.map((r) => r.label);
+  const times = rows.flatMap((r) => [...r.bars.flatMap((b) => [b.from, b.to]), ...r.marks.map((m) => m.at)]);
+  const spanMs = times.length < 2 ? 0 : Math.max(...times) - Math.min(...times);
+  const format = spanMs < 10 * 60_000 ? '%H:%M:%S' : spanMs < 86_400_000 ? '%H:%M' : '%m-%d %H:%M';
+  const y = { field: 'row', type: 'nominal' as const, title: null, sort: labels, axis: { labelLimit: 240 } };
+  const time = { type: 'temporal' as const, title: words.time, axis: { format, labelAngle: 0, tickCount: 5 } };
+  const tip = (field: string) => ({ field, type: 'temporal' as const, title: words.time, format: '%Y-%m-%d %H:%M:%S' });
+  const phases = [words.queued, words.placed, words.running];
+  const phaseWord = { queued: words.queued, placed: words.placed, running: words.running } as const;
+  return {
+    $schema: SCHEMA,
+    description,
+    width: 'container',
+    height: Math.max(1, rows.length) * 30,
+    layer: [
+      {
+        data: { values: rows.flatMap((r) => r.bars.map((b) => ({ row: r.label, phase: phaseWord[b.phase], from: b.from, to: b.to }))) },
+        mark: { type: 'bar', cornerRadius: 2 },
+        encoding: {
+          y, x: { field: 'from', ...time }, x2: { field: 'to' },
+          color: { field: 'phase', type: 'nominal', title: null, scale: { domain: phases, range: [USAGE_COLOURS[2], USAGE_COLOURS[1], USAGE_COLOURS[0]] }, legend: { orient: 'top' } },
+          tooltip: [{ field: 'row', title: ' ' }, { field: 'phase', title: ' ' }, tip('from'), { ...tip('to'), title: '→' }],
+        },
+      },
+      {
+        data: { values: rows.flatMap((r) => r.marks.map((m) => ({ row: r.label, at: m.at, event: m.event, detail: m.detail }))) },
+        mark: { type: 'point', filled: true, size: 80, color: '#d08c2c', stroke: '#14181c', strokeWidth: 1, opacity: 1 },
+        encoding: {
+          y, x: { field: 'at', ...time },
+          shape: { field: 'event', type: 'nominal', title: words.event, legend: { orient: 'bottom', columns: 3 } },
+          tooltip: [{ field: 'event', title: words.event }, tip('at'), { field: 'detail', title: words.detail }],
+        },
+      },
+    ],
+    config: CONFIG,
+  };
+}

@@ -40,7 +40,7 @@ export function listed(id: string, orgId: string, extra: Partial<JobListItemJson
 export function holding(id: string, orgId: string, parts: readonly (readonly [string, string, number, string?])[], extra: Partial<JobDetailJson> = {}): JobDetailJson {
   return {
     ...job(id, orgId, { state: 'running', gpus: parts.reduce((n, p) => n + p[2], 0), attempts: 1 }),
-    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus, lender = orgId]) => ({ site_id, lender_org_id: lender, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, log_tail: null, log_at: null, planned: null }],
+    placements: [{ attempt: 1, parts: parts.map(([site_id, gpu_type, gpus, lender = orgId]) => ({ site_id, lender_org_id: lender, gpu_type, gpus, nodes: 1, started_at: AT })), placed_at: AT, started_at: AT, ended_at: null, logs: [], log_tail: null, log_at: null, planned: null }],
     events: [], measured: null, submitted_by_name: 'alice',
     ...extra,
   };

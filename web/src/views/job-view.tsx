@@ -1,11 +1,14 @@
-import { useRef, useState } from 'react';
-import type { JobDetailJson, JobEventJson, JobJson, PlacementJson } from '../api/types.ts';
+import { useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { JobDetailJson, JobEventJson, JobJson, PlacementJson, SiteLogJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
+import { timelineSpec } from '../components/chart-specs.ts';
 import { Fact } from '../components/facts.tsx';
 import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
-import { useI18n } from '../i18n/i18n-context.tsx';
-import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
+import { VegaChart } from '../components/vega-chart.tsx';
+import { useI18n, type I18n } from '../i18n/i18n-context.tsx';
+import { diagnosisText, eventDetailText, eventLabel, placementText, siteText, STATE_LABEL } from '../i18n/labels.ts';
+import { jobTimeline, stretchPhases, type TimelineRow } from '../model/job-timeline.ts';
 import { newIdempotencyKey, resubmitBody } from '../model/job-list.ts';
 import { isFinal } from '../model/job-states.ts';
 import { formOfJob, shellLine, spanningMightHelp } from '../model/submit-form.ts';
@@ -38,18 +41,20 @@ export function JobView({ id }: { readonly id: string }) {
       }
     >
       <LoadStatus polled={polled} />
-      {job === undefined ? null : <JobDetail job={job} siteNames={siteNames} />}
+      {job === undefined ? null : <JobDetail job={job} siteNames={siteNames} now={polled.updatedAt ?? Date.parse(job.updated_at)} />}
     </Page>
   );
 }
 
-/** The job's page body, from its detail (and the names of the sites it may name): what the tests render. */
-export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; readonly siteNames: ReadonlyMap<string, string> }) {
+/**
+ * The job's page body, from its detail (and the names of the sites it may name): what the tests render. `now` (ms):
+ * where the timeline's stretches still going end (default: the job's last change).
+ */
+export function JobDetail({ job, siteNames, now = Date.parse(job.updated_at) }: { readonly job: JobDetailJson; readonly siteNames: ReadonlyMap<string, string>; readonly now?: number }) {
   const i18n = useI18n();
   const { t, format } = i18n;
-  // The newest attempt's log: the run going on, or the last one.
+  // The newest attempt's logs, a site each: the run going on, or the last one.
   const latest = [...job.placements].sort((a, b) => b.attempt - a.attempt)[0];
-  const log = latest === undefined || latest.log_tail === null ? null : { tail: latest.log_tail, at: latest.log_at, attempt: latest.attempt };
   const placementColumns: readonly Column<PlacementJson>[] = [
     { header: t('job.attempt'), cell: (p) => format.count(p.attempt) },
     { header: t('job.where'), cell: (p) => placementText(i18n, p.parts, siteNames, job.org_id) },
@@ -67,10 +72,11 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
   const eventColumns: readonly Column<JobEventJson>[] = [
     { header: '#', cell: (e) => format.count(e.seq), numeric: true },
     { header: t('job.eventAt'), cell: (e) => format.date(e.at) },
-    { header: t('job.eventType'), cell: (e) => <code>{e.type}</code> },
+    // A type the dashboard does not know yet shows as its code.
+    { header: t('job.eventType'), cell: (e) => (eventDetailText(i18n, e, siteNames) === null ? <code>{e.type}</code> : eventLabel(i18n, e.type)) },
     // An event that changes no state (a part started, a new membership) shows none, not "Placed → Placed".
     { header: t('job.eventChange'), cell: (e) => (e.to_state === null || e.from_state === e.to_state ? '—' : `${e.from_state === null ? '' : `${t(STATE_LABEL[e.from_state])} → `}${t(STATE_LABEL[e.to_state])}`) },
-    { header: t('job.eventDetail'), cell: (e) => (Object.keys(e.detail).length === 0 ? null : <code>{compactJson(e.detail)}</code>), className: 'detail' },
+    { header: t('job.eventDetail'), cell: (e) => <EventDetail event={e} siteNames={siteNames} />, className: 'detail' },
   ];
   return (
     <>
@@ -109,19 +115,20 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       <h2>{t('job.spec')}</h2>
       <JobSpec job={job} measured={job.measured} />
 
+      <JobTimeline job={job} siteNames={siteNames} now={now} />
+
       <h2>{t('job.placements')}</h2>
       <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} />
 
       <h2 id="job-log">{t('job.log')}</h2>
-      {log === null ? (
+      {latest === undefined || latest.logs.length === 0 ? (
         <p className="empty">{t('job.noLog')}</p>
       ) : (
         <>
-          {log.at === null ? null : <p className="muted">{t('job.logAt', { attempt: format.count(log.attempt), time: format.date(log.at) })}</p>}
-          {/* Focusable so that the keyboard can scroll it. */}
-          <pre className="log" tabIndex={0} aria-labelledby="job-log">
-            {log.tail}
-          </pre>
+          {isFinal(job.state) ? null : <p className="muted">{t('job.logFollow')}</p>}
+          {latest.logs.map((log, i) => (
+            <SiteLog key={log.site_id} id={`job-log-${i}`} log={log} attempt={latest.attempt} site={siteText(i18n, log, siteNames, job.org_id)} />
+          ))}
         </>
       )}
 
@@ -180,7 +187,100 @@ function JobSpec({ job, measured = null }: { readonly job: JobDetailJson; readon
   );
 }
 
-/** An argument as a shell would need it quoted, for reading (not for pasting into a shell unchanged). */
+/** An event's detail in words; one of a type this dashboard does not know yet, as the JSON it came as. */
+function EventDetail({ event, siteNames }: { readonly event: JobEventJson; readonly siteNames: ReadonlyMap<string, string> }) {
+  const i18n = useI18n();
+  const words = eventDetailText(i18n, event, siteNames);
+  if (words !== null) return words === '' ? null : <>{words}</>;
+  return Object.keys(event.detail).length === 0 ? null : <code>{compactJson(event.detail)}</code>;
+}
+
+/** A timeline row's name: the queue, an attempt, or an attempt's part on a site (with the org lending it). */
+function rowLabel(i18n: I18n, row: TimelineRow, siteNames: ReadonlyMap<string, string>, orgId: string): string {
+  const { t, format } = i18n;
+  const attempt = format.count(row.attempt);
+  if (row.site !== null) return t('job.timelinePart', { attempt, site: row.site.lender_org_id === '' ? (siteNames.get(row.site.site_id) ?? row.site.site_id) : siteText(i18n, row.site, siteNames, orgId) });
+  return row.kind === 'queue' ? t('job.timelineQueue') : t('job.timelineAttempt', { attempt });
+}
+
+/**
+ * The job's timeline (model/job-timeline.ts): a Gantt chart of the queue, each attempt and each of its parts, with
+ * its events as marks; and the same as a table, which is what a screen reader reads.
+ */
+function JobTimeline({ job, siteNames, now }: { readonly job: JobDetailJson; readonly siteNames: ReadonlyMap<string, string>; readonly now: number }) {
+  const i18n = useI18n();
+  const { t, format } = i18n;
+  const rows = useMemo(() => jobTimeline(job), [job]);
+  const iso = (ms: number | null) => (ms === null ? '—' : format.date(new Date(ms).toISOString()));
+  const spec = useMemo(
+    () =>
+      timelineSpec(
+        rows.map((r) => ({
+          label: rowLabel(i18n, r, siteNames, job.org_id),
+          bars: r.stretches.flatMap((s) => stretchPhases(r.kind, s, now)),
+          marks: r.events.map((e) => ({ at: Date.parse(e.at), event: eventLabel(i18n, e.type), detail: eventDetailText(i18n, e, siteNames) ?? compactJson(e.detail) })),
+        })),
+        { time: t('job.timelineTime'), queued: t('job.phaseQueued'), placed: t('job.phasePlaced'), running: t('job.phaseRunning'), event: t('job.eventType'), detail: t('job.eventDetail') },
+        t('job.timelineDescription'),
+      ),
+    [rows, i18n, siteNames, job.org_id, now, t],
+  );
+  if (rows.length === 0) return null;
+  const stretches = (r: TimelineRow, cell: (s: TimelineRow['stretches'][number]) => string) => r.stretches.map((s, i) => <div key={i}>{cell(s)}</div>);
+  const columns: readonly Column<TimelineRow>[] = [
+    { header: t('job.timelineRow'), cell: (r) => rowLabel(i18n, r, siteNames, job.org_id) },
+    { header: t('job.timelineFrom'), cell: (r) => stretches(r, (s) => iso(s.from)) },
+    { header: t('job.startedAt'), cell: (r) => (r.kind === 'queue' ? '—' : stretches(r, (s) => iso(s.startedAt))) },
+    { header: t('job.timelineUntil'), cell: (r) => stretches(r, (s) => (s.to === null ? t('job.timelineNow') : iso(s.to))) },
+    {
+      header: t('job.timelineEvents'),
+      cell: (r) => (r.events.length === 0 ? '—' : r.events.map((e) => t('job.timelineEvent', { event: eventLabel(i18n, e.type), time: format.timeOfDay(Date.parse(e.at)) })).join(t('job.detailSeparator'))),
+      className: 'detail',
+    },
+  ];
+  return (
+    <section aria-labelledby="job-timeline">
+      <h2 id="job-timeline">{t('job.timeline')}</h2>
+      <VegaChart spec={spec} title={t('job.timelineTitle')} />
+      <Table columns={columns} rows={rows} rowKey={(r) => r.key} caption={t('job.timelineTitle')} dense />
+    </section>
+  );
+}
+
+/**
+ * One site's log tail of an attempt, saying whose it is. While the reader is at its end (as it opens), it stays there
+ * as new lines come with each poll; scrolled up to read, it stays put.
+ */
+function SiteLog({ id, log, attempt, site }: { readonly id: string; readonly log: SiteLogJson; readonly attempt: number; readonly site: string }) {
+  const { t, format } = useI18n();
+  const pre = useRef<HTMLPreElement>(null);
+  const atEnd = useRef(true);
+  useLayoutEffect(() => {
+    const el = pre.current;
+    if (el !== null && atEnd.current) el.scrollTop = el.scrollHeight;
+  }, [log.log_tail]);
+  return (
+    <section aria-labelledby={id} className="site-log">
+      <h3 id={id}>{t('job.logOf', { site })}</h3>
+      <p className="muted">{t('job.logAt', { attempt: format.count(attempt), time: format.date(log.log_at) })}</p>
+      {/* Focusable so that the keyboard can scroll it. */}
+      <pre
+        ref={pre}
+        className="log"
+        tabIndex={0}
+        aria-labelledby={id}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < 8;
+        }}
+      >
+        {log.log_tail}
+      </pre>
+    </section>
+  );
+}
+
+/** An event's detail as compact JSON, for reading: what a type this dashboard does not know yet shows. */
 function compactJson(detail: Readonly<Record<string, unknown>>): string {
   // Measured and planned figures carry float noise (0.9500000000000001): four significant digits say as much.
   const text = JSON.stringify(detail, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value));

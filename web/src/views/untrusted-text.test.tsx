@@ -38,7 +38,8 @@ test('server text is escaped where it enters the dashboard: the job list, a jobâ
     name: NAME,
     events: [{ seq: 1, at: '2026-11-26T15:10:34.000Z', type: `placed${NAME}`, from_state: 'pending', to_state: 'placed', detail: { [NAME]: NAME } }],
   });
-  const detail: JobDetailJson = { ...running, placements: running.placements.map((p) => ({ ...p, log_tail: LOG, log_at: '2026-11-26T15:11:00.000Z' })) };
+  const logged = { log_tail: LOG, log_at: '2026-11-26T15:11:00.000Z' };
+  const detail: JobDetailJson = { ...running, placements: running.placements.map((p) => ({ ...p, ...logged, logs: [{ site_id: 'a', lender_org_id: 'acme', ...logged }] })) };
   const client = createApiClient({
     token: 'sl_ab12cd34_x',
     fetch: serverOf({ '/jobs': { jobs: [waiting], next: null }, '/jobs/8': detail, '/sites': { sites: [site('a', 'acme', { h100: [1, 8] }, { name: NAME })] } }),
@@ -49,6 +50,7 @@ test('server text is escaped where it enters the dashboard: the job list, a jobâ
   const { sites } = await client.get<SiteListJson>('/sites');
   assert.equal(list.jobs[0]?.name, SHOWN, 'the client hands the views visible text');
   assert.equal(shown.placements[0]?.log_tail, 'step 1\n\\u{1b}[31mloss 0.5\\u{1b}[0m\\u{d}\\u{2066}done\tok', 'a log keeps its lines and tabs');
+  assert.equal(shown.placements[0]?.logs[0]?.log_tail, shown.placements[0]?.log_tail, 'a siteâ€™s log too');
   assert.deepEqual(shown.events[0]?.detail, { [SHOWN]: SHOWN }, 'keys too');
 
   for (const locale of LOCALES) {

@@ -5,11 +5,12 @@ import { test } from 'node:test';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import type { ApiClient } from '../api/client.ts';
-import type { DryRunJson, JobDetailJson, SiteJobJson } from '../api/types.ts';
+import type { DryRunJson, JobDetailJson, JobEventJson, SiteJobJson } from '../api/types.ts';
 import type { Identity } from '../api/identity.ts';
 import type { PoolJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
-import { LOCALES, type Locale } from '../i18n/i18n.ts';
+import { EVENT_LABEL } from '../i18n/labels.ts';
+import { LOCALES, translate, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { formOfPlan, NEW_SUBMIT_FORM, type SubmitForm, type SubmitFormErrors } from '../model/submit-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
@@ -282,12 +283,13 @@ test('a job’s page: where it runs (by site name), its log tail, its history', 
       { seq: 2, at: '2026-11-26T15:10:35.000Z', type: 'placed', from_state: 'pending', to_state: 'placed', detail: { policy: 'fair-share' } },
     ],
   });
-  const withLog = { ...running, placements: running.placements.map((p) => ({ ...p, log_tail: 'step 1\nstep 2', log_at: '2026-11-26T15:11:00.000Z' })) };
+  const logged = { log_tail: 'step 1\nstep 2', log_at: '2026-11-26T15:11:00.000Z' };
+  const withLog = { ...running, placements: running.placements.map((p) => ({ ...p, ...logged, logs: [{ site_id: 'a', lender_org_id: 'acme', ...logged }] })) };
   for (const locale of LOCALES) {
     const h = html(locale, <JobDetail job={withLog} siteNames={new Map([['a', 'Acme cluster']])} />);
     assertNoRawKeys(h);
     assert.match(h, /Acme cluster · h100 × 2/);
-    assert.match(h, /<pre class="log" tabindex="0"[^>]*>step 1\nstep 2<\/pre>/);
+    assert.match(h, /<h3 id="job-log-0">[^<]*Acme cluster[^<]*<\/h3>.*<pre class="log" tabindex="0" aria-labelledby="job-log-0">step 1\nstep 2<\/pre>/s, 'the log, under the name of its site');
     assert.match(text(h), /sh -c 'echo '\\''hi'\\'''/, 'the command, quoted as a shell would need it');
   }
   assert.match(text(html('en', <JobDetail job={withLog} siteNames={new Map()} />)), /Pending → Placed/);
@@ -307,8 +309,8 @@ test('a finished job says where it ran; an event that changes no state shows no 
   assert.match(en, /Ran on Acme cluster · h100 × 2/);
   assert.doesNotMatch(en, /Runs on/);
   assert.doesNotMatch(en, /Placed → Placed/);
-  assert.match(en, /part_started — \{"site":"a"\}/);
-  assert.match(en, /\{"efficiency":0\.95,"wan_gbps":3\.488\}/);
+  assert.match(en, /Part started — on Acme cluster/);
+  assert.match(en, /Placed Pending → Placed efficiency 95%; WAN 3\.49 Gbit\/s/);
   assert.match(text(html('zh-CN', <JobDetail job={ended} siteNames={new Map()} />)), /曾运行于 a · h100 × 2/, 'its own org’s site, not yet named: by its id, lent by no one');
 });
 
@@ -360,6 +362,145 @@ test('a job spanning sites: each site’s part and when it started, its span spe
   assert.match(text(html('en', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /Measured across sites utilization 40% \(planned 95%\) over 8 outer steps of attempt 1; loss 0\.00955 → 0\.00101; per outer step, compute 2 sec and synchronization 3 sec, of which 0\.095 sec waiting for slower parts/);
   assert.match(text(html('zh-CN', <JobDetail job={{ ...across, measured }} siteNames={new Map()} />)), /跨站点实测 利用率 40%（计划 95%）.*同步 3秒，其中等待较慢部分 0\.095秒/);
   assert.doesNotMatch(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /Measured across sites/, 'nothing measured: no line');
+});
+
+/** Events as the server writes them: `[type, from, to, time (HH:MM:SS on 2026-11-26), detail]`, numbered in order. */
+function history(...events: readonly (readonly [string, JobEventJson['from_state'], JobEventJson['to_state'], string, Record<string, unknown>?])[]): JobEventJson[] {
+  return events.map(([type, from_state, to_state, time, detail = {}], i) => ({ seq: i + 1, at: `2026-11-26T${time}.000Z`, type, from_state, to_state, detail }));
+}
+
+/**
+ * acme's job: attempt 1 on acme's site a, preempted for its owner and requeued; attempt 2 across a and beta's b,
+ * each part started, then b reclaimed by beta (the job shrank to a). Each attempt has a log per site.
+ */
+function shrunkAcrossSites(): JobDetailJson {
+  const base = holding('30', 'acme', [['a', 'h100', 8]], { span: { replica_gpus: 8, sync_bytes: 1e9, outer_step_s: 100, hidden_s: 0, min_efficiency: 0.5, max_single_site_wait_s: 0 }, attempts: 2, gpus: 16 });
+  const at = (time: string) => `2026-11-26T${time}.000Z`;
+  const log = (site_id: string, lender_org_id: string, log_tail: string, time: string) => ({ site_id, lender_org_id, log_tail, log_at: at(time) });
+  const part = (site_id: string, lender_org_id: string, time: string) => ({ site_id, lender_org_id, gpu_type: 'h100', gpus: 8, nodes: 1, started_at: at(time) });
+  return {
+    ...base,
+    placements: [
+      { attempt: 1, parts: [part('a', 'acme', '15:00:02')], placed_at: at('15:00:01'), started_at: at('15:00:02'), ended_at: at('15:05:00'), logs: [log('a', 'acme', 'first try\n', '15:04:00')], log_tail: 'first try\n', log_at: at('15:04:00'), planned: null },
+      {
+        attempt: 2, parts: [part('a', 'acme', '15:06:06')], placed_at: at('15:06:00'), started_at: at('15:06:06'), ended_at: null,
+        logs: [log('a', 'acme', 'a: step 9\n', '15:11:00'), log('b', 'beta', 'b: step 4\n', '15:09:58')], log_tail: 'a: step 9\n', log_at: at('15:11:00'), planned: { efficiency: 0.9, wan_gbps: 10 },
+      },
+    ],
+    events: history(
+      ['submitted', null, 'pending', '15:00:00'],
+      ['placed', 'pending', 'placed', '15:00:01', { policy: 'fair-share' }],
+      ['started', 'placed', 'running', '15:00:02', { site: 'a', attempt: 1 }],
+      ['preempted', 'running', 'preempted', '15:05:00', { why: 'reclaim', stop_at: at('15:06:00') }],
+      ['requeued', 'preempted', 'pending', '15:05:00'],
+      ['placed', 'pending', 'placed', '15:06:00', { policy: 'fair-share', efficiency: 0.9, wan_gbps: 10 }],
+      ['part_started', 'placed', 'placed', '15:06:05', { site: 'b', attempt: 2, waiting_for: ['a'] }],
+      ['part_started', 'placed', 'placed', '15:06:06', { site: 'a', attempt: 2, waiting_for: [] }],
+      ['started', 'placed', 'running', '15:06:06', { site: 'a', attempt: 2, sites: ['a', 'b'] }],
+      ['shrunk', 'running', 'running', '15:10:00', { site: 'b', gpu_type: 'h100', why: 'reclaim', stop_at: at('15:10:30'), efficiency: null }],
+    ),
+  };
+}
+const BOTH_SITES = new Map([['a', 'Acme cluster'], ['b', 'Beta cloud']]);
+/** The text of a table's body row whose header cell is `name`, cells separated by " | ". */
+function rowOf(h: string, name: string): string {
+  const m = new RegExp(`<tr><th scope="row">${name.replace(/[()]/g, '\\$&')}</th>(.*?)</tr>`).exec(h);
+  assert.ok(m !== null, `a row named ${name}`);
+  return (m[1] ?? '').split('</td>').map((cell) => text(cell).trim()).filter((c) => c !== '').join(' | ');
+}
+
+test('a job’s timeline: the queue, each attempt and each of its parts per site (one that left too), with their events, as a chart and a table', () => {
+  const job = shrunkAcrossSites();
+  for (const locale of LOCALES) assertNoRawKeys(html(locale, <JobDetail job={job} siteNames={BOTH_SITES} />));
+  const en = html('en', <JobDetail job={job} siteNames={BOTH_SITES} />);
+  assert.match(en, /<section aria-labelledby="job-timeline"><h2 id="job-timeline">Timeline<\/h2><figure class="chart">/, 'the chart, under its heading');
+  const time = '\\d\\d:\\d\\d:\\d\\d';
+  assert.match(rowOf(en, 'In the queue'), new RegExp(`^Nov 26, 2026.* \\| — \\| .* \\| Submitted at ${time}; Back in the queue at ${time}$`));
+  assert.match(rowOf(en, 'Attempt 1'), new RegExp(`Placed at ${time}; Preempted at ${time}$`));
+  assert.match(rowOf(en, 'Attempt 1 · Acme cluster'), new RegExp(`Started at ${time}$`));
+  assert.match(rowOf(en, 'Attempt 2'), new RegExp(`\\| now \\| Placed at ${time}$`), 'still running');
+  assert.match(rowOf(en, 'Attempt 2 · Acme cluster'), new RegExp(`\\| now \\| Part started at ${time}; Started at ${time}$`));
+  const left = rowOf(en, 'Attempt 2 · Beta cloud (lent by beta)');
+  assert.match(left, new RegExp(`Part started at ${time}; Shrunk: a site left at ${time}$`), 'the site that left keeps its row and its events');
+  assert.doesNotMatch(left, /now/, 'it ended when it left');
+  const zh = html('zh-CN', <JobDetail job={job} siteNames={BOTH_SITES} />);
+  assert.match(rowOf(zh, '排队中'), new RegExp(`${time} 已提交；${time} 重新排队$`));
+  assert.match(rowOf(zh, '第 2 次尝试 · Beta cloud（由 beta 出借）'), new RegExp(`${time} 部分已启动；${time} 缩减：一个站点退出$`));
+  assert.match(text(zh), /时间线 .*对象 起始 开始时间 截至 事件/);
+  // A member of acme sees beta's site by its neutral label: so does its row.
+  const member = { ...job, placements: job.placements.map((p) => ({ ...p, logs: p.logs.map((l) => (l.site_id === 'b' ? { ...l, site_id: 'beta:site-1' } : l)) })), events: job.events.map((e) => (e.detail.site === 'b' ? { ...e, detail: { ...e.detail, site: 'beta:site-1' } } : e)) };
+  assert.match(rowOf(html('en', <JobDetail job={member} siteNames={new Map([['a', 'Acme cluster']])} />), 'Attempt 2 · beta:site-1 (lent by beta)'), /Shrunk: a site left/);
+  // Never placed: the queue alone.
+  const waiting = { ...job, state: 'pending' as const, placements: [], events: history(['submitted', null, 'pending', '15:00:00']) };
+  const alone = html('en', <JobDetail job={waiting} siteNames={BOTH_SITES} />);
+  assert.match(rowOf(alone, 'In the queue'), new RegExp(`\\| — \\| now \\| Submitted at ${time}$`));
+  assert.doesNotMatch(alone, /Attempt 1/);
+});
+
+test('a job’s history in words: every event type the server writes, in both languages, with its detail as phrases; a type not known yet shows as it came', () => {
+  const at = '2026-11-26T15:20:00.000Z';
+  const all = history(
+    ...Object.keys(EVENT_LABEL).map((type) => [type, null, null, '15:00:00'] as const),
+    ['preempted', 'running', 'preempted', '15:01:00', { why: 'reclaim', stop_at: at }],
+    ['shrunk', 'running', 'running', '15:02:00', { site: 'b', gpu_type: 'h100', why: 'priority', stop_at: at, efficiency: 0.5 }],
+    ['failed', 'running', 'failed', '15:03:00', { site: 'a', attempt: 2, exit_code: 3, reason: 'exit_code', detail: 'out of memory', log_tail: 'Traceback…' }],
+    ['run_failed', 'running', 'preempted', '15:04:00', { site: 'a', attempt: 1, exit_code: 1, reason: 'engine', retry: '1 of 2' }],
+    ['part_started', 'placed', 'placed', '15:05:00', { site: 'b', attempt: 1, waiting_for: ['a'] }],
+    ['site_lost', 'running', 'preempted', '15:06:00', { reason: 'the site is lost, gone, or has too few GPUs for this job now' }],
+    ['coallocation_failed', 'placed', 'preempted', '15:07:00', { site: 'b', attempt: 1, part_state: 'lost' }],
+    ['cancelled', 'running', 'cancelled', '15:08:00', { by: 'tok9' }],
+    ['membership', 'running', 'running', '15:09:00', { generation: 2, sites: ['a', 'b'] }],
+    ['teleported', 'running', 'running', '15:10:00', { to: 'mars' }],
+  );
+  const job = { ...holding('31', 'acme', [['a', 'h100', 8]]), events: all };
+  // The history: the page's last table.
+  const [enHtml, zhHtml] = (['en', 'zh-CN'] as const).map((locale) => {
+    const h = html(locale, <JobDetail job={job} siteNames={BOTH_SITES} />);
+    return h.slice(h.lastIndexOf('<table>'));
+  });
+  const [en, zh] = [text(enHtml ?? ''), text(zhHtml ?? '')];
+  for (const [type, key] of Object.entries(EVENT_LABEL)) {
+    assert.ok(zh.includes(translate('zh-CN', key)), `${type} in Chinese`);
+    assert.ok(en.includes(translate('en', key)), `${type} in English`);
+    assert.ok(!zh.includes(type) && !enHtml?.includes(`<code>${type}</code>`), `${type}: not its code`);
+  }
+  assert.match(en, /Preempted Running → Preempted its GPUs reclaimed by their owner; stops at Nov 26, 2026/);
+  assert.match(en, /Shrunk: a site left — on Beta cloud; GPU type h100; for a job of higher priority; stops at .*; efficiency 50%/);
+  assert.match(en, /Failed Running → Failed on Acme cluster; attempt 2; exit code 3; failed by its exit status; its agent says: out of memory/);
+  assert.doesNotMatch(en, /Traceback/, 'the log tail is shown under the logs, not in the history');
+  assert.match(en, /ended by its engine; retry 1 of 2/);
+  assert.match(en, /Part started — on Beta cloud; attempt 1; waiting for Acme cluster/);
+  assert.doesNotMatch(en, /the site is lost, gone/, 'the type says it: no server sentence');
+  assert.match(en, /its part reported: lost/);
+  assert.match(en, /by token tok9/);
+  assert.match(en, /generation 2; sites: Acme cluster and Beta cloud/);
+  assert.match(zh, /被抢占 运行中 → 被抢占 GPU 被其所有者收回；于 .* 停止/);
+  assert.match(zh, /站点 Acme cluster；第 2 次尝试；退出码 3；因退出状态而失败；代理消息：out of memory/);
+  assert.match(zh, /被其执行引擎终止；第 1 次重试，共 2 次/);
+  assert.match(zh, /等待 Acme cluster/);
+  assert.match(zh, /其部分报告：丢失/);
+  assert.match(zh, /第 2 代；站点：Acme cluster和Beta cloud/);
+  assert.doesNotMatch(zh, /\b(reclaim|priority|exit_code|waiting_for|stop_at)\b/, 'no code of the server’s in Chinese');
+  // A type this dashboard does not know yet: its code, and its detail as it came.
+  for (const h of [en, zh]) assert.match(h, /teleported — \{"to":"mars"\}/);
+});
+
+test('a job across sites shows a log per site, each under the name of its site and the org lending it, the newest lines at the end', () => {
+  const job = shrunkAcrossSites();
+  for (const locale of LOCALES) {
+    const h = html(locale, <JobDetail job={job} siteNames={BOTH_SITES} />);
+    assertNoRawKeys(h);
+    const logs = [...h.matchAll(/<section aria-labelledby="(job-log-\d)" class="site-log"><h3 id="\1">([^<]*)<\/h3><p class="muted">([^<]*)<\/p><pre class="log" tabindex="0" aria-labelledby="\1">([^<]*)<\/pre><\/section>/g)].map((m) => [m[2], m[4]]);
+    const name = (site: string) => translate(locale, 'job.logOf', { site });
+    assert.deepEqual(logs, [[name('Acme cluster'), 'a: step 9\n'], [name(translate(locale, 'job.lentBy', { site: 'Beta cloud', org: 'beta' })), 'b: step 4\n']], `${locale}: the newest attempt’s logs, a site each, in placement order`);
+    assert.ok(h.includes(translate(locale, 'job.logFollow')), 'a running job’s logs follow it');
+  }
+  assert.match(text(html('zh-CN', <JobDetail job={job} siteNames={BOTH_SITES} />)), /Beta cloud（由 beta 出借） 的日志 第 2 次尝试，代理于 .* 发送。/);
+  // acme's member: beta's site by its neutral label, with its lender.
+  const member = { ...job, placements: job.placements.map((p) => ({ ...p, logs: p.logs.map((l) => (l.site_id === 'b' ? { ...l, site_id: 'beta:site-1' } : l)) })) };
+  assert.match(text(html('en', <JobDetail job={member} siteNames={new Map([['a', 'Acme cluster']])} />)), /Log of beta:site-1 \(lent by beta\) Attempt 2/);
+  const done = { ...job, state: 'succeeded' as const };
+  assert.ok(!html('en', <JobDetail job={done} siteNames={BOTH_SITES} />).includes(translate('en', 'job.logFollow')), 'a finished job’s logs follow nothing');
 });
 
 test('the sites table: capacity, health, heartbeat relative to when it was read, share policy', () => {
