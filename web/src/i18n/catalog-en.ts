@@ -566,6 +566,26 @@ export const en = {
   'notFound.title': 'Page not found',
   'notFound.text': 'The dashboard has no page at {path}.',
   'notFound.back': 'Back to the pool overview',
+
+  // Narrow screens, the server's messages in the reader's language, the pool's queue waits and history range (issue 19, views)
+  'nav.menu': 'Menu',
+  'common.scrollCue': 'Wider than the screen: scroll the table sideways for more columns.',
+  'common.serverWords': 'The server’s own words:',
+  'error.fieldNamed': 'The field at fault: {field}.',
+  'job.partWithStart': '{part} ({started})',
+  'job.partSeparator': '; ',
+  'pool.range': 'History shown',
+  'pool.rangeHour': 'Last hour',
+  'pool.rangeSixHours': 'Last 6 hours',
+  'pool.rangeDay': 'Last 24 hours',
+  'pool.rangeAll': 'All the server keeps',
+  'pool.queueWait': 'Queue waits',
+  'pool.queueWaitHelp': 'How long the jobs first placed in the last {window} waited from submission: the median, and the 90th percentile (one job in ten waited longer).',
+  'pool.placedJobs': 'Jobs placed',
+  'pool.waitMedian': 'Median wait',
+  'pool.waitNinetieth': '90th percentile wait',
+  'pool.noQueueWait': 'No job was placed in the last {window}.',
+  'pool.allOrgs': 'All orgs',
 } as const;
 
 export type MessageKey = keyof typeof en;

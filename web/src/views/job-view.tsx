@@ -2,7 +2,7 @@ import { useRef, useState } from 'react';
 import type { JobDetailJson, JobEventJson, JobJson, PlacementJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
 import { Fact } from '../components/facts.tsx';
-import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
+import { ErrorNote, LoadStatus, Page, ServerWords } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, placementText, STATE_LABEL } from '../i18n/labels.ts';
@@ -94,6 +94,12 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
         <section className="note note-wait" aria-labelledby="job-waits">
           <h2 id="job-waits">{t('job.whyWaiting')}</h2>
           <p>{diagnosisText(i18n, job.diagnosis)}</p>
+          {/* The scheduler's own sentence (English), beside a translation. */}
+          {i18n.locale === 'en' ? null : (
+            <p>
+              <ServerWords text={job.diagnosis.message} lang="en" />
+            </p>
+          )}
           {job.diagnosis.never ? <p>{t('job.neverHint')}</p> : null}
           {job.span === null && !isFinal(job.state) && spanningMightHelp(job.diagnosis) ? (
             <>
@@ -110,7 +116,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       <JobSpec job={job} measured={job.measured} />
 
       <h2>{t('job.placements')}</h2>
-      <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} />
+      <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} scrollCue={t('common.scrollCue')} />
 
       <h2 id="job-log">{t('job.log')}</h2>
       {log === null ? (
@@ -126,7 +132,7 @@ export function JobDetail({ job, siteNames }: { readonly job: JobDetailJson; rea
       )}
 
       <h2>{t('job.events')}</h2>
-      <Table columns={eventColumns} rows={job.events} rowKey={(e) => e.seq} />
+      <Table columns={eventColumns} rows={job.events} rowKey={(e) => e.seq} scrollCue={t('common.scrollCue')} />
     </>
   );
 }
