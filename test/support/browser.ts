@@ -3,35 +3,16 @@
 // a browser Playwright downloads. Without it the tests are skipped with a message
 // saying how to install it, except under CI=true, where its absence is a failure.
 // Also builds the dashboard with Vite's API, into a directory the test chooses.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import { buildDashboard, chromiumMissing, launchChromium } from '../../scripts/browser.ts';
 
-/** Debian's chromium, or the one CHROMIUM_PATH names. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/**
- * Flags for a headless run as root in a container: no sandbox (it needs user
- * namespaces), no GPU, and none of the background network traffic a browser makes
- * on its own. Playwright adds --headless and a fresh profile directory itself.
- */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** Why the browser tests cannot run here, or undefined when they can. */
-export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `needs Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
-}
+export { buildDashboard, chromiumMissing, launchChromium };
 
 /** Marks `t` skipped, saying why; under CI=true, fails it instead. */
 export function skipWithoutChromium(t: TestContext, why: string): void {
   if (process.env.CI === 'true') throw new Error(`Chromium missing under CI: ${why}`);
   t.skip(`skipped: ${why}`);
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 /**
@@ -46,9 +27,4 @@ export async function openPage(browser: Browser, width: number, errors: string[]
   });
   page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
   return page;
-}
-
-/** Builds the dashboard (web/) into `outDir`, as `npm run build:web` does into dist/web. */
-export async function buildDashboard(outDir: string): Promise<void> {
-  await build({ configFile: join(import.meta.dirname, '..', '..', 'web', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
 }
