@@ -116,6 +116,8 @@ export async function openView(page: Page, scene: DashboardScene, view: Dashboar
   await page.goto(`${scene.url}${path ?? '/'}`);
   const form = page.locator('#sign-in-token');
   if (path === null) {
+    // Once a session kept in the tab is checked (it would save its token again), forget it.
+    await page.locator('main h1').waitFor();
     await page.evaluate(() => sessionStorage.clear());
     await page.reload();
     await form.waitFor();
