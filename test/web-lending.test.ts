@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { JobResponse } from '../src/server/schemas.ts';
-import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium } from './support/browser.ts';
+import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, unfoldHeader } from './support/browser.ts';
 import { LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -99,6 +99,7 @@ describe('lending in the web dashboard, in headless Chromium against a live cont
   /** The language switch, by its label in the language showing now. */
   const speak = async (locale: Locale) => {
     const other = locale === 'en' ? WORDS['zh-CN'] : WORDS.en;
+    await unfoldHeader(page);
     const current = (await page.getByLabel(WORDS[locale].language, { exact: true }).count()) > 0 ? WORDS[locale] : other;
     await page.getByLabel(current.language, { exact: true }).selectOption(locale);
   };
@@ -174,6 +175,8 @@ describe('lending in the web dashboard, in headless Chromium against a live cont
     await page.goto(p.url);
     await page.getByLabel('API token').fill(member.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: WORDS.en.pool }).waitFor();
+    await unfoldHeader(page);
     await page.getByText('Signed in as member of beta').waitFor();
     const pairs = await page.getByRole('region', { name: WORDS.en.lending }).locator('tbody tr').allInnerTexts();
     assert.deepEqual(pairs.map((r) => r.split(/\s+/).join(' ')), ['acme beta 8', 'gamma acme 4']);

@@ -28,3 +28,9 @@ export async function openPage(browser: Browser, width: number, errors: string[]
   page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
   return page;
 }
+
+/** Unfolds the header's navigation and tools, behind the Menu button on a narrow screen (nothing to do on a wide one). */
+export async function unfoldHeader(page: Page): Promise<void> {
+  const menu = page.locator('.menu-button');
+  if ((await menu.isVisible()) && (await menu.getAttribute('aria-expanded')) === 'false') await menu.click();
+}
