@@ -16,7 +16,7 @@ import type { Agent } from '../src/agent/agent.ts';
 import { ControlPlaneClient } from '../src/agent/control-plane-client.ts';
 import type { LocalExecutor } from '../src/executors/local.ts';
 import { JobResponse } from '../src/server/schemas.ts';
-import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium } from './support/browser.ts';
+import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, unfoldHeader } from './support/browser.ts';
 import { LivePool, localAgent } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -208,7 +208,10 @@ describe('the jobs list and a job’s page as daily tools, in headless Chromium 
   for (const [locale, search, cue] of [['zh-CN', '按编号或名称搜索', '表格比屏幕宽'], ['en', 'Search by ID or name', 'Wider than the screen']] as const) {
     test(`at 400 px (${locale}): the table scrolls sideways in its own box, with a cue, and the page does not`, inBrowser(async () => {
       await page.setViewportSize({ width: 400, height: 800 });
-      if (locale === 'en') await page.getByLabel('语言').selectOption('en');
+      if (locale === 'en') {
+        await unfoldHeader(page);
+        await page.getByLabel('语言').selectOption('en');
+      }
       await page.getByLabel(search).waitFor();
       await page.getByText(cue).waitFor();
       assert.equal(await pageScrollsSideways(), false, 'the page itself stays within the screen');

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { JobResponse } from '../src/server/schemas.ts';
-import { assertFitsWidth, buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, speak } from './support/browser.ts';
+import { assertFitsWidth, buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, speak, unfoldHeader } from './support/browser.ts';
 import { LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -158,6 +158,8 @@ describe('lending in the web dashboard, in headless Chromium against a live cont
     await page.goto(p.url);
     await page.getByLabel('API token').fill(member.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: WORDS.en.pool }).waitFor();
+    await unfoldHeader(page);
     await page.getByText('Signed in as member of beta').waitFor();
     const pairs = await page.getByRole('region', { name: WORDS.en.lending }).locator('tbody tr').allInnerTexts();
     assert.deepEqual(pairs.map((r) => r.split(/\s+/).join(' ')), ['acme beta 8', 'gamma acme 4']);

@@ -18,7 +18,7 @@ import { SpanBody } from '../src/server/schemas.ts';
 import type { MessageKey } from '../web/src/i18n/catalog-en.ts';
 import { translate, type Locale } from '../web/src/i18n/i18n.ts';
 import { SERVER_DEFAULTS, SUBMIT_DRAFT_KEY } from '../web/src/model/submit-form.ts';
-import { chromiumMissing, skipWithoutChromium, twoSiteDashboard, type TwoSiteDashboard } from './support/browser.ts';
+import { chromiumMissing, skipWithoutChromium, twoSiteDashboard, unfoldHeader, type TwoSiteDashboard } from './support/browser.ts';
 import { waitFor, type LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -83,6 +83,8 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   await heading(T('pool.title'));
 
   // 1. A job larger than any site: the dry run says it would wait forever and offers to span.
+  await unfoldHeader(page);
+  await unfoldHeader(page);
   await page.getByRole('navigation').getByRole('link', { name: T('nav.submit'), exact: true }).click();
   await heading(T('submit.title'));
   await field('submit.name').fill(`wide-${locale}`);
@@ -166,6 +168,8 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   await p.client.call('POST', `/jobs/${stuck}/cancel`);
 
   // 5. "Submit this plan": the planner's answer fills the form; a reload keeps it; the job carries the plan.
+  await unfoldHeader(page);
+  await unfoldHeader(page);
   await page.getByRole('navigation').getByRole('link', { name: T('nav.plan'), exact: true }).click();
   await heading(T('plan.title'));
   await field('pool.gpus').fill('8');
@@ -201,6 +205,8 @@ async function steps(p: LivePool, page: Page, locale: Locale, width: number): Pr
   await shot('6-planned-job');
 
   // 6. Signing out: the sign-in page's heading takes the focus, not <body>.
+  await unfoldHeader(page);
+  await unfoldHeader(page);
   await button('nav.signOut').click();
   const signIn = page.getByRole('heading', { level: 1, name: T('signIn.title') });
   await signIn.waitFor();

@@ -723,7 +723,8 @@ export const HealthResponse = z.object({
 // Pool-wide aggregates every role but an agent may read: totals by GPU type and by org
 // (org names and totals only, never another org's sites or jobs), the queue per org,
 // the GPUs each org lends to each other org now (by org, never by site or job),
-// the caller's own sites in detail, and the sampled utilization history.
+// the caller's own sites in detail, the queue waits of the last hour (per org, as the
+// queues), and the sampled utilization history.
 
 const PoolGpuCounts = {
   gpus: z.number().describe('GPUs of the sites counted'),
@@ -732,6 +733,12 @@ const PoolGpuCounts = {
   unavailable: z.number().describe('not allocated, on sites that are lost'),
 };
 const PoolQueue = { queued_jobs: z.number().describe('jobs waiting to be placed'), queued_gpus: z.number().describe('GPUs the waiting jobs ask for') };
+
+const QueueWaitFigures = {
+  placed_jobs: z.number().describe('jobs first placed in the window'),
+  p50_s: z.number().nullable().describe('their median wait, seconds (null: no job)'),
+  p90_s: z.number().nullable().describe('their 90th percentile wait, seconds (null: no job)'),
+};
 
 export const PoolResponse = z.object({
   at: Timestamp.describe('when these figures were read'),
@@ -750,6 +757,11 @@ export const PoolResponse = z.object({
   lending: z
     .array(z.object({ lender_org_id: z.string(), borrower_org_id: z.string(), gpus: z.number().describe("GPUs of the lender's sites the borrower's jobs hold") }))
     .describe('who lends to whom now, by lender then borrower, only pairs with GPUs held; orgs only, never their sites or jobs'),
+  queue_wait: z.object({
+    window_s: z.number().describe('the figures cover the jobs first placed in this many seconds before now'),
+    ...QueueWaitFigures,
+    orgs: z.array(z.object({ org_id: z.string(), ...QueueWaitFigures })).describe('per org with a job first placed in the window, in id order; orgs only, never their jobs'),
+  }).describe("how long jobs waited from submission to their first placement, in the pool and per org (re-read at most once per history interval)"),
   history: z.object({
     interval_s: z.number().describe('seconds between samples'),
     samples: z

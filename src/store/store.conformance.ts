@@ -777,6 +777,22 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
     }
   },
 
+  'firstPlacements: jobs first placed since a time, with their org and submission time; a second attempt is no first placement': async (store) => {
+    await twoOrgs(store);
+    const [early = '', late = '', requeued = ''] = await submit(store, 'a', 'placed before', 'placed after', 'placed twice');
+    const [other = '', waiting = ''] = await submit(store, 'b', 'b placed after', 'still waiting');
+    await store.transition([place(early, 1999), place(late, 2000), place(requeued, 1500), place(other, 5000, 'sb')]);
+    await store.transition([{ jobId: requeued, from: ['placed'], to: 'pending', at: 2500, type: 'requeued' }]);
+    await store.transition([place(requeued, 3000)]);
+    const byTime = (a: { placedAt: number }, b: { placedAt: number }) => a.placedAt - b.placedAt;
+    assert.deepEqual((await store.firstPlacements(2000)).sort(byTime), [
+      { orgId: 'a', submittedAt: 1000, placedAt: 2000 },
+      { orgId: 'b', submittedAt: 1000, placedAt: 5000 },
+    ]);
+    assert.deepEqual(await store.firstPlacements(5001), []);
+    assert.equal((await store.firstPlacements(0)).length, 4, `every first placement, none of ${waiting}`);
+  },
+
   'close: safe to call twice': async (store) => {
     await store.close();
     await store.close();

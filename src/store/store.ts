@@ -6,6 +6,7 @@ import {
   FINAL_STATES,
   JOB_STATES,
   StoreConflictError,
+  type FirstPlacement,
   type Job,
   type JobEvent,
   type JobFilter,
@@ -749,6 +750,17 @@ export class KyselyStore implements Store {
       group by org_id, bucket_at
       order by bucket_at, org_id collate "C"`.execute(this.db);
     return rows.map((r) => ({ orgId: r.org_id, at: r.bucket_at, contributedGpuH: r.contributed / 3600, consumedGpuH: r.consumed / 3600, ownGpuH: r.own / 3600 }));
+  }
+
+  async firstPlacements(since: number): Promise<FirstPlacement[]> {
+    const rows = await this.db
+      .selectFrom('placements')
+      .innerJoin('jobs', 'jobs.id', 'placements.job_id')
+      .select(['jobs.org_id', 'jobs.submitted_at', 'placements.placed_at'])
+      .where('placements.attempt', '=', 1)
+      .where('placements.placed_at', '>=', since)
+      .execute();
+    return rows.map((r) => ({ orgId: r.org_id, submittedAt: r.submitted_at, placedAt: r.placed_at }));
   }
 
   /** Safe to call twice; the second call waits for the first. */

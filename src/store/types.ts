@@ -272,6 +272,13 @@ export interface Placement {
   readonly endedAt: number | null;
 }
 
+/** When a job was submitted and when it was first placed: how long it waited in the queue. */
+export interface FirstPlacement {
+  readonly orgId: string;
+  readonly submittedAt: number;
+  readonly placedAt: number;
+}
+
 export interface JobEvent {
   readonly jobId: string;
   /** 1, 2, 3… per job; the history is append-only. */
@@ -558,6 +565,13 @@ export interface Store {
    * bytewise: the same answer on PGlite and on any PostgreSQL server.
    */
   ledgerHistory(bucketMs: number, orgId?: string): Promise<LedgerPoint[]>;
+
+  /**
+   * Jobs first placed at or after `since` (ms; a later attempt after a requeue is not a first placement),
+   * with their org, submission and first placement times: what the pool's queue-wait figures are made of.
+   * In no particular order.
+   */
+  firstPlacements(since: number): Promise<FirstPlacement[]>;
 
   close(): Promise<void>;
 }

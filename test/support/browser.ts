@@ -4,37 +4,20 @@
 // saying how to install it, except under CI=true, where its absence is a failure.
 // Also builds the dashboard with Vite's API, into a directory the test chooses, and serves a fresh build from a
 // live pool of two orgs' sites with their agents (twoSiteDashboard).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import { buildDashboard, chromiumMissing, launchChromium } from '../../scripts/browser.ts';
 import { LivePool, localAgent } from './live-pool.ts';
 
-/** Debian's chromium, or the one CHROMIUM_PATH names. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/**
- * Flags for a headless run as root in a container: no sandbox (it needs user
- * namespaces), no GPU, and none of the background network traffic a browser makes
- * on its own. Playwright adds --headless and a fresh profile directory itself.
- */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** Why the browser tests cannot run here, or undefined when they can. */
-export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `needs Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
-}
+export { buildDashboard, chromiumMissing, launchChromium };
 
 /** Marks `t` skipped, saying why; under CI=true, fails it instead. */
 export function skipWithoutChromium(t: TestContext, why: string): void {
   if (process.env.CI === 'true') throw new Error(`Chromium missing under CI: ${why}`);
   t.skip(`skipped: ${why}`);
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 /**
@@ -51,9 +34,10 @@ export async function openPage(browser: Browser, width: number, errors: string[]
   return page;
 }
 
-/** Builds the dashboard (web/) into `outDir`, as `npm run build:web` does into dist/web. */
-export async function buildDashboard(outDir: string): Promise<void> {
-  await build({ configFile: join(import.meta.dirname, '..', '..', 'web', 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
+/** Unfolds the header's navigation and tools, behind the Menu button on a narrow screen (nothing to do on a wide one). */
+export async function unfoldHeader(page: Page): Promise<void> {
+  const menu = page.locator('.menu-button');
+  if ((await menu.isVisible()) && (await menu.getAttribute('aria-expanded')) === 'false') await menu.click();
 }
 
 /** Nothing wider than the window: a table or chart scrolls in its own frame, the page never sideways (else: what sticks out, to say where to look). */
@@ -71,6 +55,8 @@ const LANGUAGE_LABEL = { en: 'Language', 'zh-CN': '语言' } as const;
 
 /** Switches the dashboard to `locale` with its language switch, found by its label in whichever language shows now. */
 export async function speak(page: Page, locale: keyof typeof LANGUAGE_LABEL): Promise<void> {
+  // At 400 px the language switch is behind the folded header's menu.
+  await unfoldHeader(page);
   const other = locale === 'en' ? 'zh-CN' : 'en';
   const current = (await page.getByLabel(LANGUAGE_LABEL[locale], { exact: true }).count()) > 0 ? locale : other;
   await page.getByLabel(LANGUAGE_LABEL[current], { exact: true }).selectOption(locale);

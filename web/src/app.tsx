@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { Identity } from './api/identity.ts';
 import { I18nProvider, useI18n } from './i18n/i18n-context.tsx';
 import { isLocale, LOCALE_NAMES, LOCALES } from './i18n/i18n.ts';
@@ -99,28 +99,30 @@ function Shell() {
       </a>
       <header className="app-header">
         <span className="brand">{t('app.name')}</span>
-        {signedIn === null ? null : (
-          <nav aria-label={t('nav.label')}>
-            <ul>
-              {navItems(signedIn.identity).map((item) => (
-                <li key={item.label}>
-                  <Link to={pathOf(item.route)} current={item.pages.includes(route.page)}>
-                    {t(item.label)}
-                  </Link>
-                </li>
-              ))}
-            </ul>
-          </nav>
-        )}
-        <div className="header-tools">
-          {signedIn === null ? null : <WhoAmI identity={signedIn.identity} />}
-          <LanguageSwitch />
+        <HeaderMenu path={pathOf(route)}>
           {signedIn === null ? null : (
-            <button type="button" onClick={() => end('signed-out')}>
-              {t('nav.signOut')}
-            </button>
+            <nav aria-label={t('nav.label')}>
+              <ul>
+                {navItems(signedIn.identity).map((item) => (
+                  <li key={item.label}>
+                    <Link to={pathOf(item.route)} current={item.pages.includes(route.page)}>
+                      {t(item.label)}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </nav>
           )}
-        </div>
+          <div className="header-tools">
+            {signedIn === null ? null : <WhoAmI identity={signedIn.identity} />}
+            <LanguageSwitch />
+            {signedIn === null ? null : (
+              <button type="button" onClick={() => end('signed-out')}>
+                {t('nav.signOut')}
+              </button>
+            )}
+          </div>
+        </HeaderMenu>
       </header>
       <main id="main" tabIndex={-1}>
         {state.status === 'restoring' ? <p role="status">{t('signIn.restoring')}</p> : null}
@@ -167,6 +169,35 @@ function RouteView({ route }: { readonly route: Route }) {
     case 'not-found':
       return <NotFoundView path={route.path} />;
   }
+}
+
+/**
+ * The header's navigation and tools. On a narrow screen (styles.css) they fold behind a
+ * "Menu" button (aria-expanded says whether they show): Enter or Space opens them and Tab
+ * goes on into them; Escape closes them and gives the focus back to the button, and so
+ * does going to another page (which then focuses its heading). On a wide screen the
+ * button is not shown and they always are.
+ */
+function HeaderMenu({ path, children }: { readonly path: string; readonly children: ReactNode }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => setOpen(false), [path]);
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !open) return;
+    setOpen(false);
+    button.current?.focus();
+  };
+  return (
+    <div className="header-menu" onKeyDown={onKeyDown}>
+      <button ref={button} type="button" className="menu-button" aria-expanded={open} aria-controls="header-menu" onClick={() => setOpen((o) => !o)}>
+        <span aria-hidden="true">☰</span> {t('nav.menu')}
+      </button>
+      <div id="header-menu" className={open ? 'menu-items open' : 'menu-items'}>
+        {children}
+      </div>
+    </div>
+  );
 }
 
 function WhoAmI({ identity }: { readonly identity: Identity }) {

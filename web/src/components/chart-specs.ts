@@ -170,7 +170,7 @@ function orgColour(orgs: readonly string[]) {
 const GPU_HOURS_AXIS = { format: ',~r' };
 
 /** A dashed line at zero, across the whole chart. */
-const ZERO_RULE = { data: { values: [{}] }, mark: { type: 'rule' as const, color: '#14181c', strokeDash: [4, 3] }, encoding: { y: { datum: 0 } } };
+const ZERO_RULE = { data: { values: [{}] }, mark: { type: 'rule' as const, color: '#14181c', strokeDash: [4, 3], aria: false }, encoding: { y: { datum: 0 } } };
 
 /** Each org's credits (GPU-hours contributed minus consumed, summed up to each time) as a line per org, with the zero line: above it the pool owes the org. */
 export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly string[], options: { readonly daily: boolean }, words: { readonly time: string; readonly credits: string; readonly org: string }, description: string): TopLevelSpec {
@@ -302,7 +302,7 @@ export function rhoSpec(rows: readonly { readonly org: string; readonly policy: 
           color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top' } },
         },
       },
-      { mark: { type: 'rule', color: '#14181c', strokeDash: [4, 3] }, encoding: { x: { datum: 1 } } },
+      { mark: { type: 'rule', color: '#14181c', strokeDash: [4, 3], aria: false }, encoding: { x: { datum: 1 } } },
     ],
     config: CONFIG,
   };

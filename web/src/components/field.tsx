@@ -71,3 +71,24 @@ export function OrgOptions({ orgs, none }: { readonly orgs: readonly string[]; r
     </>
   );
 }
+
+/** One of a few values, chosen with radio buttons in a fieldset named by its legend (arrow keys move between them). */
+export function RadioChoice<V extends string>({ legend, value, options, onChange, className }: {
+  readonly legend: string;
+  readonly value: V;
+  readonly options: readonly { readonly value: V; readonly label: string }[];
+  readonly onChange: (value: V) => void;
+  readonly className?: string;
+}) {
+  const name = useId();
+  return (
+    <fieldset className={className === undefined ? 'checks' : `checks ${className}`}>
+      <legend>{legend}</legend>
+      {options.map((o) => (
+        <label key={o.value}>
+          <input type="radio" name={name} value={o.value} checked={value === o.value} onChange={() => onChange(o.value)} /> {o.label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}

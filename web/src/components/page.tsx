@@ -32,23 +32,46 @@ export function Page({ title, actions, children }: { readonly title: string; rea
   );
 }
 
-/** A failure as the reader should see it: what went wrong in their language, then the server's own words. */
-export function describeError({ t }: Pick<I18n, 't'>, err: unknown): { readonly headline: string; readonly detail: string | null } {
+/**
+ * A failure as the reader should see it: what went wrong in their language (by the API's error
+ * `code`), the field the API named, in a sentence of their language too; then the server's own
+ * words, which are English (the API's messages are), kept for the details and for a report.
+ */
+export interface DescribedError {
+  readonly headline: string;
+  /** "The field at fault: gpus." when the API named one; else null. */
+  readonly field: string | null;
+  /** The server's (or the browser's) own message; null when there is none. */
+  readonly detail: string | null;
+  /** The language of `detail`: `en` for the API's messages, undefined when unknown (the browser's). */
+  readonly detailLang: 'en' | undefined;
+}
+
+export function describeError({ t }: Pick<I18n, 't'>, err: unknown): DescribedError {
   if (err instanceof ApiRequestError) {
-    // The API's messages usually start with the field they are about already.
-    const named = err.field === undefined || err.message.startsWith(err.field);
-    return { headline: t(ERROR_LABEL[err.code]), detail: named ? err.message : `${err.field}: ${err.message}` };
+    return { headline: t(ERROR_LABEL[err.code]), field: err.field === undefined ? null : t('error.fieldNamed', { field: err.field }), detail: err.message, detailLang: 'en' };
   }
-  return { headline: t('error.unexpected'), detail: err instanceof Error ? err.message : String(err) };
+  return { headline: t('error.unexpected'), field: null, detail: err instanceof Error ? err.message : String(err), detailLang: undefined };
+}
+
+/** What the server said in its own words, labelled as such (and marked English for screen readers and fonts). */
+export function ServerWords({ text, lang }: { readonly text: string; readonly lang?: 'en' | undefined }) {
+  const { t } = useI18n();
+  return (
+    <span className="note-detail">
+      {t('common.serverWords')} <span lang={lang}>{text}</span>
+    </span>
+  );
 }
 
 export function ErrorNote({ error }: { readonly error: unknown }) {
   const i18n = useI18n();
-  const { headline, detail } = describeError(i18n, error);
+  const { headline, field, detail, detailLang } = describeError(i18n, error);
   return (
     <div className="note note-error" role="alert">
       <strong>{headline}</strong>
-      {detail === null ? null : <span className="note-detail">{detail}</span>}
+      {field === null ? null : <span className="note-field">{field}</span>}
+      {detail === null ? null : <ServerWords text={detail} lang={detailLang} />}
     </div>
   );
 }

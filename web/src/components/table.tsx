@@ -178,8 +178,8 @@ function SelectAll<Row>({ rows, selection }: { readonly rows: readonly { readonl
   );
 }
 
-/** Whether the frame is wider inside than it shows (measured after each render of new rows and at every resize). */
-function useOverflow(frame: { readonly current: HTMLElement | null }, rowCount: number): boolean {
+/** Whether the frame is wider inside than it shows (measured after each render of new content, `version`, and at every resize). */
+export function useOverflow(frame: { readonly current: HTMLElement | null }, version: number): boolean {
   const [overflows, setOverflows] = useState(false);
   useEffect(() => {
     const el = frame.current;
@@ -191,7 +191,7 @@ function useOverflow(frame: { readonly current: HTMLElement | null }, rowCount: 
     const table = el.firstElementChild;
     if (table !== null) observer.observe(table);
     return () => observer.disconnect();
-  }, [frame, rowCount]);
+  }, [frame, version]);
   return overflows;
 }
 

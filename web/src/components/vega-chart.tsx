@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TopLevelSpec } from 'vega-lite';
 import { useI18n } from '../i18n/i18n-context.tsx';
+import { useOverflow } from './table.tsx';
 
 /**
  * Draws a Vega-Lite spec as SVG. Vega is loaded on first use, in its own chunk,
@@ -12,6 +13,9 @@ export function VegaChart({ spec, title }: { readonly spec: TopLevelSpec; readon
   const { t } = useI18n();
   const container = useRef<HTMLDivElement>(null);
   const [failed, setFailed] = useState(false);
+  const [drawn, setDrawn] = useState(0);
+  // A chart wider than a narrow screen scrolls in its frame, which then takes the keyboard (arrow keys scroll it).
+  const overflows = useOverflow(container, drawn);
 
   useEffect(() => {
     let cancelled = false;
@@ -23,6 +27,7 @@ export function VegaChart({ spec, title }: { readonly spec: TopLevelSpec; readon
       finalize = () => view.finalize();
       await view.runAsync();
       setFailed(false);
+      setDrawn((n) => n + 1);
     };
     draw().catch(() => {
       if (!cancelled) setFailed(true);
@@ -36,7 +41,7 @@ export function VegaChart({ spec, title }: { readonly spec: TopLevelSpec; readon
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <div ref={container} className="chart-canvas" role="img" aria-label={spec.description ?? title} />
+      <div ref={container} className="chart-canvas" role="img" aria-label={spec.description ?? title} {...(overflows ? { tabIndex: 0 } : {})} />
       {failed ? <p className="muted">{t('chart.failed')}</p> : null}
     </figure>
   );

@@ -739,6 +739,25 @@ export const en = {
   'admin.errorLendTo': 'One or more org IDs, each once, separated by commas or spaces.',
   'admin.errorLimit': 'A whole number from 0 to {max}, or empty for no limit.',
   'admin.errorBorrowerLimits': 'Entries such as beta=8: an org ID, “=”, a whole number of GPUs; each org once.',
+  // Narrow screens, the server's messages in the reader's language, the pool's queue waits and history range (issue 19, views)
+  'nav.menu': 'Menu',
+  'common.scrollCue': 'Wider than the screen: scroll the table sideways for more columns.',
+  'common.serverWords': 'The server’s own words:',
+  'error.fieldNamed': 'The field at fault: {field}.',
+  'job.partWithStart': '{part} ({started})',
+  'job.partSeparator': '; ',
+  'pool.range': 'History shown',
+  'pool.rangeHour': 'Last hour',
+  'pool.rangeSixHours': 'Last 6 hours',
+  'pool.rangeDay': 'Last 24 hours',
+  'pool.rangeAll': 'All the server keeps',
+  'pool.queueWait': 'Queue waits',
+  'pool.queueWaitHelp': 'How long the jobs first placed in the last {window} waited from submission: the median, and the 90th percentile (one job in ten waited longer).',
+  'pool.placedJobs': 'Jobs placed',
+  'pool.waitMedian': 'Median wait',
+  'pool.waitNinetieth': '90th percentile wait',
+  'pool.noQueueWait': 'No job was placed in the last {window}.',
+  'pool.allOrgs': 'All orgs',
 } as const;
 
 export type MessageKey = keyof typeof en;

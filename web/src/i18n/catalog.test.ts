@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { CATALOGS, LOCALES, interpolate, placeholdersOf, translate } from './i18n.ts';
+import { CATALOGS, halfWidthBesideChinese, LOCALES, interpolate, placeholdersOf, translate } from './i18n.ts';
 
 const SOURCE_ROOT = join(import.meta.dirname, '..');
 const CATALOG_FILES = new Set(['i18n/catalog-en.ts', 'i18n/catalog-zh-cn.ts']);
@@ -83,4 +83,18 @@ test('placeholders are filled; one without a value stays visible rather than van
   assert.equal(translate('en', 'job.titleNamed', { id: 42, name: 'train' }), 'Job 42: train');
   assert.equal(translate('zh-CN', 'job.titleNamed', { id: 42, name: 'train' }), '作业 42：train');
   assert.equal(interpolate('{a} and {b}', { a: 1 }), '1 and {b}');
+});
+
+test('the Chinese catalog uses full-width punctuation beside Chinese text', () => {
+  const mixed = Object.entries(CATALOGS['zh-CN'])
+    .map(([key, message]) => ({ key, found: halfWidthBesideChinese(message) }))
+    .filter((m) => m.found.length > 0)
+    .map((m) => `${m.key}: ${m.found.join(' ')}`);
+  assert.deepEqual(mixed, []);
+});
+
+test('halfWidthBesideChinese: finds each mix, spaces between or not; leaves Latin text and figures alone', () => {
+  assert.deepEqual(halfWidthBesideChinese('站点 (已停机)'), ['点 (', '机)']);
+  assert.deepEqual(halfWidthBesideChinese('作业, 站点: 组织;'), ['业,', '点:', '织;']);
+  assert.deepEqual(halfWidthBesideChinese('例如 h100, a100。1,000,000 之间；"schema": "x"（不重叠）'), []);
 });

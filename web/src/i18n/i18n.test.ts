@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Formatter, initialLocale } from './i18n.ts';
+import { Formatter, initialLocale, LOCALES, unbreakable } from './i18n.ts';
 
 test('numbers, GPU-hours and shares as each language writes them', () => {
   const en = new Formatter('en');
@@ -40,16 +40,32 @@ test('durations in their largest unit, and times relative to now', () => {
   assert.equal(en.ago('2026-11-26T15:05:34Z', now), '5 minutes ago');
   assert.equal(zh.ago('2026-11-26T15:05:34Z', now), '5分钟前');
   assert.equal(en.ago('2026-11-26T15:10:34Z', now), 'now');
-  assert.equal(en.utcDay('2026-11-26T23:30:00Z'), 'Nov 26, 2026', 'a UTC day, whatever the local time zone');
-  assert.equal(zh.utcDay('2026-11-26T00:00:00Z'), '2026年11月26日');
-  assert.match(en.dateMinute('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d\d:\d\d$/u, '24-hour');
-  assert.match(en.date('2026-11-26T15:10:34Z'), /^Nov \d\d, 2026, \d\d:\d\d:34 \S+$/u, '24-hour, with the time zone');
-  assert.match(zh.date('2026-11-26T15:10:34Z'), /^2026年11月\d\d日 \S+ \d\d:\d\d:34$/u);
-  assert.match(en.timeOfDay(Date.parse('2026-11-26T15:10:34Z')), /^\d\d:\d\d:34$/u);
+  assert.equal(plain(en.utcDay('2026-11-26T23:30:00Z')), 'Nov 26, 2026', 'a UTC day, whatever the local time zone');
+  assert.equal(plain(zh.utcDay('2026-11-26T00:00:00Z')), '2026/11/26');
+  assert.match(plain(en.dateMinute('2026-11-26T15:10:34Z')), /^Nov \d\d, 2026, \d\d:\d\d$/u, '24-hour');
+  assert.match(plain(en.date('2026-11-26T15:10:34Z')), /^Nov \d\d, 2026, \d\d:\d\d:34 \S+$/u, '24-hour, with the time zone');
+  assert.match(plain(zh.date('2026-11-26T15:10:34Z')), /^2026\/11\/\d\d \S+ \d\d:\d\d:34$/u);
+  assert.match(plain(en.timeOfDay(Date.parse('2026-11-26T15:10:34Z'))), /^\d\d:\d\d:34$/u);
 });
 
 test('the first language: the one chosen before, else Chinese for a Chinese browser, else English', () => {
   assert.equal(initialLocale('en', ['zh-CN']), 'en');
   assert.equal(initialLocale(null, ['zh-TW', 'en']), 'zh-CN');
   assert.equal(initialLocale('fr', ['fr-FR', 'en']), 'en');
+});
+
+/** A date as it reads: with plain spaces. */
+function plain(text: string): string {
+  return text.replaceAll('\u00a0', ' ');
+}
+
+test('a date or time never wraps across lines: no space to break at, no Chinese character to break beside', () => {
+  const at = '2026-11-26T15:10:34Z';
+  for (const locale of LOCALES) {
+    const f = new Formatter(locale);
+    for (const shown of [f.date(at), f.dateMinute(at), f.utcDay(at), f.timeOfDay(Date.parse(at))]) {
+      assert.doesNotMatch(shown, /[^\S\u00a0]|\p{Script=Han}/u, `${locale}: ${JSON.stringify(shown)}`);
+    }
+  }
+  assert.equal(unbreakable('Nov 26, 2026, 15:10'), 'Nov\u00a026,\u00a02026,\u00a015:10');
 });

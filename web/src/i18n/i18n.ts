@@ -27,6 +27,26 @@ export function placeholdersOf(message: string): string[] {
   return [...message.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
 }
 
+/**
+ * Where a half-width `,:;()` sits beside a Chinese character or full-width punctuation
+ * (spaces between or not): Chinese text takes full-width punctuation (，：；（）), and a
+ * mix is what the catalog and view tests look for. Half-width is right between Latin
+ * text and figures (`h100, a100`, `1,000,000`, `"schema": …`), and is not reported.
+ */
+export function halfWidthBesideChinese(text: string): string[] {
+  const chinese = String.raw`[\p{Script=Han}\u3000-\u303f\uff00-\uffef]`;
+  return [...text.matchAll(new RegExp(String.raw`${chinese}\s*[,:;()]|[,:;()]\s*${chinese}`, 'gu'))].map((m) => m[0]);
+}
+
+/**
+ * `text` (a date, a time) as one unbreakable run: its spaces become no-break spaces. (Dates
+ * hold no Chinese character, beside which a line could break whatever the spaces: the
+ * Chinese dates are numeric, 2026/11/26.)
+ */
+export function unbreakable(text: string): string {
+  return text.replace(/ /g, '\u00a0');
+}
+
 export function translate(locale: Locale, key: MessageKey, vars?: MessageVars): string {
   return interpolate(CATALOGS[locale][key], vars);
 }
@@ -52,7 +72,7 @@ const SI_PREFIXES = ['', 'k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'] as const;
 /** Decimal byte units, largest first, as GPU vendors state memory: Intl unit names. */
 const BYTE_UNITS = [{ unit: 'petabyte', bytes: 1e15 }, { unit: 'terabyte', bytes: 1e12 }, { unit: 'gigabyte', bytes: 1e9 }] as const;
 
-/** Numbers, GPU-hours, percentages, dates and durations as `locale` writes them (Intl). */
+/** Numbers, GPU-hours, percentages, dates and durations as `locale` writes them (Intl); a date or time never wraps across lines. */
 export class Formatter {
   private readonly integer: Intl.NumberFormat;
   private readonly decimal: Intl.NumberFormat;
@@ -81,10 +101,13 @@ export class Formatter {
     this.scientificFormat = new Intl.NumberFormat(locale, { notation: 'scientific', minimumSignificantDigits: 3, maximumSignificantDigits: 3 });
     this.compactFormat = new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: 3 });
     // 24-hour clocks everywhere (never 3 PM beside 15:00), and a full time says its zone: members sit in several.
-    this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'long', hourCycle: 'h23' });
+    // Dates never wrap (unbreakable): in Chinese they are numeric (2026/11/26, as in 2026年11月26日 a
+    // line may break beside any 年, 月, 日), in English named (Nov 26, 2026: 11/26/26 reads two ways).
+    const dateStyle = locale === 'zh-CN' ? 'short' : 'medium';
+    this.dateTime = new Intl.DateTimeFormat(locale, { dateStyle, timeStyle: 'long', hourCycle: 'h23' });
     this.time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium', hourCycle: 'h23' });
-    this.minute = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
-    this.utcDate = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
+    this.minute = new Intl.DateTimeFormat(locale, { dateStyle, timeStyle: 'short', hourCycle: 'h23' });
+    this.utcDate = new Intl.DateTimeFormat(locale, { dateStyle, timeZone: 'UTC' });
     this.relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
     this.conjunction = new Intl.ListFormat(locale, { type: 'conjunction' });
   }
@@ -138,22 +161,22 @@ export class Formatter {
 
   /** An ISO 8601 time as a local date and time. */
   date(iso: string): string {
-    return this.dateTime.format(new Date(iso));
+    return unbreakable(this.dateTime.format(new Date(iso)));
   }
 
   /** An ISO 8601 time as a local date and time to the minute: the start of an hour. */
   dateMinute(iso: string): string {
-    return this.minute.format(new Date(iso));
+    return unbreakable(this.minute.format(new Date(iso)));
   }
 
   /** The UTC day an ISO 8601 time falls in, as a date: how the ledger's daily buckets are named. */
   utcDay(iso: string): string {
-    return this.utcDate.format(new Date(iso));
+    return unbreakable(this.utcDate.format(new Date(iso)));
   }
 
   /** A time of day (for chart axes and "updated at"). */
   timeOfDay(ms: number): string {
-    return this.time.format(new Date(ms));
+    return unbreakable(this.time.format(new Date(ms)));
   }
 
   /** How long ago (or from now) `iso` is, relative to `nowMs`: "5 seconds ago", "5秒钟前". */

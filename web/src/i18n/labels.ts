@@ -97,9 +97,10 @@ export function placementText({ t, format }: Pick<I18n, 't' | 'format'>, parts: 
     .map((p) => {
       const site = siteText({ t }, p, siteNames, orgId);
       const part = t('job.part', { site, type: p.gpu_type, gpus: format.count(p.gpus), nodes: format.count(p.nodes) });
-      return p.started_at === undefined ? part : `${part} (${t('job.partStarted', { time: format.date(p.started_at) })})`;
+      return p.started_at === undefined ? part : t('job.partWithStart', { part, started: t('job.partStarted', { time: format.date(p.started_at) }) });
     })
-    .join('; ');
+    // The language's own punctuation between parts: full-width in Chinese.
+    .join(t('job.partSeparator'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { currentPlacement, historySeries, utilization } from './pool-usage.ts';
+import { currentPlacement, historySeries, samplesWithin, utilization } from './pool-usage.ts';
 import { holding, POOL } from './test-data.ts';
 
 test('the share allocated, and none of no GPUs', () => {
@@ -31,4 +31,14 @@ test('a job holds the placement of its latest attempt, while it has not ended', 
   assert.equal(currentPlacement(running)?.attempt, 1);
   const finished = { ...running, placements: running.placements.map((p) => ({ ...p, ended_at: p.placed_at })) };
   assert.equal(currentPlacement(finished), undefined);
+});
+
+test('samplesWithin: the samples of the last hour, 6 or 24 hours before the newest, or all of them', () => {
+  const at = (minutesAgo: number) => ({ at: new Date(Date.parse('2026-11-26T15:00:00Z') - minutesAgo * 60_000).toISOString() });
+  const samples = [at(25 * 60), at(24 * 60), at(6 * 60 + 1), at(60), at(59), at(0)];
+  assert.deepEqual(samplesWithin(samples, 'hour'), samples.slice(3));
+  assert.deepEqual(samplesWithin(samples, '6h'), samples.slice(3));
+  assert.deepEqual(samplesWithin(samples, '24h'), samples.slice(1));
+  assert.deepEqual(samplesWithin(samples, 'all'), samples);
+  assert.deepEqual(samplesWithin([], 'hour'), []);
 });

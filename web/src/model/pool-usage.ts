@@ -44,3 +44,16 @@ function seriesOf(samples: readonly PoolSampleJson[], allGpus: string): { readon
   });
   return { allocated, capacity: samples.map((s) => ({ at: Date.parse(s.at), series: allGpus, gpus: s.gpus })), gpuTypes };
 }
+
+/** The spans of history a reader may choose, in ms; `all`: every sample the server keeps (a day at its defaults). */
+export const HISTORY_RANGES = { hour: 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, all: null } as const;
+export type HistoryRange = keyof typeof HISTORY_RANGES;
+
+/** The samples no older than `range` before the newest one (the newest always), oldest first. */
+export function samplesWithin<S extends { readonly at: string }>(samples: readonly S[], range: HistoryRange): readonly S[] {
+  const span = HISTORY_RANGES[range];
+  const newest = samples.at(-1);
+  if (span === null || newest === undefined) return samples;
+  const from = Date.parse(newest.at) - span;
+  return samples.filter((s) => Date.parse(s.at) >= from);
+}

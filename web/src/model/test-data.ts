@@ -62,7 +62,7 @@ export const SIMULATE_REPORT_TEXT = JSON.stringify(simulate, null, 2);
 
 /**
  * GET /pool as acme's member sees it: acme's site a (16 h100, 6 allocated) in
- * detail; beta's site (4 a100, lost) only in the totals; two samples of history.
+ * detail; beta's site (4 a100, lost) only in the totals; the last hour's queue waits; two samples of history.
  */
 export const POOL: PoolJson = {
   at: AT,
@@ -78,6 +78,11 @@ export const POOL: PoolJson = {
   sites: [{ site_id: 'a', name: 'a lab', org_id: 'acme', health: 'up', gpu_type: 'h100', gpus: 16, allocated: 6, idle: 10, unavailable: 0 }],
   borrowed_gpus: 0,
   lending: [],
+  // acme's jobs waited 30 s and 90 s, beta's 25 min.
+  queue_wait: {
+    window_s: 3600, placed_jobs: 3, p50_s: 90, p90_s: 1500,
+    orgs: [{ org_id: 'acme', placed_jobs: 2, p50_s: 30, p90_s: 90 }, { org_id: 'beta', placed_jobs: 1, p50_s: 1500, p90_s: 1500 }],
+  },
   history: {
     interval_s: 60,
     samples: [

@@ -3,7 +3,7 @@ import type { JobDetailJson, JobEventJson, JobJson, PlacementJson, SiteLogJson }
 import { StateBadge } from '../components/badges.tsx';
 import { timelineSpec } from '../components/chart-specs.ts';
 import { Fact } from '../components/facts.tsx';
-import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
+import { ErrorNote, LoadStatus, Page, ServerWords } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n, type I18n } from '../i18n/i18n-context.tsx';
@@ -100,6 +100,12 @@ export function JobDetail({ job, siteNames, now = Date.parse(job.updated_at) }: 
         <section className="note note-wait" aria-labelledby="job-waits">
           <h2 id="job-waits">{t('job.whyWaiting')}</h2>
           <p>{diagnosisText(i18n, job.diagnosis)}</p>
+          {/* The scheduler's own sentence (English), beside a translation. */}
+          {i18n.locale === 'en' ? null : (
+            <p>
+              <ServerWords text={job.diagnosis.message} lang="en" />
+            </p>
+          )}
           {job.diagnosis.never ? <p>{t('job.neverHint')}</p> : null}
           {job.span === null && !isFinal(job.state) && spanningMightHelp(job.diagnosis) ? (
             <>
@@ -118,7 +124,7 @@ export function JobDetail({ job, siteNames, now = Date.parse(job.updated_at) }: 
       <JobTimeline job={job} siteNames={siteNames} now={now} />
 
       <h2>{t('job.placements')}</h2>
-      <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} />
+      <Table columns={placementColumns} rows={job.placements} rowKey={(p) => p.attempt} empty={t('job.noPlacements')} scrollCue={t('common.scrollCue')} />
 
       <h2 id="job-log">{t('job.log')}</h2>
       {latest === undefined || latest.logs.length === 0 ? (
@@ -133,7 +139,7 @@ export function JobDetail({ job, siteNames, now = Date.parse(job.updated_at) }: 
       )}
 
       <h2>{t('job.events')}</h2>
-      <Table columns={eventColumns} rows={job.events} rowKey={(e) => e.seq} />
+      <Table columns={eventColumns} rows={job.events} rowKey={(e) => e.seq} scrollCue={t('common.scrollCue')} />
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import type { JobListItemJson, JobListJson } from '../api/types.ts';
 import { StateBadge } from '../components/badges.tsx';
 import { OrgOptions } from '../components/field.tsx';
-import { describeError, LoadStatus, Page } from '../components/page.tsx';
+import { describeError, LoadStatus, Page, ServerWords } from '../components/page.tsx';
 import { Table, type Column, type TableSelection } from '../components/table.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import { diagnosisText, siteText, STATE_LABEL } from '../i18n/labels.ts';
@@ -242,8 +242,13 @@ function BulkCancel({ ids, offered, onDone }: { readonly ids: readonly string[];
           <strong>{t('jobs.cancelFailedCount', { count: format.count(failed.length) })}</strong>
           <ul className="problems">
             {failed.map((o) => {
-              const { headline, detail } = describeError(i18n, o.ok ? undefined : o.error);
-              return <li key={o.id}>{t('jobs.cancelFailedJob', { id: o.id, reason: detail ?? headline })}</li>;
+              const { headline, detail, detailLang } = describeError(i18n, o.ok ? undefined : o.error);
+              return (
+                <li key={o.id}>
+                  {t('jobs.cancelFailedJob', { id: o.id, reason: headline })}
+                  {detail === null ? null : <ServerWords text={detail} lang={detailLang} />}
+                </li>
+              );
             })}
           </ul>
         </div>

@@ -3,7 +3,7 @@ import type { Identity } from '../api/identity.ts';
 import type { CheckpointJson, LedgerBucket, LedgerHistoryJson, LedgerJson, LedgerRowJson } from '../api/types.ts';
 import { creditsSpec, flowsSpec, ledgerSpec } from '../components/chart-specs.ts';
 import { Fact } from '../components/facts.tsx';
-import { OrgOptions } from '../components/field.tsx';
+import { OrgOptions, RadioChoice } from '../components/field.tsx';
 import { ErrorNote, LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
@@ -61,17 +61,8 @@ function LedgerHistorySection({ bucket, onBucket }: { readonly bucket: LedgerBuc
 /** The step the history is summed by, as a labelled group of two radio buttons. */
 export function BucketSwitch({ bucket, onChange }: { readonly bucket: LedgerBucket; readonly onChange: (b: LedgerBucket) => void }) {
   const { t } = useI18n();
-  const name = useId();
-  return (
-    <fieldset className="checks">
-      <legend>{t('ledger.bucket')}</legend>
-      {(Object.keys(BUCKET_LABEL) as LedgerBucket[]).map((value) => (
-        <label key={value}>
-          <input type="radio" name={name} value={value} checked={bucket === value} onChange={() => onChange(value)} /> {t(BUCKET_LABEL[value])}
-        </label>
-      ))}
-    </fieldset>
-  );
+  const options = (Object.keys(BUCKET_LABEL) as LedgerBucket[]).map((value) => ({ value, label: t(BUCKET_LABEL[value]) }));
+  return <RadioChoice legend={t('ledger.bucket')} value={bucket} options={options} onChange={onChange} />;
 }
 
 /** The history's charts (credits to date per org; contributed and consumed per step) and, folded, the same figures as a table: what the tests render. */
@@ -110,7 +101,7 @@ export function LedgerHistory({ history }: { readonly history: LedgerHistoryJson
       <details>
         {/* Newest first; within a step, orgs in order (the sort is stable). */}
         <summary>{t('ledger.historyTable')}</summary>
-        <Table columns={columns} rows={withCreditsToDate(history.points).sort((a, b) => Date.parse(b.at) - Date.parse(a.at))} rowKey={(r) => `${r.at}/${r.org_id}`} caption={t('ledger.historyTitle')} />
+        <Table columns={columns} rows={withCreditsToDate(history.points).sort((a, b) => Date.parse(b.at) - Date.parse(a.at))} rowKey={(r) => `${r.at}/${r.org_id}`} caption={t('ledger.historyTitle')} scrollCue={t('common.scrollCue')} />
       </details>
     </>
   );
@@ -142,9 +133,9 @@ export function Ledger({ ledger, identity }: { readonly ledger: LedgerJson; read
     <>
       {totals.length === 0 ? null : <VegaChart spec={spec} title={t('ledger.chartTitle')} />}
       <h2>{identity.role === 'admin' ? t('ledger.byOrg') : t('ledger.yours')}</h2>
-      <Table columns={rowColumns} rows={ledger.rows} rowKey={(r) => `${r.org_id}/${r.gpu_type}`} empty={t('ledger.noRows')} />
+      <Table columns={rowColumns} rows={ledger.rows} rowKey={(r) => `${r.org_id}/${r.gpu_type}`} empty={t('ledger.noRows')} scrollCue={t('common.scrollCue')} />
       <h2>{t('ledger.pool')}</h2>
-      <Table columns={poolColumns} rows={ledger.pool} rowKey={(p) => p.gpu_type} />
+      <Table columns={poolColumns} rows={ledger.pool} rowKey={(p) => p.gpu_type} scrollCue={t('common.scrollCue')} />
     </>
   );
 }

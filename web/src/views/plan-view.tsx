@@ -262,7 +262,7 @@ export function PlanResult({ plan, onSubmitPlan }: { readonly plan: PlanJson; re
       <VegaChart spec={chart.spec} title={chart.title} />
       <div className="two-columns">
         {figures.sections.map((s) => (
-          <Table key={s.title} columns={figureColumns(s)} rows={s.rows} rowKey={(r) => r.label} />
+          <Table key={s.title} columns={figureColumns(s)} rows={s.rows} rowKey={(r) => r.label} scrollCue={t('common.scrollCue')} />
         ))}
       </div>
       <h3>{t('plan.assumptions')}</h3>
@@ -287,5 +287,5 @@ function BucketTable({ plan }: { readonly plan: TrainPlanJson }) {
     { header: t('plan.flopsPerSample'), cell: (b) => format.flops(b.flops_per_sample), numeric: true },
     { header: t('plan.flopsShare'), cell: (b) => format.percentPrecise(b.flops_share), numeric: true },
   ];
-  return <Table columns={columns} rows={plan.buckets} rowKey={(_, i) => i} caption={t('plan.mix')} />;
+  return <Table columns={columns} rows={plan.buckets} rowKey={(_, i) => i} caption={t('plan.mix')} scrollCue={t('common.scrollCue')} />;
 }

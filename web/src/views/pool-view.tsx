@@ -1,14 +1,16 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { Identity } from '../api/identity.ts';
 import type { PoolGpuTypeJson, PoolJson, PoolLendingJson, PoolOrgJson, PoolSampleJson, PoolSiteJson } from '../api/types.ts';
 import { HealthBadge } from '../components/badges.tsx';
 import { historySpec, lendingSpec, siteUsageSpec } from '../components/chart-specs.ts';
 import { Stat } from '../components/facts.tsx';
+import { RadioChoice } from '../components/field.tsx';
 import { LoadStatus, Page } from '../components/page.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
-import { historySeries, utilization } from '../model/pool-usage.ts';
+import { HISTORY_RANGES, historySeries, samplesWithin, utilization, type HistoryRange } from '../model/pool-usage.ts';
+import type { MessageKey } from '../i18n/catalog-en.ts';
 import { useSession } from '../session-context.tsx';
 import { POLL_MS, usePolling } from '../use-polling.ts';
 
@@ -30,17 +32,30 @@ export function PoolView() {
   );
 }
 
-/** The overview itself, from GET /pool's answer: what the tests render. */
-export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; readonly identity: Identity }) {
+const RANGE_LABEL: Readonly<Record<HistoryRange, MessageKey>> = { hour: 'pool.rangeHour', '6h': 'pool.rangeSixHours', '24h': 'pool.rangeDay', all: 'pool.rangeAll' };
+
+/** One row of the queue-wait table: the pool's, or an org's. */
+interface WaitRow {
+  readonly key: string;
+  readonly label: string;
+  readonly placed_jobs: number;
+  readonly p50_s: number | null;
+  readonly p90_s: number | null;
+}
+
+/** The overview itself, from GET /pool's answer: what the tests render. `range`: the history shown at first. */
+export function PoolOverview({ pool, identity, range: initialRange = 'all' }: { readonly pool: PoolJson; readonly identity: Identity; readonly range?: HistoryRange }) {
   const { t, format } = useI18n();
+  const [range, setRange] = useState<HistoryRange>(initialRange);
+  const samples = useMemo(() => samplesWithin(pool.history.samples, range), [pool.history.samples, range]);
   const usageSpec = useMemo(
     () => siteUsageSpec(pool.sites, { allocated: t('pool.allocated'), idle: t('pool.idle'), unavailable: t('pool.unavailable'), gpus: t('pool.gpus') }, t('pool.chartDescription')),
     [pool.sites, t],
   );
   const trendSpec = useMemo(() => {
     const all = t('pool.allGpus');
-    return historySpec(historySeries(pool.history.samples, all, pool.history.interval_s * 1000), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
-  }, [pool.history, t]);
+    return historySpec(historySeries(samples, all, pool.history.interval_s * 1000), { time: t('pool.time'), gpus: t('pool.gpus'), all }, t('pool.trendDescription'));
+  }, [samples, pool.history.interval_s, t]);
   const lendingChart = useMemo(
     () => lendingSpec(pool.lending, { lender: t('pool.lender'), borrower: t('pool.borrower'), gpus: t('pool.gpus') }, t('pool.lendingChartDescription')),
     [pool.lending, t],
@@ -88,6 +103,17 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
     { header: t('pool.allocated'), cell: (x) => count(x.allocated), numeric: true },
     { header: t('pool.utilization'), cell: (x) => format.percentOf(utilization(x)), numeric: true },
   ];
+  const wait = (s: number | null) => (s === null ? '—' : format.duration(s));
+  const waitColumns: readonly Column<WaitRow>[] = [
+    { header: t('common.org'), cell: (w) => w.label },
+    { header: t('pool.placedJobs'), cell: (w) => count(w.placed_jobs), numeric: true },
+    { header: t('pool.waitMedian'), cell: (w) => wait(w.p50_s), numeric: true },
+    { header: t('pool.waitNinetieth'), cell: (w) => wait(w.p90_s), numeric: true },
+  ];
+  const { queue_wait: waits } = pool;
+  const waitRows: readonly WaitRow[] = [{ key: '', label: t('pool.allOrgs'), ...waits }, ...waits.orgs.map((o) => ({ key: o.org_id, label: o.org_id, ...o }))];
+  const waitWindow = format.duration(waits.window_s);
+  const scrollCue = t('common.scrollCue');
 
   return (
     <>
@@ -104,6 +130,7 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
       </dl>
       {pool.borrowed_gpus > 0 ? <p className="note">{t('pool.elsewhere', { gpus: count(pool.borrowed_gpus) })}</p> : null}
 
+      {total.gpus === 0 ? null : <RangeSwitch range={range} onChange={setRange} />}
       {total.gpus === 0 ? (
         <p className="empty">{t('pool.noSites')}</p>
       ) : (
@@ -112,27 +139,39 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
           <VegaChart spec={trendSpec} title={t('pool.trendTitle')} />
         </div>
       )}
-      {pool.history.samples.length === 0 ? null : (
+      {samples.length === 0 ? null : (
         <details>
           <summary>{t('pool.historyTable', { interval: format.duration(pool.history.interval_s) })}</summary>
-          <Table columns={sampleColumns} rows={[...pool.history.samples].reverse()} rowKey={(x) => x.at} caption={t('pool.trendTitle')} />
+          <Table columns={sampleColumns} rows={[...samples].reverse()} rowKey={(x) => x.at} caption={t('pool.trendTitle')} scrollCue={scrollCue} />
         </details>
       )}
 
       <h2>{ownOrg === null ? t('pool.bySite') : t('pool.yourSites', { org: ownOrg })}</h2>
       {lostSites.length === 0 ? null : <p className="note note-error">{t('pool.lostSites', { sites: format.list(lostSites) })}</p>}
-      <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} rowClassName={(r) => (r.health === 'lost' ? 'row-lost' : undefined)} empty={t('pool.noOwnSites')} />
+      <Table columns={siteColumns} rows={pool.sites} rowKey={(r) => `${r.site_id}/${r.gpu_type}`} rowClassName={(r) => (r.health === 'lost' ? 'row-lost' : undefined)} empty={t('pool.noOwnSites')} scrollCue={scrollCue} />
 
       {/* The org table is wide (its sites, its queue, what it lends and borrows): the page's whole width. */}
       <section aria-labelledby="pool-by-org">
         <h2 id="pool-by-org">{t('pool.byOrg')}</h2>
-        <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} />
+        <Table columns={orgColumns} rows={pool.orgs} rowKey={(o) => o.org_id} scrollCue={scrollCue} />
+      </section>
+
+      <section aria-labelledby="pool-queue-wait">
+        <h2 id="pool-queue-wait">{t('pool.queueWait')}</h2>
+        {waits.placed_jobs === 0 ? (
+          <p className="empty">{t('pool.noQueueWait', { window: waitWindow })}</p>
+        ) : (
+          <>
+            <p className="muted">{t('pool.queueWaitHelp', { window: waitWindow })}</p>
+            <Table columns={waitColumns} rows={waitRows} rowKey={(w) => w.key} caption={t('pool.queueWait')} scrollCue={scrollCue} />
+          </>
+        )}
       </section>
 
       <div className="two-columns">
         <section aria-labelledby="pool-by-type">
           <h2 id="pool-by-type">{t('pool.byType')}</h2>
-          <Table columns={typeColumns} rows={pool.gpu_types} rowKey={(g) => g.gpu_type} />
+          <Table columns={typeColumns} rows={pool.gpu_types} rowKey={(g) => g.gpu_type} scrollCue={scrollCue} />
         </section>
         <section aria-labelledby="pool-lending">
           <h2 id="pool-lending">{t('pool.lending')}</h2>
@@ -141,7 +180,7 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
           ) : (
             <>
               <p className="muted">{t('pool.lendingHelp')}</p>
-              <Table columns={lendingColumns} rows={pool.lending} rowKey={(l) => `${l.lender_org_id}/${l.borrower_org_id}`} caption={t('pool.lending')} />
+              <Table columns={lendingColumns} rows={pool.lending} rowKey={(l) => `${l.lender_org_id}/${l.borrower_org_id}`} caption={t('pool.lending')} scrollCue={scrollCue} />
               <VegaChart spec={lendingChart} title={t('pool.lendingChartTitle')} />
             </>
           )}
@@ -149,4 +188,11 @@ export function PoolOverview({ pool, identity }: { readonly pool: PoolJson; read
       </div>
     </>
   );
+}
+
+/** Which stretch of the history the chart and its table show: the last hour, 6 or 24 hours, or all the server keeps. */
+function RangeSwitch({ range, onChange }: { readonly range: HistoryRange; readonly onChange: (r: HistoryRange) => void }) {
+  const { t } = useI18n();
+  const options = (Object.keys(HISTORY_RANGES) as HistoryRange[]).map((value) => ({ value, label: t(RANGE_LABEL[value]) }));
+  return <RadioChoice legend={t('pool.range')} value={range} options={options} onChange={onChange} className="range" />;
 }

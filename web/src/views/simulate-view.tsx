@@ -197,7 +197,7 @@ export function SimulateReport({ report }: { readonly report: SimulateReportJson
 
       <h2>{t('simulate.comparison')}</h2>
       <p className="help">{t('simulate.modesHelp')}</p>
-      <Table columns={comparison} rows={rows} rowKey={(r) => `${r.policy}/${r.mode}`} dense />
+      <Table columns={comparison} rows={rows} rowKey={(r) => `${r.policy}/${r.mode}`} dense scrollCue={t('common.scrollCue')} />
       <div className="charts even">
         <VegaChart spec={charts.jct} title={t('simulate.jctTitle')} />
         <VegaChart spec={charts.utilization} title={t('simulate.utilizationTitle')} />
@@ -209,9 +209,9 @@ export function SimulateReport({ report }: { readonly report: SimulateReportJson
       ) : (
         <>
           <p className="help">{t('simulate.fairnessHelp')}</p>
-          <Table columns={fairness} rows={fairRuns} rowKey={(r) => r.policy} caption={t('simulate.fairness')} />
+          <Table columns={fairness} rows={fairRuns} rowKey={(r) => r.policy} caption={t('simulate.fairness')} scrollCue={t('common.scrollCue')} />
           {rhos.length === 0 ? null : <VegaChart spec={charts.rho} title={t('simulate.rhoTitle')} />}
-          <Table columns={perOrg} rows={rhos} rowKey={(r) => `${r.policy}/${r.org.org}`} caption={t('simulate.rhoTitle')} />
+          <Table columns={perOrg} rows={rhos} rowKey={(r) => `${r.policy}/${r.org.org}`} caption={t('simulate.rhoTitle')} scrollCue={t('common.scrollCue')} />
         </>
       )}
     </>

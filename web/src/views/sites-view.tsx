@@ -58,5 +58,5 @@ export function SiteTable({ sites, now }: { readonly sites: readonly SiteJson[];
     },
     { header: t('sites.price'), cell: (s) => (s.price_per_gpu_hour === null ? '—' : format.amount(s.price_per_gpu_hour)), numeric: true },
   ];
-  return <Table columns={columns} rows={sites} rowKey={(s) => s.id} empty={t('sites.none')} />;
+  return <Table columns={columns} rows={sites} rowKey={(s) => s.id} empty={t('sites.none')} scrollCue={t('common.scrollCue')} />;
 }

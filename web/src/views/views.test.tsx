@@ -4,19 +4,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
-import type { ApiClient } from '../api/client.ts';
+import { ApiRequestError, type ApiClient } from '../api/client.ts';
 import type { DryRunJson, JobDetailJson, JobEventJson, SiteJobJson } from '../api/types.ts';
 import type { Identity } from '../api/identity.ts';
 import type { PoolJson } from '../api/types.ts';
 import { I18nProvider } from '../i18n/i18n-context.tsx';
 import { EVENT_LABEL } from '../i18n/labels.ts';
-import { LOCALES, translate, type Locale } from '../i18n/i18n.ts';
+import { halfWidthBesideChinese, LOCALES, translate, type Locale } from '../i18n/i18n.ts';
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { formOfPlan, NEW_SUBMIT_FORM, type SubmitForm, type SubmitFormErrors } from '../model/submit-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
 import { verificationPanel } from '../model/ledger-verification.ts';
 import { holding, job, LEDGER_HISTORY, listed, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
+import { ErrorNote } from '../components/page.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
 import { BucketSwitch, Ledger, LedgerHistory, LedgerVerification, LedgerView, VerificationResult } from './ledger-view.tsx';
@@ -60,7 +61,7 @@ test('the pool overview: the pool’s totals, the sites in detail, by org and by
     assert.match(h, /<th scope="row">a lab<\/th><td>acme<\/td><td>h100<\/td>/);
     assert.match(text(h), /16 6 10 0/, 'site a: GPUs, allocated, idle, unavailable');
     assert.equal((h.match(/<figure class="chart">/g) ?? []).length, 2, 'the charts are there to be drawn: the sites now, the history');
-    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 8 + 8 + 5 + 4, 'every column has a header: sites, orgs, GPU types, samples');
+    assert.equal((h.match(/<th scope="col"/g) ?? []).length, 8 + 8 + 4 + 5 + 4, 'every column has a header: sites, orgs, queue waits, GPU types, samples');
   }
   assert.match(text(html('en', <PoolOverview pool={POOL} identity={ADMIN} />)), /Utilization 30% Jobs placed or running 1 Jobs waiting 2 GPUs asked by waiting jobs 24/);
   assert.match(text(html('zh-CN', <PoolOverview pool={POOL} identity={ADMIN} />)), /空闲 10/);
@@ -150,7 +151,7 @@ test('the ledger over time: two charts, a labelled step switch, and the figures 
   assert.match(text(html('en', <LedgerHistory history={{ ...LEDGER_HISTORY, bucket_s: 3600 }} />)), /Contributed and consumed per hour/);
   const zh = text(html('zh-CN', <LedgerHistory history={LEDGER_HISTORY} />));
   assert.match(zh, /各组织的累计积分.*每个 UTC 日的贡献与消耗/);
-  assert.match(zh, /2026年11月26日 acme 0 2 0 -2 4/);
+  assert.match(zh, /2026\/11\/26 acme 0 2 0 -2 4/);
   assert.match(text(html('en', <LedgerHistory history={{ bucket_s: 86_400, points: [] }} />)), /No rows yet\./);
 });
 
@@ -811,4 +812,58 @@ test('tokens: a revoke button for each live one, named for the token; the new se
   assert.match(en, /ci t1 member acme — .* Revoke lab agent t2 agent acme a lab .* Revoked /);
   assert.match(text(html('en', <NewToken token={{ ...tokens[0], token: 'sl_t1_secret' }} onDone={() => undefined} />)), /New token ci \(t1\) This token is not shown again: copy it now .* Copy the token/);
   assert.match(text(html('zh-CN', <NewToken token={{ ...tokens[0], token: 'sl_t1_secret' }} onDone={() => undefined} />)), /此令牌不会再次显示：.* 复制令牌/);
+});
+
+test('the pool’s queue waits of the last hour: the pool’s and each org’s median and 90th percentile, in both languages', () => {
+  const table = (h: string) => text(h.slice(h.indexOf('id="pool-queue-wait"'), h.indexOf('id="pool-by-type"')));
+  const en = table(html('en', <PoolOverview pool={POOL} identity={MEMBER} />));
+  assert.match(en, /Queue waits How long the jobs first placed in the last 1 hr waited from submission/);
+  assert.match(en, /Org Jobs placed Median wait 90th percentile wait All orgs 3 1\.5 min 25 min acme 2 30 sec 1\.5 min beta 1 25 min 25 min/);
+  const zh = table(html('zh-CN', <PoolOverview pool={POOL} identity={MEMBER} />));
+  assert.match(zh, /排队等待 最近 1小时内首次放置的作业/);
+  assert.match(zh, /所有组织 3 1\.5分钟 25分钟 acme 2 30秒 1\.5分钟/);
+  const none = { ...POOL, queue_wait: { window_s: 3600, placed_jobs: 0, p50_s: null, p90_s: null, orgs: [] } };
+  assert.match(text(html('en', <PoolOverview pool={none} identity={MEMBER} />)), /Queue waits No job was placed in the last 1 hr\./);
+  assert.match(text(html('zh-CN', <PoolOverview pool={none} identity={MEMBER} />)), /排队等待 最近 1小时内没有作业被放置。/);
+});
+
+test('the pool’s history range: a labelled choice of the last hour, 6 or 24 hours or all, and the samples it keeps', () => {
+  const sample = (hoursAgo: number) => ({ at: new Date(Date.parse('2026-11-26T15:10:34Z') - hoursAgo * 3_600_000).toISOString(), gpus: 20, allocated: 6, gpu_types: [] });
+  const pool = { ...POOL, history: { interval_s: 60, samples: [sample(30), sample(5), sample(2), sample(0.5), sample(0)] } };
+  const rows = (h: string) => (h.slice(h.indexOf('<details>'), h.indexOf('</details>')).match(/<tr>/g) ?? []).length - 1;
+  for (const [range, shown] of [['hour', 2], ['6h', 4], ['24h', 4], ['all', 5]] as const) {
+    const h = html('en', <PoolOverview pool={pool} identity={ADMIN} range={range} />);
+    assert.equal(rows(h), shown, `${range}: the samples in the table`);
+    assert.match(h, new RegExp(`<input type="radio"[^>]*checked=""[^>]*value="${range}"`));
+  }
+  const h = html('en', <PoolOverview pool={pool} identity={ADMIN} />);
+  assert.match(text(h), /History shown Last hour Last 6 hours Last 24 hours All the server keeps/);
+  assert.match(h, /<fieldset class="checks range"><legend>History shown<\/legend>/);
+  assert.match(text(html('zh-CN', <PoolOverview pool={pool} identity={ADMIN} />)), /显示的历史 最近 1 小时 最近 6 小时 最近 24 小时 服务器保留的全部/);
+});
+
+test('an API refusal in Chinese: the code’s message and the field in Chinese, then the server’s own (English) words', () => {
+  const refusal = new ApiRequestError(400, 'invalid_request', 'gpus: Too small: expected number to be >=1', 'gpus');
+  const zh = html('zh-CN', <ErrorNote error={refusal} />);
+  assert.match(text(zh), /服务器认为请求无效并拒绝了它。 出错的字段：gpus。 服务器原文： gpus: Too small/);
+  assert.match(zh, /<span lang="en">gpus: Too small: expected number to be &gt;=1<\/span>/, 'the server’s words marked as English');
+  assert.match(text(html('en', <ErrorNote error={refusal} />)), /The server refused the request as invalid\. The field at fault: gpus\. The server’s own words: gpus: Too small/);
+  assert.doesNotMatch(text(html('zh-CN', <ErrorNote error={new ApiRequestError(404, 'not_found', 'job "9" not found')} />)), /出错的字段/, 'no field named: no field line');
+  assert.match(text(html('zh-CN', <ErrorNote error={new TypeError('Failed to fetch')} />)), /发生了意外错误。 服务器原文： Failed to fetch/);
+});
+
+test('a waiting job’s diagnosis in Chinese keeps the scheduler’s own sentence beneath, marked English; in English once', () => {
+  const waiting = { ...job('22', 'beta', { diagnosis: { message: '0/2 sites fit: 2 smaller than the job', sites: 2, reasons: { site_too_small: 2 }, never: false } }), placements: [], events: [], measured: null, submitted_by_name: null };
+  const zh = html('zh-CN', <JobDetail job={waiting} siteNames={new Map()} />);
+  assert.match(text(zh), /可容纳的站点：2 个中 0 个——站点比作业小：2 服务器原文： 0\/2 sites fit/);
+  assert.match(zh, /<span lang="en">0\/2 sites fit: 2 smaller than the job<\/span>/);
+  assert.equal(text(html('en', <JobDetail job={waiting} siteNames={new Map()} />)).match(/0\/2 sites fit/g), null, 'English: the translation is the sentence');
+});
+
+test('in Chinese, a placement’s parts and their start times take full-width punctuation; dates are numeric', () => {
+  const across = holding('21', 'beta', [['a', 'h100', 8], ['b', 'h100', 8]]);
+  const zh = text(html('zh-CN', <JobDetail job={across} siteNames={new Map([['a', '甲集群'], ['b', '乙集群']])} />));
+  assert.deepEqual(halfWidthBesideChinese(zh), []);
+  assert.match(zh, /甲集群 · h100 × 8（节点：1）（2026\/11\/26 \S+ \d\d:\d\d:34 启动）；乙集群/);
+  assert.match(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /a · h100 × 8 \(nodes: 1\) \(started Nov 26, 2026, \d\d:\d\d:34 \S+\); b/);
 });
