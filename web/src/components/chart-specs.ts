@@ -21,8 +21,9 @@ const CONFIG: NonNullable<TopLevelSpec['config']> = {
 };
 
 /**
- * As wide as the chart's box, axes, legend and padding included: a 'container' width alone
- * is the plot's, and the axes drawn beside it made the chart wider than its box.
+ * As wide as the chart's box, axes, legend and padding included. Vega-Lite fits a 'container'
+ * width so already; said here so that a chart drawn at a fixed width (the tests') fits too. A
+ * width per step (a band per org) grew past its box with a few orgs on a narrow screen.
  */
 const FIT_WIDTH = { width: 'container', autosize: { type: 'fit-x', contains: 'padding' } } as const;
 
