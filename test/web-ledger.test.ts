@@ -28,7 +28,7 @@ const NOV25 = Date.parse('2026-11-25T00:00:00Z');
 const NOV26 = NOV25 + 24 * HOUR;
 
 const WORDS = {
-  en: { language: 'Language', ledger: 'Ledger', from: 'First day (UTC)', to: 'Last day (UTC, included)', apply: 'Show these dates', all: 'All dates', csv: 'Download as CSV', flows: 'Contributed and consumed per UTC day', jobs: 'Jobs behind the figures' },
+  en: { language: 'Language', ledger: 'Ledger', from: 'From (UTC day)', to: 'To (UTC day, included)', apply: 'Show these dates', all: 'All dates', csv: 'Download as CSV', flows: 'Contributed and consumed per UTC day', jobs: 'Jobs behind the figures' },
   'zh-CN': { language: '语言', ledger: '账本', from: '起始日（UTC）', to: '截止日（UTC，含当日）', apply: '显示所选日期', all: '全部日期', csv: '下载 CSV', flows: '每个 UTC 日的贡献与消耗', jobs: '数字背后的作业' },
 } as const;
 type Locale = keyof typeof WORDS;
@@ -153,9 +153,9 @@ describe('the ledger and the simulation report as daily tools, in headless Chrom
     assert.deepEqual(pageErrors, []);
   }));
 
-  test('the dates are checked: a last day before the first is named beside its field, and nothing changes', inBrowser(async () => {
+  test('the dates are checked: a To before the From is named beside its field, and nothing changes', inBrowser(async () => {
     await showDates('en', '2026-11-26', '2026-11-25');
-    await page.getByText('The last day comes before the first.').waitFor();
+    await page.getByText('To comes before From.').waitFor();
     assert.equal(await page.getByLabel(WORDS.en.to).getAttribute('aria-invalid'), 'true');
     assert.deepEqual(await byOrg(), ['acme h100 6 0 1.5 6', 'beta h100 0 6 0 -6'], 'still Nov 25');
     await showDates('en', '2026-11-25', '2026-11-25');

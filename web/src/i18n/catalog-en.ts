@@ -564,13 +564,13 @@ export const en = {
 
   // The ledger as a daily tool (issue 19): its dates, CSV downloads, the jobs behind it with prices; the report's JCT axis and keeping.
   'ledger.rangeTitle': 'Dates',
-  'ledger.rangeFrom': 'First day (UTC)',
-  'ledger.rangeTo': 'Last day (UTC, included)',
+  'ledger.rangeFrom': 'From (UTC day)',
+  'ledger.rangeTo': 'To (UTC day, included)',
   'ledger.rangeHelp': 'The figures, charts and jobs on this page count the runs booked (ended or stopped) on these UTC days. Leave a day empty to leave that end open.',
   'ledger.rangeApply': 'Show these dates',
   'ledger.rangeClear': 'All dates',
   'ledger.rangeNotDay': 'Give a day as YYYY-MM-DD, for example 2026-11-25.',
-  'ledger.rangeOrder': 'The last day comes before the first.',
+  'ledger.rangeOrder': 'To comes before From.',
   'ledger.rangeShowing': 'Dates shown: {from} to {to} (UTC days).',
   'ledger.rangeOpenStart': 'the first entry',
   'ledger.rangeOpenEnd': 'the last entry',

@@ -31,10 +31,10 @@ interface ShownRange {
 /**
  * The ledger: the dates it counts (every date unless the form narrows them); GPU-hours each
  * org contributed, consumed and used on its own sites, its credits, and the pool's totals
- * (GET /ledger); the usage log's latest checkpoint and the org's ledger verified in the
- * browser (always the whole log); the same figures over time, by the hour or the day (GET
- * /ledger/history, polled on its own so that a change of step reloads only it); and the jobs
- * behind them with their prices (GET /ledger/jobs).
+ * (GET /ledger), and the jobs behind them with their prices (GET /ledger/jobs); the usage
+ * log's latest checkpoint and the org's ledger verified in the browser (always the whole
+ * log); the same figures over time, by the hour or the day (GET /ledger/history, polled on
+ * its own so that a change of step reloads only it).
  */
 export function LedgerView() {
   const { t } = useI18n();
@@ -50,9 +50,9 @@ export function LedgerView() {
       <LedgerRangeForm shown={shown.range} onApply={(range, query) => setShown({ range, query })} />
       <LoadStatus polled={polled} />
       {polled.data === undefined ? null : <Ledger ledger={polled.data} identity={identity} range={shown.range} />}
+      <LedgerJobsSection shown={shown} />
       <VerificationSection />
       {booked ? <LedgerHistorySection bucket={bucket} onBucket={setBucket} query={shown.query} /> : null}
-      <LedgerJobsSection shown={shown} />
     </Page>
   );
 }

@@ -552,7 +552,7 @@ test('the ledger’s dates: two labelled day fields, what is shown said in words
     assert.equal(ids.length, 2, 'two day fields');
     for (const id of ids) assert.match(h, new RegExp(`<label for="${id}">`), `labelled: ${id}`);
   }
-  assert.match(text(html('en', <LedgerRangeForm shown={{ from: '2026-11-25', to: '' }} onApply={() => undefined} />)), /First day \(UTC\) .*Last day \(UTC, included\) Show these dates All dates Dates shown: 2026-11-25 to the last entry \(UTC days\)\./);
+  assert.match(text(html('en', <LedgerRangeForm shown={{ from: '2026-11-25', to: '' }} onApply={() => undefined} />)), /From \(UTC day\) .*To \(UTC day, included\) Show these dates All dates Dates shown: 2026-11-25 to the last entry \(UTC days\)\./);
   assert.match(text(html('zh-CN', <LedgerRangeForm shown={NO_RANGE} onApply={() => undefined} />)), /起始日（UTC） 截止日（UTC，含当日） 显示所选日期 全部日期 所示日期：第一条记录 至 最后一条记录（UTC 日）。/);
   // The by-org table's download, beside it.
   const ledger = { rows: [{ org_id: 'acme', gpu_type: 'h100', contributed_gpu_h: 1, consumed_gpu_h: 0, own_gpu_h: 0, credits_gpu_h: 1 }], pool: [] };
