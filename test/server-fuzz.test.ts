@@ -54,6 +54,7 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', path: '/api/v1/internal/jobs/{id}/state', id: () => job, body: () => ({ state: 'running' }) },
   { method: 'GET', path: '/api/v1/ledger' },
   { method: 'GET', path: '/api/v1/ledger/history' },
+  { method: 'GET', path: '/api/v1/ledger/jobs' },
   { method: 'GET', path: '/api/v1/pool' },
   { method: 'POST', path: '/api/v1/plan', body: () => ({ kind: 'video', width: 640, height: 480, seconds: 2, gpus: 1 }) },
   { method: 'POST', path: '/api/v1/plan', body: () => ({ kind: 'train', mix: [{ width: 640, height: 480, seconds: 2, clips: 1000 }], gpus: 8 }) },

@@ -152,6 +152,7 @@ const ENDPOINTS: Readonly<Record<string, { expect: Row; request: (org: Org) => P
   },
   'GET /api/v1/ledger': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger?org=${org}` }) },
   'GET /api/v1/ledger/history': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/history?bucket=hour&org=${org}` }) },
+  'GET /api/v1/ledger/jobs': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/jobs?org=${org}` }) },
   'GET /api/v1/ledger/checkpoint': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/checkpoint' }) },
   'GET /api/v1/ledger/entries': { expect: row([OK, OK], [OK, 404], [OK, 404], [403, 403]), request: (org) => Promise.resolve({ method: 'GET', url: `/api/v1/ledger/entries?org=${org}` }) },
   'GET /api/v1/ledger/proof/inclusion': { expect: row([OK, OK], [OK, OK], [OK, OK], [403, 403]), request: () => Promise.resolve({ method: 'GET', url: '/api/v1/ledger/proof/inclusion?index=0&size=1' }) },

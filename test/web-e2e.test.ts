@@ -181,7 +181,7 @@ describe('the web dashboard in headless Chromium against a live control plane', 
     await facts.getByText('Running').waitFor();
     await page.locator('pre.log').getByText('started').waitFor();
     const events = await page.getByRole('table').last().innerText();
-    assert.match(events, /placed[\s\S]*started/, 'the history shows it placed, then started');
+    assert.match(events, /placed[\s\S]*started/i, 'the history shows it placed, then started');
     assert.match(await facts.innerText(), /acme lab|acme-lab/, 'it says where it runs');
     const detail = await p.job(id);
     assert.equal(detail.state, 'running');

@@ -46,6 +46,8 @@ export const PERMISSIONS = {
   'ledger.show': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** The ledger per org over time: an org sees only its own points (no pool-wide series, see the ledger route). */
   'ledger.history': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
+  /** The jobs behind the ledger: an org sees the usage it consumed and the usage of its sites, other orgs' jobs by id only (see the ledger route). */
+  'ledger.jobs': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   'plan.run': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
   /** The usage log: checkpoints, proofs and keys for everyone who verifies; entries, an org its own (see the ledger route). */
   'ledger.log': { admin: 'all', 'org-admin': 'org', member: 'org', agent: null },
@@ -89,6 +91,7 @@ export const ACTIONS = {
   'jobs.set-state': "set a job's state by hand",
   'ledger.show': 'read the ledger',
   'ledger.history': "read the ledger's history",
+  'ledger.jobs': 'read the jobs behind the ledger',
   'plan.run': 'run the planner',
   'ledger.log': 'read the usage log',
   'ledger.witness.register': 'register witness keys',

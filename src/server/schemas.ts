@@ -612,10 +612,34 @@ export const DryRunResponse = z.object({
 
 // --- the ledger ---------------------------------------------------------------------------
 
+/** `2026-11-25` (that UTC day's midnight) or `2026-11-25T08:00:00Z` (an offset required): an ISO 8601 time in a query, as epoch ms. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const BookedAt = z.string().max(40).transform((s, ctx) => {
+  const date = ISO_TIME.exec(s)?.[1];
+  const ms = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
+  // A real calendar day: Date.parse takes 2026-02-30 for March 2.
+  if (date === undefined || !Number.isFinite(ms) || new Date(Date.parse(`${date}T00:00:00Z`)).toISOString().slice(0, 10) !== date) {
+    ctx.addIssue({ code: 'custom', message: 'an ISO 8601 date (2026-11-25, a UTC day) or date and time with its offset (2026-11-25T08:00:00Z)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+/**
+ * Which entries a ledger query counts, by when they were booked (when their run ended or was
+ * stopped): `from` (included) and `to` (not included), either left open; `from` before `to`.
+ */
+const BOOKED_RANGE = {
+  from: BookedAt.optional().describe('entries booked at or after this time: a date (its midnight UTC) or a date and time with its offset (default: the first)'),
+  to: BookedAt.optional().describe('entries booked before this time, not at it: a date (its midnight UTC, so `to=2026-11-26` ends with Nov 25) or a date and time (default: the last)'),
+};
+const rangeOrdered = (q: { readonly from?: number | undefined; readonly to?: number | undefined }) => q.from === undefined || q.to === undefined || q.from < q.to;
+const RANGE_ORDER = { message: '`to` must come after `from`', path: ['to'] };
+
 export const LedgerQuery = z.strictObject({
   org: Id.optional(),
   size: z.coerce.number().int().min(0).optional().describe("the ledger of the usage log's first `size` entries: as of its checkpoint of that size (default: every logged entry)"),
-});
+  ...BOOKED_RANGE,
+}).refine(rangeOrdered, RANGE_ORDER);
 const LedgerRowResponse = z.object({ org_id: z.string(), gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number(), credits_gpu_h: z.number() });
 const PoolRowResponse = z.object({ gpu_type: z.string(), contributed_gpu_h: z.number(), consumed_gpu_h: z.number(), own_gpu_h: z.number() });
 export const LedgerResponse = z.object({
@@ -782,7 +806,8 @@ export const LEDGER_BUCKET_S: Readonly<Record<LedgerBucket, number>> = { hour: 3
 export const LedgerHistoryQuery = z.strictObject({
   bucket: z.enum(LEDGER_BUCKETS).default('day').describe('hour, or day (UTC days; the default)'),
   org: Id.optional().describe("an admin may name one org (default: every org); others see only their own"),
-});
+  ...BOOKED_RANGE,
+}).refine(rangeOrdered, RANGE_ORDER);
 const LedgerPointResponse = z.object({
   org_id: z.string(),
   at: Timestamp.describe("the bucket's start"),
@@ -798,4 +823,32 @@ export const ledgerHistoryJson = (bucketS: number, points: readonly LedgerPoint[
   points: points.map((p) => ({
     org_id: p.orgId, at: iso(p.at), contributed_gpu_h: p.contributedGpuH, consumed_gpu_h: p.consumedGpuH, own_gpu_h: p.ownGpuH, credits_gpu_h: p.contributedGpuH - p.consumedGpuH,
   })),
+});
+
+// --- the jobs behind the ledger (GET /api/v1/ledger/jobs) ---------------------------------
+// Each job's GPU-hours per site and GPU type, with the price of the site where one is set:
+// an org sees the usage it consumed (its own jobs, by name) and the usage of its sites by
+// other orgs' jobs (by id only: their names are theirs); others' sites by their neutral labels.
+
+/** Rows GET /ledger/jobs gives at most. */
+export const MAX_LEDGER_JOB_ROWS = 1000;
+export const LedgerJobsQuery = z.strictObject({
+  org: Id.optional().describe("an admin may name one org (default: every org's usage); others get their own org's"),
+  ...BOOKED_RANGE,
+  limit: z.coerce.number().int().min(1).max(MAX_LEDGER_JOB_ROWS).default(500).describe('rows at most, newest first'),
+}).refine(rangeOrdered, RANGE_ORDER);
+export const LedgerJobsResponse = z.object({
+  jobs: z.array(z.object({
+    job_id: z.string(),
+    job_name: z.string().nullable().describe("the job's name; null on another org's job (its usage of the caller's sites)"),
+    consumer_org_id: z.string().describe('whose job it is: the org that consumed the GPU-hours'),
+    provider_org_id: z.string().describe('whose site it ran on: the org that provided them'),
+    site: z.string().describe("the site's id, or for another org's site its neutral label (`<org>:site-<n>`)"),
+    gpu_type: z.string(),
+    gpu_h: z.number().describe('GPU-hours of its entries in the usage log booked in the range'),
+    last_at: Timestamp.describe('when its last entry was booked'),
+    price_per_gpu_hour: z.number().nullable().describe("the site's price per GPU-hour now (null: none set)"),
+    cost: z.number().nullable().describe('gpu_h × price_per_gpu_hour, in the currency of the price; null without a price'),
+  })).describe('per job, site and GPU type; newest first (by the last entry), then by job and site'),
+  truncated: z.boolean().describe('more rows than `limit` matched: narrow the range to see the rest'),
 });

@@ -776,6 +776,37 @@ const CASES: Record<string, (store: Store) => Promise<void>> = {
       await assert.rejects(store.ledgerHistory(bad), (err: Error & { code?: string }) => err.code === 'invalid_input', String(bad));
     }
   },
+  'ledger, ledgerHistory and ledgerJobs in a range of booking times: from its start (included) to its end (not); ledgerJobs per job, site and GPU type, newest first': async (store) => {
+    await twoOrgs(store);
+    const [aJob = ''] = await submit(store, 'a', 'a job');
+    const [bJob = '', bOther = ''] = await submit(store, 'b', 'b job', 'b other');
+    await store.transition([], [
+      usageEntry(bJob, 'sa', 'b', 'a', 'H100', 3600, 1000), // b borrows a's H100 for an hour
+      usageEntry(bJob, 'sa', 'b', 'a', 'H100', 1800, 2000), // and half an hour more: one row with the first
+      usageEntry(aJob, 'sa', 'a', 'a', 'H100', 7200, 3000), // a on its own site
+      usageEntry(bOther, 'sb', 'b', 'b', 'A100', 3600, 4000), // b on its own site: nothing of a's
+    ]);
+    await store.transition([], [usageEntry(aJob, 'sb', 'a', 'b', 'A100', 360, 5000)]); // pending: counts nowhere until logged
+    const pending = await store.pendingUsage({ endedBefore: Number.MAX_SAFE_INTEGER, limit: 10 });
+    await store.appendLog(0, pending.filter((p) => p.at < 5000).map((p, i) => ({ entryId: p.id, note: `record ${i}\n`, writer: 'control-plane' as const, loggedAt: 9000 })), []);
+    const gpuH = (rows: readonly { orgId: string; gpuType: string; contributedGpuH: number; consumedGpuH: number; ownGpuH: number }[]) => rows.map((r) => [r.orgId, r.gpuType, r.contributedGpuH, r.consumedGpuH, r.ownGpuH]);
+    assert.deepEqual(gpuH(await store.ledger(undefined, undefined, { from: 2000, to: 4000 })), [['a', 'H100', 0.5, 0, 2], ['b', 'H100', 0, 0.5, 0]], 'from 2000 up to, not including, 4000');
+    assert.deepEqual(gpuH(await store.ledger('b', undefined, { to: 2000 })), [['b', 'H100', 0, 1, 0]]);
+    assert.deepEqual(gpuH(await store.ledger('b', undefined, { from: 4000 })), [['b', 'A100', 0, 0, 1]]);
+    assert.deepEqual(await store.ledger(undefined, undefined, { from: 4001 }), []);
+    assert.deepEqual((await store.ledgerHistory(1000, 'a', { from: 1000, to: 3000 })).map((p) => [p.at, p.contributedGpuH, p.ownGpuH]), [[1000, 1, 0], [2000, 0.5, 0]]);
+    const job = (jobId: string, jobName: string, siteId: string, consumerOrgId: string, providerOrgId: string, gpuType: string, gpuH: number, lastAt: number) => ({ jobId, jobName, siteId, consumerOrgId, providerOrgId, gpuType, gpuH, lastAt });
+    const all = [
+      job(bOther, 'b other', 'sb', 'b', 'b', 'A100', 1, 4000),
+      job(aJob, 'a job', 'sa', 'a', 'a', 'H100', 2, 3000),
+      job(bJob, 'b job', 'sa', 'b', 'a', 'H100', 1.5, 2000),
+    ];
+    assert.deepEqual(await store.ledgerJobs(undefined, {}, 100), all, 'logged entries only, newest first; a job’s entries on one site summed');
+    assert.deepEqual(await store.ledgerJobs('a', {}, 100), all.slice(1), 'what a consumed or provided');
+    assert.deepEqual(await store.ledgerJobs(undefined, {}, 2), all.slice(0, 2));
+    assert.deepEqual(await store.ledgerJobs('b', { from: 1000, to: 2000 }, 100), [job(bJob, 'b job', 'sa', 'b', 'a', 'H100', 1, 1000)]);
+    assert.deepEqual(await store.ledgerJobs('nobody', {}, 100), []);
+  },
 
   'firstPlacements: jobs first placed since a time, with their org and submission time; a second attempt is no first placement': async (store) => {
     await twoOrgs(store);

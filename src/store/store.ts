@@ -16,6 +16,8 @@ import {
   type LedgerEntry,
   type LogEntry,
   type LogNode,
+  type BookedRange,
+  type LedgerJobUsage,
   type LedgerPoint,
   type LedgerRow,
   type NewJob,
@@ -720,11 +722,11 @@ export class KyselyStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
-  async ledger(orgId?: string, logSize?: number): Promise<LedgerRow[]> {
+  async ledger(orgId?: string, logSize?: number, range: BookedRange = {}): Promise<LedgerRow[]> {
     // Sorted bytewise: the same order on PGlite and on any server, whatever its locale.
     const { rows } = await sql<{ org_id: string; gpu_type: string; contributed: number; consumed: number; own: number }>`
       select org_id, gpu_type, sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
-      from ${perOrgEntries(orgId, logSize)}
+      from ${perOrgEntries(orgId, logSize, range)}
       group by org_id, gpu_type
       order by org_id collate "C", gpu_type collate "C"`.execute(this.db);
     return rows.map((r) => ({
@@ -737,7 +739,7 @@ export class KyselyStore implements Store {
     }));
   }
 
-  async ledgerHistory(bucketMs: number, orgId?: string): Promise<LedgerPoint[]> {
+  async ledgerHistory(bucketMs: number, orgId?: string, range: BookedRange = {}): Promise<LedgerPoint[]> {
     if (!Number.isSafeInteger(bucketMs) || bucketMs < 1) throw new InvalidInputError('bucketMs', `${bucketMs} is not a length of time in ms`, 'a whole number of ms ≥ 1');
     const bucket = sql`${bucketMs}::bigint`;
     // The counting rules of `ledger`, grouped by bucket instead of GPU type. The bucket is
@@ -746,7 +748,7 @@ export class KyselyStore implements Store {
     const { rows } = await sql<{ org_id: string; bucket_at: number; contributed: number; consumed: number; own: number }>`
       select org_id, at - ((at % ${bucket}) + ${bucket}) % ${bucket} as bucket_at,
         sum(contributed) as contributed, sum(consumed) as consumed, sum(own) as own
-      from ${perOrgEntries(orgId)}
+      from ${perOrgEntries(orgId, undefined, range)}
       group by org_id, bucket_at
       order by bucket_at, org_id collate "C"`.execute(this.db);
     return rows.map((r) => ({ orgId: r.org_id, at: r.bucket_at, contributedGpuH: r.contributed / 3600, consumedGpuH: r.consumed / 3600, ownGpuH: r.own / 3600 }));
@@ -761,6 +763,21 @@ export class KyselyStore implements Store {
       .where('placements.placed_at', '>=', since)
       .execute();
     return rows.map((r) => ({ orgId: r.org_id, submittedAt: r.submitted_at, placedAt: r.placed_at }));
+  }
+
+  async ledgerJobs(orgId: string | undefined, range: BookedRange, limit: number): Promise<LedgerJobUsage[]> {
+    const concerns = orgId === undefined ? sql`` : sql`and (e.consumer_org_id = ${orgId} or e.provider_org_id = ${orgId})`;
+    const { rows } = await sql<{ job_id: number; name: string; site_id: string; consumer_org_id: string; provider_org_id: string; gpu_type: string; gpu_seconds: number; last_at: number }>`
+      select e.job_id, j.name, e.site_id, e.consumer_org_id, e.provider_org_id, e.gpu_type, sum(e.gpu_seconds) as gpu_seconds, max(e.at) as last_at
+      from ledger_entries e join jobs j on j.id = e.job_id
+      where e.logged_idx is not null ${concerns} ${bookedIn(range, sql`e.at`)}
+      group by e.job_id, j.name, e.site_id, e.consumer_org_id, e.provider_org_id, e.gpu_type
+      order by last_at desc, e.job_id desc, e.site_id collate "C", e.gpu_type collate "C"
+      limit ${limit}`.execute(this.db);
+    return rows.map((r) => ({
+      jobId: String(r.job_id), jobName: r.name, siteId: r.site_id, consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id, gpuType: r.gpu_type,
+      gpuH: r.gpu_seconds / 3600, lastAt: Number(r.last_at),
+    }));
   }
 
   /** Safe to call twice; the second call waits for the first. */
@@ -923,10 +940,10 @@ async function insertJobs(db: Kysely<Database>, rows: readonly NewJob[]): Promis
  * consumer) and, when the two differ, for its consumer (consumed). With `orgId`, only
  * that org's rows.
  */
-function perOrgEntries(orgId?: string, logSize?: number) {
+function perOrgEntries(orgId?: string, logSize?: number, range: BookedRange = {}) {
   const provider = orgId === undefined ? sql`` : sql`and provider_org_id = ${orgId}`;
   const consumer = orgId === undefined ? sql`` : sql`and consumer_org_id = ${orgId}`;
-  const logged = logSize === undefined ? sql`logged_idx is not null` : sql`logged_idx < ${logSize}`;
+  const logged = sql`${logSize === undefined ? sql`logged_idx is not null` : sql`logged_idx < ${logSize}`} ${bookedIn(range, sql`at`)}`;
   return sql`(
     select provider_org_id as org_id, gpu_type, at,
       case when consumer_org_id <> provider_org_id then gpu_seconds else 0 end as contributed,
@@ -937,6 +954,11 @@ function perOrgEntries(orgId?: string, logSize?: number) {
     select consumer_org_id, gpu_type, at, 0, gpu_seconds, 0
     from ledger_entries where ${logged} and consumer_org_id <> provider_org_id ${consumer}
   ) as per_org`;
+}
+
+/** `and <at> >= from and <at> < to` for the ends `range` gives (nothing for an open end). */
+function bookedIn(range: BookedRange, at: ReturnType<typeof sql>) {
+  return sql`${range.from === undefined ? sql`` : sql`and ${at} >= ${range.from}`} ${range.to === undefined ? sql`` : sql`and ${at} < ${range.to}`}`;
 }
 
 /**

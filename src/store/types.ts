@@ -415,6 +415,25 @@ export interface LedgerPoint {
   readonly ownGpuH: number;
 }
 
+/** Which entries a ledger query counts, by the time they were booked (`LedgerEntry.at`, epoch ms): from `from` on, before `to`; either end may be open. */
+export interface BookedRange {
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+}
+
+/** One job's usage of one site in the ledger (its entries in the usage log summed), with the job's name. */
+export interface LedgerJobUsage {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly siteId: string;
+  readonly consumerOrgId: string;
+  readonly providerOrgId: string;
+  readonly gpuType: string;
+  readonly gpuH: number;
+  /** When its last entry was booked, epoch ms. */
+  readonly lastAt: number;
+}
+
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
 
@@ -554,17 +573,24 @@ export interface Store {
 
   /**
    * Ledger totals per org and GPU type, from the entries in the usage log, optionally for one org only,
-   * and optionally from its first `logSize` entries only: the ledger as of the checkpoint of that size.
+   * and optionally from its first `logSize` entries only: the ledger as of the checkpoint of that size;
+   * with `range`, only the entries booked in it.
    */
-  ledger(orgId?: string, logSize?: number): Promise<LedgerRow[]>;
+  ledger(orgId?: string, logSize?: number, range?: BookedRange): Promise<LedgerRow[]>;
   /**
    * The ledger over time, from the entries in the usage log: per org and bucket of `bucketMs` (a whole number of ms ≥ 1,
    * else InvalidInputError), the sums `ledger` would give for the entries booked
    * (`LedgerEntry.at`) in that bucket, over every GPU type. Only buckets an org has
    * entries in; with `orgId`, only that org's points. Sorted by bucket, then by org
-   * bytewise: the same answer on PGlite and on any PostgreSQL server.
+   * bytewise: the same answer on PGlite and on any PostgreSQL server. With `range`, only the entries booked in it.
    */
-  ledgerHistory(bucketMs: number, orgId?: string): Promise<LedgerPoint[]>;
+  ledgerHistory(bucketMs: number, orgId?: string, range?: BookedRange): Promise<LedgerPoint[]>;
+  /**
+   * The jobs behind the ledger: each job's GPU-hours per site and GPU type, from the entries in the usage log
+   * booked in `range`; with `orgId`, only usage it consumed or provided. Newest first (by the last entry),
+   * then by job and site; at most `limit` rows.
+   */
+  ledgerJobs(orgId: string | undefined, range: BookedRange, limit: number): Promise<LedgerJobUsage[]>;
 
   /**
    * Jobs first placed at or after `since` (ms; a later attempt after a requeue is not a first placement),

@@ -2,7 +2,7 @@ import { toBase64 } from '../../ledger/encoding.ts';
 import { accessOf, secured, type Api } from '../control-plane.ts';
 import { ApiError, notFound } from '../errors.ts';
 import {
-  CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, InclusionsQuery, InclusionsResponse, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerQuery, LedgerResponse, ledgerJson,
+  CheckpointQuery, CheckpointResponse, ConsistencyQuery, ErrorResponse, InclusionQuery, InclusionsQuery, InclusionsResponse, LEDGER_BUCKET_S, LedgerHistoryQuery, LedgerHistoryResponse, ledgerHistoryJson, LedgerJobsQuery, LedgerJobsResponse, LedgerQuery, LedgerResponse, ledgerJson,
   LogEntriesQuery, LogEntriesResponse, LogKeysResponse, MAX_PROOFS_PER_REQUEST, ProofResponse,
 } from '../schemas.ts';
 import { witnessSummary } from './witnesses.ts';
@@ -24,9 +24,9 @@ export function ledgerRoutes(app: Api): void {
     },
   }, async (req) => {
     const org = accessOf(req).listOrg(req.query.org);
-    const { size } = req.query;
+    const { size, from, to } = req.query;
     if (size !== undefined) sizeCheck(size, 'query.size');
-    const all = await store.ledger(undefined, size);
+    const all = await store.ledger(undefined, size, { from, to });
     return ledgerJson(org === undefined ? all : all.filter((r) => r.orgId === org), all);
   });
   app.get('/api/v1/ledger/history', {
@@ -39,8 +39,36 @@ export function ledgerRoutes(app: Api): void {
   }, async (req) => {
     // Unlike GET /ledger there are no pool-wide series: summed over orgs, contributed equals consumed in every bucket.
     const org = accessOf(req).listOrg(req.query.org);
-    const bucketS = LEDGER_BUCKET_S[req.query.bucket];
-    return ledgerHistoryJson(bucketS, await store.ledgerHistory(bucketS * 1000, org));
+    const { bucket, from, to } = req.query;
+    const bucketS = LEDGER_BUCKET_S[bucket];
+    return ledgerHistoryJson(bucketS, await store.ledgerHistory(bucketS * 1000, org, { from, to }));
+  });
+  app.get('/api/v1/ledger/jobs', {
+    config: { operation: 'ledger.jobs' },
+    schema: {
+      tags: ['ledger'], ...secured,
+      summary: "The jobs behind the ledger: each job's GPU-hours per site and GPU type, with the site's price and the cost; an org sees what it consumed and the usage of its sites",
+      querystring: LedgerJobsQuery, response: { 200: LedgerJobsResponse, '4xx': ErrorResponse },
+    },
+  }, async (req) => {
+    const access = accessOf(req);
+    const { from, to, limit } = req.query;
+    const org = access.listOrg(req.query.org);
+    const viewer = access.principal.orgId;
+    // One row more than asked says whether there are more.
+    const rows = await store.ledgerJobs(org, { from, to }, limit + 1);
+    const shown = rows.slice(0, limit);
+    const prices = new Map(await Promise.all([...new Set(shown.map((r) => r.siteId))].map(async (id) => [id, (await store.getSite(id))?.pricePerGpuHour ?? null] as const)));
+    const jobs = await Promise.all(shown.map(async (r) => {
+      const price = prices.get(r.siteId) ?? null;
+      // Another org's job on the viewer's site is named by its id only; another org's site by its label.
+      const site = viewer === null || r.providerOrgId === viewer ? r.siteId : ((await cp.sites.entry(r.siteId))?.label ?? r.providerOrgId);
+      return {
+        job_id: r.jobId, job_name: viewer === null || r.consumerOrgId === viewer ? r.jobName : null, consumer_org_id: r.consumerOrgId, provider_org_id: r.providerOrgId,
+        site, gpu_type: r.gpuType, gpu_h: r.gpuH, last_at: iso(r.lastAt), price_per_gpu_hour: price, cost: price === null ? null : r.gpuH * price,
+      };
+    }));
+    return { jobs, truncated: rows.length > limit };
   });
 
   // The usage log: what a member needs to check the ledger itself (`suanli ledger verify`) and what a witness cosigns.

@@ -3,7 +3,7 @@
 // here. `import type` is erased from the bundle: no server code reaches the browser.
 import type { z } from 'zod';
 import type {
-  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JOB_EVENT_TYPES, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerResponse, OrgCreateBody, OrgListResponse, OrgResponse, PlanBody,
+  CheckpointResponse, DiagnosisResponse, DryRunResponse, ErrorResponse, JOB_EVENT_TYPES, JobDetailResponse, JobListResponse, JobResponse, JobSubmitBody, LedgerBucket, LedgerHistoryResponse, LedgerJobsResponse, LedgerResponse, OrgCreateBody, OrgListResponse, OrgResponse, PlanBody,
   PoolResponse, SiteCreateBody, SiteJobsResponse, SiteListResponse, SitePatchBody, SiteResponse, TokenCreateBody, TokenCreatedResponse, TokenListResponse, TokenResponse, TrainPlanJson, VideoPlanJson, WhoAmIResponse,
 } from '../../../src/server/schemas.ts';
 
@@ -49,6 +49,9 @@ export type LedgerJson = z.infer<typeof LedgerResponse>;
 export type LedgerRowJson = LedgerJson['rows'][number];
 export type LedgerHistoryJson = z.infer<typeof LedgerHistoryResponse>;
 export type LedgerPointJson = LedgerHistoryJson['points'][number];
+/** The jobs behind the ledger (GET /ledger/jobs): per job, site and GPU type, with the site's price and the cost. */
+export type LedgerJobsJson = z.infer<typeof LedgerJobsResponse>;
+export type LedgerJobJson = LedgerJobsJson['jobs'][number];
 /** The usage log's latest signed checkpoint (GET /ledger/checkpoint), with how many member orgs witnessed it. */
 export type CheckpointJson = z.infer<typeof CheckpointResponse>;
 /** What GET /ledger/history sums by: `hour`, or `day` (UTC days). */

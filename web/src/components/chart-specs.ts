@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PoolLendingJson, PoolSiteJson } from '../api/types.ts';
-import type { CreditVertex, FlowBar } from '../model/ledger-history.ts';
+import type { CreditVertex, FlowBar, LedgerTimeAxis } from '../model/ledger-history.ts';
 import type { OrgLedgerTotals } from '../model/ledger-totals.ts';
 import type { historySeries } from '../model/pool-usage.ts';
 
@@ -19,6 +19,13 @@ const CONFIG: NonNullable<TopLevelSpec['config']> = {
   legend: { labelFontSize: 12, titleFontSize: 12 },
   view: { stroke: null },
 };
+
+/**
+ * As wide as the chart's box, axes, legend and padding included. Vega-Lite fits a 'container'
+ * width so already; said here so that a chart drawn at a fixed width (the tests') fits too. A
+ * width per step (a band per org) grew past its box with a few orgs on a narrow screen.
+ */
+const FIT_WIDTH = { width: 'container', autosize: { type: 'fit-x', contains: 'padding' } } as const;
 
 /** Colours for allocated, idle and unavailable GPUs: dark, light, grey; the legend names each. */
 export const USAGE_COLOURS = ['#1f5f8b', '#9cc3dc', '#c4c4c4'] as const;
@@ -129,13 +136,13 @@ export function ledgerSpec(orgs: readonly OrgLedgerTotals[], words: { readonly c
   return {
     $schema: SCHEMA,
     description,
-    // A fixed width per org: bars stay slim with one org and the chart grows (and scrolls) with many.
-    width: { step: 120 },
+    ...FIT_WIDTH,
     height: 200,
     data: { values: orgs.flatMap((o) => [o.contributed, o.consumed, o.own].map((value, i) => ({ org: o.orgId, measure: measures[i], value }))) },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'org', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+      // Room either side of few orgs: one org's bars stay slim in a wide box.
+      x: { field: 'org', type: 'nominal', title: null, axis: { labelAngle: 0 }, scale: { paddingInner: 0.25, paddingOuter: Math.max(0.2, (4 - orgs.length) / 2) } },
       xOffset: { field: 'measure', sort: measures },
       y: { field: 'value', type: 'quantitative', title: words.gpuHours },
       color: { field: 'measure', type: 'nominal', title: null, scale: { domain: measures, range: ['#2e7d4f', '#d08c2c', USAGE_COLOURS[0]] }, legend: { orient: 'top' } },
@@ -147,13 +154,24 @@ export function ledgerSpec(orgs: readonly OrgLedgerTotals[], words: { readonly c
 /** Colours for orgs in the ledger's history, in org order, the same in both of its charts. */
 const ORG_COLOURS = [USAGE_COLOURS[0], '#d08c2c', '#2e7d4f', '#8b3a62', '#6b6b6b', '#9cc3dc', '#c4572a', '#5b4a9e'] as const;
 
-/** The ledger history's time axis: UTC dates for daily buckets (what the server sums by), local times for hourly ones. */
-function ledgerTime(daily: boolean, title: string) {
+/**
+ * The ledger history's time axis (ledgerTimeAxis): daily buckets are UTC days (what the server
+ * sums by), each labelled once with its date under its bar; hourly ones are local hours, labelled
+ * by the hour, with the date (month-day) only at midnight, so no label repeats another.
+ */
+function ledgerTime(axis: LedgerTimeAxis, title: string) {
+  // The domain's ends as a minimum and a maximum: a `domain` would clash with the one Vega-Lite derives for x2.
+  const [domainMin, domainMax] = axis.domain;
   return {
     type: 'temporal' as const,
     title,
-    ...(daily ? { scale: { type: 'utc' as const } } : {}),
-    axis: { format: daily ? '%Y-%m-%d' : '%m-%d %H:%M', labelAngle: 0, tickCount: 6 },
+    scale: { ...(axis.daily ? { type: 'utc' as const } : {}), domainMin, domainMax },
+    axis: {
+      labelAngle: 0,
+      values: [...axis.ticks],
+      grid: false,
+      ...(axis.daily ? { format: '%Y-%m-%d' } : { labelExpr: "hours(datum.value) == 0 ? timeFormat(datum.value, '%m-%d') : timeFormat(datum.value, '%H:%M')" }),
+    },
   };
 }
 
@@ -173,12 +191,12 @@ const GPU_HOURS_AXIS = { format: ',~r' };
 const ZERO_RULE = { data: { values: [{}] }, mark: { type: 'rule' as const, color: '#14181c', strokeDash: [4, 3], aria: false }, encoding: { y: { datum: 0 } } };
 
 /** Each org's credits (GPU-hours contributed minus consumed, summed up to each time) as a line per org, with the zero line: above it the pool owes the org. */
-export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly string[], options: { readonly daily: boolean }, words: { readonly time: string; readonly credits: string; readonly org: string }, description: string): TopLevelSpec {
-  const x = { field: 'at', ...ledgerTime(options.daily, words.time) };
+export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly string[], axis: LedgerTimeAxis, words: { readonly time: string; readonly credits: string; readonly org: string }, description: string): TopLevelSpec {
+  const x = { field: 'at', ...ledgerTime(axis, words.time) };
   return {
     $schema: SCHEMA,
     description,
-    width: 'container',
+    ...FIT_WIDTH,
     height: 220,
     layer: [
       ZERO_RULE,
@@ -190,7 +208,7 @@ export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly strin
           y: { field: 'credits', type: 'quantitative', title: words.credits, axis: GPU_HOURS_AXIS },
           color: orgColour(orgs),
           order: { field: 'order' },
-          tooltip: [{ field: 'org', title: words.org }, timeTip('at', options.daily, words.time), { field: 'credits', type: 'quantitative', title: words.credits, format: ',.2f' }],
+          tooltip: [{ field: 'org', title: words.org }, timeTip('at', axis.daily, words.time), { field: 'credits', type: 'quantitative', title: words.credits, format: ',.2f' }],
         },
       },
     ],
@@ -199,12 +217,12 @@ export function creditsSpec(lines: readonly CreditVertex[], orgs: readonly strin
 }
 
 /** Per bucket, each org's GPU-hours contributed as a bar above zero and consumed below, stacked by org; one colour per org. */
-export function flowsSpec(bars: readonly FlowBar[], orgs: readonly string[], options: { readonly daily: boolean }, words: { readonly time: string; readonly gpuHours: string; readonly org: string; readonly contributed: string; readonly consumed: string }, description: string): TopLevelSpec {
-  const time = ledgerTime(options.daily, words.time);
+export function flowsSpec(bars: readonly FlowBar[], orgs: readonly string[], axis: LedgerTimeAxis, words: { readonly time: string; readonly gpuHours: string; readonly org: string; readonly contributed: string; readonly consumed: string }, description: string): TopLevelSpec {
+  const time = ledgerTime(axis, words.time);
   return {
     $schema: SCHEMA,
     description,
-    width: 'container',
+    ...FIT_WIDTH,
     height: 220,
     layer: [
       {
@@ -221,7 +239,7 @@ export function flowsSpec(bars: readonly FlowBar[], orgs: readonly string[], opt
           tooltip: [
             { field: 'org', title: words.org },
             { field: 'measure', title: ' ' },
-            timeTip('start', options.daily, words.time),
+            timeTip('start', axis.daily, words.time),
             { field: 'value', type: 'quantitative', title: words.gpuHours, format: ',.2f' },
           ],
         },
@@ -258,22 +276,27 @@ export interface GroupedBar {
   readonly tick: number | null;
 }
 
-/** Side-by-side bars per group, one colour per series, with ticks where given: the simulation report's JCT and utilization by policy and mode. */
+/**
+ * Side-by-side bars per group, one colour per series, with ticks where given: the simulation
+ * report's JCT and utilization by policy and mode. Groups keep the bars' order (the table's),
+ * and `words.value` titles the value axis (with its unit).
+ */
 export function groupedBarsSpec(bars: readonly GroupedBar[], words: { readonly value: string }, options: { readonly series: readonly string[]; readonly percent?: boolean }, description: string): TopLevelSpec {
   const axis = options.percent === true ? { format: '.0%' } : { format: '.3~s' };
   const bar = { type: 'bar' as const, tooltip: true };
+  // The ticks share the bars' axis: a title of their own (even null) would replace the bars'.
   const tickLayer = bars.some((b) => b.tick !== null)
-    ? [{ mark: { type: 'tick' as const, color: '#14181c', thickness: 2, tooltip: true }, transform: [{ filter: 'datum.tick != null' }], encoding: { y: { field: 'tick', type: 'quantitative' as const, title: null } } }]
+    ? [{ mark: { type: 'tick' as const, color: '#14181c', thickness: 2, tooltip: true }, transform: [{ filter: 'datum.tick != null' }], encoding: { y: { field: 'tick', type: 'quantitative' as const, title: words.value } } }]
     : [];
   const colour = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: [...options.series], range: ['#9cc3dc', USAGE_COLOURS[0], '#d08c2c', '#2e7d4f'] }, legend: { orient: 'top' as const } };
   return {
     $schema: SCHEMA,
     description,
-    width: { step: Math.max(60, 40 * options.series.length) },
+    ...FIT_WIDTH,
     height: 220,
     data: { values: bars.map((b) => ({ ...b })) },
     encoding: {
-      x: { field: 'group', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+      x: { field: 'group', type: 'nominal', title: null, sort: [...new Set(bars.map((b) => b.group))], axis: { labelAngle: 0, labelLimit: 160 } },
       xOffset: { field: 'series', sort: [...options.series] },
     },
     // The colour is the bars' only: a tick stays dark on any bar.
@@ -282,24 +305,24 @@ export function groupedBarsSpec(bars: readonly GroupedBar[], words: { readonly v
   };
 }
 
-/** Each org's finish-time fairness ρ (JCT pooled ÷ alone) per policy, as horizontal bars, with a dashed line at 1: left of it the org gains from pooling. */
+/** Each org's finish-time fairness ρ (JCT pooled ÷ alone) per policy, as horizontal bars, with a dashed line at 1: left of it the org gains from pooling. Policies keep the rows' order (the table's). */
 export function rhoSpec(rows: readonly { readonly org: string; readonly policy: string; readonly rho: number }[], words: { readonly rho: string }, description: string): TopLevelSpec {
   const orgs = new Set(rows.map((r) => r.org)).size;
-  const policies = new Set(rows.map((r) => r.policy)).size;
+  const policies = [...new Set(rows.map((r) => r.policy))];
   return {
     $schema: SCHEMA,
     description,
-    width: 'container',
-    height: Math.max(1, orgs * policies) * 18 + 20,
+    ...FIT_WIDTH,
+    height: Math.max(1, orgs * policies.length) * 18 + 20,
     data: { values: rows.map((r) => ({ ...r })) },
     layer: [
       {
         mark: { type: 'bar', tooltip: true },
         encoding: {
           y: { field: 'org', type: 'nominal', title: null },
-          yOffset: { field: 'policy' },
+          yOffset: { field: 'policy', sort: policies },
           x: { field: 'rho', type: 'quantitative', title: words.rho },
-          color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top' } },
+          color: { field: 'policy', type: 'nominal', title: null, scale: { domain: policies }, legend: { orient: 'top' } },
         },
       },
       { mark: { type: 'rule', color: '#14181c', strokeDash: [4, 3], aria: false }, encoding: { x: { datum: 1 } } },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { creditLines, flowBars, ledgerOrgs, withCreditsToDate } from './ledger-history.ts';
+import { creditLines, flowBars, ledgerOrgs, ledgerTimeAxis, withCreditsToDate } from './ledger-history.ts';
 import { LEDGER_HISTORY } from './test-data.ts';
 
 const DAY = 86_400_000;
@@ -40,4 +40,23 @@ test('flow bars: per bucket, contributed stacked up from 0 and consumed down, by
     ['beta', 'contributed', nov25, 3_600_000, 2, 3, 5],
     ['gamma', 'consumed', nov25, 3_600_000, 4, -5, -1],
   ]);
+});
+
+test('the time axis: one day of data is one bucket in the middle of seven, its tick at noon; many days are not widened', () => {
+  const one = ledgerTimeAxis([point('acme', nov25, 1, 0), point('beta', nov25, 0, 1)], 86_400);
+  assert.deepEqual(one.domain, [nov25 - 3 * DAY, nov25 + 4 * DAY]);
+  assert.equal(one.ticks?.length, 7);
+  assert.ok(one.ticks?.includes(nov25 + DAY / 2), 'a tick under the day’s bar, at its noon');
+  const month = ledgerTimeAxis([point('acme', nov25, 1, 0), point('acme', nov25 + 29 * DAY, 1, 0)], 86_400);
+  assert.deepEqual(month.domain, [nov25, nov25 + 30 * DAY], 'thirty days drawn as they are');
+  assert.deepEqual(month.ticks?.slice(0, 2), [nov25 + DAY / 2, nov25 + 3 * DAY + DAY / 2], 'every third day: twelve ticks at most');
+});
+
+test('the time axis by the hour: at least twelve hours drawn, a tick every hour; a day of hours, every two', () => {
+  const HOUR = 3_600_000;
+  const one = ledgerTimeAxis([point('acme', nov25 + 5 * HOUR, 1, 0)], 3600);
+  assert.deepEqual([one.daily, one.domain, one.ticks.length, one.ticks[1]], [false, [nov25, nov25 + 12 * HOUR], 13, nov25 + HOUR]);
+  const day = ledgerTimeAxis([point('acme', nov25, 1, 0), point('acme', nov25 + 23 * HOUR, 1, 0)], 3600);
+  assert.deepEqual([day.domain, day.ticks.length, day.ticks[1]], [[nov25, nov26], 13, nov25 + 2 * HOUR]);
+  assert.deepEqual(ledgerTimeAxis([], 3600).domain, [-5 * HOUR, 7 * HOUR], 'no data: an empty axis of twelve hours');
 });

@@ -108,3 +108,46 @@ export function flowBars(points: readonly LedgerPointJson[], bucketS: number): F
     return bars;
   });
 }
+
+/** Buckets the history's charts span at least: one day (or hour) of data is one slim bar in the middle, not a block across the chart. */
+export const MIN_AXIS_BUCKETS = { day: 7, hour: 12 } as const;
+/** Labelled ticks the time axis aims at, at most. */
+const AXIS_TICKS = 12;
+/** Hours between the ticks of an hourly axis: whole divisors of a day. */
+const TICK_HOURS = [1, 2, 3, 6, 12, 24] as const;
+
+/**
+ * The time axis of the history's charts, shared by both: the span drawn (the buckets of the
+ * data widened to `MIN_AXIS_BUCKETS`, the data in the middle) and where its ticks go. Daily
+ * buckets (UTC days) get a tick at each shown day's noon, under its bar, to be labelled with
+ * its date once; hourly ones a tick every few whole hours, to be labelled by the hour.
+ */
+export interface LedgerTimeAxis {
+  readonly daily: boolean;
+  /** ms since the epoch: the first bucket's start and the last one's end, widened. */
+  readonly domain: readonly [number, number];
+  /** ms since the epoch, at most `AXIS_TICKS`. */
+  readonly ticks: readonly number[];
+}
+
+export function ledgerTimeAxis(points: readonly LedgerPointJson[], bucketS: number): LedgerTimeAxis {
+  const daily = bucketS % 86_400 === 0;
+  const length = bucketS * 1000;
+  const times = points.map((p) => Date.parse(p.at));
+  const first = times.length === 0 ? 0 : Math.min(...times);
+  const buckets = times.length === 0 ? 1 : (Math.max(...times) - first) / length + 1;
+  const wanted = daily ? MIN_AXIS_BUCKETS.day : MIN_AXIS_BUCKETS.hour;
+  const before = Math.floor(Math.max(0, wanted - buckets) / 2);
+  const after = Math.max(0, wanted - buckets) - before;
+  const domain = [first - before * length, first + (buckets + after) * length] as const;
+  const shown = buckets + before + after;
+  if (daily) {
+    const step = Math.ceil(shown / AXIS_TICKS);
+    return { daily, domain, ticks: Array.from({ length: Math.ceil(shown / step) }, (_, i) => domain[0] + (i * step + 0.5) * length) };
+  }
+  const hours = (shown * bucketS) / 3600;
+  const step = (TICK_HOURS.find((h) => hours / h <= AXIS_TICKS) ?? 24) * 3_600_000;
+  const ticks: number[] = [];
+  for (let at = Math.ceil(domain[0] / step) * step; at <= domain[1]; at += step) ticks.push(at);
+  return { daily, domain, ticks };
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Formatter, translate, type MessageVars } from '../i18n/i18n.ts';
 import type { MessageKey } from '../i18n/catalog-en.ts';
-import { comparisonRows, problemText, readSimulateReport, rhoRows, type ReportReading } from './simulate-report.ts';
+import { comparisonRows, keepReport, KEPT_REPORT_KEY, keptReport, problemText, readSimulateReport, rhoRows, type ReportReading } from './simulate-report.ts';
 import { SIMULATE_REPORT_TEXT, VIDEO_PLAN } from './test-data.ts';
 
 const en = { t: (key: MessageKey, vars?: MessageVars) => translate('en', key, vars), format: new Formatter('en') };
@@ -53,4 +53,22 @@ test('a wrong file says what it is and what is wrong with it', () => {
   assert.equal(problemOf(readSimulateReport(JSON.stringify(damaged))), 'It looks like a simulation report, but runs[1].pooled.avg_jct_s should be a number or null: the file is damaged or from another version of Suanli.');
   assert.equal(problemOf(readSimulateReport(JSON.stringify({ ...damaged, runs: [] }))), 'The report has no runs.');
   assert.match(problemOf(readSimulateReport(JSON.stringify({ ...damaged, runs: 'none' }))), /runs should be a list/);
+});
+
+test('the report shown is kept in the tab and read back checked; one the storage refuses is not kept, and says so', () => {
+  const storage = new Map<string, string>();
+  const tab = { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v), removeItem: (k: string) => void storage.delete(k) };
+  assert.equal(keptReport(tab), null);
+  assert.equal(keepReport(tab, 'results.json', SIMULATE_REPORT_TEXT), true);
+  const kept = keptReport(tab);
+  assert.equal(kept?.name, 'results.json');
+  assert.deepEqual(kept?.report, (readSimulateReport(SIMULATE_REPORT_TEXT) as { report: unknown }).report);
+  // A full storage throws (QuotaExceededError): the older report is dropped, not left to show another file's name.
+  const full = { ...tab, setItem: () => { throw new DOMException('quota', 'QuotaExceededError'); } };
+  assert.equal(keepReport(full, 'huge.json', SIMULATE_REPORT_TEXT), false);
+  assert.equal(keptReport(tab), null);
+  storage.set(KEPT_REPORT_KEY, '{"name":"x.json","text":"{}"}');
+  assert.equal(keptReport(tab), null, 'what no longer reads as a report is not shown');
+  storage.set(KEPT_REPORT_KEY, 'not json');
+  assert.equal(keptReport(tab), null);
 });

@@ -286,3 +286,32 @@ export function comparisonRows(report: SimulateReportJson): ComparisonRow[] {
 export function rhoRows(report: SimulateReportJson): { readonly policy: string; readonly org: SimOrgFairnessJson }[] {
   return report.runs.flatMap((run) => (run.fairness?.orgs ?? []).map((org) => ({ policy: run.policy, org })));
 }
+
+/** Where this tab keeps the report shown (its file's name and text), so that it is still there after visiting another page. */
+export const KEPT_REPORT_KEY = 'suanli:simulate-report';
+type KeptStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/** Keeps a report read from `text` in this tab; false when the storage will not take it (too large for its quota, or blocked): nothing is kept then. */
+export function keepReport(storage: KeptStorage, name: string, text: string): boolean {
+  try {
+    storage.setItem(KEPT_REPORT_KEY, JSON.stringify({ name, text }));
+    return true;
+  } catch {
+    storage.removeItem(KEPT_REPORT_KEY);
+    return false;
+  }
+}
+
+/** The report this tab kept, read and checked again as a file is; null when there is none or it no longer reads. */
+export function keptReport(storage: KeptStorage): { readonly name: string; readonly report: SimulateReportJson } | null {
+  const kept = storage.getItem(KEPT_REPORT_KEY);
+  if (kept === null) return null;
+  try {
+    const { name, text } = JSON.parse(kept) as { name?: unknown; text?: unknown };
+    if (typeof name !== 'string' || typeof text !== 'string') return null;
+    const reading = readSimulateReport(text);
+    return reading.ok ? { name, report: reading.report } : null;
+  } catch {
+    return null;
+  }
+}

@@ -6,7 +6,7 @@ import { Table, type Column } from '../components/table.tsx';
 import { VegaChart } from '../components/vega-chart.tsx';
 import { useI18n } from '../i18n/i18n-context.tsx';
 import {
-  comparisonRows, MAX_REPORT_BYTES, problemText, readSimulateReport, rhoRows, type ComparisonRow, type Mode, type ReportProblem, type SimFairnessJson, type SimOrgFairnessJson,
+  comparisonRows, keepReport, KEPT_REPORT_KEY, keptReport, MAX_REPORT_BYTES, problemText, readSimulateReport, rhoRows, type ComparisonRow, type Mode, type ReportProblem, type SimFairnessJson, type SimOrgFairnessJson,
   type SimulateReportJson,
 } from '../model/simulate-report.ts';
 
@@ -14,12 +14,20 @@ import {
  * A simulation report: the JSON of `suanli simulate … --json` (or the results.json of
  * `--report`), picked with a file input or dropped on it, read in the browser (the
  * file goes nowhere), checked, and shown as the CLI's comparison table with charts
- * of job completion time, utilization and each org's finish-time fairness ρ.
+ * of job completion time, utilization and each org's finish-time fairness ρ. The report
+ * shown is kept in this tab's sessionStorage, so that it is still there after visiting
+ * another page; one too large for the storage is shown, with a note that it is not kept.
  */
 export function SimulateView() {
   const { t, format } = useI18n();
   const [loaded, setLoaded] = useState<{ readonly name: string; readonly report: SimulateReportJson } | null>(null);
   const [refused, setRefused] = useState<{ readonly name: string; readonly problem: ReportProblem } | null>(null);
+  const [notKept, setNotKept] = useState(false);
+  // Read in an effect: the page is also rendered where there is no storage (the tests).
+  useEffect(() => {
+    const kept = keptReport(sessionStorage);
+    if (kept !== null) setLoaded(kept);
+  }, []);
   // A file dropped beside the box would make the browser open it in place of the dashboard: not on this page.
   useEffect(() => {
     const keep = (e: globalThis.DragEvent) => e.preventDefault();
@@ -34,6 +42,8 @@ export function SimulateView() {
   const load = async (file: File) => {
     const refuse = (problem: ReportProblem) => {
       setLoaded(null);
+      setNotKept(false);
+      sessionStorage.removeItem(KEPT_REPORT_KEY);
       setRefused({ name: file.name, problem });
     };
     if (file.size > MAX_REPORT_BYTES) return refuse({ kind: 'too-large', bytes: file.size });
@@ -47,6 +57,7 @@ export function SimulateView() {
     if (!reading.ok) return refuse(reading.problem);
     setRefused(null);
     setLoaded({ name: file.name, report: reading.report });
+    setNotKept(!keepReport(sessionStorage, file.name, text));
   };
 
   return (
@@ -56,6 +67,7 @@ export function SimulateView() {
       <p role="status" className="muted">
         {loaded === null ? null : t('simulate.loaded', { name: loaded.name, runs: format.count(loaded.report.runs.length) })}
       </p>
+      {notKept ? <p className="note note-wait">{t('simulate.notKept')}</p> : null}
       {refused === null ? null : <ReportRefusal name={refused.name} problem={refused.problem} />}
       {loaded === null ? null : <SimulateReport report={loaded.report} />}
     </Page>
@@ -127,7 +139,7 @@ export function SimulateReport({ report }: { readonly report: SimulateReportJson
     return {
       jct: groupedBarsSpec(
         rows.map((r) => bar(r, (r.summary.avg_jct_s ?? 0) / 3600, r.summary.p99_jct_s === null ? null : r.summary.p99_jct_s / 3600)),
-        { value: t('simulate.hours') },
+        { value: t('simulate.jctAxis') },
         { series: modes },
         t('simulate.jctDescription'),
       ),

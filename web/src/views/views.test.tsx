@@ -14,13 +14,14 @@ import { halfWidthBesideChinese, LOCALES, translate, type Locale } from '../i18n
 import { NEW_PLAN_FORM, withKind } from '../model/plan-form.ts';
 import { formOfPlan, NEW_SUBMIT_FORM, type SubmitForm, type SubmitFormErrors } from '../model/submit-form.ts';
 import { readSimulateReport } from '../model/simulate-report.ts';
+import { NO_RANGE } from '../model/ledger-range.ts';
 import { verificationPanel } from '../model/ledger-verification.ts';
 import { holding, job, LEDGER_HISTORY, listed, ledgerAudit, LOG_KEY, POOL, site, SIMULATE_REPORT_TEXT, TRAIN_PLAN, VIDEO_PLAN } from '../model/test-data.ts';
 import { SessionContext } from '../session-context.tsx';
 import { ErrorNote } from '../components/page.tsx';
 import { JobDetail } from './job-view.tsx';
 import { JobTable, JobsView } from './jobs-view.tsx';
-import { BucketSwitch, Ledger, LedgerHistory, LedgerVerification, LedgerView, VerificationResult } from './ledger-view.tsx';
+import { BucketSwitch, Ledger, LedgerHistory, LedgerJobs, LedgerRangeForm, LedgerVerification, LedgerView, VerificationResult } from './ledger-view.tsx';
 import { PlanFormView, PlanResult } from './plan-view.tsx';
 import { PoolOverview } from './pool-view.tsx';
 import { SignInView } from './sign-in-view.tsx';
@@ -123,11 +124,11 @@ test('a lost site stands out on the pool page: its row shaded and marked, and a 
 test('numbers follow the language: grouping in both, GPU-hours with decimals', () => {
   const ledger = { rows: [{ org_id: 'acme', gpu_type: 'h100', contributed_gpu_h: 12_345.678, consumed_gpu_h: 0.0012, own_gpu_h: 0, credits_gpu_h: -3.5 }], pool: [{ gpu_type: 'h100', contributed_gpu_h: 12_345.678, consumed_gpu_h: 12_345.678, own_gpu_h: 0 }] };
   for (const locale of LOCALES) {
-    const h = html(locale, <Ledger ledger={ledger} identity={ADMIN} />);
+    const h = html(locale, <Ledger ledger={ledger} identity={ADMIN} range={NO_RANGE} />);
     assertNoRawKeys(h);
     assert.match(text(h), /12,345\.68 0\.0012 0 -3\.5/, locale);
   }
-  assert.match(text(html('zh-CN', <Ledger ledger={ledger} identity={ADMIN} />)), /贡献.*消耗.*自用.*积分/);
+  assert.match(text(html('zh-CN', <Ledger ledger={ledger} identity={ADMIN} range={NO_RANGE} />)), /贡献.*消耗.*自用.*积分/);
 });
 
 test('the ledger over time: two charts, a labelled step switch, and the figures as a folded table with credits to date', () => {
@@ -867,3 +868,45 @@ test('in Chinese, a placement’s parts and their start times take full-width pu
   assert.match(zh, /甲集群 · h100 × 8（节点：1）（2026\/11\/26 \S+ \d\d:\d\d:34 启动）；乙集群/);
   assert.match(text(html('en', <JobDetail job={across} siteNames={new Map()} />)), /a · h100 × 8 \(nodes: 1\) \(started Nov 26, 2026, \d\d:\d\d:34 \S+\); b/);
 });
+
+// Issue 19: the ledger's dates, its CSV downloads, and the jobs behind it with their prices.
+
+test('the ledger’s dates: two labelled day fields, what is shown said in words, and a problem beside its field', () => {
+  for (const locale of LOCALES) {
+    const h = html(locale, <LedgerRangeForm shown={{ from: '2026-11-25', to: '' }} onApply={() => undefined} />);
+    assertNoRawKeys(h);
+    const ids = [...h.matchAll(/<input[^>]*\bid="([^"]+)"[^>]*type="date"/g)].map((m) => m[1]);
+    assert.equal(ids.length, 2, 'two day fields');
+    for (const id of ids) assert.match(h, new RegExp(`<label for="${id}">`), `labelled: ${id}`);
+  }
+  assert.match(text(html('en', <LedgerRangeForm shown={{ from: '2026-11-25', to: '' }} onApply={() => undefined} />)), /From \(UTC day\) .*To \(UTC day, included\) Show these dates All dates Dates shown: 2026-11-25 to the last entry \(UTC days\)\./);
+  assert.match(text(html('zh-CN', <LedgerRangeForm shown={NO_RANGE} onApply={() => undefined} />)), /起始日（UTC） 截止日（UTC，含当日） 显示所选日期 全部日期 所示日期：第一条记录 至 最后一条记录（UTC 日）。/);
+  // The by-org table's download, beside it.
+  const ledger = { rows: [{ org_id: 'acme', gpu_type: 'h100', contributed_gpu_h: 1, consumed_gpu_h: 0, own_gpu_h: 0, credits_gpu_h: 1 }], pool: [] };
+  assert.match(text(html('en', <Ledger ledger={ledger} identity={ADMIN} range={NO_RANGE} />)), /acme h100 1 0 0 1 Download as CSV/);
+  assert.match(text(html('zh-CN', <Ledger ledger={ledger} identity={ADMIN} range={NO_RANGE} />)), /下载 CSV/);
+});
+
+test('the jobs behind beta’s figures: its own jobs linked by id and named, another org’s by id only, the lender or borrower, prices and costs or “no price”, totals per use', () => {
+  const job = (job_id: string, job_name: string | null, consumer: string, provider: string, site: string, gpu_h: number, price: number | null) => ({
+    job_id, job_name, consumer_org_id: consumer, provider_org_id: provider, site, gpu_type: 'h100', gpu_h, last_at: '2026-11-25T10:00:00.000Z', price_per_gpu_hour: price, cost: price === null ? null : gpu_h * price,
+  });
+  const answer = { jobs: [job('7', null, 'acme', 'beta', 'beta-lab-1', 3, null), job('5', 'render, v2', 'beta', 'acme', 'acme:site-1', 6, 2.5), job('4', 'own', 'beta', 'beta', 'beta-lab-1', 1, null)], truncated: true };
+  for (const locale of LOCALES) {
+    const h = html(locale, <LedgerJobs answer={answer} org="beta" range={NO_RANGE} />);
+    assertNoRawKeys(h);
+    assert.match(h, /<a href="\/jobs\/5"[^>]*>5<\/a>/, 'its own job links to its page');
+    assert.doesNotMatch(h, /href="\/jobs\/7"/, 'another org’s job is not its to open');
+  }
+  const en = text(html('en', <LedgerJobs answer={answer} org="beta" range={NO_RANGE} />));
+  assert.match(en, /Consumed GPU-hours: 6; cost: 15 Contributed GPU-hours: 3; cost: no price Own GPU-hours: 1; cost: no price/);
+  assert.match(en, /Only the newest 3 rows: narrow the dates to see the rest\./);
+  assert.match(en, /7 another org’s job Contributed h100 beta-lab-1 borrowed by acme 3 no price no price/);
+  assert.match(en, /5 render, v2 Consumed h100 acme:site-1 lent by acme 6 2\.5 15/);
+  assert.match(en, /Download the jobs as CSV/);
+  const zh = text(html('zh-CN', <LedgerJobs answer={answer} org="beta" range={NO_RANGE} />));
+  assert.match(zh, /消耗 GPU 小时：6；费用：15/);
+  assert.match(zh, /7 其他组织的作业 贡献 h100 beta-lab-1 由 acme 借用 3 无价格 无价格/);
+  assert.match(text(html('en', <LedgerJobs answer={{ jobs: [], truncated: false }} org="beta" range={NO_RANGE} />)), /No job on these dates\./);
+});
+
