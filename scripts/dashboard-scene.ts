@@ -22,6 +22,8 @@ export interface DashboardScene {
   /** A job placed on acme's site, and one of beta's that waits (too large for any site). */
   readonly placedJob: string;
   readonly waitingJob: string;
+  /** acme's site, where the placed job runs. */
+  readonly siteId: string;
   close(): Promise<void>;
 }
 
@@ -44,9 +46,10 @@ export async function startScene(webRoot: string): Promise<DashboardScene> {
   const state = async (id: string) => (await call<{ state: string }>('GET', `/jobs/${id}`)).state;
   let placedJob = '';
   let waitingJob = '';
+  let siteId = '';
   try {
     for (const [id, name] of [['acme', 'Acme Research'], ['beta', 'Beta Labs'], ['delta', 'Delta Compute']]) await call('POST', '/orgs', { id, name });
-    await call('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 2, gpus_per_node: 8 }] });
+    siteId = (await call<{ id: string }>('POST', '/sites', { name: 'acme lab', org_id: 'acme', capacity: [{ gpu_type: 'h100', nodes: 2, gpus_per_node: 8 }] })).id;
     await call('POST', '/sites', { name: 'beta cloud', org_id: 'beta', capacity: [{ gpu_type: 'a100', nodes: 1, gpus_per_node: 8 }] });
     const lost = await call<{ id: string }>('POST', '/sites', { name: 'delta lab', org_id: 'delta', capacity: [{ gpu_type: 'h100', nodes: 1, gpus_per_node: 4 }] });
     await app.suanli.sites.setSiteHealth(lost.id, 'lost');
@@ -65,7 +68,7 @@ export async function startScene(webRoot: string): Promise<DashboardScene> {
     throw err;
   }
   return {
-    url, adminToken, placedJob, waitingJob,
+    url, adminToken, placedJob, waitingJob, siteId,
     close: async () => {
       await app.close();
       await store.close();
@@ -91,6 +94,10 @@ export const VIEWS: readonly DashboardView[] = [
   { name: 'submit', path: () => '/jobs/new' },
   { name: 'ledger', path: () => '/ledger' },
   { name: 'sites', path: () => '/sites' },
+  { name: 'site', path: (s) => `/sites/${s.siteId}` },
+  { name: 'admin-orgs', path: () => '/admin/orgs' },
+  { name: 'admin-sites', path: () => '/admin/sites' },
+  { name: 'admin-tokens', path: () => '/admin/tokens' },
   {
     name: 'planner', path: () => '/plan',
     fill: async (page) => {

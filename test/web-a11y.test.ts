@@ -1,5 +1,5 @@
 // Accessibility of every view (issue 19): axe-core (Deque's rules engine, run inside the
-// page) on each view of the dashboard — sign-in, pool, jobs, a job, submit, ledger, sites,
+// page) on each view of the dashboard — sign-in, pool, jobs, a job, submit, ledger, sites, a site, the admin's orgs, sites and tokens,
 // planner with an answer, simulation report with a report — at 1400 and 400 px wide, in
 // English and Chinese, against the live pool of scripts/dashboard-scene.ts, in Debian's
 // headless Chromium. A violation of impact "serious" or "critical" fails, named with the
