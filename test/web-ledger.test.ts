@@ -18,7 +18,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { JobResponse } from '../src/server/schemas.ts';
 import type { LedgerEntry } from '../src/store/types.ts';
 import { SIMULATE_REPORT_TEXT } from '../web/src/model/test-data.ts';
-import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium } from './support/browser.ts';
+import { buildDashboard, chromiumMissing, launchChromium, openPage, skipWithoutChromium, speak as speakIn, unfoldHeader } from './support/browser.ts';
 import { LivePool } from './support/live-pool.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'web');
@@ -83,15 +83,12 @@ describe('the ledger and the simulation report as daily tools, in headless Chrom
     await steps(pool);
   };
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `ledger-${name}.png`), fullPage: true });
-  const speak = async (locale: Locale) => {
-    const other = locale === 'en' ? WORDS['zh-CN'] : WORDS.en;
-    const current = (await page.getByLabel(WORDS[locale].language, { exact: true }).count()) > 0 ? WORDS[locale] : other;
-    await page.getByLabel(current.language, { exact: true }).selectOption(locale);
-  };
+  const speak = (locale: Locale) => speakIn(page, locale);
   const signIn = async (p: LivePool, token: string) => {
     await page.goto(p.url);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await unfoldHeader(page);
     await page.getByRole('navigation').waitFor();
   };
   /** The by-org table's rows, as their text with single spaces. */
@@ -102,12 +99,20 @@ describe('the ledger and the simulation report as daily tools, in headless Chrom
     while (JSON.stringify(await byOrg()) !== JSON.stringify(rows) && Date.now() < deadline) await page.waitForTimeout(100);
     assert.deepEqual(await byOrg(), rows, what);
   };
-  const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  const nav = async (name: string) => {
+    // At 400 px the navigation is behind the folded header's menu.
+    await unfoldHeader(page);
+    await page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  };
   /** Every chart drawn (`count` at least), each as wide as its box at most: the SVG, and nothing to scroll. */
   const chartsFit = async (count: number) => {
     await page.waitForFunction((n) => document.querySelectorAll('.chart-canvas svg').length >= n, count);
-    const sizes = await page.locator('.chart-canvas').evaluateAll((boxes) => boxes.map((b) => ({ box: b.clientWidth, scroll: b.scrollWidth, svg: b.querySelector('svg')?.getBoundingClientRect().width ?? 0 })));
-    for (const s of sizes) assert.ok(s.svg > 0 && s.svg <= s.box + 1 && s.scroll <= s.box + 1, `a chart ${s.svg} px wide (scrolling ${s.scroll}) in a box of ${s.box} px`);
+    const sizes = () => page.locator('.chart-canvas').evaluateAll((boxes) => boxes.map((b) => ({ box: b.clientWidth, scroll: b.scrollWidth, svg: b.querySelector('svg')?.getBoundingClientRect().width ?? 0 })));
+    const fits = (s: { box: number; scroll: number; svg: number }) => s.svg > 0 && s.svg <= s.box + 1 && s.scroll <= s.box + 1;
+    // After the window changes width, Vega redraws a chart that fits its container on its own time: give it a few seconds.
+    const deadline = Date.now() + 5_000;
+    while (!(await sizes()).every(fits) && Date.now() < deadline) await page.waitForTimeout(100);
+    for (const s of await sizes()) assert.ok(fits(s), `a chart ${s.svg} px wide (scrolling ${s.scroll}) in a box of ${s.box} px`);
   };
   const svgTexts = (figure: Locator) => figure.locator('svg text').allTextContents();
   const download = async (button: Locator) => {
@@ -217,6 +222,7 @@ describe('the ledger and the simulation report as daily tools, in headless Chrom
 
   test('a member of beta: its own job by name, acme’s job on its site by id only, acme’s site by its label and price', inBrowser(async (p) => {
     const member = await p.client.call<{ token: string }>('POST', '/tokens', { name: 'bo', role: 'member', org_id: 'beta' });
+    await unfoldHeader(page);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(p, member.token);
     await nav('Ledger');
